@@ -1,0 +1,22 @@
+"""The `publisher` command. Each group lives in its own module; this file only wires them."""
+
+from __future__ import annotations
+
+import typer
+
+from publisher.cli import articles, core, views
+
+app = typer.Typer(
+    name="publisher",
+    help="Newsletter and syndication publisher for news sites.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+core.register(app)
+app.add_typer(articles.app, name="articles")
+app.add_typer(views.app, name="views")
+
+
+def main() -> None:
+    app()

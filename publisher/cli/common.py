@@ -1,0 +1,40 @@
+"""What every command shares: loading settings, opening the app, reporting fatal errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+
+from publisher.app import App
+from publisher.config import ConfigError, load_settings
+from publisher.store.db import StoreError
+
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+
+def fail(lines: list[str] | str, code: int = 2) -> typer.Exit:
+    for line in [lines] if isinstance(lines, str) else lines:
+        err_console.print(f"[red]error:[/red] {line}", highlight=False, markup=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def open_app(*, migrate: bool = True) -> Iterator[App]:
+    """Settings + store, ready to use; config and store problems exit 2 with their key."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        raise fail(exc.problems) from None
+    app = App(settings=settings)
+    try:
+        if migrate:
+            app.migrate()
+        yield app
+    except StoreError as exc:
+        raise fail(str(exc)) from None
+    finally:
+        app.close()

@@ -1,0 +1,188 @@
+"""Settings: environment (PUBLISHER_*) over an optional publisher.toml over defaults.
+
+Every setting has a default, a help text and an env var; the README's configuration
+reference is checked against this class by a test.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from publisher.timeutil import parse_duration
+
+ENV_PREFIX = "PUBLISHER_"
+CONFIG_ENV = "PUBLISHER_CONFIG"
+
+
+class ConfigError(Exception):
+    """Every problem found, each prefixed with where it came from and its key path."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class DomainLimit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rate: float = Field(default=10.0, gt=0, description="messages per second to this domain")
+    connections: int = Field(default=4, ge=1, description="connections open to this domain")
+
+
+def _duration_field(default: str, description: str) -> Any:
+    return Field(default=default, description=description, pattern=r"^\s*\d+\s*[smhdw]\s*$")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    # --- site ---
+    site_name: str = Field(default="Example News", description="The site's name.")
+    site_url: str = Field(default="https://news.example.kr/", description="The site's home page.")
+    language: Literal["ko", "en"] = Field(default="ko", description="Language of pages and mail.")
+    timezone: str = Field(default="Asia/Seoul", description="Site timezone (IANA name).")
+    demo: bool = Field(default=False, description="Demo mode: relaxes secret_key, enables /dev.")
+
+    # --- storage and paths ---
+    database_url: str = Field(
+        default="sqlite:///var/publisher.db",
+        description="Where the store lives: sqlite:///path or postgresql://user@host/db.",
+    )
+    feeds_dir: Path = Field(default=Path("feeds"), description="Output folder for feeds.")
+    templates_dir: Path = Field(default=Path("templates"), description="Template folder.")
+    schedules_file: Path = Field(
+        default=Path("schedules.yaml"), description="The schedules file (see its reference)."
+    )
+
+    # --- mail ---
+    smtp_url: str = Field(
+        default="maildir://var/mail",
+        description="maildir://path, smtp://user:pass@host:port, smtp+starttls://…, smtps://…",
+    )
+    from_address: str = Field(default="news@example.kr", description="Sender address.")
+    from_name: str = Field(default="", description="Sender display name (site_name if empty).")
+    reply_to: str = Field(default="", description="Reply-To address; none if empty.")
+    secret_key: str = Field(
+        default="", description="Signs tokens; required unless demo = true. Keep it secret."
+    )
+
+    # --- web ---
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8080", description="Where the web pages are reachable."
+    )
+    web_host: str = Field(default="127.0.0.1", description="Address the web server binds.")
+    web_port: int = Field(default=8080, ge=0, le=65535, description="Port the web server binds.")
+
+    # --- feeds ---
+
+    # --- delivery ---
+
+    # --- digests ---
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}") from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError("must start with sqlite:// or postgresql://")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _supported_transport(cls, value: str) -> str:
+        if not value.startswith(("maildir://", "smtp://", "smtp+starttls://", "smtps://")):
+            raise ValueError("must start with maildir://, smtp://, smtp+starttls:// or smtps://")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = os.environ.get(CONFIG_ENV)
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    # Derived values, so callers never parse twice.
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def duration(self, name: str) -> timedelta:
+        return parse_duration(str(getattr(self, name)))
+
+    def problems(self) -> list[str]:
+        """Semantic problems that do not stop read-only commands but do stop `run`."""
+        found: list[str] = []
+        if not self.secret_key and not self.demo:
+            found.append(
+                f"settings: secret_key: required unless demo = true (set {ENV_PREFIX}SECRET_KEY)"
+            )
+        elif self.secret_key and len(self.secret_key) < 16 and not self.demo:
+            found.append("settings: secret_key: too short (use at least 16 characters)")
+        return found
+
+
+def _source_of(key: str, toml_keys: set[str]) -> str:
+    env = ENV_PREFIX + key.upper()
+    return env if env in os.environ or key not in toml_keys else "publisher.toml"
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Load and validate settings; raise ConfigError listing *every* problem."""
+    problems: list[str] = []
+    toml_keys: set[str] = set()
+    toml_path = os.environ.get(CONFIG_ENV)
+    if toml_path:
+        path = Path(toml_path)
+        try:
+            toml_keys = set(tomllib.loads(path.read_text("utf-8")))
+        except FileNotFoundError:
+            raise ConfigError([f"{CONFIG_ENV}: file not found: {path}"]) from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+    known = set(Settings.model_fields)
+    for name in sorted(os.environ):
+        setting = name[len(ENV_PREFIX) :].lower()
+        if name.startswith(ENV_PREFIX) and name != CONFIG_ENV and setting not in known:
+            problems.append(f"environment: {name}: unknown setting")
+    try:
+        settings = Settings(**dict(overrides or {}))
+    except ValidationError as exc:
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            top = str(err["loc"][0]) if err["loc"] else ""
+            where = "publisher.toml" if top not in known else _source_of(top, toml_keys)
+            msg = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(f"{where}: {key}: {msg}")
+        raise ConfigError(problems) from None
+    if problems:
+        raise ConfigError(problems)
+    return settings

@@ -1,0 +1,1 @@
+"""The database: tables, named queries and migrations. SQLite by default, PostgreSQL by URL."""

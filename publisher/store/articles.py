@@ -1,0 +1,226 @@
+"""Named queries for articles and sections."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Row, func, insert, select, update
+
+from publisher.models import Article, Section
+from publisher.store.schema import articles, sections
+
+Outcome = Literal["added", "updated", "unchanged"]
+_CHUNK = 500
+
+
+def content_hash(a: Article) -> str:
+    """A digest of everything a reader could see; equal hash = unchanged article."""
+    parts = [
+        a.url, a.title, a.summary, a.content_html, a.author, a.section or "",
+        a.section_name or "", "\x1f".join(a.tags), a.image_url or "", a.image_caption or "",
+        a.image_type or "", str(a.image_length or ""), a.status,
+        a.published_at.isoformat(),
+    ]  # fmt: skip
+    return hashlib.sha256("\x1e".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _row_values(a: Article) -> dict[str, Any]:
+    return {
+        "external_id": a.external_id,
+        "url": a.url,
+        "title": a.title,
+        "summary": a.summary,
+        "content_html": a.content_html,
+        "author": a.author,
+        "section": a.section,
+        "tags": json.dumps(list(a.tags), ensure_ascii=False),
+        "image_url": a.image_url,
+        "image_caption": a.image_caption,
+        "image_type": a.image_type,
+        "image_length": a.image_length,
+        "status": a.status,
+        "published_at": a.published_at,
+        "updated_at": a.updated_at,
+        "content_hash": content_hash(a),
+    }
+
+
+def ensure_sections(conn: Connection, pairs: Iterable[tuple[str, str | None]]) -> None:
+    """Create unknown sections (new ones go last); rename when a name is given and differs."""
+    wanted: dict[str, str | None] = {}
+    for slug, name in pairs:
+        if name or slug not in wanted:
+            wanted[slug] = name
+    if not wanted:
+        return
+    existing = {
+        r.slug: r.name
+        for r in conn.execute(
+            select(sections.c.slug, sections.c.name).where(sections.c.slug.in_(list(wanted)))
+        )
+    }
+    next_pos = (conn.execute(select(func.max(sections.c.position))).scalar() or 0) + 1
+    for slug, name in wanted.items():
+        if slug not in existing:
+            conn.execute(insert(sections).values(slug=slug, name=name or slug, position=next_pos))
+            next_pos += 1
+        elif name and existing[slug] != name:
+            conn.execute(update(sections).where(sections.c.slug == slug).values(name=name))
+
+
+def upsert_articles(conn: Connection, batch: Sequence[Article], *, now: datetime) -> list[Outcome]:
+    """Insert or update by external_id, in the caller's transaction. One outcome per article.
+
+    ``registered_at`` is set once, when publisher first sees the id. An article whose content
+    hash is unchanged is left alone. A changed one without its own newer ``updated_at`` gets
+    ``now``, so a correction always moves ``updated`` forward.
+    """
+    ensure_sections(conn, ((a.section, a.section_name) for a in batch if a.section))
+    outcomes: list[Outcome] = []
+    for start in range(0, len(batch), _CHUNK):
+        chunk = batch[start : start + _CHUNK]
+        known = {
+            r.external_id: r
+            for r in conn.execute(
+                select(
+                    articles.c.id, articles.c.external_id, articles.c.content_hash,
+                    articles.c.updated_at,
+                ).where(articles.c.external_id.in_([a.external_id for a in chunk]))
+            )
+        }  # fmt: skip
+        inserts: list[dict[str, Any]] = []
+        for a in chunk:
+            values = _row_values(a)
+            old = known.get(a.external_id)
+            if old is None:
+                values["registered_at"] = now
+                inserts.append(values)
+                outcomes.append("added")
+            elif old.content_hash == values["content_hash"]:
+                outcomes.append("unchanged")
+            else:
+                if values["updated_at"] <= old.updated_at:
+                    values["updated_at"] = max(now, old.updated_at)
+                conn.execute(update(articles).where(articles.c.id == old.id).values(**values))
+                outcomes.append("updated")
+        if inserts:
+            conn.execute(insert(articles), inserts)
+    return outcomes
+
+
+def set_status(
+    conn: Connection, external_id: str, status: Literal["published", "retracted"], *, now: datetime
+) -> bool:
+    """Returns False when no such article exists."""
+    row = conn.execute(
+        select(articles.c.id, articles.c.status).where(articles.c.external_id == external_id)
+    ).first()
+    if row is None:
+        return False
+    if row.status != status:
+        conn.execute(
+            update(articles).where(articles.c.id == row.id).values(status=status, updated_at=now)
+        )
+    return True
+
+
+_ARTICLE_COLUMNS = (*articles.c, sections.c.name.label("section_name"))
+
+
+def select_articles() -> Any:
+    return select(*_ARTICLE_COLUMNS).select_from(
+        articles.outerjoin(sections, articles.c.section == sections.c.slug)
+    )
+
+
+def article_from_row(r: Row[Any]) -> Article:
+    return Article(
+        id=r.id,
+        external_id=r.external_id,
+        url=r.url,
+        title=r.title,
+        summary=r.summary,
+        content_html=r.content_html,
+        author=r.author,
+        section=r.section,
+        section_name=r.section_name,
+        tags=tuple(json.loads(r.tags)),
+        image_url=r.image_url,
+        image_caption=r.image_caption,
+        image_type=r.image_type,
+        image_length=r.image_length,
+        status=r.status,
+        published_at=r.published_at,
+        updated_at=r.updated_at,
+        registered_at=r.registered_at,
+    )
+
+
+def get_article(conn: Connection, external_id: str) -> Article | None:
+    row = conn.execute(select_articles().where(articles.c.external_id == external_id)).first()
+    return None if row is None else article_from_row(row)
+
+
+def latest_articles(
+    conn: Connection,
+    *,
+    limit: int,
+    section: str | None = None,
+    include_retracted: bool = False,
+    since: datetime | None = None,
+) -> list[Article]:
+    """Newest first by published time; ties broken by the newer registration."""
+    q = select_articles()
+    if not include_retracted:
+        q = q.where(articles.c.status == "published")
+    if section is not None:
+        q = q.where(articles.c.section == section)
+    if since is not None:
+        q = q.where(articles.c.updated_at >= since)
+    q = q.order_by(articles.c.published_at.desc(), articles.c.id.desc()).limit(limit)
+    return [article_from_row(r) for r in conn.execute(q)]
+
+
+def registered_between(
+    conn: Connection,
+    *,
+    after: datetime,
+    until: datetime,
+    sections_in: Sequence[str] | None = None,
+    limit: int | None = None,
+) -> list[Article]:
+    """Published articles first seen in (after, until] and published by ``until``: "new"."""
+    q = select_articles().where(
+        articles.c.status == "published",
+        articles.c.registered_at > after,
+        articles.c.registered_at <= until,
+        articles.c.published_at <= until,
+    )
+    if sections_in is not None:
+        q = q.where(articles.c.section.in_(list(sections_in)))
+    q = q.order_by(articles.c.published_at.desc(), articles.c.id.desc())
+    if limit is not None:
+        q = q.limit(limit)
+    return [article_from_row(r) for r in conn.execute(q)]
+
+
+def list_sections(conn: Connection) -> list[Section]:
+    q = select(sections).order_by(sections.c.position, sections.c.slug)
+    return [Section(slug=r.slug, name=r.name, position=r.position) for r in conn.execute(q)]
+
+
+def count_articles(conn: Connection) -> dict[str, int]:
+    q = select(articles.c.status, func.count()).group_by(articles.c.status)
+    return {str(status): int(n) for status, n in conn.execute(q)}
+
+
+def newest_update(conn: Connection, section: str | None = None) -> datetime | None:
+    q = select(func.max(articles.c.updated_at)).where(articles.c.status == "published")
+    if section is not None:
+        q = q.where(articles.c.section == section)
+    value = conn.execute(q).scalar()
+    return value if isinstance(value, datetime) else None

@@ -1,0 +1,100 @@
+"""Tables (SQLAlchemy Core). Migrations in store/migrations create exactly these."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+from publisher.store.db import UTCDateTime
+
+metadata = MetaData()
+
+sections = Table(
+    "sections",
+    metadata,
+    Column("slug", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("position", Integer, nullable=False, default=1000),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("external_id", String(200), nullable=False, unique=True),
+    Column("url", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False, default=""),
+    Column("content_html", Text, nullable=False, default=""),
+    Column("author", String(200), nullable=False, default=""),
+    Column("section", String(64), ForeignKey("sections.slug"), nullable=True),
+    Column("tags", Text, nullable=False, default="[]"),  # JSON array of strings
+    Column("image_url", Text, nullable=True),
+    Column("image_caption", Text, nullable=True),
+    Column("image_type", String(100), nullable=True),
+    Column("image_length", Integer, nullable=True),
+    Column("status", String(16), nullable=False, default="published"),
+    Column("published_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("registered_at", UTCDateTime(), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Index("ix_articles_published_at", "published_at"),
+    Index("ix_articles_section_published", "section", "published_at"),
+    Index("ix_articles_registered_at", "registered_at"),
+)
+
+view_buckets = Table(
+    "view_buckets",
+    metadata,
+    Column("article_id", Integer, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("hour", UTCDateTime(), nullable=False),
+    Column("count", Integer, nullable=False),
+    PrimaryKeyConstraint("article_id", "hour"),
+    Index("ix_view_buckets_hour", "hour"),
+)
+
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=False, default=""),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("frequency", String(16), nullable=False, default="daily"),
+    Column("language", String(8), nullable=True),
+    Column("timezone", String(64), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("confirmed_at", UTCDateTime(), nullable=True),
+    Column("unsubscribed_at", UTCDateTime(), nullable=True),
+    Index("ix_subscribers_status_frequency", "status", "frequency"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column(
+        "subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("section", String(64), nullable=False),
+    PrimaryKeyConstraint("subscriber_id", "section"),
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("email", String(320), nullable=False),
+    Column("scope", String(16), nullable=False, default="all"),  # all | share
+    Column("reason", String(32), nullable=False),  # unsubscribed | hard_bounce | manual | …
+    Column("detail", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("email", "scope"),
+)

@@ -1,0 +1,82 @@
+"""Page-view buckets (hourly, per article) and the most-viewed ranking."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, desc, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from publisher.models import RankedArticle
+from publisher.store.articles import article_from_row, select_articles
+from publisher.store.schema import articles, view_buckets
+from publisher.timeutil import hour_floor
+
+_CHUNK = 500
+
+
+def resolve_ids(conn: Connection, external_ids: Iterable[str]) -> dict[str, int]:
+    """external id → internal id, for the ids that exist (any status)."""
+    wanted = list(dict.fromkeys(external_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        q = select(articles.c.external_id, articles.c.id).where(
+            articles.c.external_id.in_(wanted[start : start + _CHUNK])
+        )
+        found.update({str(e): int(i) for e, i in conn.execute(q)})
+    return found
+
+
+def add_view_counts(conn: Connection, counts: Mapping[tuple[int, datetime], int]) -> int:
+    """Add counts to (article id, hour) buckets in one statement per chunk. Returns rows touched."""
+    if not counts:
+        return 0
+    rows = [{"article_id": a, "hour": h, "count": n} for (a, h), n in counts.items() if n > 0]
+    insert_fn = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    for start in range(0, len(rows), _CHUNK):
+        stmt = insert_fn(view_buckets).values(rows[start : start + _CHUNK])
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[view_buckets.c.article_id, view_buckets.c.hour],
+            set_={"count": view_buckets.c.count + stmt.excluded.count},
+        )
+        conn.execute(stmt)
+    return len(rows)
+
+
+def most_viewed(
+    conn: Connection,
+    *,
+    now: datetime,
+    window: timedelta,
+    limit: int,
+    section: str | None = None,
+) -> list[RankedArticle]:
+    """Top articles by views in the hourly buckets overlapping (now - window, now].
+
+    Ties break on the newer article. Retracted and unknown articles never appear.
+    """
+    start = hour_floor(now - window)
+    if start < now - window:
+        start += timedelta(hours=1)  # only whole buckets inside the window
+    totals = (
+        select(view_buckets.c.article_id, func.sum(view_buckets.c.count).label("views"))
+        .where(view_buckets.c.hour >= start, view_buckets.c.hour <= now)
+        .group_by(view_buckets.c.article_id)
+        .subquery()
+    )
+    q = (
+        select_articles()
+        .add_columns(totals.c.views)
+        .join(totals, totals.c.article_id == articles.c.id)
+        .where(articles.c.status == "published")
+    )
+    if section is not None:
+        q = q.where(articles.c.section == section)
+    q = q.order_by(desc(totals.c.views), articles.c.published_at.desc(), articles.c.id.desc())
+    rows = conn.execute(q.limit(limit)).all()
+    return [
+        RankedArticle(rank=i, article=article_from_row(r), views=int(r.views))
+        for i, r in enumerate(rows, start=1)
+    ]
