@@ -7,6 +7,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -97,4 +98,39 @@ suppressions = Table(
     Column("detail", Text, nullable=False, default=""),
     Column("created_at", UTCDateTime(), nullable=False),
     PrimaryKeyConstraint("email", "scope"),
+)
+
+# Rendered content, stored once per variant; outbox rows point at it.
+contents = Table(
+    "contents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(300), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("body", LargeBinary, nullable=False),  # CRLF message bytes with %%PLACEHOLDERS%%
+    Column("created_at", UTCDateTime(), nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedupe_key", String(300), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),  # digest | confirm | share | test
+    Column("recipient", String(320), nullable=False),
+    Column("content_id", Integer, ForeignKey("contents.id"), nullable=False),
+    Column("substitutions", Text, nullable=False, default="{}"),  # JSON {placeholder: value}
+    Column("status", String(16), nullable=False, default="queued"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("lease_until", UTCDateTime(), nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("last_reply", Text, nullable=True),
+    Column("message_id", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("sent_at", UTCDateTime(), nullable=True),
+    Index("ix_outbox_status_next", "status", "next_attempt_at"),
+    Index("ix_outbox_content", "content_id"),
 )

@@ -89,3 +89,24 @@ def test_most_viewed_window_and_tie_break(any_engine: Engine) -> None:
         week = store_views.most_viewed(conn, now=T, window=timedelta(days=7), limit=1)
     assert [r.article.external_id for r in top] == ["20261123-0001", "20261123-0002"]
     assert [r.article.external_id for r in week] == ["20261123-0003"]
+
+
+def test_outbox_enqueue_is_idempotent_and_content_stored_once(any_engine: Engine) -> None:
+    from publisher.outbox import NewMessage, enqueue, message_id_for, store_content
+    from publisher.store.outbox import get_content
+
+    with any_engine.begin() as conn:
+        cid = store_content(conn, key="digest:x:v1", kind="digest", body=b"a\r\n", now=T)
+        again = store_content(conn, key="digest:x:v1", kind="digest", body=b"b\r\n", now=T)
+        msgs = [
+            NewMessage(dedupe_key=f"digest:x:subscriber:{i}", kind="digest",
+                       recipient=f"u{i}@example.kr", content_id=cid,
+                       substitutions={"%%TO%%": f"u{i}@example.kr"})
+            for i in range(3)
+        ]  # fmt: skip
+        assert enqueue(conn, msgs, now=T, domain="news.example.kr") == 3
+    with any_engine.begin() as conn:
+        assert enqueue(conn, msgs[:2], now=T, domain="news.example.kr") == 0
+        assert get_content(conn, cid) == b"a\r\n"
+    assert cid == again
+    assert message_id_for("k", "d.kr") == message_id_for("k", "d.kr") != message_id_for("j", "d.kr")
