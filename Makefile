@@ -16,6 +16,7 @@ venv: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check publisher tests bench
+	$(BIN)/ruff format --check publisher tests bench
 	$(BIN)/mypy
 
 pytest: $(STAMP)
