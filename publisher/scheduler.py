@@ -17,9 +17,58 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 def cron_trigger(expr: str, tz: tzinfo) -> BaseTrigger:
     """A five-field crontab expression, read in ``tz``; raises ValueError when invalid."""
-    if len(expr.split()) != 5:
+    fields = expr.split()
+    if len(fields) != 5:
         raise ValueError(f"cron needs 5 fields (minute hour day month weekday): {expr!r}")
-    return CronTrigger.from_crontab(expr, timezone=tz)
+    minute, hour, day, month, dow = fields
+    # APScheduler 3 numbers weekdays from Monday = 0, crontab from Sunday = 0: translate to
+    # names, or "1-5" would silently mean Tuesday to Saturday.
+    return CronTrigger(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=_crontab_weekdays(dow),
+        timezone=tz,
+    )
+
+
+def _crontab_weekdays(spec: str) -> str:
+    if not any(ch.isdigit() for ch in spec):
+        return spec  # "*" or names: same meaning in both
+    days: set[int] = set()
+    for item in spec.split(","):
+        body, _, step_text = item.partition("/")
+        step = int(step_text) if step_text else 1
+        if body == "*":
+            lo, hi = 0, 6
+        elif "-" in body:
+            lo_text, hi_text = body.split("-", 1)
+            lo, hi = _weekday_number(lo_text), _weekday_number(hi_text, upper=True)
+        else:
+            lo = hi = _weekday_number(body, upper=True)
+            if step_text:
+                hi = 6
+        if lo > hi or step < 1:
+            raise ValueError(f"bad weekday range {item!r}")
+        days.update(d % 7 for d in range(lo, hi + 1, step))
+    return ",".join(_CRON_DAYS[d] for d in sorted(days))
+
+
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _weekday_number(text: str, *, upper: bool = False) -> int:
+    if text.isdigit():
+        n = int(text)
+        if not 0 <= n <= 7:
+            raise ValueError(f"weekday {n} out of range 0-7")
+        return n
+    name = text.lower()[:3]
+    if name not in _CRON_DAYS:
+        raise ValueError(f"unknown weekday {text!r}")
+    n = _CRON_DAYS.index(name)
+    return 7 if upper and n == 0 else n
 
 
 def daily_trigger(
@@ -40,15 +89,12 @@ def next_fire_times(trigger: BaseTrigger, after: datetime, count: int) -> list[d
     times: list[datetime] = []
     prev: datetime | None = None
     now = after
-    for _ in range(count):
+    for _ in range(count * 4 + 4):  # bounded: a trigger may return ``after`` itself first
         fire = trigger.get_next_fire_time(prev, now)
-        if fire is None:
+        if fire is None or len(times) == count:
             break
-        if fire <= after:
-            now = fire + timedelta(microseconds=1)
-            prev = fire
-            continue
-        times.append(fire)
+        if fire > after:
+            times.append(fire)
         prev = fire
         now = fire + timedelta(microseconds=1)
     return times
