@@ -1,0 +1,85 @@
+"""Prometheus metrics: the only home of prometheus_client.
+
+Counters are per process (each instance exposes its own); outbox depth and age are read from
+the database at scrape time, so every instance reports the same shared queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+Snapshot = Callable[[], tuple[dict[str, int], datetime | None, datetime]]
+
+
+class _OutboxCollector(Collector):
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        depth, oldest, now = self._snapshot()
+        fam = GaugeMetricFamily(
+            "publisher_outbox_messages", "Outbox rows by status", labels=["status"]
+        )
+        for status in ("queued", "sending", "deferred", "sent", "failed", "suppressed", "expired"):
+            fam.add_metric([status], depth.get(status, 0))
+        yield fam
+        age = 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
+        yield GaugeMetricFamily(
+            "publisher_outbox_oldest_queued_age_seconds",
+            "Age of the oldest queued or deferred message",
+            value=age,
+        )
+
+
+class Metrics:
+    def __init__(self, snapshot: Snapshot | None = None) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.messages = Counter(
+            "publisher_messages", "Messages by outcome, kind and recipient domain",
+            ["outcome", "kind", "domain"], registry=r,
+        )  # fmt: skip
+        self.job_last_run = Gauge(
+            "publisher_job_last_run_timestamp_seconds", "When a job last ran", ["job"], registry=r
+        )
+        self.job_duration = Gauge(
+            "publisher_job_last_duration_seconds", "How long a job's last run took", ["job"],
+            registry=r,
+        )  # fmt: skip
+        self.job_ok = Gauge(
+            "publisher_job_last_success", "1 if the job's last run succeeded", ["job"], registry=r
+        )
+        self.feed_build_seconds = Gauge(
+            "publisher_feed_build_duration_seconds", "Duration of the last feed build", registry=r
+        )
+        self.feed_articles = Gauge(
+            "publisher_feed_articles", "Published articles in the store", registry=r
+        )
+        self.source_errors = Counter(
+            "publisher_source_errors", "Failed polls of a source", ["source"], registry=r
+        )
+        if snapshot is not None:
+            r.register(_OutboxCollector(snapshot))
+
+    def job_ran(self, job: str, *, at: datetime, seconds: float, ok: bool) -> None:
+        self.job_last_run.labels(job).set(at.timestamp())
+        self.job_duration.labels(job).set(seconds)
+        self.job_ok.labels(job).set(1 if ok else 0)
+
+    def message(self, outcome: str, kind: str, recipient: str) -> None:
+        domain = recipient.rpartition("@")[2].lower() or "unknown"
+        self.messages.labels(outcome, kind, domain).inc()
+
+    def render(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
