@@ -127,6 +127,14 @@ class Settings(BaseSettings):
         default=[], description="WebSub hub URLs pinged after a feed changes (empty: none)."
     )
 
+    @field_validator("websub_hubs")
+    @classmethod
+    def _hub_urls(cls, value: list[str]) -> list[str]:
+        for i, url in enumerate(value):
+            if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+                raise ValueError(f"[{i}]: {url!r} is not an absolute http(s) URL")
+        return value
+
     # --- delivery ---
 
     # --- digests ---
