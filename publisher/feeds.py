@@ -59,6 +59,7 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
     def __init__(self) -> None:
         self.creator = ""
         self.image: tuple[str, str | None, int | None, str] | None = None
+        self.enclosure: tuple[str, str, str] | None = None  # Atom only: see _entry()
 
     def _media(self, entry: Any) -> None:
         if self.image is None:
@@ -80,6 +81,10 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
         return entry
 
     def extend_atom(self, entry: Any) -> Any:
+        if self.enclosure is not None:
+            url, length, mime = self.enclosure
+            # feedgen builds Atom entries without a namespace; the feed's default one applies.
+            etree.SubElement(entry, "link", rel="enclosure", href=url, type=mime, length=length)
         self._media(entry)
         return entry
 
@@ -113,7 +118,7 @@ def _channel(meta: FeedMeta, fmt: FeedFormat) -> FeedGenerator:
     return fg
 
 
-def _entry(fe: FeedEntry, item: FeedItem) -> None:
+def _entry(fe: FeedEntry, item: FeedItem, fmt: FeedFormat) -> None:
     fe.id(xml_safe(item.id))  # also the RSS guid, isPermaLink="false"
     fe.title(xml_safe(item.title) or xml_safe(item.id))
     fe.link(href=xml_safe(item.url), rel="alternate")
@@ -132,9 +137,13 @@ def _entry(fe: FeedEntry, item: FeedItem) -> None:
         fe.summary(xml_safe(item.summary))
     elif not item.content_html:
         fe.description(xml_safe(item.title) or xml_safe(item.id), isSummary=True)
-    if item.image_url and item.image_length and item.image_type:
-        fe.enclosure(xml_safe(item.image_url), str(item.image_length), xml_safe(item.image_type))
     ext: _EntryExtension = getattr(fe, _EXT)
+    if item.image_url and item.image_length and item.image_type:
+        enclosure = (xml_safe(item.image_url), str(item.image_length), xml_safe(item.image_type))
+        if fmt == "rss":
+            fe.enclosure(*enclosure)
+        else:  # feedgen writes Atom entry links without rel: the enclosure would be "alternate"
+            ext.enclosure = enclosure
     ext.creator = xml_safe(item.author)
     if item.image_url:
         ext.image = (
@@ -160,7 +169,7 @@ def render_feed(fmt: FeedFormat, meta: FeedMeta, items: Sequence[FeedItem]) -> b
     for item in items:
         fe = fg.add_entry(order="append")
         try:
-            _entry(fe, item)
+            _entry(fe, item, fmt)
         except Exception:  # isolation: a bad entry never costs the whole feed
             log.exception("feed %s: entry %r skipped", meta.urls[fmt], item.id)
             fg.remove_entry(fe)

@@ -15,7 +15,6 @@ from publisher import __version__
 from publisher.config import Settings
 from publisher.feeditems import FILENAMES, FORMATS, FeedFormat, FeedItem, FeedMeta, TagScheme
 from publisher.models import Section
-from publisher.timeutil import format_duration
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +24,11 @@ FORMAT_VERSION = 1
 EMPTY_FEED_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _TEXT = {
-    "ko": {"latest": "{site} 최신 기사", "popular": "많이 본 뉴스",
+    "ko": {"latest": "{site} 최신 기사", "popular": "많이 본 뉴스", "hours": "{n}시간",
+           "days": "{n}일",
            "popular_desc": "{site}: 최근 {window} 동안 많이 본 기사", "feeds": "피드"},
-    "en": {"latest": "Latest from {site}", "popular": "Most viewed",
+    "en": {"latest": "Latest from {site}", "popular": "Most viewed", "hours": "{n} hours",
+           "days": "{n} days",
            "popular_desc": "{site}: most viewed in the last {window}", "feeds": "Feeds"},
 }  # fmt: skip
 
@@ -50,6 +51,14 @@ class Scope:
 
 def text(settings: Settings, key: str) -> str:
     return _TEXT.get(settings.language, _TEXT["ko"])[key]
+
+
+def window_text(settings: Settings) -> str:
+    """The popular window for people: "24시간", "7일"."""
+    seconds = int(settings.duration("popular_window").total_seconds())
+    if seconds % 86400 == 0 and seconds > 2 * 86400:
+        return text(settings, "days").format(n=seconds // 86400)
+    return text(settings, "hours").format(n=max(1, round(seconds / 3600)))
 
 
 def feeds_base_url(settings: Settings) -> str:
@@ -83,7 +92,7 @@ def make_scopes(settings: Settings, sections: Sequence[Section]) -> list[Scope]:
                 )
             )
     if "popular" in enabled:
-        window = format_duration(settings.duration("popular_window"))
+        window = window_text(settings)
         scopes.append(
             Scope(
                 key="popular",
