@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     feed_logo_url: str = Field(
         default="",
         pattern=r"^(https?://\S+)?$",
-        description="Absolute URL of the feed logo (RSS image, Atom logo, JSON icon)."
+        description="Absolute URL of the feed logo (RSS image, Atom logo, JSON icon).",
     )
     feed_description: str = Field(
         default="", description="Channel description (empty: derived from site_name)."

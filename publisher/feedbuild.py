@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from publisher.config import Settings
-from publisher.feeditems import FORMATS, FeedItem, prepare_items
 from publisher.feedindex import render_index
+from publisher.feeditems import FORMATS, FeedItem, prepare_items
 from publisher.feeds import render_feed
 from publisher.feedscopes import (
     Scope,

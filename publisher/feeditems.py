@@ -103,9 +103,9 @@ def prepare_item(
     image = absolute_url(article.image_url, base=url)
     caption = plain(article.image_caption)
     body = clean_html(article.content_html, base_url=url)
-    summary = plain(article.summary, limit=SUMMARY_LIMIT) or html_to_text(
-        body, limit=SUMMARY_LIMIT
-    )
+    summary = plain(article.summary, limit=SUMMARY_LIMIT)
+    if not summary:
+        summary = html_to_text(body, limit=SUMMARY_LIMIT)
     content = ""
     if full_text:
         content = (image_figure(image, caption) if image else "") + body

@@ -23,7 +23,9 @@ def article(n: int, **kw: Any) -> Article:
         "url": f"https://news.example.kr/articles/20261123-{n:04d}",
         "title": f"기사 제목 {n}: 서울 시내 소식",
         "summary": f"요약 {n}. 핵심만 짧게.",
-        "content_html": f'<p>본문 {n} 첫 문단.</p><p><a href="https://news.example.kr/a/{n}">관련 기사</a></p>',
+        "content_html": (
+            f'<p>본문 {n} 첫 문단.</p><p><a href="https://news.example.kr/a/{n}">관련 기사</a></p>'
+        ),
         "author": f"기자{n}",
         "section": slug,
         "section_name": name,

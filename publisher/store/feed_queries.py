@@ -47,4 +47,3 @@ def popular_keys(
         .limit(limit)
     )
     return [(str(e), u) for e, u in conn.execute(q)]
-

@@ -7,8 +7,8 @@ this route gives the same answers for a single-process set-up and for tests.
 from __future__ import annotations
 
 import hashlib
-from email.utils import format_datetime, parsedate_to_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path, PurePosixPath
 
 from fastapi import APIRouter, Request, Response

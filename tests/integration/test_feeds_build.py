@@ -16,8 +16,8 @@ from tests.feedcheck import check_feed
 from tests.feedsample import T0, article, load_sample, sample_articles
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "feeds"
-FEEDS = [f"{p}{n}" for p in ("", "sections/politics/", "sections/economy/",
-         "sections/environment/", "popular/") for n in ("rss.xml", "atom.xml", "feed.json")]  # fmt: skip
+PREFIXES = ("", "sections/politics/", "sections/economy/", "sections/environment/", "popular/")
+FEEDS = [p + n for p in PREFIXES for n in ("rss.xml", "atom.xml", "feed.json")]
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -33,7 +33,7 @@ def _entries(settings: Settings, rel: str) -> list[str]:
 
 
 def test_golden_files(settings: Settings, engine: Engine) -> None:
-    """The fixed sample gives exactly the files in tests/golden/feeds (UPDATE_GOLDEN=1 rewrites)."""
+    """The fixed sample gives exactly tests/golden/feeds/* (UPDATE_GOLDEN=1 rewrites them)."""
     load_sample(engine)
     build_feeds(settings, engine, now=T0)
     produced = _files(Path(settings.feeds_dir))

@@ -91,4 +91,4 @@ async def test_no_traversal_or_hidden_files(client: httpx.AsyncClient, path: str
     async with client:
         r = await client.get(path)
     assert r.status_code == 404
-    assert b"no" != r.content
+    assert r.content != b"no"

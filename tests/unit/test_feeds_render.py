@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from publisher.config import Settings
 from publisher.feeditems import FORMATS, FeedItem, TagScheme, prepare_item, prepare_items
 from publisher.feeds import render_feed
 from publisher.feedscopes import EMPTY_FEED_DATE, Scope, feed_meta
-from publisher.config import Settings
 from tests.feedcheck import check_feed, strict_xml
 from tests.feedsample import T0, article, sample_articles
 
@@ -114,8 +114,8 @@ def test_summary_only_mode_has_no_content(settings: Settings) -> None:
 
 
 def test_images_media_enclosure_and_hubs(settings: Settings) -> None:
-    s = settings.model_copy(update={"websub_hubs": ["https://hub.example/"],
-                                    "feed_logo_url": "https://news.example.kr/logo.png"})  # fmt: skip
+    logo = "https://news.example.kr/logo.png"
+    s = settings.model_copy(update={"websub_hubs": ["https://hub.example/"], "feed_logo_url": logo})
     items = _items([article(2), article(4)])  # 2: image without length, 4: with length
     meta = feed_meta(s, Scope("site", "t", "d"), items)
     rss = strict_xml(render_feed("rss", meta, items))
