@@ -28,14 +28,14 @@ from feedgen.feed import FeedGenerator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from publisher.config import Settings  # noqa: E402
-from publisher.feedbuild import FeedBuilder  # noqa: E402
-from publisher.models import Article  # noqa: E402
-from publisher.store.articles import latest_articles, list_sections, upsert_articles  # noqa: E402
-from publisher.store.db import make_engine  # noqa: E402
-from publisher.store.migrate import upgrade  # noqa: E402
-from publisher.store.views import add_view_counts, most_viewed, resolve_ids  # noqa: E402
-from publisher.timeutil import hour_floor  # noqa: E402
+from publisher.config import Settings
+from publisher.feedbuild import FeedBuilder
+from publisher.models import Article
+from publisher.store.articles import latest_articles, list_sections, upsert_articles
+from publisher.store.db import make_engine
+from publisher.store.migrate import upgrade
+from publisher.store.views import add_view_counts, most_viewed, resolve_ids
+from publisher.timeutil import hour_floor
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 PARAGRAPH = "<p>" + "서울시는 오늘 새로운 교통 정책을 발표했다. " * 12 + "</p>"
@@ -78,7 +78,7 @@ def make_store(folder: Path, n: int) -> Settings:
         upsert_articles(conn, batch, now=NOW)
         ids = resolve_ids(conn, [a.external_id for a in batch[:3000]])
         counts = {}
-        for ext, aid in ids.items():
+        for aid in ids.values():
             for h in range(0, 24, 3):
                 counts[(aid, hour_floor(NOW) - timedelta(hours=h))] = rnd.randint(1, 500)
         add_view_counts(conn, counts)
@@ -174,9 +174,11 @@ def main() -> None:
                               ("no-change build (daemon, memory)", nochange_mem)):  # fmt: skip
             print(f"{label:34}{med(values) * 1000:>10.1f}ms{med(naive):>11.3f}s"
                   f"{med(naive) / med(values):>9.0f}x")  # fmt: skip
-        print(f"targets: full <= 1.5 s ({'ok' if med(full) <= 1.5 else 'MISSED'}), "
-              f"no-change <= 50 ms ({'ok' if med(nochange_cli) <= 0.05 else 'MISSED'}), "
-              "no file written by a no-change build (checked)")
+        print(
+            f"targets: full <= 1.5 s ({'ok' if med(full) <= 1.5 else 'MISSED'}), "
+            f"no-change <= 50 ms ({'ok' if med(nochange_cli) <= 0.05 else 'MISSED'}), "
+            "no file written by a no-change build (checked)"
+        )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -23,6 +23,7 @@ _DROP = frozenset(
      "meta", "base", "frame", "frameset", "applet"}
 )  # fmt: skip
 _BAD_SCHEMES = ("javascript:", "vbscript:", "data:", "file:")
+_URL_ATTRS = frozenset({"href", "src", "poster", "cite", "background", "longdesc", "action"})
 
 
 def xml_safe(text: str | None) -> str:
@@ -52,6 +53,21 @@ def absolute_url(url: str | None, *, base: str) -> str | None:
     return joined
 
 
+def _absolute_link(value: str, base: str) -> str | None:
+    """A link made absolute against ``base``; None for script-like schemes."""
+    link = value.strip()
+    if link.startswith(("https://", "http://")):
+        return link  # the common case: no parsing
+    if link.lower().startswith(_BAD_SCHEMES):
+        return None
+    if link.startswith("#") or link.lower().startswith(("mailto:", "tel:")):
+        return link
+    try:
+        return urljoin(base, link)
+    except ValueError:
+        return None
+
+
 def clean_html(html: str | None, *, base_url: str) -> str:
     """HTML with no script/style/handlers, only absolute links, and only XML-legal characters."""
     text = xml_safe(html).strip()
@@ -67,13 +83,16 @@ def clean_html(html: str | None, *, base_url: str) -> str:
         if not isinstance(el.tag, str) or el.tag.lower() in _DROP:
             el.drop_tree()  # keeps the tail text
             continue
-        for name in list(el.attrib):
-            if name.lower().startswith("on") or name.lower() == "style":
+        for name, value in list(el.attrib.items()):
+            low = name.lower()
+            if low.startswith("on") or low in ("style", "srcset"):
                 del el.attrib[name]
-    root.make_links_absolute(base_url, resolve_base_href=False, handle_failures="discard")
-    for el, attr, link, _pos in list(root.iterlinks()):
-        if attr and link.strip().lower().startswith(_BAD_SCHEMES):
-            del el.attrib[attr]
+            elif low in _URL_ATTRS:
+                url = _absolute_link(value, base_url)
+                if url is None:
+                    del el.attrib[name]
+                elif url != value:
+                    el.attrib[name] = url
     out: str = lxml.html.tostring(root, encoding="unicode")
     return xml_safe(out[len("<div>") : -len("</div>")])
 

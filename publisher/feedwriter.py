@@ -18,7 +18,8 @@ def same_bytes(path: Path, data: bytes) -> bool:
         return False
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make renames in ``folder`` durable (best effort)."""
     with contextlib.suppress(OSError):  # not every filesystem lets a directory be fsynced
         fd = os.open(folder, os.O_RDONLY)
         try:
@@ -27,8 +28,11 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Temp file in the same folder, fsync, rename over ``path``."""
+def write_atomic(path: Path, data: bytes, *, mode: int = 0o644, sync_dir: bool = True) -> None:
+    """Temp file in the same folder, fsync, rename over ``path``.
+
+    With ``sync_dir=False`` the caller fsyncs the folder once after a batch of writes.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -42,12 +46,15 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    _fsync_dir(path.parent)
+    if sync_dir:
+        fsync_dir(path.parent)
 
 
-def write_if_changed(path: Path, data: bytes, *, force: bool = False) -> bool:
+def write_if_changed(
+    path: Path, data: bytes, *, force: bool = False, sync_dir: bool = True
+) -> bool:
     """Write ``data`` to ``path`` unless it already holds exactly these bytes. True if written."""
     if not force and same_bytes(path, data):
         return False
-    write_atomic(path, data)
+    write_atomic(path, data, sync_dir=sync_dir)
     return True

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from publisher.config import Settings
 from publisher.feedbuild import STATE_FILE, FeedBuilder, build_feeds
 from publisher.store import articles as store_articles
+from publisher.store import views as store_views
 from tests.feedcheck import check_feed
 from tests.feedsample import T0, article, load_sample, sample_articles
 
@@ -72,19 +73,40 @@ def test_same_store_gives_same_bytes_and_no_change_writes_nothing(
     load_sample(engine)
     build_feeds(settings, engine, now=T0)
     root = Path(settings.feeds_dir)
-    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
-    again = build_feeds(settings, engine, now=T0 + timedelta(minutes=5))
-    assert not any(r.changed for r in again)
-    after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file()}
-    assert after == before
+
+    def snapshot(hidden: bool) -> dict[Path, tuple[bytes, int]]:
+        return {
+            p: (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in root.rglob("*")
+            if p.is_file() and (hidden or not p.name.startswith("."))
+        }
+
+    everything = snapshot(hidden=True)
+    assert not any(r.changed for r in build_feeds(settings, engine, now=T0))
+    assert snapshot(hidden=True) == everything  # not even the state file is rewritten
+    feeds = snapshot(hidden=False)
+    # Later, with the popular window moved: the feeds are still untouched.
+    assert not any(r.changed for r in build_feeds(settings, engine, now=T0 + timedelta(hours=1)))
+    assert snapshot(hidden=False) == feeds
     # A fresh state (deleted cache) renders again and still gives identical bytes.
     (root / STATE_FILE).unlink()
     assert not any(r.changed for r in build_feeds(settings, engine, now=T0))
     forced = build_feeds(settings, engine, now=T0, force=True)
     assert all(r.changed for r in forced)
-    assert {p: p.read_bytes() for p in before if not p.name.startswith(".")} == {
-        p: b for p, (b, _) in before.items() if not p.name.startswith(".")
+    assert {p: b for p, (b, _) in snapshot(hidden=False).items()} == {
+        p: b for p, (b, _) in feeds.items()
     }
+
+
+def test_new_views_reorder_the_popular_feed_only(settings: Settings, engine: Engine) -> None:
+    load_sample(engine)
+    build_feeds(settings, engine, now=T0)
+    with engine.begin() as conn:
+        ids = store_views.resolve_ids(conn, ["20261123-0008"])
+        store_views.add_view_counts(conn, {(ids["20261123-0008"], T0): 5000})
+    changed = {r.path for r in build_feeds(settings, engine, now=T0) if r.changed}
+    assert changed == {"popular/rss.xml", "popular/atom.xml", "popular/feed.json"}
+    assert _entries(settings, "popular/atom.xml")[0].endswith("20261123-0008")
 
 
 def test_deleted_feed_file_is_rewritten(settings: Settings, engine: Engine) -> None:
