@@ -199,3 +199,14 @@ def test_scopes_setting(settings: Settings, engine: Engine, scopes: list[str]) -
     assert ("sections/economy/feed.json" in paths) == ("sections" in scopes)
     for rel in paths - {"index.html"}:
         assert len(_entries(s, rel)) <= 3
+
+
+def test_index_page_has_autodiscovery_links(settings: Settings, engine: Engine) -> None:
+    load_sample(engine)
+    build_feeds(settings, engine, now=T0)
+    page = (Path(settings.feeds_dir) / "index.html").read_text("utf-8")
+    base = "https://news.example.kr/newsletter/feeds/"
+    for rel in FEEDS:
+        assert f'href="{base}{rel}"' in page, rel
+    assert page.count('<link rel="alternate"') == len(FEEDS)
+    assert 'type="application/feed+json"' in page and "많이 본 뉴스" in page
