@@ -46,8 +46,11 @@ def absolute_url(url: str | None, *, base: str) -> str | None:
     cleaned = plain(url)
     if not cleaned:
         return None
-    joined = urljoin(base, cleaned)
-    parts = urlsplit(joined)
+    try:
+        joined = cleaned if cleaned.startswith(("https://", "http://")) else urljoin(base, cleaned)
+        parts = urlsplit(joined)
+    except ValueError:
+        return None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     return joined
