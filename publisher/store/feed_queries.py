@@ -23,10 +23,10 @@ def latest_keys(conn: Connection, *, limit: int, section: str | None = None) -> 
     """The keys of latest_articles(conn, limit=limit, section=section), in the same order.
 
     Ordering by published_at alone lets the database walk its index and stop early; the id
-    tie-break is applied here. Only when ties reach past the fetched margin does it fall
-    back to the exact (sorting) query.
+    tie-break is applied here. One extra row shows whether a tie crosses the limit: only then
+    is the exact (sorting) query needed.
     """
-    margin = limit + 10
+    margin = limit + 1
     published = type_coerce(articles.c.published_at, String).label("published")
     q = select(articles.c.external_id, _STAMP, published, articles.c.id).where(
         articles.c.status == "published"
@@ -34,7 +34,7 @@ def latest_keys(conn: Connection, *, limit: int, section: str | None = None) -> 
     if section is not None:
         q = q.where(articles.c.section == section)
     rows = list(conn.execute(q.order_by(articles.c.published_at.desc()).limit(margin)))
-    if len(rows) == margin and rows[-1].published == rows[limit - 1].published:
+    if len(rows) == margin and rows[limit].published == rows[limit - 1].published:
         rows = list(
             conn.execute(
                 q.order_by(articles.c.published_at.desc(), articles.c.id.desc()).limit(limit)
