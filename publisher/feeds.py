@@ -19,7 +19,7 @@ from typing import Any
 from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
-from lxml import etree
+from feedgen.util import xml_elem  # feedgen's own lxml helper: lxml stays in feedtext.py
 
 from publisher.feeditems import FeedFormat, FeedItem, FeedMeta
 from publisher.feedjson import render_json_feed
@@ -49,7 +49,7 @@ class _FeedExtension(BaseExtension):  # type: ignore[misc]
     def extend_rss(self, feed: Any) -> Any:
         channel = feed[0]
         for hub in self.hubs:
-            etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=hub, rel="hub")
+            xml_elem(f"{{{ATOM_NS}}}link", channel, href=hub, rel="hub")
         return feed
 
 
@@ -65,18 +65,18 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
         if self.image is None:
             return
         url, mime, length, caption = self.image
-        media = etree.SubElement(entry, f"{{{MEDIA_NS}}}content", url=url, medium="image")
+        media = xml_elem(f"{{{MEDIA_NS}}}content", entry, url=url, medium="image")
         if mime:
             media.set("type", mime)
         if length:
             media.set("fileSize", str(length))
         if caption:
-            desc = etree.SubElement(media, f"{{{MEDIA_NS}}}description", type="plain")
+            desc = xml_elem(f"{{{MEDIA_NS}}}description", media, type="plain")
             desc.text = caption
 
     def extend_rss(self, entry: Any) -> Any:
         if self.creator:
-            etree.SubElement(entry, f"{{{DC_NS}}}creator").text = self.creator
+            xml_elem(f"{{{DC_NS}}}creator", entry).text = self.creator
         self._media(entry)
         return entry
 
@@ -84,7 +84,7 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
         if self.enclosure is not None:
             url, length, mime = self.enclosure
             # feedgen builds Atom entries without a namespace; the feed's default one applies.
-            etree.SubElement(entry, "link", rel="enclosure", href=url, type=mime, length=length)
+            xml_elem("link", entry, rel="enclosure", href=url, type=mime, length=length)
         self._media(entry)
         return entry
 
