@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from publisher.cli import articles, core, views
+from publisher.cli import feeds as feeds_cli
 
 app = typer.Typer(
     name="publisher",
@@ -16,6 +17,7 @@ app = typer.Typer(
 core.register(app)
 app.add_typer(articles.app, name="articles")
 app.add_typer(views.app, name="views")
+app.add_typer(feeds_cli.app, name="feeds")
 
 
 def main() -> None:

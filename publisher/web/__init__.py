@@ -1,0 +1,1 @@
+"""The HTTP side: an app factory and one module of routes per area."""
