@@ -31,6 +31,8 @@ MAX_TAGS = 20
 MAX_TAG = 50
 MAX_CAPTION = 500
 MAX_BODY_BYTES = 1024 * 1024
+MAX_IMAGE_TYPE = 100
+MAX_IMAGE_LENGTH = 2**31 - 1
 REQUIRED = ("id", "url", "title", "published_at")
 FIELDS = frozenset(
     {
@@ -155,10 +157,14 @@ def _image(obj: Mapping[str, Any]) -> tuple[str | None, str | None, int | None]:
     if raw_length not in (None, ""):
         if isinstance(raw_length, str) and raw_length.strip().isdigit():
             raw_length = int(raw_length)  # from CSV
-        if not isinstance(raw_length, int) or isinstance(raw_length, bool) or raw_length < 0:
-            raise _Invalid("image_length", "must be a whole number of bytes (0 or more)")
+        if (
+            not isinstance(raw_length, int)
+            or isinstance(raw_length, bool)
+            or not 0 <= raw_length <= MAX_IMAGE_LENGTH
+        ):
+            raise _Invalid("image_length", f"must be a whole number of bytes, 0-{MAX_IMAGE_LENGTH}")
         length = raw_length
-    if kind is not None and not _IMAGE_TYPE.match(kind):
+    if kind is not None and (len(kind) > MAX_IMAGE_TYPE or not _IMAGE_TYPE.match(kind)):
         raise _Invalid("image_type", f"must be an image MIME type like image/jpeg, got {kind!r}")
     if url is not None and url.startswith("data:"):
         if len(url) > MAX_DATA_URL:
