@@ -1,0 +1,131 @@
+"""Single page-view hits: ignore bots, collapse repeats, buffer per (article, hour), flush in batches.
+
+The HTTP layer calls ``ViewRecorder.record_hit`` once per page view. Nothing touches the
+database on that path: counts pile up in memory and are written by ``flush`` in one
+transaction, either when enough have piled up, when the buffer is older than
+``flush_every`` (measured on the hits' own timestamps), or when the owner calls it (on a
+timer and at shutdown).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from publisher.store.types import Engine
+from publisher.store.views import write_view_counts
+
+COLLAPSE = timedelta(minutes=30)
+# Crawlers, link previewers, monitors and HTTP libraries; an empty user agent counts as a bot.
+BOT_USER_AGENT = re.compile(
+    r"bot|crawl|spider|slurp|archiver|facebookexternalhit|embedly|preview|curl/|wget/"
+    r"|python-requests|python-urllib|aiohttp|httpx|go-http-client|java/|okhttp|headless"
+    r"|lighthouse|pingdom|uptime|monitor|feedfetcher|yeti|daumoa|scrapy|ahrefs|semrush",
+    re.IGNORECASE,
+)
+
+
+def is_bot(user_agent: str) -> bool:
+    return not user_agent.strip() or BOT_USER_AGENT.search(user_agent) is not None
+
+
+@dataclass
+class RecorderStats:
+    counted: int = 0
+    collapsed: int = 0
+    bots: int = 0
+    stored: int = 0
+    unknown_articles: int = 0
+
+
+class ViewRecorder:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        collapse: timedelta = COLLAPSE,
+        flush_every: timedelta = timedelta(seconds=30),
+        max_buffered: int = 50_000,
+    ) -> None:
+        self._engine = engine
+        self._collapse = collapse
+        self._flush_every = flush_every
+        self._max_buffered = max_buffered
+        # (visitor, article) → time of the last *counted* hit, oldest first, for pruning.
+        self._seen: OrderedDict[tuple[str, str], datetime] = OrderedDict()
+        self._counts: dict[tuple[str, datetime], int] = {}
+        self._buffered = 0
+        self._oldest: datetime | None = None
+        self._lock = threading.Lock()
+        self.stats = RecorderStats()
+
+    def record_hit(self, article_id: str, visitor_key: str, user_agent: str, at: datetime) -> bool:
+        """Count one page view; False when it was a bot or a repeat within the collapse window.
+
+        Repeats are measured from the visitor's last counted view of that article, so someone
+        reloading every ten minutes counts once per half hour.
+        """
+        if at.tzinfo is None:
+            raise ValueError("record_hit needs a timezone-aware time")
+        if is_bot(user_agent):
+            self.stats.bots += 1
+            return False
+        at = at.astimezone(UTC)
+        key = (visitor_key, article_id)
+        with self._lock:
+            last = self._seen.get(key)
+            if last is not None and at - last < self._collapse:
+                self.stats.collapsed += 1
+                return False
+            self._seen[key] = at
+            self._seen.move_to_end(key)
+            self._forget_before(at - self._collapse)
+            bucket = (article_id, at.replace(minute=0, second=0, microsecond=0))
+            self._counts[bucket] = self._counts.get(bucket, 0) + 1
+            self._buffered += 1
+            self.stats.counted += 1
+            if self._oldest is None:
+                self._oldest = at
+            due = self._buffered >= self._max_buffered or at - self._oldest >= self._flush_every
+        if due:
+            self.flush()
+        return True
+
+    def _forget_before(self, cutoff: datetime) -> None:
+        seen = self._seen
+        while seen:
+            key, when = next(iter(seen.items()))
+            if when >= cutoff:
+                return
+            del seen[key]
+
+    @property
+    def buffered(self) -> int:
+        """Counted hits not yet written."""
+        return self._buffered
+
+    def flush(self) -> int:
+        """Write the buffered counts in one transaction; returns the views stored.
+
+        Hits on unknown article ids are dropped (and counted in ``stats``). If the write
+        fails, the counts go back into the buffer and the error is raised.
+        """
+        with self._lock:
+            counts, self._counts = self._counts, {}
+            buffered, self._buffered, self._oldest = self._buffered, 0, None
+        if not counts:
+            return 0
+        try:
+            stored, _unknown = write_view_counts(self._engine, counts)
+        except Exception:
+            with self._lock:
+                for bucket, n in counts.items():
+                    self._counts[bucket] = self._counts.get(bucket, 0) + n
+                self._buffered += buffered
+            raise
+        self.stats.stored += stored
+        self.stats.unknown_articles += buffered - stored
+        return stored
