@@ -1,4 +1,4 @@
-"""Single page-view hits: ignore bots, collapse repeats, buffer per (article, hour), flush in batches.
+"""Page-view hits: ignore bots, collapse repeats, buffer per (article, hour), flush in batches.
 
 The HTTP layer calls ``ViewRecorder.record_hit`` once per page view. Nothing touches the
 database on that path: counts pile up in memory and are written by ``flush`` in one

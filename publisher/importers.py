@@ -47,7 +47,7 @@ def detect_format(path: Path, explicit: str | None = None) -> Format:
     if explicit is not None:
         if explicit not in FORMATS:
             raise FileError(f"--format must be one of {', '.join(FORMATS)}, not {explicit!r}")
-        return explicit  # type: ignore[return-value]
+        return explicit
     fmt = _EXTENSIONS.get(path.suffix.lower())
     if fmt is None:
         raise FileError(f"cannot tell the format of {path.name}; use --format jsonl|json|csv")
@@ -73,7 +73,8 @@ def _not_object(line: int, value: object) -> Record:
 
 
 def _bad_utf8(line: int, raw: bytes, exc: UnicodeDecodeError) -> Record:
-    return Record(line, error=f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})")
+    byte = raw[exc.start]
+    return Record(line, error=f"not valid UTF-8 (byte 0x{byte:02x} at offset {exc.start})")
 
 
 def read_jsonl(fh: BinaryIO) -> Iterator[Record]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import cast
 
 from publisher.importers import Record
 from publisher.intake import validate_article
@@ -85,10 +84,9 @@ class _Run:
             if result not in _RANK:
                 self.report.rejected.append(Problem(line, "", result))
                 continue
-            outcome = cast(Outcome, result)
             before = self.outcomes.get(key)
-            if before is None or _RANK[outcome] > _RANK[before]:
-                self.outcomes[key] = outcome
+            if before is None or _RANK[result] > _RANK[before]:
+                self.outcomes[key] = result
 
 
 def import_articles(

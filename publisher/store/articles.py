@@ -114,7 +114,9 @@ def upsert_articles(conn: Connection, batch: Sequence[Article], *, now: datetime
     return outcomes
 
 
-def write_articles(engine: Engine, batch: Sequence[Article], *, now: datetime) -> list[Outcome | str]:
+def write_articles(
+    engine: Engine, batch: Sequence[Article], *, now: datetime
+) -> list[Outcome | str]:
     """Upsert a batch in one transaction; one outcome per article, or the database's reason.
 
     When the database refuses the batch for a data reason, each article is retried in its own

@@ -1,4 +1,4 @@
-"""The store's handle types, so modules above the store can annotate without importing SQLAlchemy."""
+"""The store's handle types, so modules above the store need not import SQLAlchemy."""
 
 from __future__ import annotations
 

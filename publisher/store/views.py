@@ -6,9 +6,9 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, desc, func, select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 
 from publisher.models import RankedArticle
 from publisher.store.articles import article_from_row, select_articles
