@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 from publisher.importers import Record
-from publisher.intake import validate_article
 from publisher.models import Article
+from publisher.parallel import validate_parallel
 from publisher.store.articles import Outcome, write_articles
 from publisher.store.types import Engine
 
@@ -96,16 +96,19 @@ def import_articles(
     tz: tzinfo,
     now: datetime,
     batch_size: int = BATCH_SIZE,
+    workers: int = 0,
     progress: Callable[[], None] | None = None,
 ) -> ImportReport:
-    """Validate and upsert every record; duplicates inside the input: the last one wins."""
+    """Validate and upsert every record; duplicates inside the input: the last one wins.
+
+    With ``workers`` ≥ 2, validation runs in that many processes (for big files).
+    """
     report = ImportReport()
     run = _Run(engine, now, report)
-    for record in records:
-        if record.value is None:
+    for record, result in validate_parallel(records, tz, workers=workers):
+        if result is None:
             report.rejected.append(Problem(record.line, "", record.error or "unreadable"))
             continue
-        result = validate_article(record.value, tz=tz)
         if isinstance(result, list):
             report.rejected.extend(Problem(record.line, e.field, e.reason) for e in result)
             continue

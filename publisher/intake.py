@@ -42,6 +42,7 @@ FIELDS = frozenset(
 )  # fmt: skip
 
 _SECTION = re.compile(r"^[a-z0-9-]+$")
+_SPACE = re.compile(r"\s")
 _ID_FORBIDDEN = re.compile(r"[\s/?#]")
 _IMAGE_TYPE = re.compile(r"^image/[a-z0-9.+-]+$")
 _DATA_URL = re.compile(r"^data:(image/[a-z0-9.+-]+)(;[a-z0-9=.-]+)*;base64,([A-Za-z0-9+/=\s]*)$")
@@ -93,7 +94,7 @@ def _one_line(value: str) -> str:
 def check_url(value: str, name: str) -> str:
     if len(value) > MAX_URL:
         raise _Invalid(name, f"is longer than {MAX_URL} characters")
-    if any(c.isspace() for c in value):
+    if _SPACE.search(value):
         raise _Invalid(name, "must not contain spaces")
     parts = urlsplit(value)
     if parts.scheme.lower() not in ("http", "https"):
