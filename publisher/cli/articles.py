@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,10 +44,20 @@ def print_problems(rejected: list[Problem], warnings: list[Problem]) -> None:
         err_console.print(f"[red]rejected:[/red] {p}", highlight=False)
 
 
+def default_workers(path: Path) -> int:
+    """Process-parallel validation pays off only once a file is big enough."""
+    big = path.stat().st_size > 4 * 1024 * 1024
+    return min(2, os.cpu_count() or 1) if big else 0
+
+
 @app.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="JSON Lines, JSON array or CSV file.")],
     fmt: FormatOption = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=0, help="Validation processes; default 2 for files over 4 MB, else 0."),
+    ] = None,
 ) -> None:
     """Import (upsert by id) articles; each rejected record is reported; exit 1 if any."""
     try:
@@ -66,6 +77,7 @@ def import_(
                     records,
                     tz=settings.tz,
                     now=application.clock.now(),
+                    workers=default_workers(file) if workers is None else workers,
                     progress=tick,
                 )
         except FileError as exc:

@@ -175,3 +175,23 @@ def test_a_batch_the_database_refuses_costs_only_the_bad_article(
     assert result.added == 1
     assert [(p.line, p.reason) for p in result.rejected] == [(2, "the database refused it: ghost")]
     assert "20261123-0003" in stored(engine) and "20261123-0004" not in stored(engine)
+
+
+def test_parallel_validation_gives_the_same_report(
+    engine: Engine, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import publisher.parallel as parallel
+
+    objs = [art(n, url="/bad") if n % 7 == 0 else art(n) for n in range(1, 600)]
+    data = jsonl(*objs) + b"[]\n" + jsonl(art(3, title="나중"))
+    records = list(read_records(io.BytesIO(data), "jsonl"))
+    serial = import_articles(engine, records, tz=SEOUL, now=clock.now())
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM articles")
+    monkeypatch.setattr(parallel, "CHUNK", 50)  # several chunks in flight at once
+    both = import_articles(engine, records, tz=SEOUL, now=clock.now(), workers=2)
+    assert (both.added, both.rejected, both.warnings) == (
+        serial.added, serial.rejected, serial.warnings
+    )  # fmt: skip
+    assert both.added == 599 - 85 and both.rejected_records == 86
+    assert stored(engine)["20261123-0003"] == "나중"
