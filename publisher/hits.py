@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -53,11 +52,16 @@ class ViewRecorder:
         max_buffered: int = 50_000,
     ) -> None:
         self._engine = engine
-        self._collapse = collapse
+        self._collapse_seconds = collapse.total_seconds()
         self._flush_every = flush_every
         self._max_buffered = max_buffered
-        # (visitor, article) → time of the last *counted* hit, oldest first, for pruning.
-        self._seen: OrderedDict[tuple[str, str], datetime] = OrderedDict()
+        # hash((visitor, article)) → POSIX time of the last *counted* hit, in two generations
+        # of one collapse window each: the older one is dropped whole, so memory stays at
+        # about two windows of visitors without per-entry pruning. (A 64-bit hash collision
+        # would merge two visitors for 30 minutes; that is noise, not a bias.)
+        self._seen: dict[int, float] = {}
+        self._seen_before: dict[int, float] = {}
+        self._generation_start: float | None = None
         self._counts: dict[tuple[str, datetime], int] = {}
         self._buffered = 0
         self._oldest: datetime | None = None
@@ -76,15 +80,20 @@ class ViewRecorder:
             self.stats.bots += 1
             return False
         at = at.astimezone(UTC)
-        key = (visitor_key, article_id)
+        now = at.timestamp()
+        key = hash((visitor_key, article_id))
+        window = self._collapse_seconds
         with self._lock:
+            if self._generation_start is None or now - self._generation_start >= window:
+                self._seen_before, self._seen = self._seen, {}
+                self._generation_start = now
             last = self._seen.get(key)
-            if last is not None and at - last < self._collapse:
+            if last is None:
+                last = self._seen_before.get(key)
+            if last is not None and now - last < window:
                 self.stats.collapsed += 1
                 return False
-            self._seen[key] = at
-            self._seen.move_to_end(key)
-            self._forget_before(at - self._collapse)
+            self._seen[key] = now
             bucket = (article_id, at.replace(minute=0, second=0, microsecond=0))
             self._counts[bucket] = self._counts.get(bucket, 0) + 1
             self._buffered += 1
@@ -95,14 +104,6 @@ class ViewRecorder:
         if due:
             self.flush()
         return True
-
-    def _forget_before(self, cutoff: datetime) -> None:
-        seen = self._seen
-        while seen:
-            key, when = next(iter(seen.items()))
-            if when >= cutoff:
-                return
-            del seen[key]
 
     @property
     def buffered(self) -> int:
