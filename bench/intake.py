@@ -42,7 +42,7 @@ BOTS = ["Mozilla/5.0 (compatible; Googlebot/2.1)", "Mozilla/5.0 (compatible; Yet
 
 
 def article(n: int) -> dict[str, Any]:
-    body = "".join(PARAGRAPH.format(n=n + i) for i in range(7))  # about 3 KB of UTF-8
+    body = "".join(PARAGRAPH.format(n=n + i) for i in range(8))  # about 3 KB of UTF-8
     return {
         "id": f"bench-{n:07d}",
         "url": f"https://news.example.kr/articles/bench-{n:07d}",

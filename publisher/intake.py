@@ -196,7 +196,8 @@ def _body(obj: Mapping[str, Any], base_url: str) -> str:
         return ""
     if not isinstance(raw, str):
         raise _Invalid("content_html", f"must be a string, not {type(raw).__name__}")
-    size = len(raw.encode("utf-8", "surrogatepass"))
+    # A character is at most 4 bytes: most bodies are cleared without encoding them.
+    size = len(raw) if len(raw) * 4 <= MAX_BODY_BYTES else len(raw.encode("utf-8", "replace"))
     if size > MAX_BODY_BYTES:
         raise _Invalid(
             "content_html",

@@ -195,3 +195,11 @@ def test_parallel_validation_gives_the_same_report(
     )  # fmt: skip
     assert both.added == 599 - 85 and both.rejected_records == 86
     assert stored(engine)["20261123-0003"] == "나중"
+
+
+def test_five_megabyte_body_in_a_file(engine: Engine, clock: FixedClock) -> None:
+    huge = art(2, content_html="<p>" + "x" * (5 * 1024 * 1024) + "</p>")
+    report = run(engine, clock, jsonl(art(1), huge, art(3)))
+    assert report.added == 2
+    assert [(p.line, p.field) for p in report.rejected] == [(2, "content_html")]
+    assert report.rejected[0].reason == "is 5.0 MB; the limit is 1 MB"
