@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -59,7 +59,12 @@ def _parse(value: dict[str, Any], tz: tzinfo) -> tuple[str, int, datetime] | lis
 
 
 def import_view_counts(
-    engine: Engine, records: Iterable[Record], *, tz: tzinfo, batch_size: int = BATCH_SIZE
+    engine: Engine,
+    records: Iterable[Record],
+    *,
+    tz: tzinfo,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[], None] | None = None,
 ) -> ViewImportReport:
     """Add each record's count to its article's hourly bucket; counts add up on re-import.
 
@@ -96,6 +101,8 @@ def import_view_counts(
         lines.setdefault(article_id, []).append(record.line)
         if len(counts) >= batch_size:
             flush()
+            if progress is not None:
+                progress()
     flush()
     report.rejected.sort(key=lambda p: p.line)
     return report

@@ -26,9 +26,9 @@ def import_(
         fh = file.open("rb")
     except OSError as exc:
         raise fail(f"{file}: {exc.strerror}") from None
-    with fh, open_app() as application, file_progress(fh, file, f"importing {file.name}"):
+    with fh, open_app() as application, file_progress(fh, file, f"importing {file.name}") as tick:
         tz = application.settings.tz
-        report = import_view_counts(application.engine, read_jsonl(fh), tz=tz)
+        report = import_view_counts(application.engine, read_jsonl(fh), tz=tz, progress=tick)
     print_problems(report.rejected, [])
     console.print(report.summary(), highlight=False)
     if report.rejected:
