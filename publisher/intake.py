@@ -34,12 +34,6 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_IMAGE_TYPE = 100
 MAX_IMAGE_LENGTH = 2**31 - 1
 REQUIRED = ("id", "url", "title", "published_at")
-FIELDS = frozenset(
-    {
-        *REQUIRED, "summary", "content_html", "author", "section", "section_name", "tags",
-        "image_url", "image_caption", "image_type", "image_length", "updated_at", "status",
-    }
-)  # fmt: skip
 
 _SECTION = re.compile(r"^[a-z0-9-]+$")
 _SPACE = re.compile(r"\s")
