@@ -35,7 +35,7 @@ def _validate_chunk(values: list[dict[str, Any] | None], tz: tzinfo) -> list[Val
 def validate_parallel(
     records: Iterable[Record], tz: tzinfo, *, workers: int
 ) -> Iterator[tuple[Record, Validated]]:
-    """Like validate_serial, with ``workers`` processes; at most 3 chunks per worker in flight."""
+    """Like validate_serial, with ``workers`` processes; at most 8 chunks per worker in flight."""
     if workers < 2:
         yield from validate_serial(records, tz)
         return
@@ -50,7 +50,7 @@ def validate_parallel(
             if chunk:
                 values = [r.value for r in chunk]
                 in_flight.append((chunk, pool.submit(_validate_chunk, values, tz)))
-            if in_flight and (not chunk or len(in_flight) >= 3 * workers):
+            if in_flight and (not chunk or len(in_flight) >= 8 * workers):
                 done, future = in_flight.popleft()
                 yield from zip(done, future.result(), strict=True)
             if not chunk and not in_flight:
