@@ -1,10 +1,10 @@
 """Page-view hits: ignore bots, collapse repeats, buffer per (article, hour), flush in batches.
 
-The HTTP layer calls ``ViewRecorder.record_hit`` once per page view. Nothing touches the
-database on that path: counts pile up in memory and are written by ``flush`` in one
-transaction, either when enough have piled up, when the buffer is older than
-``flush_every`` (measured on the hits' own timestamps), or when the owner calls it (on a
-timer and at shutdown).
+The HTTP layer calls ``ViewRecorder.record_hit`` once per page view. Most calls touch only
+memory: counts pile up per (article, hour) and ``flush`` writes them in one transaction.
+record_hit flushes by itself when ``max_buffered`` hits are waiting or the oldest is older
+than ``flush_every`` (measured on the hits' own timestamps), unless ``auto_flush=False``;
+the owner also calls ``flush`` on a timer and at shutdown.
 """
 
 from __future__ import annotations
@@ -50,11 +50,15 @@ class ViewRecorder:
         collapse: timedelta = COLLAPSE,
         flush_every: timedelta = timedelta(seconds=30),
         max_buffered: int = 50_000,
+        auto_flush: bool = True,
     ) -> None:
+        """``auto_flush=False``: record_hit never writes; the owner calls flush() (e.g. an
+        async server calling it from a worker thread on a timer, off the event loop)."""
         self._engine = engine
         self._collapse_seconds = collapse.total_seconds()
         self._flush_every = flush_every
         self._max_buffered = max_buffered
+        self._auto_flush = auto_flush
         # hash((visitor, article)) → POSIX time of the last *counted* hit, in two generations
         # of one collapse window each: the older one is dropped whole, so memory stays at
         # about two windows of visitors without per-entry pruning. (A 64-bit hash collision
@@ -101,7 +105,7 @@ class ViewRecorder:
             if self._oldest is None:
                 self._oldest = at
             due = self._buffered >= self._max_buffered or at - self._oldest >= self._flush_every
-        if due:
+        if due and self._auto_flush:
             self.flush()
         return True
 

@@ -152,3 +152,12 @@ def test_bulk_import_of_analytics_counts(engine: Engine) -> None:
         (4, "article_id"), (5, "count"), (6, "at"), (7, "article_id"), (8, "")
     ]  # fmt: skip
     assert buckets(engine) == [(T - timedelta(hours=2), 7), (T - timedelta(hours=1), 150)]
+
+
+def test_without_auto_flush_only_the_owner_writes(engine: Engine) -> None:
+    add_articles(engine, 1)
+    rec = ViewRecorder(engine, max_buffered=2, auto_flush=False)
+    for i in range(5):
+        rec.record_hit("a1", f"v{i}", BROWSER, T + timedelta(hours=i))
+    assert buckets(engine) == [] and rec.buffered == 5
+    assert rec.flush() == 5 and rec.buffered == 0
