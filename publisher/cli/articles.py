@@ -92,7 +92,7 @@ def import_(
 def list_(
     section: Annotated[str | None, typer.Option(help="Only this section (slug).")] = None,
     limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 20,
-    retracted: Annotated[bool, typer.Option(help="Include retracted articles.")] = False,
+    retracted: Annotated[bool, typer.Option("--retracted", help="Include retracted ones.")] = False,
 ) -> None:
     """List the newest articles: published time (site timezone), id, section, title."""
     with open_app() as application:
