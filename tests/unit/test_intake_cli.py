@@ -55,6 +55,9 @@ def test_import_samples_list_and_rank(env: Path) -> None:
     assert cli("articles", "retract", top_id)[:2] == (0, f"retracted {top_id}\n")
     code, out, _ = cli("views", "top", "--window", "36500d", "--limit", "5")
     assert top_id not in out
+    assert top_id not in cli("articles", "list", "--limit", "100")[1]
+    assert f"{top_id}" in cli("articles", "list", "--limit", "100", "--retracted")[1]
+    assert "[retracted]" in cli("articles", "list", "--limit", "100", "--retracted")[1]
     code, out, _ = cli("views", "top", "--window", "36500d", "--section", "culture")
     assert code == 0 and len(out.strip().splitlines()) == 5
     code, out, _ = cli("views", "top", "--window", "36500d", "--section", "culture", "--limit=50")
