@@ -163,11 +163,15 @@ def main() -> None:
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=1000, help=argparse.SUPPRESS)
-    parser.add_argument("--workers", type=int, default=2, help="validation processes (0: serial)")
+    parser.add_argument("--workers", type=int, default=None, help="validation processes")
     args = parser.parse_args()
     if args.child:
         child(args)
         return
+    if args.workers is None:
+        from publisher.parallel import default_workers
+
+        args.workers = default_workers()
     with tempfile.TemporaryDirectory(prefix="publisher-bench-") as tmp:
         d = Path(tmp)
         source = d / "articles.jsonl"

@@ -101,7 +101,7 @@ def import_articles(
 ) -> ImportReport:
     """Validate and upsert every record; duplicates inside the input: the last one wins.
 
-    With ``workers`` ≥ 2, validation runs in that many processes (for big files).
+    With ``workers`` ≥ 1, validation runs in that many processes (for big files).
     """
     report = ImportReport()
     run = _Run(engine, now, report)

@@ -7,6 +7,7 @@ the GIL, so big imports spread it over processes while the parent keeps reading 
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -20,6 +21,11 @@ from publisher.models import Article
 
 Validated = Article | list[FieldError] | None  # None: the record could not be read
 CHUNK = 250
+
+
+def default_workers() -> int:
+    """One validation process per spare core (the parent keeps one), at most two."""
+    return max(0, min(2, (os.cpu_count() or 1) - 1))
 
 
 def validate_serial(records: Iterable[Record], tz: tzinfo) -> Iterator[tuple[Record, Validated]]:
@@ -36,7 +42,7 @@ def validate_parallel(
     records: Iterable[Record], tz: tzinfo, *, workers: int
 ) -> Iterator[tuple[Record, Validated]]:
     """Like validate_serial, with ``workers`` processes; at most 8 chunks per worker in flight."""
-    if workers < 2:
+    if workers < 1:
         yield from validate_serial(records, tz)
         return
     methods = multiprocessing.get_all_start_methods()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +14,7 @@ from publisher.cli.common import console, err_console, fail, open_app
 from publisher.importers import FileError, detect_format, read_records
 from publisher.ingest import Problem, import_articles
 from publisher.intake import REQUIRED
+from publisher.parallel import default_workers
 from publisher.store import articles as store_articles
 
 app = typer.Typer(help="Import, list and retract articles.", no_args_is_help=True)
@@ -44,10 +44,9 @@ def print_problems(rejected: list[Problem], warnings: list[Problem]) -> None:
         err_console.print(f"[red]rejected:[/red] {p}", highlight=False)
 
 
-def default_workers(path: Path) -> int:
+def workers_for(path: Path) -> int:
     """Process-parallel validation pays off only once a file is big enough."""
-    big = path.stat().st_size > 4 * 1024 * 1024
-    return min(2, os.cpu_count() or 1) if big else 0
+    return default_workers() if path.stat().st_size > 4 * 1024 * 1024 else 0
 
 
 @app.command("import")
@@ -56,7 +55,10 @@ def import_(
     fmt: FormatOption = None,
     workers: Annotated[
         int | None,
-        typer.Option(min=0, help="Validation processes; default 2 for files over 4 MB, else 0."),
+        typer.Option(
+            min=0,
+            help="Validation processes; default: one per spare core (max 2) if over 4 MB.",
+        ),
     ] = None,
 ) -> None:
     """Import (upsert by id) articles; each rejected record is reported; exit 1 if any."""
@@ -77,7 +79,7 @@ def import_(
                     records,
                     tz=settings.tz,
                     now=application.clock.now(),
-                    workers=default_workers(file) if workers is None else workers,
+                    workers=workers_for(file) if workers is None else workers,
                     progress=tick,
                 )
         except FileError as exc:
