@@ -8,9 +8,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, func, insert, select, update
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from publisher.models import Article, Section
+from publisher.store.db import StoreError
 from publisher.store.schema import articles, sections
 
 Outcome = Literal["added", "updated", "unchanged"]
@@ -110,6 +112,29 @@ def upsert_articles(conn: Connection, batch: Sequence[Article], *, now: datetime
         if inserts:
             conn.execute(insert(articles), inserts)
     return outcomes
+
+
+def write_articles(
+    engine: Engine, batch: Sequence[Article], *, now: datetime
+) -> list[Outcome | str]:
+    """Upsert a batch in one transaction; one outcome per article, or the database's reason.
+
+    When the database refuses the batch for a data reason, each article is retried in its own
+    transaction, so a bad row costs only itself and no article is ever half-written. A database
+    that cannot be written at all raises StoreError.
+    """
+    try:
+        with engine.begin() as conn:
+            return list(upsert_articles(conn, batch, now=now))
+    except (IntegrityError, DataError) as exc:
+        if len(batch) == 1:
+            return [f"the database refused it: {str(exc.orig).strip().splitlines()[0]}"]
+        results: list[Outcome | str] = []
+        for article in batch:
+            results.extend(write_articles(engine, [article], now=now))
+        return results
+    except OperationalError as exc:
+        raise StoreError(f"database_url: cannot write: {str(exc.orig).strip()}") from None
 
 
 def set_status(

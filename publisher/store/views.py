@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, desc, func, select
+from sqlalchemy import Connection, Engine, desc, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
 
 from publisher.models import RankedArticle
 from publisher.store.articles import article_from_row, select_articles
+from publisher.store.db import StoreError
 from publisher.store.schema import articles, view_buckets
 from publisher.timeutil import hour_floor
 
@@ -30,19 +32,47 @@ def resolve_ids(conn: Connection, external_ids: Iterable[str]) -> dict[str, int]
 
 
 def add_view_counts(conn: Connection, counts: Mapping[tuple[int, datetime], int]) -> int:
-    """Add counts to (article id, hour) buckets in one statement per chunk. Returns rows touched."""
-    if not counts:
-        return 0
+    """Add counts to (article id, hour) buckets; one statement, executed for all rows.
+
+    Returns rows touched.
+    """
     rows = [{"article_id": a, "hour": h, "count": n} for (a, h), n in counts.items() if n > 0]
+    if not rows:
+        return 0
     insert_fn = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    for start in range(0, len(rows), _CHUNK):
-        stmt = insert_fn(view_buckets).values(rows[start : start + _CHUNK])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[view_buckets.c.article_id, view_buckets.c.hour],
-            set_={"count": view_buckets.c.count + stmt.excluded.count},
-        )
-        conn.execute(stmt)
+    stmt = insert_fn(view_buckets)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[view_buckets.c.article_id, view_buckets.c.hour],
+        set_={"count": view_buckets.c.count + stmt.excluded.count},
+    )
+    # executemany of one compiled statement: compiling a multi-row VALUES per chunk cost
+    # more than the writes themselves.
+    conn.execute(stmt, rows)
     return len(rows)
+
+
+def write_view_counts(
+    engine: Engine, counts: Mapping[tuple[str, datetime], int]
+) -> tuple[int, set[str]]:
+    """Add counts keyed by (external id, hour) in one transaction.
+
+    Returns (views stored, external ids that match no article); unknown ids are not stored.
+    """
+    if not counts:
+        return 0, set()
+    try:
+        with engine.begin() as conn:
+            ids = resolve_ids(conn, (external for external, _ in counts))
+            known: dict[tuple[int, datetime], int] = {}
+            for (external, hour), n in counts.items():
+                if external in ids:
+                    key = (ids[external], hour_floor(hour))
+                    known[key] = known.get(key, 0) + n
+            add_view_counts(conn, known)
+    except OperationalError as exc:
+        raise StoreError(f"database_url: cannot write: {str(exc.orig).strip()}") from None
+    unknown = {external for external, _ in counts if external not in ids}
+    return sum(known.values()), unknown
 
 
 def most_viewed(

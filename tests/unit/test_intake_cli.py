@@ -1,0 +1,143 @@
+"""The intake CLI end to end through Typer's runner: exit codes and what a user reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from publisher.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "samples"
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PUBLISHER_DATABASE_URL", f"sqlite:///{tmp_path / 'var' / 'p.db'}")
+    monkeypatch.setenv("PUBLISHER_DEMO", "true")
+    monkeypatch.setenv("PUBLISHER_SCHEDULES_FILE", str(ROOT / "schedules.yaml"))
+    return tmp_path
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_import_samples_list_and_rank(env: Path) -> None:
+    code, out, _ = cli("articles", "import", str(SAMPLES / "articles.jsonl"))
+    assert code == 0
+    assert "added 40, updated 0, unchanged 0, rejected 0" in out
+    code, out, _ = cli("articles", "import", str(SAMPLES / "articles.jsonl"))
+    assert (code, out.strip()) == (0, "added 0, updated 0, unchanged 40, rejected 0")
+
+    code, out, _ = cli("articles", "list", "--section", "politics", "--limit", "3")
+    rows = out.strip().splitlines()
+    assert code == 0 and len(rows) == 3
+    assert all("  politics  " in r for r in rows)
+    assert rows[0] > rows[1]  # newest first (rows start with the published time)
+
+    code, out, _ = cli("views", "import", str(SAMPLES / "views.jsonl"))
+    # The samples are dated 2026-11-22/23 and the CLI runs on the system clock: a century-long
+    # window keeps this test independent of the day it runs.
+    assert code == 0 and "rejected 0" in out
+    code, out, _ = cli("views", "top", "--window", "36500d", "--limit", "5")
+    assert code == 0
+    rows = out.strip().splitlines()
+    assert [r.split()[0] for r in rows] == ["1", "2", "3", "4", "5"]
+    views = [int(r.split()[-1].replace(",", "")) for r in rows]
+    assert views == sorted(views, reverse=True) and views[0] > 0
+
+    top_id = rows[0].split()[1]
+    assert cli("articles", "retract", top_id)[:2] == (0, f"retracted {top_id}\n")
+    code, out, _ = cli("views", "top", "--window", "36500d", "--limit", "5")
+    assert top_id not in out
+    assert top_id not in cli("articles", "list", "--limit", "100")[1]
+    assert f"{top_id}" in cli("articles", "list", "--limit", "100", "--retracted")[1]
+    assert "[retracted]" in cli("articles", "list", "--limit", "100", "--retracted")[1]
+    code, out, _ = cli("views", "top", "--window", "36500d", "--section", "culture")
+    assert code == 0 and len(out.strip().splitlines()) == 5
+    code, out, _ = cli("views", "top", "--window", "36500d", "--section", "culture", "--limit=50")
+    assert code == 0 and len(out.strip().splitlines()) == 8
+
+
+def test_rejections_reported_with_line_field_and_reason(env: Path) -> None:
+    bad = env / "bad.jsonl"
+    good = {"id": "x1", "url": "https://news.example.kr/a/1", "title": "제목",
+            "published_at": "2026-11-23T09:30:00+09:00"}  # fmt: skip
+    bad.write_text(
+        json.dumps(good) + "\n" + json.dumps({**good, "id": "x2", "url": "javascript:x"}) + "\n"
+        + json.dumps({**good, "title": "다시"}) + "\n" + "[]\n",
+        "utf-8",
+    )  # fmt: skip
+    code, out, err = cli("articles", "import", str(bad))
+    assert code == 1
+    assert "added 1, updated 0, unchanged 0, rejected 2" in out
+    assert "rejected: line 2: url: must be an absolute http(s) URL" in err
+    assert "rejected: line 4: expected a JSON object, got an array" in err
+    assert "warning: line 3: id: duplicate of line 1 (x1); the later one wins" in err
+
+
+def test_csv_without_required_column_imports_nothing(env: Path) -> None:
+    f = env / "a.csv"
+    f.write_text("id,title,published_at\nx1,t,2026-11-23T09:30:00Z\n", "utf-8")
+    code, _, err = cli("articles", "import", str(f))
+    assert code == 1
+    assert "lacks required column(s): url" in err
+    assert cli("articles", "list")[1] == ""
+
+
+def test_format_flag_and_usage_errors(env: Path) -> None:
+    f = env / "export.txt"
+    f.write_text('[{"id": "x1", "url": "https://news.example.kr/a", "title": "t", '
+                 '"published_at": "2026-11-23T09:30:00Z"}]', "utf-8")  # fmt: skip
+    assert cli("articles", "import", str(f))[0] == 2
+    assert cli("articles", "import", "--format", "json", str(f))[0] == 0
+    code, _, err = cli("articles", "import", str(env / "missing.jsonl"))
+    assert code == 2 and "missing.jsonl" in err
+    code, _, err = cli("views", "top", "--window", "yesterday")
+    assert code == 2 and "--window" in err
+    code, _, err = cli("articles", "retract", "nope")
+    assert code == 1 and "no article with id 'nope'" in err
+
+
+def test_unwritable_database_path(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = env / "not-a-dir"
+    blocker.write_text("", "utf-8")
+    monkeypatch.setenv("PUBLISHER_DATABASE_URL", f"sqlite:///{blocker / 'p.db'}")
+    code, _, err = cli("articles", "import", str(SAMPLES / "articles.jsonl"))
+    assert code == 2
+    assert "database_url: cannot write" in err and "not-a-dir" in err
+
+
+def test_config_file_unknown_key_and_wrong_type(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    toml = env / "publisher.toml"
+    toml.write_text('site_nmae = "오타"\nweb_port = "eighty"\n', "utf-8")
+    monkeypatch.setenv("PUBLISHER_CONFIG", str(toml))
+    code, _, err = cli("articles", "list")
+    assert code == 2
+    assert "site_nmae: unknown setting" in err and "web_port" in err
+
+
+def test_check_reports_every_problem_with_its_key_path(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schedules = env / "schedules.yaml"
+    schedules.write_text(
+        "digests:\n  - id: morning\n    name: x\n    cron: '0 7 * *'\n"
+        "  - id: Bad Id\n    name: y\n    every: 1h\n    max_itmes: 3\n",
+        "utf-8",
+    )
+    monkeypatch.setenv("PUBLISHER_SCHEDULES_FILE", str(schedules))
+    monkeypatch.setenv("PUBLISHER_DEMO", "false")
+    code, _, err = cli("check")
+    assert code == 2
+    assert "secret_key" in err
+    assert "digests[0].cron" in err
+    assert "digests[1].id" in err and "digests[1].max_itmes" in err
+    monkeypatch.setenv("PUBLISHER_DEMO", "true")
+    monkeypatch.setenv("PUBLISHER_SCHEDULES_FILE", str(ROOT / "schedules.yaml"))
+    assert cli("check") == (0, "configuration OK\n", "")

@@ -1,0 +1,57 @@
+"""Sanitising on the way in: allow-listed HTML, absolute links, no XML-illegal characters."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from publisher.intake import validate_article
+from publisher.models import Article
+from publisher.sanitise import clean_html, strip_illegal
+
+BASE = "https://news.example.kr/articles/20261123-0001"
+
+
+def test_script_style_and_event_handlers_removed() -> None:
+    html = (
+        '<p onclick="steal()">본문<script>alert("x")</script></p>'
+        "<style>p{display:none}</style><iframe src='https://evil.example'></iframe>"
+        '<img src="a.jpg" onerror="steal()"><a href="javascript:alert(1)">링크</a>'
+    )
+    out = clean_html(html, base_url=BASE)
+    for bad in ("script", "alert", "style", "onclick", "onerror", "iframe", "javascript"):
+        assert bad not in out
+    assert "본문" in out and "링크" in out
+
+
+def test_relative_links_and_images_made_absolute() -> None:
+    out = clean_html(
+        '<a href="/sections/society">사회</a><img src="../images/p.jpg">'
+        '<a href="//cdn.example.kr/x">cdn</a><a href="https://other.example/y">ext</a>',
+        base_url=BASE,
+    )
+    assert 'href="https://news.example.kr/sections/society"' in out
+    assert 'src="https://news.example.kr/images/p.jpg"' in out
+    assert 'href="https://cdn.example.kr/x"' in out
+    assert 'href="https://other.example/y"' in out
+
+
+def test_illegal_characters_gone_from_every_text_field() -> None:
+    dirty = "a\x00b\x08c\x0bd\x1fe\ufffef\uffffg\ud800h"
+    assert strip_illegal(dirty) == "abcdefgh"
+    assert strip_illegal("tab\tcr\rlf\n") == "tab\tcr\rlf\n"
+    a = validate_article(
+        {"id": "x\x01", "url": BASE, "title": dirty, "summary": dirty, "author": dirty,
+         "content_html": f"<p>{dirty}</p>", "image_caption": dirty, "tags": [dirty],
+         "section_name": dirty, "published_at": "2026-11-23T09:30:00+09:00"},
+        tz=ZoneInfo("Asia/Seoul"),
+    )  # fmt: skip
+    assert isinstance(a, Article), a
+    assert a.external_id == "x"
+    for value in (a.title, a.summary, a.author, a.image_caption, a.tags[0], a.section_name):
+        assert value == "abcdefgh"
+    assert a.content_html == "<p>abcdefgh</p>"
+
+
+def test_allowed_markup_kept() -> None:
+    html = "<h2>제목</h2><p><strong>굵게</strong> <em>기울임</em></p><ul><li>하나</li></ul>"
+    assert clean_html(html, base_url=BASE) == html
