@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from sqlalchemy import Engine
-
 from publisher.clock import Clock, SystemClock
 from publisher.config import Settings
 from publisher.schedules import Schedules, load_schedules
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
+from publisher.store.types import Engine
 
 
 @dataclass

@@ -19,8 +19,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine
-
 from publisher.config import Settings
 from publisher.feedindex import render_index
 from publisher.feeditems import FORMATS, FeedItem, prepare_items
@@ -43,6 +41,7 @@ from publisher.store.feed_queries import (
     published_keys,
     views_signature,
 )
+from publisher.store.types import Connection, Engine
 from publisher.store.views import most_viewed
 
 log = logging.getLogger(__name__)

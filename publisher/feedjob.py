@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine
-
 from publisher.config import Settings
 from publisher.feedbuild import INDEX, FeedBuilder, FeedResult
 from publisher.httpclient import HttpClient
+from publisher.store.types import Engine
 from publisher.websub import PENDING_FILE, FormPoster, PingReport, publish
 
 

@@ -18,9 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection
-
 from publisher.store import outbox as store_outbox
+from publisher.store.types import Connection
 
 MESSAGE_ID_PLACEHOLDER = "%%MESSAGE_ID%%"
 

@@ -110,3 +110,8 @@ def most_viewed(
         RankedArticle(rank=i, article=article_from_row(r), views=int(r.views))
         for i, r in enumerate(rows, start=1)
     ]
+
+
+def has_views(conn: Connection) -> bool:
+    """Whether any view has been recorded at all."""
+    return conn.execute(select(view_buckets.c.article_id).limit(1)).first() is not None
