@@ -75,7 +75,11 @@ def address(name: str, email: str) -> str:
     """
     addr = to_ascii(email)
     shown = phrase(name)
-    return f"{shown} <{addr}>" if shown else addr
+    if not shown:
+        return addr
+    last = shown.rsplit("\n", 1)[-1]
+    # Fold before the address rather than exceed 78 columns (the header name takes ~6).
+    return f"{shown}{CRLF} <{addr}>" if len(last) + len(addr) > 66 else f"{shown} <{addr}>"
 
 
 def _lines(text: str, where: str) -> bytes:
@@ -133,7 +137,8 @@ def compose(
         raise ComposeError("a header is not ASCII after encoding")
     sep = f"--{boundary}\r\n".encode("ascii")
     end = f"--{boundary}--\r\n".encode("ascii")
-    return head + sep + text + sep + html + end
+    # The CRLF before a boundary belongs to the delimiter, so each body gets one more.
+    return head + sep + text + b"\r\n" + sep + html + b"\r\n" + end
 
 
 def personalise(body: bytes, substitutions: Mapping[str, str], message_id: str) -> bytes:

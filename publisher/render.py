@@ -7,6 +7,7 @@ strings and are filled in at send time. Templates live in ``templates/email/``.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -27,6 +28,8 @@ CSS_FILE = "email.css"
 TEXT_COLS = 72
 SUMMARY_TRIM = 80  # characters kept when the first trimming step shortens summaries
 THUMB_W, THUMB_H = 120, 80
+_STYLE = re.compile(r"<style\b.*?</style>", re.S | re.I)
+_IMPORT = re.compile(r"@import\b[^;]*;?", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +113,8 @@ class Renderer:
 
     def inline(self, html: str) -> str:
         """premailer with the network off; then lines short enough for 8bit MIME."""
+        # cssutils would fetch an @import even with premailer's network off: drop them.
+        html = _STYLE.sub(lambda m: _IMPORT.sub("", m.group(0)), html)
         inlined = Premailer(
             html, base_url=None, allow_network=False, allow_loading_external_files=False,
             external_styles=None, disable_link_rewrites=True, strip_important=False,
