@@ -58,9 +58,7 @@ def latest_due(digest: Digest, *, tz: tzinfo, now: datetime) -> datetime | None:
     return None
 
 
-def plan_run(
-    digest: Digest, *, tz: tzinfo, now: datetime, last_end: datetime | None
-) -> Plan:
+def plan_run(digest: Digest, *, tz: tzinfo, now: datetime, last_end: datetime | None) -> Plan:
     """Which run (if any) is due now: ``(last_end, due - settle]``; one catch-up, never N."""
     due = latest_due(digest, tz=tz, now=now)
     if due is None:
@@ -72,7 +70,9 @@ def plan_run(
         return Plan("done", window, "this window has already run")
     late = now - due
     if late > parse_duration(digest.stale_after):
-        return Plan("stale", window, f"{late} after its due time (stale_after {digest.stale_after})")
+        return Plan(
+            "stale", window, f"{late} after its due time (stale_after {digest.stale_after})"
+        )
     return Plan("run", window)
 
 
@@ -135,10 +135,7 @@ def chosen_sections(
     theirs = None if digest.sections == "all" else set(digest.sections)
     if mine is None and theirs is None:
         return None
-    if mine is not None and theirs is not None:
-        both = mine & theirs
-    else:
-        both = mine or theirs or set()
+    both = mine & theirs if mine is not None and theirs is not None else mine or theirs or set()
     if theirs is None and set(known) <= both:
         return None
     return tuple(s for s in known if s in both) + tuple(sorted(both - set(known)))

@@ -92,9 +92,7 @@ class Renderer:
             env.filters["ko_date"] = lambda d: ko_date(d.astimezone(tz))
             env.filters["local_date"] = lambda d: local_date(d.astimezone(tz), language)
             env.filters["local_time"] = lambda d: local_time(d.astimezone(tz), language)
-            env.filters["wrap"] = lambda s, indent="", first=None: wrap(
-                s, TEXT_COLS, indent, first
-            )
+            env.filters["wrap"] = lambda s, indent="", first=None: wrap(s, TEXT_COLS, indent, first)
         self._css = (templates_dir / "email" / CSS_FILE).read_text("utf-8")
         self.language = language
         self.tz = tz

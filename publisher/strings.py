@@ -21,10 +21,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "views": "조회",
         "archive_note": "지난 뉴스레터 보관함",
         "confirm_title": "구독을 확인해 주세요",
-        "confirm_body": "{site} 뉴스레터 구독 신청을 받았습니다. 아래 버튼을 눌러 구독을 확인해 주세요.",
+        "confirm_body": "{site} 뉴스레터 구독 신청을 받았습니다. "
+        "아래 버튼을 눌러 구독을 확인해 주세요.",
         "confirm_button": "구독 확인하기",
-        "confirm_ignore": "신청하지 않으셨다면 이 메일을 무시하세요. 확인하지 않으면 메일을 보내지 않습니다.",
-        "confirm_why": "누군가 이 주소로 {site} 뉴스레터 구독을 신청했기 때문에 이 메일을 받으셨습니다.",
+        "confirm_ignore": "신청하지 않으셨다면 이 메일을 무시하세요. "
+        "확인하지 않으면 메일을 보내지 않습니다.",
+        "confirm_why": "누군가 이 주소로 {site} 뉴스레터 구독을 신청했기 때문에 "
+        "이 메일을 받으셨습니다.",
         "share_intro": "{sender}님이 {site}의 기사를 공유했습니다.",
         "share_note": "메시지",
         "share_why": "{sender}님이 {site}의 공유 기능으로 이 메일을 보냈습니다.",

@@ -37,9 +37,7 @@ def _signer_at(timestamp: int) -> type[TimestampSigner]:
 
 @lru_cache(maxsize=64)
 def _serializer(secret: str, purpose: str, timestamp: int) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(
-        secret, salt=f"publisher.{purpose}", signer=_signer_at(timestamp)
-    )
+    return URLSafeTimedSerializer(secret, salt=f"publisher.{purpose}", signer=_signer_at(timestamp))
 
 
 def make(secret: str, purpose: Purpose, ids: tuple[int, ...], *, now: datetime) -> str:

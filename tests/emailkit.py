@@ -57,6 +57,4 @@ def share_message(settings: Settings) -> bytes:
         block_url=f"{identity.base_url}/share-block/{token}",
     )  # fmt: skip
     body = compose.compose(rendered=rendered, sender=identity.sender, date=NOW)
-    return compose.personalise(
-        body, {compose.TO: "friend@example.kr"}, "<share-1@news.example.kr>"
-    )
+    return compose.personalise(body, {compose.TO: "friend@example.kr"}, "<share-1@news.example.kr>")

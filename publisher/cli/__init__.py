@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from publisher.cli import articles, core, views
+from publisher.cli import articles, core, digests, views
 
 app = typer.Typer(
     name="publisher",
@@ -16,6 +16,7 @@ app = typer.Typer(
 core.register(app)
 app.add_typer(articles.app, name="articles")
 app.add_typer(views.app, name="views")
+digests.register(app)
 
 
 def main() -> None:

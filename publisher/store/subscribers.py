@@ -73,9 +73,14 @@ def upsert(
     if old is None:
         pk = conn.execute(
             insert(subscribers).values(
-                email=email, name=name, status=status, frequency=frequency, language=language,
-                created_at=now, confirmed_at=confirmed_at,
-            )  # fmt: skip
+                email=email,
+                name=name,
+                status=status,
+                frequency=frequency,
+                language=language,
+                created_at=now,
+                confirmed_at=confirmed_at,
+            )
         ).inserted_primary_key
         assert pk is not None
         sid = int(pk[0])
@@ -105,7 +110,9 @@ def insert_many(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     """Bulk load (bench, migrations from another tool): rows carry a ``sections`` tuple."""
     for start in range(0, len(rows), 5000):
         chunk = rows[start : start + 5000]
-        conn.execute(insert(subscribers), [{k: v for k, v in r.items() if k != "sections"} for r in chunk])
+        conn.execute(
+            insert(subscribers), [{k: v for k, v in r.items() if k != "sections"} for r in chunk]
+        )
         ids: dict[str, int] = {
             str(e): int(i)
             for e, i in conn.execute(

@@ -96,10 +96,7 @@ def test_min_items_skip_is_logged_and_sends_nothing(
     engine: Engine, settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     add_subscriber(engine, "kim@example.kr")
-    text = (
-        schedules.__defaults__[0]  # type: ignore[index]
-        .replace("min_items: 1", "min_items: 3")
-    )
+    text = schedules.__defaults__[0].replace("min_items: 1", "min_items: 3")  # type: ignore[index]
     load_store(engine, per_section=0)
     caplog.set_level("INFO", logger="publisher.jobs")
     result = jobs.run_digest(engine, settings, schedules(text), "morning", now=NOW)

@@ -32,16 +32,22 @@ def _renderer(language: str = "ko", budget: int = 100_000) -> Renderer:
 
 def _selection(n: int, summary_words: int = 8) -> Selection:
     items = [
-        article(i, "politics" if i % 2 else "economy", published=DUE - timedelta(minutes=i),
-                summary="예산안 관련 발표 내용을 요약했다. " * summary_words,
-                id=i)  # fmt: skip
+        article(
+            i,
+            "politics" if i % 2 else "economy",
+            published=DUE - timedelta(minutes=i),
+            summary="예산안 관련 발표 내용을 요약했다. " * summary_words,
+            id=i,
+        )
         for i in range(1, n + 1)
     ]
     groups = (
         SectionGroup("politics", "정치", tuple(a for a in items if a.section == "politics")),
         SectionGroup("economy", "경제", tuple(a for a in items if a.section == "economy")),
     )
-    top = tuple(RankedArticle(rank=k, article=items[k - 1], views=100 - k) for k in range(1, min(6, n + 1)))
+    top = tuple(
+        RankedArticle(rank=k, article=items[k - 1], views=100 - k) for k in range(1, min(6, n + 1))
+    )
     return Selection(groups, top)
 
 
@@ -88,9 +94,13 @@ def test_text_part_has_every_title_and_url_and_wraps_by_width() -> None:
     sel = _selection(6)
     groups = (
         SectionGroup(
-            "politics", "정치", (*sel.groups[0].articles,
-            article(99, "politics", published=DUE, title=long_title, id=99)),
-        ),  # fmt: skip
+            "politics",
+            "정치",
+            (
+                *sel.groups[0].articles,
+                article(99, "politics", published=DUE, title=long_title, id=99),
+            ),
+        ),
         sel.groups[1],
     )
     sel = Selection(groups, sel.most_viewed)
