@@ -7,6 +7,7 @@ byte-for-byte intact, so personalising is a handful of ``bytes.replace`` calls.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from collections.abc import Mapping
@@ -62,6 +63,9 @@ def phrase(text: str) -> str:
     if not text:
         return ""
     if not text.isascii():
+        raw = text.encode("utf-8")
+        if len(raw) <= 45:  # one encoded-word of ≤ 75 characters: skip email.header's cost
+            return "=?utf-8?b?" + base64.b64encode(raw).decode("ascii") + "?="
         return Header(text, "utf-8").encode(linesep="\r\n", maxlinelen=76)
     if _ATEXT.match(text):
         return text

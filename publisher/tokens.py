@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Literal
 
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 
 Purpose = Literal["confirm", "unsubscribe", "preferences", "share-block"]
 
@@ -36,28 +36,30 @@ def _signer_at(timestamp: int) -> type[TimestampSigner]:
 
 
 @lru_cache(maxsize=64)
-def _serializer(secret: str, purpose: str, timestamp: int) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=f"publisher.{purpose}", signer=_signer_at(timestamp))
+def _signer(secret: str, purpose: str, timestamp: int) -> TimestampSigner:
+    # A bare signer over "id-id": a third of the JSON serializer's cost, and 100k links
+    # per digest run make that count.
+    return _signer_at(timestamp)(secret, salt=f"publisher.{purpose}")
 
 
 def make(secret: str, purpose: Purpose, ids: tuple[int, ...], *, now: datetime) -> str:
     if not secret:
         raise TokenError("no secret_key configured")
-    token = _serializer(secret, purpose, int(now.timestamp())).dumps(list(ids))
-    assert isinstance(token, str)
-    return token
+    payload = "-".join(str(int(i)) for i in ids)
+    return _signer(secret, purpose, int(now.timestamp())).sign(payload).decode("ascii")
 
 
 def read(secret: str, purpose: Purpose, token: str, *, now: datetime) -> tuple[int, ...]:
     """The ids in a valid token of this purpose, or TokenError."""
-    serializer = _serializer(secret, purpose, int(now.timestamp()))
+    signer = _signer(secret, purpose, int(now.timestamp()))
     max_age = int(MAX_AGE[purpose].total_seconds())
     try:
-        value = serializer.loads(token, max_age=max_age)
+        value = signer.unsign(token, max_age=max_age).decode("ascii")
     except SignatureExpired:
         raise TokenError(f"{purpose} token expired") from None
-    except BadSignature:
+    except (BadSignature, UnicodeError):
         raise TokenError(f"not a valid {purpose} token") from None
-    if not isinstance(value, list) or not all(isinstance(v, int) for v in value):
-        raise TokenError(f"not a valid {purpose} token")
-    return tuple(value)
+    try:
+        return tuple(int(v) for v in value.split("-"))
+    except ValueError:
+        raise TokenError(f"not a valid {purpose} token") from None
