@@ -50,3 +50,20 @@ def signer(*, selector: str, domain: str, key_file: Path) -> Callable[[bytes], b
 def verify(message: bytes, *, dnsfunc: Callable[..., bytes]) -> bool:
     """Offline verification (tests, `publisher check`): the caller supplies the DNS answer."""
     return bool(dkim.verify(message, dnsfunc=dnsfunc))
+
+
+def transform_for(
+    *, selector: str, domain: str, key_file: str, from_address: str
+) -> Callable[[bytes], bytes] | None:
+    """The delivery engine's per-message hook from settings; None when DKIM is not configured.
+
+    Call with ``settings.dkim_selector``, ``settings.dkim_domain`` (the From domain if empty),
+    ``settings.dkim_private_key_file`` and ``settings.from_address``.
+    """
+    if not selector or not key_file:
+        return None
+    return signer(
+        selector=selector,
+        domain=domain or from_address.rpartition("@")[2].encode("idna").decode("ascii"),
+        key_file=Path(key_file),
+    )

@@ -169,3 +169,30 @@ def test_fifty_subscribers_each_get_their_sections(engine: Engine, settings: Set
         assert unsub in html and unsub in text
         unsubscribe_links.add(unsub)
     assert len(unsubscribe_links) == 50  # a different token per recipient
+
+
+def test_stale_catch_up_is_skipped_and_the_next_window_starts_after_it(
+    engine: Engine, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    load_store(engine)
+    add_subscriber(engine, "kim@example.kr")
+    sch = schedules()
+    late = DUE + timedelta(hours=7)  # back at 14:00 Seoul: yesterday's news, not sent
+    result = jobs.run_digest(engine, settings, sch, "morning", now=late)
+    assert result.status == "stale" and "skipped" in caplog.text
+    assert _rows(engine) == []
+    tomorrow = jobs.run_digest(engine, settings, sch, "morning", now=NOW + timedelta(days=1))
+    assert tomorrow.window is not None
+    assert tomorrow.window.start == DUE - timedelta(minutes=10)  # the stale window is closed
+    assert tomorrow.status == "too_few"  # nothing registered since
+
+
+def test_archive_copy_has_no_personal_links(engine: Engine, settings: Settings) -> None:
+    load_store(engine)
+    add_subscriber(engine, "kim@example.kr")
+    result = jobs.run_digest(engine, settings, schedules(), "morning", now=NOW)
+    assert result.run_id is not None
+    with engine.connect() as conn:
+        html = digest_runs.archive_html(conn, result.run_id)
+    assert html is not None and "많이 본 뉴스" in html and "정치 기사 1번" in html
+    assert "%%" not in html and "/u/" not in html and "/preferences/" not in html
