@@ -59,16 +59,18 @@ def test_double_fire_enqueues_once(engine: Engine, settings: Settings) -> None:
     ]
 
 
-def test_two_connections_racing_make_one_issue(settings: Settings, engine: Engine) -> None:
-    load_store(engine)
+def test_two_daemons_racing_make_one_issue(any_engine: Engine, settings: Settings) -> None:
+    """Two engines (as two processes would have) fire the same run at the same moment."""
+    load_store(any_engine)
     for i in range(5):
-        add_subscriber(engine, f"r{i}@example.kr")
+        add_subscriber(any_engine, f"r{i}@example.kr")
     sch = schedules()
+    url = any_engine.url.render_as_string(hide_password=False)
     results: list[jobs.RunResult] = []
     barrier = threading.Barrier(2)
 
     def fire() -> None:
-        own = make_engine(settings.database_url)  # a second "daemon" with its own pool
+        own = make_engine(url)
         barrier.wait()
         results.append(jobs.run_digest(own, settings, sch, "morning", now=NOW))
         own.dispose()
@@ -79,7 +81,7 @@ def test_two_connections_racing_make_one_issue(settings: Settings, engine: Engin
     for t in threads:
         t.join()
     assert sorted(r.status for r in results) == ["already", "enqueued"]
-    assert len(_rows(engine)) == 5
+    assert len(_rows(any_engine)) == 5
 
 
 def test_unique_constraint_refuses_a_second_claim(engine: Engine) -> None:
