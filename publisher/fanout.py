@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
+from sqlalchemy import Connection
+
 from publisher import compose, tokens
 from publisher.addresses import domain_of, to_ascii
 from publisher.config import Settings
-from publisher.outbox import NewMessage
+from publisher.outbox import NewMessage, enqueue, store_content
 from publisher.render import Renderer
 from publisher.store.subscribers import Recipient
 
@@ -92,6 +94,26 @@ def messages(
         )
         for r in recipients
     ]
+
+
+def store_and_enqueue(
+    conn: Connection,
+    identity: Identity,
+    *,
+    body: bytes,
+    content_key: str,
+    recipients: list[Recipient],
+    dedupe_prefix: str,
+    kind: str,
+    now: datetime,
+) -> int:
+    """Store one variant's bytes once and give each recipient a row; returns new rows."""
+    cid = store_content(conn, key=content_key, kind=kind, body=body, now=now)
+    batch = messages(
+        identity, recipients=recipients, content_id=cid, dedupe_prefix=dedupe_prefix,
+        kind=kind, now=now,
+    )  # fmt: skip
+    return enqueue(conn, batch, now=now, domain=identity.message_id_domain)
 
 
 def renderer_for(settings: Settings) -> Renderer:

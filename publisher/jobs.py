@@ -11,7 +11,6 @@ from sqlalchemy import Connection, Engine
 from publisher import collect, compose, fanout
 from publisher.config import Settings
 from publisher.models import RankedArticle
-from publisher.outbox import enqueue, store_content
 from publisher.render import DigestInput, Links, RenderedEmail
 from publisher.schedules import Digest, Schedules
 from publisher.store import articles as store_articles
@@ -96,12 +95,10 @@ def run_digest(
             body = compose.compose(
                 rendered=rendered, sender=identity.sender, date=now, list_info=list_info
             )
-            cid = store_content(conn, key=f"{prefix}{v.key}", kind="digest", body=body, now=now)
-            batch = fanout.messages(
-                identity, recipients=v.recipients, content_id=cid, dedupe_prefix=prefix,
-                kind="digest", now=now,
+            enqueued += fanout.store_and_enqueue(
+                conn, identity, body=body, content_key=f"{prefix}{v.key}",
+                recipients=v.recipients, dedupe_prefix=prefix, kind="digest", now=now,
             )  # fmt: skip
-            enqueued += enqueue(conn, batch, now=now, domain=identity.message_id_domain)
         full = collect.select_for(
             sections=None, articles=articles, ranked=ranked, order=order, digest=digest
         )
@@ -224,9 +221,7 @@ def send_test(
     key = f"test:{digest.id}:{now.isoformat()}:{to}"
     recipient = store_subscribers.Recipient(id=0, email=to, name="", sections=(), language=None)
     with engine.begin() as conn:
-        cid = store_content(conn, key=key, kind="test", body=body, now=now)
-        batch = fanout.messages(
-            identity, recipients=[recipient], content_id=cid, dedupe_prefix=f"{key}:",
-            kind="test", now=now,
+        return fanout.store_and_enqueue(
+            conn, identity, body=body, content_key=key, recipients=[recipient],
+            dedupe_prefix=f"{key}:", kind="test", now=now,
         )  # fmt: skip
-        return enqueue(conn, batch, now=now, domain=identity.message_id_domain)
