@@ -198,3 +198,14 @@ def test_archive_copy_has_no_personal_links(engine: Engine, settings: Settings) 
         html = digest_runs.archive_html(conn, result.run_id)
     assert html is not None and "많이 본 뉴스" in html and "정치 기사 1번" in html
     assert "%%" not in html and "/u/" not in html and "/preferences/" not in html
+
+
+def test_max_items_caps_and_links_the_rest(engine: Engine, settings: Settings) -> None:
+    load_store(engine, per_section=4)  # 24 new articles, max_items 20
+    add_subscriber(engine, "kim@example.kr")
+    jobs.run_digest(engine, settings, schedules(), "morning", now=NOW)
+    msg = _message(engine, _rows(engine)[0])
+    text = _text(msg, "plain")
+    assert "사이트에서 4건 더 보기" in text and "사이트에서 4건 더 보기" in _text(msg, "html")
+    listed = text.split("== 많이 본 뉴스 ==")[0]
+    assert listed.count("\n* ") == 20

@@ -181,3 +181,13 @@ def test_templates_exist() -> None:
                  "article.txt.j2", "confirm.html.j2", "confirm.txt.j2", "email.css"):  # fmt: skip
         assert need in names
     assert datetime.now(UTC)  # templates are read from disk at Renderer creation
+
+
+def test_wrap_counts_hangul_double_and_keeps_urls_whole() -> None:
+    from publisher.textwidth import wrap
+
+    out = wrap("가나다라마 " * 10 + "https://news.example.kr/" + "a" * 80, cols=24)
+    lines = out.splitlines()
+    assert all(width(ln) <= 24 for ln in lines if "://" not in ln)
+    assert lines[0] == "가나다라마 가나다라마"  # 10 + 1 + 10 = 21 columns; another word won't fit
+    assert "https://news.example.kr/" + "a" * 80 in lines
