@@ -113,3 +113,36 @@ def test_chosen_sections() -> None:
     only, _ = _digest(timing='cron: "0 7 * * *"\n    sections: [economy, sports]')
     assert chosen_sections((), only, known) == ("economy", "sports")
     assert chosen_sections(("politics",), only, known) == ()
+
+
+def test_selection_groups_caps_and_ranks() -> None:
+    from publisher.collect import select_for
+    from publisher.models import RankedArticle, Section
+    from tests.digestkit import article
+
+    digest, _ = _digest()
+    digest = digest.model_copy(update={"max_items": 3})
+    base = utc(2026, 11, 23, 20, 0)
+    arts = [
+        article(1, "economy", published=base, id=1),
+        article(2, "politics", published=base - timedelta(minutes=1), id=2),
+        article(3, "politics", published=base + timedelta(minutes=5), id=3),
+        article(4, "economy", published=base - timedelta(hours=3), id=4),  # oldest: over the cap
+    ]
+    order = [Section("politics", "정치", 1), Section("economy", "경제", 2)]
+    ranked = [RankedArticle(rank=i + 1, article=a, views=100 - i) for i, a in enumerate(arts)]
+    sel = select_for(sections=None, articles=arts, ranked=ranked, order=order, digest=digest)
+    assert [(g.slug, [a.id for a in g.articles]) for g in sel.groups] == [
+        ("politics", [3, 2]),
+        ("economy", [1]),
+    ]
+    assert sel.dropped == 1
+    assert [r.rank for r in sel.most_viewed] == [1, 2, 3, 4]
+    mv = digest.most_viewed.model_copy(update={"exclude_listed": True})
+    excl = digest.model_copy(update={"most_viewed": mv})
+    sel = select_for(sections=None, articles=arts, ranked=ranked, order=order, digest=excl)
+    assert [(r.rank, r.article.id) for r in sel.most_viewed] == [(1, 4)]
+    only = select_for(
+        sections=("economy",), articles=arts, ranked=ranked, order=order, digest=digest
+    )
+    assert [a.id for g in only.groups for a in g.articles] == [1, 4]
