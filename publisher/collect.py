@@ -22,7 +22,7 @@ from publisher.store.subscribers import Recipient
 from publisher.timeutil import parse_duration
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_LOOKBACKS = (timedelta(hours=2), timedelta(days=2), timedelta(days=8))
+_LOOKBACKS = (timedelta(hours=2), timedelta(days=2), timedelta(days=8), timedelta(days=32))
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,8 +186,11 @@ def group_variants(
     known = [s.slug for s in order]
     variants: dict[tuple[str, ...] | None, Variant] = {}
     skipped = 0
+    keys: dict[tuple[str, ...], tuple[str, ...] | None] = {}
     for r in recipients:
-        key = chosen_sections(r.sections, digest, known)
+        if r.sections not in keys:
+            keys[r.sections] = chosen_sections(r.sections, digest, known)
+        key = keys[r.sections]
         variant = variants.get(key)
         if variant is None:
             sel = select_for(
