@@ -13,7 +13,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
 )
 
 from publisher.store.db import UTCDateTime
@@ -155,6 +154,6 @@ digest_runs = Table(
     Column("archive_html", Text, nullable=False, default=""),  # no personal links
     Column("note", Text, nullable=False, default=""),
     Column("created_at", UTCDateTime(), nullable=False),
-    UniqueConstraint("digest_id", "window_end", name="uq_digest_runs_key"),
-    Index("ix_digest_runs_digest", "digest_id", "window_end"),
+    # A unique index (not a table constraint) so both backends can ON CONFLICT on it.
+    Index("uq_digest_runs_key", "digest_id", "window_end", unique=True),
 )

@@ -32,11 +32,10 @@ def upgrade() -> None:
         sa.Column("archive_html", sa.Text, nullable=False),
         sa.Column("note", sa.Text, nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
-        sa.UniqueConstraint("digest_id", "window_end", name="uq_digest_runs_key"),
     )
-    op.create_index("ix_digest_runs_digest", "digest_runs", ["digest_id", "window_end"])
+    op.create_index("uq_digest_runs_key", "digest_runs", ["digest_id", "window_end"], unique=True)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_digest_runs_digest", table_name="digest_runs")
+    op.drop_index("uq_digest_runs_key", table_name="digest_runs")
     op.drop_table("digest_runs")
