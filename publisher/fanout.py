@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import quote
 
 from sqlalchemy import Connection
 
@@ -60,9 +59,8 @@ class Identity:
         return {
             compose.TO: compose.address(name, email),
             compose.UNSUBSCRIBE_URL: f"{self.base_url}/u/{unsub}",
-            compose.UNSUBSCRIBE_MAILTO: (
-                f"{self.unsubscribe_mailto}?subject={quote('unsubscribe ' + unsub)}"
-            ),
+            # Tokens are URL-safe already; only the space needs escaping.
+            compose.UNSUBSCRIBE_MAILTO: f"{self.unsubscribe_mailto}?subject=unsubscribe%20{unsub}",
             compose.PREFERENCES_URL: f"{self.base_url}/preferences/{prefs}",
         }
 

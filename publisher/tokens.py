@@ -29,8 +29,17 @@ class TokenError(ValueError):
 
 def _signer_at(timestamp: int) -> type[TimestampSigner]:
     class _At(TimestampSigner):
+        _key: bytes | None = None
+
         def get_timestamp(self) -> int:
             return timestamp
+
+        def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+            if secret_key is not None:
+                return super().derive_key(secret_key)
+            if self._key is None:  # the same for every token of a run: derive it once
+                self._key = super().derive_key()
+            return self._key
 
     return _At
 

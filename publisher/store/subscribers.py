@@ -152,30 +152,38 @@ def iter_subscribers(
 def recipients(conn: Connection, *, frequency: str) -> list[Recipient]:
     """Confirmed subscribers of ``frequency`` whose address is not suppressed (scope all)."""
     suppressed = select(suppressions.c.email).where(suppressions.c.scope == "all")
+    # One outer join in id order, folded here: the cheapest shape on both backends.
     q = (
-        select(subscribers.c.id, subscribers.c.email, subscribers.c.name, subscribers.c.language)
+        select(
+            subscribers.c.id,
+            subscribers.c.email,
+            subscribers.c.name,
+            subscribers.c.language,
+            subscriptions.c.section,
+        )
+        .select_from(
+            subscribers.outerjoin(subscriptions, subscriptions.c.subscriber_id == subscribers.c.id)
+        )
         .where(
             subscribers.c.status == "confirmed",
             subscribers.c.frequency == frequency,
             subscribers.c.email.not_in(suppressed),
         )
-        .order_by(subscribers.c.id)
+        .order_by(subscribers.c.id, subscriptions.c.section)
     )
-    people = conn.execute(q).all()
-    chosen: dict[int, list[str]] = defaultdict(list)
-    q2 = (
-        select(subscriptions.c.subscriber_id, subscriptions.c.section)
-        .join(subscribers, subscribers.c.id == subscriptions.c.subscriber_id)
-        .where(subscribers.c.status == "confirmed", subscribers.c.frequency == frequency)
-        .order_by(subscriptions.c.subscriber_id, subscriptions.c.section)
-    )
-    for sid, section in conn.execute(q2):
-        chosen[sid].append(section)
-    return [
-        Recipient(id=p.id, email=p.email, name=p.name, sections=tuple(chosen.get(p.id, ())),
-                  language=p.language)
-        for p in people
-    ]  # fmt: skip
+    out: list[Recipient] = []
+    current: tuple[int, str, str, str | None] | None = None
+    chosen: list[str] = []
+    for sid, email, name, language, section in conn.execute(q):
+        if current is None or current[0] != sid:
+            if current is not None:
+                out.append(Recipient(*current[:3], sections=tuple(chosen), language=current[3]))
+            current, chosen = (sid, email, name, language), []
+        if section is not None:
+            chosen.append(section)
+    if current is not None:
+        out.append(Recipient(*current[:3], sections=tuple(chosen), language=current[3]))
+    return out
 
 
 def suppress(
