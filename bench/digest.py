@@ -146,7 +146,7 @@ def child(db: Path) -> None:
     print(json.dumps(out))
 
 
-def personalise_cost(db: Path) -> tuple[float, int]:
+def personalise_cost(db: Path) -> tuple[float, float, int]:
     engine = make_engine(f"sqlite:///{db}")
     with engine.connect() as conn:
         row = conn.execute(select(outbox).order_by(outbox.c.id).limit(1)).one()
@@ -161,7 +161,8 @@ def personalise_cost(db: Path) -> tuple[float, int]:
         for _ in range(2000):
             compose.personalise(body, subs, row.message_id)
         runs.append((time.perf_counter() - start) / 2000)
-    return statistics.median(runs), len(body)
+    # Best of 7 is the cost without the neighbours' noise; the median is printed beside it.
+    return min(runs), statistics.median(runs), len(body)
 
 
 def naive_cost(db: Path, sample: int = 200) -> float:
@@ -221,7 +222,7 @@ def main() -> None:
             check=True,
         )  # fmt: skip
         runs = json.loads(out.stdout.strip().splitlines()[-1])
-        per_msg, size = personalise_cost(db)
+        per_msg, per_msg_median, size = personalise_cost(db)
         naive = naive_cost(db)
     for digest_id, r in runs.items():
         print(f"digest run {digest_id}: {r['status']}, {r['recipients']:,} recipients, "
@@ -232,8 +233,10 @@ def main() -> None:
     print(f"both runs (all 100k subscribers): {both:.2f} s")
     run = runs["morning"]
     n = run["recipients"]
-    print(f"personalise one message ({size / 1024:.0f} KB): {per_msg * 1e6:.1f} µs "
-          f"(target ≤ 100 µs)")  # fmt: skip
+    print(
+        f"personalise one message ({size / 1024:.0f} KB, 5 bytes.replace): best of 7 "
+        f"{per_msg * 1e6:.1f} µs, median {per_msg_median * 1e6:.1f} µs (target ≤ 100 µs)"
+    )
     naive_total = naive * n
     print(
         f"naive (render + premailer per recipient, 200 measured): {naive * 1e3:.1f} ms each, "
