@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,10 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from publisher.cli import app
+from publisher.compose import personalise
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
-from publisher.store.schema import outbox
+from publisher.store.schema import contents, outbox
 from tests.conftest import ROOT
 from tests.digestkit import NOW, SCHEDULES, load_store
 
@@ -97,8 +99,16 @@ def test_digest_preview_run_test_history(env: Path, tmp_path: Path) -> None:
     assert "enqueued 1 test message" in test.output
     eng = make_engine(f"sqlite:///{env}")
     with eng.connect() as conn:
-        kinds = sorted((r.kind, r.recipient) for r in conn.execute(select(outbox)))
+        rows = list(conn.execute(select(outbox)))
+        kinds = sorted((r.kind, r.recipient) for r in rows)
+        test_row = next(r for r in rows if r.kind == "test")
+        body = conn.execute(select(contents.c.body).where(contents.c.id == test_row.content_id))
+        test_msg = email.message_from_bytes(
+            personalise(bytes(body.scalar_one()), json.loads(test_row.substitutions), "<t@x.kr>"),
+            policy=email.policy.default,
+        )
     eng.dispose()
+    assert str(test_msg["Subject"]).startswith("[TEST] 한빛일보 아침 브리핑")
     assert kinds == [("digest", "kim@example.kr"), ("digest", "lee@example.kr"),
                      ("test", "editor@example.kr")]  # fmt: skip
 
