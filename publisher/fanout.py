@@ -18,6 +18,9 @@ from publisher.outbox import NewMessage, enqueue, store_content
 from publisher.render import Renderer
 from publisher.store.subscribers import Recipient
 
+# Demo mode only (settings refuse an empty secret_key otherwise): links work, but are forgeable.
+DEMO_SECRET = "publisher-demo-secret-not-for-production"
+
 
 @dataclass(frozen=True, slots=True)
 class Identity:
@@ -34,10 +37,15 @@ class Identity:
     @classmethod
     def from_settings(cls, s: Settings) -> Identity:
         domain = domain_of(s.from_address)
+        secret = s.secret_key or (DEMO_SECRET if s.demo else "")
+        if not secret:
+            raise ValueError(
+                "secret_key: required to sign unsubscribe links (set PUBLISHER_SECRET_KEY)"
+            )
         return cls(
             sender=compose.Sender(s.from_name or s.site_name, s.from_address, s.reply_to),
             base_url=s.public_base_url.rstrip("/"),
-            secret=s.secret_key,
+            secret=secret,
             list_domain=s.list_id_domain or domain,
             unsubscribe_mailto=to_ascii(s.unsubscribe_mailto or f"unsubscribe@{domain}"),
             message_id_domain=domain,

@@ -184,8 +184,12 @@ def test(
         raise fail(f"--to: {exc}") from None
     with open_app() as app:
         schedules = _schedules(app, digest_id)
-        n = jobs.send_test(app.engine, app.settings, schedules, digest_id, to=address,
-                           now=_at(app, at))  # fmt: skip
+        try:
+            n = jobs.send_test(
+                app.engine, app.settings, schedules, digest_id, to=address, now=_at(app, at)
+            )
+        except ValueError as exc:
+            raise fail(str(exc)) from None
     say(f"enqueued {n} test message to {address}")
 
 
@@ -197,7 +201,10 @@ def run(
     """Perform the run due now (idempotent per window) and print what it enqueued."""
     with open_app() as app:
         schedules = _schedules(app, digest_id)
-        r = jobs.run_digest(app.engine, app.settings, schedules, digest_id, now=_at(app, at))
+        try:
+            r = jobs.run_digest(app.engine, app.settings, schedules, digest_id, now=_at(app, at))
+        except ValueError as exc:
+            raise fail(str(exc)) from None
     if r.window is not None:
         say(f"window: ({r.window.start.isoformat()}, {r.window.end.isoformat()}]  run {r.run_id}")
     say(f"{r.status}: items {r.items}, most viewed {r.most_viewed}, variants {r.variants}, "
