@@ -138,6 +138,26 @@ class Settings(BaseSettings):
     # --- delivery ---
 
     # --- digests ---
+    postal_address: str = Field(
+        default="", description="Sender's postal address, shown in every digest footer."
+    )
+    list_id_domain: str = Field(
+        default="", description="Domain part of List-Id (from_address's domain if empty)."
+    )
+    unsubscribe_mailto: str = Field(
+        default="", description="mailto: unsubscribe address (unsubscribe@ from's domain if empty)."
+    )
+    dkim_selector: str = Field(default="", description="DKIM selector; signing is off if empty.")
+    dkim_domain: str = Field(default="", description="DKIM d= domain (from's domain if empty).")
+    dkim_private_key_file: str = Field(
+        default="", description="PEM file of the DKIM private key; signing is off if empty."
+    )
+    html_size_budget: int = Field(
+        default=100_000, ge=10_000, description="Max inlined HTML bytes (Gmail clips ~102 KB)."
+    )
+    digest_expiry: str = _duration_field(
+        "24h", "A digest not delivered within this time is dropped, not sent late."
+    )
 
     @field_validator("timezone")
     @classmethod

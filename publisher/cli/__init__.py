@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from publisher.cli import articles, core, views
+from publisher.cli import articles, core, digests, views
 from publisher.cli import feeds as feeds_cli
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ core.register(app)
 app.add_typer(articles.app, name="articles")
 app.add_typer(views.app, name="views")
 app.add_typer(feeds_cli.app, name="feeds")
+digests.register(app)
 
 
 def main() -> None:

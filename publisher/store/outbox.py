@@ -37,13 +37,16 @@ def get_content(conn: Connection, content_id: int) -> bytes:
 def insert_rows(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     """Insert outbox rows; an existing dedupe_key is skipped. Returns how many were new."""
     inserted = 0
+    # One statement with executemany parameters: SQLAlchemy batches it ("insertmanyvalues")
+    # with a cached compiled form. A .values(list) statement is recompiled per chunk, which
+    # cost ~12 s for 50,000 rows.
+    stmt = _insert(conn)(outbox).on_conflict_do_nothing(index_elements=[outbox.c.dedupe_key])
+    # RETURNING, because rowcount is -1 for this statement on psycopg.
+    stmt = stmt.returning(outbox.c.id)
     for start in range(0, len(rows), _CHUNK):
         chunk = [
             {**r, "substitutions": json.dumps(r["substitutions"], ensure_ascii=False)}
             for r in rows[start : start + _CHUNK]
         ]
-        stmt = _insert(conn)(outbox).values(chunk)
-        stmt = stmt.on_conflict_do_nothing(index_elements=[outbox.c.dedupe_key])
-        # RETURNING, because rowcount is -1 for this statement on psycopg.
-        inserted += len(conn.execute(stmt.returning(outbox.c.id)).all())
+        inserted += len(conn.execute(stmt, chunk).all())
     return inserted

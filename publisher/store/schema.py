@@ -134,3 +134,26 @@ outbox = Table(
     Index("ix_outbox_status_next", "status", "next_attempt_at"),
     Index("ix_outbox_content", "content_id"),
 )
+
+# --- digests (issue 5) ---
+# One row per digest run key. The unique constraint is what makes a double fire harmless.
+digest_runs = Table(
+    "digest_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("digest_id", String(40), nullable=False),
+    Column("window_start", UTCDateTime(), nullable=False),
+    Column("window_end", UTCDateTime(), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),  # running | enqueued | stale | too_few
+    Column("item_count", Integer, nullable=False, default=0),
+    Column("most_viewed_count", Integer, nullable=False, default=0),
+    Column("variant_count", Integer, nullable=False, default=0),
+    Column("recipient_count", Integer, nullable=False, default=0),
+    Column("subject", Text, nullable=False, default=""),
+    Column("archive_html", Text, nullable=False, default=""),  # no personal links
+    Column("note", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime(), nullable=False),
+    # A unique index (not a table constraint) so both backends can ON CONFLICT on it.
+    Index("uq_digest_runs_key", "digest_id", "window_end", unique=True),
+)

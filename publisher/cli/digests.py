@@ -1,0 +1,236 @@
+"""`publisher subscribers …` and `publisher digest …`"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from publisher import jobs
+from publisher import subscribers as use
+from publisher.addresses import AddressError, normalise
+from publisher.app import App
+from publisher.cli.common import console, fail, open_app
+from publisher.schedules import Schedules
+from publisher.store import digest_runs
+from publisher.timeutil import parse_rfc3339
+
+subscribers_app = typer.Typer(help="Import, add, remove, list and export subscribers.",
+                              no_args_is_help=True)  # fmt: skip
+digest_app = typer.Typer(help="Preview, test, run and review email digests.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(subscribers_app, name="subscribers")
+    app.add_typer(digest_app, name="digest")
+
+
+def say(text: str) -> None:
+    typer.echo(text)  # plain: tab-separated output stays machine-readable
+
+
+def _schedules(app: App, digest_id: str) -> Schedules:
+    try:
+        schedules = app.schedules
+    except ValueError as exc:
+        raise fail(str(exc).splitlines()) from None
+    if digest_id not in {d.id for d in schedules.digests}:
+        known = ", ".join(d.id for d in schedules.digests) or "none"
+        raise fail(f"no digest {digest_id!r} in {app.settings.schedules_file} (known: {known})")
+    return schedules
+
+
+def _at(app: App, at: str | None) -> datetime:
+    if at is None:
+        return app.clock.now()
+    try:
+        return parse_rfc3339(at, app.settings.tz)
+    except ValueError as exc:
+        raise fail(f"--at: {exc}") from None
+
+
+# --- subscribers ---------------------------------------------------------------------------
+
+
+@subscribers_app.command("import")
+def import_(file: Annotated[Path, typer.Argument(help="A .csv or .jsonl file.")]) -> None:
+    """Upsert subscribers by email; bad rows are reported by line number (exit 1)."""
+    with open_app() as app:
+        try:
+            report = use.import_file(app.engine, file, now=app.clock.now())
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise fail(str(exc)) from None
+    for err in report.errors:
+        console.print(f"[red]rejected[/red] {file}:{err}", highlight=False)
+    say(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+        f"rejected {len(report.errors)}")  # fmt: skip
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@subscribers_app.command("add")
+def add(
+    email: str,
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    sections: Annotated[str, typer.Option(help="Section slugs, ;-separated (empty: all).")] = "",
+    frequency: Annotated[str, typer.Option(help="daily or weekly.")] = "daily",
+    status: Annotated[str, typer.Option(help="pending or confirmed.")] = "confirmed",
+) -> None:
+    """Add or update one subscriber."""
+    raw = {"email": email, "name": name, "sections": sections, "frequency": frequency,
+           "status": status}  # fmt: skip
+    with open_app() as app:
+        try:
+            outcome = use.add(app.engine, raw, now=app.clock.now())
+        except ValueError as exc:
+            raise fail(str(exc), code=1) from None
+    say(f"{outcome}: {email}")
+
+
+@subscribers_app.command("remove")
+def remove(email: str) -> None:
+    """Delete a subscriber and their section choice."""
+    with open_app() as app:
+        if not use.remove(app.engine, email):
+            raise fail(f"no subscriber {email}", code=1)
+    say(f"removed {email}")
+
+
+@subscribers_app.command("list")
+def list_(
+    status: Annotated[str | None, typer.Option(help="pending, confirmed or unsubscribed.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+) -> None:
+    """Subscribers with their frequency, status and sections."""
+    with open_app() as app:
+        rows = use.listing(app.engine, status=status, limit=limit)
+    for s in rows:
+        sections = ";".join(s.sections) or "(all)"
+        say(f"{s.email}\t{s.name}\t{s.frequency}\t{s.status}\t{sections}")
+    say(f"{len(rows)} shown")
+
+
+@subscribers_app.command("export")
+def export(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (.csv/.jsonl).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "",
+) -> None:
+    """Every subscriber in the import format (stdout unless --output)."""
+    kind = fmt or (output.suffix.lstrip(".") if output else "csv")
+    if kind not in ("csv", "jsonl"):
+        raise fail(f"--format: csv or jsonl, got {kind!r}")
+    with open_app() as app:
+        if output is None:
+            n = use.export(app.engine, sys.stdout, fmt=kind)
+        else:
+            with output.open("w", encoding="utf-8", newline="") as fh:
+                n = use.export(app.engine, fh, fmt=kind)
+    if output is not None:
+        say(f"exported {n} subscribers to {output}")
+
+
+# --- digest --------------------------------------------------------------------------------
+
+
+@digest_app.command("preview")
+def preview(
+    digest_id: Annotated[str, typer.Argument(metavar="ID")],
+    html: Annotated[Path | None, typer.Option("--html", help="Write the inlined HTML.")] = None,
+    eml: Annotated[Path | None, typer.Option("--eml", help="Write the whole message.")] = None,
+    as_email: Annotated[str | None, typer.Option("--as", help="This subscriber's variant.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Pretend it is this time.")] = None,
+) -> None:
+    """Render what a run would send, without sending."""
+    with open_app() as app:
+        schedules = _schedules(app, digest_id)
+        try:
+            pv = jobs.preview(app.engine, app.settings, schedules, digest_id,
+                              now=_at(app, at), as_email=as_email)  # fmt: skip
+        except ValueError as exc:
+            raise fail(str(exc), code=1) from None
+    w = pv.window
+    say(f"subject: {pv.rendered.subject}")
+    say(f"window: ({w.start.isoformat()}, {w.end.isoformat()}]  due {w.due.isoformat()}")
+    say(f"items: {pv.items}  most viewed: {len(pv.most_viewed)}  variants: {pv.variants}  "
+        f"recipients: {pv.recipients}")  # fmt: skip
+    say(f"html size: {pv.rendered.html_bytes} bytes  message: {len(pv.eml)} bytes")
+    if pv.rendered.summaries_trimmed or pv.rendered.moved_to_site:
+        say(f"trimmed: summaries shortened, {pv.rendered.moved_to_site} items moved to the site")
+    for r in pv.most_viewed:
+        say(f"  {r.rank}. {r.article.title} ({r.views})")
+    for note in pv.notes:
+        say(note)
+    if html is not None:
+        html.write_text(pv.rendered.html, encoding="utf-8")
+    if eml is not None:
+        eml.write_bytes(pv.eml)
+
+
+@digest_app.command("test")
+def test(
+    digest_id: Annotated[str, typer.Argument(metavar="ID")],
+    to: Annotated[str, typer.Option("--to", help="Where the [TEST] copy goes.")],
+    at: Annotated[str | None, typer.Option("--at", help="Pretend it is this time.")] = None,
+) -> None:
+    """Enqueue one "[TEST]" copy (kind test) of the all-sections variant."""
+    try:
+        address = normalise(to)
+    except AddressError as exc:
+        raise fail(f"--to: {exc}") from None
+    with open_app() as app:
+        schedules = _schedules(app, digest_id)
+        try:
+            n = jobs.send_test(
+                app.engine, app.settings, schedules, digest_id, to=address, now=_at(app, at)
+            )
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+    say(f"enqueued {n} test message to {address}")
+
+
+@digest_app.command("run")
+def run(
+    digest_id: Annotated[str, typer.Argument(metavar="ID")],
+    at: Annotated[str | None, typer.Option("--at", help="Pretend it is this time.")] = None,
+) -> None:
+    """Perform the run due now (idempotent per window) and print what it enqueued."""
+    with open_app() as app:
+        schedules = _schedules(app, digest_id)
+        try:
+            r = jobs.run_digest(app.engine, app.settings, schedules, digest_id, now=_at(app, at))
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+    if r.window is not None:
+        say(f"window: ({r.window.start.isoformat()}, {r.window.end.isoformat()}]  run {r.run_id}")
+    say(f"{r.status}: items {r.items}, most viewed {r.most_viewed}, variants {r.variants}, "
+        f"recipients {r.recipients}, enqueued {r.enqueued}"
+        + (f", nothing for {r.skipped_recipients}" if r.skipped_recipients else ""))  # fmt: skip
+    if r.note:
+        say(r.note)
+
+
+@digest_app.command("history")
+def history(
+    digest_id: Annotated[str, typer.Argument(metavar="ID")],
+    limit: Annotated[int, typer.Option(help="At most this many runs.")] = 20,
+) -> None:
+    """Past runs: window, items, recipients, sent, failed."""
+    with open_app() as app, app.engine.connect() as conn:
+        runs = digest_runs.list_runs(conn, digest_id, limit=limit)
+        counts = {
+            r.id: digest_runs.outbox_counts(conn, jobs.dedupe_prefix(digest_id, r.id)) for r in runs
+        }
+    say("run\twindow start\twindow end\tstatus\titems\trecipients\tsent\tfailed\tqueued")
+    for r in runs:
+        c = counts[r.id]
+        queued = sum(n for s, n in c.items() if s not in ("sent", "failed"))
+        say(f"{r.id}\t{r.window_start:%Y-%m-%d %H:%M}\t{r.window_end:%Y-%m-%d %H:%M}\t"
+            f"{r.status}\t{r.item_count}\t{r.recipient_count}\t{c.get('sent', 0)}\t"
+            f"{c.get('failed', 0)}\t{queued}")  # fmt: skip
+    if not runs:
+        say(f"no runs of {digest_id} yet")

@@ -1,0 +1,116 @@
+"""Named queries for digest runs: claim a run key once, finish it, list history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from publisher.store.schema import digest_runs, outbox
+
+# Statuses after which the next window starts at this run's end.
+ADVANCING = ("running", "enqueued", "stale")
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    id: int
+    digest_id: str
+    window_start: datetime
+    window_end: datetime
+    due_at: datetime
+    status: str
+    item_count: int
+    most_viewed_count: int
+    variant_count: int
+    recipient_count: int
+    subject: str
+    note: str
+    created_at: datetime
+
+
+def _row(r: Any) -> RunRow:
+    return RunRow(
+        id=r.id, digest_id=r.digest_id, window_start=r.window_start, window_end=r.window_end,
+        due_at=r.due_at, status=r.status, item_count=r.item_count,
+        most_viewed_count=r.most_viewed_count, variant_count=r.variant_count,
+        recipient_count=r.recipient_count, subject=r.subject, note=r.note,
+        created_at=r.created_at,
+    )  # fmt: skip
+
+
+def last_window_end(conn: Connection, digest_id: str) -> datetime | None:
+    q = select(func.max(digest_runs.c.window_end)).where(
+        digest_runs.c.digest_id == digest_id, digest_runs.c.status.in_(ADVANCING)
+    )
+    value = conn.execute(q).scalar()
+    return value if isinstance(value, datetime) else None
+
+
+def get_run(conn: Connection, digest_id: str, window_end: datetime) -> RunRow | None:
+    q = select(digest_runs).where(
+        digest_runs.c.digest_id == digest_id, digest_runs.c.window_end == window_end
+    )
+    r = conn.execute(q).first()
+    return None if r is None else _row(r)
+
+
+def claim(
+    conn: Connection,
+    *,
+    digest_id: str,
+    window_start: datetime,
+    window_end: datetime,
+    due_at: datetime,
+    status: str,
+    now: datetime,
+    note: str = "",
+) -> int | None:
+    """Insert the run key; None when it already exists (the constraint decides, not a read)."""
+    insert_fn = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert_fn(digest_runs).values(
+        digest_id=digest_id, window_start=window_start, window_end=window_end, due_at=due_at,
+        status=status, item_count=0, most_viewed_count=0, variant_count=0, recipient_count=0,
+        subject="", archive_html="", note=note, created_at=now,
+    )  # fmt: skip
+    stmt = stmt.on_conflict_do_nothing(
+        index_elements=[digest_runs.c.digest_id, digest_runs.c.window_end]
+    )
+    found = conn.execute(stmt.returning(digest_runs.c.id)).first()
+    return None if found is None else int(found[0])
+
+
+def finish(conn: Connection, run_id: int, **values: Any) -> None:
+    conn.execute(update(digest_runs).where(digest_runs.c.id == run_id).values(**values))
+
+
+def archive_html(conn: Connection, run_id: int) -> str | None:
+    value = conn.execute(
+        select(digest_runs.c.archive_html).where(digest_runs.c.id == run_id)
+    ).scalar()
+    return None if value is None else str(value)
+
+
+def list_runs(conn: Connection, digest_id: str, *, limit: int = 50) -> list[RunRow]:
+    q = (
+        select(digest_runs)
+        .where(digest_runs.c.digest_id == digest_id)
+        .order_by(digest_runs.c.window_end.desc())
+        .limit(limit)
+    )
+    return [_row(r) for r in conn.execute(q)]
+
+
+def outbox_counts(conn: Connection, dedupe_prefix: str) -> dict[str, int]:
+    """Outbox rows by status whose dedupe key starts with ``dedupe_prefix``."""
+    pattern = dedupe_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    q = (
+        select(outbox.c.status, func.count())
+        .where(outbox.c.dedupe_key.like(pattern, escape="\\"))
+        .group_by(outbox.c.status)
+    )
+    return {str(s): int(n) for s, n in conn.execute(q)}

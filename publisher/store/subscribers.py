@@ -1,0 +1,202 @@
+"""Named queries for subscribers, their sections and the suppression list."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from publisher.models import Subscriber
+from publisher.store.schema import subscribers, subscriptions, suppressions
+
+Outcome = Literal["added", "updated", "unchanged"]
+_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A confirmed, unsuppressed subscriber as a digest run needs it."""
+
+    id: int
+    email: str
+    name: str
+    sections: tuple[str, ...]
+    language: str | None
+
+
+def _sections_of(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+    found: dict[int, list[str]] = defaultdict(list)
+    for start in range(0, len(ids), _CHUNK):
+        q = (
+            select(subscriptions.c.subscriber_id, subscriptions.c.section)
+            .where(subscriptions.c.subscriber_id.in_(ids[start : start + _CHUNK]))
+            .order_by(subscriptions.c.subscriber_id, subscriptions.c.section)
+        )
+        for sid, section in conn.execute(q):
+            found[int(sid)].append(str(section))
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def _model(r: Any, sections: tuple[str, ...]) -> Subscriber:
+    return Subscriber(
+        id=r.id, email=r.email, name=r.name, status=r.status, frequency=r.frequency,
+        sections=sections, created_at=r.created_at, confirmed_at=r.confirmed_at,
+    )  # fmt: skip
+
+
+def get_by_email(conn: Connection, email: str) -> Subscriber | None:
+    r = conn.execute(select(subscribers).where(subscribers.c.email == email)).first()
+    if r is None:
+        return None
+    return _model(r, _sections_of(conn, [r.id]).get(r.id, ()))
+
+
+def upsert(
+    conn: Connection,
+    *,
+    email: str,
+    name: str,
+    sections: Sequence[str],
+    frequency: str,
+    status: str,
+    now: datetime,
+    language: str | None = None,
+) -> Outcome:
+    """Insert or update by email, with the section choice replaced as a whole."""
+    old = get_by_email(conn, email)
+    wanted = tuple(sorted(set(sections)))
+    confirmed_at = now if status == "confirmed" else None
+    if old is None:
+        pk = conn.execute(
+            insert(subscribers).values(
+                email=email,
+                name=name,
+                status=status,
+                frequency=frequency,
+                language=language,
+                created_at=now,
+                confirmed_at=confirmed_at,
+            )
+        ).inserted_primary_key
+        assert pk is not None
+        sid = int(pk[0])
+        if wanted:
+            conn.execute(
+                insert(subscriptions), [{"subscriber_id": sid, "section": s} for s in wanted]
+            )
+        return "added"
+    same = (old.name, old.status, old.frequency, old.sections) == (
+        name, status, frequency, wanted,
+    )  # fmt: skip
+    if same:
+        return "unchanged"
+    values: dict[str, Any] = {"name": name, "status": status, "frequency": frequency}
+    if status == "confirmed" and old.confirmed_at is None:
+        values["confirmed_at"] = now
+    conn.execute(update(subscribers).where(subscribers.c.id == old.id).values(**values))
+    conn.execute(delete(subscriptions).where(subscriptions.c.subscriber_id == old.id))
+    if wanted:
+        conn.execute(
+            insert(subscriptions), [{"subscriber_id": old.id, "section": s} for s in wanted]
+        )
+    return "updated"
+
+
+def insert_many(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Bulk load (bench, migrations from another tool): rows carry a ``sections`` tuple."""
+    for start in range(0, len(rows), 5000):
+        chunk = rows[start : start + 5000]
+        conn.execute(
+            insert(subscribers), [{k: v for k, v in r.items() if k != "sections"} for r in chunk]
+        )
+        ids: dict[str, int] = {
+            str(e): int(i)
+            for e, i in conn.execute(
+                select(subscribers.c.email, subscribers.c.id).where(
+                    subscribers.c.email.in_([r["email"] for r in chunk])
+                )
+            )
+        }
+        subs = [
+            {"subscriber_id": ids[r["email"]], "section": s} for r in chunk for s in r["sections"]
+        ]
+        if subs:
+            conn.execute(insert(subscriptions), subs)
+
+
+def remove(conn: Connection, email: str) -> bool:
+    """Delete a subscriber and their section choice. False when unknown."""
+    return conn.execute(delete(subscribers).where(subscribers.c.email == email)).rowcount > 0
+
+
+def iter_subscribers(
+    conn: Connection, *, status: str | None = None, limit: int | None = None
+) -> Iterator[Subscriber]:
+    q = select(subscribers).order_by(subscribers.c.id)
+    if status is not None:
+        q = q.where(subscribers.c.status == status)
+    if limit is not None:
+        q = q.limit(limit)
+    rows = conn.execute(q).all()
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        sections = _sections_of(conn, [r.id for r in chunk])
+        for r in chunk:
+            yield _model(r, sections.get(r.id, ()))
+
+
+def recipients(conn: Connection, *, frequency: str) -> list[Recipient]:
+    """Confirmed subscribers of ``frequency`` whose address is not suppressed (scope all)."""
+    suppressed = select(suppressions.c.email).where(suppressions.c.scope == "all")
+    # One outer join in id order, folded here: the cheapest shape on both backends.
+    q = (
+        select(
+            subscribers.c.id,
+            subscribers.c.email,
+            subscribers.c.name,
+            subscribers.c.language,
+            subscriptions.c.section,
+        )
+        .select_from(
+            subscribers.outerjoin(subscriptions, subscriptions.c.subscriber_id == subscribers.c.id)
+        )
+        .where(
+            subscribers.c.status == "confirmed",
+            subscribers.c.frequency == frequency,
+            subscribers.c.email.not_in(suppressed),
+        )
+        .order_by(subscribers.c.id, subscriptions.c.section)
+    )
+    out: list[Recipient] = []
+    current: tuple[int, str, str, str | None] | None = None
+    chosen: list[str] = []
+    for sid, email, name, language, section in conn.execute(q):
+        if current is None or current[0] != sid:
+            if current is not None:
+                out.append(Recipient(*current[:3], sections=tuple(chosen), language=current[3]))
+            current, chosen = (sid, email, name, language), []
+        if section is not None:
+            chosen.append(section)
+    if current is not None:
+        out.append(Recipient(*current[:3], sections=tuple(chosen), language=current[3]))
+    return out
+
+
+def suppress(
+    conn: Connection, *, email: str, reason: str, now: datetime, scope: str = "all"
+) -> None:
+    exists = conn.execute(
+        select(suppressions.c.email).where(
+            suppressions.c.email == email, suppressions.c.scope == scope
+        )
+    ).first()
+    if exists is None:
+        conn.execute(
+            insert(suppressions).values(
+                email=email, scope=scope, reason=reason, detail="", created_at=now
+            )
+        )

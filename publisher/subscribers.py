@@ -1,0 +1,173 @@
+"""Subscriber use cases: import (CSV / JSON Lines), add, remove, list, export."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import Engine
+
+from publisher.addresses import AddressError, normalise
+from publisher.models import Subscriber
+from publisher.store import subscribers as store
+
+COLUMNS = ("email", "name", "sections", "frequency", "status")
+FREQUENCIES = ("daily", "weekly")
+STATUSES = ("pending", "confirmed")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    line: int
+    email: str
+    name: str
+    sections: tuple[str, ...]
+    frequency: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+def validate(line: int, raw: dict[str, Any]) -> Row | RowError:
+    """One record → a clean row, or the first problem with its field."""
+    unknown = sorted(set(raw) - set(COLUMNS))
+    if unknown:
+        return RowError(line, unknown[0], "unknown column")
+    email = str(raw.get("email") or "").strip()
+    if not email:
+        return RowError(line, "email", "missing")
+    try:
+        email = normalise(email)
+    except AddressError as exc:
+        return RowError(line, "email", str(exc))
+    sections_raw = raw.get("sections") or []
+    if isinstance(sections_raw, str):
+        sections_raw = [s for s in (p.strip() for p in sections_raw.split(";")) if s]
+    if not isinstance(sections_raw, list):
+        return RowError(line, "sections", "must be ;-separated slugs or a list")
+    for s in sections_raw:
+        if not isinstance(s, str) or not _SLUG.match(s):
+            return RowError(line, "sections", f"not a section slug: {s!r}")
+    frequency = str(raw.get("frequency") or "daily").strip()
+    if frequency not in FREQUENCIES:
+        return RowError(line, "frequency", f"must be daily or weekly, got {frequency!r}")
+    status = str(raw.get("status") or "pending").strip()
+    if status not in STATUSES:
+        return RowError(line, "status", f"must be pending or confirmed, got {status!r}")
+    name = str(raw.get("name") or "").strip()
+    if len(name) > 200 or any(c in name for c in "\r\n"):
+        return RowError(line, "name", "at most 200 characters on one line")
+    return Row(line, email, name, tuple(sorted(set(sections_raw))), frequency, status)
+
+
+def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    """(line number, record) from a .csv (header row) or .jsonl file."""
+    suffix = path.suffix.lower()
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        if suffix == ".csv":
+            reader = csv.DictReader(fh)
+            if reader.fieldnames is None or "email" not in reader.fieldnames:
+                yield 1, RowError(1, "email", "the header row must name an email column")
+                return
+            for rec in reader:
+                if None in rec:
+                    yield reader.line_num, RowError(reader.line_num, "(row)", "too many fields")
+                else:
+                    yield reader.line_num, {k: v for k, v in rec.items() if k is not None}
+        elif suffix in (".jsonl", ".ndjson"):
+            for n, text in enumerate(fh, start=1):
+                if not text.strip():
+                    continue
+                try:
+                    rec = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    yield n, RowError(n, "(line)", f"not JSON: {exc.msg}")
+                    continue
+                yield n, rec if isinstance(rec, dict) else RowError(n, "(line)", "not an object")
+        else:
+            raise ValueError(f"{path}: use a .csv or .jsonl file")
+
+
+def import_file(engine: Engine, path: Path, *, now: datetime) -> ImportReport:
+    """Each good row is upserted on its own; bad rows are reported and never half-written."""
+    report = ImportReport()
+    for line, rec in read_records(path):
+        row = rec if isinstance(rec, RowError) else validate(line, rec)
+        if isinstance(row, RowError):
+            report.errors.append(row)
+            continue
+        with engine.begin() as conn:
+            outcome = store.upsert(
+                conn, email=row.email, name=row.name, sections=row.sections,
+                frequency=row.frequency, status=row.status, now=now,
+            )  # fmt: skip
+        setattr(report, outcome, getattr(report, outcome) + 1)
+    return report
+
+
+def add(engine: Engine, raw: dict[str, Any], *, now: datetime) -> str:
+    row = validate(0, raw)
+    if isinstance(row, RowError):
+        raise ValueError(f"{row.field}: {row.reason}")
+    with engine.begin() as conn:
+        return store.upsert(
+            conn, email=row.email, name=row.name, sections=row.sections,
+            frequency=row.frequency, status=row.status, now=now,
+        )  # fmt: skip
+
+
+def remove(engine: Engine, email: str) -> bool:
+    try:
+        email = normalise(email)
+    except AddressError:
+        return False
+    with engine.begin() as conn:
+        return store.remove(conn, email)
+
+
+def listing(
+    engine: Engine, *, status: str | None = None, limit: int | None = None
+) -> list[Subscriber]:
+    with engine.connect() as conn:
+        return list(store.iter_subscribers(conn, status=status, limit=limit))
+
+
+def export(engine: Engine, out: TextIO, *, fmt: str = "csv") -> int:
+    """Write every subscriber in the import format; returns how many."""
+    rows = listing(engine)
+    records: Sequence[dict[str, str]] = [
+        {"email": s.email, "name": s.name, "sections": ";".join(s.sections),
+         "frequency": s.frequency, "status": s.status}
+        for s in rows
+    ]  # fmt: skip
+    if fmt == "jsonl":
+        for rec in records:
+            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    else:
+        writer = csv.DictWriter(out, fieldnames=list(COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+    return len(records)

@@ -1,0 +1,95 @@
+"""Tokens (ids only, purpose-salted, expiring) and DKIM (verifies; tampering breaks it)."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from publisher import tokens
+from publisher.compose import ListInfo, Sender, compose, personalise
+from publisher.dkimsign import sign, verify
+from publisher.render import RenderedEmail
+
+SECRET = "test-secret-key-0123456789"
+T = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
+
+
+def test_token_round_trip_and_purpose() -> None:
+    tok = tokens.make(SECRET, "unsubscribe", (42,), now=T)
+    assert tokens.read(SECRET, "unsubscribe", tok, now=T + timedelta(days=60)) == (42,)
+    with pytest.raises(tokens.TokenError):
+        tokens.read(SECRET, "preferences", tok, now=T)  # another purpose's salt
+    with pytest.raises(tokens.TokenError):
+        tokens.read("another-secret-key-000000", "unsubscribe", tok, now=T)
+    with pytest.raises(tokens.TokenError, match="expired"):
+        tokens.read(SECRET, "unsubscribe", tok, now=T + timedelta(days=91))
+    with pytest.raises(tokens.TokenError):
+        tokens.read(SECRET, "unsubscribe", tok[:-2] + "xx", now=T)
+
+
+def test_token_carries_ids_not_addresses() -> None:
+    tok = tokens.make(SECRET, "confirm", (7, 3), now=T)
+    assert tok.split(".")[0] == "7-3"  # readable by anyone: ids only, never an address
+    assert tokens.read(SECRET, "confirm", tok, now=T + timedelta(days=6)) == (7, 3)
+    with pytest.raises(tokens.TokenError):
+        tokens.read(SECRET, "confirm", tok, now=T + timedelta(days=8))
+
+
+@pytest.fixture(scope="module")
+def keypair() -> tuple[bytes, bytes]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+
+def _message() -> bytes:
+    rendered = RenderedEmail(
+        subject="한빛일보 아침 브리핑 2026년 11월 24일 (화)",
+        html="<html><body><p>기사</p><a href='%%UNSUBSCRIBE_URL%%'>해지</a></body></html>",
+        text="기사\n해지: %%UNSUBSCRIBE_URL%%\n",
+    )
+    body = compose(
+        rendered=rendered,
+        sender=Sender("한빛일보", "news@news.example.kr"),
+        date=T,
+        list_info=ListInfo("아침 뉴스레터", "morning.news.example.kr"),
+    )
+    subs = {
+        "%%TO%%": "reader@example.kr",
+        "%%UNSUBSCRIBE_URL%%": "https://news.example.kr/u/abc.def",
+        "%%UNSUBSCRIBE_MAILTO%%": "unsubscribe@news.example.kr?subject=unsubscribe%20abc.def",
+    }
+    return personalise(body, subs, "<abc@news.example.kr>")
+
+
+def test_dkim_verifies_and_covers_list_unsubscribe_post(keypair: tuple[bytes, bytes]) -> None:
+    private, record = keypair
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        assert name == b"sel1._domainkey.news.example.kr."
+        return record
+
+    signed = sign(_message(), selector="sel1", domain="news.example.kr", private_key=private)
+    assert signed.startswith(b"DKIM-Signature:")
+    head = signed.split(b"\r\n\r\n", 1)[0].lower()
+    for h in (b"from", b"subject", b"date", b"message-id", b"list-unsubscribe",
+              b"list-unsubscribe-post"):  # fmt: skip
+        assert h in head.split(b" h=", 1)[1].split(b";", 1)[0].replace(b"\r\n", b"")
+    assert verify(signed, dnsfunc=dns)
+    tampered = signed.replace(
+        b"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+        b"List-Unsubscribe-Post: List-Unsubscribe=Two-Clicks",
+    )
+    assert tampered != signed
+    assert not verify(tampered, dnsfunc=dns)
