@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 
-from sqlalchemy import Connection
-
 from publisher.models import Article, RankedArticle, Section
 from publisher.schedules import Digest
 from publisher.store import articles as store_articles
 from publisher.store import views as store_views
 from publisher.store.subscribers import Recipient
+from publisher.store.types import Connection
 from publisher.timeutil import parse_duration
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

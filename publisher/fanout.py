@@ -9,14 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection
-
 from publisher import compose, tokens
 from publisher.addresses import domain_of, to_ascii
 from publisher.config import Settings
 from publisher.outbox import NewMessage, enqueue, store_content
 from publisher.render import Renderer
 from publisher.store.subscribers import Recipient
+from publisher.store.types import Connection
 
 # Demo mode only (settings refuse an empty secret_key otherwise): links work, but are forgeable.
 DEMO_SECRET = "publisher-demo-secret-not-for-production"

@@ -6,8 +6,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine
-
 from publisher import collect, compose, fanout
 from publisher.config import Settings
 from publisher.models import RankedArticle
@@ -16,6 +14,7 @@ from publisher.schedules import Digest, Schedules
 from publisher.store import articles as store_articles
 from publisher.store import digest_runs
 from publisher.store import subscribers as store_subscribers
+from publisher.store.types import Connection, Engine
 
 log = logging.getLogger("publisher.jobs")
 

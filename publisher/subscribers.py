@@ -11,11 +11,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import Engine
-
 from publisher.addresses import AddressError, normalise
 from publisher.models import Subscriber
 from publisher.store import subscribers as store
+from publisher.store.types import Engine
 
 COLUMNS = ("email", "name", "sections", "frequency", "status")
 FREQUENCIES = ("daily", "weekly")
