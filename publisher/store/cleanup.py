@@ -1,4 +1,4 @@
-"""Housekeeping queries for the cleanup job: each is safe to run at any time, any number of times."""
+"""Housekeeping queries for the cleanup job: each is safe to run at any time, repeatedly."""
 
 from __future__ import annotations
 
