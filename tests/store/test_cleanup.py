@@ -26,7 +26,7 @@ def test_pending_subscribers_older_than_a_week_are_purged(any_engine: Engine) ->
                     status=status,
                     frequency="daily",
                     created_at=NOW - timedelta(days=age),
-                )  # fmt: skip
+                )
             )
         assert cleanup.purge_pending_subscribers(conn, before=NOW - timedelta(days=7)) == 1
         left = {r.email for r in conn.execute(select(subscribers.c.email))}
