@@ -1,0 +1,304 @@
+"""Drain the outbox through the mailer: claim → personalise → send → mark.
+
+At-least-once: a row is marked ``sent`` only after the server's 250. Sent marks are
+committed in batches of ``mark_batch`` while at most ``pool_size`` messages are in flight,
+so a crash can re-send at most ``duplicate_bound = 2 × mark_batch + pool_size`` messages
+(one batch being committed, one filling, the messages on the wire).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+
+from publisher import outbox
+from publisher.clock import Clock
+from publisher.mailer import Failed, Mailer, Outcome, RelayUnavailable, RetryAt, Sent
+from publisher.ratelimit import Bucket, DomainLimits, Limit
+from publisher.smtpwire import prepare
+from publisher.store import outbox as store_outbox
+
+log = logging.getLogger("publisher.deliver")
+T = TypeVar("T")
+_BREAKER_WINDOW = 50
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverConfig:
+    sender: str
+    pool_size: int = 8
+    rate: float = 0.0
+    domain_limits: Mapping[str, Limit] = field(default_factory=dict)
+    lease: timedelta = timedelta(minutes=15)
+    mark_batch: int = 50
+    backoff_min: timedelta = timedelta(minutes=1)
+    backoff_max: timedelta = timedelta(hours=4)
+    breaker_threshold: int = 5
+    grace: timedelta = timedelta(seconds=30)
+
+    @property
+    def duplicate_bound(self) -> int:
+        return 2 * self.mark_batch + self.pool_size
+
+
+@dataclass
+class Report:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    expired: int = 0
+    skipped: int = 0  # suppressed or expired at claim time
+    released: int = 0
+    paused: str | None = None  # circuit breaker: the policy reply that tripped it
+    relay_down: str | None = None  # no connection could be made
+
+    @property
+    def ok(self) -> bool:
+        return self.paused is None and self.relay_down is None
+
+
+class Drain:
+    def __init__(
+        self,
+        engine: Engine,
+        mailer: Mailer,
+        clock: Clock,
+        *,
+        config: DeliverConfig,
+        transform: Callable[[bytes], bytes] | None = None,
+        on_progress: Callable[[Report], None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.engine, self.mailer, self.clock, self.config = engine, mailer, clock, config
+        self.transform = transform
+        self.on_progress = on_progress
+        self.rng = rng or random.Random()
+        self.owner = uuid.uuid4().hex[:16]
+        self.report = Report()
+        self._db_thread = ThreadPoolExecutor(1, thread_name_prefix="outbox-db")
+        self._bucket = Bucket(config.rate)
+        self._domains = DomainLimits(config.domain_limits)
+        self._contents: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()
+        self._queue: asyncio.Queue[outbox.Claimed | None] = asyncio.Queue()
+        self._inflight: dict[int, outbox.Claimed] = {}
+        self._sent: list[int] = []
+        self._others: list[tuple[outbox.Claimed, Outcome]] = []
+        self._flush_lock = asyncio.Lock()
+        self._policy: deque[bool] = deque(maxlen=_BREAKER_WINDOW)
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Stop claiming; in-flight messages finish (or are released after the grace period)."""
+        self._stopping.set()
+
+    async def run(self, *, until_empty: bool = True, max_seconds: float | None = None) -> Report:
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(max_seconds, self.stop) if max_seconds else None
+        workers = [asyncio.create_task(self._worker()) for _ in range(self.config.pool_size)]
+        try:
+            await self._claimer(until_empty)
+            for _ in workers:
+                self._queue.put_nowait(None)
+            _done, pending = await asyncio.wait(
+                workers, timeout=self.config.grace.total_seconds()
+            )
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        finally:
+            if timer:
+                timer.cancel()
+            for task in workers:
+                task.cancel()
+            await self._flush()
+            leftovers = list(self._inflight)
+            while not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is not None:
+                    leftovers.append(item.id)
+            if leftovers:
+                await self._db(self._release, leftovers)
+                self.report.released += len(leftovers)
+            await self.mailer.close()
+            self._db_thread.shutdown(wait=True)
+        return self.report
+
+    # --- claiming ---
+
+    async def _claimer(self, until_empty: bool) -> None:
+        batch = self._batch_size()
+        while not self._stopping.is_set():
+            if self._queue.qsize() >= batch // 2:
+                await self._wait_stop(0.01)
+                continue
+            items, skipped = await self._db(self._claim, batch)
+            self.report.skipped += skipped
+            for item in items:
+                self._queue.put_nowait(item)
+            if items or skipped:
+                continue
+            if until_empty and self._queue.empty() and not self._inflight:
+                await self._flush()
+                return
+            await self._wait_stop(0.05 if until_empty else 1.0)
+        # Stopping: rows not yet started go back at once.
+        untouched = []
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is not None:
+                untouched.append(item.id)
+        if untouched:
+            await self._db(self._release, untouched)
+            self.report.released += len(untouched)
+
+    def _batch_size(self) -> int:
+        per_5s = int(self.config.rate * 5) if self.config.rate > 0 else 500
+        return max(self.config.pool_size * 2, min(500, per_5s))
+
+    async def _wait_stop(self, seconds: float) -> None:
+        try:
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
+        except TimeoutError:
+            pass
+
+    def _claim(self, limit: int) -> tuple[list[outbox.Claimed], int]:
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            items, skipped = outbox.claim(
+                conn, owner=self.owner, now=now, lease=self.config.lease, limit=limit
+            )
+            for cid in {i.content_id for i in items} - set(self._contents):
+                raw = store_outbox.get_content(conn, cid)
+                self._contents[cid] = (raw, prepare(raw))
+                while len(self._contents) > 32:
+                    self._contents.popitem(last=False)
+        return items, skipped
+
+    # --- sending ---
+
+    async def _worker(self) -> None:
+        while (item := await self._queue.get()) is not None:
+            self._inflight[item.id] = item
+            try:
+                outcome = await self._deliver(item)
+            except RelayUnavailable as exc:
+                await self._db(self._postpone, item, exc.reply)
+                self._inflight.pop(item.id, None)
+                self.report.relay_down = exc.reply
+                log.error("relay unavailable, stopping this run: %s", exc.reply)
+                self.stop()
+                continue
+            await self._record(item, outcome)
+            self._inflight.pop(item.id, None)
+
+    async def _deliver(self, item: outbox.Claimed) -> Outcome:
+        try:
+            data = self._personalise(item)
+        except ValueError as exc:
+            return Failed(f"554 5.6.0 {exc}")
+        domain = item.domain
+        slots = self._domains.slots(domain)
+        if slots is not None:
+            await slots.acquire()
+        try:
+            bucket = self._domains.bucket(domain)
+            if bucket is not None:
+                await bucket.take()
+            await self._bucket.take()
+            session = await self.mailer.acquire()
+            try:
+                return await session.send(self.config.sender, item.recipient, data)
+            finally:
+                self.mailer.release(session)
+        finally:
+            if slots is not None:
+                slots.release()
+
+    def _personalise(self, item: outbox.Claimed) -> bytes:
+        raw, stuffed = self._contents[item.content_id]
+        values = item.substitutions.values()
+        if self.transform is None and not any(v.startswith(".") for v in values):
+            return outbox.personalise(stuffed, item)  # no line break in values: stuffing holds
+        message = outbox.personalise(raw, item)
+        if self.transform is not None:
+            message = self.transform(message)
+        return prepare(message)
+
+    # --- recording outcomes ---
+
+    async def _record(self, item: outbox.Claimed, outcome: Outcome) -> None:
+        if isinstance(outcome, Sent):
+            self._sent.append(item.id)
+            self.report.sent += 1
+        else:
+            self._others.append((item, outcome))
+        policy = isinstance(outcome, RetryAt) and outcome.policy
+        self._policy.append(policy)
+        if policy and sum(self._policy) >= self.config.breaker_threshold and not self.report.paused:
+            self.report.paused = outcome.reply
+            log.critical(
+                "CIRCUIT BREAKER: %d policy/reputation refusals in the last %d replies, "
+                "pausing delivery; nobody was suppressed. Last reply: %s",
+                sum(self._policy), len(self._policy), outcome.reply,
+            )  # fmt: skip
+            self.stop()
+        if len(self._sent) + len(self._others) >= self.config.mark_batch:
+            await self._flush()
+        if self.on_progress is not None:
+            self.on_progress(self.report)
+
+    async def _flush(self) -> None:
+        async with self._flush_lock:
+            sent, others = self._sent, self._others
+            self._sent, self._others = [], []
+            if sent or others:
+                await self._db(self._apply, sent, others)
+
+    def _apply(self, sent: list[int], others: list[tuple[outbox.Claimed, Outcome]]) -> None:
+        now = self.clock.now()
+        cfg = self.config
+        with self.engine.begin() as conn:
+            if sent:
+                outbox.mark_sent(conn, sent, now=now, owner=self.owner)
+            for item, outcome in others:
+                if isinstance(outcome, Failed):
+                    outbox.mark_failed(
+                        conn, item, reply=outcome.reply, now=now, hard_bounce=outcome.hard_bounce
+                    )
+                    self.report.failed += 1
+                    continue
+                assert isinstance(outcome, RetryAt)
+                delay = outbox.backoff(
+                    item.attempts, minimum=cfg.backoff_min, maximum=cfg.backoff_max, rng=self.rng
+                )
+                status = outbox.mark_retry(conn, item, reply=outcome.reply, now=now, at=now + delay)
+                if status == "expired":
+                    self.report.expired += 1
+                else:
+                    self.report.deferred += 1
+
+    def _postpone(self, item: outbox.Claimed, reply: str) -> None:
+        now = self.clock.now()
+        delay = outbox.backoff(
+            1, minimum=self.config.backoff_min, maximum=self.config.backoff_max, rng=self.rng
+        )
+        with self.engine.begin() as conn:
+            outbox.postpone(conn, item, reply=reply, now=now, at=now + delay)
+
+    def _release(self, ids: list[int]) -> None:
+        with self.engine.begin() as conn:
+            outbox.release(conn, ids, now=self.clock.now())
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._db_thread, fn, *args)
