@@ -37,3 +37,147 @@ async def test_pipelined_delivery_personalises_each_message(
     assert f"https://news.example.kr/u/{n}".encode() in body
     # Envelope (MAIL, RCPT, DATA) went in one write: one grouped read per message.
     assert smtpd.record.grouped == 30
+
+
+async def test_without_pipelining_lock_step_still_delivers(
+    engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
+) -> None:
+    smtpd.behaviour.pipelining = False
+    fill(engine, clock, 10)
+    report = await make_drain(smtpd.url).run()
+    assert report.sent == 10
+    assert smtpd.record.grouped == 0  # one command per write
+    assert smtpd.record.reads >= 10 * 4  # MAIL, RCPT, DATA, body for each message
+    assert len(smtpd.record.message_ids()) == 10
+
+
+async def test_greeting_421_backs_off_without_burning_rows(
+    engine: Engine, clock: FixedClock, make_drain: Callable[..., Drain]
+) -> None:
+    from tests.smtpserver import greeting_421_server
+
+    server, port = await greeting_421_server()
+    fill(engine, clock, 5)
+    report = await make_drain(f"smtp://127.0.0.1:{port}").run()
+    server.close()
+    assert report.relay_down is not None and "421" in report.relay_down
+    assert report.sent == 0
+    assert statuses(engine) == {"queued": 5}  # not failed, not deferred, not sending
+    from sqlalchemy import select
+
+    from publisher.store.schema import outbox
+
+    with engine.connect() as conn:
+        rows = conn.execute(select(outbox.c.attempts, outbox.c.next_attempt_at)).all()
+    assert all(a == 0 for a, _ in rows)  # no attempt used up
+    assert any(at > clock.now() for _, at in rows)  # the tried one backs off
+
+
+async def test_451_on_rcpt_defers_then_sends_later(
+    engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
+) -> None:
+    smtpd.behaviour.rcpt_reply = lambda a: "451 4.3.0 try again" if a == "user1@example.kr" else None
+    fill(engine, clock, 3)
+    report = await make_drain(smtpd.url).run()
+    assert (report.sent, report.deferred) == (2, 1)
+    assert statuses(engine) == {"sent": 2, "deferred": 1}
+    smtpd.behaviour.rcpt_reply = lambda a: None
+    again = await make_drain(smtpd.url).run()
+    assert again.sent == 0  # not due yet: backoff is at least a minute
+    clock.advance(timedelta(minutes=2))
+    later = await make_drain(smtpd.url).run()
+    assert later.sent == 1
+    assert statuses(engine) == {"sent": 3}
+    assert smtpd.record.recipients()["user1@example.kr"] == 1
+
+
+async def test_550_511_fails_and_suppresses(
+    engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
+) -> None:
+    smtpd.behaviour.rcpt_reply = (
+        lambda a: "550 5.1.1 no such user" if a == "user0@example.kr" else None
+    )
+    fill(engine, clock, 3)
+    report = await make_drain(smtpd.url).run()
+    assert (report.sent, report.failed) == (2, 1)
+    assert statuses(engine) == {"sent": 2, "failed": 1}
+    assert suppressed(engine) == [("user0@example.kr", "hard_bounce")]
+
+
+async def test_burst_of_5726_pauses_the_run_and_suppresses_nobody(
+    engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
+) -> None:
+    smtpd.behaviour.rcpt_reply = lambda a: "550 5.7.26 unauthenticated mail is prohibited"
+    fill(engine, clock, 200)
+    report = await make_drain(smtpd.url, threshold=5, pool=2).run()
+    assert report.paused is not None and "5.7.26" in report.paused
+    assert report.sent == 0
+    assert report.deferred <= 5 + 2  # stopped soon after the threshold (+ in flight)
+    assert suppressed(engine) == []
+    counts = statuses(engine)
+    assert "failed" not in counts and "sending" not in counts
+    assert counts["queued"] >= 190  # the rest was handed back untouched
+
+
+async def test_552_is_temporary(
+    engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
+) -> None:
+    smtpd.behaviour.data_reply = lambda r: "552 5.2.2 mailbox full"
+    fill(engine, clock, 2)
+    report = await make_drain(smtpd.url).run()
+    assert report.deferred == 2 and report.failed == 0
+    assert statuses(engine) == {"deferred": 2}
+    assert suppressed(engine) == []
+
+
+async def test_connection_dropped_mid_data_is_retried_without_partial_message(
+    engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
+) -> None:
+    smtpd.behaviour.drop_mid_data = 1
+    fill(engine, clock, 4)
+    report = await make_drain(smtpd.url, pool=1).run()
+    assert (report.sent, report.deferred) == (3, 1)
+    assert len(smtpd.record.messages) == 3  # nothing half-received was kept
+    clock.advance(timedelta(minutes=2))
+    later = await make_drain(smtpd.url, pool=1).run()
+    assert later.sent == 1
+    assert smtpd.record.recipients() == {f"user{i}@example.kr": 1 for i in range(4)}
+
+
+async def test_slow_final_reply_gives_at_most_one_extra_copy_same_message_id(
+    engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
+) -> None:
+    smtpd.behaviour.final_delay = 0.5
+    fill(engine, clock, 1)
+    report = await make_drain(smtpd.url, data_timeout=0.1).run()
+    assert report.deferred == 1  # the timeout is a temporary failure
+    smtpd.behaviour.final_delay = 0
+    clock.advance(timedelta(minutes=2))
+    assert (await make_drain(smtpd.url).run()).sent == 1
+    ids = smtpd.record.message_ids()
+    assert len(ids) == 1 and next(iter(ids.values())) == 2  # one extra copy, same Message-ID
+    assert statuses(engine) == {"sent": 1}
+
+
+async def test_suppressed_after_enqueue_is_not_sent(
+    engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
+) -> None:
+    from publisher.store import suppressions as store_suppressions
+
+    fill(engine, clock, 3)
+    with engine.begin() as conn:
+        store_suppressions.add(conn, ["USER2@example.kr"], reason="unsubscribed", now=clock.now())
+    report = await make_drain(smtpd.url).run()
+    assert report.sent == 2 and report.skipped == 1
+    assert statuses(engine) == {"sent": 2, "suppressed": 1}
+    assert "user2@example.kr" not in smtpd.record.recipients()
+
+
+async def test_expired_rows_are_not_sent(
+    engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
+) -> None:
+    fill(engine, clock, 2, expires_in=timedelta(hours=1))
+    clock.advance(timedelta(hours=2))
+    report = await make_drain(smtpd.url).run()
+    assert report.sent == 0
+    assert statuses(engine) == {"expired": 2}
