@@ -130,7 +130,7 @@ class Settings(BaseSettings):
         description="Policy/reputation replies (5.7.x, 4.7.x) among the last 50 that pause a run.",
     )
     lease_duration: str = _duration_field(
-        "5m", "How long a claimed row stays leased before another drain may take it."
+        "15m", "How long a claimed row stays leased; keep it above smtp_data_timeout."
     )
     mark_batch_size: int = Field(
         default=50, ge=1, le=1000, description="Sent marks committed together (duplicate bound)."

@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from publisher import outbox
 from publisher.clock import Clock
+from publisher.config import Settings
 from publisher.mailer import Failed, Mailer, Outcome, RelayUnavailable, RetryAt, Sent
 from publisher.ratelimit import Bucket, DomainLimits, Limit
 from publisher.smtpwire import prepare
@@ -302,3 +303,39 @@ class Drain:
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._db_thread, fn, *args)
+
+
+def build_drain(
+    settings: Settings,
+    engine: Engine,
+    clock: Clock,
+    *,
+    transform: Callable[[bytes], bytes] | None = None,
+    on_progress: Callable[[Report], None] | None = None,
+) -> Drain:
+    """The drain as configured: mailer from smtp_url, limits and schedule from settings."""
+    mailer = Mailer(
+        settings.smtp_url,
+        pool_size=settings.smtp_pool_size,
+        connect_timeout=settings.smtp_connect_timeout,
+        command_timeout=settings.smtp_command_timeout,
+        data_timeout=settings.smtp_data_timeout,
+    )
+    config = DeliverConfig(
+        sender=settings.delivery_return_path or settings.from_address,
+        pool_size=settings.smtp_pool_size,
+        rate=settings.delivery_rate,
+        domain_limits={
+            d: Limit(rate=lim.rate, connections=lim.connections)
+            for d, lim in settings.delivery_domain_limits.items()
+        },
+        lease=settings.duration("lease_duration"),
+        mark_batch=settings.mark_batch_size,
+        backoff_min=settings.duration("backoff_min"),
+        backoff_max=settings.duration("backoff_max"),
+        breaker_threshold=settings.circuit_breaker_threshold,
+        grace=settings.duration("shutdown_grace"),
+    )
+    return Drain(
+        engine, mailer, clock, config=config, transform=transform, on_progress=on_progress
+    )

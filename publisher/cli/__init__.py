@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from publisher.cli import articles, core, views
+from publisher.cli import outbox as delivery_cli
 
 app = typer.Typer(
     name="publisher",
@@ -16,6 +17,7 @@ app = typer.Typer(
 core.register(app)
 app.add_typer(articles.app, name="articles")
 app.add_typer(views.app, name="views")
+delivery_cli.register(app)
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -181,3 +182,49 @@ async def test_expired_rows_are_not_sent(
     report = await make_drain(smtpd.url).run()
     assert report.sent == 0
     assert statuses(engine) == {"expired": 2}
+
+
+async def test_starttls_with_throwaway_certificate(
+    engine: Engine, clock: FixedClock, make_drain: Callable[..., Drain]
+) -> None:
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    server = await SmtpServer(tls_context=server_ctx).start()
+    try:
+        fill(engine, clock, 3)
+        url = f"smtp+starttls://127.0.0.1:{server.port}"
+        report = await make_drain(url, mailer_kw={"tls_context": client_ctx}).run()
+        assert report.sent == 3
+        assert len(server.record.messages) == 3  # require_starttls: only reachable over TLS
+        # Without trusting the throw-away CA, nothing is sent and nothing is burned.
+        fill(engine, clock, 1, kind="confirm")
+        untrusted = await make_drain(url).run()
+        assert untrusted.relay_down is not None and untrusted.sent == 0
+        assert statuses(engine) == {"sent": 3, "queued": 1}
+    finally:
+        await server.stop()
+
+
+async def test_maildir_output_is_readable_by_mailbox(
+    engine: Engine, clock: FixedClock, make_drain: Callable[..., Drain], tmp_path: Path
+) -> None:
+    import mailbox
+
+    fill(engine, clock, 3)
+    report = await make_drain(f"maildir://{tmp_path / 'mail'}").run()
+    assert report.sent == 3
+    box = mailbox.Maildir(tmp_path / "mail", create=False)
+    msgs = sorted(box, key=lambda m: str(m["To"]))
+    assert [m["To"] for m in msgs] == [f"user{i}@example.kr" for i in range(3)]
+    assert [m["Delivered-To"] for m in msgs] == [m["To"] for m in msgs]
+    assert all(m["Message-ID"].startswith("<") for m in msgs)
+    payload = msgs[0].get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    assert b"\n.a line that starts with a dot" in payload.replace(b"\r\n", b"\n")
