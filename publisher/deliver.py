@@ -110,9 +110,7 @@ class Drain:
             await self._claimer(until_empty)
             for _ in workers:
                 self._queue.put_nowait(None)
-            _done, pending = await asyncio.wait(
-                workers, timeout=self.config.grace.total_seconds()
-            )
+            _done, pending = await asyncio.wait(workers, timeout=self.config.grace.total_seconds())
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
@@ -155,9 +153,9 @@ class Drain:
         # Stopping: rows not yet started go back at once.
         untouched = []
         while not self._queue.empty():
-            item = self._queue.get_nowait()
-            if item is not None:
-                untouched.append(item.id)
+            left = self._queue.get_nowait()
+            if left is not None:
+                untouched.append(left.id)
         if untouched:
             await self._db(self._release, untouched)
             self.report.released += len(untouched)
@@ -336,6 +334,4 @@ def build_drain(
         breaker_threshold=settings.circuit_breaker_threshold,
         grace=settings.duration("shutdown_grace"),
     )
-    return Drain(
-        engine, mailer, clock, config=config, transform=transform, on_progress=on_progress
-    )
+    return Drain(engine, mailer, clock, config=config, transform=transform, on_progress=on_progress)

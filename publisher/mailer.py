@@ -14,7 +14,7 @@ import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -225,13 +225,14 @@ class Mailer:
             raise RelayUnavailable(f"{exc.code} {exc.message}") from None
         except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as exc:
             client.close()
-            raise RelayUnavailable(f"421 4.4.1 cannot connect to {ep.host}:{ep.port}: {exc}") from None
+            reply = f"421 4.4.1 cannot connect to {ep.host}:{ep.port}: {exc}"
+            raise RelayUnavailable(reply) from None
         protocol = client.protocol
         transport = protocol.transport if protocol is not None else None
         if protocol is None or transport is None or transport.is_closing():
             raise RelayUnavailable(f"421 4.4.1 {ep.host}:{ep.port} closed the connection")
         wire = Wire()
-        wire.attach(transport, bytes(getattr(protocol, "_buffer", b"")))
+        wire.attach(cast(asyncio.Transport, transport), bytes(getattr(protocol, "_buffer", b"")))
         ext = client.esmtp_extensions
         self.connections_made += 1
         return SmtpSession(

@@ -154,9 +154,7 @@ def mark_failed(
         )
 
 
-def mark_retry(
-    conn: Connection, item: Claimed, *, reply: str, now: datetime, at: datetime
-) -> str:
+def mark_retry(conn: Connection, item: Claimed, *, reply: str, now: datetime, at: datetime) -> str:
     """Temporary failure: deferred until ``at``, or expired when that is past its expiry."""
     if at >= item.expires_at:
         store_outbox.set_final(conn, [item.id], status="expired", now=now, reply=reply)
@@ -186,9 +184,10 @@ def backoff(
 
     Attempt 1 → ~1 min, 2 → ~4 min, 3 → ~16 min, 4 → ~64 min, then ~4 h each.
     """
-    base = min(maximum.total_seconds(), minimum.total_seconds() * 4 ** max(attempts - 1, 0))
+    low, high = minimum.total_seconds(), maximum.total_seconds()
+    base = min(high, low * 4 ** max(attempts - 1, 0))
     jitter = (rng or random).uniform(0.75, 1.25)
-    return timedelta(seconds=max(minimum.total_seconds(), min(maximum.total_seconds(), base * jitter)))
+    return timedelta(seconds=max(low, min(high, base * jitter)))
 
 
 def personalise(template: bytes, item: Claimed) -> bytes:

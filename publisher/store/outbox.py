@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -122,7 +122,7 @@ def set_final(
     done = 0
     for start in range(0, len(ids), _CHUNK):
         chunk = list(ids[start : start + _CHUNK])
-        cond = outbox.c.id.in_(chunk)
+        cond: ColumnElement[bool] = outbox.c.id.in_(chunk)
         if owner is not None:
             cond = and_(cond, outbox.c.lease_owner == owner)
         values: dict[str, Any] = {

@@ -38,8 +38,10 @@ def add(
     ]  # fmt: skip
     if not rows:
         return 0
-    stmt = _insert(conn)(suppressions).values(rows).on_conflict_do_nothing(
-        index_elements=[suppressions.c.email, suppressions.c.scope]
+    stmt = (
+        _insert(conn)(suppressions)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=[suppressions.c.email, suppressions.c.scope])
     )
     return len(conn.execute(stmt.returning(suppressions.c.email)).all())
 

@@ -28,8 +28,15 @@ BODY = (
 )
 
 
-def fill(engine: Engine, clock: FixedClock, n: int, *, kind: str = "digest",
-         domain: str = "example.kr", expires_in: timedelta = timedelta(hours=24)) -> None:
+def fill(
+    engine: Engine,
+    clock: FixedClock,
+    n: int,
+    *,
+    kind: str = "digest",
+    domain: str = "example.kr",
+    expires_in: timedelta = timedelta(hours=24),
+) -> None:
     with engine.begin() as conn:
         cid = store_content(conn, key=f"{kind}:v1", kind=kind, body=BODY, now=clock.now())
         enqueue(conn, [
@@ -65,12 +72,31 @@ async def smtpd() -> AsyncIterator[SmtpServer]:
 
 @pytest.fixture
 def make_drain(engine: Engine, clock: FixedClock) -> Callable[..., Drain]:
-    def make(url: str, *, pool: int = 2, data_timeout: float = 10.0, threshold: int = 5,
-             mailer_kw: dict[str, Any] | None = None, **cfg: Any) -> Drain:
-        mailer = Mailer(url, pool_size=pool, connect_timeout=5, command_timeout=5,
-                        data_timeout=data_timeout, **(mailer_kw or {}))
-        config = DeliverConfig(sender="bounces@news.example.kr", pool_size=pool, mark_batch=10,
-                               breaker_threshold=threshold, grace=timedelta(seconds=5), **cfg)
+    def make(
+        url: str,
+        *,
+        pool: int = 2,
+        data_timeout: float = 10.0,
+        threshold: int = 5,
+        mailer_kw: dict[str, Any] | None = None,
+        **cfg: Any,
+    ) -> Drain:
+        mailer = Mailer(
+            url,
+            pool_size=pool,
+            connect_timeout=5,
+            command_timeout=5,
+            data_timeout=data_timeout,
+            **(mailer_kw or {}),
+        )
+        config = DeliverConfig(
+            sender="bounces@news.example.kr",
+            pool_size=pool,
+            mark_batch=10,
+            breaker_threshold=threshold,
+            grace=timedelta(seconds=5),
+            **cfg,
+        )
         return Drain(engine, mailer, clock, config=config)  # fmt: skip
 
     return make

@@ -77,7 +77,7 @@ async def test_greeting_421_backs_off_without_burning_rows(
 async def test_451_on_rcpt_defers_then_sends_later(
     engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
 ) -> None:
-    smtpd.behaviour.rcpt_reply = lambda a: "451 4.3.0 try again" if a == "user1@example.kr" else None
+    smtpd.behaviour.rcpt_reply = lambda a: "451 4.3.0 later" if a == "user1@example.kr" else None
     fill(engine, clock, 3)
     report = await make_drain(smtpd.url).run()
     assert (report.sent, report.deferred) == (2, 1)
@@ -95,8 +95,8 @@ async def test_451_on_rcpt_defers_then_sends_later(
 async def test_550_511_fails_and_suppresses(
     engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
 ) -> None:
-    smtpd.behaviour.rcpt_reply = (
-        lambda a: "550 5.1.1 no such user" if a == "user0@example.kr" else None
+    smtpd.behaviour.rcpt_reply = lambda a: (
+        "550 5.1.1 no such user" if a == "user0@example.kr" else None
     )
     fill(engine, clock, 3)
     report = await make_drain(smtpd.url).run()
