@@ -42,10 +42,10 @@ def insert_rows(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
             {**r, "substitutions": json.dumps(r["substitutions"], ensure_ascii=False)}
             for r in rows[start : start + _CHUNK]
         ]
-        stmt = _insert(conn)(outbox).values(chunk)
-        stmt = stmt.on_conflict_do_nothing(index_elements=[outbox.c.dedupe_key])
-        # RETURNING, because rowcount is -1 for this statement on psycopg.
-        inserted += len(conn.execute(stmt.returning(outbox.c.id)).all())
+        stmt = _insert(conn)(outbox).on_conflict_do_nothing(index_elements=[outbox.c.dedupe_key])
+        # executemany with RETURNING (SQLAlchemy's insertmanyvalues): compiled once, not per
+        # row; RETURNING because rowcount is -1 for this statement on psycopg.
+        inserted += len(conn.execute(stmt.returning(outbox.c.id), chunk).all())
     return inserted
 
 
