@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
@@ -32,6 +33,12 @@ from publisher.store import outbox as store_outbox
 log = logging.getLogger("publisher.deliver")
 T = TypeVar("T")
 _BREAKER_WINDOW = 50
+_PLACEHOLDER = re.compile(r"%%[A-Z0-9_]+%%")
+
+
+@dataclass(frozen=True, slots=True)
+class _Raw:
+    body: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +96,7 @@ class Drain:
         self._db_thread = ThreadPoolExecutor(1, thread_name_prefix="outbox-db")
         self._bucket = Bucket(config.rate)
         self._domains = DomainLimits(config.domain_limits)
-        self._contents: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()
+        self._contents: OrderedDict[int, tuple[_Raw, outbox.Template]] = OrderedDict()
         self._queue: asyncio.Queue[outbox.Claimed | None] = asyncio.Queue()
         self._inflight: dict[int, outbox.Claimed] = {}
         self._sent: list[int] = []
@@ -179,7 +186,7 @@ class Drain:
             )
             for cid in {i.content_id for i in items} - set(self._contents):
                 raw = store_outbox.get_content(conn, cid)
-                self._contents[cid] = (raw, prepare(raw))
+                self._contents[cid] = (_Raw(raw), outbox.Template(prepare(raw)))
                 while len(self._contents) > 32:
                     self._contents.popitem(last=False)
         return items, skipped
@@ -226,10 +233,11 @@ class Drain:
 
     def _personalise(self, item: outbox.Claimed) -> bytes:
         raw, stuffed = self._contents[item.content_id]
-        values = item.substitutions.values()
-        if self.transform is None and not any(v.startswith(".") for v in values):
-            return outbox.personalise(stuffed, item)  # no line break in values: stuffing holds
-        message = outbox.personalise(raw, item)
+        subs = item.substitutions
+        fast = all(k in stuffed.names or _PLACEHOLDER.fullmatch(k) for k in subs)
+        if fast and self.transform is None and not any(v[:1] == "." for v in subs.values()):
+            return stuffed.fill(item)  # values hold no line break, so the stuffing holds
+        message = outbox.personalise(raw.body, item)
         if self.transform is not None:
             message = self.transform(message)
         return prepare(message)

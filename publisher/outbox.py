@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -188,6 +189,30 @@ def backoff(
     base = min(high, low * 4 ** max(attempts - 1, 0))
     jitter = (rng or random).uniform(0.75, 1.25)
     return timedelta(seconds=max(low, min(high, base * jitter)))
+
+
+class Template:
+    """Stored content split at its placeholders once, so each message is a single join."""
+
+    def __init__(self, body: bytes) -> None:
+        self.parts = _PLACEHOLDER.split(body)
+        self.names = {p.decode("ascii") for p in self.parts[1::2]}
+
+    def fill(self, item: Claimed) -> bytes:
+        values: dict[str, bytes] = {MESSAGE_ID_PLACEHOLDER: item.message_id.encode()}
+        for name, value in item.substitutions.items():
+            if "\r" in value or "\n" in value:
+                raise ValueError(f"substitution {name}: value contains a line break")
+            values[name] = value.encode("utf-8")
+        parts = self.parts[:]
+        for i in range(1, len(parts), 2):
+            found = values.get(parts[i].decode("ascii"))
+            if found is not None:
+                parts[i] = found
+        return b"".join(parts)
+
+
+_PLACEHOLDER = re.compile(rb"(%%[A-Z0-9_]+%%)")
 
 
 def personalise(template: bytes, item: Claimed) -> bytes:

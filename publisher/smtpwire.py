@@ -77,6 +77,11 @@ def unstuff(data: bytes) -> bytes:
     return data[1:] if data.startswith(b"..") else data
 
 
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
 class ConnectionBroken(Exception):
     """The connection dropped or a reply timed out; the session must be discarded."""
 
@@ -143,13 +148,16 @@ class Wire(asyncio.Protocol):
             if self._lost:
                 raise ConnectionBroken(self._lost)
             self._want = n
-            self._waiter = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            waiter = self._waiter = loop.create_future()
+            # A bare timer handle: asyncio.timeout() costs several times more per reply.
+            timer = loop.call_later(timeout, _expire, waiter)
             try:
-                async with asyncio.timeout(timeout):
-                    await self._waiter
+                await waiter
             except TimeoutError:
                 raise ConnectionBroken(f"timeout after {timeout:g} s") from None
             finally:
+                timer.cancel()
                 self._waiter = None
             if len(self._replies) < n:
                 raise ConnectionBroken(self._lost or "connection closed")

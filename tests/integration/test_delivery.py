@@ -228,3 +228,22 @@ async def test_maildir_output_is_readable_by_mailbox(
     payload = msgs[0].get_payload(decode=True)
     assert isinstance(payload, bytes)
     assert b"\n.a line that starts with a dot" in payload.replace(b"\r\n", b"\n")
+
+
+async def test_transform_hook_sees_each_personalised_message(
+    engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
+) -> None:
+    fill(engine, clock, 3)
+    drain = make_drain(smtpd.url)
+    seen: list[bytes] = []
+
+    def sign(message: bytes) -> bytes:  # where DKIM signing plugs in
+        seen.append(message)
+        return b"DKIM-Signature: v=1; test\r\n" + message
+
+    drain.transform = sign
+    assert (await drain.run()).sent == 3
+    assert all(b"%%" not in m and b"\r\n.a line" in m for m in seen)  # filled, not stuffed
+    for _rcpt, data in smtpd.record.messages:
+        assert data.startswith(b"DKIM-Signature: v=1; test\r\n")
+        assert b"\r\n.a line that starts with a dot" in data
