@@ -247,3 +247,29 @@ async def test_transform_hook_sees_each_personalised_message(
     for _rcpt, data in smtpd.record.messages:
         assert data.startswith(b"DKIM-Signature: v=1; test\r\n")
         assert b"\r\n.a line that starts with a dot" in data
+
+
+async def test_graceful_stop_releases_untried_rows_and_leaves_nothing_sending(
+    engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
+) -> None:
+    import asyncio
+
+    smtpd.behaviour.final_delay = 0.02
+    fill(engine, clock, 300)
+    drain = make_drain(smtpd.url, pool=2)
+    run = asyncio.create_task(drain.run(until_empty=True))
+    while len(smtpd.record.messages) < 10:
+        await asyncio.sleep(0.01)
+    drain.stop()  # what SIGTERM does
+    report = await run
+    counts = statuses(engine)
+    assert "sending" not in counts
+    assert report.released > 0 and counts["queued"] == report.released
+    assert counts["sent"] == report.sent == len(smtpd.record.messages)  # no mark lost
+    from sqlalchemy import select
+
+    from publisher.store.schema import outbox
+
+    with engine.connect() as conn:
+        attempts = conn.execute(select(outbox.c.attempts).where(outbox.c.status == "queued"))
+        assert set(attempts.scalars()) == {0}  # released rows keep their attempts
