@@ -25,7 +25,15 @@ from sqlalchemy import Engine
 from publisher import outbox
 from publisher.clock import Clock
 from publisher.config import Settings
-from publisher.mailer import Failed, Mailer, Outcome, RelayUnavailable, RetryAt, Sent
+from publisher.mailer import (
+    Failed,
+    Mailer,
+    Outcome,
+    RelayUnavailable,
+    RetryAt,
+    Sent,
+    Session,
+)
 from publisher.ratelimit import Bucket, DomainLimits, Limit
 from publisher.smtpwire import prepare
 from publisher.store import outbox as store_outbox
@@ -194,42 +202,82 @@ class Drain:
     # --- sending ---
 
     async def _worker(self) -> None:
-        while (item := await self._queue.get()) is not None:
-            self._inflight[item.id] = item
-            try:
-                outcome = await self._deliver(item)
-            except RelayUnavailable as exc:
-                await self._db(self._postpone, item, exc.reply)
-                self._inflight.pop(item.id, None)
-                self.report.relay_down = exc.reply
-                log.error("relay unavailable, stopping this run: %s", exc.reply)
-                self.stop()
-                continue
-            await self._record(item, outcome)
-            self._inflight.pop(item.id, None)
-
-    async def _deliver(self, item: outbox.Claimed) -> Outcome:
+        """Send items one by one on one session, pipelining the next envelope when allowed."""
+        session: Session | None = None
+        item = await self._queue.get()
+        permitted = False  # item's rate/domain permits were taken when it was prefetched
         try:
-            data = self._personalise(item)
-        except ValueError as exc:
-            return Failed(f"554 5.6.0 {exc}")
-        domain = item.domain
-        slots = self._domains.slots(domain)
-        if slots is not None:
-            await slots.acquire()
-        try:
-            bucket = self._domains.bucket(domain)
-            if bucket is not None:
-                await bucket.take()
-            await self._bucket.take()
-            session = await self.mailer.acquire()
-            try:
-                return await session.send(self.config.sender, item.recipient, data)
-            finally:
-                self.mailer.release(session)
+            while item is not None:
+                self._inflight[item.id] = item
+                slot = None if permitted else await self._permit(item)
+                try:
+                    data = self._personalise(item)
+                except ValueError as exc:
+                    await self._record(item, Failed(f"554 5.6.0 {exc}"))
+                    item, permitted = await self._next(), False
+                    continue
+                try:
+                    if session is None or not session.healthy:
+                        if session is not None:
+                            self.mailer.release(session)
+                            session = None
+                        session = await self.mailer.acquire()
+                except RelayUnavailable as exc:
+                    await self._db(self._postpone, item, exc.reply)
+                    self._inflight.pop(item.id, None)
+                    self.report.relay_down = exc.reply
+                    log.error("relay unavailable, stopping this run: %s", exc.reply)
+                    self.stop()
+                    item, permitted = await self._next(), False
+                    continue
+                finally:
+                    if slot is not None and session is None:
+                        slot.release()
+                nxt = self._prefetch() if session.pipelining else None
+                then = (self.config.sender, nxt.recipient) if nxt is not None else None
+                try:
+                    outcome = await session.send(self.config.sender, item.recipient, data, then)
+                finally:
+                    if slot is not None:
+                        slot.release()
+                await self._record(item, outcome)
+                if nxt is not None:
+                    item, permitted = nxt, True
+                else:
+                    item, permitted = await self._next(), False
         finally:
-            if slots is not None:
-                slots.release()
+            if session is not None:
+                self.mailer.release(session)
+
+    async def _next(self) -> outbox.Claimed | None:
+        """The next item, or None once stopping (untaken items are released, not sent)."""
+        if self._stopping.is_set():
+            return None
+        return await self._queue.get()
+
+    def _prefetch(self) -> outbox.Claimed | None:
+        """The next item, if one is ready and may go now with no wait (no domain limit)."""
+        if self._stopping.is_set() or self._queue.empty():
+            return None
+        nxt = self._queue._queue[0]  # type: ignore[attr-defined]
+        if nxt is None or self._domains.limited(nxt.domain) or not self._bucket.try_take():
+            return None
+        item = self._queue.get_nowait()
+        assert item is not None
+        self._inflight[item.id] = item
+        return item
+
+    async def _permit(self, item: outbox.Claimed) -> asyncio.Semaphore | None:
+        """Wait for the item's domain connection slot and rate tokens; returns the slot."""
+        domain = item.domain
+        slot = self._domains.slots(domain)
+        if slot is not None:
+            await slot.acquire()
+        bucket = self._domains.bucket(domain)
+        if bucket is not None:
+            await bucket.take()
+        await self._bucket.take()
+        return slot
 
     def _personalise(self, item: outbox.Claimed) -> bytes:
         raw, stuffed = self._contents[item.content_id]
@@ -245,6 +293,7 @@ class Drain:
     # --- recording outcomes ---
 
     async def _record(self, item: outbox.Claimed, outcome: Outcome) -> None:
+        self._inflight.pop(item.id, None)
         if isinstance(outcome, Sent):
             self._sent.append(item.id)
             self.report.sent += 1

@@ -49,9 +49,14 @@ class Session(Protocol):
     def healthy(self) -> bool: ...
 
     @property
+    def busy(self) -> bool: ...
+
+    @property
     def pipelining(self) -> bool: ...
 
-    async def send(self, sender: str, recipient: str, data: bytes) -> Outcome: ...
+    async def send(
+        self, sender: str, recipient: str, data: bytes, then: tuple[str, str] | None = None
+    ) -> Outcome: ...
 
     async def check(self) -> bool: ...
 
@@ -95,6 +100,11 @@ class SmtpSession:
         return not self._broken and self._tx.wire.alive
 
     @property
+    def busy(self) -> bool:
+        """A pipelined envelope is outstanding: the session belongs to that next message."""
+        return self._tx.ahead is not None
+
+    @property
     def pipelining(self) -> bool:
         return self._tx.pipelining
 
@@ -102,9 +112,12 @@ class SmtpSession:
     def reads(self) -> int:
         return self._tx.wire.reads
 
-    async def send(self, sender: str, recipient: str, data: bytes) -> Outcome:
+    async def send(
+        self, sender: str, recipient: str, data: bytes, then: tuple[str, str] | None = None
+    ) -> Outcome:
+        """Send one message; ``then`` pipelines the next message's envelope behind it."""
         try:
-            return await self._tx.send(sender, recipient, data)
+            return await self._tx.send(sender, recipient, data, then)
         except (ConnectionBroken, OSError) as exc:
             self._broken = True
             self.close()
@@ -130,9 +143,12 @@ class MaildirSession:
         self._box = mailbox.Maildir(path, create=True)
 
     healthy = True
+    busy = False
     pipelining = False
 
-    async def send(self, sender: str, recipient: str, data: bytes) -> Outcome:
+    async def send(
+        self, sender: str, recipient: str, data: bytes, then: tuple[str, str] | None = None
+    ) -> Outcome:
         message = b"Delivered-To: " + recipient.encode() + b"\r\n" + unstuff(data)
         try:
             self._box.add(message)
@@ -183,7 +199,7 @@ class Mailer:
             raise
 
     def release(self, session: Session) -> None:
-        if session.healthy:
+        if session.healthy and not session.busy:
             self._idle.append(session)
         else:
             session.close()

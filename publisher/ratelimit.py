@@ -21,6 +21,18 @@ class Bucket:
         self._tokens = self.capacity
         self._at = time.monotonic()
 
+    def try_take(self) -> bool:
+        """Take a token only if one is available now."""
+        if self.rate <= 0:
+            return True
+        now = time.monotonic()
+        self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False
+
     async def take(self) -> None:
         if self.rate <= 0:
             return
@@ -44,6 +56,9 @@ class DomainLimits:
     def __init__(self, limits: Mapping[str, Limit]) -> None:
         self._buckets = {d.lower(): Bucket(lim.rate) for d, lim in limits.items()}
         self._slots = {d.lower(): asyncio.Semaphore(lim.connections) for d, lim in limits.items()}
+
+    def limited(self, domain: str) -> bool:
+        return domain in self._slots
 
     def slots(self, domain: str) -> asyncio.Semaphore | None:
         return self._slots.get(domain)

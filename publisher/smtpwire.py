@@ -173,33 +173,51 @@ class Wire(asyncio.Protocol):
 
 @dataclass(slots=True)
 class Transaction:
-    """Runs one message at a time over a Wire."""
+    """Runs one message at a time over a Wire.
+
+    With PIPELINING, ``send(..., then=(sender, recipient))`` also writes the *next*
+    message's envelope right behind this message's final dot (RFC 2920 allows the message
+    to start a command group), so a steady stream costs one round trip per message. The
+    caller must then send exactly that message next on this transaction.
+    """
 
     wire: Wire
     pipelining: bool
     eightbit: bool
     command_timeout: float
     data_timeout: float
-    dirty: bool = False  # an earlier transaction ended in an error: RSET first
+    dirty: bool = False  # a transaction ended in an error before DATA: RSET first
+    ahead: tuple[str, str] | None = None  # envelope already written for the next message
 
-    async def send(self, sender: str, recipient: str, data: bytes) -> Outcome:
-        """``data`` is prepared (CRLF, dot-stuffed, CRLF-terminated)."""
+    def _envelope(self, sender: str, recipient: str) -> bytes:
         body = " BODY=8BITMIME" if self.eightbit else ""
-        mail = f"MAIL FROM:<{sender}>{body}\r\n".encode()
-        rcpt = f"RCPT TO:<{recipient}>\r\n".encode()
-        rset = b"RSET\r\n" if self.dirty else b""
-        self.dirty = False
+        return f"MAIL FROM:<{sender}>{body}\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode()
+
+    async def send(
+        self, sender: str, recipient: str, data: bytes, then: tuple[str, str] | None = None
+    ) -> Outcome:
+        """``data`` is prepared (CRLF, dot-stuffed, CRLF-terminated)."""
         if self.pipelining:
-            self.wire.write(rset + mail + rcpt + b"DATA\r\n")
-            replies = await self.wire.read(4 if rset else 3, self.command_timeout)
-            m, r, d = replies[-3:]
+            if self.ahead is not None:
+                if self.ahead != (sender, recipient):
+                    raise ConnectionBroken("pipelined envelope does not match the message")
+                self.ahead = None
+                m, r, d = await self.wire.read(3, self.command_timeout)
+            else:
+                rset = b"RSET\r\n" if self.dirty else b""
+                self.dirty = False
+                self.wire.write(rset + self._envelope(sender, recipient))
+                replies = await self.wire.read(4 if rset else 3, self.command_timeout)
+                m, r, d = replies[-3:]
         else:
-            if rset:
-                await self._step(rset)
-            m = await self._step(mail)
+            if self.dirty:
+                self.dirty = False
+                await self._step(b"RSET\r\n")
+            mail, rcpt = self._envelope(sender, recipient).split(b"\r\n")[:2]
+            m = await self._step(mail + b"\r\n")
             if not 200 <= m[0] < 300:
                 return self._refused(m, "mail")
-            r = await self._step(rcpt)
+            r = await self._step(rcpt + b"\r\n")
             if not 200 <= r[0] < 300:
                 return self._refused(r, "rcpt")
             d = await self._step(b"DATA\r\n")
@@ -214,11 +232,13 @@ class Transaction:
             self.wire.write(b".\r\n")
             await self.wire.read(1, self.command_timeout)
             return self._refused(m if m[0] >= 300 else r, "mail" if m[0] >= 300 else "rcpt")
-        self.wire.write(data, b".\r\n")
+        if then is not None and self.pipelining:
+            self.wire.write(data, b".\r\n", self._envelope(*then))
+            self.ahead = then
+        else:
+            self.wire.write(data, b".\r\n")
         final = (await self.wire.read(1, self.data_timeout))[0]
-        outcome = classify(*final, stage="data")
-        self.dirty = not isinstance(outcome, Sent)
-        return outcome
+        return classify(*final, stage="data")
 
     async def _step(self, command: bytes) -> tuple[int, str]:
         self.wire.write(command)

@@ -113,7 +113,8 @@ async def test_burst_of_5726_pauses_the_run_and_suppresses_nobody(
     report = await make_drain(smtpd.url, threshold=5, pool=2).run()
     assert report.paused is not None and "5.7.26" in report.paused
     assert report.sent == 0
-    assert report.deferred <= 5 + 2  # stopped soon after the threshold (+ in flight)
+    # Stopped right after the threshold: at most one in flight + one pipelined per connection.
+    assert report.deferred <= 5 + 2 * 2
     assert suppressed(engine) == []
     counts = statuses(engine)
     assert "failed" not in counts and "sending" not in counts
