@@ -121,14 +121,16 @@ class Drain:
         loop = asyncio.get_running_loop()
         timer = loop.call_later(max_seconds, self.stop) if max_seconds else None
         workers = [asyncio.create_task(self._worker()) for _ in range(self.config.pool_size)]
+        errors: list[BaseException] = []
         try:
             await self._claimer(until_empty)
             for _ in workers:
                 self._queue.put_nowait(None)
-            _done, pending = await asyncio.wait(workers, timeout=self.config.grace.total_seconds())
+            done, pending = await asyncio.wait(workers, timeout=self.config.grace.total_seconds())
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+            errors = [e for t in done if not t.cancelled() and (e := t.exception()) is not None]
         finally:
             if timer:
                 timer.cancel()
@@ -145,6 +147,8 @@ class Drain:
                 self.report.released += len(leftovers)
             await self.mailer.close()
             self._db_thread.shutdown(wait=True)
+        if errors:
+            raise errors[0]
         return self.report
 
     # --- claiming ---
@@ -213,6 +217,8 @@ class Drain:
                 try:
                     data = self._personalise(item)
                 except ValueError as exc:
+                    if slot is not None:
+                        slot.release()
                     await self._record(item, Failed(f"554 5.6.0 {exc}"))
                     item, permitted = await self._next(), False
                     continue
@@ -245,6 +251,11 @@ class Drain:
                     item, permitted = nxt, True
                 else:
                     item, permitted = await self._next(), False
+        except Exception:
+            # A bug or a database failure: stop cleanly (the rows are released), then raise.
+            log.exception("delivery worker failed; stopping")
+            self.stop()
+            raise
         finally:
             if session is not None:
                 self.mailer.release(session)

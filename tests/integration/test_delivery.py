@@ -274,3 +274,18 @@ async def test_graceful_stop_releases_untried_rows_and_leaves_nothing_sending(
     with engine.connect() as conn:
         attempts = conn.execute(select(outbox.c.attempts).where(outbox.c.status == "queued"))
         assert set(attempts.scalars()) == {0}  # released rows keep their attempts
+
+
+async def test_a_failing_transform_stops_the_run_and_releases_rows(
+    engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
+) -> None:
+    fill(engine, clock, 20)
+    drain = make_drain(smtpd.url)
+
+    def broken(message: bytes) -> bytes:
+        raise RuntimeError("signing key missing")
+
+    drain.transform = broken
+    with pytest.raises(RuntimeError, match="signing key missing"):
+        await drain.run()
+    assert statuses(engine) == {"queued": 20}  # nothing sent, nothing stuck in "sending"
