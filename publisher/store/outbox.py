@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -62,17 +62,32 @@ def claim(
 
     PostgreSQL: the candidate rows are locked with FOR UPDATE SKIP LOCKED, so concurrent
     drains never take the same row. SQLite has one writer; UPDATE … RETURNING is atomic.
+    One indexed range per status (status, next_attempt_at), never a scan past sent rows.
     """
-    due = or_(
-        and_(outbox.c.status.in_(_CLAIMABLE), outbox.c.next_attempt_at <= now),
+    pg = conn.dialect.name == "postgresql"
+    ranges = [
         and_(outbox.c.status == "sending", outbox.c.lease_until < now),
-    )
-    candidates = select(outbox.c.id).where(due).order_by(outbox.c.id).limit(limit)
-    if conn.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
+        and_(outbox.c.status == "deferred", outbox.c.next_attempt_at <= now),
+        and_(outbox.c.status == "queued", outbox.c.next_attempt_at <= now),
+    ]
+    ids: list[int] = []
+    for cond in ranges:
+        if len(ids) >= limit:
+            break
+        q = (
+            select(outbox.c.id)
+            .where(cond)
+            .order_by(outbox.c.status, outbox.c.next_attempt_at)
+            .limit(limit - len(ids))
+        )
+        if pg:
+            q = q.with_for_update(skip_locked=True)
+        ids.extend(int(i) for i in conn.execute(q).scalars())
+    if not ids:
+        return []
     stmt = (
         update(outbox)
-        .where(outbox.c.id.in_(candidates.scalar_subquery()))
+        .where(outbox.c.id.in_(ids))
         .values(
             status="sending",
             lease_owner=owner,
@@ -98,12 +113,13 @@ def claim(
 
 def suppressed_among(conn: Connection, emails: Sequence[str]) -> set[str]:
     """The lower-cased addresses among ``emails`` on the suppression list (scope 'all')."""
-    wanted = sorted({e.lower() for e in emails})
+    # Both spellings, so the primary key (email, scope) is used rather than lower(email).
+    wanted = sorted({e.lower() for e in emails} | set(emails))
     found: set[str] = set()
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
         q = select(suppressions.c.email).where(
-            suppressions.c.scope == "all", func.lower(suppressions.c.email).in_(chunk)
+            suppressions.c.email.in_(chunk), suppressions.c.scope == "all"
         )
         found.update(str(e).lower() for e in conn.execute(q).scalars())
     return found
