@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
 
 @dataclass
@@ -100,18 +100,33 @@ class SmtpServer:
     behaviour: Behaviour = field(default_factory=Behaviour)
     record: Record = field(default_factory=Record)
     tls_context: ssl.SSLContext | None = None
+    implicit_tls: bool = False  # smtps: TLS from the first byte instead of STARTTLS
+    credentials: tuple[str, str] | None = None  # require AUTH with these
     port: int = 0
     _server: asyncio.AbstractServer | None = None
 
     async def start(self) -> SmtpServer:
         handler = Handler(self.behaviour, self.record)
         kw: dict[str, Any] = {"decode_data": False, "enable_SMTPUTF8": True}
-        if self.tls_context is not None:
+        if self.tls_context is not None and not self.implicit_tls:
             kw.update(tls_context=self.tls_context, require_starttls=True)
+        if self.credentials is not None:
+            kw.update(authenticator=self._authenticate, auth_require_tls=False, auth_required=True)
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _Server(handler, **kw), "127.0.0.1", 0)
+        self._server = await loop.create_server(
+            lambda: _Server(handler, **kw),
+            "127.0.0.1",
+            0,
+            ssl=self.tls_context if self.implicit_tls else None,
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         return self
+
+    def _authenticate(
+        self, server: Any, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        given = (data.login.decode(), data.password.decode("utf-8")) if data else None
+        return AuthResult(success=given == self.credentials, handled=False)
 
     async def stop(self) -> None:
         if self._server is not None:

@@ -289,3 +289,34 @@ async def test_a_failing_transform_stops_the_run_and_releases_rows(
     with pytest.raises(RuntimeError, match="signing key missing"):
         await drain.run()
     assert statuses(engine) == {"queued": 20}  # nothing sent, nothing stuck in "sending"
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+@pytest.mark.filterwarnings("ignore:Session.login_data is deprecated")
+async def test_smtps_with_auth(
+    engine: Engine, clock: FixedClock, make_drain: Callable[..., Drain]
+) -> None:
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    server = await SmtpServer(
+        tls_context=server_ctx, implicit_tls=True, credentials=("mailer", "s3cret/키")
+    ).start()
+    try:
+        fill(engine, clock, 3)
+        good = f"smtps://mailer:s3cret%2F%ED%82%A4@127.0.0.1:{server.port}"
+        wrong = f"smtps://mailer:nope@127.0.0.1:{server.port}"
+        refused = await make_drain(wrong, mailer_kw={"tls_context": client_ctx}).run()
+        assert refused.relay_down is not None and refused.relay_down.startswith("535")
+        assert statuses(engine) == {"queued": 3}  # a bad password burns nothing
+        clock.advance(timedelta(minutes=5))
+        report = await make_drain(good, mailer_kw={"tls_context": client_ctx}).run()
+        assert report.sent == 3 and len(server.record.messages) == 3
+    finally:
+        await server.stop()
