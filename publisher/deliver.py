@@ -44,9 +44,16 @@ _BREAKER_WINDOW = 50
 _PLACEHOLDER = re.compile(r"%%[A-Z0-9_]+%%")
 
 
+_CONTENT_CACHE = 64  # prepared variants kept; each is one stored body, prepared once
+
+
 @dataclass(frozen=True, slots=True)
 class _Raw:
     body: bytes
+
+
+def _prepared(body: bytes) -> tuple[_Raw, outbox.Template]:
+    return _Raw(body), outbox.Template(prepare(body))
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,9 +204,8 @@ class Drain:
                 conn, owner=self.owner, now=now, lease=self.config.lease, limit=limit
             )
             for cid in {i.content_id for i in items} - set(self._contents):
-                raw = store_outbox.get_content(conn, cid)
-                self._contents[cid] = (_Raw(raw), outbox.Template(prepare(raw)))
-                while len(self._contents) > 32:
+                self._contents[cid] = _prepared(store_outbox.get_content(conn, cid))
+                while len(self._contents) > _CONTENT_CACHE:
                     self._contents.popitem(last=False)
         return items, skipped
 
@@ -291,7 +297,12 @@ class Drain:
         return slot
 
     def _personalise(self, item: outbox.Claimed) -> bytes:
-        raw, stuffed = self._contents[item.content_id]
+        found = self._contents.get(item.content_id)
+        if found is None:  # evicted by a later claim (many variants at once): reload
+            with self.engine.connect() as conn:
+                found = _prepared(store_outbox.get_content(conn, item.content_id))
+            self._contents[item.content_id] = found
+        raw, stuffed = found
         subs = item.substitutions
         fast = all(k in stuffed.names or _PLACEHOLDER.fullmatch(k) for k in subs)
         if fast and self.transform is None and not any(v[:1] == "." for v in subs.values()):

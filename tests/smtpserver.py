@@ -29,6 +29,8 @@ class Record:
     reads: int = 0
     grouped: int = 0  # reads carrying MAIL FROM, RCPT TO and DATA together
     connections: int = 0
+    busy: int = 0  # messages being handled right now
+    most_busy: int = 0
 
     def message_ids(self) -> Counter[str]:
         return Counter(
@@ -67,8 +69,13 @@ class Handler:
             return reply
         data = envelope.original_content or b""
         self.r.messages.append((rcpt, bytes(data)))
-        if self.b.final_delay:
-            await asyncio.sleep(self.b.final_delay)
+        self.r.busy += 1
+        self.r.most_busy = max(self.r.most_busy, self.r.busy)
+        try:
+            if self.b.final_delay:
+                await asyncio.sleep(self.b.final_delay)
+        finally:
+            self.r.busy -= 1
         return "250 2.0.0 queued"
 
 

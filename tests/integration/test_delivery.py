@@ -320,3 +320,21 @@ async def test_smtps_with_auth(
         assert report.sent == 3 and len(server.record.messages) == 3
     finally:
         await server.stop()
+
+
+async def test_domain_connection_limit_caps_concurrency(
+    engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
+) -> None:
+    from publisher.ratelimit import Limit
+
+    smtpd.behaviour.final_delay = 0.01
+    fill(engine, clock, 12, domain="naver.com")
+    fill(engine, clock, 12, domain="example.kr", kind="confirm")
+    limits = {"naver.com": Limit(rate=1000, connections=1)}
+    report = await make_drain(smtpd.url, pool=4, domain_limits=limits).run()
+    assert report.sent == 24
+    assert smtpd.record.most_busy >= 2  # other domains do go in parallel …
+    smtpd.record.most_busy = 0
+    fill(engine, clock, 12, domain="naver.com", kind="share")
+    await make_drain(smtpd.url, pool=4, domain_limits=limits).run()
+    assert smtpd.record.most_busy == 1  # … naver.com never more than one at a time
