@@ -228,6 +228,9 @@ class Drain:
                     await self._record(item, Failed(f"554 5.6.0 {exc}"))
                     item, permitted = await self._next(), False
                     continue
+                if session is not None and not session.busy and not await session.check():
+                    self.mailer.release(session)  # idle too long and the server hung up
+                    session = None
                 try:
                     if session is None or not session.healthy:
                         if session is not None:

@@ -29,6 +29,7 @@ class Record:
     reads: int = 0
     grouped: int = 0  # reads carrying MAIL FROM, RCPT TO and DATA together
     connections: int = 0
+    transports: list[Any] = field(default_factory=list)
     busy: int = 0  # messages being handled right now
     most_busy: int = 0
 
@@ -87,6 +88,7 @@ class _Server(SMTP):  # type: ignore[misc]
 
     def connection_made(self, transport: Any) -> None:
         self._h.r.connections += 1
+        self._h.r.transports.append(transport)
         super().connection_made(transport)
 
     def data_received(self, data: bytes) -> None:

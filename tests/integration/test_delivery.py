@@ -338,3 +338,24 @@ async def test_domain_connection_limit_caps_concurrency(
     fill(engine, clock, 12, domain="naver.com", kind="share")
     await make_drain(smtpd.url, pool=4, domain_limits=limits).run()
     assert smtpd.record.most_busy == 1  # … naver.com never more than one at a time
+
+
+async def test_connection_closed_while_idle_is_recreated_without_deferring(
+    engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
+) -> None:
+    import asyncio
+
+    fill(engine, clock, 2)
+    drain = make_drain(smtpd.url, pool=1)
+    run = asyncio.create_task(drain.run(until_empty=False))  # a daemon: polls for new rows
+    while len(smtpd.record.messages) < 2:
+        await asyncio.sleep(0.01)
+    for transport in smtpd.record.transports:
+        transport.close()  # the server hangs up on the idle connection
+    fill(engine, clock, 4, kind="confirm")
+    while len(smtpd.record.messages) < 6:
+        await asyncio.sleep(0.05)
+    drain.stop()
+    report = await run
+    assert (report.sent, report.deferred) == (6, 0)
+    assert smtpd.record.connections == 2
