@@ -11,13 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import re
 import uuid
-from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping
+from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -25,69 +22,16 @@ from sqlalchemy import Engine
 from publisher import outbox
 from publisher.clock import Clock
 from publisher.config import Settings
-from publisher.mailer import (
-    Failed,
-    Mailer,
-    Outcome,
-    RelayUnavailable,
-    RetryAt,
-    Sent,
-    Session,
-)
+from publisher.ledger import DeliverConfig, Ledger, Report
+from publisher.mailer import Failed, Mailer, Outcome, RelayUnavailable, RetryAt, Sent, Session
+from publisher.personalise import Personaliser
 from publisher.ratelimit import Bucket, DomainLimits, Limit
-from publisher.smtpwire import prepare
-from publisher.store import outbox as store_outbox
+
+__all__ = ["DeliverConfig", "Drain", "Report", "build_drain"]
 
 log = logging.getLogger("publisher.deliver")
 T = TypeVar("T")
 _BREAKER_WINDOW = 50
-_PLACEHOLDER = re.compile(r"%%[A-Z0-9_]+%%")
-
-
-_CONTENT_CACHE = 64  # prepared variants kept; each is one stored body, prepared once
-
-
-@dataclass(frozen=True, slots=True)
-class _Raw:
-    body: bytes
-
-
-def _prepared(body: bytes) -> tuple[_Raw, outbox.Template]:
-    return _Raw(body), outbox.Template(prepare(body))
-
-
-@dataclass(frozen=True, slots=True)
-class DeliverConfig:
-    sender: str
-    pool_size: int = 8
-    rate: float = 0.0
-    domain_limits: Mapping[str, Limit] = field(default_factory=dict)
-    lease: timedelta = timedelta(minutes=15)
-    mark_batch: int = 50
-    backoff_min: timedelta = timedelta(minutes=1)
-    backoff_max: timedelta = timedelta(hours=4)
-    breaker_threshold: int = 5
-    grace: timedelta = timedelta(seconds=30)
-
-    @property
-    def duplicate_bound(self) -> int:
-        return 2 * self.mark_batch + self.pool_size
-
-
-@dataclass
-class Report:
-    sent: int = 0
-    deferred: int = 0
-    failed: int = 0
-    expired: int = 0
-    skipped: int = 0  # suppressed or expired at claim time
-    released: int = 0
-    paused: str | None = None  # circuit breaker: the policy reply that tripped it
-    relay_down: str | None = None  # no connection could be made
-
-    @property
-    def ok(self) -> bool:
-        return self.paused is None and self.relay_down is None
 
 
 class Drain:
@@ -103,15 +47,14 @@ class Drain:
         rng: random.Random | None = None,
     ) -> None:
         self.engine, self.mailer, self.clock, self.config = engine, mailer, clock, config
-        self.transform = transform
         self.on_progress = on_progress
-        self.rng = rng or random.Random()
         self.owner = uuid.uuid4().hex[:16]
         self.report = Report()
+        self.ledger = Ledger(engine, clock, config, self.owner, self.report, rng or random.Random())
+        self.personalise = Personaliser(self.ledger.content, transform=transform)
         self._db_thread = ThreadPoolExecutor(1, thread_name_prefix="outbox-db")
         self._bucket = Bucket(config.rate)
         self._domains = DomainLimits(config.domain_limits)
-        self._contents: OrderedDict[int, tuple[_Raw, outbox.Template]] = OrderedDict()
         self._queue: asyncio.Queue[outbox.Claimed | None] = asyncio.Queue()
         self._inflight: dict[int, outbox.Claimed] = {}
         self._sent: list[int] = []
@@ -150,8 +93,7 @@ class Drain:
                 if item is not None:
                     leftovers.append(item.id)
             if leftovers:
-                await self._db(self._release, leftovers)
-                self.report.released += len(leftovers)
+                await self._db(self.ledger.release, leftovers)
             await self.mailer.close()
             self._db_thread.shutdown(wait=True)
         if errors:
@@ -166,11 +108,13 @@ class Drain:
             if self._queue.qsize() >= batch // 2:
                 await self._wait_stop(0.01)
                 continue
-            items, skipped = await self._db(self._claim, batch)
-            self.report.skipped += skipped
+            skipped = self.report.skipped
+            items, bodies = await self._db(self.ledger.claim, batch, self.personalise.known())
+            for cid, body in bodies.items():
+                self.personalise.add(cid, body)
             for item in items:
                 self._queue.put_nowait(item)
-            if items or skipped:
+            if items or self.report.skipped > skipped:
                 continue
             if until_empty and self._queue.empty() and not self._inflight:
                 await self._flush()
@@ -183,8 +127,7 @@ class Drain:
             if left is not None:
                 untouched.append(left.id)
         if untouched:
-            await self._db(self._release, untouched)
-            self.report.released += len(untouched)
+            await self._db(self.ledger.release, untouched)
 
     def _batch_size(self) -> int:
         per_5s = int(self.config.rate * 5) if self.config.rate > 0 else 500
@@ -196,18 +139,6 @@ class Drain:
                 await self._stopping.wait()
         except TimeoutError:
             pass
-
-    def _claim(self, limit: int) -> tuple[list[outbox.Claimed], int]:
-        now = self.clock.now()
-        with self.engine.begin() as conn:
-            items, skipped = outbox.claim(
-                conn, owner=self.owner, now=now, lease=self.config.lease, limit=limit
-            )
-            for cid in {i.content_id for i in items} - set(self._contents):
-                self._contents[cid] = _prepared(store_outbox.get_content(conn, cid))
-                while len(self._contents) > _CONTENT_CACHE:
-                    self._contents.popitem(last=False)
-        return items, skipped
 
     # --- sending ---
 
@@ -221,7 +152,7 @@ class Drain:
                 self._inflight[item.id] = item
                 slot = None if permitted else await self._permit(item)
                 try:
-                    data = self._personalise(item)
+                    data = self.personalise(item)
                 except ValueError as exc:
                     if slot is not None:
                         slot.release()
@@ -238,7 +169,7 @@ class Drain:
                             session = None
                         session = await self.mailer.acquire()
                 except RelayUnavailable as exc:
-                    await self._db(self._postpone, item, exc.reply)
+                    await self._db(self.ledger.postpone, item, exc.reply)
                     self._inflight.pop(item.id, None)
                     self.report.relay_down = exc.reply
                     log.error("relay unavailable, stopping this run: %s", exc.reply)
@@ -299,22 +230,6 @@ class Drain:
         await self._bucket.take()
         return slot
 
-    def _personalise(self, item: outbox.Claimed) -> bytes:
-        found = self._contents.get(item.content_id)
-        if found is None:  # evicted by a later claim (many variants at once): reload
-            with self.engine.connect() as conn:
-                found = _prepared(store_outbox.get_content(conn, item.content_id))
-            self._contents[item.content_id] = found
-        raw, stuffed = found
-        subs = item.substitutions
-        fast = all(k in stuffed.names or _PLACEHOLDER.fullmatch(k) for k in subs)
-        if fast and self.transform is None and not any(v[:1] == "." for v in subs.values()):
-            return stuffed.fill(item)  # values hold no line break, so the stuffing holds
-        message = outbox.personalise(raw.body, item)
-        if self.transform is not None:
-            message = self.transform(message)
-        return prepare(message)
-
     # --- recording outcomes ---
 
     async def _record(self, item: outbox.Claimed, outcome: Outcome) -> None:
@@ -344,42 +259,7 @@ class Drain:
             sent, others = self._sent, self._others
             self._sent, self._others = [], []
             if sent or others:
-                await self._db(self._apply, sent, others)
-
-    def _apply(self, sent: list[int], others: list[tuple[outbox.Claimed, Outcome]]) -> None:
-        now = self.clock.now()
-        cfg = self.config
-        with self.engine.begin() as conn:
-            if sent:
-                outbox.mark_sent(conn, sent, now=now, owner=self.owner)
-            for item, outcome in others:
-                if isinstance(outcome, Failed):
-                    outbox.mark_failed(
-                        conn, item, reply=outcome.reply, now=now, hard_bounce=outcome.hard_bounce
-                    )
-                    self.report.failed += 1
-                    continue
-                assert isinstance(outcome, RetryAt)
-                delay = outbox.backoff(
-                    item.attempts, minimum=cfg.backoff_min, maximum=cfg.backoff_max, rng=self.rng
-                )
-                status = outbox.mark_retry(conn, item, reply=outcome.reply, now=now, at=now + delay)
-                if status == "expired":
-                    self.report.expired += 1
-                else:
-                    self.report.deferred += 1
-
-    def _postpone(self, item: outbox.Claimed, reply: str) -> None:
-        now = self.clock.now()
-        delay = outbox.backoff(
-            1, minimum=self.config.backoff_min, maximum=self.config.backoff_max, rng=self.rng
-        )
-        with self.engine.begin() as conn:
-            outbox.postpone(conn, item, reply=reply, now=now, at=now + delay)
-
-    def _release(self, ids: list[int]) -> None:
-        with self.engine.begin() as conn:
-            outbox.release(conn, ids, now=self.clock.now())
+                await self._db(self.ledger.apply, sent, others)
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._db_thread, fn, *args)

@@ -79,6 +79,7 @@ def make_drain(engine: Engine, clock: FixedClock) -> Callable[..., Drain]:
         data_timeout: float = 10.0,
         threshold: int = 5,
         mailer_kw: dict[str, Any] | None = None,
+        transform: Callable[[bytes], bytes] | None = None,
         **cfg: Any,
     ) -> Drain:
         mailer = Mailer(
@@ -97,6 +98,6 @@ def make_drain(engine: Engine, clock: FixedClock) -> Callable[..., Drain]:
             grace=timedelta(seconds=5),
             **cfg,
         )
-        return Drain(engine, mailer, clock, config=config)  # fmt: skip
+        return Drain(engine, mailer, clock, config=config, transform=transform)
 
     return make

@@ -235,15 +235,13 @@ async def test_transform_hook_sees_each_personalised_message(
     engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
 ) -> None:
     fill(engine, clock, 3)
-    drain = make_drain(smtpd.url)
     seen: list[bytes] = []
 
     def sign(message: bytes) -> bytes:  # where DKIM signing plugs in
         seen.append(message)
         return b"DKIM-Signature: v=1; test\r\n" + message
 
-    drain.transform = sign
-    assert (await drain.run()).sent == 3
+    assert (await make_drain(smtpd.url, transform=sign).run()).sent == 3
     assert all(b"%%" not in m and b"\r\n.a line" in m for m in seen)  # filled, not stuffed
     for _rcpt, data in smtpd.record.messages:
         assert data.startswith(b"DKIM-Signature: v=1; test\r\n")
@@ -280,14 +278,12 @@ async def test_a_failing_transform_stops_the_run_and_releases_rows(
     engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
 ) -> None:
     fill(engine, clock, 20)
-    drain = make_drain(smtpd.url)
 
     def broken(message: bytes) -> bytes:
         raise RuntimeError("signing key missing")
 
-    drain.transform = broken
     with pytest.raises(RuntimeError, match="signing key missing"):
-        await drain.run()
+        await make_drain(smtpd.url, transform=broken).run()
     assert statuses(engine) == {"queued": 20}  # nothing sent, nothing stuck in "sending"
 
 
