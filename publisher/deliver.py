@@ -60,6 +60,7 @@ class Drain:
         self._sent: list[int] = []
         self._others: list[tuple[outbox.Claimed, Outcome]] = []
         self._flush_lock = asyncio.Lock()
+        self._committing: asyncio.Future[None] | None = None
         self._policy: deque[bool] = deque(maxlen=_BREAKER_WINDOW)
         self._stopping = asyncio.Event()
 
@@ -86,6 +87,8 @@ class Drain:
                 timer.cancel()
             for task in workers:
                 task.cancel()
+            if self._committing is not None:
+                await self._committing
             await self._flush()
             leftovers = list(self._inflight)
             while not self._queue.empty():
@@ -250,7 +253,11 @@ class Drain:
             )  # fmt: skip
             self.stop()
         if len(self._sent) + len(self._others) >= self.config.mark_batch:
-            await self._flush()
+            # Commit in the background so this connection keeps sending; wait only if the
+            # previous batch is still committing (so at most two batches are unrecorded).
+            if self._committing is not None:
+                await self._committing
+            self._committing = asyncio.ensure_future(self._flush())
         if self.on_progress is not None:
             self.on_progress(self.report)
 
