@@ -78,3 +78,36 @@ def test_kill_9_at_random_points_loses_nothing(tmp_path: Path) -> None:
     # A duplicate is the same message: same Message-ID as its first copy.
     assert len(record.message_ids()) == N
     engine.dispose()
+
+
+@pytest.mark.slow
+def test_sigterm_stops_cleanly_exit_0_nothing_left_sending(tmp_path: Path) -> None:
+    from tests.smtpserver import Behaviour
+
+    db = f"sqlite:///{tmp_path / 'term.db'}"
+    engine = make_engine(db)
+    upgrade(engine)
+    fill(engine, SystemClock(), 2000)
+    with ThreadedServer(Behaviour(final_delay=0.005)) as smtpd:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")},
+            "PYTHONPATH": str(ROOT),
+            "PUBLISHER_DEMO": "true",
+            "PUBLISHER_DATABASE_URL": db,
+            "PUBLISHER_SMTP_URL": smtpd.url,
+            "PUBLISHER_DELIVERY_RATE": "0",
+        }
+        cmd = [sys.executable, "-m", "publisher", "deliver"]  # a daemon: no --until-empty
+        proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while len(smtpd.server.record.messages) < 50 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+        received = len(smtpd.server.record.messages)
+    assert proc.returncode == 0, out
+    counts = statuses(engine)
+    assert "sending" not in counts
+    assert counts["sent"] == received  # every accepted message recorded, none twice
+    assert 0 < counts["sent"] < 2000 and counts["queued"] == 2000 - counts["sent"]
+    engine.dispose()
