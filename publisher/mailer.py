@@ -27,6 +27,7 @@ from publisher.smtpwire import (
     Sent,
     Transaction,
     Wire,
+    refuse_address,
     unstuff,
 )
 
@@ -149,6 +150,8 @@ class MaildirSession:
     async def send(
         self, sender: str, recipient: str, data: bytes, then: tuple[str, str] | None = None
     ) -> Outcome:
+        if refused := refuse_address(sender, recipient):
+            return refused
         message = b"Delivered-To: " + recipient.encode() + b"\r\n" + unstuff(data)
         try:
             self._box.add(message)

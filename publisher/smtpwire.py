@@ -39,6 +39,7 @@ class Failed:
 
 Outcome = Sent | RetryAt | Failed
 
+_UNSAFE = re.compile(r"[\r\n<>\s]")
 _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})\b")
 
 
@@ -60,6 +61,13 @@ def classify(code: int, text: str, *, stage: str) -> Outcome:
     if code >= 500:
         return Failed(reply)
     return RetryAt(reply)
+
+
+def refuse_address(sender: str, recipient: str) -> Failed | None:
+    """An address that would break out of MAIL FROM:<…> / RCPT TO:<…> is never sent."""
+    if _UNSAFE.search(recipient) or _UNSAFE.search(sender):
+        return Failed(f"501 5.1.3 refused to send to {recipient!r}: not a plain address")
+    return None
 
 
 def prepare(body: bytes) -> bytes:
@@ -197,6 +205,8 @@ class Transaction:
         self, sender: str, recipient: str, data: bytes, then: tuple[str, str] | None = None
     ) -> Outcome:
         """``data`` is prepared (CRLF, dot-stuffed, CRLF-terminated)."""
+        if refused := refuse_address(sender, recipient):
+            return refused
         if self.pipelining:
             if self.ahead is not None:
                 if self.ahead != (sender, recipient):

@@ -355,3 +355,12 @@ async def test_connection_closed_while_idle_is_recreated_without_deferring(
     report = await run
     assert (report.sent, report.deferred) == (6, 0)
     assert smtpd.record.connections == 2
+
+
+async def test_an_address_with_a_line_break_never_reaches_the_wire(
+    engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
+) -> None:
+    fill(engine, clock, 1, domain="example.kr>\r\nRCPT TO:<victim@example.kr")
+    report = await make_drain(smtpd.url).run()
+    assert report.failed == 1 and smtpd.record.messages == []
+    assert suppressed(engine) == []  # our bug or bad data, not a bounce
