@@ -154,6 +154,10 @@ class Drain:
             while item is not None:
                 self._inflight[item.id] = item
                 slot = None if permitted else await self._permit(item)
+                if self._stopping.is_set() and not permitted:
+                    if slot is not None:  # stopped while waiting for a permit: not sent,
+                        slot.release()  # left in _inflight for run() to release
+                    break
                 try:
                     data = self.personalise(item)
                 except ValueError as exc:

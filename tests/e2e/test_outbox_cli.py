@@ -85,3 +85,14 @@ def test_suppressions_commands(env: str, tmp_path: Path) -> None:
     assert sorted(emails) == ["user1@example.kr", "user2@example.kr"]
     result = runner.invoke(app, ["deliver", "--until-empty"])
     assert "sent 3" in result.output and "skipped 2" in result.output
+
+
+def test_max_seconds_stops_a_slow_drain_cleanly(env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBLISHER_DELIVERY_RATE", "4")  # 5 rows take over a second
+    result = runner.invoke(app, ["deliver", "--max-seconds", "0.3"])
+    assert result.exit_code == 0, result.output
+    engine = make_engine(env)
+    counts = statuses(engine)
+    engine.dispose()
+    assert "sending" not in counts
+    assert 0 < counts.get("sent", 0) < 5 and counts["queued"] == 5 - counts["sent"]
