@@ -14,11 +14,16 @@ Contract shared by every producer (digests, confirmations, shares, test sends):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import json
+import random
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from publisher.config import Settings
 from publisher.store import outbox as store_outbox
+from publisher.store import suppressions as store_suppressions
 from publisher.store.types import Connection
 
 MESSAGE_ID_PLACEHOLDER = "%%MESSAGE_ID%%"
@@ -66,3 +71,157 @@ def enqueue(conn: Connection, messages: Iterable[NewMessage], *, now: datetime, 
         for m in messages
     ]
     return store_outbox.insert_rows(conn, rows)
+
+
+# --- the drain's side: claim with a lease, then mark ---
+
+STATUSES = ("queued", "sending", "sent", "deferred", "failed", "suppressed", "expired")
+KINDS = ("digest", "confirm", "share", "test")
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """One leased row, ready to personalise and send."""
+
+    id: int
+    kind: str
+    recipient: str
+    content_id: int
+    substitutions: dict[str, str]
+    message_id: str
+    attempts: int
+    expires_at: datetime
+
+    @property
+    def domain(self) -> str:
+        return self.recipient.rpartition("@")[2].lower()
+
+
+def claim(
+    conn: Connection, *, owner: str, now: datetime, lease: timedelta, limit: int
+) -> tuple[list[Claimed], int]:
+    """Lease up to ``limit`` due rows to ``owner`` in the caller's transaction.
+
+    Rows past ``expires_at`` become ``expired`` and rows whose recipient is on the
+    suppression list become ``suppressed`` here, so neither is ever handed to the mailer.
+    Returns the live rows and how many were set aside that way.
+    """
+    rows = store_outbox.claim(conn, owner=owner, now=now, lease_until=now + lease, limit=limit)
+    expired = [r["id"] for r in rows if r["expires_at"] <= now]
+    if expired:
+        store_outbox.set_final(conn, expired, status="expired", now=now)
+    live = [r for r in rows if r["expires_at"] > now]
+    blocked = store_outbox.suppressed_among(conn, [r["recipient"] for r in live])
+    gone = [r["id"] for r in live if r["recipient"].lower() in blocked]
+    if gone:
+        store_outbox.set_final(conn, gone, status="suppressed", now=now, reply="suppressed")
+    claimed = [
+        Claimed(
+            id=r["id"],
+            kind=r["kind"],
+            recipient=r["recipient"],
+            content_id=r["content_id"],
+            substitutions=json.loads(r["substitutions"] or "{}"),
+            message_id=r["message_id"],
+            attempts=r["attempts"],
+            expires_at=r["expires_at"],
+        )
+        for r in live
+        if r["recipient"].lower() not in blocked
+    ]
+    return claimed, len(expired) + len(gone)
+
+
+def expiry_for(settings: Settings, kind: str) -> timedelta:
+    """How long a message of ``kind`` may wait (settings expiry_<kind>; 24 h if unknown)."""
+    name = f"expiry_{kind}"
+    return settings.duration(name) if name in type(settings).model_fields else timedelta(hours=24)
+
+
+def mark_sent(conn: Connection, ids: Sequence[int], *, now: datetime, owner: str) -> int:
+    """Only after the server's 250; only rows still leased to ``owner``."""
+    return store_outbox.set_final(conn, ids, status="sent", now=now, owner=owner)
+
+
+def mark_failed(
+    conn: Connection, item: Claimed, *, reply: str, now: datetime, hard_bounce: bool
+) -> None:
+    """Permanent failure; a hard bounce also puts the address on the suppression list."""
+    store_outbox.set_final(conn, [item.id], status="failed", now=now, reply=reply)
+    if hard_bounce:
+        store_suppressions.add(
+            conn, [item.recipient], reason="hard_bounce", detail=reply[:500], now=now
+        )
+
+
+def mark_retry(conn: Connection, item: Claimed, *, reply: str, now: datetime, at: datetime) -> str:
+    """Temporary failure: deferred until ``at``, or expired when that is past its expiry."""
+    if at >= item.expires_at:
+        store_outbox.set_final(conn, [item.id], status="expired", now=now, reply=reply)
+        return "expired"
+    store_outbox.defer(conn, item.id, at=at, reply=reply, now=now)
+    return "deferred"
+
+
+def postpone(conn: Connection, item: Claimed, *, reply: str, now: datetime, at: datetime) -> None:
+    """The row was never tried (the relay was unreachable): back off without using an attempt."""
+    store_outbox.defer(conn, item.id, at=at, reply=reply, now=now, refund=True)
+
+
+def release(conn: Connection, ids: Sequence[int], *, now: datetime) -> None:
+    """Hand untried leased rows back at once (graceful stop)."""
+    store_outbox.release(conn, ids, now=now)
+
+
+def backoff(
+    attempts: int,
+    *,
+    minimum: timedelta,
+    maximum: timedelta,
+    rng: random.Random | None = None,
+) -> timedelta:
+    """Exponential from ``minimum`` (×4 per attempt) up to ``maximum``, with ±25 % jitter.
+
+    Attempt 1 → ~1 min, 2 → ~4 min, 3 → ~16 min, 4 → ~64 min, then ~4 h each.
+    """
+    low, high = minimum.total_seconds(), maximum.total_seconds()
+    base = min(high, low * 4 ** max(attempts - 1, 0))
+    jitter = (rng or random).uniform(0.75, 1.25)
+    return timedelta(seconds=max(low, min(high, base * jitter)))
+
+
+class Template:
+    """Stored content split at its placeholders once, so each message is a single join."""
+
+    def __init__(self, body: bytes) -> None:
+        self.parts = _PLACEHOLDER.split(body)
+        self.names = {p.decode("ascii") for p in self.parts[1::2]}
+
+    def fill(self, item: Claimed) -> bytes:
+        values: dict[str, bytes] = {MESSAGE_ID_PLACEHOLDER: item.message_id.encode()}
+        for name, value in item.substitutions.items():
+            if "\r" in value or "\n" in value:
+                raise ValueError(f"substitution {name}: value contains a line break")
+            values[name] = value.encode("utf-8")
+        parts = self.parts[:]
+        for i in range(1, len(parts), 2):
+            found = values.get(parts[i].decode("ascii"))
+            if found is not None:
+                parts[i] = found
+        return b"".join(parts)
+
+
+_PLACEHOLDER = re.compile(rb"(%%[A-Z0-9_]+%%)")
+
+
+def personalise(template: bytes, item: Claimed) -> bytes:
+    """Fill the row's substitutions and its Message-ID into the stored content.
+
+    Values go in as UTF-8; a value with CR or LF is refused (header injection).
+    """
+    out = template.replace(MESSAGE_ID_PLACEHOLDER.encode(), item.message_id.encode())
+    for name, value in item.substitutions.items():
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"substitution {name}: value contains a line break")
+        out = out.replace(name.encode(), value.encode("utf-8"))
+    return out

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, and_, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from publisher.store.schema import contents, outbox
+from publisher.store.schema import contents, outbox, suppressions
 
 _CHUNK = 1000
 
@@ -50,3 +50,210 @@ def insert_rows(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
         ]
         inserted += len(conn.execute(stmt, chunk).all())
     return inserted
+
+
+# --- claiming and marking (the drain) ---
+
+_CLAIMABLE = ("queued", "deferred")
+_FINAL = ("sent", "failed", "suppressed", "expired")
+
+
+def claim(
+    conn: Connection, *, owner: str, now: datetime, lease_until: datetime, limit: int
+) -> list[dict[str, Any]]:
+    """Lease up to ``limit`` due rows (and rows whose lease ran out) to ``owner``.
+
+    PostgreSQL: the candidate rows are locked with FOR UPDATE SKIP LOCKED, so concurrent
+    drains never take the same row. SQLite has one writer; UPDATE … RETURNING is atomic.
+    One indexed range per status (status, next_attempt_at), never a scan past sent rows.
+    """
+    pg = conn.dialect.name == "postgresql"
+    ranges = [
+        and_(outbox.c.status == "sending", outbox.c.lease_until < now),
+        and_(outbox.c.status == "deferred", outbox.c.next_attempt_at <= now),
+        and_(outbox.c.status == "queued", outbox.c.next_attempt_at <= now),
+    ]
+    ids: list[int] = []
+    for cond in ranges:
+        if len(ids) >= limit:
+            break
+        q = (
+            select(outbox.c.id)
+            .where(cond)
+            .order_by(outbox.c.status, outbox.c.next_attempt_at)
+            .limit(limit - len(ids))
+        )
+        if pg:
+            q = q.with_for_update(skip_locked=True)
+        ids.extend(int(i) for i in conn.execute(q).scalars())
+    if not ids:
+        return []
+    stmt = (
+        update(outbox)
+        .where(outbox.c.id.in_(ids))
+        .values(
+            status="sending",
+            lease_owner=owner,
+            lease_until=lease_until,
+            attempts=outbox.c.attempts + 1,
+            updated_at=now,
+        )
+        .returning(
+            outbox.c.id,
+            outbox.c.kind,
+            outbox.c.recipient,
+            outbox.c.content_id,
+            outbox.c.substitutions,
+            outbox.c.message_id,
+            outbox.c.attempts,
+            outbox.c.expires_at,
+        )
+    )
+    rows = [dict(r._mapping) for r in conn.execute(stmt)]
+    rows.sort(key=lambda r: r["id"])
+    return rows
+
+
+def suppressed_among(conn: Connection, emails: Sequence[str]) -> set[str]:
+    """The lower-cased addresses among ``emails`` on the suppression list (scope 'all')."""
+    # Both spellings, so the primary key (email, scope) is used rather than lower(email).
+    wanted = sorted({e.lower() for e in emails} | set(emails))
+    found: set[str] = set()
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        q = select(suppressions.c.email).where(
+            suppressions.c.email.in_(chunk), suppressions.c.scope == "all"
+        )
+        found.update(str(e).lower() for e in conn.execute(q).scalars())
+    return found
+
+
+def set_final(
+    conn: Connection,
+    ids: Sequence[int],
+    *,
+    status: str,
+    now: datetime,
+    reply: str | None = None,
+    owner: str | None = None,
+) -> int:
+    """Move leased rows to a final status. With ``owner``, only rows still leased to it."""
+    done = 0
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        cond: ColumnElement[bool] = outbox.c.id.in_(chunk)
+        if owner is not None:
+            cond = and_(cond, outbox.c.lease_owner == owner)
+        values: dict[str, Any] = {
+            "status": status,
+            "lease_until": None,
+            "lease_owner": None,
+            "updated_at": now,
+        }
+        if reply is not None:
+            values["last_reply"] = reply
+        if status == "sent":
+            values["sent_at"] = now
+        done += conn.execute(update(outbox).where(cond).values(**values)).rowcount
+    return done
+
+
+def defer(
+    conn: Connection, row_id: int, *, at: datetime, reply: str, now: datetime, refund: bool = False
+) -> None:
+    """Back to the queue until ``at``. ``refund`` gives the attempt back (the row was not tried)."""
+    values: dict[str, Any] = {
+        "status": "deferred" if not refund else "queued",
+        "next_attempt_at": at,
+        "lease_until": None,
+        "lease_owner": None,
+        "last_reply": reply,
+        "updated_at": now,
+    }
+    if refund:
+        values["attempts"] = outbox.c.attempts - 1
+    conn.execute(update(outbox).where(outbox.c.id == row_id).values(**values))
+
+
+def release(conn: Connection, ids: Sequence[int], *, now: datetime) -> None:
+    """Give leased rows back untouched (graceful stop): due now, the attempt refunded."""
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(chunk), outbox.c.status == "sending")
+            .values(
+                status="queued",
+                attempts=outbox.c.attempts - 1,
+                lease_until=None,
+                lease_owner=None,
+                updated_at=now,
+            )
+        )
+
+
+def status_counts(conn: Connection) -> list[tuple[str, str, int]]:
+    q = select(outbox.c.status, outbox.c.kind, func.count()).group_by(
+        outbox.c.status, outbox.c.kind
+    )
+    return [(str(s), str(k), int(n)) for s, k, n in conn.execute(q)]
+
+
+def oldest_queued(conn: Connection) -> datetime | None:
+    q = select(func.min(outbox.c.created_at)).where(outbox.c.status.in_(_CLAIMABLE))
+    value: datetime | None = conn.execute(q).scalar()
+    return value
+
+
+def next_retry(conn: Connection) -> datetime | None:
+    q = select(func.min(outbox.c.next_attempt_at)).where(outbox.c.status == "deferred")
+    value: datetime | None = conn.execute(q).scalar()
+    return value
+
+
+def top_deferral_reasons(conn: Connection, limit: int = 5) -> list[tuple[str, int]]:
+    n = func.count().label("n")
+    q = (
+        select(outbox.c.last_reply, n)
+        .where(outbox.c.status == "deferred")
+        .group_by(outbox.c.last_reply)
+        .order_by(n.desc())
+        .limit(limit)
+    )
+    return [(str(r or ""), int(c)) for r, c in conn.execute(q)]
+
+
+def requeue_failed(
+    conn: Connection, *, kind: str | None, now: datetime, expires_at: dict[str, datetime]
+) -> int:
+    """Failed rows back to the queue, with a fresh expiry per kind; returns how many."""
+    total = 0
+    kinds = [kind] if kind else [str(k) for k in conn.execute(
+        select(outbox.c.kind).where(outbox.c.status == "failed").distinct()
+    ).scalars()]  # fmt: skip
+    for k in kinds:
+        stmt = (
+            update(outbox)
+            .where(outbox.c.status == "failed", outbox.c.kind == k)
+            .values(
+                status="queued",
+                attempts=0,
+                next_attempt_at=now,
+                expires_at=expires_at.get(k, now),
+                updated_at=now,
+            )
+        )
+        total += conn.execute(stmt).rowcount
+    return total
+
+
+def purge(conn: Connection, *, before: datetime) -> tuple[int, int]:
+    """Delete finished rows last touched before ``before``, then contents nobody points at."""
+    rows = conn.execute(
+        delete(outbox).where(outbox.c.status.in_(_FINAL), outbox.c.updated_at < before)
+    ).rowcount
+    used = select(outbox.c.content_id).distinct()
+    orphans = conn.execute(
+        delete(contents).where(contents.c.created_at < before, contents.c.id.not_in(used))
+    ).rowcount
+    return rows, orphans

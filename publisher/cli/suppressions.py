@@ -1,0 +1,91 @@
+"""`publisher suppressions list|add|remove|import`: addresses never mailed."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import typer
+
+from publisher.cli.common import console, fail, open_app
+from publisher.store import suppressions as store
+
+app = typer.Typer(help="Addresses that are never mailed.", no_args_is_help=True)
+_ADDR = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+
+
+def _check(addresses: list[str], where: str = "EMAIL") -> list[str]:
+    bad = [a for a in addresses if not _ADDR.match(a.strip())]
+    if bad:
+        raise fail([f"{where}: not an email address: {a!r}" for a in bad], 1)
+    return [a.strip() for a in addresses]
+
+
+@app.command("list")
+def list_(
+    reason: str | None = typer.Option(None, "--reason", help="Only this reason."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Every suppressed address with its reason."""
+    with open_app() as pub, pub.engine.connect() as conn:
+        found = store.list_all(conn, reason=reason)
+    if as_json:
+        typer.echo(json.dumps([
+            {"email": s.email, "scope": s.scope, "reason": s.reason, "detail": s.detail,
+             "created_at": s.created_at.isoformat()}
+            for s in found
+        ], ensure_ascii=False, indent=2))  # fmt: skip
+        return
+    for s in found:
+        console.print(f"{s.email}\t{s.scope}\t{s.reason}\t{s.created_at:%Y-%m-%d}", highlight=False)
+    console.print(f"{len(found)} suppressed")
+
+
+@app.command("add")
+def add(
+    emails: list[str] = typer.Argument(..., help="Addresses to suppress."),
+    reason: str = typer.Option("manual", "--reason"),
+) -> None:
+    """Never mail these addresses again (until removed)."""
+    checked = _check(emails)
+    with open_app() as pub, pub.engine.begin() as conn:
+        n = store.add(conn, checked, reason=reason, now=pub.clock.now())
+    console.print(f"{n} added, {len(checked) - n} already suppressed")
+
+
+@app.command("remove")
+def remove(email: str = typer.Argument(..., help="Address to allow again.")) -> None:
+    """Take an address off the list."""
+    with open_app() as pub, pub.engine.begin() as conn:
+        found = store.remove(conn, email)
+    if not found:
+        raise fail(f"EMAIL: {email} is not suppressed", 1)
+    console.print(f"{email} removed")
+
+
+@app.command("import")
+def import_(
+    path: Path = typer.Argument(..., help="One address per line (or CSV, address first)."),
+    reason: str = typer.Option("imported", "--reason"),
+) -> None:
+    """Import a list; any bad line rejects the whole file (nothing is written)."""
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except OSError as exc:
+        raise fail(f"{path}: {exc.strerror}") from None
+    addresses: list[str] = []
+    problems: list[str] = []
+    for number, line in enumerate(lines, 1):
+        value = line.split(",")[0].strip().strip('"')
+        if not value or value.startswith("#") or value.lower() == "email":
+            continue
+        if _ADDR.match(value):
+            addresses.append(value)
+        else:
+            problems.append(f"{path}:{number}: not an email address: {value!r}")
+    if problems:
+        raise fail(problems, 1)
+    with open_app() as pub, pub.engine.begin() as conn:
+        n = store.add(conn, addresses, reason=reason, now=pub.clock.now())
+    console.print(f"{n} added, {len(addresses) - n} already suppressed")

@@ -1,0 +1,309 @@
+"""Drain the outbox through the mailer: claim → personalise → send → mark.
+
+At-least-once: a row is marked ``sent`` only after the server's 250. Sent marks are
+committed in batches of ``mark_batch`` while at most ``pool_size`` messages are in flight,
+so a crash can re-send at most ``duplicate_bound = 2 × mark_batch + pool_size`` messages
+(one batch being committed, one filling, the messages on the wire).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from publisher import outbox
+from publisher.clock import Clock
+from publisher.config import Settings
+from publisher.ledger import DeliverConfig, Ledger, Report
+from publisher.mailer import Failed, Mailer, Outcome, RelayUnavailable, RetryAt, Sent, Session
+from publisher.personalise import Personaliser
+from publisher.ratelimit import Bucket, DomainLimits, Limit
+from publisher.store.types import Engine
+
+__all__ = ["DeliverConfig", "Drain", "Report", "build_drain"]
+
+log = logging.getLogger("publisher.deliver")
+T = TypeVar("T")
+_BREAKER_WINDOW = 50
+
+
+class Drain:
+    def __init__(
+        self,
+        engine: Engine,
+        mailer: Mailer,
+        clock: Clock,
+        *,
+        config: DeliverConfig,
+        transform: Callable[[bytes], bytes] | None = None,
+        on_progress: Callable[[Report], None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.engine, self.mailer, self.clock, self.config = engine, mailer, clock, config
+        self.on_progress = on_progress
+        self.owner = uuid.uuid4().hex[:16]
+        self.report = Report()
+        self.ledger = Ledger(engine, clock, config, self.owner, self.report, rng or random.Random())
+        self.personalise = Personaliser(self.ledger.content, transform=transform)
+        self._db_thread = ThreadPoolExecutor(1, thread_name_prefix="outbox-db")
+        self._bucket = Bucket(config.rate)
+        self._domains = DomainLimits(config.domain_limits)
+        self._queue: asyncio.Queue[outbox.Claimed | None] = asyncio.Queue()
+        self._inflight: dict[int, outbox.Claimed] = {}
+        self._sent: list[int] = []
+        self._others: list[tuple[outbox.Claimed, Outcome]] = []
+        self._flush_lock = asyncio.Lock()
+        self._committing: asyncio.Future[None] | None = None
+        self._policy: deque[bool] = deque(maxlen=_BREAKER_WINDOW)
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Stop claiming; in-flight messages finish (or are released after the grace period)."""
+        self._stopping.set()
+
+    async def run(self, *, until_empty: bool = True, max_seconds: float | None = None) -> Report:
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(max_seconds, self.stop) if max_seconds else None
+        workers = [asyncio.create_task(self._worker()) for _ in range(self.config.pool_size)]
+        errors: list[BaseException] = []
+        try:
+            await self._claimer(until_empty)
+            for _ in workers:
+                self._queue.put_nowait(None)
+            done, pending = await asyncio.wait(workers, timeout=self.config.grace.total_seconds())
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            errors = [e for t in done if not t.cancelled() and (e := t.exception()) is not None]
+        finally:
+            if timer:
+                timer.cancel()
+            for task in workers:
+                task.cancel()
+            if self._committing is not None:
+                await self._committing
+            await self._flush()
+            leftovers = list(self._inflight)
+            while not self._queue.empty():
+                item = self._queue.get_nowait()
+                if item is not None:
+                    leftovers.append(item.id)
+            if leftovers:
+                await self._db(self.ledger.release, leftovers)
+            await self.mailer.close()
+            self._db_thread.shutdown(wait=True)
+        if errors:
+            raise errors[0]
+        return self.report
+
+    # --- claiming ---
+
+    async def _claimer(self, until_empty: bool) -> None:
+        batch = self._batch_size()
+        while not self._stopping.is_set():
+            if self._queue.qsize() >= batch // 2:
+                await self._wait_stop(0.01)
+                continue
+            skipped = self.report.skipped
+            items, bodies = await self._db(self.ledger.claim, batch, self.personalise.known())
+            for cid, body in bodies.items():
+                self.personalise.add(cid, body)
+            for item in items:
+                self._queue.put_nowait(item)
+            if items or self.report.skipped > skipped:
+                continue
+            if until_empty and self._queue.empty() and not self._inflight:
+                await self._flush()
+                return
+            await self._wait_stop(0.05 if until_empty else 1.0)
+        # Stopping: rows not yet started go back at once.
+        untouched = []
+        while not self._queue.empty():
+            left = self._queue.get_nowait()
+            if left is not None:
+                untouched.append(left.id)
+        if untouched:
+            await self._db(self.ledger.release, untouched)
+
+    def _batch_size(self) -> int:
+        per_5s = int(self.config.rate * 5) if self.config.rate > 0 else 500
+        return max(self.config.pool_size * 2, min(500, per_5s))
+
+    async def _wait_stop(self, seconds: float) -> None:
+        try:
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
+        except TimeoutError:
+            pass
+
+    # --- sending ---
+
+    async def _worker(self) -> None:
+        """Send items one by one on one session, pipelining the next envelope when allowed."""
+        session: Session | None = None
+        item = await self._queue.get()
+        permitted = False  # item's rate/domain permits were taken when it was prefetched
+        try:
+            while item is not None:
+                self._inflight[item.id] = item
+                slot = None if permitted else await self._permit(item)
+                if self._stopping.is_set() and not permitted:
+                    if slot is not None:  # stopped while waiting for a permit: not sent,
+                        slot.release()  # left in _inflight for run() to release
+                    break
+                try:
+                    data = self.personalise(item)
+                except ValueError as exc:
+                    if slot is not None:
+                        slot.release()
+                    await self._record(item, Failed(f"554 5.6.0 {exc}"))
+                    item, permitted = await self._next(), False
+                    continue
+                if session is not None and not session.busy and not await session.check():
+                    self.mailer.release(session)  # idle too long and the server hung up
+                    session = None
+                try:
+                    if session is None or not session.healthy:
+                        if session is not None:
+                            self.mailer.release(session)
+                            session = None
+                        session = await self.mailer.acquire()
+                except RelayUnavailable as exc:
+                    await self._db(self.ledger.postpone, item, exc.reply)
+                    self._inflight.pop(item.id, None)
+                    self.report.relay_down = exc.reply
+                    log.error("relay unavailable, stopping this run: %s", exc.reply)
+                    self.stop()
+                    item, permitted = await self._next(), False
+                    continue
+                finally:
+                    if slot is not None and session is None:
+                        slot.release()
+                nxt = self._prefetch() if session.pipelining else None
+                then = (self.config.sender, nxt.recipient) if nxt is not None else None
+                try:
+                    outcome = await session.send(self.config.sender, item.recipient, data, then)
+                finally:
+                    if slot is not None:
+                        slot.release()
+                await self._record(item, outcome)
+                if nxt is not None:
+                    item, permitted = nxt, True
+                else:
+                    item, permitted = await self._next(), False
+        except Exception:
+            # A bug or a database failure: stop cleanly (the rows are released), then raise.
+            log.exception("delivery worker failed; stopping")
+            self.stop()
+            raise
+        finally:
+            if session is not None:
+                self.mailer.release(session)
+
+    async def _next(self) -> outbox.Claimed | None:
+        """The next item, or None once stopping (untaken items are released, not sent)."""
+        if self._stopping.is_set():
+            return None
+        return await self._queue.get()
+
+    def _prefetch(self) -> outbox.Claimed | None:
+        """The next item, if one is ready and may go now with no wait (no domain limit)."""
+        if self._stopping.is_set() or self._queue.empty():
+            return None
+        nxt = self._queue._queue[0]  # type: ignore[attr-defined]
+        if nxt is None or self._domains.limited(nxt.domain) or not self._bucket.try_take():
+            return None
+        item = self._queue.get_nowait()
+        assert item is not None
+        self._inflight[item.id] = item
+        return item
+
+    async def _permit(self, item: outbox.Claimed) -> asyncio.Semaphore | None:
+        """Wait for the item's domain connection slot and rate tokens; returns the slot."""
+        domain = item.domain
+        slot = self._domains.slots(domain)
+        if slot is not None:
+            await slot.acquire()
+        bucket = self._domains.bucket(domain)
+        if bucket is not None:
+            await bucket.take()
+        await self._bucket.take()
+        return slot
+
+    # --- recording outcomes ---
+
+    async def _record(self, item: outbox.Claimed, outcome: Outcome) -> None:
+        self._inflight.pop(item.id, None)
+        if isinstance(outcome, Sent):
+            self._sent.append(item.id)
+            self.report.sent += 1
+        else:
+            self._others.append((item, outcome))
+        policy = isinstance(outcome, RetryAt) and outcome.policy
+        self._policy.append(policy)
+        if policy and sum(self._policy) >= self.config.breaker_threshold and not self.report.paused:
+            self.report.paused = outcome.reply
+            log.critical(
+                "CIRCUIT BREAKER: %d policy/reputation refusals in the last %d replies, "
+                "pausing delivery; nobody was suppressed. Last reply: %s",
+                sum(self._policy), len(self._policy), outcome.reply,
+            )  # fmt: skip
+            self.stop()
+        if len(self._sent) + len(self._others) >= self.config.mark_batch:
+            # Commit in the background so this connection keeps sending; wait only if the
+            # previous batch is still committing (so at most two batches are unrecorded).
+            if self._committing is not None:
+                await self._committing
+            self._committing = asyncio.ensure_future(self._flush())
+        if self.on_progress is not None:
+            self.on_progress(self.report)
+
+    async def _flush(self) -> None:
+        async with self._flush_lock:
+            sent, others = self._sent, self._others
+            self._sent, self._others = [], []
+            if sent or others:
+                await self._db(self.ledger.apply, sent, others)
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._db_thread, fn, *args)
+
+
+def build_drain(
+    settings: Settings,
+    engine: Engine,
+    clock: Clock,
+    *,
+    transform: Callable[[bytes], bytes] | None = None,
+    on_progress: Callable[[Report], None] | None = None,
+) -> Drain:
+    """The drain as configured: mailer from smtp_url, limits and schedule from settings."""
+    mailer = Mailer(
+        settings.smtp_url,
+        pool_size=settings.smtp_pool_size,
+        connect_timeout=settings.smtp_connect_timeout,
+        command_timeout=settings.smtp_command_timeout,
+        data_timeout=settings.smtp_data_timeout,
+    )
+    config = DeliverConfig(
+        sender=settings.delivery_return_path or settings.from_address,
+        pool_size=settings.smtp_pool_size,
+        rate=settings.delivery_rate,
+        domain_limits={
+            d: Limit(rate=lim.rate, connections=lim.connections)
+            for d, lim in settings.delivery_domain_limits.items()
+        },
+        lease=settings.duration("lease_duration"),
+        mark_batch=settings.mark_batch_size,
+        backoff_min=settings.duration("backoff_min"),
+        backoff_max=settings.duration("backoff_max"),
+        breaker_threshold=settings.circuit_breaker_threshold,
+        grace=settings.duration("shutdown_grace"),
+    )
+    return Drain(engine, mailer, clock, config=config, transform=transform, on_progress=on_progress)

@@ -1,0 +1,67 @@
+"""Token buckets for politeness: a global rate and one per recipient domain."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class Bucket:
+    """``rate`` per second with a small burst; rate 0 means unlimited.
+
+    A taker that finds no token reserves the next one (the count goes negative) and sleeps
+    until it is due, so concurrent takers queue in order without polling.
+    """
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        self.rate = rate
+        self.capacity = burst if burst is not None else max(1.0, rate / 10)
+        self._tokens = self.capacity
+        self._at = time.monotonic()
+
+    def try_take(self) -> bool:
+        """Take a token only if one is available now."""
+        if self.rate <= 0:
+            return True
+        now = time.monotonic()
+        self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens >= 1:
+            self._tokens -= 1
+            return True
+        return False
+
+    async def take(self) -> None:
+        if self.rate <= 0:
+            return
+        now = time.monotonic()
+        self._tokens = min(self.capacity, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        self._tokens -= 1
+        if self._tokens < 0:
+            await asyncio.sleep(-self._tokens / self.rate)
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    rate: float
+    connections: int
+
+
+class DomainLimits:
+    """Per-domain buckets and concurrency caps; domains not listed share only the global rate."""
+
+    def __init__(self, limits: Mapping[str, Limit]) -> None:
+        self._buckets = {d.lower(): Bucket(lim.rate) for d, lim in limits.items()}
+        self._slots = {d.lower(): asyncio.Semaphore(lim.connections) for d, lim in limits.items()}
+
+    def limited(self, domain: str) -> bool:
+        return domain in self._slots
+
+    def slots(self, domain: str) -> asyncio.Semaphore | None:
+        return self._slots.get(domain)
+
+    def bucket(self, domain: str) -> Bucket | None:
+        return self._buckets.get(domain)

@@ -1,0 +1,66 @@
+"""Named queries for the suppression list (addresses we must not mail)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, select
+
+from publisher.store.outbox import _insert
+from publisher.store.schema import suppressions
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    email: str
+    scope: str
+    reason: str
+    detail: str
+    created_at: datetime
+
+
+def add(
+    conn: Connection,
+    emails: Iterable[str],
+    *,
+    reason: str,
+    now: datetime,
+    detail: str = "",
+    scope: str = "all",
+) -> int:
+    """Suppress addresses (lower-cased); one already listed keeps its first reason."""
+    rows = [
+        {"email": e.strip().lower(), "scope": scope, "reason": reason, "detail": detail,
+         "created_at": now}
+        for e in emails
+    ]  # fmt: skip
+    if not rows:
+        return 0
+    stmt = (
+        _insert(conn)(suppressions)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=[suppressions.c.email, suppressions.c.scope])
+    )
+    return len(conn.execute(stmt.returning(suppressions.c.email)).all())
+
+
+def remove(conn: Connection, email: str, *, scope: str = "all") -> bool:
+    stmt = delete(suppressions).where(
+        suppressions.c.email == email.strip().lower(), suppressions.c.scope == scope
+    )
+    return bool(conn.execute(stmt).rowcount)
+
+
+def list_all(conn: Connection, *, reason: str | None = None) -> list[Suppression]:
+    q = select(suppressions).order_by(suppressions.c.created_at, suppressions.c.email)
+    if reason:
+        q = q.where(suppressions.c.reason == reason)
+    return [
+        Suppression(
+            email=r.email, scope=r.scope, reason=r.reason, detail=r.detail or "",
+            created_at=r.created_at,
+        )
+        for r in conn.execute(q)
+    ]  # fmt: skip

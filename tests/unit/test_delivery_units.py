@@ -1,0 +1,71 @@
+"""Pure parts of delivery: reply classification, backoff schedule, preparation, splicing."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from publisher.outbox import Claimed, Template, backoff, personalise
+from publisher.smtpwire import Failed, RetryAt, Sent, classify, prepare, unstuff
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "stage", "expected"),
+    [
+        (250, "2.0.0 ok", "data", Sent("250 2.0.0 ok")),
+        (451, "4.3.0 try later", "rcpt", RetryAt("451 4.3.0 try later")),
+        (421, "4.7.0 too many connections from you", "mail",
+         RetryAt("421 4.7.0 too many connections from you", policy=True)),
+        (552, "5.2.2 mailbox full", "data", RetryAt("552 5.2.2 mailbox full")),
+        (550, "5.1.1 no such user", "rcpt", Failed("550 5.1.1 no such user", hard_bounce=True)),
+        (550, "no such user here", "rcpt", Failed("550 no such user here", hard_bounce=True)),
+        (553, "5.1.3 bad address syntax", "rcpt",
+         Failed("553 5.1.3 bad address syntax", hard_bounce=True)),
+        (550, "5.7.26 unauthenticated", "rcpt", RetryAt("550 5.7.26 unauthenticated", policy=True)),
+        (554, "5.6.0 message refused", "data", Failed("554 5.6.0 message refused")),
+        (550, "content rejected", "data", Failed("550 content rejected")),
+    ],
+)  # fmt: skip
+def test_reply_classification(code: int, text: str, stage: str, expected: object) -> None:
+    assert classify(code, text, stage=stage) == expected
+
+
+def test_backoff_grows_from_one_minute_to_four_hours_with_jitter() -> None:
+    rng = random.Random(1)
+    lo, hi = timedelta(minutes=1), timedelta(hours=4)
+    delays = [backoff(n, minimum=lo, maximum=hi, rng=rng) for n in range(1, 9)]
+    assert lo <= delays[0] <= timedelta(seconds=75)
+    assert timedelta(minutes=3) <= delays[1] <= timedelta(minutes=5)
+    assert all(d <= hi for d in delays)
+    assert delays[-1] >= timedelta(hours=3)
+    assert len({backoff(3, minimum=lo, maximum=hi) for _ in range(20)}) > 1  # jittered
+
+
+def test_prepare_normalises_and_dot_stuffs_once() -> None:
+    raw = b".first\nSubject: x\r\n\r\n.dot\r\n..two\r\nend"
+    data = prepare(raw)
+    assert data == b"..first\r\nSubject: x\r\n\r\n..dot\r\n...two\r\nend\r\n"
+    assert unstuff(data) == b".first\r\nSubject: x\r\n\r\n.dot\r\n..two\r\nend\r\n"
+
+
+def _item(**subs: str) -> Claimed:
+    return Claimed(
+        id=1, kind="digest", recipient="a@b.kr", content_id=1, substitutions=subs,
+        message_id="<m1@news.example.kr>", attempts=1,
+        expires_at=datetime(2026, 11, 24, tzinfo=UTC),
+    )  # fmt: skip
+
+
+def test_template_splice_matches_plain_substitution() -> None:
+    body = b"To: %%TO%%\r\nMessage-ID: %%MESSAGE_ID%%\r\n\r\n%%NAME%% %%NAME%% %%UNKNOWN%%\r\n"
+    item = _item(**{"%%TO%%": "a@b.kr", "%%NAME%%": "독자"})
+    assert Template(body).fill(item) == personalise(body, item)
+    assert Template(body).fill(item).startswith(b"To: a@b.kr\r\nMessage-ID: <m1@news.example.kr>")
+
+
+def test_line_break_in_a_value_is_refused() -> None:
+    item = _item(**{"%%TO%%": "a@b.kr\r\nBcc: x@y.kr"})
+    with pytest.raises(ValueError, match="%%TO%%"):
+        Template(b"To: %%TO%%\r\n").fill(item)
