@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from publisher.clock import Clock, SystemClock
 from publisher.config import Settings
+from publisher.dkimsign import transform_for
 from publisher.schedules import Schedules, load_schedules
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
@@ -25,6 +27,16 @@ class App:
     @cached_property
     def schedules(self) -> Schedules:
         return load_schedules(self.settings.schedules_file)
+
+    def dkim_transform(self) -> Callable[[bytes], bytes] | None:
+        """The per-message DKIM signer for the drain, or None when no key is configured."""
+        s = self.settings
+        return transform_for(
+            selector=s.dkim_selector,
+            domain=s.dkim_domain,
+            key_file=s.dkim_private_key_file,
+            from_address=s.from_address,
+        )
 
     def migrate(self) -> tuple[str | None, str]:
         return upgrade(self.engine)

@@ -46,7 +46,9 @@ def deliver(
         def tick(report: Report) -> None:
             progress.update(task, completed=report.sent + report.failed + report.deferred)
 
-        drain = build_drain(pub.settings, pub.engine, pub.clock, on_progress=tick)
+        drain = build_drain(
+            pub.settings, pub.engine, pub.clock, transform=pub.dkim_transform(), on_progress=tick
+        )
         with progress:
             report = asyncio.run(_run(drain, until_empty=until_empty, max_seconds=max_seconds))
     console.print(

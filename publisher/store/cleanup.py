@@ -6,10 +6,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, delete, func, select
 
-from publisher.store.schema import contents, outbox, subscribers, view_buckets
+from publisher.store.schema import subscribers, view_buckets
 from publisher.store.views import add_view_counts
-
-_FINAL = ("sent", "failed", "suppressed", "expired")
 
 
 def purge_pending_subscribers(conn: Connection, *, before: datetime) -> int:
@@ -18,16 +16,6 @@ def purge_pending_subscribers(conn: Connection, *, before: datetime) -> int:
         subscribers.c.status == "pending", subscribers.c.created_at < before
     )
     return int(conn.execute(q).rowcount or 0)
-
-
-def purge_outbox(conn: Connection, *, before: datetime) -> int:
-    """Finished outbox rows older than ``before``, then contents no row points at any more."""
-    gone = conn.execute(
-        delete(outbox).where(outbox.c.status.in_(_FINAL), outbox.c.updated_at < before)
-    ).rowcount
-    used = select(outbox.c.content_id).distinct()
-    conn.execute(delete(contents).where(contents.c.created_at < before, contents.c.id.not_in(used)))
-    return int(gone or 0)
 
 
 def rollup_views(conn: Connection, *, before: datetime) -> int:
