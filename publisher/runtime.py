@@ -1,0 +1,166 @@
+"""What `publisher run` runs: the named jobs, the web app and the drain, built from an App.
+
+Every job logs its outcome and duration and reports to the metrics. Blocking work (database,
+rendering) runs in a worker thread so the event loop keeps serving HTTP and SMTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from publisher.app import App
+from publisher.deliver import build_drain
+from publisher.feedbuild import FeedBuilder
+from publisher.feedjob import run_feeds
+from publisher.jobs import run_digest
+from publisher.metrics import Metrics
+from publisher.scheduler import JobSpec
+from publisher.schedules import Schedules
+from publisher.store import cleanup, stats
+from publisher.store import outbox as store_outbox
+
+log = logging.getLogger("publisher.jobs")
+DIGEST_GRACE = timedelta(hours=6)
+PENDING_TTL = timedelta(days=7)
+OUTBOX_TTL = timedelta(days=30)
+VIEWS_HOURLY_TTL = timedelta(days=90)
+
+Hook = Callable[[], Awaitable[bool]]
+
+
+class Runtime:
+    """Holds what outlives one job run: the feed builder's state, metrics, the drain's wake-up."""
+
+    def __init__(self, app: App, *, metrics: Metrics | None = None) -> None:
+        self.app = app
+        self.metrics = metrics or Metrics(snapshot=self.outbox_snapshot)
+        self.feed_builder = FeedBuilder(app.settings, app.engine)
+        self.deliver_tick = asyncio.Event()
+        self.collect_hook: Hook | None = None  # set when sources are configured
+        self.after_collect: Callable[[], None] | None = None
+
+    # -- metrics ---------------------------------------------------------------
+    def outbox_snapshot(self) -> tuple[dict[str, int], Any, Any]:
+        with self.app.engine.connect() as conn:
+            return stats.outbox_depth(conn), stats.oldest_queued(conn), self.app.clock.now()
+
+    async def _timed(self, job: str, work: Callable[[], Awaitable[str]]) -> None:
+        started = time.perf_counter()
+        ok = True
+        try:
+            outcome = await work()
+        except Exception:
+            ok = False
+            outcome = "error"
+            log.exception("job %s failed", job)
+        seconds = time.perf_counter() - started
+        self.metrics.job_ran(job, at=self.app.clock.now(), seconds=seconds, ok=ok)
+        log.info("job %s: %s (%.2f s)", job, outcome, seconds, extra={"job": job})
+
+    # -- the jobs ----------------------------------------------------------------
+    async def feeds(self) -> None:
+        async def work() -> str:
+            started = time.perf_counter()
+            run = await asyncio.to_thread(
+                run_feeds, self.app.settings, self.app.engine, now=self.app.clock.now(),
+                builder=self.feed_builder,
+            )  # fmt: skip
+            self.metrics.feed_build_seconds.set(time.perf_counter() - started)
+            changed = sum(1 for r in run.results if r.changed)
+            return f"{len(run.results)} files, {changed} changed"
+
+        await self._timed("feeds", work)
+
+    async def collect(self) -> None:
+        async def work() -> str:
+            if self.collect_hook is None:
+                return "no sources configured"
+            changed = await self.collect_hook()
+            if changed and self.after_collect is not None:
+                self.after_collect()  # chain: new articles reach the feeds now
+            return "new articles" if changed else "nothing new"
+
+        await self._timed("collect", work)
+
+    def digest(self, schedules: Schedules, digest_id: str) -> Callable[[], Awaitable[None]]:
+        async def job() -> None:
+            async def work() -> str:
+                result = await asyncio.to_thread(
+                    run_digest, self.app.engine, self.app.settings, schedules, digest_id,
+                    now=self.app.clock.now(),
+                )  # fmt: skip
+                if result.enqueued:
+                    self.deliver_tick.set()
+                return f"{result.status}, {result.enqueued} enqueued {result.note}".strip()
+
+            await self._timed(f"digest:{digest_id}", work)
+
+        return job
+
+    async def deliver(self) -> None:
+        self.deliver_tick.set()
+
+    async def cleanup(self) -> None:
+        async def work() -> str:
+            now = self.app.clock.now()
+
+            def run() -> str:
+                with self.app.engine.begin() as conn:
+                    pending = cleanup.purge_pending_subscribers(conn, before=now - PENDING_TTL)
+                    rows, _ = store_outbox.purge(conn, before=now - OUTBOX_TTL)
+                    folded = cleanup.rollup_views(conn, before=now - VIEWS_HOURLY_TTL)
+                return f"{pending} pending sign-ups, {rows} outbox rows, {folded} view hours"
+
+            return await asyncio.to_thread(run)
+
+        await self._timed("cleanup", work)
+
+    def jobs(self, schedules: Schedules) -> list[JobSpec]:
+        tz = schedules.tz
+        j = schedules.jobs
+        specs = [
+            JobSpec("collect", self.collect, j.collect.trigger(tz)),
+            JobSpec("feeds", self.feeds, j.feeds.trigger(tz)),
+            JobSpec("deliver", self.deliver, j.deliver.trigger(tz)),
+            JobSpec("cleanup", self.cleanup, j.cleanup.trigger(tz), timedelta(hours=6)),
+        ]
+        for d in schedules.digests:
+            specs.append(
+                JobSpec(f"digest:{d.id}", self.digest(schedules, d.id), d.trigger(tz), DIGEST_GRACE)
+            )
+        return specs
+
+    # -- the drain -----------------------------------------------------------------
+    async def drain_forever(self, stop: asyncio.Event) -> None:
+        """Keep the outbox drained. A run that stops on its own (circuit breaker, relay down)
+        is started again at the next `deliver` tick, not in a tight loop."""
+        while not stop.is_set():
+            drain = build_drain(
+                self.app.settings, self.app.engine, self.app.clock,
+                transform=self.app.dkim_transform(),
+            )  # fmt: skip
+            stopper = asyncio.create_task(_stop_when(stop, drain.stop))
+            try:
+                report = await drain.run(until_empty=False)
+            finally:
+                stopper.cancel()
+            if stop.is_set():
+                break
+            if not report.ok:
+                log.error("drain paused: %s", report.paused or report.relay_down)
+            self.deliver_tick.clear()
+            stop_wait = asyncio.create_task(stop.wait())
+            tick_wait = asyncio.create_task(self.deliver_tick.wait())
+            await asyncio.wait({stop_wait, tick_wait}, return_when=asyncio.FIRST_COMPLETED)
+            stop_wait.cancel()
+            tick_wait.cancel()
+
+
+async def _stop_when(event: asyncio.Event, stop: Callable[[], None]) -> None:
+    await event.wait()
+    stop()
