@@ -6,6 +6,7 @@ import typer
 
 from publisher.cli import articles, core, digests, views
 from publisher.cli import feeds as feeds_cli
+from publisher.cli import status as status_cli
 
 app = typer.Typer(
     name="publisher",
@@ -19,6 +20,7 @@ app.add_typer(articles.app, name="articles")
 app.add_typer(views.app, name="views")
 app.add_typer(feeds_cli.app, name="feeds")
 digests.register(app)
+status_cli.register(app)
 
 
 def main() -> None:
