@@ -43,7 +43,8 @@ class FeedPoller:
             )
         parsed = _parse(resp.body, content_type=resp.headers.get("content-type", ""), url=resp.url)
         mapped = [
-            map_entry(e, n, section=self.section, now=ctx.now)
+            # A plain dict: FeedParserDict would answer "updated" with "published" (and warn).
+            map_entry(dict(e), n, section=self.section, now=ctx.now)
             for n, e in enumerate(parsed.get("entries") or [], start=1)
         ]
         entries, dropped = dedupe(mapped)

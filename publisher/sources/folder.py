@@ -66,9 +66,8 @@ class FolderPoller:
                 result.add(report)
             if problems:
                 moved = _move(path, self.path / FAILED, ctx.now)
-                imported = report is not None and _good(report) > 0
-                _write_errors(moved.with_name(moved.name + ERRORS_SUFFIX), path.name, problems,
-                              imported=imported)  # fmt: skip
+                _write_errors(moved.with_name(moved.name + ERRORS_SUFFIX), path.name, report,
+                              problems)  # fmt: skip
                 failed.append(path.name)
             else:
                 _move(path, self.path / DONE, ctx.now)
@@ -111,13 +110,16 @@ def _move(path: Path, folder: Path, now: datetime) -> Path:
     return target
 
 
-def _good(report: ImportReport) -> int:
-    return report.added + report.updated + report.unchanged
-
-
-def _write_errors(errors_path: Path, name: str, problems: list[str], *, imported: bool) -> None:
-    rest = "the other records were imported" if imported else "nothing was imported"
-    lines = [f"{name}: {len(problems)} problem(s); {rest}.", "", *problems]
+def _write_errors(
+    errors_path: Path, name: str, report: ImportReport | None, problems: list[str]
+) -> None:
+    if report is None:
+        head = f"{name}: cannot be read as a whole; nothing was imported."
+    else:
+        good = report.added + report.updated + report.unchanged
+        rest = "the other records were imported" if good else "no record was imported"
+        head = f"{name}: {report.rejected_records} record(s) rejected; {rest}."
+    lines = [head, "", *problems]
     try:
         errors_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     except OSError as exc:
