@@ -52,7 +52,11 @@ class JsonPoller:
         if resp.status == 304:
             return PollResult(notes=["not modified"], since_cursor=state.since_cursor)
         try:
-            records = list(read_records(io.BytesIO(resp.body), "json"))
+            # Numbered by position in the array (a body is often one line).
+            records = [
+                Record(n, r.value, r.error)
+                for n, r in enumerate(read_records(io.BytesIO(resp.body), "json"), start=1)
+            ]
         except FileError as exc:
             raise SourceError(f"{url}: expected a JSON array of article objects: {exc}") from None
         report = register(records, ctx)

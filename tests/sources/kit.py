@@ -15,6 +15,7 @@ from publisher.store import articles as store_articles
 from publisher.store import sources as store_sources
 from publisher.store.sources import SourceState
 from tests.conftest import T0
+from tests.httpkit import Answer, Seen, Server
 
 
 def with_sources(settings: Settings, *sources: SourceConfig, **extra: Any) -> Settings:
@@ -51,3 +52,43 @@ def state(engine: Engine, name: str) -> SourceState:
 def titles(engine: Engine) -> dict[str, str]:
     with engine.connect() as conn:
         return {a.external_id: a.title for a in store_articles.latest_articles(conn, limit=500)}
+
+
+LAST_MODIFIED = "Mon, 23 Nov 2026 00:55:00 GMT"
+
+
+def item(guid: str | None, link: str, title: str, date: str = "Mon, 23 Nov 2026 09:00:00 +0900",
+         extra: str = "") -> str:  # fmt: skip
+    g = f"<guid isPermaLink='false'>{guid}</guid>" if guid else ""
+    body = f"<link>{link}</link><title>{title}</title><pubDate>{date}</pubDate>{extra}"
+    return f"<item>{g}{body}</item>"
+
+
+def rss(*items: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+        'xmlns:media="http://search.yahoo.com/mrss/" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>CMS</title>'
+        "<link>https://news.example.kr/</link>" + "".join(items) + "</channel></rss>"
+    ).encode()
+
+
+class Upstream:
+    """A feed with a version: its ETag; conditional requests for the current one get 304."""
+
+    def __init__(self, server: Server) -> None:
+        self.version = "v1"
+        self.body = rss()
+        self.status = 200
+        server.answer("/rss.xml", self.respond)
+
+    def respond(self, seen: Seen) -> Answer:
+        if self.status != 200:
+            return Answer(self.status, b"upstream down")
+        etag = f'"{self.version}"'
+        if seen.headers.get("if-none-match") == etag:
+            return Answer(304, headers={"ETag": etag})
+        headers = {"ETag": etag, "Last-Modified": LAST_MODIFIED,
+                   "Content-Type": "application/rss+xml; charset=utf-8"}  # fmt: skip
+        return Answer(200, self.body, headers)

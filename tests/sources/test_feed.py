@@ -13,46 +13,8 @@ from publisher.config import FeedSource, Settings
 from publisher.sources.entries import entry_id
 from publisher.store import articles as store_articles
 from tests.conftest import T0
-from tests.httpkit import Answer, Seen, Server, serving
-from tests.sources.kit import state, titles, with_sources
-
-LAST_MODIFIED = "Mon, 23 Nov 2026 00:55:00 GMT"
-
-
-def item(guid: str | None, link: str, title: str, date: str = "Mon, 23 Nov 2026 09:00:00 +0900",
-         extra: str = "") -> str:  # fmt: skip
-    g = f"<guid isPermaLink='false'>{guid}</guid>" if guid else ""
-    return f"<item>{g}<link>{link}</link><title>{title}</title><pubDate>{date}</pubDate>{extra}</item>"
-
-
-def rss(*items: str) -> bytes:
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
-        'xmlns:media="http://search.yahoo.com/mrss/" '
-        'xmlns:content="http://purl.org/rss/1.0/modules/content/" '
-        'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>CMS</title>'
-        "<link>https://news.example.kr/</link>" + "".join(items) + "</channel></rss>"
-    ).encode()
-
-
-class Upstream:
-    """A feed with a version: its ETag; conditional requests for the current one get 304."""
-
-    def __init__(self, server: Server) -> None:
-        self.version = "v1"
-        self.body = rss()
-        self.status = 200
-        server.answer("/rss.xml", self.respond)
-
-    def respond(self, seen: Seen) -> Answer:
-        if self.status != 200:
-            return Answer(self.status, b"upstream down")
-        etag = f'"{self.version}"'
-        if seen.headers.get("if-none-match") == etag:
-            return Answer(304, headers={"ETag": etag})
-        headers = {"ETag": etag, "Last-Modified": LAST_MODIFIED,
-                   "Content-Type": "application/rss+xml; charset=utf-8"}  # fmt: skip
-        return Answer(200, self.body, headers)
+from tests.httpkit import Answer, Server, serving
+from tests.sources.kit import LAST_MODIFIED, Upstream, item, rss, state, titles, with_sources
 
 
 @pytest.fixture
@@ -171,9 +133,11 @@ def test_atom_and_a_page_that_is_not_a_feed(
     atom = (
         '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
         "<title>A</title><id>urn:cms</id><updated>2026-11-23T00:00:00Z</updated>"
-        '<entry><id>tag:cms.example.kr,2026:7</id><title type="html">&lt;b&gt;경제&lt;/b&gt; 소식</title>'
+        "<entry><id>tag:cms.example.kr,2026:7</id>"
+        '<title type="html">&lt;b&gt;경제&lt;/b&gt; 소식</title>'
         '<link rel="alternate" href="https://news.example.kr/a/7"/>'
-        "<published>2026-11-23T09:00:00+09:00</published><updated>2026-11-23T09:30:00+09:00</updated>"
+        "<published>2026-11-23T09:00:00+09:00</published>"
+        "<updated>2026-11-23T09:30:00+09:00</updated>"
         '<author><name>이기자</name></author><category term="economy" label="경제"/>'
         '<content type="html">&lt;p&gt;본문&lt;/p&gt;</content></entry></feed>'
     ).encode()  # fmt: skip
