@@ -47,9 +47,12 @@ class FolderPoller:
         for entry in entries:
             if entry.name.startswith(".") or not entry.name.endswith(SUFFIXES):
                 continue
-            if not entry.is_file():
-                continue
-            mtime = entry.stat().st_mtime
+            try:
+                if not entry.is_file():
+                    continue
+                mtime = entry.stat().st_mtime
+            except OSError:
+                continue  # gone since the listing (the CMS renamed or removed it)
             if now.timestamp() - mtime < self.settle:
                 waiting += 1  # still being written (or just written): next poll
                 continue
