@@ -11,7 +11,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -40,6 +40,59 @@ class DomainLimit(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rate: float = Field(default=10.0, gt=0, description="messages per second to this domain")
     connections: int = Field(default=4, ge=1, description="connections open to this domain")
+
+
+SOURCE_NAME = r"^[a-z0-9][a-z0-9-]*$"
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value):
+        raise ValueError(f"{value!r} is not an absolute http(s) URL")
+    return value
+
+
+class _SourceBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(
+        pattern=SOURCE_NAME, max_length=64, description="Unique name; prefixes feed entry ids."
+    )
+
+
+class FolderSource(_SourceBase):
+    """A drop folder of *.json / *.jsonl files (the import formats)."""
+
+    kind: Literal["folder"]
+    path: Path = Field(description="The folder the CMS writes into.")
+    settle_seconds: int = Field(
+        default=10, ge=0, le=3600, description="A file modified more recently than this waits."
+    )
+
+
+class FeedSource(_SourceBase):
+    """An upstream RSS or Atom feed."""
+
+    kind: Literal["feed"]
+    url: str = Field(description="The feed's URL.")
+    section: str | None = Field(
+        default=None, pattern=r"^[a-z0-9-]{1,64}$", description="Section of every entry."
+    )
+
+    _url = field_validator("url")(_http_url)
+
+
+class JsonSource(_SourceBase):
+    """An HTTP endpoint answering a JSON array of article objects."""
+
+    kind: Literal["json"]
+    url: str = Field(description="The endpoint's URL.")
+    since_param: str = Field(
+        default="since", min_length=1, description="Query parameter carrying the cursor."
+    )
+
+    _url = field_validator("url")(_http_url)
+
+
+SourceConfig = Annotated[FolderSource | FeedSource | JsonSource, Field(discriminator="kind")]
 
 
 def _duration_field(default: str, description: str) -> Any:
@@ -207,6 +260,33 @@ class Settings(BaseSettings):
     digest_expiry: str = _duration_field(
         "24h", "A digest not delivered within this time is dropped, not sent late."
     )
+
+    # --- sources ---
+    sources: list[SourceConfig] = Field(
+        default=[], description="Polled sources of articles (folder, feed, json); see README."
+    )
+    collect_backoff_base: str = _duration_field(
+        "1m", "Wait after a source's first failed poll; doubles with each further failure."
+    )
+    collect_backoff_max: str = _duration_field(
+        "1h", "Longest wait between polls of a failing source."
+    )
+    source_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds an HTTP source may take to answer."
+    )
+    source_max_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=1024, description="Largest HTTP source response accepted."
+    )
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_source_names(cls, value: list[SourceConfig]) -> list[SourceConfig]:
+        seen: set[str] = set()
+        for i, source in enumerate(value):
+            if source.name in seen:
+                raise ValueError(f"[{i}]: duplicate source name {source.name!r}")
+            seen.add(source.name)
+        return value
 
     @field_validator("timezone")
     @classmethod

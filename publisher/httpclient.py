@@ -1,8 +1,9 @@
-"""Outgoing HTTP (WebSub pings, later polled sources). The only home of httpx."""
+"""Outgoing HTTP (WebSub pings, polled sources). The only home of httpx."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import TracebackType
 
 import httpx
@@ -14,6 +15,14 @@ USER_AGENT = f"publisher/{__version__}"
 
 class HttpError(Exception):
     """The request could not be made or answered (connection, timeout, protocol)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    status: int
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+    url: str  # after redirects
 
 
 class HttpClient:
@@ -29,6 +38,26 @@ class HttpClient:
         try:
             return self._client.post(url, data=dict(data)).status_code
         except httpx.HTTPError as exc:
+            raise HttpError(f"{url}: {type(exc).__name__}: {exc}") from None
+
+    def get(
+        self, url: str, *, headers: Mapping[str, str] | None = None, max_bytes: int = 10 << 20
+    ) -> HttpResponse:
+        """GET following redirects; a body over ``max_bytes`` is an HttpError, not a truncation."""
+        try:
+            with self._client.stream(
+                "GET", url, headers=dict(headers or {}), follow_redirects=True
+            ) as resp:
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in resp.iter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise HttpError(f"{url}: response larger than {max_bytes} bytes")
+                    chunks.append(chunk)
+                names = {k.lower(): v for k, v in resp.headers.items()}
+                return HttpResponse(resp.status_code, names, b"".join(chunks), str(resp.url))
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise HttpError(f"{url}: {type(exc).__name__}: {exc}") from None
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ import typer
 from publisher.cli import articles, core, digests, views
 from publisher.cli import feeds as feeds_cli
 from publisher.cli import outbox as delivery_cli
+from publisher.cli import status as status_cli
 
 app = typer.Typer(
     name="publisher",
@@ -21,6 +22,7 @@ app.add_typer(views.app, name="views")
 app.add_typer(feeds_cli.app, name="feeds")
 digests.register(app)
 delivery_cli.register(app)
+status_cli.register(app)
 
 
 def main() -> None:

@@ -157,3 +157,22 @@ digest_runs = Table(
     # A unique index (not a table constraint) so both backends can ON CONFLICT on it.
     Index("uq_digest_runs_key", "digest_id", "window_end", unique=True),
 )
+
+# --- sources (issue 7) ---
+# One row per configured source (by name): what the next poll needs, and what status shows.
+source_state = Table(
+    "source_state",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("target", Text, nullable=False),  # folder path or URL: a change resets the state
+    Column("etag", Text, nullable=True),
+    Column("last_modified", Text, nullable=True),
+    Column("since_cursor", Text, nullable=True),
+    Column("last_attempt_at", UTCDateTime(), nullable=True),
+    Column("last_success_at", UTCDateTime(), nullable=True),
+    Column("failures", Integer, nullable=False, default=0),  # consecutive
+    Column("last_error", Text, nullable=False, default=""),
+    Column("last_result", Text, nullable=False, default=""),
+    Column("next_attempt_at", UTCDateTime(), nullable=True),
+)
