@@ -14,9 +14,11 @@ from datetime import timedelta
 from typing import Any
 
 from publisher.app import App
+from publisher.collect_job import run_collect
 from publisher.deliver import build_drain
 from publisher.feedbuild import FeedBuilder
 from publisher.feedjob import run_feeds
+from publisher.httpclient import HttpClient
 from publisher.jobs import run_digest
 from publisher.metrics import Metrics
 from publisher.scheduler import JobSpec
@@ -30,8 +32,6 @@ PENDING_TTL = timedelta(days=7)
 OUTBOX_TTL = timedelta(days=30)
 VIEWS_HOURLY_TTL = timedelta(days=90)
 
-Hook = Callable[[], Awaitable[bool]]
-
 
 class Runtime:
     """Holds what outlives one job run: the feed builder's state, metrics, the drain's wake-up."""
@@ -41,8 +41,8 @@ class Runtime:
         self.metrics = metrics or Metrics(snapshot=self.outbox_snapshot)
         self.feed_builder = FeedBuilder(app.settings, app.engine)
         self.deliver_tick = asyncio.Event()
-        self.collect_hook: Hook | None = None  # set when sources are configured
-        self.after_collect: Callable[[], None] | None = None
+        self.http = HttpClient(timeout=app.settings.source_timeout)
+        self.after_collect: Callable[[], None] | None = None  # chains collect → feeds
 
     # -- metrics ---------------------------------------------------------------
     def outbox_snapshot(self) -> tuple[dict[str, int], Any, Any]:
@@ -78,12 +78,16 @@ class Runtime:
 
     async def collect(self) -> None:
         async def work() -> str:
-            if self.collect_hook is None:
+            if not self.app.settings.sources:
                 return "no sources configured"
-            changed = await self.collect_hook()
-            if changed and self.after_collect is not None:
-                self.after_collect()  # chain: new articles reach the feeds now
-            return "new articles" if changed else "nothing new"
+            report = await asyncio.to_thread(
+                run_collect, self.app.settings, self.app.engine, now=self.app.clock.now(),
+                client=self.http, metrics=self.metrics,
+            )  # fmt: skip
+            if report.changed and self.after_collect is not None:
+                self.after_collect()  # new articles reach the feeds now, not a feed tick later
+            failed = f", failing: {', '.join(report.failed)}" if report.failed else ""
+            return ("new articles" if report.changed else "nothing new") + failed
 
         await self._timed("collect", work)
 

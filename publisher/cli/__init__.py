@@ -5,8 +5,10 @@ from __future__ import annotations
 import typer
 
 from publisher.cli import articles, core, digests, views
+from publisher.cli import demo as demo_cli
 from publisher.cli import feeds as feeds_cli
 from publisher.cli import outbox as delivery_cli
+from publisher.cli import run as run_cli
 from publisher.cli import status as status_cli
 
 app = typer.Typer(
@@ -23,6 +25,8 @@ app.add_typer(feeds_cli.app, name="feeds")
 digests.register(app)
 delivery_cli.register(app)
 status_cli.register(app)
+run_cli.register(app)
+demo_cli.register(app)
 
 
 def main() -> None:

@@ -16,15 +16,14 @@ def test_demo_loads_samples_builds_feeds_and_repeats_without_duplicates(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("PUBLISHER_SCHEDULES_FILE", str(ROOT / "schedules.yaml"))
     runner = CliRunner()
-    first = runner.invoke(app, ["demo"])
+    first = runner.invoke(app, ["demo", "--no-run"])
     assert first.exit_code == 0, first.output
     assert "articles: added 40" in first.output
     assert "1. " in first.output  # the most-viewed box is not empty
     assert (tmp_path / "var" / "publisher.db").exists()
     assert (tmp_path / "feeds" / "rss.xml").exists()
-    second = runner.invoke(app, ["demo"])
+    second = runner.invoke(app, ["demo", "--no-run"])
     assert second.exit_code == 0, second.output
     assert "unchanged 40" in second.output
     assert "views:" not in second.output  # counts are not added twice
