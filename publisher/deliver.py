@@ -43,10 +43,12 @@ class Drain:
         config: DeliverConfig,
         transform: Callable[[bytes], bytes] | None = None,
         on_progress: Callable[[Report], None] | None = None,
+        on_message: Callable[[str, str, str], None] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.engine, self.mailer, self.clock, self.config = engine, mailer, clock, config
         self.on_progress = on_progress
+        self.on_message = on_message  # (outcome, kind, recipient), e.g. for metrics
         self.owner = uuid.uuid4().hex[:16]
         self.report = Report()
         self.ledger = Ledger(engine, clock, config, self.owner, self.report, rng or random.Random())
@@ -245,6 +247,9 @@ class Drain:
             self.report.sent += 1
         else:
             self._others.append((item, outcome))
+        if self.on_message is not None:
+            name = "sent" if isinstance(outcome, Sent) else type(outcome).__name__.lower()
+            self.on_message("deferred" if name == "retryat" else name, item.kind, item.recipient)
         policy = isinstance(outcome, RetryAt) and outcome.policy
         self._policy.append(policy)
         if policy and sum(self._policy) >= self.config.breaker_threshold and not self.report.paused:
@@ -282,6 +287,7 @@ def build_drain(
     *,
     transform: Callable[[bytes], bytes] | None = None,
     on_progress: Callable[[Report], None] | None = None,
+    on_message: Callable[[str, str, str], None] | None = None,
 ) -> Drain:
     """The drain as configured: mailer from smtp_url, limits and schedule from settings."""
     mailer = Mailer(
@@ -306,4 +312,7 @@ def build_drain(
         breaker_threshold=settings.circuit_breaker_threshold,
         grace=settings.duration("shutdown_grace"),
     )
-    return Drain(engine, mailer, clock, config=config, transform=transform, on_progress=on_progress)
+    return Drain(
+        engine, mailer, clock, config=config, transform=transform, on_progress=on_progress,
+        on_message=on_message,
+    )  # fmt: skip

@@ -146,7 +146,7 @@ class Runtime:
         while not stop.is_set():
             drain = build_drain(
                 self.app.settings, self.app.engine, self.app.clock,
-                transform=self.app.dkim_transform(),
+                transform=self.app.dkim_transform(), on_message=self.metrics.message,
             )  # fmt: skip
             stopper = asyncio.create_task(_stop_when(stop, drain.stop))
             try:

@@ -60,7 +60,11 @@ def test_demo_daemon_healthz_first_digest_and_clean_stop(tmp_path: Path) -> None
         assert _get(f"http://127.0.0.1:{port}/dev/mail") == 200
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
             names = {f.name for f in text_string_to_metric_families(resp.read().decode())}
-        assert {"publisher_outbox_messages", "publisher_job_last_success"} <= names
+        assert {
+            "publisher_outbox_messages",
+            "publisher_job_last_success",
+            "publisher_messages",
+        } <= names
         # SIGHUP with a broken file: the old schedule stays, the daemon keeps serving.
         schedules.write_text("digests:\n  - {id: demo, name: x, cron: 'not a cron'}\n", "utf-8")
         proc.send_signal(signal.SIGHUP)
