@@ -7,9 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from publisher.store.db import dialect_insert
 from publisher.store.schema import digest_runs, outbox
 
 # Statuses after which the next window starts at this run's end.
@@ -71,7 +70,7 @@ def claim(
     note: str = "",
 ) -> int | None:
     """Insert the run key; None when it already exists (the constraint decides, not a read)."""
-    insert_fn = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    insert_fn = dialect_insert(conn)
     stmt = insert_fn(digest_runs).values(
         digest_id=digest_id, window_start=window_start, window_end=window_end, due_at=due_at,
         status=status, item_count=0, most_viewed_count=0, variant_count=0, recipient_count=0,

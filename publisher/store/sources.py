@@ -8,9 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from publisher.store.db import dialect_insert
 from publisher.store.schema import articles, source_state
 
 _CHUNK = 500
@@ -50,7 +49,7 @@ def all_states(conn: Connection) -> dict[str, SourceState]:
 def save_state(conn: Connection, state: SourceState) -> None:
     """Insert or replace the row of ``state.name``."""
     values = asdict(state)
-    insert_fn = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    insert_fn = dialect_insert(conn)
     stmt = insert_fn(source_state).values(**values)
     stmt = stmt.on_conflict_do_update(
         index_elements=[source_state.c.name],

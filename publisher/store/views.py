@@ -6,13 +6,11 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, desc, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 
 from publisher.models import RankedArticle
 from publisher.store.articles import article_from_row, select_articles
-from publisher.store.db import StoreError
+from publisher.store.db import StoreError, dialect_insert
 from publisher.store.schema import articles, view_buckets
 from publisher.timeutil import hour_floor
 
@@ -39,7 +37,7 @@ def add_view_counts(conn: Connection, counts: Mapping[tuple[int, datetime], int]
     rows = [{"article_id": a, "hour": h, "count": n} for (a, h), n in counts.items() if n > 0]
     if not rows:
         return 0
-    insert_fn = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    insert_fn = dialect_insert(conn)
     stmt = insert_fn(view_buckets)
     stmt = stmt.on_conflict_do_update(
         index_elements=[view_buckets.c.article_id, view_buckets.c.hour],
