@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete, select
 
-from publisher.store.outbox import _insert
+from publisher.store.db import dialect_insert
 from publisher.store.schema import suppressions
 
 
@@ -39,7 +39,7 @@ def add(
     if not rows:
         return 0
     stmt = (
-        _insert(conn)(suppressions)
+        dialect_insert(conn)(suppressions)
         .values(rows)
         .on_conflict_do_nothing(index_elements=[suppressions.c.email, suppressions.c.scope])
     )
