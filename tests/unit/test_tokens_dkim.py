@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from publisher import tokens
 from publisher.compose import ListInfo, Sender, compose, personalise
@@ -37,20 +34,6 @@ def test_token_carries_ids_not_addresses() -> None:
     assert tokens.read(SECRET, "confirm", tok, now=T + timedelta(days=6)) == (7, 3)
     with pytest.raises(tokens.TokenError):
         tokens.read(SECRET, "confirm", tok, now=T + timedelta(days=8))
-
-
-@pytest.fixture(scope="module")
-def keypair() -> tuple[bytes, bytes]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
 
 
 def _message() -> bytes:
