@@ -1,0 +1,130 @@
+"""Named queries for the web side: rate counters, the share log, one subscriber by id."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from publisher.models import Subscriber
+from publisher.store.schema import (
+    digest_runs,
+    rate_counters,
+    share_log,
+    subscribers,
+    subscriptions,
+    suppressions,
+)
+from publisher.store.subscribers import get_by_email
+
+
+def bump(conn: Connection, key: str, window_start: datetime) -> int:
+    """Add one to a counter in the caller's transaction; returns the new count."""
+    insert_fn = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert_fn(rate_counters).values(key=key, window_start=window_start, count=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[rate_counters.c.key, rate_counters.c.window_start],
+        set_={"count": rate_counters.c.count + 1},
+    )
+    return int(conn.execute(stmt.returning(rate_counters.c.count)).scalar_one())
+
+
+def prune_counters(conn: Connection, *, before: datetime) -> int:
+    return conn.execute(delete(rate_counters).where(rate_counters.c.window_start < before)).rowcount
+
+
+def log_share(
+    conn: Connection, *, article_id: str, recipient: str, ip_hash: str, sender_name: str,
+    enqueued: bool, now: datetime,
+) -> int:  # fmt: skip
+    pk = conn.execute(
+        insert(share_log).values(
+            article_id=article_id, recipient=recipient, ip_hash=ip_hash,
+            sender_name=sender_name, enqueued=int(enqueued), created_at=now,
+        )  # fmt: skip
+    ).inserted_primary_key
+    assert pk is not None
+    return int(pk[0])
+
+
+def share_recipient(conn: Connection, share_id: int) -> str | None:
+    value = conn.execute(select(share_log.c.recipient).where(share_log.c.id == share_id)).scalar()
+    return None if value is None else str(value)
+
+
+def shares(conn: Connection, *, limit: int = 100) -> list[dict[str, Any]]:
+    q = select(share_log).order_by(share_log.c.id.desc()).limit(limit)
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def is_suppressed(conn: Connection, email: str, scopes: Sequence[str]) -> bool:
+    q = select(suppressions.c.email).where(
+        suppressions.c.email == email, suppressions.c.scope.in_(list(scopes))
+    )
+    return conn.execute(q).first() is not None
+
+
+def unsuppress(conn: Connection, email: str, *, reason: str) -> None:
+    """Lift our own "unsubscribed" entry when the reader confirms again; bounces stay."""
+    conn.execute(
+        delete(suppressions).where(
+            suppressions.c.email == email,
+            suppressions.c.scope == "all",
+            suppressions.c.reason == reason,
+        )
+    )
+
+
+def subscriber_by_id(conn: Connection, subscriber_id: int) -> Subscriber | None:
+    email = conn.execute(
+        select(subscribers.c.email).where(subscribers.c.id == subscriber_id)
+    ).scalar()
+    return None if email is None else get_by_email(conn, str(email))
+
+
+def set_status(conn: Connection, subscriber_id: int, status: str, *, now: datetime) -> None:
+    values: dict[str, Any] = {"status": status}
+    if status == "confirmed":
+        values.update(confirmed_at=now, unsubscribed_at=None)
+    elif status == "unsubscribed":
+        values["unsubscribed_at"] = now
+    conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id).values(**values))
+
+
+def set_choice(
+    conn: Connection, subscriber_id: int, *, sections: Sequence[str], frequency: str,
+    name: str | None = None, language: str | None = None,
+) -> None:  # fmt: skip
+    values: dict[str, Any] = {"frequency": frequency}
+    if name is not None:
+        values["name"] = name
+    if language is not None:
+        values["language"] = language
+    conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id).values(**values))
+    conn.execute(delete(subscriptions).where(subscriptions.c.subscriber_id == subscriber_id))
+    wanted = sorted(set(sections))
+    if wanted:
+        conn.execute(
+            insert(subscriptions), [{"subscriber_id": subscriber_id, "section": s} for s in wanted]
+        )
+
+
+def delete_subscriber(conn: Connection, subscriber_id: int) -> None:
+    conn.execute(delete(subscriptions).where(subscriptions.c.subscriber_id == subscriber_id))
+    conn.execute(delete(subscribers).where(subscribers.c.id == subscriber_id))
+
+
+def run_archive(conn: Connection, digest_id: str, run_id: int) -> tuple[str, str] | None:
+    """(subject, archive html) of a run of this digest that has an archive copy."""
+    r = conn.execute(
+        select(digest_runs.c.subject, digest_runs.c.archive_html).where(
+            digest_runs.c.id == run_id, digest_runs.c.digest_id == digest_id
+        )
+    ).first()
+    if r is None or not r.archive_html:
+        return None
+    return str(r.subject), str(r.archive_html)
