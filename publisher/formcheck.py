@@ -63,7 +63,7 @@ def person_name(raw: str, *, required: bool, field: str = "name") -> str:
         raise InputError(field, "err_name", f"longer than {NAME_MAX} characters")
     if _has_control(text) or _ENCODED_BREAK.search(text):
         raise InputError(field, "err_name", "must be one line")
-    if _URLISH.search(text) or any(c in text for c in "<>@\"\\"):
+    if _URLISH.search(text) or any(c in text for c in '<>@"\\'):
         raise InputError(field, "err_name", "no links, addresses or markup")
     return " ".join(text.split())
 

@@ -1,4 +1,4 @@
-""""Send this article by email" (기사 메일전송): limits, log, one enqueued message. No SMTP here.
+""" "Send this article by email" (기사 메일전송): limits, log, one enqueued message. No SMTP here.
 
 The message is rendered once per (article version, with/without note) with placeholders for
 the sender's name, the note and the block link; each share only fills in substitutions, so a

@@ -15,9 +15,9 @@ from sqlalchemy import Engine, select
 from publisher import compose
 from publisher.clock import FixedClock
 from publisher.config import Settings
+from publisher.store.schema import contents, outbox, subscribers, suppressions
 from publisher.web.app import create_app
 from publisher.web.context import WebContext
-from publisher.store.schema import contents, outbox, subscribers, suppressions
 from tests.digestkit import NOW, load_store, schedules
 
 API_KEY = "key-for-tests-0123456789"
@@ -69,7 +69,9 @@ def message_of(engine: Engine, row: dict[str, Any]) -> str:
 
 
 def link_in(message: str, path: str) -> str:
-    found = re.search(r"https://news\.example\.kr/newsletter(/" + path + r"/[A-Za-z0-9._-]+)", message)
+    found = re.search(
+        r"https://news\.example\.kr/newsletter(/" + path + r"/[A-Za-z0-9._-]+)", message
+    )
     assert found, f"no /{path}/ link in the message"
     return found.group(1)
 

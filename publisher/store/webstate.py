@@ -43,9 +43,13 @@ def log_share(
 ) -> int:  # fmt: skip
     pk = conn.execute(
         insert(share_log).values(
-            article_id=article_id, recipient=recipient, ip_hash=ip_hash,
-            sender_name=sender_name, enqueued=int(enqueued), created_at=now,
-        )  # fmt: skip
+            article_id=article_id,
+            recipient=recipient,
+            ip_hash=ip_hash,
+            sender_name=sender_name,
+            enqueued=int(enqueued),
+            created_at=now,
+        )
     ).inserted_primary_key
     assert pk is not None
     return int(pk[0])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hmac
 import io
+import json
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -124,9 +126,11 @@ def router(_settings: Settings) -> APIRouter:
 
     @r.get("/subscribers", tags=["subscribers"], response_model=None)
     def list_subscribers(
-        request: Request, status: str | None = Query(None, pattern="^(pending|confirmed|unsubscribed)$"),
-        limit: int = Query(1000, ge=1, le=100_000), format: str = Query("json", pattern="^(json|csv)$"),
-    ) -> Response | dict[str, Any]:  # fmt: skip
+        request: Request,
+        status: str | None = Query(None, pattern="^(pending|confirmed|unsubscribed)$"),
+        limit: int = Query(1000, ge=1, le=100_000),
+        format: str = Query("json", pattern="^(json|csv)$"),
+    ) -> Response | dict[str, Any]:
         """All subscribers as JSON, or `format=csv` in the import format."""
         ctx = context_of(request)
         if format == "csv":
@@ -146,8 +150,6 @@ def router(_settings: Settings) -> APIRouter:
         raw = await request.body()
         if request.headers.get("content-type", "").startswith("text/csv"):
             return JSONResponse(await _import_csv(ctx, raw))
-        import json
-
         try:
             obj = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
@@ -196,8 +198,6 @@ def _digest(ctx: WebContext, digest_id: str) -> Any:
 
 
 async def _import_csv(ctx: WebContext, raw: bytes) -> dict[str, Any]:
-    import asyncio
-
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "import.csv"
         path.write_bytes(raw)

@@ -103,7 +103,7 @@ class WebContext:
 
     def frequencies(self) -> list[str]:
         sched = self.schedules
-        found = sorted({d.frequency for d in sched.digests}) if sched else []
+        found: list[str] = sorted({str(d.frequency) for d in sched.digests}) if sched else []
         return found or ["daily", "weekly"]
 
     def client_ip(self, request: Request) -> str:

@@ -1,4 +1,4 @@
-""""Send this article by email": the form, its abuse controls, and the recipient's block link."""
+""" "Send this article by email": the form, its abuse controls, and the recipient's block link."""
 
 from __future__ import annotations
 

@@ -51,7 +51,10 @@ class IpWindow:
 
 
 def _state(ctx: WebContext) -> dict[str, Any]:
-    return ctx.__dict__.setdefault("_views_state", {"ips": IpWindow(), "cache": {}, "busy": False})
+    found: dict[str, Any] = ctx.__dict__.setdefault(
+        "_views_state", {"ips": IpWindow(), "cache": {}, "busy": False}
+    )
+    return found
 
 
 def _record(ctx: WebContext, request: Request, article_id: str, visitor: str) -> None:
@@ -76,8 +79,12 @@ def _record(ctx: WebContext, request: Request, article_id: str, visitor: str) ->
 def router(_settings: Settings) -> APIRouter:
     r = APIRouter(tags=["views (public)"])
 
-    @r.post("/api/views", status_code=204, openapi_extra={"requestBody": _VIEW_BODY},
-            responses={422: {"description": "invalid body"}, 429: {"description": "rate limit"}})
+    @r.post(
+        "/api/views",
+        status_code=204,
+        openapi_extra={"requestBody": _VIEW_BODY},
+        responses={422: {"description": "invalid body"}, 429: {"description": "rate limit"}},
+    )
     async def post_view(request: Request) -> Response:  # fmt: skip
         """Count one page view; bots are ignored and repeats within 30 minutes collapsed.
 
@@ -97,8 +104,11 @@ def router(_settings: Settings) -> APIRouter:
         _record(ctx, request, data["article_id"], data["visitor"])
         return Response(status_code=204)
 
-    @r.get("/v/{article_id}.gif", response_class=Response,
-           responses={200: {"content": {"image/gif": {}}}})
+    @r.get(
+        "/v/{article_id}.gif",
+        response_class=Response,
+        responses={200: {"content": {"image/gif": {}}}},
+    )
     async def pixel(request: Request, article_id: str) -> Response:  # fmt: skip
         """A 1×1 GIF for pages that cannot run scripts; the visitor is the IP and user agent."""
         ctx = context_of(request)

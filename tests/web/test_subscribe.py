@@ -34,7 +34,7 @@ async def test_subscribe_then_confirm_by_post_only(web: Web) -> None:
     assert row["recipient"] == "reader@example.kr"
     path = link_in(message_of(web.engine, row), "confirm")
     page = await web.client.get(path)  # a link scanner's GET
-    assert page.status_code == 200 and "<form method=\"post\"" in page.text
+    assert page.status_code == 200 and '<form method="post"' in page.text
     assert subscriber_status(web.engine, "reader@example.kr") == "pending"
     done = await web.client.post(path)
     assert done.status_code == 200 and "구독이 확인되었습니다" in done.text
