@@ -40,9 +40,12 @@ def router(_settings: Settings) -> APIRouter:
     ) -> Response:  # fmt: skip
         now = ctx.now()
         form_token = tokens.make(ctx.identity.secret, "form", (int(now.timestamp()),), now=now)
-        return page(ctx, request, "share", status=status, lang=lang, article=article,
+        resp = page(ctx, request, "share", status=status, lang=lang, article=article,
                     form_token=form_token, error=error, field=field,
                     values=values or {})  # fmt: skip
+        # No token in this URL; "no-referrer" would make the browser send "Origin: null".
+        resp.headers["Referrer-Policy"] = "same-origin"
+        return resp
 
     @r.get("/articles/{article_id}/share")
     async def share_form(request: Request, article_id: str) -> Response:
