@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
+from typing import Literal
 
 from publisher import compose, tokens
 from publisher.addresses import to_ascii
@@ -22,6 +24,7 @@ from publisher.outbox import NewMessage, enqueue, store_content
 from publisher.render import Renderer
 from publisher.signup import address_key, day_start
 from publisher.store import webstate
+from publisher.store.articles import get_article
 from publisher.store.subscribers import suppress
 from publisher.store.types import Engine
 
@@ -45,9 +48,12 @@ class Limits:
     site_day: int = 2000
 
 
+Outcome = Literal["sent", "blocked", "missing"]
+
+
 @dataclass(frozen=True, slots=True)
 class Share:
-    article: Article
+    article_id: str
     recipient: str  # normalised by formcheck.single_address
     sender_name: str
     note: str
@@ -62,6 +68,7 @@ class Templates:
         self._identity = identity
         self._size = size
         self._cache: OrderedDict[tuple[str, str, bool], bytes] = OrderedDict()
+        self._lock = threading.Lock()  # callers run in worker threads
 
     def body(self, article: Article, *, with_note: bool, now: datetime) -> tuple[str, bytes]:
         version = hashlib.sha256(
@@ -70,10 +77,11 @@ class Templates:
         ).hexdigest()[:16]
         key = (article.external_id, version, with_note)
         content_key = f"share:{article.external_id}:{version}:{int(with_note)}"
-        found = self._cache.get(key)
-        if found is not None:
-            self._cache.move_to_end(key)
-            return content_key, found
+        with self._lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+                return content_key, found
         rendered = self._renderer.article(
             article=article, sender=SENDER, note=NOTE if with_note else "", block_url=BLOCK_URL
         )
@@ -82,9 +90,10 @@ class Templates:
         cut = raw.find(b"Content-Type: text/html")
         html = raw[cut:].replace(SENDER.encode(), SENDER_HTML.encode())
         body = raw[:cut] + html.replace(NOTE.encode(), NOTE_HTML.encode())
-        self._cache[key] = body
-        if len(self._cache) > self._size:
-            self._cache.popitem(last=False)
+        with self._lock:
+            self._cache[key] = body
+            if len(self._cache) > self._size:
+                self._cache.popitem(last=False)
         return content_key, body
 
 
@@ -114,15 +123,19 @@ def _note_html(note: str) -> str:
 def send(
     engine: Engine, identity: Identity, templates: Templates, share: Share, *,
     limits: Limits, now: datetime,
-) -> bool:  # fmt: skip
-    """Check the limits, log, enqueue; False when the recipient blocked shares (same answer).
+) -> Outcome:  # fmt: skip
+    """Check the article and the limits, log, enqueue: one transaction.
 
-    Raises RateLimited before anything is written.
+    "blocked" (the recipient refused shares) gets the same answer as "sent". Raises
+    RateLimited before anything is written.
     """
     hour = now.replace(minute=0, second=0, microsecond=0)
     ip_hash = hash_ip(identity.secret, share.client_ip)
-    content_key, body = templates.body(share.article, with_note=bool(share.note), now=now)
     with engine.begin() as conn:
+        article = get_article(conn, share.article_id)
+        if article is None or article.status != "published":
+            return "missing"
+        content_key, body = templates.body(article, with_note=bool(share.note), now=now)
         over = (
             webstate.bump(conn, f"share-ip:{ip_hash}", hour) > limits.per_ip_hour,
             webstate.bump(conn, address_key("share-to:", share.recipient), day_start(now))
@@ -131,15 +144,17 @@ def send(
         )
         if any(over):
             raise RateLimited()  # rolls the counters back too: a refused try costs nothing
-        blocked = webstate.is_suppressed(conn, share.recipient, ["share"])
+        blocked = webstate.is_suppressed(conn, share.recipient, "share")
         share_id = webstate.log_share(
-            conn, article_id=share.article.external_id, recipient=share.recipient,
+            conn, article_id=share.article_id, recipient=share.recipient,
             ip_hash=ip_hash, sender_name=share.sender_name, enqueued=not blocked, now=now,
         )  # fmt: skip
         if blocked:
-            return False
+            return "blocked"
         block = tokens.make(identity.secret, "share-block", (share_id,), now=now)
-        cid = store_content(conn, key=content_key, kind="share", body=body, now=now)
+        cid = webstate.content_id(conn, content_key)
+        if cid is None:
+            cid = store_content(conn, key=content_key, kind="share", body=body, now=now)
         msg = NewMessage(
             dedupe_key=f"share:{share_id}", kind="share", recipient=to_ascii(share.recipient),
             content_id=cid, expires_in=SHARE_EXPIRY,
@@ -153,7 +168,7 @@ def send(
             },
         )  # fmt: skip
         enqueue(conn, [msg], now=now, domain=identity.message_id_domain)
-        return True
+        return "sent"
 
 
 def block(engine: Engine, secret: str, token: str, *, now: datetime) -> None:

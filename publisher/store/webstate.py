@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
 
 from publisher.models import Subscriber
+from publisher.store.db import UTCDateTime
 from publisher.store.schema import (
+    contents,
     digest_runs,
     rate_counters,
     share_log,
@@ -21,20 +21,26 @@ from publisher.store.schema import (
 )
 from publisher.store.subscribers import get_by_email
 
+# Plain SQL that both SQLite (≥ 3.35) and PostgreSQL accept. SQLAlchemy cannot cache the
+# compiled form of its dialect upserts, and compiling cost more than running it.
+_BUMP = text(
+    "INSERT INTO rate_counters (key, window_start, count) VALUES (:key, :window_start, 1) "
+    "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_counters.count + 1 "
+    "RETURNING count"
+).bindparams(bindparam("window_start", type_=UTCDateTime()))
+
 
 def bump(conn: Connection, key: str, window_start: datetime) -> int:
     """Add one to a counter in the caller's transaction; returns the new count."""
-    insert_fn = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = insert_fn(rate_counters).values(key=key, window_start=window_start, count=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[rate_counters.c.key, rate_counters.c.window_start],
-        set_={"count": rate_counters.c.count + 1},
-    )
-    return int(conn.execute(stmt.returning(rate_counters.c.count)).scalar_one())
+    found = conn.execute(_BUMP, {"key": key, "window_start": window_start}).scalar_one()
+    return int(found)
 
 
 def prune_counters(conn: Connection, *, before: datetime) -> int:
     return conn.execute(delete(rate_counters).where(rate_counters.c.window_start < before)).rowcount
+
+
+_LOG_SHARE = insert(share_log)
 
 
 def log_share(
@@ -42,15 +48,10 @@ def log_share(
     enqueued: bool, now: datetime,
 ) -> int:  # fmt: skip
     pk = conn.execute(
-        insert(share_log).values(
-            article_id=article_id,
-            recipient=recipient,
-            ip_hash=ip_hash,
-            sender_name=sender_name,
-            enqueued=int(enqueued),
-            created_at=now,
-        )
-    ).inserted_primary_key
+        _LOG_SHARE,
+        {"article_id": article_id, "recipient": recipient, "ip_hash": ip_hash,
+         "sender_name": sender_name, "enqueued": int(enqueued), "created_at": now},
+    ).inserted_primary_key  # fmt: skip
     assert pk is not None
     return int(pk[0])
 
@@ -65,11 +66,20 @@ def shares(conn: Connection, *, limit: int = 100) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(q)]
 
 
-def is_suppressed(conn: Connection, email: str, scopes: Sequence[str]) -> bool:
-    q = select(suppressions.c.email).where(
-        suppressions.c.email == email, suppressions.c.scope.in_(list(scopes))
-    )
-    return conn.execute(q).first() is not None
+_SUPPRESSED = select(suppressions.c.email).where(
+    suppressions.c.email == bindparam("email"), suppressions.c.scope == bindparam("scope")
+)
+_CONTENT_ID = select(contents.c.id).where(contents.c.key == bindparam("key"))
+
+
+def is_suppressed(conn: Connection, email: str, scope: str) -> bool:
+    return conn.execute(_SUPPRESSED, {"email": email, "scope": scope}).first() is not None
+
+
+def content_id(conn: Connection, key: str) -> int | None:
+    """The id of stored content by key, if stored (cheaper than an insert that does nothing)."""
+    found = conn.execute(_CONTENT_ID, {"key": key}).scalar()
+    return None if found is None else int(found)
 
 
 def unsuppress(conn: Connection, email: str, *, reason: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hmac
 import io
@@ -201,7 +200,7 @@ async def _import_csv(ctx: WebContext, raw: bytes) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "import.csv"
         path.write_bytes(raw)
-        report = await asyncio.to_thread(subscribers.import_file, ctx.engine, path, now=ctx.now())
+        report = await ctx.write(subscribers.import_file, ctx.engine, path, now=ctx.now())
     return {"added": report.added, "updated": report.updated, "unchanged": report.unchanged,
             "errors": [{"line": e.line, "field": e.field, "message": e.reason}
                        for e in report.errors]}  # fmt: skip

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
-from typing import Any
+from functools import cached_property, partial
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import Request
@@ -25,6 +27,7 @@ from publisher.store.types import Engine
 from publisher.webstrings import WEB_STRINGS
 
 log = logging.getLogger("publisher.web")
+T = TypeVar("T")
 
 
 @dataclass
@@ -114,11 +117,22 @@ class WebContext:
                 return first
         return request.client.host if request.client else "unknown"
 
+    # -- writes: one thread, so SQLite writers queue here instead of busy-waiting ----------
+
+    @cached_property
+    def _writer(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+
+    async def write(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run a store write off the event loop, one at a time in this process."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, partial(fn, *args, **kwargs))
+
     # -- the view buffer: written off the event loop ------------------------------------
 
     async def flush_views(self) -> int:
         try:
-            return await asyncio.to_thread(self.recorder.flush)
+            return await self.write(self.recorder.flush)
         except Exception:  # the counts stay buffered; the next tick retries
             log.exception("views: flush failed; will retry")
             return 0
@@ -138,6 +152,8 @@ class WebContext:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             await self.flush_views()
+            if "_writer" in self.__dict__:
+                self._writer.shutdown(wait=True)
 
 
 def context_of(request: Request) -> WebContext:

@@ -90,7 +90,7 @@ def router(_settings: Settings) -> APIRouter:
                         sections=await asyncio.to_thread(_sections, ctx),
                         frequencies=ctx.frequencies(), error=exc.key, field=exc.field)  # fmt: skip
         if not form.get("website"):  # the honeypot: bots fill every field
-            await asyncio.to_thread(
+            await ctx.write(
                 signup.subscribe, ctx.engine, ctx.identity, ctx.renderer(lang), email=email,
                 name=name, sections=sections, frequency=frequency, language=lang,
                 now=ctx.now(), cap_per_day=ctx.settings.confirm_per_address_day,
@@ -111,7 +111,7 @@ def router(_settings: Settings) -> APIRouter:
     async def confirm(request: Request, token: str) -> Response:
         ctx = context_of(request)
         try:
-            await asyncio.to_thread(signup.confirm, ctx.engine, ctx.identity.secret, token,
+            await ctx.write(signup.confirm, ctx.engine, ctx.identity.secret, token,
                                     now=ctx.now())  # fmt: skip
         except tokens.TokenError:
             return bad_link(ctx, request)
@@ -138,7 +138,7 @@ def router(_settings: Settings) -> APIRouter:
             ids = tokens.read(ctx.identity.secret, "unsubscribe", token, now=ctx.now())
         except tokens.TokenError:
             return bad_link(ctx, request)
-        await asyncio.to_thread(signup.unsubscribe_id, ctx.engine, ids[0], now=ctx.now())
+        await ctx.write(signup.unsubscribe_id, ctx.engine, ids[0], now=ctx.now())
         return message(ctx, request, "unsubscribed_title", "unsubscribed")
 
     def _prefs(ctx: WebContext, token: str) -> Subscriber | None:
@@ -179,10 +179,10 @@ def router(_settings: Settings) -> APIRouter:
             return Response(body, media_type="application/json",
                             headers={**NO_STORE, "Content-Disposition": disposition})  # fmt: skip
         if action == "delete":
-            await asyncio.to_thread(signup.delete, ctx.engine, who.id, now=now)
+            await ctx.write(signup.delete, ctx.engine, who.id, now=now)
             return message(ctx, request, "deleted_title", "deleted")
         if action == "unsubscribe":
-            await asyncio.to_thread(signup.unsubscribe_id, ctx.engine, who.id, now=now)
+            await ctx.write(signup.unsubscribe_id, ctx.engine, who.id, now=now)
             return message(ctx, request, "unsubscribed_title", "unsubscribed")
         try:
             sections, frequency = await asyncio.to_thread(_choice, ctx, form)
@@ -190,7 +190,7 @@ def router(_settings: Settings) -> APIRouter:
             return await asyncio.to_thread(
                 _prefs_page, ctx, request, who, saved=False, error=exc.key
             )
-        await asyncio.to_thread(
+        await ctx.write(
             signup.update_choice, ctx.engine, who.id, sections=sections, frequency=frequency
         )
         fresh = await asyncio.to_thread(_prefs, ctx, token)

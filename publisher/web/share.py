@@ -60,9 +60,6 @@ def router(_settings: Settings) -> APIRouter:
         ctx = context_of(request)
         form = await form_of(request)
         lang = ctx.language(request, form.get("lang"))
-        article = await asyncio.to_thread(_published, ctx, article_id)
-        if article is None:
-            return message(ctx, request, "bad_link_title", "bad_link", status=404, lang=lang)
         values = {k: str(form.get(k, "")) for k in ("to", "name", "note")}
         now = ctx.now()
         try:
@@ -75,25 +72,30 @@ def router(_settings: Settings) -> APIRouter:
             to = formcheck.single_address(values["to"], "to")
             name = formcheck.person_name(values["name"], required=True)
             note = formcheck.plain_note(values["note"])
-        except tokens.TokenError:
-            return form_page(ctx, request, article, status=400, error="err_form",
-                             field="form_token", values=values, lang=lang)  # fmt: skip
-        except formcheck.InputError as exc:
-            return form_page(ctx, request, article, status=400, error=exc.key, field=exc.field,
+        except (tokens.TokenError, formcheck.InputError) as exc:
+            article = await asyncio.to_thread(_published, ctx, article_id)
+            if article is None:
+                return message(ctx, request, "bad_link_title", "bad_link", status=404, lang=lang)
+            key, field = ("err_form", "form_token")
+            if isinstance(exc, formcheck.InputError):
+                key, field = exc.key, exc.field
+            return form_page(ctx, request, article, status=400, error=key, field=field,
                              values=values, lang=lang)  # fmt: skip
-        if form.get("website"):  # the honeypot: answer like a success, send nothing
-            return message(ctx, request, "share_done_title", "share_done", lang=lang)
-        item = sharing.Share(article=article, recipient=to, sender_name=name, note=note,
+        item = sharing.Share(article_id=article_id, recipient=to, sender_name=name, note=note,
                              client_ip=ctx.client_ip(request))  # fmt: skip
-        try:
-            await asyncio.to_thread(
-                sharing.send, ctx.engine, ctx.identity, ctx.share_templates(lang), item,
-                limits=ctx.limits, now=now,
-            )  # fmt: skip
-        except sharing.RateLimited:
-            resp = message(ctx, request, "too_many_title", "too_many", status=429, lang=lang)
-            resp.headers["Retry-After"] = "3600"
-            return resp
+        outcome: sharing.Outcome = "sent"
+        if not form.get("website"):  # the honeypot: answer like a success, send nothing
+            try:
+                outcome = await ctx.write(
+                    sharing.send, ctx.engine, ctx.identity, ctx.share_templates(lang), item,
+                    limits=ctx.limits, now=now,
+                )  # fmt: skip
+            except sharing.RateLimited:
+                resp = message(ctx, request, "too_many_title", "too_many", status=429, lang=lang)
+                resp.headers["Retry-After"] = "3600"
+                return resp
+        if outcome == "missing":
+            return message(ctx, request, "bad_link_title", "bad_link", status=404, lang=lang)
         return message(ctx, request, "share_done_title", "share_done", lang=lang)
 
     @r.get("/share-block/{token}")
@@ -109,7 +111,7 @@ def router(_settings: Settings) -> APIRouter:
     async def block(request: Request, token: str) -> Response:
         ctx = context_of(request)
         try:
-            await asyncio.to_thread(sharing.block, ctx.engine, ctx.identity.secret, token,
+            await ctx.write(sharing.block, ctx.engine, ctx.identity.secret, token,
                                     now=ctx.now())  # fmt: skip
         except tokens.TokenError:
             return bad_link(ctx, request)
