@@ -24,7 +24,6 @@ from publisher.outbox import NewMessage, enqueue, store_content
 from publisher.render import Renderer
 from publisher.signup import address_key, day_start
 from publisher.store import webstate
-from publisher.store.articles import get_article
 from publisher.store.subscribers import suppress
 from publisher.store.types import Engine
 
@@ -132,8 +131,8 @@ def send(
     hour = now.replace(minute=0, second=0, microsecond=0)
     ip_hash = hash_ip(identity.secret, share.client_ip)
     with engine.begin() as conn:
-        article = get_article(conn, share.article_id)
-        if article is None or article.status != "published":
+        article = webstate.published_article(conn, share.article_id)
+        if article is None:
             return "missing"
         content_key, body = templates.body(article, with_note=bool(share.note), now=now)
         over = (

@@ -8,9 +8,11 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
 
-from publisher.models import Subscriber
+from publisher.models import Article, Subscriber
+from publisher.store.articles import article_from_row, select_articles
 from publisher.store.db import UTCDateTime
 from publisher.store.schema import (
+    articles,
     contents,
     digest_runs,
     rate_counters,
@@ -70,6 +72,18 @@ _SUPPRESSED = select(suppressions.c.email).where(
     suppressions.c.email == bindparam("email"), suppressions.c.scope == bindparam("scope")
 )
 _CONTENT_ID = select(contents.c.id).where(contents.c.key == bindparam("key"))
+
+
+_ARTICLE = select_articles().where(articles.c.external_id == bindparam("external_id"))
+
+
+def published_article(conn: Connection, external_id: str) -> Article | None:
+    """The article if it is published (a statement built once: this is on the share path)."""
+    row = conn.execute(_ARTICLE, {"external_id": external_id}).first()
+    if row is None:
+        return None
+    found = article_from_row(row)
+    return found if found.status == "published" else None
 
 
 def is_suppressed(conn: Connection, email: str, scope: str) -> bool:

@@ -10,15 +10,14 @@ from fastapi import APIRouter, Request, Response
 from publisher import formcheck, sharing, tokens
 from publisher.config import Settings
 from publisher.models import Article
-from publisher.store.articles import get_article
+from publisher.store.webstate import published_article
 from publisher.web.context import WebContext, context_of
 from publisher.web.pages import bad_link, form_of, message, page
 
 
 def _published(ctx: WebContext, article_id: str) -> Article | None:
     with ctx.engine.connect() as conn:
-        a = get_article(conn, article_id)
-    return a if a is not None and a.status == "published" else None
+        return published_article(conn, article_id)
 
 
 def _same_site(ctx: WebContext, request: Request) -> bool:
