@@ -233,7 +233,9 @@ def summary(lat: list[float], elapsed: float, codes: dict[int, int]) -> dict[str
     lat.sort()
     ok = sum(n for c, n in codes.items() if 200 <= c < 300)
     return {"rps": len(lat) / elapsed, "p50_ms": statistics.median(lat) * 1000,
-            "p99_ms": lat[int(len(lat) * 0.99) - 1] * 1000, "errors": len(lat) - ok}  # fmt: skip
+            "p95_ms": lat[int(len(lat) * 0.95) - 1] * 1000,
+            "p99_ms": lat[int(len(lat) * 0.99) - 1] * 1000, "max_ms": lat[-1] * 1000,
+            "errors": len(lat) - ok}  # fmt: skip
 
 
 def start_server(mode: str, tmp: Path, smtp_port: int) -> tuple[subprocess.Popen[str], int]:
@@ -290,7 +292,8 @@ def main() -> None:
                       f"p99 {views['p99_ms']:6.1f} ms  errors {views['errors']}")  # fmt: skip
                 print(f"{mode:5s} POST /articles/{{id}}/share at {args.share_rate:.0f}/s: "
                       f"{share['rps']:6.0f} req/s  p50 {share['p50_ms']:6.1f} ms  "
-                      f"p99 {share['p99_ms']:6.1f} ms  errors {share['errors']}")  # fmt: skip
+                      f"p95 {share['p95_ms']:6.1f} ms  p99 {share['p99_ms']:6.1f} ms  "
+                      f"max {share['max_ms']:6.1f} ms  errors {share['errors']}")  # fmt: skip
     finally:
         sink.terminate()
     a, s = results["async"], results["sync"]
