@@ -122,13 +122,16 @@ def router(_settings: Settings) -> APIRouter:
     @r.get("/api/most-viewed")
     async def get_most_viewed(
         request: Request,
-        window: str = Query("24h", pattern=r"^\d{1,4}[hd]$"),
+        window: str = Query("24h", pattern=r"^[1-9]\d{0,3}[hd]$"),
         limit: int = Query(5, ge=1, le=50),
         section: str | None = Query(None, max_length=64),
     ) -> JSONResponse:
         """많이 본 뉴스: the top published articles by views in the window (public, cached)."""
         ctx = context_of(request)
-        span = parse_duration(window)
+        try:
+            span = parse_duration(window)
+        except ValueError as exc:
+            raise ApiError(422, str(exc), field="window") from None
         if span.total_seconds() > 90 * 86400:
             raise ApiError(422, "window is at most 90 days", field="window")
         key = (window, limit, section or "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 
@@ -191,3 +192,25 @@ async def test_time_passes_most_viewed_cache(web: Web) -> None:
     web.clock.advance(timedelta(days=3))  # the store's answer would be empty now
     cached = await web.client.get("/api/most-viewed?limit=1")
     assert cached.json() == first.json()
+
+
+async def test_a_crash_is_a_500_without_internals(settings: Settings, engine: Engine) -> None:
+    from fastapi import APIRouter
+
+    from publisher.web.app import ROUTERS, create_app
+
+    def boom(_s: Settings) -> APIRouter:
+        r = APIRouter()
+
+        @r.get("/api/boom")
+        def fail() -> None:
+            raise RuntimeError("secret internals: /etc/passwd at line 42")
+
+        return r
+
+    app = create_app(web_settings(settings), routers=(*ROUTERS, boom))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        r = await client.get("/api/boom")
+    assert r.status_code == 500
+    assert r.json() == {"error": {"code": "internal", "message": "internal error", "field": None}}
