@@ -83,6 +83,27 @@ async def test_abuse_shapes_are_400_and_nothing_enqueued(web: Web, field: str, v
     assert outbox_rows(web.engine) == []
 
 
+async def test_embedded_form_posts_from_our_origin(web: Web) -> None:
+    r = await web.client.get("/articles/a0001/share")
+    assert r.headers["referrer-policy"] == "same-origin"  # else browsers send "Origin: null"
+    web.clock.advance(timedelta(seconds=5))
+    ours = {"Origin": "https://news.example.kr"}
+    sent = await web.client.post(
+        "/articles/a0001/share", data=fields(form_token(r.text)), headers=ours
+    )
+    assert sent.status_code == 200 and len(outbox_rows(web.engine, "share")) == 1
+    null = await web.client.post("/articles/a0001/share", data=fields(form_token(r.text)),
+                                 headers={"Origin": "null"})  # fmt: skip
+    assert null.status_code == 400
+
+
+async def test_token_pages_do_not_leak_the_token(web: Web) -> None:
+    r = await web.client.get("/subscribe")
+    assert (
+        r.headers["cache-control"] == "no-store" and r.headers["referrer-policy"] == "no-referrer"
+    )
+
+
 async def test_form_token_honeypot_and_minimum_time(web: Web) -> None:
     r = await web.client.get("/articles/a0001/share")
     token = form_token(r.text)
