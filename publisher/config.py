@@ -172,6 +172,9 @@ class Settings(BaseSettings):
     confirm_per_address_day: int = Field(
         default=3, ge=1, description="Confirmation emails per address per day."
     )
+    subscribe_per_ip_hour: int = Field(
+        default=20, ge=1, description="Subscribe form submissions per client IP per hour."
+    )
     share_per_ip_hour: int = Field(default=5, ge=1, description="Shares per client IP per hour.")
     share_per_recipient_day: int = Field(
         default=3, ge=1, description="Shares to one recipient address per day."

@@ -33,12 +33,25 @@ def day_start(now: datetime) -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+class TooMany(Exception):
+    """This client asked for too many subscriptions this hour."""
+
+
 def subscribe(
     engine: Engine, identity: Identity, renderer: Renderer, *, email: str, name: str,
     sections: Sequence[str], frequency: str, language: str, now: datetime, cap_per_day: int,
+    client: str = "", per_client_hour: int = 0,
 ) -> bool:  # fmt: skip
-    """Store a pending subscriber and enqueue a confirmation; True when one was enqueued."""
+    """Store a pending subscriber and enqueue a confirmation; True when one was enqueued.
+
+    ``client`` (a keyed hash of the IP) and ``per_client_hour`` stop one client from signing
+    up many strangers (subscription bombing): TooMany, before anything is written.
+    """
     with engine.begin() as conn:
+        if per_client_hour:
+            hour = now.replace(minute=0, second=0, microsecond=0)
+            if webstate.bump(conn, f"subscribe-ip:{client}", hour) > per_client_hour:
+                raise TooMany()
         who = store_subscribers.get_by_email(conn, email)
         if who is not None and who.status == "confirmed":
             return False  # nothing to confirm; a stranger must not change their choice

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from publisher import formcheck, signup, tokens
 from publisher.config import Settings
 from publisher.models import Subscriber
+from publisher.sharing import hash_ip
 from publisher.store import webstate
 from publisher.store.articles import list_sections
 from publisher.web.context import WebContext, context_of
@@ -90,11 +91,18 @@ def router(_settings: Settings) -> APIRouter:
                         sections=await asyncio.to_thread(_sections, ctx),
                         frequencies=ctx.frequencies(), error=exc.key, field=exc.field)  # fmt: skip
         if not form.get("website"):  # the honeypot: bots fill every field
-            await ctx.write(
-                signup.subscribe, ctx.engine, ctx.identity, ctx.renderer(lang), email=email,
-                name=name, sections=sections, frequency=frequency, language=lang,
-                now=ctx.now(), cap_per_day=ctx.settings.confirm_per_address_day,
-            )  # fmt: skip
+            client = hash_ip(ctx.identity.secret, ctx.client_ip(request))
+            try:
+                await ctx.write(
+                    signup.subscribe, ctx.engine, ctx.identity, ctx.renderer(lang), email=email,
+                    name=name, sections=sections, frequency=frequency, language=lang,
+                    now=ctx.now(), cap_per_day=ctx.settings.confirm_per_address_day,
+                    client=client, per_client_hour=ctx.settings.subscribe_per_ip_hour,
+                )  # fmt: skip
+            except signup.TooMany:
+                resp = message(ctx, request, "too_many_title", "too_many", status=429, lang=lang)
+                resp.headers["Retry-After"] = "3600"
+                return resp
         # The same page for new, pending, confirmed and unsubscribed addresses.
         return message(ctx, request, "subscribe_done_title", "subscribe_done", lang=lang)
 

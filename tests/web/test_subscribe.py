@@ -66,6 +66,16 @@ async def test_confirmation_emails_capped_per_address_per_day(web: Web) -> None:
     assert len(outbox_rows(web.engine, "confirm")) == 4
 
 
+async def test_one_client_cannot_sign_up_strangers_in_bulk(web: Web) -> None:
+    codes = []
+    for i in range(21):
+        r = await web.client.post("/subscribe", data={**FORM, "email": f"s{i}@example.kr"})
+        codes.append(r.status_code)
+    assert codes == [200] * 20 + [429]
+    assert len(outbox_rows(web.engine, "confirm")) == 20
+    assert subscriber_status(web.engine, "s20@example.kr") is None
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
