@@ -28,7 +28,7 @@ def page(
     lang: str | None = None, **values: Any,
 ) -> HTMLResponse:  # fmt: skip
     language = lang or ctx.language(request)
-    html = ctx.pages.page(name, language=language, path=request.url.path, **values)
+    html = ctx.pages.page(name, language=language, **values)
     return HTMLResponse(html, status_code=status, headers=NO_STORE)
 
 
@@ -36,7 +36,16 @@ def message(
     ctx: WebContext, request: Request, title: str, body: str, *, status: int = 200,
     lang: str | None = None,
 ) -> HTMLResponse:  # fmt: skip
-    return page(ctx, request, "message", status=status, lang=lang, title_key=title, body_key=body)
+    """A page of a title and a sentence: the same bytes every time, so rendered once."""
+    language = lang or ctx.language(request)
+    cache: dict[tuple[str, str, str], str] = ctx.__dict__.setdefault("_messages", {})
+    key = (language, title, body)
+    html = cache.get(key)
+    if html is None:
+        html = cache[key] = ctx.pages.page(
+            "message", language=language, title_key=title, body_key=body
+        )
+    return HTMLResponse(html, status_code=status, headers=NO_STORE)
 
 
 def bad_link(ctx: WebContext, request: Request, lang: str | None = None) -> HTMLResponse:
