@@ -48,6 +48,7 @@ async def open_web(settings: Settings, engine: Engine, clock: FixedClock) -> Asy
         transport=transport, base_url="http://test", headers={"User-Agent": UA}
     ) as client:
         yield Web(settings, engine, clock, ctx, client)
+    await ctx.close()  # no lifespan under ASGITransport: stop the view timer ourselves
 
 
 def outbox_rows(engine: Engine, kind: str | None = None) -> list[dict[str, Any]]:

@@ -142,16 +142,30 @@ class WebContext:
             await asyncio.sleep(self.settings.views_flush_seconds)
             await self.flush_views()
 
-    @contextlib.asynccontextmanager
-    async def lifespan(self, _app: Any) -> Any:
-        task = asyncio.create_task(self.flush_loop(), name="views-flush")
-        try:
-            yield
-        finally:
+    def ensure_flusher(self) -> None:
+        """Start the periodic view flush once, also when the server runs without lifespan."""
+        task = self.__dict__.get("_flush_task")
+        if task is None or task.done():
+            self.__dict__["_flush_task"] = asyncio.get_running_loop().create_task(
+                self.flush_loop(), name="views-flush"
+            )
+
+    async def close(self) -> None:
+        """Stop the timer and write what is buffered (a server without lifespan calls this)."""
+        task = self.__dict__.pop("_flush_task", None)
+        if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            await self.flush_views()
+        await self.flush_views()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, _app: Any) -> Any:
+        self.ensure_flusher()
+        try:
+            yield
+        finally:
+            await self.close()
             if "_writer" in self.__dict__:
                 self._writer.shutdown(wait=True)
 

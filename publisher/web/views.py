@@ -63,6 +63,7 @@ def _record(ctx: WebContext, request: Request, article_id: str, visitor: str) ->
                               time.monotonic()):  # fmt: skip
         raise ApiError(429, "too many requests", headers={"Retry-After": "60"})
     ua = request.headers.get("user-agent", "")
+    ctx.ensure_flusher()
     ctx.recorder.record_hit(article_id, visitor, ua, ctx.now())
     if ctx.recorder.buffered >= FLUSH_AT and not state["busy"]:
         state["busy"] = True
