@@ -39,6 +39,9 @@ class WebContext:
     schedules_: Schedules | None = None
     _renderers: dict[str, Renderer] = field(default_factory=dict)
     _share_templates: dict[str, Templates] = field(default_factory=dict)
+    # Per-process state owned by the routes: the views limiter, cached answers and pages.
+    state: dict[str, Any] = field(default_factory=dict)
+    _flush_task: asyncio.Task[None] | None = None
 
     @cached_property
     def engine(self) -> Engine:
@@ -144,15 +147,14 @@ class WebContext:
 
     def ensure_flusher(self) -> None:
         """Start the periodic view flush once, also when the server runs without lifespan."""
-        task = self.__dict__.get("_flush_task")
-        if task is None or task.done():
-            self.__dict__["_flush_task"] = asyncio.get_running_loop().create_task(
+        if self._flush_task is None or self._flush_task.done():
+            self._flush_task = asyncio.get_running_loop().create_task(
                 self.flush_loop(), name="views-flush"
             )
 
     async def close(self) -> None:
         """Stop the timer and write what is buffered (a server without lifespan calls this)."""
-        task = self.__dict__.pop("_flush_task", None)
+        task, self._flush_task = self._flush_task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

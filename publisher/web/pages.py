@@ -38,7 +38,7 @@ def message(
 ) -> HTMLResponse:  # fmt: skip
     """A page of a title and a sentence: the same bytes every time, so rendered once."""
     language = lang or ctx.language(request)
-    cache: dict[tuple[str, str, str], str] = ctx.__dict__.setdefault("_messages", {})
+    cache: dict[tuple[str, str, str], str] = ctx.state.setdefault("messages", {})
     key = (language, title, body)
     html = cache.get(key)
     if html is None:

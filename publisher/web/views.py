@@ -51,8 +51,8 @@ class IpWindow:
 
 
 def _state(ctx: WebContext) -> dict[str, Any]:
-    found: dict[str, Any] = ctx.__dict__.setdefault(
-        "_views_state", {"ips": IpWindow(), "cache": {}, "busy": False}
+    found: dict[str, Any] = ctx.state.setdefault(
+        "views", {"ips": IpWindow(), "cache": {}, "busy": False}
     )
     return found
 
