@@ -288,6 +288,40 @@ class Settings(BaseSettings):
             seen.add(source.name)
         return value
 
+    # --- web pages and API ---
+    api_keys: list[str] = Field(
+        default=[], description="Keys accepted in X-API-Key for /api (empty: operator API closed)."
+    )
+    cors_origin: str = Field(
+        default="", description="Origin allowed by CORS for public endpoints (empty: site_url's)."
+    )
+    trust_forwarded_for: bool = Field(
+        default=False, description="Take the client IP from X-Forwarded-For (behind a proxy)."
+    )
+    confirm_per_address_day: int = Field(
+        default=3, ge=1, description="Confirmation emails per address per day."
+    )
+    subscribe_per_ip_hour: int = Field(
+        default=20, ge=1, description="Subscribe form submissions per client IP per hour."
+    )
+    share_per_ip_hour: int = Field(default=5, ge=1, description="Shares per client IP per hour.")
+    share_per_recipient_day: int = Field(
+        default=3, ge=1, description="Shares to one recipient address per day."
+    )
+    share_site_day: int = Field(default=2000, ge=1, description="Shares per day, whole site.")
+    share_min_seconds: int = Field(
+        default=3, ge=0, description="Minimum seconds between showing the share form and submit."
+    )
+    views_per_ip_minute: int = Field(
+        default=600, ge=1, description="POST /api/views and /v/{id}.gif per client IP per minute."
+    )
+    views_flush_seconds: int = Field(
+        default=10, ge=1, description="How often buffered page views are written."
+    )
+    most_viewed_cache_seconds: int = Field(
+        default=30, ge=0, description="How long GET /api/most-viewed answers are reused."
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -236,3 +236,20 @@ def _is_web(url: str | None) -> bool:
 
 def with_subject(rendered: RenderedEmail, subject: str) -> RenderedEmail:
     return replace(rendered, subject=subject)
+
+
+class WebPages:
+    """HTML pages for readers (``templates/web/``), autoescaped, in the site's languages."""
+
+    def __init__(self, *, templates_dir: Path, strings: dict[str, dict[str, str]], **base: Any):
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(templates_dir / "web")), autoescape=True,
+            undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        )  # fmt: skip
+        self._strings = strings
+        self._base = base
+
+    def page(self, name: str, *, language: str, **values: Any) -> str:
+        lang = language if language in self._strings else "ko"
+        ctx = {**self._base, "lang": lang, "t": self._strings[lang], **values}
+        return self._env.get_template(f"{name}.html.j2").render(ctx)

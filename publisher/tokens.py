@@ -12,7 +12,7 @@ from typing import Literal
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 
-Purpose = Literal["confirm", "unsubscribe", "preferences", "share-block"]
+Purpose = Literal["confirm", "unsubscribe", "preferences", "share-block", "form"]
 
 MAX_AGE: dict[Purpose, timedelta] = {
     "confirm": timedelta(days=7),
@@ -20,6 +20,8 @@ MAX_AGE: dict[Purpose, timedelta] = {
     "unsubscribe": timedelta(days=90),
     "preferences": timedelta(days=90),
     "share-block": timedelta(days=365),
+    # A web form's anti-forgery token carries the time it was shown; a stale form is refused.
+    "form": timedelta(hours=2),
 }
 
 

@@ -176,3 +176,26 @@ source_state = Table(
     Column("last_result", Text, nullable=False, default=""),
     Column("next_attempt_at", UTCDateTime(), nullable=True),
 )
+
+# --- web: durable rate-limit counters and the share log (migration 0005) ---
+
+rate_counters = Table(
+    "rate_counters",
+    metadata,
+    Column("key", String(200), nullable=False),  # e.g. share-ip:<hash>, confirm:<hash>
+    Column("window_start", UTCDateTime(), nullable=False),
+    Column("count", Integer, nullable=False, default=0),
+    PrimaryKeyConstraint("key", "window_start"),
+)
+
+share_log = Table(
+    "share_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("article_id", String(200), nullable=False),  # the article's external id
+    Column("recipient", String(320), nullable=False),  # kept so the footer link can block it
+    Column("ip_hash", String(64), nullable=False),  # keyed hash, never the address itself
+    Column("sender_name", String(100), nullable=False),
+    Column("enqueued", Integer, nullable=False, default=1),  # 0: recipient had blocked shares
+    Column("created_at", UTCDateTime(), nullable=False),
+)

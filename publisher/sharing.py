@@ -1,0 +1,179 @@
+""" "Send this article by email" (기사 메일전송): limits, log, one enqueued message. No SMTP here.
+
+The message is rendered once per (article version, with/without note) with placeholders for
+the sender's name, the note and the block link; each share only fills in substitutions, so a
+share costs a few small writes instead of a template render and a CSS inlining.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from html import escape
+from typing import Literal
+
+from publisher import compose, tokens
+from publisher.addresses import to_ascii
+from publisher.fanout import Identity
+from publisher.models import Article
+from publisher.outbox import NewMessage, enqueue, store_content
+from publisher.render import Renderer
+from publisher.signup import address_key, day_start
+from publisher.store import webstate
+from publisher.store.subscribers import suppress
+from publisher.store.types import Engine
+
+SENDER = "%%SHARE_SENDER%%"
+NOTE = "%%SHARE_NOTE%%"
+BLOCK_URL = "%%SHARE_BLOCK_URL%%"
+SENDER_HTML = "%%SHARE_SENDER_HTML%%"
+NOTE_HTML = "%%SHARE_NOTE_HTML%%"
+SHARE_EXPIRY = timedelta(hours=24)
+_HTML_CHUNK = 600  # bytes per HTML line of the note, well under the 998-byte limit
+
+
+class RateLimited(Exception):
+    """Some share limit is reached; deliberately not saying which."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    per_ip_hour: int = 5
+    per_recipient_day: int = 3
+    site_day: int = 2000
+
+
+Outcome = Literal["sent", "blocked", "missing"]
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    article_id: str
+    recipient: str  # normalised by formcheck.single_address
+    sender_name: str
+    note: str
+    client_ip: str
+
+
+class Templates:
+    """Composed share messages with placeholders, per article version and note/no note."""
+
+    def __init__(self, renderer: Renderer, identity: Identity, size: int = 256) -> None:
+        self._renderer = renderer
+        self._identity = identity
+        self._size = size
+        self._cache: OrderedDict[tuple[str, str, bool], bytes] = OrderedDict()
+        self._lock = threading.Lock()  # callers run in worker threads
+
+    def body(self, article: Article, *, with_note: bool, now: datetime) -> tuple[str, bytes]:
+        version = hashlib.sha256(
+            f"{article.updated_at.isoformat()}|{article.title}|{article.summary}|"
+            f"{article.image_url}|{article.url}".encode()
+        ).hexdigest()[:16]
+        key = (article.external_id, version, with_note)
+        content_key = f"share:{article.external_id}:{version}:{int(with_note)}"
+        with self._lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+                return content_key, found
+        rendered = self._renderer.article(
+            article=article, sender=SENDER, note=NOTE if with_note else "", block_url=BLOCK_URL
+        )
+        raw = compose.compose(rendered=rendered, sender=self._identity.sender, date=now)
+        # The HTML part gets its own placeholders: its values are escaped, the text's are not.
+        cut = raw.find(b"Content-Type: text/html")
+        html = raw[cut:].replace(SENDER.encode(), SENDER_HTML.encode())
+        body = raw[:cut] + html.replace(NOTE.encode(), NOTE_HTML.encode())
+        with self._lock:
+            self._cache[key] = body
+            if len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return content_key, body
+
+
+def hash_ip(secret: str, ip: str) -> str:
+    """Keyed, so the log cannot be reversed by hashing all IPv4 addresses."""
+    return hmac.new(secret.encode(), ip.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _note_text(note: str) -> str:
+    return "\r\n  ".join(note.split("\n"))
+
+
+def _note_html(note: str) -> str:
+    lines: list[str] = []
+    for line in note.split("\n"):
+        chunk = ""
+        for word in escape(line, quote=False).split(" "):
+            if chunk and len((chunk + " " + word).encode()) > _HTML_CHUNK:
+                lines.append(chunk)
+                chunk = word
+            else:
+                chunk = f"{chunk} {word}" if chunk else word
+        lines.append(chunk)
+    return "<br>\r\n".join(lines)
+
+
+def send(
+    engine: Engine, identity: Identity, templates: Templates, share: Share, *,
+    limits: Limits, now: datetime,
+) -> Outcome:  # fmt: skip
+    """Check the article and the limits, log, enqueue: one transaction.
+
+    "blocked" (the recipient refused shares) gets the same answer as "sent". Raises
+    RateLimited before anything is written.
+    """
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    ip_hash = hash_ip(identity.secret, share.client_ip)
+    with engine.begin() as conn:
+        article = webstate.published_article(conn, share.article_id)
+        if article is None:
+            return "missing"
+        content_key, body = templates.body(article, with_note=bool(share.note), now=now)
+        over = (
+            webstate.bump(conn, f"share-ip:{ip_hash}", hour) > limits.per_ip_hour,
+            webstate.bump(conn, address_key("share-to:", share.recipient), day_start(now))
+            > limits.per_recipient_day,
+            webstate.bump(conn, "share-site", day_start(now)) > limits.site_day,
+        )
+        if any(over):
+            raise RateLimited()  # rolls the counters back too: a refused try costs nothing
+        blocked = webstate.is_suppressed(conn, share.recipient, "share")
+        share_id = webstate.log_share(
+            conn, article_id=share.article_id, recipient=share.recipient,
+            ip_hash=ip_hash, sender_name=share.sender_name, enqueued=not blocked, now=now,
+        )  # fmt: skip
+        if blocked:
+            return "blocked"
+        block = tokens.make(identity.secret, "share-block", (share_id,), now=now)
+        cid = webstate.content_id(conn, content_key)
+        if cid is None:
+            cid = store_content(conn, key=content_key, kind="share", body=body, now=now)
+        msg = NewMessage(
+            dedupe_key=f"share:{share_id}", kind="share", recipient=to_ascii(share.recipient),
+            content_id=cid, expires_in=SHARE_EXPIRY,
+            substitutions={
+                compose.TO: to_ascii(share.recipient),
+                SENDER: share.sender_name,
+                SENDER_HTML: escape(share.sender_name, quote=False),
+                NOTE: _note_text(share.note),
+                NOTE_HTML: _note_html(share.note),
+                BLOCK_URL: f"{identity.base_url}/share-block/{block}",
+            },
+        )  # fmt: skip
+        enqueue(conn, [msg], now=now, domain=identity.message_id_domain)
+        return "sent"
+
+
+def block(engine: Engine, secret: str, token: str, *, now: datetime) -> None:
+    """The footer link: no more shared articles to this recipient (scope ``share``)."""
+    ids = tokens.read(secret, "share-block", token, now=now)
+    with engine.begin() as conn:
+        recipient = webstate.share_recipient(conn, ids[0])
+        if recipient is not None:
+            suppress(conn, email=recipient, reason="share_block", now=now, scope="share")

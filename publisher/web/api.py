@@ -1,0 +1,216 @@
+"""The CMS and operator API under /api (API key in X-API-Key): articles, subscribers, runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import io
+import json
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request, Security
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import APIKeyHeader
+
+from publisher import jobs, subscribers
+from publisher.config import Settings
+from publisher.intake import validate_article
+from publisher.models import Article
+from publisher.store import articles as store_articles
+from publisher.store import digest_runs
+from publisher.store.stats import outbox_depth
+from publisher.web.context import WebContext, context_of
+from publisher.web.errors import ApiError
+
+MAX_BATCH = 1000
+_KEY = APIKeyHeader(name="X-API-Key", auto_error=False)
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "missing or wrong API key"}, 422: {"description": "invalid input"},
+}  # fmt: skip
+
+
+def require_key(request: Request, key: str | None = Security(_KEY)) -> None:
+    keys = context_of(request).settings.api_keys
+    given = (key or "").encode()
+    # Compare with every key, always: the time taken says nothing about which one matched.
+    ok = [hmac.compare_digest(given, k.encode()) for k in keys if k]
+    if not key or not any(ok):
+        raise ApiError(401, "missing or wrong API key", field="X-API-Key",
+                       headers={"WWW-Authenticate": "ApiKey"})  # fmt: skip
+
+
+def article_json(a: Article) -> dict[str, Any]:
+    return {
+        "id": a.external_id, "url": a.url, "title": a.title, "summary": a.summary,
+        "section": a.section, "section_name": a.section_name, "tags": list(a.tags),
+        "image_url": a.image_url, "status": a.status, "author": a.author,
+        "published_at": a.published_at.isoformat(), "updated_at": a.updated_at.isoformat(),
+    }  # fmt: skip
+
+
+def _validated(ctx: WebContext, obj: Any) -> Article:
+    result = validate_article(obj, tz=ctx.settings.tz)
+    if isinstance(result, list):
+        first = result[0]
+        raise ApiError(422, first.reason, field=first.field or None)
+    return result
+
+
+def _write(ctx: WebContext, batch: list[Article]) -> list[str]:
+    outcomes = store_articles.write_articles(ctx.engine, batch, now=ctx.now())
+    return [str(o) for o in outcomes]
+
+
+def router(_settings: Settings) -> APIRouter:
+    r = APIRouter(prefix="/api", dependencies=[Depends(require_key)], responses=_ERRORS)
+
+    @r.put("/articles/{article_id}", tags=["articles"])
+    def put_article(
+        request: Request, article_id: str, body: dict[str, Any] = Body(...)
+    ) -> dict[str, Any]:
+        """Insert or update one article, validated exactly like `publisher articles import`."""
+        ctx = context_of(request)
+        if "id" in body and str(body["id"]) != article_id:
+            raise ApiError(422, "differs from the id in the path", field="id")
+        article = _validated(ctx, {**body, "id": article_id})
+        outcome = _write(ctx, [article])[0]
+        if outcome not in ("added", "updated", "unchanged"):
+            raise ApiError(422, outcome)
+        return {"id": article_id, "outcome": outcome}
+
+    @r.post("/articles:batch", tags=["articles"])
+    def post_batch(request: Request, body: list[Any] = Body(...)) -> dict[str, Any]:
+        """Up to 1000 articles; each is accepted or rejected on its own."""
+        ctx = context_of(request)
+        if len(body) > MAX_BATCH:
+            raise ApiError(413, f"at most {MAX_BATCH} articles per batch")
+        results: list[dict[str, Any]] = [{} for _ in body]
+        good: list[tuple[int, Article]] = []
+        for i, obj in enumerate(body):
+            found = validate_article(obj, tz=ctx.settings.tz)
+            if isinstance(found, list):
+                results[i] = {"index": i, "errors": [{"field": e.field, "message": e.reason}
+                                                     for e in found]}  # fmt: skip
+            else:
+                good.append((i, found))
+        for (i, a), outcome in zip(good, _write(ctx, [a for _, a in good]), strict=True):
+            results[i] = {"index": i, "id": a.external_id, "outcome": outcome}
+        return {"results": results}
+
+    @r.delete("/articles/{article_id}", tags=["articles"])
+    def retract(request: Request, article_id: str) -> dict[str, Any]:
+        """Retract: the article leaves feeds, digests, most viewed and the share form."""
+        ctx = context_of(request)
+        with ctx.engine.begin() as conn:
+            found = store_articles.set_status(conn, article_id, "retracted", now=ctx.now())
+        if not found:
+            raise ApiError(404, f"no article {article_id!r}", field="id")
+        return {"id": article_id, "status": "retracted"}
+
+    @r.get("/articles", tags=["articles"])
+    def list_articles(
+        request: Request, section: str | None = Query(None, max_length=64),
+        since: datetime | None = None, limit: int = Query(50, ge=1, le=500),
+    ) -> dict[str, Any]:  # fmt: skip
+        """Published articles, newest first; `since` filters on the update time."""
+        ctx = context_of(request)
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=ctx.settings.tz)
+        with ctx.engine.connect() as conn:
+            found = store_articles.latest_articles(conn, limit=limit, section=section, since=since)
+        return {"articles": [article_json(a) for a in found]}
+
+    @r.get("/subscribers", tags=["subscribers"], response_model=None)
+    def list_subscribers(
+        request: Request,
+        status: str | None = Query(None, pattern="^(pending|confirmed|unsubscribed)$"),
+        limit: int = Query(1000, ge=1, le=100_000),
+        format: str = Query("json", pattern="^(json|csv)$"),
+    ) -> Response | dict[str, Any]:
+        """All subscribers as JSON, or `format=csv` in the import format."""
+        ctx = context_of(request)
+        if format == "csv":
+            out = io.StringIO()
+            subscribers.export(ctx.engine, out)
+            return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+        rows = subscribers.listing(ctx.engine, status=status, limit=limit)
+        return {"subscribers": [
+            {"id": s.id, "email": s.email, "name": s.name, "status": s.status,
+             "frequency": s.frequency, "sections": list(s.sections)} for s in rows
+        ]}  # fmt: skip
+
+    @r.post("/subscribers", tags=["subscribers"])
+    async def add_subscribers(request: Request) -> JSONResponse:
+        """A JSON object adds one; a `text/csv` body imports many (columns as the CLI's)."""
+        ctx = context_of(request)
+        raw = await request.body()
+        if request.headers.get("content-type", "").startswith("text/csv"):
+            return JSONResponse(await _import_csv(ctx, raw))
+        try:
+            obj = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError(400, "body must be JSON or text/csv") from None
+        if not isinstance(obj, dict):
+            raise ApiError(422, "body must be a JSON object")
+        try:
+            outcome = subscribers.add(ctx.engine, obj, now=ctx.now())
+        except ValueError as exc:
+            field, _, reason = str(exc).partition(": ")
+            raise ApiError(422, reason or str(exc), field=field) from None
+        return JSONResponse({"outcome": outcome})
+
+    @r.get("/outbox/stats", tags=["operators"])
+    def outbox_stats(request: Request) -> dict[str, Any]:
+        """Outbox rows per status."""
+        with context_of(request).engine.connect() as conn:
+            counts = outbox_depth(conn)
+        return {"counts": counts, "total": sum(counts.values())}
+
+    @r.get("/digests/{digest_id}/runs", tags=["operators"])
+    def runs(request: Request, digest_id: str, limit: int = Query(50, ge=1, le=500)) -> Any:
+        """The digest's runs, newest first."""
+        ctx = context_of(request)
+        _digest(ctx, digest_id)
+        with ctx.engine.connect() as conn:
+            found = digest_runs.list_runs(conn, digest_id, limit=limit)
+        return {"runs": [_jsonable(dataclasses.asdict(x)) for x in found]}
+
+    @r.post("/digests/{digest_id}/run", tags=["operators"])
+    def run(request: Request, digest_id: str) -> Any:
+        """Perform the run due now (once per window; a second call answers `already`)."""
+        ctx = context_of(request)
+        sched = _digest(ctx, digest_id)
+        result = jobs.run_digest(ctx.engine, ctx.settings, sched, digest_id, now=ctx.now())
+        return _jsonable(dataclasses.asdict(result))
+
+    return r
+
+
+def _digest(ctx: WebContext, digest_id: str) -> Any:
+    sched = ctx.schedules
+    if sched is None or all(d.id != digest_id for d in sched.digests):
+        raise ApiError(404, f"no digest {digest_id!r} in the schedules", field="digest_id")
+    return sched
+
+
+async def _import_csv(ctx: WebContext, raw: bytes) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "import.csv"
+        path.write_bytes(raw)
+        report = await ctx.write(subscribers.import_file, ctx.engine, path, now=ctx.now())
+    return {"added": report.added, "updated": report.updated, "unchanged": report.unchanged,
+            "errors": [{"line": e.line, "field": e.field, "message": e.reason}
+                       for e in report.errors]}  # fmt: skip
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

@@ -1,0 +1,119 @@
+""" "Send this article by email": the form, its abuse controls, and the recipient's block link."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request, Response
+
+from publisher import formcheck, sharing, tokens
+from publisher.config import Settings
+from publisher.models import Article
+from publisher.store.webstate import published_article
+from publisher.web.context import WebContext, context_of
+from publisher.web.pages import bad_link, form_of, message, page
+
+
+def _published(ctx: WebContext, article_id: str) -> Article | None:
+    with ctx.engine.connect() as conn:
+        return published_article(conn, article_id)
+
+
+def _same_site(ctx: WebContext, request: Request) -> bool:
+    """A browser's Origin, when sent, must be ours or the news site's (the form is embedded)."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    ours = urlsplit(ctx.settings.public_base_url)
+    return origin in (f"{ours.scheme}://{ours.netloc}", ctx.cors_origin)
+
+
+def router(_settings: Settings) -> APIRouter:
+    r = APIRouter(include_in_schema=False)
+
+    def form_page(
+        ctx: WebContext, request: Request, article: Article, *, status: int = 200,
+        error: str | None = None, field: str | None = None, values: dict[str, str] | None = None,
+        lang: str | None = None,
+    ) -> Response:  # fmt: skip
+        now = ctx.now()
+        form_token = tokens.make(ctx.identity.secret, "form", (int(now.timestamp()),), now=now)
+        resp = page(ctx, request, "share", status=status, lang=lang, article=article,
+                    form_token=form_token, error=error, field=field,
+                    values=values or {})  # fmt: skip
+        # No token in this URL; "no-referrer" would make the browser send "Origin: null".
+        resp.headers["Referrer-Policy"] = "same-origin"
+        return resp
+
+    @r.get("/articles/{article_id}/share")
+    async def share_form(request: Request, article_id: str) -> Response:
+        ctx = context_of(request)
+        article = await asyncio.to_thread(_published, ctx, article_id)
+        if article is None:
+            return message(ctx, request, "bad_link_title", "bad_link", status=404)
+        return form_page(ctx, request, article)
+
+    @r.post("/articles/{article_id}/share")
+    async def share(request: Request, article_id: str) -> Response:
+        ctx = context_of(request)
+        form = await form_of(request)
+        lang = ctx.language(request, form.get("lang"))
+        values = {k: str(form.get(k, "")) for k in ("to", "name", "note")}
+        now = ctx.now()
+        try:
+            if not _same_site(ctx, request):
+                raise formcheck.InputError("form_token", "err_form")
+            shown = tokens.read(ctx.identity.secret, "form", str(form.get("form_token", "")),
+                                now=now)[0]  # fmt: skip
+            if now.timestamp() - shown < ctx.settings.share_min_seconds:
+                raise formcheck.InputError("form_token", "err_fast")
+            to = formcheck.single_address(values["to"], "to")
+            name = formcheck.person_name(values["name"], required=True)
+            note = formcheck.plain_note(values["note"])
+        except (tokens.TokenError, formcheck.InputError) as exc:
+            article = await asyncio.to_thread(_published, ctx, article_id)
+            if article is None:
+                return message(ctx, request, "bad_link_title", "bad_link", status=404, lang=lang)
+            key, field = ("err_form", "form_token")
+            if isinstance(exc, formcheck.InputError):
+                key, field = exc.key, exc.field
+            return form_page(ctx, request, article, status=400, error=key, field=field,
+                             values=values, lang=lang)  # fmt: skip
+        item = sharing.Share(article_id=article_id, recipient=to, sender_name=name, note=note,
+                             client_ip=ctx.client_ip(request))  # fmt: skip
+        outcome: sharing.Outcome = "sent"
+        if not form.get("website"):  # the honeypot: answer like a success, send nothing
+            try:
+                outcome = await ctx.write(
+                    sharing.send, ctx.engine, ctx.identity, ctx.share_templates(lang), item,
+                    limits=ctx.limits, now=now,
+                )  # fmt: skip
+            except sharing.RateLimited:
+                resp = message(ctx, request, "too_many_title", "too_many", status=429, lang=lang)
+                resp.headers["Retry-After"] = "3600"
+                return resp
+        if outcome == "missing":
+            return message(ctx, request, "bad_link_title", "bad_link", status=404, lang=lang)
+        return message(ctx, request, "share_done_title", "share_done", lang=lang)
+
+    @r.get("/share-block/{token}")
+    async def block_form(request: Request, token: str) -> Response:
+        ctx = context_of(request)
+        try:
+            tokens.read(ctx.identity.secret, "share-block", token, now=ctx.now())
+        except tokens.TokenError:
+            return bad_link(ctx, request)
+        return page(ctx, request, "share_block")
+
+    @r.post("/share-block/{token}")
+    async def block(request: Request, token: str) -> Response:
+        ctx = context_of(request)
+        try:
+            await ctx.write(sharing.block, ctx.engine, ctx.identity.secret, token,
+                                    now=ctx.now())  # fmt: skip
+        except tokens.TokenError:
+            return bad_link(ctx, request)
+        return message(ctx, request, "share_blocked_title", "share_blocked")
+
+    return r

@@ -1,0 +1,79 @@
+"""Preferences: change the choice, unsubscribe, download and delete my data; the archive page."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from publisher import jobs, tokens
+from tests.digestkit import add_subscriber, schedules
+from tests.webkit import Web, subscriber_status, suppressed
+
+pytestmark = pytest.mark.asyncio
+
+
+def prefs_path(web: Web, sid: int) -> str:
+    return "/preferences/" + tokens.make(
+        web.settings.secret_key, "preferences", (sid,), now=web.clock.now()
+    )
+
+
+async def test_change_sections_and_frequency(web: Web) -> None:
+    sid = add_subscriber(web.engine, "minsu@example.kr", ("politics",))
+    path = prefs_path(web, sid)
+    page = await web.client.get(path)
+    assert page.status_code == 200 and "minsu@example.kr" in page.text
+    assert 'value="politics" checked' in page.text
+    r = await web.client.post(path, data={"sections": ["economy", "world"], "frequency": "weekly"})
+    assert r.status_code == 200 and "설정을 저장했습니다" in r.text
+    assert 'value="economy" checked' in r.text and 'value="politics" checked' not in r.text
+    assert 'value="weekly" checked' in r.text
+    bad = await web.client.post(path, data={"sections": ["<b>"], "frequency": "hourly"})
+    assert bad.status_code == 200 and "올바르지 않습니다" in bad.text
+
+
+async def test_download_then_delete_my_data(web: Web) -> None:
+    sid = add_subscriber(web.engine, "minsu@example.kr", ("politics",), name="김민수")
+    path = prefs_path(web, sid)
+    r = await web.client.post(path, data={"action": "export"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    assert "attachment" in r.headers["content-disposition"]
+    data = json.loads(r.text)
+    assert data["email"] == "minsu@example.kr" and data["sections"] == ["politics"]
+    r = await web.client.post(path, data={"action": "delete"})
+    assert r.status_code == 200 and subscriber_status(web.engine, "minsu@example.kr") is None
+    assert (await web.client.get(path)).status_code == 400  # nothing left to show
+
+
+async def test_unsubscribe_from_preferences_and_wrong_token(web: Web) -> None:
+    sid = add_subscriber(web.engine, "minsu@example.kr")
+    r = await web.client.post(prefs_path(web, sid), data={"action": "unsubscribe"})
+    assert (
+        r.status_code == 200 and subscriber_status(web.engine, "minsu@example.kr") == "unsubscribed"
+    )
+    assert ("all", "unsubscribed") in suppressed(web.engine, "minsu@example.kr")
+    unsub = tokens.make(web.settings.secret_key, "unsubscribe", (sid,), now=web.clock.now())
+    assert (await web.client.get(f"/preferences/{unsub}")).status_code == 400
+
+
+async def test_resubscribe_after_unsubscribe_lifts_own_suppression(web: Web) -> None:
+    sid = add_subscriber(web.engine, "minsu@example.kr")
+    await web.client.post(prefs_path(web, sid), data={"action": "unsubscribe"})
+    await web.client.post("/subscribe", data={"email": "minsu@example.kr", "frequency": "daily"})
+    assert subscriber_status(web.engine, "minsu@example.kr") == "pending"
+    token = tokens.make(web.settings.secret_key, "confirm", (sid,), now=web.clock.now())
+    await web.client.post(f"/confirm/{token}")
+    assert subscriber_status(web.engine, "minsu@example.kr") == "confirmed"
+    assert suppressed(web.engine, "minsu@example.kr") == []
+
+
+async def test_archive_has_no_personal_links(web: Web) -> None:
+    add_subscriber(web.engine, "minsu@example.kr")
+    result = jobs.run_digest(web.engine, web.settings, schedules(), "morning", now=web.clock.now())
+    assert result.run_id is not None
+    r = await web.client.get(f"/archive/morning/{result.run_id}")
+    assert r.status_code == 200 and "<html" in r.text.lower()
+    assert "/u/" not in r.text and "/preferences/" not in r.text and "%%" not in r.text
+    assert (await web.client.get(f"/archive/weekly/{result.run_id}")).status_code == 404
+    assert (await web.client.get("/archive/morning/999")).status_code == 404
