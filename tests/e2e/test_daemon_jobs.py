@@ -74,7 +74,9 @@ def test_a_dropped_file_reaches_the_feeds_after_collect_not_after_the_feed_inter
         )  # fmt: skip
         assert took < 10, "within a few collect intervals, not a feed interval (1 h)"
         assert (drop / "done" / "article.jsonl").exists()
-        assert d.log().count("job feeds:") == 2  # the start-up build, then the chained one
+        # The start-up build, then the chained one (its log line follows the file it wrote).
+        wait_for(lambda: d.log().count("job feeds:") >= 2, seconds=10, what="the chained build")
+        assert d.log().count("job feeds:") == 2
         d.proc.send_signal(signal.SIGTERM)
         assert d.proc.wait(30) == 0, d.log()
     finally:
