@@ -31,7 +31,7 @@ jobs:
 
 def _article(external_id: str) -> dict[str, object]:
     with (ROOT / "samples" / "articles.jsonl").open(encoding="utf-8") as src:
-        first = json.loads(src.readline())
+        first: dict[str, object] = json.loads(src.readline())
     published = (datetime.now(UTC) - timedelta(hours=3)).isoformat(timespec="seconds")
     return first | {
         "id": external_id,
