@@ -278,6 +278,14 @@ class Settings(BaseSettings):
         default=10 * 1024 * 1024, ge=1024, description="Largest HTTP source response accepted."
     )
 
+    # --- daemon ---
+    leader_poll_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=60,
+        description="How often an instance tries to take, or checks it holds, the scheduler lock.",
+    )
+
     @field_validator("sources")
     @classmethod
     def _unique_source_names(cls, value: list[SourceConfig]) -> list[SourceConfig]:

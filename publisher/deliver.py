@@ -123,6 +123,9 @@ class Drain:
             if until_empty and self._queue.empty() and not self._inflight:
                 await self._flush()
                 return
+            # Nothing to claim: commit the marks held below the batch size, or a forever drain
+            # would keep its last sent rows `sending` until their lease ran out (and resend them).
+            await self._flush()
             await self._wait_stop(0.05 if until_empty else 1.0)
         # Stopping: rows not yet started go back at once.
         untouched = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -62,6 +63,7 @@ async def serve(app: App, role: Role) -> int:
         web_app=web,
         drain=runtime.drain_forever,
         grace=s.duration("shutdown_grace"),
+        leader_poll=timedelta(seconds=s.leader_poll_seconds),
     )
     daemon = Daemon(app, parts, role=role)
     maildir = _demo_maildir(s.smtp_url) if s.demo else None

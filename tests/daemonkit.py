@@ -1,0 +1,75 @@
+"""Drive `python -m publisher …` as a subprocess: env settings, log files, polling helpers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def daemon_env(**settings: str) -> dict[str, str]:
+    """The process environment with only the given PUBLISHER_* settings (upper-cased keys)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
+    env |= {
+        "PYTHONPATH": str(ROOT),
+        "PUBLISHER_TEMPLATES_DIR": str(ROOT / "templates"),
+        "PUBLISHER_SECRET_KEY": "test-secret-key-of-enough-length-0123456789",
+    }
+    env |= {f"PUBLISHER_{k.upper()}": v for k, v in settings.items()}
+    return env
+
+
+def cli(env: dict[str, str], *args: str, cwd: Path) -> str:
+    """Run one CLI command to completion; fail the test with its output if it fails."""
+    done = subprocess.run(
+        [sys.executable, "-m", "publisher", *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, f"publisher {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+class Daemon:
+    """`publisher run` in a subprocess, its output going to a log file."""
+
+    def __init__(self, env: dict[str, str], *, cwd: Path, log: Path) -> None:
+        self.log_path = log
+        self._log = log.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "publisher", "run"],
+            cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text("utf-8", errors="replace")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self._log.close()
+
+
+def wait_for(
+    condition: Callable[[], object], *, seconds: float, what: str, alive: Sequence[Daemon] = ()
+) -> float:
+    """Poll `condition` until it is true; returns the seconds it took. Fails after `seconds`,
+    or at once when one of `alive` has exited (with its log)."""
+    started = time.monotonic()
+    while not condition():
+        for d in alive:
+            assert d.proc.poll() is None, f"daemon exited early:\n{d.log()}"
+        if time.monotonic() - started > seconds:
+            logs = "\n".join(d.log()[-3000:] for d in alive)
+            raise AssertionError(f"timed out after {seconds} s: {what}\n{logs}")
+        time.sleep(0.1)  # polling for a condition, not timing anything
+    return time.monotonic() - started
