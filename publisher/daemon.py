@@ -139,7 +139,7 @@ class Daemon:
             port=s.web_port,
             log_config=None,
             access_log=False,
-            lifespan="off",
+            lifespan="on",  # the web context flushes buffered page views on shutdown
         )
         self._server = _Server(config)
         await self._server.serve()

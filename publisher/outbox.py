@@ -97,6 +97,21 @@ class Claimed:
         return self.recipient.rpartition("@")[2].lower()
 
 
+def blocks(kind: str, entries: set[tuple[str, str]]) -> bool:
+    """Whether suppression entries (scope, reason) stop a message of this kind.
+
+    Scope ``all`` stops everything, except that an unsubscribed reader who signs up again
+    must still get the confirmation (confirming lifts the entry; a hard bounce still stops
+    it). Scope ``share`` stops only shared articles: the reader blocked those alone.
+    """
+    for scope, reason in entries:
+        if scope == "all" and not (kind == "confirm" and reason == "unsubscribed"):
+            return True
+        if scope == "share" and kind == "share":
+            return True
+    return False
+
+
 def claim(
     conn: Connection, *, owner: str, now: datetime, lease: timedelta, limit: int
 ) -> tuple[list[Claimed], int]:
@@ -111,8 +126,9 @@ def claim(
     if expired:
         store_outbox.set_final(conn, expired, status="expired", now=now)
     live = [r for r in rows if r["expires_at"] > now]
-    blocked = store_outbox.suppressed_among(conn, [r["recipient"] for r in live])
-    gone = [r["id"] for r in live if r["recipient"].lower() in blocked]
+    listed = store_outbox.suppressions_for(conn, [r["recipient"] for r in live])
+    gone = [r["id"] for r in live if blocks(r["kind"], listed.get(r["recipient"].lower(), set()))]
+    stopped = set(gone)
     if gone:
         store_outbox.set_final(conn, gone, status="suppressed", now=now, reply="suppressed")
     claimed = [
@@ -127,7 +143,7 @@ def claim(
             expires_at=r["expires_at"],
         )
         for r in live
-        if r["recipient"].lower() not in blocked
+        if r["id"] not in stopped
     ]
     return claimed, len(expired) + len(gone)
 

@@ -57,7 +57,7 @@ def demo(
             "\nopen:\n"
             f"  feeds index     {base}/feeds/index.html\n"
             f"  subscribe page  {base}/subscribe\n"
-            f"  share form      {base}/articles/20261123-0001/share\n"
+            f"  share form      {base}/articles/20261123-0021/share\n"
             f"  demo mailbox    {base}/dev/mail\n"
             f"drop article files (.json/.jsonl) into {inbox}/ to see them collected.",
             highlight=False,

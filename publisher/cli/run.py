@@ -18,6 +18,7 @@ from publisher.daemon import Daemon, Parts, Role
 from publisher.logs import setup_logging
 from publisher.runtime import Runtime
 from publisher.web.app import create_app
+from publisher.web.context import WebContext
 from publisher.web.ops import ops_router
 
 log = logging.getLogger("publisher")
@@ -57,7 +58,7 @@ def run(
 async def serve(app: App, role: Role) -> int:
     runtime = Runtime(app)
     s = app.settings
-    web = create_app(s, clock=app.clock)
+    web = create_app(s, clock=app.clock, context=WebContext(s, clock=app.clock, engine_=app.engine))
     parts = Parts(
         jobs=runtime.jobs,
         web_app=web,

@@ -109,17 +109,18 @@ def claim(
     return rows
 
 
-def suppressed_among(conn: Connection, emails: Sequence[str]) -> set[str]:
-    """The lower-cased addresses among ``emails`` on the suppression list (scope 'all')."""
+def suppressions_for(conn: Connection, emails: Sequence[str]) -> dict[str, set[tuple[str, str]]]:
+    """Lower-cased address → its suppression entries as (scope, reason), for those listed."""
     # Both spellings, so the primary key (email, scope) is used rather than lower(email).
     wanted = sorted({e.lower() for e in emails} | set(emails))
-    found: set[str] = set()
+    found: dict[str, set[tuple[str, str]]] = {}
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        q = select(suppressions.c.email).where(
-            suppressions.c.email.in_(chunk), suppressions.c.scope == "all"
+        q = select(suppressions.c.email, suppressions.c.scope, suppressions.c.reason).where(
+            suppressions.c.email.in_(chunk)
         )
-        found.update(str(e).lower() for e in conn.execute(q).scalars())
+        for email, scope, reason in conn.execute(q):
+            found.setdefault(str(email).lower(), set()).add((str(scope), str(reason)))
     return found
 
 
