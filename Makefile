@@ -28,8 +28,9 @@ test: lint pytest
 demo: $(STAMP)
 	$(BIN)/publisher demo
 
+# Each prints its figures beside its baseline; see bench/README.md.
 bench: $(STAMP)
-	$(BIN)/python bench/intake.py
+	for b in intake feeds deliver digest web daemon; do $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
