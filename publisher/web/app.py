@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from publisher import __version__
 from publisher.clock import Clock, SystemClock
@@ -49,8 +50,9 @@ def create_app(
     app.state.clock = ctx.clock
     app.state.web = ctx
     errors.install(app)
-    # Feeds are text: gzip typically shrinks them 4-6x for clients that ask.
-    app.add_middleware(GZipMiddleware, minimum_size=500)
+    # Feeds and pages are text: gzip typically shrinks them 4-6x for clients that ask. POSTs
+    # (view hits, forms) answer with a few bytes, so they skip the wrapper's per-request cost.
+    app.add_middleware(GetOnlyGZip, minimum_size=500)
     # The site's own pages read most-viewed and post views; the API key header is not allowed.
     app.add_middleware(
         CORSMiddleware, allow_origins=[ctx.cors_origin], allow_methods=["GET", "POST"],
@@ -59,3 +61,17 @@ def create_app(
     for make in routers:
         app.include_router(make(settings))
     return app
+
+
+class GetOnlyGZip:
+    """Starlette's GZipMiddleware for GET and HEAD requests only."""
+
+    def __init__(self, app: ASGIApp, minimum_size: int = 500) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=minimum_size)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            await self.gzip(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
