@@ -62,6 +62,17 @@ async def form_of(request: Request) -> dict[str, Any]:
     return out
 
 
+def token_page(
+    ctx: WebContext, request: Request, token: str, *, purpose: tokens.Purpose, template: str
+) -> Response:
+    """The page behind an emailed link: a button that POSTs; a GET never changes anything."""
+    try:
+        tokens.read(ctx.identity.secret, purpose, token, now=ctx.now())
+    except tokens.TokenError:
+        return bad_link(ctx, request)
+    return page(ctx, request, template)
+
+
 def _sections(ctx: WebContext) -> list[dict[str, str]]:
     with ctx.engine.connect() as conn:
         return [{"slug": s.slug, "name": s.name} for s in list_sections(conn)]
@@ -117,12 +128,9 @@ def router(_settings: Settings) -> APIRouter:
 
     @r.get("/confirm/{token}")
     async def confirm_form(request: Request, token: str) -> Response:
-        ctx = context_of(request)
-        try:
-            tokens.read(ctx.identity.secret, "confirm", token, now=ctx.now())
-        except tokens.TokenError:
-            return bad_link(ctx, request)
-        return page(ctx, request, "confirm")
+        return token_page(
+            context_of(request), request, token, purpose="confirm", template="confirm"
+        )
 
     @r.post("/confirm/{token}")
     async def confirm(request: Request, token: str) -> Response:
@@ -136,12 +144,9 @@ def router(_settings: Settings) -> APIRouter:
 
     @r.get("/u/{token}")
     async def unsubscribe_form(request: Request, token: str) -> Response:
-        ctx = context_of(request)
-        try:
-            tokens.read(ctx.identity.secret, "unsubscribe", token, now=ctx.now())
-        except tokens.TokenError:
-            return bad_link(ctx, request)
-        return page(ctx, request, "unsubscribe")
+        return token_page(
+            context_of(request), request, token, purpose="unsubscribe", template="unsubscribe"
+        )
 
     @r.post("/u/{token}")
     async def unsubscribe(request: Request, token: str) -> Response:

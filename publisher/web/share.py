@@ -12,7 +12,7 @@ from publisher.config import Settings
 from publisher.models import Article
 from publisher.store.webstate import published_article
 from publisher.web.context import WebContext, context_of
-from publisher.web.pages import bad_link, form_of, message, page
+from publisher.web.pages import bad_link, form_of, message, page, token_page
 
 
 def _published(ctx: WebContext, article_id: str) -> Article | None:
@@ -100,11 +100,7 @@ def router(_settings: Settings) -> APIRouter:
     @r.get("/share-block/{token}")
     async def block_form(request: Request, token: str) -> Response:
         ctx = context_of(request)
-        try:
-            tokens.read(ctx.identity.secret, "share-block", token, now=ctx.now())
-        except tokens.TokenError:
-            return bad_link(ctx, request)
-        return page(ctx, request, "share_block")
+        return token_page(ctx, request, token, purpose="share-block", template="share_block")
 
     @r.post("/share-block/{token}")
     async def block(request: Request, token: str) -> Response:
