@@ -57,7 +57,7 @@ def import_(
         int | None,
         typer.Option(
             min=0,
-            help="Validation processes; default: one per spare core (max 2) if over 4 MB.",
+            help="Validation processes; default: 2 (with 2+ cores) for files over 4 MB.",
         ),
     ] = None,
 ) -> None:
