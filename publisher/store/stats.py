@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections import Counter
 
 from sqlalchemy import Connection, func, select
 
-from publisher.store.schema import outbox, suppressions
+from publisher.store.outbox import oldest_queued, status_counts
+from publisher.store.schema import suppressions
+
+__all__ = ["oldest_queued", "outbox_depth", "suppression_counts"]
 
 
 def outbox_depth(conn: Connection) -> dict[str, int]:
-    q = select(outbox.c.status, func.count()).group_by(outbox.c.status)
-    return {str(status): int(n) for status, n in conn.execute(q)}
-
-
-def oldest_queued(conn: Connection) -> datetime | None:
-    q = select(func.min(outbox.c.created_at)).where(outbox.c.status.in_(["queued", "deferred"]))
-    value = conn.execute(q).scalar()
-    if isinstance(value, str):  # SQLite returns min() of a datetime column as text
-        value = datetime.fromisoformat(value)
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-    return None
+    depth: Counter[str] = Counter()
+    for status, _kind, n in status_counts(conn):
+        depth[status] += n
+    return dict(depth)
 
 
 def suppression_counts(conn: Connection) -> dict[str, int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -73,6 +74,22 @@ def token_page(
     return page(ctx, request, template)
 
 
+async def token_action(
+    ctx: WebContext,
+    request: Request,
+    token: str,
+    action: Callable[..., object],
+    done: str,
+) -> Response:
+    """The button behind an emailed link: ``action(engine, secret, token, now=…)`` on the store
+    writer, then the ``done`` message page (a bad, expired or wrong-purpose token: bad link)."""
+    try:
+        await ctx.write(action, ctx.engine, ctx.identity.secret, token, now=ctx.now())
+    except tokens.TokenError:
+        return bad_link(ctx, request)
+    return message(ctx, request, f"{done}_title", done)
+
+
 def _sections(ctx: WebContext) -> list[dict[str, str]]:
     with ctx.engine.connect() as conn:
         return [{"slug": s.slug, "name": s.name} for s in list_sections(conn)]
@@ -134,13 +151,7 @@ def router(_settings: Settings) -> APIRouter:
 
     @r.post("/confirm/{token}")
     async def confirm(request: Request, token: str) -> Response:
-        ctx = context_of(request)
-        try:
-            await ctx.write(signup.confirm, ctx.engine, ctx.identity.secret, token,
-                                    now=ctx.now())  # fmt: skip
-        except tokens.TokenError:
-            return bad_link(ctx, request)
-        return message(ctx, request, "confirmed_title", "confirmed")
+        return await token_action(context_of(request), request, token, signup.confirm, "confirmed")
 
     @r.get("/u/{token}")
     async def unsubscribe_form(request: Request, token: str) -> Response:

@@ -12,7 +12,7 @@ from publisher.config import Settings
 from publisher.models import Article
 from publisher.store.webstate import published_article
 from publisher.web.context import WebContext, context_of
-from publisher.web.pages import bad_link, form_of, message, page, token_page
+from publisher.web.pages import form_of, message, page, token_action, token_page
 
 
 def _published(ctx: WebContext, article_id: str) -> Article | None:
@@ -105,11 +105,6 @@ def router(_settings: Settings) -> APIRouter:
     @r.post("/share-block/{token}")
     async def block(request: Request, token: str) -> Response:
         ctx = context_of(request)
-        try:
-            await ctx.write(sharing.block, ctx.engine, ctx.identity.secret, token,
-                                    now=ctx.now())  # fmt: skip
-        except tokens.TokenError:
-            return bad_link(ctx, request)
-        return message(ctx, request, "share_blocked_title", "share_blocked")
+        return await token_action(ctx, request, token, sharing.block, "share_blocked")
 
     return r

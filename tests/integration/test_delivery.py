@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import email
+import ssl
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import trustme
 from sqlalchemy import Engine
 
 from publisher.clock import FixedClock
@@ -188,15 +190,7 @@ async def test_expired_rows_are_not_sent(
 async def test_starttls_with_throwaway_certificate(
     engine: Engine, clock: FixedClock, make_drain: Callable[..., Drain]
 ) -> None:
-    import ssl
-
-    import trustme
-
-    ca = trustme.CA()
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
-    client_ctx = ssl.create_default_context()
-    ca.configure_trust(client_ctx)
+    server_ctx, client_ctx = _throwaway_tls()
     server = await SmtpServer(tls_context=server_ctx).start()
     try:
         fill(engine, clock, 3)
@@ -292,15 +286,7 @@ async def test_a_failing_transform_stops_the_run_and_releases_rows(
 async def test_smtps_with_auth(
     engine: Engine, clock: FixedClock, make_drain: Callable[..., Drain]
 ) -> None:
-    import ssl
-
-    import trustme
-
-    ca = trustme.CA()
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
-    client_ctx = ssl.create_default_context()
-    ca.configure_trust(client_ctx)
+    server_ctx, client_ctx = _throwaway_tls()
     server = await SmtpServer(
         tls_context=server_ctx, implicit_tls=True, credentials=("mailer", "s3cret/키")
     ).start()
@@ -364,3 +350,13 @@ async def test_an_address_with_a_line_break_never_reaches_the_wire(
     report = await make_drain(smtpd.url).run()
     assert report.failed == 1 and smtpd.record.messages == []
     assert suppressed(engine) == []  # our bug or bad data, not a bounce
+
+
+def _throwaway_tls() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context with a certificate for 127.0.0.1 and a client that trusts its CA."""
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    return server_ctx, client_ctx
