@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from publisher.config import Settings  # noqa: E402
+from publisher.outbox import fill as fill_message  # noqa: E402
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120 Safari"
 ARTICLES = 50
@@ -112,7 +113,7 @@ def serve(mode: str, tmp: Path, smtp_port: int) -> None:
             fresh = sharing.Templates(ctx.renderer("ko"), identity)  # render every time
             ok = original(engine, identity, fresh, share, **kw)
             body = next(iter(fresh._cache.values()))
-            msg = compose.personalise(body, {compose.TO: share.recipient}, "<b@b>")
+            msg = fill_message(body, {compose.TO: share.recipient}, "<b@b>")
             with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as smtp:
                 smtp.sendmail(identity.sender.address, [share.recipient], msg)
             return ok

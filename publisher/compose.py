@@ -143,11 +143,3 @@ def compose(
     end = f"--{boundary}--\r\n".encode("ascii")
     # The CRLF before a boundary belongs to the delimiter, so each body gets one more.
     return head + sep + text + b"\r\n" + sep + html + b"\r\n" + end
-
-
-def personalise(body: bytes, substitutions: Mapping[str, str], message_id: str) -> bytes:
-    """What the sender does per recipient: splice values in with ``bytes.replace``."""
-    out = body.replace(MESSAGE_ID_PLACEHOLDER.encode("ascii"), message_id.encode("ascii"))
-    for key, value in substitutions.items():
-        out = out.replace(key.encode("ascii"), value.encode("utf-8"))
-    return out

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from publisher import collect, compose, fanout
+from publisher import collect, compose, fanout, outbox
 from publisher.config import Settings
 from publisher.models import RankedArticle
 from publisher.render import DigestInput, Links, RenderedEmail
@@ -192,7 +192,7 @@ def preview(
     subs = identity.substitutions(
         subscriber_id=who.id if who else 0, name=who.name if who else "", email=to, now=now
     )
-    eml = compose.personalise(body, subs, f"<preview@{identity.message_id_domain}>")
+    eml = outbox.fill(body, subs, f"<preview@{identity.message_id_domain}>")
     return Preview(
         window=w, rendered=rendered, eml=eml, items=selection.item_count,
         most_viewed=list(selection.most_viewed), variants=len(variants),

@@ -17,7 +17,7 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -231,13 +231,22 @@ _PLACEHOLDER = re.compile(rb"(%%[A-Z0-9_]+%%)")
 
 
 def personalise(template: bytes, item: Claimed) -> bytes:
-    """Fill the row's substitutions and its Message-ID into the stored content.
+    """Fill the row's substitutions and its Message-ID into the stored content."""
+    return fill(template, item.substitutions, item.message_id)
 
-    Values go in as UTF-8; a value with CR or LF is refused (header injection).
+
+def fill(template: bytes, substitutions: Mapping[str, str], message_id: str) -> bytes:
+    """Splice per-recipient values into stored content with ``bytes.replace``.
+
+    Values go in as UTF-8. A value with CR or LF is refused where its placeholder stands in
+    the header block (header injection); in the body a producer may fold text into CRLF lines
+    (a share's note does), and the sender dot-stuffs the finished message.
     """
-    out = template.replace(MESSAGE_ID_PLACEHOLDER.encode(), item.message_id.encode())
-    for name, value in item.substitutions.items():
-        if "\r" in value or "\n" in value:
-            raise ValueError(f"substitution {name}: value contains a line break")
+    out = template.replace(MESSAGE_ID_PLACEHOLDER.encode(), message_id.encode())
+    end = template.find(b"\r\n\r\n")
+    head = template if end < 0 else template[:end]
+    for name, value in substitutions.items():
+        if ("\r" in value or "\n" in value) and name.encode() in head:
+            raise ValueError(f"substitution {name}: header value contains a line break")
         out = out.replace(name.encode(), value.encode("utf-8"))
     return out

@@ -50,8 +50,11 @@ class Personaliser:
             variant = self._variants[item.content_id]
         subs = item.substitutions
         fast = all(k in variant.wire.names or _PLACEHOLDER.fullmatch(k) for k in subs)
-        if fast and self.transform is None and not any(v[:1] == "." for v in subs.values()):
-            return variant.wire.fill(item)  # values hold no line break, so the stuffing holds
+        # Values spliced into prepared (dot-stuffed) bytes must not start a line: no line
+        # breaks and no leading dot. Anything else goes the slow way and is stuffed whole.
+        plain = not any(v[:1] == "." or "\r" in v or "\n" in v for v in subs.values())
+        if fast and plain and self.transform is None:
+            return variant.wire.fill(item)
         message = outbox.personalise(variant.raw, item)
         if self.transform is not None:
             message = self.transform(message)

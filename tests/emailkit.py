@@ -9,6 +9,7 @@ from sqlalchemy import Engine, select
 
 from publisher import compose, fanout, jobs, tokens
 from publisher.config import Settings
+from publisher.outbox import fill as fill_message
 from publisher.store.schema import contents, outbox
 from tests.digestkit import DUE, NOW, add_subscriber, article, load_store, schedules
 
@@ -27,7 +28,7 @@ def digest_messages(engine: Engine, settings: Settings) -> dict[str, bytes]:
                 select(contents.c.body).where(contents.c.id == row.content_id)
             ).scalar_one()
             subs = json.loads(row.substitutions)
-            out[row.recipient] = compose.personalise(bytes(body), subs, row.message_id)
+            out[row.recipient] = fill_message(bytes(body), subs, row.message_id)
     return out
 
 
@@ -38,7 +39,7 @@ def confirm_message(settings: Settings) -> bytes:
         confirm_url=f"{identity.base_url}/confirm/{token}"
     )
     body = compose.compose(rendered=rendered, sender=identity.sender, date=NOW)
-    return compose.personalise(
+    return fill_message(
         body, {compose.TO: compose.address("김민수", "minsu.kim@example.kr")},
         "<confirm-1@news.example.kr>",
     )  # fmt: skip
@@ -57,4 +58,4 @@ def share_message(settings: Settings) -> bytes:
         block_url=f"{identity.base_url}/share-block/{token}",
     )  # fmt: skip
     body = compose.compose(rendered=rendered, sender=identity.sender, date=NOW)
-    return compose.personalise(body, {compose.TO: "friend@example.kr"}, "<share-1@news.example.kr>")
+    return fill_message(body, {compose.TO: "friend@example.kr"}, "<share-1@news.example.kr>")

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, select
 
-from publisher import compose
 from publisher.clock import FixedClock
 from publisher.config import Settings
+from publisher.outbox import fill as fill_message
 from publisher.store.schema import contents, outbox, subscribers, suppressions
 from publisher.web.app import create_app
 from publisher.web.context import WebContext
@@ -66,7 +66,7 @@ def message_of(engine: Engine, row: dict[str, Any]) -> str:
             select(contents.c.body).where(contents.c.id == row["content_id"])
         ).scalar_one()
     subs = json.loads(row["substitutions"])
-    return compose.personalise(bytes(body), subs, row["message_id"]).decode("utf-8")
+    return fill_message(bytes(body), subs, row["message_id"]).decode("utf-8")
 
 
 def link_in(message: str, path: str) -> str:

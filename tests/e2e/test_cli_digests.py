@@ -12,7 +12,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from publisher.cli import app
-from publisher.compose import personalise
+from publisher.outbox import fill as personalise
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
 from publisher.store.schema import contents, outbox

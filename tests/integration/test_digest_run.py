@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import Engine, select
 
 from publisher import jobs
-from publisher.compose import personalise
 from publisher.config import Settings
+from publisher.outbox import fill as personalise
 from publisher.store import digest_runs
 from publisher.store import subscribers as store_subscribers
 from publisher.store.db import make_engine

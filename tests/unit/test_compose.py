@@ -19,8 +19,8 @@ from publisher.compose import (
     Sender,
     address,
     compose,
-    personalise,
 )
+from publisher.outbox import fill as personalise
 from publisher.render import RenderedEmail
 
 IDN = "한빛일보.kr".encode("idna").decode("ascii")

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from publisher import tokens
-from publisher.compose import ListInfo, Sender, compose, personalise
+from publisher.compose import ListInfo, Sender, compose
 from publisher.dkimsign import sign, verify
+from publisher.outbox import fill as personalise
 from publisher.render import RenderedEmail
 
 SECRET = "test-secret-key-0123456789"
