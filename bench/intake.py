@@ -78,12 +78,12 @@ def phase_articles(
 ) -> dict[str, Any]:
     from itertools import islice
 
-    from publisher.importers import read_records
+    from publisher.importers import read_items
     from publisher.ingest import import_articles
 
     engine = _engine(db)
     with source.open("rb") as fh:
-        records = islice(read_records(fh, "jsonl"), limit)
+        records = islice(read_items(fh, "jsonl"), limit)
         start = time.perf_counter()
         report = import_articles(
             engine, records, tz=SEOUL, now=T0, batch_size=batch_size, workers=workers

@@ -54,6 +54,20 @@ def detect_format(path: Path, explicit: str | None = None) -> Format:
     return fmt
 
 
+@dataclass(frozen=True, slots=True)
+class RawLine:
+    """A JSON Lines record not decoded yet: big imports decode it in a validation worker."""
+
+    line: int
+    raw: bytes
+
+    def record(self) -> Record:
+        return parse_jsonl_line(self.line, self.raw)
+
+
+Item = Record | RawLine
+
+
 def read_records(fh: BinaryIO, fmt: Format, *, required: Sequence[str] = ()) -> Iterator[Record]:
     """Records from an open binary file; ``required`` columns are checked for CSV up front."""
     if fmt == "jsonl":
@@ -61,6 +75,13 @@ def read_records(fh: BinaryIO, fmt: Format, *, required: Sequence[str] = ()) -> 
     if fmt == "json":
         return read_json_array(fh)
     return read_csv(fh, required=required)
+
+
+def read_items(fh: BinaryIO, fmt: Format, *, required: Sequence[str] = ()) -> Iterator[Item]:
+    """Like read_records, but JSON Lines come as RawLine, left for the validator to decode."""
+    if fmt == "jsonl":
+        return jsonl_lines(fh)
+    return read_records(fh, fmt, required=required)
 
 
 def _kind(value: object) -> str:
@@ -72,31 +93,32 @@ def _not_object(line: int, value: object) -> Record:
     return Record(line, error=f"expected a JSON object, got {_kind(value)}")
 
 
-def _bad_utf8(line: int, raw: bytes, exc: UnicodeDecodeError) -> Record:
-    byte = raw[exc.start]
-    return Record(line, error=f"not valid UTF-8 (byte 0x{byte:02x} at offset {exc.start})")
-
-
-def read_jsonl(fh: BinaryIO) -> Iterator[Record]:
+def jsonl_lines(fh: BinaryIO) -> Iterator[RawLine]:
+    """The non-blank lines of a JSON Lines file, a byte-order mark taken off the first."""
     for number, raw in enumerate(fh, start=1):
         if number == 1 and raw.startswith(_BOM):
             raw = raw[len(_BOM) :]
-        if not raw.strip():
-            continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            yield _bad_utf8(number, raw, exc)
-            continue
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            if not raw.endswith(b"\n"):
-                yield Record(number, error="truncated last line: the file ends inside a record")
-            else:
-                yield Record(number, error=f"not valid JSON: {exc.msg} (column {exc.colno})")
-            continue
-        yield Record(number, value) if isinstance(value, dict) else _not_object(number, value)
+        if raw.strip():
+            yield RawLine(number, raw)
+
+
+def parse_jsonl_line(number: int, raw: bytes) -> Record:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        byte = raw[exc.start]
+        return Record(number, error=f"not valid UTF-8 (byte 0x{byte:02x} at offset {exc.start})")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if not raw.endswith(b"\n"):
+            return Record(number, error="truncated last line: the file ends inside a record")
+        return Record(number, error=f"not valid JSON: {exc.msg} (column {exc.colno})")
+    return Record(number, value) if isinstance(value, dict) else _not_object(number, value)
+
+
+def read_jsonl(fh: BinaryIO) -> Iterator[Record]:
+    return (line.record() for line in jsonl_lines(fh))
 
 
 class _ArrayBuffer:

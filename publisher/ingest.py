@@ -1,4 +1,4 @@
-"""The article import pipeline: records → validate → dedupe → batched upsert → report.
+"""The article import pipeline: records → prepare (validate) → dedupe → batched upsert → report.
 
 Each batch is one transaction, so an import that dies half-way leaves whole articles only.
 A record that fails validation is reported and skipped; it never stops the others.
@@ -10,10 +10,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
-from publisher.importers import Record
-from publisher.models import Article
-from publisher.parallel import validate_parallel
-from publisher.store.articles import Outcome, write_articles
+from publisher.importers import Item
+from publisher.parallel import prepare_parallel
+from publisher.store.articles import ArticleRow, Outcome, write_rows
 from publisher.store.types import Engine
 
 BATCH_SIZE = 1000
@@ -58,29 +57,29 @@ class _Run:
         self.engine = engine
         self.now = now
         self.report = report
-        self.pending: dict[str, tuple[int, Article]] = {}
+        self.pending: dict[str, tuple[int, ArticleRow]] = {}
         self.first_line: dict[str, int] = {}
         # The strongest outcome per id: a duplicate that was first added stays "added".
         self.outcomes: dict[str, Outcome] = {}
 
-    def take(self, line: int, article: Article) -> None:
-        key = article.external_id
+    def take(self, line: int, row: ArticleRow) -> None:
+        key = row.external_id
         earlier = self.first_line.setdefault(key, line)
         if earlier != line:
             self.report.warnings.append(
                 Problem(line, "id", f"duplicate of line {earlier} ({key}); the later one wins")
             )
             self.pending.pop(key, None)  # keep file order: the later one goes at the end
-        self.pending[key] = (line, article)
+        self.pending[key] = (line, row)
 
     def flush(self) -> None:
         if not self.pending:
             return
         items = list(self.pending.values())
         self.pending.clear()
-        results = write_articles(self.engine, [a for _, a in items], now=self.now)
-        for (line, article), result in zip(items, results, strict=True):
-            key = article.external_id
+        results = write_rows(self.engine, [row for _, row in items], now=self.now)
+        for (line, row), result in zip(items, results, strict=True):
+            key = row.external_id
             if result not in _RANK:
                 self.report.rejected.append(Problem(line, "", result))
                 continue
@@ -91,7 +90,7 @@ class _Run:
 
 def import_articles(
     engine: Engine,
-    records: Iterable[Record],
+    records: Iterable[Item],
     *,
     tz: tzinfo,
     now: datetime,
@@ -101,18 +100,15 @@ def import_articles(
 ) -> ImportReport:
     """Validate and upsert every record; duplicates inside the input: the last one wins.
 
-    With ``workers`` ≥ 1, validation runs in that many processes (for big files).
+    With ``workers`` ≥ 1, records are decoded and validated in that many processes.
     """
     report = ImportReport()
     run = _Run(engine, now, report)
-    for record, result in validate_parallel(records, tz, workers=workers):
-        if result is None:
-            report.rejected.append(Problem(record.line, "", record.error or "unreadable"))
-            continue
+    for line, result in prepare_parallel(records, tz, workers=workers):
         if isinstance(result, list):
-            report.rejected.extend(Problem(record.line, e.field, e.reason) for e in result)
+            report.rejected.extend(Problem(line, e.field, e.reason) for e in result)
             continue
-        run.take(record.line, result)
+        run.take(line, result)
         if len(run.pending) >= batch_size:
             run.flush()
             if progress is not None:

@@ -1,7 +1,9 @@
-"""Validate records in worker processes, in input order, reading only a little ahead.
+"""Prepare records for the store (decode, validate, hash) in worker processes, in input order.
 
-Validation (JSON checks and nh3 cleaning) costs more than the database write, and nh3 holds
-the GIL, so big imports spread it over processes while the parent keeps reading and writing.
+Preparing an article (JSON decoding, nh3 cleaning, the content hash) costs more than writing
+it, and nh3 holds the GIL, so big imports spread it over processes while the parent keeps
+reading and writing. Workers get raw JSON Lines bytes and send back plain row tuples: both
+pickle in a few microseconds, where decoded dicts and Article objects cost several times more.
 """
 
 from __future__ import annotations
@@ -15,54 +17,75 @@ from datetime import tzinfo
 from itertools import islice
 from typing import Any
 
-from publisher.importers import Record
+from publisher.importers import Item, RawLine, parse_jsonl_line
 from publisher.intake import FieldError, validate_article
-from publisher.models import Article
+from publisher.store.articles import ArticleRow, article_row
 
-Validated = Article | list[FieldError] | None  # None: the record could not be read
+Prepared = ArticleRow | list[FieldError]
 CHUNK = 250
+# What a worker gets for one record: raw JSONL bytes, a decoded object, or why it is unreadable.
+_Payload = bytes | dict[str, Any] | str
 
 
 def default_workers() -> int:
-    """Two validation processes where there are two cores or more, none on one core.
+    """Two worker processes where there are two cores or more, none on one core.
 
-    Measured on 2 cores (bench/intake.py): 2 workers 4,609 articles/s, 1 worker 3,921/s;
-    the parent mostly waits on the store and the workers, so oversubscribing pays.
+    Measured on 2 cores (bench/intake.py): 2 workers beat 1, because the parent mostly waits
+    on the store and the workers, so oversubscribing pays.
     """
     cores = os.cpu_count() or 1
     return 0 if cores < 2 else 2
 
 
-def validate_serial(records: Iterable[Record], tz: tzinfo) -> Iterator[tuple[Record, Validated]]:
-    for record in records:
-        value = record.value
-        yield record, (None if value is None else validate_article(value, tz=tz))
+def _payload(item: Item) -> _Payload:
+    if isinstance(item, RawLine):
+        return item.raw
+    if item.value is None:
+        return item.error or "unreadable"
+    return item.value
 
 
-def _validate_chunk(values: list[dict[str, Any] | None], tz: tzinfo) -> list[Validated]:
-    return [None if v is None else validate_article(v, tz=tz) for v in values]
+def _prepare(payload: _Payload, tz: tzinfo) -> Prepared:
+    if isinstance(payload, bytes):
+        record = parse_jsonl_line(0, payload)
+        payload = record.value if record.value is not None else record.error or "unreadable"
+    if isinstance(payload, str):
+        return [FieldError("", payload)]
+    result = validate_article(payload, tz=tz)
+    return result if isinstance(result, list) else article_row(result)
 
 
-def validate_parallel(
-    records: Iterable[Record], tz: tzinfo, *, workers: int
-) -> Iterator[tuple[Record, Validated]]:
-    """Like validate_serial, with ``workers`` processes; at most 8 chunks per worker in flight."""
+def _prepare_chunk(payloads: list[_Payload], tz: tzinfo) -> list[Prepared]:
+    return [_prepare(p, tz) for p in payloads]
+
+
+def prepare_serial(items: Iterable[Item], tz: tzinfo) -> Iterator[tuple[int, Prepared]]:
+    """(line, row or every problem) for each item, in this process."""
+    for item in items:
+        yield item.line, _prepare(_payload(item), tz)
+
+
+def prepare_parallel(
+    items: Iterable[Item], tz: tzinfo, *, workers: int
+) -> Iterator[tuple[int, Prepared]]:
+    """Like prepare_serial, with ``workers`` processes; at most 8 chunks per worker in flight."""
     if workers < 1:
-        yield from validate_serial(records, tz)
+        yield from prepare_serial(items, tz)
         return
     methods = multiprocessing.get_all_start_methods()
     # fork starts workers in milliseconds; spawn (other platforms) re-imports the package.
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    source = iter(records)
-    in_flight: deque[tuple[list[Record], Future[list[Validated]]]] = deque()
+    source = iter(items)
+    in_flight: deque[tuple[list[int], Future[list[Prepared]]]] = deque()
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         while True:
             chunk = list(islice(source, CHUNK))
             if chunk:
-                values = [r.value for r in chunk]
-                in_flight.append((chunk, pool.submit(_validate_chunk, values, tz)))
+                lines = [item.line for item in chunk]
+                payloads = [_payload(item) for item in chunk]
+                in_flight.append((lines, pool.submit(_prepare_chunk, payloads, tz)))
             if in_flight and (not chunk or len(in_flight) >= 8 * workers):
-                done, future = in_flight.popleft()
-                yield from zip(done, future.result(), strict=True)
+                lines, future = in_flight.popleft()
+                yield from zip(lines, future.result(), strict=True)
             if not chunk and not in_flight:
                 return

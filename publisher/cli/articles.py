@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from publisher.cli.common import console, err_console, fail, open_app
-from publisher.importers import FileError, detect_format, read_records
+from publisher.importers import FileError, detect_format, read_items
 from publisher.ingest import Problem, import_articles
 from publisher.intake import REQUIRED
 from publisher.parallel import default_workers
@@ -72,7 +72,7 @@ def import_(
     with fh, open_app() as application:
         settings = application.settings
         try:
-            records = read_records(fh, kind, required=REQUIRED)
+            records = read_items(fh, kind, required=REQUIRED)
             with file_progress(fh, file, f"importing {file.name}") as tick:
                 report = import_articles(
                     application.engine,

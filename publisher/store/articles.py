@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
-from datetime import datetime
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import Connection, Engine, Row, func, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
@@ -17,6 +17,37 @@ from publisher.store.schema import articles, sections
 
 Outcome = Literal["added", "updated", "unchanged"]
 _CHUNK = 500
+
+
+class ArticleRow(NamedTuple):
+    """An article ready for the store: what validation hands to upsert_rows.
+
+    A plain tuple, so that validation workers send it back to the importing process cheaply.
+    Times are aware, in UTC.
+    """
+
+    external_id: str
+    url: str
+    title: str
+    summary: str
+    content_html: str
+    author: str
+    section: str | None
+    tags: str  # JSON array
+    image_url: str | None
+    image_caption: str | None
+    image_type: str | None
+    image_length: int | None
+    status: str
+    published_at: datetime
+    updated_at: datetime
+    content_hash: str
+    section_name: str | None  # goes to the sections table, not to this row
+
+
+# The articles columns an ArticleRow fills, in its order, then registered_at.
+_ROW_COLUMNS = ArticleRow._fields[:-1]
+_INSERT_COLUMNS = (*_ROW_COLUMNS, "registered_at")
 
 
 def content_hash(a: Article) -> str:
@@ -30,25 +61,13 @@ def content_hash(a: Article) -> str:
     return hashlib.sha256("\x1e".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _row_values(a: Article) -> dict[str, Any]:
-    return {
-        "external_id": a.external_id,
-        "url": a.url,
-        "title": a.title,
-        "summary": a.summary,
-        "content_html": a.content_html,
-        "author": a.author,
-        "section": a.section,
-        "tags": json.dumps(list(a.tags), ensure_ascii=False),
-        "image_url": a.image_url,
-        "image_caption": a.image_caption,
-        "image_type": a.image_type,
-        "image_length": a.image_length,
-        "status": a.status,
-        "published_at": a.published_at,
-        "updated_at": a.updated_at,
-        "content_hash": content_hash(a),
-    }
+def article_row(a: Article) -> ArticleRow:
+    return ArticleRow(
+        a.external_id, a.url, a.title, a.summary, a.content_html, a.author, a.section,
+        json.dumps(list(a.tags), ensure_ascii=False), a.image_url, a.image_caption,
+        a.image_type, a.image_length, a.status, a.published_at.astimezone(UTC),
+        a.updated_at.astimezone(UTC), content_hash(a), a.section_name,
+    )  # fmt: skip
 
 
 def ensure_sections(conn: Connection, pairs: Iterable[tuple[str, str | None]]) -> None:
@@ -75,13 +94,18 @@ def ensure_sections(conn: Connection, pairs: Iterable[tuple[str, str | None]]) -
 
 
 def upsert_articles(conn: Connection, batch: Sequence[Article], *, now: datetime) -> list[Outcome]:
-    """Insert or update by external_id, in the caller's transaction. One outcome per article.
+    """Insert or update by external_id, in the caller's transaction. One outcome per article."""
+    return upsert_rows(conn, [article_row(a) for a in batch], now=now)
+
+
+def upsert_rows(conn: Connection, batch: Sequence[ArticleRow], *, now: datetime) -> list[Outcome]:
+    """upsert_articles for rows made by article_row (in validation workers, for big imports).
 
     ``registered_at`` is set once, when publisher first sees the id. An article whose content
     hash is unchanged is left alone. A changed one without its own newer ``updated_at`` gets
     ``now``, so a correction always moves ``updated`` forward.
     """
-    ensure_sections(conn, ((a.section, a.section_name) for a in batch if a.section))
+    ensure_sections(conn, ((r.section, r.section_name) for r in batch if r.section))
     outcomes: list[Outcome] = []
     for start in range(0, len(batch), _CHUNK):
         chunk = batch[start : start + _CHUNK]
@@ -94,28 +118,58 @@ def upsert_articles(conn: Connection, batch: Sequence[Article], *, now: datetime
                 ).where(articles.c.external_id.in_([a.external_id for a in chunk]))
             )
         }  # fmt: skip
-        inserts: list[dict[str, Any]] = []
-        for a in chunk:
-            values = _row_values(a)
-            old = known.get(a.external_id)
+        inserts: list[ArticleRow] = []
+        for row in chunk:
+            old = known.get(row.external_id)
             if old is None:
-                values["registered_at"] = now
-                inserts.append(values)
+                inserts.append(row)
                 outcomes.append("added")
-            elif old.content_hash == values["content_hash"]:
+            elif old.content_hash == row.content_hash:
                 outcomes.append("unchanged")
             else:
-                if values["updated_at"] <= old.updated_at:
+                values = dict(zip(_ROW_COLUMNS, row, strict=False))
+                if row.updated_at <= old.updated_at:
                     values["updated_at"] = max(now, old.updated_at)
                 conn.execute(update(articles).where(articles.c.id == old.id).values(**values))
                 outcomes.append("updated")
         if inserts:
-            conn.execute(insert(articles), inserts)
+            _insert(conn, inserts, now)
     return outcomes
+
+
+def _insert(conn: Connection, rows: list[ArticleRow], now: datetime) -> None:
+    """One executemany at the driver: SQLAlchemy's per-row parameter work would cost as much
+    as the insert itself on a big import. Times go through the column type, as elsewhere."""
+    mark = _MARKS.get(conn.dialect.paramstyle)
+    if mark is None:  # a driver we have not met: let SQLAlchemy do it
+        dicts = [dict(zip(_ROW_COLUMNS, r, strict=False)) for r in rows]
+        conn.execute(insert(articles), [{**d, "registered_at": now} for d in dicts])
+        return
+    # dialect_impl: SQLite's own DATETIME format, which every query compares against as text.
+    kind = articles.c.published_at.type.dialect_impl(conn.dialect)
+    to_db: Callable[[Any], Any] = kind.bind_processor(conn.dialect) or (lambda v: v)
+    registered = to_db(now)
+    sql = (
+        f"INSERT INTO articles ({', '.join(_INSERT_COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * len(_INSERT_COLUMNS))})"
+    )
+    conn.exec_driver_sql(
+        sql, [(*r[:13], to_db(r[13]), to_db(r[14]), r[15], registered) for r in rows]
+    )
+
+
+_MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 
 def write_articles(
     engine: Engine, batch: Sequence[Article], *, now: datetime
+) -> list[Outcome | str]:
+    """Upsert a batch in one transaction; see write_rows."""
+    return write_rows(engine, [article_row(a) for a in batch], now=now)
+
+
+def write_rows(
+    engine: Engine, batch: Sequence[ArticleRow], *, now: datetime
 ) -> list[Outcome | str]:
     """Upsert a batch in one transaction; one outcome per article, or the database's reason.
 
@@ -125,13 +179,13 @@ def write_articles(
     """
     try:
         with engine.begin() as conn:
-            return list(upsert_articles(conn, batch, now=now))
+            return list(upsert_rows(conn, batch, now=now))
     except (IntegrityError, DataError) as exc:
         if len(batch) == 1:
             return [f"the database refused it: {str(exc.orig).strip().splitlines()[0]}"]
         results: list[Outcome | str] = []
-        for article in batch:
-            results.extend(write_articles(engine, [article], now=now))
+        for row in batch:
+            results.extend(write_rows(engine, [row], now=now))
         return results
     except OperationalError as exc:
         raise StoreError(f"database_url: cannot write: {str(exc.orig).strip()}") from None

@@ -110,3 +110,15 @@ def test_outbox_enqueue_is_idempotent_and_content_stored_once(any_engine: Engine
         assert get_content(conn, cid) == b"a\r\n"
     assert cid == again
     assert message_id_for("k", "d.kr") == message_id_for("k", "d.kr") != message_id_for("j", "d.kr")
+
+
+def test_times_on_a_whole_second_compare_equal_to_their_bound(any_engine: Engine) -> None:
+    # New articles take the fast insert path; their times must still meet a bound parameter
+    # of the same instant (a "since" or "until" on a whole second) as equal.
+    with any_engine.begin() as conn:
+        store_articles.upsert_articles(conn, [_article(1), _article(2)], now=T)
+    with any_engine.connect() as conn:
+        since = store_articles.latest_articles(conn, limit=5, since=T - timedelta(minutes=1))
+        new = store_articles.registered_between(conn, after=T - timedelta(seconds=1), until=T)
+    assert [a.external_id for a in since] == ["20261123-0001"]
+    assert [a.external_id for a in new] == ["20261123-0001", "20261123-0002"]

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from publisher.clock import FixedClock
-from publisher.importers import FileError, Record, detect_format, read_records
+from publisher.importers import FileError, Record, detect_format, read_items, read_records
 from publisher.ingest import ImportReport, import_articles
 from publisher.intake import REQUIRED
 from publisher.store import articles as store_articles
@@ -36,9 +36,14 @@ def jsonl(*objs: Any) -> bytes:
     return b"".join(json.dumps(o, ensure_ascii=False).encode() + b"\n" for o in objs)
 
 
-def run(engine: Engine, clock: FixedClock, data: bytes, fmt: str = "jsonl") -> ImportReport:
-    records = read_records(io.BytesIO(data), fmt, required=REQUIRED)  # type: ignore[arg-type]
-    return import_articles(engine, records, tz=SEOUL, now=clock.now(), batch_size=2)
+def run(
+    engine: Engine, clock: FixedClock, data: bytes, fmt: str = "jsonl", workers: int = 0
+) -> ImportReport:
+    """The CLI's path: JSON Lines are decoded by the validator (in workers, with ``workers``)."""
+    records = read_items(io.BytesIO(data), fmt, required=REQUIRED)  # type: ignore[arg-type]
+    return import_articles(
+        engine, records, tz=SEOUL, now=clock.now(), batch_size=2, workers=workers
+    )
 
 
 def stored(engine: Engine) -> dict[str, str]:
@@ -59,8 +64,9 @@ def test_added_updated_unchanged(engine: Engine, clock: FixedClock) -> None:
     assert again.summary() == "added 0, updated 1, unchanged 2, rejected 0"
 
 
+@pytest.mark.parametrize("workers", [0, 2], ids=["in-process", "2 workers"])
 def test_bad_records_reported_by_line_and_the_rest_imported(
-    engine: Engine, clock: FixedClock
+    engine: Engine, clock: FixedClock, workers: int
 ) -> None:
     data = (
         jsonl(art(1), art(2, url="javascript:x"), art(3, published_at="9999-01-01T00:00:00Z"))
@@ -73,7 +79,7 @@ def test_bad_records_reported_by_line_and_the_rest_imported(
         + jsonl(art(7))
         + b'{"id": "20261123-0008", "url": "https://news.exa'
     )
-    report = run(engine, clock, data)
+    report = run(engine, clock, data, workers=workers)
     assert lines(report) == [
         (2, "url"), (3, "published_at"), (4, ""), (5, ""), (6, "section"), (7, "title"),
         (8, ""), (11, ""),

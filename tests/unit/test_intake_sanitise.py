@@ -55,3 +55,11 @@ def test_illegal_characters_gone_from_every_text_field() -> None:
 def test_allowed_markup_kept() -> None:
     html = "<h2>제목</h2><p><strong>굵게</strong> <em>기울임</em></p><ul><li>하나</li></ul>"
     assert clean_html(html, base_url=BASE) == html
+
+
+def test_text_that_looks_like_a_link_is_left_alone() -> None:
+    out = clean_html(
+        '<p>write href="page.html" in the tag</p><a href="p.html">x</a>', base_url=BASE
+    )
+    assert 'write href="page.html" in' in out
+    assert 'href="https://news.example.kr/articles/p.html"' in out
