@@ -76,7 +76,10 @@ def clean_html(fragment: str, *, base_url: str) -> str:
         value = m.group(2).strip()
         if usable and value.startswith("/") and not value.startswith("//"):
             return f' {m.group(1)}="{origin}{value}"'  # root-relative, the common case: cheaply
-        resolved = urljoin(base_url, html.unescape(value))
+        try:
+            resolved = urljoin(base_url, html.unescape(value))
+        except ValueError:  # e.g. a broken [IPv6] host
+            return ""
         if resolved.split(":", 1)[0].lower() not in URL_SCHEMES:
             return ""  # no usable base: drop the attribute rather than keep a relative URL
         return f' {m.group(1)}="{html.escape(resolved)}"'

@@ -7,6 +7,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from publisher.intake import (
     MAX_BODY_BYTES,
@@ -73,10 +75,57 @@ def test_all_problems_reported_at_once() -> None:
 @pytest.mark.parametrize(
     "url",
     ["/articles/1", "articles/1", "javascript:alert(1)", "JavaScript:alert(1)", "ftp://x.kr/a",
-     "https://", "https://news.example.kr/a b", "data:text/html,hi"],
+     "https://", "https://news.example.kr/a b", "data:text/html,hi", "http://[abc/x",
+     "https://news.example.kr:99999/a", "https://news.example.kr:x/a",
+     "https://news.example.kr:0/a"],
 )  # fmt: skip
 def test_url_must_be_absolute_http(url: str) -> None:
-    assert "url" in errors(good(url=url))
+    assert "url" in errors(good(url=url, image_url=url))
+    assert "image_url" in errors(good(image_url=url))
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://news.example.kr/a", "HTTP://NEWS.EXAMPLE.KR", "https://news.example.kr:8443/a",
+     "https://user@news.example.kr/a", "https://[2001:db8::1]/a", "https://뉴스.kr/기사?id=1"],
+)  # fmt: skip
+def test_unusual_but_valid_urls_pass(url: str) -> None:
+    assert ok(good(url=url, image_url=url)).url == url
+
+
+def test_a_broken_link_in_the_body_costs_only_the_link() -> None:
+    body = '<p>본문 <a href="//[broken/x">링크</a> <a href="/ok">ok</a></p>'
+    html = ok(good(content_html=body)).content_html
+    assert "본문" in html and "broken" not in html
+    assert 'href="https://news.example.kr/ok"' in html
+
+
+_URLISH = st.from_regex(
+    r"\A([hH]ttps?:|data:|javascript:)?(//)?[\[\]a-z0-9:@.%가-]{0,12}(/[a-z\[:]{0,5})?\Z"
+)
+_VALUES = st.one_of(
+    _URLISH,
+    st.text(max_size=30),
+    st.integers(),
+    st.none(),
+    st.lists(st.text(max_size=5), max_size=3),
+)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["id", "url", "title", "published_at", "updated_at", "image_url", "tags",
+                         "section", "image_length", "image_type", "status", "summary"]),
+        _VALUES,
+    ),
+    st.lists(_URLISH, max_size=3),
+)  # fmt: skip
+@settings(max_examples=400, deadline=None)
+def test_any_object_gives_an_article_or_named_errors(obj: dict[str, Any], links: list[str]) -> None:
+    # A record that makes validation raise would stop a whole import or fail an API call.
+    body = "".join(f'<a href="{u}"><img src="{u}"></a>' for u in links)
+    result = validate_article({**good(content_html=body), **obj}, tz=SEOUL)
+    assert isinstance(result, Article) or all(isinstance(e, FieldError) for e in result)
 
 
 @pytest.mark.parametrize(
