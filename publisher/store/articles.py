@@ -140,11 +140,7 @@ def upsert_rows(conn: Connection, batch: Sequence[ArticleRow], *, now: datetime)
 def _insert(conn: Connection, rows: list[ArticleRow], now: datetime) -> None:
     """One executemany at the driver: SQLAlchemy's per-row parameter work would cost as much
     as the insert itself on a big import. Times go through the column type, as elsewhere."""
-    mark = _MARKS.get(conn.dialect.paramstyle)
-    if mark is None:  # a driver we have not met: let SQLAlchemy do it
-        dicts = [dict(zip(_ROW_COLUMNS, r, strict=False)) for r in rows]
-        conn.execute(insert(articles), [{**d, "registered_at": now} for d in dicts])
-        return
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"  # sqlite3 or psycopg
     # dialect_impl: SQLite's own DATETIME format, which every query compares against as text.
     kind = articles.c.published_at.type.dialect_impl(conn.dialect)
     to_db: Callable[[Any], Any] = kind.bind_processor(conn.dialect) or (lambda v: v)
@@ -153,12 +149,14 @@ def _insert(conn: Connection, rows: list[ArticleRow], now: datetime) -> None:
         f"INSERT INTO articles ({', '.join(_INSERT_COLUMNS)}) "
         f"VALUES ({', '.join([mark] * len(_INSERT_COLUMNS))})"
     )
+    texts = ArticleRow._fields.index("published_at")  # the plain columns come first
     conn.exec_driver_sql(
-        sql, [(*r[:13], to_db(r[13]), to_db(r[14]), r[15], registered) for r in rows]
+        sql,
+        [
+            (*r[:texts], to_db(r.published_at), to_db(r.updated_at), r.content_hash, registered)
+            for r in rows
+        ],
     )
-
-
-_MARKS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 
 def write_articles(
