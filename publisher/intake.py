@@ -39,7 +39,10 @@ _SECTION = re.compile(r"^[a-z0-9-]+$")
 _SPACE = re.compile(r"\s")
 _ID_FORBIDDEN = re.compile(r"[\s/?#]")
 # http(s), a plain host name and no port: nothing in it that urlsplit would need to check.
-_PLAIN_HTTP_URL = re.compile(r"(?i:https?)://[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*(?:[/?#]|$)")
+_PLAIN_HTTP_URL = re.compile(
+    r"(?i:https?)://[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*(?:[/?#]|$)",
+    re.ASCII,  # no 'ſ' for 's'
+)
 _IMAGE_TYPE = re.compile(r"^image/[a-z0-9.+-]+$")
 _DATA_URL = re.compile(r"^data:(image/[a-z0-9.+-]+)(;[a-z0-9=.-]+)*;base64,([A-Za-z0-9+/=\s]*)$")
 

@@ -43,10 +43,12 @@ _CLEANER = nh3.Cleaner(
     strip_comments=True,
     link_rel="noopener noreferrer",
 )
-# nh3 serialises every attribute as ` name="value"`, with `"`, `&`, `<` and `>` escaped, so on
-# its output this finds the URL attributes; absolute ones (nh3 checked their scheme) are skipped.
-# Text may hold the same characters, so a match counts only inside a tag.
+# nh3 (0.3.7 and later) serialises every attribute as ` name="value"`, with `"`, `&`, `<` and
+# `>` escaped, so on its output this finds the URL attributes; absolute ones (nh3 checked their
+# scheme) are skipped. Text may hold the same characters, so a match counts only inside a tag.
 _RELATIVE_URL = re.compile(r' (href|src|cite)="(?![a-zA-Z][a-zA-Z0-9+.-]*:)([^"]*)"')
+# A root-relative path that unescaping, trimming and escaping again would leave as it is.
+_PLAIN_PATH = re.compile(r"/(?!/)[^&'<>]*(?<!\s)")
 
 
 def strip_illegal(text: str) -> str:
@@ -65,23 +67,28 @@ def clean_html(fragment: str, *, base_url: str) -> str:
     if '="' not in cleaned:
         return cleaned
     parts = urlsplit(base_url)
-    usable = parts.scheme.lower() in URL_SCHEMES and bool(parts.netloc)
-    # Values are still escaped as nh3 wrote them, so an escaped origin can go in front as is.
-    origin = html.escape(f"{parts.scheme}://{parts.netloc}")
+    origin = f"{parts.scheme}://{parts.netloc}"
+    # Most links are plain root-relative paths: the escaped origin goes in front as they are.
+    # Whatever the path, the output is what it has always been, so content hashes of stored
+    # articles do not change (a re-import would report them as updated).
+    plain_prefix = html.escape(origin) if parts.scheme in ("http", "https") else None
 
     def absolute(m: re.Match[str]) -> str:
         at = m.start()
         if cleaned.rfind("<", 0, at) < cleaned.rfind(">", 0, at):
             return m.group(0)  # not in a tag: text that only looks like an attribute
-        value = m.group(2).strip()
-        if usable and value.startswith("/") and not value.startswith("//"):
-            return f' {m.group(1)}="{origin}{value}"'  # root-relative, the common case: cheaply
+        if plain_prefix is not None and _PLAIN_PATH.fullmatch(m.group(2)):
+            return f' {m.group(1)}="{plain_prefix}{m.group(2)}"'
+        value = html.unescape(m.group(2)).strip()
         try:
-            resolved = urljoin(base_url, html.unescape(value))
+            if value.startswith("/") and not value.startswith("//"):
+                resolved = origin + value
+            else:
+                resolved = urljoin(base_url, value)
         except ValueError:  # e.g. a broken [IPv6] host
-            return ""
+            return " "
         if resolved.split(":", 1)[0].lower() not in URL_SCHEMES:
-            return ""  # no usable base: drop the attribute rather than keep a relative URL
+            return " "  # no usable base: drop the attribute rather than keep a relative URL
         return f' {m.group(1)}="{html.escape(resolved)}"'
 
     return _RELATIVE_URL.sub(absolute, cleaned)

@@ -77,7 +77,7 @@ def test_all_problems_reported_at_once() -> None:
     ["/articles/1", "articles/1", "javascript:alert(1)", "JavaScript:alert(1)", "ftp://x.kr/a",
      "https://", "https://news.example.kr/a b", "data:text/html,hi", "http://[abc/x",
      "https://news.example.kr:99999/a", "https://news.example.kr:x/a",
-     "https://news.example.kr:0/a"],
+     "https://news.example.kr:0/a", "httpſ://news.example.kr/a"],
 )  # fmt: skip
 def test_url_must_be_absolute_http(url: str) -> None:
     assert "url" in errors(good(url=url, image_url=url))
