@@ -13,6 +13,7 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import tzinfo
 from itertools import islice
 from typing import Any
@@ -25,6 +26,10 @@ Prepared = ArticleRow | list[FieldError]
 CHUNK = 250
 # What a worker gets for one record: raw JSONL bytes, a decoded object, or why it is unreadable.
 _Payload = bytes | dict[str, Any] | str
+
+
+class WorkerDied(Exception):
+    """A worker process died (killed, out of memory). What was written before stays whole."""
 
 
 def default_workers() -> int:
@@ -86,6 +91,14 @@ def prepare_parallel(
                 in_flight.append((lines, pool.submit(_prepare_chunk, payloads, tz)))
             if in_flight and (not chunk or len(in_flight) >= 8 * workers):
                 lines, future = in_flight.popleft()
-                yield from zip(lines, future.result(), strict=True)
+                try:
+                    results = future.result()
+                except BrokenProcessPool:
+                    raise WorkerDied(
+                        "a worker process died (killed, or out of memory?); the articles "
+                        "written so far are whole: run the import again (it upserts), or use "
+                        "--workers 0"
+                    ) from None
+                yield from zip(lines, results, strict=True)
             if not chunk and not in_flight:
                 return

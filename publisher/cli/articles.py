@@ -14,7 +14,7 @@ from publisher.cli.common import console, err_console, fail, open_app
 from publisher.importers import FileError, detect_format, read_items
 from publisher.ingest import Problem, import_articles
 from publisher.intake import REQUIRED
-from publisher.parallel import default_workers
+from publisher.parallel import WorkerDied, default_workers
 from publisher.store import articles as store_articles
 
 app = typer.Typer(help="Import, list and retract articles.", no_args_is_help=True)
@@ -82,7 +82,7 @@ def import_(
                     workers=workers_for(file) if workers is None else workers,
                     progress=tick,
                 )
-        except FileError as exc:
+        except (FileError, WorkerDied) as exc:
             raise fail(f"{file}: {exc}", code=1) from None
     print_problems(report.rejected, report.warnings)
     console.print(report.summary(), highlight=False)

@@ -141,3 +141,19 @@ def test_check_reports_every_problem_with_its_key_path(
     monkeypatch.setenv("PUBLISHER_DEMO", "true")
     monkeypatch.setenv("PUBLISHER_SCHEDULES_FILE", str(ROOT / "schedules.yaml"))
     assert cli("check") == (0, "configuration OK\n", "")
+
+
+def _dying_chunk(payloads: list[object], tz: object) -> list[object]:
+    import os
+
+    os._exit(1)  # what the kernel's OOM killer looks like from the parent
+
+
+def test_a_worker_that_dies_gets_a_clear_error(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import publisher.parallel as parallel
+
+    monkeypatch.setattr(parallel, "_prepare_chunk", _dying_chunk)
+    code, _, err = cli("articles", "import", "--workers", "2", str(SAMPLES / "articles.jsonl"))
+    assert code == 1
+    assert "a worker process died" in err and "--workers 0" in err
+    assert "Traceback" not in err
