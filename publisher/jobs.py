@@ -34,10 +34,6 @@ class RunResult:
     note: str = ""
 
 
-def dedupe_prefix(digest_id: str, run_id: int) -> str:
-    return f"digest:{digest_id}:{run_id}:"
-
-
 def _input(
     digest: Digest, window: collect.Window, selection: collect.Selection, links: Links, **kw: bool
 ) -> DigestInput:
@@ -87,7 +83,7 @@ def run_digest(
         archive_url = identity.archive_url(digest.id, run_id)
         links = Links(view_in_browser=archive_url, **fanout.personal_links())
         list_info = identity.list_info(digest.name, digest.id)
-        prefix = dedupe_prefix(digest.id, run_id)
+        prefix = digest_runs.dedupe_prefix(digest.id, run_id)
         enqueued = 0
         for v in variants:
             rendered = renderer.digest(_input(digest, w, v.selection, links))

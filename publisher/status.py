@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from publisher.config import Settings
-from publisher.jobs import dedupe_prefix
 from publisher.scheduler import next_fire_times
 from publisher.schedules import Schedules, Timing
 from publisher.store import digest_runs, stats
@@ -137,7 +136,9 @@ def gather(
                 )
             )  # fmt: skip
             for r in rows:
-                counts = digest_runs.outbox_counts(conn, dedupe_prefix(r.digest_id, r.id))
+                counts = digest_runs.outbox_counts(
+                    conn, digest_runs.dedupe_prefix(r.digest_id, r.id)
+                )
                 history.append(
                     RunRow(r.digest_id, r.id, r.window_end, r.created_at, r.status,
                            r.item_count, r.recipient_count, counts)

@@ -13,7 +13,6 @@ import typer
 from publisher.app import App
 from publisher.cli.common import console, fail, open_app
 from publisher.cli.run import run as run_daemon
-from publisher.feedjob import run_feeds
 from publisher.importers import read_records
 from publisher.ingest import import_articles
 from publisher.store import articles as store_articles
@@ -82,6 +81,8 @@ def _seed(app: App) -> None:
     console.print(
         f"subscribers: added {subs.added}, updated {subs.updated}, unchanged {subs.unchanged}"
     )
+    from publisher.feedjob import run_feeds  # feedgen and lxml: for the commands that build
+
     run = run_feeds(app.settings, app.engine, now=now)
     changed = sum(1 for r in run.results if r.changed)
     console.print(

@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from publisher import jobs
 from publisher import subscribers as use
 from publisher.addresses import AddressError, normalise
 from publisher.app import App
@@ -146,6 +145,8 @@ def preview(
     at: Annotated[str | None, typer.Option("--at", help="Pretend it is this time.")] = None,
 ) -> None:
     """Render what a run would send, without sending."""
+    from publisher import jobs  # rendering (Jinja2, premailer) only for the commands that render
+
     with open_app() as app:
         schedules = _schedules(app, digest_id)
         try:
@@ -178,6 +179,8 @@ def test(
     at: Annotated[str | None, typer.Option("--at", help="Pretend it is this time.")] = None,
 ) -> None:
     """Enqueue one "[TEST]" copy (kind test) of the all-sections variant."""
+    from publisher import jobs
+
     try:
         address = normalise(to)
     except AddressError as exc:
@@ -199,6 +202,8 @@ def run(
     at: Annotated[str | None, typer.Option("--at", help="Pretend it is this time.")] = None,
 ) -> None:
     """Perform the run due now (idempotent per window) and print what it enqueued."""
+    from publisher import jobs
+
     with open_app() as app:
         schedules = _schedules(app, digest_id)
         try:
@@ -223,7 +228,8 @@ def history(
     with open_app() as app, app.engine.connect() as conn:
         runs = digest_runs.list_runs(conn, digest_id, limit=limit)
         counts = {
-            r.id: digest_runs.outbox_counts(conn, jobs.dedupe_prefix(digest_id, r.id)) for r in runs
+            r.id: digest_runs.outbox_counts(conn, digest_runs.dedupe_prefix(digest_id, r.id))
+            for r in runs
         }
     say("run\twindow start\twindow end\tstatus\titems\trecipients\tsent\tfailed\tqueued")
     for r in runs:

@@ -6,7 +6,6 @@ import typer
 from rich.table import Table
 
 from publisher.cli.common import console, open_app
-from publisher.feedjob import run_feeds
 
 app = typer.Typer(help="RSS, Atom and JSON feeds.", no_args_is_help=True)
 
@@ -16,6 +15,8 @@ def build(
     force: bool = typer.Option(False, "--force", help="Rewrite every feed, changed or not."),
 ) -> None:
     """Build every enabled feed into feeds_dir; only changed files are rewritten."""
+    from publisher.feedjob import run_feeds  # feedgen and lxml: for this command only
+
     with open_app() as pub:
         run = run_feeds(pub.settings, pub.engine, now=pub.clock.now(), force=force)
     table = Table("feed", "items", "status", "bytes")

@@ -7,19 +7,17 @@ import logging
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from publisher.app import App
 from publisher.cli.common import fail, open_app
 from publisher.cli.core import config_problems
-from publisher.daemon import Daemon, Parts, Role
 from publisher.logs import setup_logging
-from publisher.runtime import Runtime
-from publisher.web.app import create_app
-from publisher.web.context import WebContext
-from publisher.web.ops import ops_router
+
+if TYPE_CHECKING:
+    from publisher.daemon import Role
 
 log = logging.getLogger("publisher")
 
@@ -56,6 +54,14 @@ def run(
 
 
 async def serve(app: App, role: Role) -> int:
+    # The web stack and the scheduler take a third of a second to import: only the daemon
+    # pays for them, not every other command.
+    from publisher.daemon import Daemon, Parts
+    from publisher.runtime import Runtime
+    from publisher.web.app import create_app
+    from publisher.web.context import WebContext
+    from publisher.web.ops import ops_router
+
     runtime = Runtime(app)
     s = app.settings
     web = create_app(s, clock=app.clock, context=WebContext(s, clock=app.clock, engine_=app.engine))

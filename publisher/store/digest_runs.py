@@ -104,6 +104,11 @@ def list_runs(conn: Connection, digest_id: str, *, limit: int = 50) -> list[RunR
     return [_row(r) for r in conn.execute(q)]
 
 
+def dedupe_prefix(digest_id: str, run_id: int) -> str:
+    """What every outbox dedupe key of one run starts with."""
+    return f"digest:{digest_id}:{run_id}:"
+
+
 def outbox_counts(conn: Connection, dedupe_prefix: str) -> dict[str, int]:
     """Outbox rows by status whose dedupe key starts with ``dedupe_prefix``."""
     pattern = dedupe_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
