@@ -6,12 +6,15 @@ reference is checked against this class by a test.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
+from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_origin
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -22,6 +25,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from publisher.addresses import AddressError
+from publisher.addresses import normalise as normalise_address
 from publisher.timeutil import parse_duration
 
 ENV_PREFIX = "PUBLISHER_"
@@ -31,9 +36,10 @@ CONFIG_ENV = "PUBLISHER_CONFIG"
 class ConfigError(Exception):
     """Every problem found, each prefixed with where it came from and its key path."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], *, schedules_file: Path | None = None) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+        self.schedules_file = schedules_file  # where to check schedules.yaml all the same
 
 
 class DomainLimit(BaseModel):
@@ -46,8 +52,21 @@ SOURCE_NAME = r"^[a-z0-9][a-z0-9-]*$"
 
 
 def _http_url(value: str) -> str:
-    if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value):
+    try:
+        host = urlsplit(value).hostname
+    except ValueError:  # a broken [IPv6] host
+        host = None
+    if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value) or not host:
         raise ValueError(f"{value!r} is not an absolute http(s) URL")
+    return value
+
+
+def _address(value: str) -> str:
+    if value:
+        try:
+            normalise_address(value)
+        except AddressError as exc:
+            raise ValueError(f"{value!r} is not an email address: {exc}") from None
     return value
 
 
@@ -330,6 +349,11 @@ class Settings(BaseSettings):
         default=30, ge=0, description="How long GET /api/most-viewed answers are reused."
     )
 
+    _urls = field_validator("site_url", "public_base_url")(_http_url)
+    _addresses = field_validator(
+        "from_address", "reply_to", "delivery_return_path", "unsubscribe_mailto"
+    )(_address)
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -364,7 +388,7 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_path = os.environ.get(CONFIG_ENV)
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if toml_path:
+        if toml_path and _READ_TOML.get():
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
         return tuple(sources)
 
@@ -388,39 +412,98 @@ class Settings(BaseSettings):
         return found
 
 
-def _source_of(key: str, toml_keys: set[str]) -> str:
-    env = ENV_PREFIX + key.upper()
-    return env if env in os.environ or key not in toml_keys else "publisher.toml"
+# Lists whose items are tagged unions: pydantic puts the tag in an error's path, the file does not.
+_TAGGED_LISTS = frozenset({"sources"})
+# Off only while checking the environment alone, when the TOML file cannot be read.
+_READ_TOML: ContextVar[bool] = ContextVar("publisher_read_toml", default=True)
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    """("sources", 0, "folder", "settle_seconds") → "sources[0].settle_seconds"."""
+    if len(loc) >= 3 and loc[0] in _TAGGED_LISTS and isinstance(loc[1], int):
+        loc = (*loc[:2], *loc[3:])
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else str(part)
+    return text
+
+
+def _is_complex(name: str) -> bool:
+    """Whether the environment must spell this setting as JSON (a list or a table)."""
+    annotation = Settings.model_fields[name].annotation
+    origin = get_origin(annotation) or annotation
+    return origin in (list, dict, tuple, set) or (
+        isinstance(origin, type) and issubclass(origin, BaseModel)
+    )
+
+
+def _environment_problems(known: set[str]) -> tuple[list[str], bool]:
+    """Unknown PUBLISHER_* variables and lists or tables that are not JSON; and whether the
+    environment can be handed to pydantic (it stops at the first unreadable JSON)."""
+    problems: list[str] = []
+    readable = True
+    for name in sorted(os.environ):
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        setting = name[len(ENV_PREFIX) :].lower()
+        if setting not in known:
+            problems.append(f"environment: {name}: unknown setting")
+        elif _is_complex(setting):
+            try:
+                json.loads(os.environ[name])
+            except ValueError as exc:
+                problems.append(
+                    f"environment: {name}: not valid JSON ({exc}); "
+                    'write lists and tables as JSON, e.g. ["a", "b"]'
+                )
+                readable = False
+    return problems, readable
+
+
+def _schedules_file(toml: Mapping[str, Any]) -> Path:
+    """Where schedules.yaml is, even when the settings as a whole do not load."""
+    value = os.environ.get(ENV_PREFIX + "SCHEDULES_FILE") or toml.get("schedules_file")
+    default = Settings.model_fields["schedules_file"].default
+    return Path(value) if isinstance(value, str) and value else Path(default)
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
     """Load and validate settings; raise ConfigError listing *every* problem."""
     problems: list[str] = []
-    toml_keys: set[str] = set()
+    toml: dict[str, Any] = {}
+    toml_name = "publisher.toml"
+    toml_ok = True
     toml_path = os.environ.get(CONFIG_ENV)
     if toml_path:
-        path = Path(toml_path)
+        toml_name = toml_path
         try:
-            toml_keys = set(tomllib.loads(path.read_text("utf-8")))
+            toml = tomllib.loads(Path(toml_path).read_text("utf-8"))
         except FileNotFoundError:
-            raise ConfigError([f"{CONFIG_ENV}: file not found: {path}"]) from None
+            problems.append(f"{CONFIG_ENV}: file not found: {toml_path}")
+            toml_ok = False
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError([f"{path}: not valid TOML: {exc}"]) from None
+            problems.append(f"{toml_path}: not valid TOML: {exc}")
+            toml_ok = False
     known = set(Settings.model_fields)
-    for name in sorted(os.environ):
-        setting = name[len(ENV_PREFIX) :].lower()
-        if name.startswith(ENV_PREFIX) and name != CONFIG_ENV and setting not in known:
-            problems.append(f"environment: {name}: unknown setting")
-    try:
-        settings = Settings(**dict(overrides or {}))
-    except ValidationError as exc:
-        for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"])
-            top = str(err["loc"][0]) if err["loc"] else ""
-            where = "publisher.toml" if top not in known else _source_of(top, toml_keys)
-            msg = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
-            problems.append(f"{where}: {key}: {msg}")
-        raise ConfigError(problems) from None
-    if problems:
-        raise ConfigError(problems)
+    env_problems, env_readable = _environment_problems(known)
+    problems.extend(env_problems)
+    settings: Settings | None = None
+    if env_readable:
+        # With a TOML file that cannot be read, the environment is still checked on its own.
+        token = _READ_TOML.set(toml_ok)
+        try:
+            settings = Settings(**dict(overrides or {}))
+        except ValidationError as exc:
+            for err in exc.errors():
+                top = str(err["loc"][0]) if err["loc"] else ""
+                in_env = ENV_PREFIX + top.upper() in os.environ or top not in toml
+                where = ENV_PREFIX + top.upper() if top in known and in_env else toml_name
+                msg = err["msg"]
+                if err["type"] == "extra_forbidden":
+                    msg = "unknown setting" if len(err["loc"]) == 1 else "unknown key"
+                problems.append(f"{where}: {_key_path(tuple(err['loc']))}: {msg}")
+        finally:
+            _READ_TOML.reset(token)
+    if problems or settings is None:
+        raise ConfigError(problems, schedules_file=_schedules_file(toml))
     return settings

@@ -20,8 +20,10 @@ from publisher.store.views import write_view_counts
 
 COLLAPSE = timedelta(minutes=30)
 # Crawlers, link previewers, monitors and HTTP libraries; an empty user agent counts as a bot.
+# "bot" is not a bot inside a word starting "cubot": CUBOT is a phone maker whose models
+# ("CUBOT P40", "CUBOT_X30") name themselves in the user agent (isbot has the same exception).
 BOT_USER_AGENT = re.compile(
-    r"bot|crawl|spider|slurp|archiver|facebookexternalhit|embedly|preview|curl/|wget/"
+    r"(?<!\bcu)bot|crawl|spider|slurp|archiver|facebookexternalhit|embedly|preview|curl/|wget/"
     r"|python-requests|python-urllib|aiohttp|httpx|go-http-client|java/|okhttp|headless"
     r"|lighthouse|pingdom|uptime|monitor|feedfetcher|yeti|daumoa|scrapy|ahrefs|semrush",
     re.IGNORECASE,

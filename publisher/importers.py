@@ -176,11 +176,10 @@ def read_json_array(fh: BinaryIO) -> Iterator[Record]:
         if ch == "":
             yield Record(line, error="truncated: the file ends before the closing ']'")
             return
-        if ch == "]" and first:
+        if ch == "]":
+            yield from _after_array(buf)
             return
         if not first:
-            if ch == "]":
-                return
             if ch != ",":
                 yield Record(line, error=f"not valid JSON: expected ',' or ']', found {ch!r}")
                 return
@@ -209,6 +208,13 @@ def read_json_array(fh: BinaryIO) -> Iterator[Record]:
             yield Record(line, value)
         else:
             yield _not_object(line, value)
+
+
+def _after_array(buf: _ArrayBuffer) -> Iterator[Record]:
+    """Past the closing ']' only whitespace may follow; anything else is reported, not dropped."""
+    buf.pos += 1
+    if buf.skip_space():
+        yield Record(buf.line_at(buf.pos), error="not valid JSON: content after the closing ']'")
 
 
 def read_csv(fh: BinaryIO, *, required: Sequence[str] = ()) -> Iterator[Record]:

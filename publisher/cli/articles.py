@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import Annotated, BinaryIO, Literal
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -112,12 +112,21 @@ def list_(
 
 
 @app.command("retract")
-def retract(article_id: Annotated[str, typer.Argument(help="The article's id.")]) -> None:
-    """Mark an article retracted: it leaves feeds, rankings and future digests."""
+def retract(
+    article_id: Annotated[str, typer.Argument(help="The article's id.")],
+    undo: Annotated[
+        bool, typer.Option("--undo", help="Put a retracted article back (published).")
+    ] = False,
+) -> None:
+    """Mark an article retracted: it leaves feeds, rankings and future digests.
+
+    It stays retracted when the same version is imported again; a new version from the CMS
+    (anything in it changed) brings the CMS's status.
+    """
+    status: Literal["published", "retracted"] = "published" if undo else "retracted"
     with open_app() as application, application.engine.begin() as conn:
-        found = store_articles.set_status(
-            conn, article_id, "retracted", now=application.clock.now()
-        )
+        found = store_articles.set_status(conn, article_id, status, now=application.clock.now())
     if not found:
         raise fail(f"no article with id {article_id!r}", code=1)
-    console.print(f"retracted {article_id}", markup=False, highlight=False)
+    done = "published again" if undo else "retracted"
+    console.print(f"{done} {article_id}", markup=False, highlight=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from publisher.cli.common import console, fail, open_app
@@ -36,13 +38,14 @@ def check() -> None:
 def config_problems() -> list[str]:
     """Every problem with the settings and schedules.yaml, each with its key path."""
     problems: list[str] = []
-    settings = None
+    schedules_path: Path | None
     try:
         settings = load_settings()
         problems.extend(settings.problems())
+        schedules_path = settings.schedules_file
     except ConfigError as exc:
         problems.extend(exc.problems)
-    schedules_path = settings.schedules_file if settings else None
+        schedules_path = exc.schedules_file  # checked all the same: every problem at once
     if schedules_path is not None:
         try:
             load_schedules(schedules_path)

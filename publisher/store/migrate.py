@@ -9,6 +9,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from publisher.store.db import StoreError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -31,13 +34,21 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
-    """Bring the schema to head; a second call is a no-op. Returns (before, after)."""
-    before = current_revision(engine)
-    head = head_revision()
-    if before == head:
-        return before, head
-    cfg = _config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    """Bring the schema to head; a second call is a no-op. Returns (before, after).
+
+    A database that cannot be opened (no server, not a database file) raises StoreError,
+    which commands report in one line.
+    """
+    try:
+        before = current_revision(engine)
+        head = head_revision()
+        if before == head:
+            return before, head
+        cfg = _config()
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else repr(exc)
+        raise StoreError(f"database_url: cannot open the database: {reason}") from None
     return before, head

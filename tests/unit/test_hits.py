@@ -57,6 +57,45 @@ def test_known_bots_are_ignored(engine: Engine, agent: str) -> None:
     assert not is_bot(BROWSER)
 
 
+# Real-world user agents. Phones whose model contains "bot" (CUBOT) are readers, not bots.
+READERS = [
+    "Mozilla/5.0 (Linux; Android 10; CUBOT P40) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 11; CUBOT_X30) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/119.0.6045.163 Mobile Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 13; SM-S918N Build/TP1A.220624.014; wv) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Version/4.0 Chrome/120.0.6099.144 Mobile Safari/537.36;KAKAOTALK 10.4.5",
+    "Mozilla/5.0 (Linux; Android 14; SM-A546N) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "SamsungBrowser/23.0 Chrome/115.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0",
+    BROWSER,
+]
+BOTS = [
+    "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like "
+    "Gecko) Chrome/120.0 Mobile Safari/537.36 (compatible; Googlebot/2.1; "
+    "+http://www.google.com/bot.html)",
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; bingbot/2.0; "
+    "+http://www.bing.com/bingbot.htm) Chrome/116.0.1938.76 Safari/537.36",
+    "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)",
+    "Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)",
+    "Mozilla/5.0 (X11; Linux x86_64; Storebot-Google/1.0) AppleWebKit/537.36 (KHTML, like "
+    "Gecko) Chrome/79.0.3945.88 Safari/537.36",
+    "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+    "Mozilla/5.0 (compatible; Yeti/1.1; +https://naver.me/spd)",
+    "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+    # A crawler posing as a CUBOT phone is still caught by its own name.
+    "Mozilla/5.0 (Linux; Android 10; CUBOT P40) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0 Mobile Safari/537.36 (compatible; Googlebot/2.1)",
+]
+
+
+@pytest.mark.parametrize(
+    ("agent", "bot"), [(a, False) for a in READERS] + [(a, True) for a in BOTS]
+)
+def test_real_world_user_agents(agent: str, bot: bool) -> None:
+    assert is_bot(agent) is bot
+
+
 def test_repeats_within_30_minutes_collapse(engine: Engine) -> None:
     add_articles(engine, 1, 2)
     rec = ViewRecorder(engine, flush_every=timedelta(hours=2))

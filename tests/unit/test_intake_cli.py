@@ -113,6 +113,37 @@ def test_unwritable_database_path(env: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert "database_url: cannot write" in err and "not-a-dir" in err
 
 
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [("sqlite:///{env}/notes.txt", "file is not a database"),
+     ("postgresql://nobody@127.0.0.1:1/db", "Connection refused")],
+    ids=["not a database file", "no server"],
+)  # fmt: skip
+def test_a_database_that_cannot_be_opened(
+    env: Path, monkeypatch: pytest.MonkeyPatch, url: str, reason: str
+) -> None:
+    (env / "notes.txt").write_text("not a database, just notes\n" * 100, "utf-8")
+    monkeypatch.setenv("PUBLISHER_DATABASE_URL", url.format(env=env))
+    for command in (["init"], ["articles", "import", str(SAMPLES / "articles.jsonl")]):
+        code, _, err = cli(*command)
+        assert code == 2 and "Traceback" not in err
+        assert "database_url: cannot open the database" in err and reason in err
+
+
+def test_urls_and_addresses_in_settings_are_checked(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PUBLISHER_SITE_URL", "news.example.kr")
+    monkeypatch.setenv("PUBLISHER_PUBLIC_BASE_URL", "javascript:alert(1)")
+    monkeypatch.setenv("PUBLISHER_FROM_ADDRESS", "news-at-example.kr")
+    monkeypatch.setenv("PUBLISHER_REPLY_TO", "desk@news.example.kr")
+    code, _, err = cli("check")
+    assert code == 2
+    for key in ("site_url", "public_base_url", "from_address"):
+        assert f"PUBLISHER_{key.upper()}: {key}:" in err
+    assert "reply_to" not in err
+
+
 def test_config_file_unknown_key_and_wrong_type(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     toml = env / "publisher.toml"
     toml.write_text('site_nmae = "오타"\nweb_port = "eighty"\n', "utf-8")
@@ -143,6 +174,27 @@ def test_check_reports_every_problem_with_its_key_path(
     assert cli("check") == (0, "configuration OK\n", "")
 
 
+def test_check_goes_on_when_the_settings_themselves_fail(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schedules = env / "schedules.yaml"
+    schedules.write_text("digests:\n  - id: m\n    name: x\n    cron: '99 7 * * *'\n", "utf-8")
+    broken = env / "site.toml"
+    broken.write_text("site_name = \n", "utf-8")
+    monkeypatch.setenv("PUBLISHER_SCHEDULES_FILE", str(schedules))
+    monkeypatch.setenv("PUBLISHER_CONFIG", str(broken))
+    monkeypatch.setenv("PUBLISHER_WEB_PORT", "y")
+    monkeypatch.setenv("PUBLISHER_WEBSUB_HUBS", "https://hub.example/")  # not JSON
+    code, _, err = cli("check")
+    assert code == 2 and "Traceback" not in err
+    assert f"{broken}: not valid TOML" in err
+    assert "PUBLISHER_WEBSUB_HUBS: not valid JSON" in err
+    assert "digests[0].cron" in err  # schedules.yaml is checked all the same
+    monkeypatch.delenv("PUBLISHER_WEBSUB_HUBS")
+    code, _, err = cli("check")
+    assert "PUBLISHER_WEB_PORT: web_port" in err  # the environment is checked without the file
+
+
 def _dying_chunk(payloads: list[object], tz: object) -> list[object]:
     import os
 
@@ -157,3 +209,28 @@ def test_a_worker_that_dies_gets_a_clear_error(env: Path, monkeypatch: pytest.Mo
     assert code == 1
     assert "a worker process died" in err and "--workers 0" in err
     assert "Traceback" not in err
+
+
+def test_a_retraction_holds_until_the_cms_sends_a_new_version(env: Path) -> None:
+    def version(title: str) -> str:
+        path = env / "one.jsonl"
+        path.write_text(json.dumps({
+            "id": "r-1", "url": "https://news.example.kr/a/r-1", "title": title,
+            "published_at": "2026-11-23T09:30:00+09:00",
+        }, ensure_ascii=False) + "\n", "utf-8")  # fmt: skip
+        return str(path)
+
+    def listed() -> bool:
+        return "r-1" in cli("articles", "list")[1]
+
+    assert cli("articles", "import", version("처음"))[0] == 0
+    assert cli("articles", "retract", "r-1")[:2] == (0, "retracted r-1\n")
+    # A source polled every few minutes sends the same version again: the retraction holds.
+    assert "unchanged 1" in cli("articles", "import", version("처음"))[1]
+    assert not listed()
+    assert cli("articles", "retract", "--undo", "r-1")[:2] == (0, "published again r-1\n")
+    assert listed()
+    cli("articles", "retract", "r-1")
+    # A corrected version carries the CMS's status (published) again.
+    assert "updated 1" in cli("articles", "import", version("정정"))[1]
+    assert listed()

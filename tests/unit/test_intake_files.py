@@ -122,6 +122,28 @@ def test_json_array_truncated_and_broken_utf8(engine: Engine, clock: FixedClock)
     ]
 
 
+@pytest.mark.parametrize("chunk", [1 << 20, 3], ids=["one chunk", "3-byte chunks"])
+def test_json_array_content_after_the_closing_bracket(
+    engine: Engine, clock: FixedClock, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    import publisher.importers as importers
+
+    monkeypatch.setattr(importers, "_CHUNK", chunk)  # whitespace and text across chunk ends
+    good = json.dumps([art(1), art(2)], ensure_ascii=False).encode()
+    report = run(engine, clock, good + b" \t\r\n\n", "json")
+    assert (report.added, report.rejected) == (2, [])
+    data = b"[\n" + good[1:-1] + b"\n] \n\n\t trailing\n"
+    report = run(engine, clock, data, "json")
+    assert report.unchanged == 2  # the records before it are still imported
+    assert [(p.line, p.reason) for p in report.rejected] == [
+        (5, "not valid JSON: content after the closing ']'")
+    ]
+    report = run(engine, clock, b"[] []", "json")
+    assert [(p.line, p.reason) for p in report.rejected] == [
+        (1, "not valid JSON: content after the closing ']'")
+    ]
+
+
 def test_json_file_that_is_not_an_array() -> None:
     with pytest.raises(FileError, match="must start with"):
         list(read_records(io.BytesIO(b'{"id": 1}'), "json"))

@@ -47,10 +47,10 @@ def test_bad_sources_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError) as exc:
         load_settings()
     text = "\n".join(exc.value.problems)
-    assert "PUBLISHER_SOURCES: sources.0.folder.settle: unknown setting" in text
-    assert "sources.1.feed.url" in text and "not an absolute http(s) URL" in text
-    assert "sources.2: Input tag 'rss'" in text
-    assert "sources.3.json.name" in text
+    assert "PUBLISHER_SOURCES: sources[0].settle: unknown key" in text
+    assert "sources[1].url" in text and "not an absolute http(s) URL" in text
+    assert "sources[2]: Input tag 'rss'" in text
+    assert "sources[3].name" in text
 
 
 def test_source_names_are_unique(monkeypatch: pytest.MonkeyPatch) -> None:
