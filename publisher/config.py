@@ -11,7 +11,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from contextvars import ContextVar
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_origin
 from urllib.parse import urlsplit
@@ -276,9 +276,6 @@ class Settings(BaseSettings):
     html_size_budget: int = Field(
         default=100_000, ge=10_000, description="Max inlined HTML bytes (Gmail clips ~102 KB)."
     )
-    digest_expiry: str = _duration_field(
-        "24h", "A digest not delivered within this time is dropped, not sent late."
-    )
 
     # --- sources ---
     sources: list[SourceConfig] = Field(
@@ -353,6 +350,17 @@ class Settings(BaseSettings):
     _addresses = field_validator(
         "from_address", "reply_to", "delivery_return_path", "unsubscribe_mailto"
     )(_address)
+
+    @field_validator("feed_tag_date")
+    @classmethod
+    def _real_date(cls, value: str) -> str:
+        # The pattern checks the shape; a tag URI with month 13 is still invalid (RFC 4151).
+        parts = [int(p) for p in value.split("-")]
+        try:
+            date(parts[0], *(parts[1:] + [1] * (3 - len(parts))))
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a date: {exc}") from None
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -6,13 +6,14 @@ a 100k fan-out renders nothing per recipient: it signs two tokens and builds a s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from publisher import compose, tokens
 from publisher.addresses import domain_of, to_ascii
 from publisher.config import Settings
-from publisher.outbox import NewMessage, enqueue, store_content
+from publisher.outbox import KINDS, NewMessage, enqueue, expiry_for, store_content
 from publisher.render import Renderer
 from publisher.store.subscribers import Recipient
 from publisher.store.types import Connection
@@ -31,7 +32,7 @@ class Identity:
     list_domain: str
     unsubscribe_mailto: str
     message_id_domain: str
-    expiry: timedelta
+    expiries: Mapping[str, timedelta]  # per outbox kind, from the expiry_* settings
 
     @classmethod
     def from_settings(cls, s: Settings) -> Identity:
@@ -48,7 +49,7 @@ class Identity:
             list_domain=s.list_id_domain or domain,
             unsubscribe_mailto=to_ascii(s.unsubscribe_mailto or f"unsubscribe@{domain}"),
             message_id_domain=domain,
-            expiry=s.duration("digest_expiry"),
+            expiries={kind: expiry_for(s, kind) for kind in KINDS},
         )
 
     def archive_url(self, digest_id: str, run_id: int) -> str:
@@ -95,7 +96,7 @@ def messages(
             substitutions=identity.substitutions(
                 subscriber_id=r.id, name=r.name, email=r.email, now=now
             ),
-            expires_in=identity.expiry,
+            expires_in=identity.expiries[kind],
         )
         for r in recipients
     ]

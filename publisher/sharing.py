@@ -12,7 +12,7 @@ import hmac
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from html import escape
 from typing import Literal
 
@@ -32,7 +32,6 @@ NOTE = "%%SHARE_NOTE%%"
 BLOCK_URL = "%%SHARE_BLOCK_URL%%"
 SENDER_HTML = "%%SHARE_SENDER_HTML%%"
 NOTE_HTML = "%%SHARE_NOTE_HTML%%"
-SHARE_EXPIRY = timedelta(hours=24)
 _HTML_CHUNK = 600  # bytes per HTML line of the note, well under the 998-byte limit
 
 
@@ -156,7 +155,7 @@ def send(
             cid = store_content(conn, key=content_key, kind="share", body=body, now=now)
         msg = NewMessage(
             dedupe_key=f"share:{share_id}", kind="share", recipient=to_ascii(share.recipient),
-            content_id=cid, expires_in=SHARE_EXPIRY,
+            content_id=cid, expires_in=identity.expiries["share"],
             substitutions={
                 compose.TO: to_ascii(share.recipient),
                 SENDER: share.sender_name,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from publisher import compose, tokens
@@ -20,8 +20,6 @@ from publisher.render import Renderer
 from publisher.store import subscribers as store_subscribers
 from publisher.store import webstate
 from publisher.store.types import Engine
-
-CONFIRM_EXPIRY = timedelta(days=1)
 
 
 def address_key(prefix: str, email: str) -> str:
@@ -86,7 +84,8 @@ def _enqueue_confirm(
     cid = store_content(conn, key=key, kind="confirm", body=body, now=now)
     msg = NewMessage(
         dedupe_key=key, kind="confirm", recipient=to_ascii(who.email), content_id=cid,
-        substitutions={compose.TO: compose.address(name, who.email)}, expires_in=CONFIRM_EXPIRY,
+        substitutions={compose.TO: compose.address(name, who.email)},
+        expires_in=identity.expiries["confirm"],
     )  # fmt: skip
     enqueue(conn, [msg], now=now, domain=identity.message_id_domain)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,7 @@ def test_digest_preview_run_test_history(env: Path, tmp_path: Path) -> None:
         rows = list(conn.execute(select(outbox)))
         kinds = sorted((r.kind, r.recipient) for r in rows)
         test_row = next(r for r in rows if r.kind == "test")
+        lifetimes = {r.kind: r.expires_at - r.created_at for r in rows}  # expiry_* defaults
         body = conn.execute(select(contents.c.body).where(contents.c.id == test_row.content_id))
         test_msg = email.message_from_bytes(
             personalise(bytes(body.scalar_one()), json.loads(test_row.substitutions), "<t@x.kr>"),
@@ -111,6 +113,7 @@ def test_digest_preview_run_test_history(env: Path, tmp_path: Path) -> None:
     assert str(test_msg["Subject"]).startswith("[TEST] 한빛일보 아침 브리핑")
     assert kinds == [("digest", "kim@example.kr"), ("digest", "lee@example.kr"),
                      ("test", "editor@example.kr")]  # fmt: skip
+    assert lifetimes == {"digest": timedelta(hours=24), "test": timedelta(hours=1)}
 
     hist = runner.invoke(app, ["digest", "history", "morning"])
     assert "2026-11-22 21:50\t2026-11-23 21:50\tenqueued\t18\t2\t0\t0\t2" in hist.output

@@ -32,6 +32,7 @@ def test_signup_and_share_round_trip(any_engine: Engine, settings: Settings) -> 
         sections=["politics"], frequency="daily", language="ko", now=NOW, cap_per_day=3,
     )  # fmt: skip
     [row] = outbox_rows(any_engine, "confirm")
+    assert row["expires_at"] - row["created_at"] == timedelta(days=3)  # expiry_confirm
     sid = int(row["dedupe_key"].split(":")[1])
     token = tokens.make(identity.secret, "confirm", (sid,), now=NOW)
     assert signup.confirm(any_engine, identity.secret, token, now=NOW)
@@ -51,7 +52,9 @@ def test_signup_and_share_round_trip(any_engine: Engine, settings: Settings) -> 
         sharing.send(any_engine, identity, templates, share, **kw)  # type: ignore[arg-type]
     missing = sharing.Share("nope", "friend@example.kr", "김", "", "203.0.113.10")
     assert sharing.send(any_engine, identity, templates, missing, **kw) == "missing"  # type: ignore[arg-type]
-    assert len(outbox_rows(any_engine, "share")) == 2
+    shared = outbox_rows(any_engine, "share")
+    assert len(shared) == 2
+    assert {r["expires_at"] - r["created_at"] for r in shared} == {timedelta(days=1)}
     with any_engine.connect() as conn:
         assert [s["article_id"] for s in webstate.shares(conn)] == ["a0001", "a0001"]
 

@@ -130,16 +130,17 @@ def test_a_database_that_cannot_be_opened(
         assert "database_url: cannot open the database" in err and reason in err
 
 
-def test_urls_and_addresses_in_settings_are_checked(
+def test_urls_addresses_and_dates_in_settings_are_checked(
     env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PUBLISHER_SITE_URL", "news.example.kr")
     monkeypatch.setenv("PUBLISHER_PUBLIC_BASE_URL", "javascript:alert(1)")
     monkeypatch.setenv("PUBLISHER_FROM_ADDRESS", "news-at-example.kr")
     monkeypatch.setenv("PUBLISHER_REPLY_TO", "desk@news.example.kr")
+    monkeypatch.setenv("PUBLISHER_FEED_TAG_DATE", "2026-13")  # right shape, no such month
     code, _, err = cli("check")
     assert code == 2
-    for key in ("site_url", "public_base_url", "from_address"):
+    for key in ("site_url", "public_base_url", "from_address", "feed_tag_date"):
         assert f"PUBLISHER_{key.upper()}: {key}:" in err
     assert "reply_to" not in err
 
