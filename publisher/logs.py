@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from typing import Literal
 
 LogFormat = Literal["text", "json"]
-_STD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None)))
+# Standard record attributes, and uvicorn's copy of the message with ANSI colours in it.
+_STD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"color_message"}
 
 
 class JsonFormatter(logging.Formatter):
