@@ -9,6 +9,7 @@ from pathlib import Path
 from publisher.config import Settings
 from publisher.feedbuild import INDEX, FeedBuilder, FeedResult
 from publisher.httpclient import HttpClient
+from publisher.store.articles import count_articles
 from publisher.store.types import Engine
 from publisher.websub import PENDING_FILE, FormPoster, PingReport, publish
 
@@ -17,6 +18,7 @@ from publisher.websub import PENDING_FILE, FormPoster, PingReport, publish
 class FeedRun:
     results: list[FeedResult]
     pings: PingReport
+    published: int  # published (not retracted) articles in the store after the build
 
 
 def run_feeds(
@@ -30,13 +32,20 @@ def run_feeds(
 ) -> FeedRun:
     builder = builder or FeedBuilder(settings, engine)
     results = builder.build(now=now, force=force)
+    published = published_articles(engine)
     hubs = settings.websub_hubs
     if not hubs and not (Path(settings.feeds_dir) / PENDING_FILE).exists():
-        return FeedRun(results, PingReport(0, 0, 0))
+        return FeedRun(results, PingReport(0, 0, 0), published)
     changed = [r.url for r in results if r.changed and r.path != INDEX]
     if client is not None:
         pings = publish(hubs=hubs, changed_urls=changed, state_dir=builder.root, client=client)
     else:
         with HttpClient() as http:
             pings = publish(hubs=hubs, changed_urls=changed, state_dir=builder.root, client=http)
-    return FeedRun(results, pings)
+    return FeedRun(results, pings, published)
+
+
+def published_articles(engine: Engine) -> int:
+    """What feeds can show: retracted articles are in the store but in no feed."""
+    with engine.connect() as conn:
+        return count_articles(conn).get("published", 0)

@@ -71,6 +71,7 @@ class Runtime:
                 builder=self.feed_builder,
             )  # fmt: skip
             self.metrics.feed_build_seconds.set(time.perf_counter() - started)
+            self.metrics.feed_articles.set(run.published)
             changed = sum(1 for r in run.results if r.changed)
             return f"{len(run.results)} files, {changed} changed"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -80,8 +80,14 @@ def daily_trigger(
     return CronTrigger(**kwargs)
 
 
+# `every:` counts from here, not from start-up: a reload or restart never shifts the fire
+# times, and they match collect.latest_due, which plans the run that is due at each of them.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def interval_trigger(every: timedelta, tz: tzinfo) -> BaseTrigger:
-    return IntervalTrigger(seconds=int(every.total_seconds()), timezone=tz)
+    """Fires at every multiple of ``every`` since the Unix epoch (``1h``: on the hour, UTC)."""
+    return IntervalTrigger(seconds=int(every.total_seconds()), start_date=EPOCH, timezone=tz)
 
 
 def next_fire_times(trigger: BaseTrigger, after: datetime, count: int) -> list[datetime]:

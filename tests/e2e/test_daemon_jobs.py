@@ -23,8 +23,8 @@ digests:
   - {{id: morning, name: "아침", {timing}, first_window: 7d, settle_minutes: 0, stale_after: 1h}}
 jobs:
   collect: {{every: {collect}}}
-  feeds: {{every: 1h}}
-  deliver: {{every: 1h}}
+  feeds: {{cron: "0 0 1 1 *"}}
+  deliver: {{cron: "0 0 1 1 *"}}
   cleanup: {{cron: "30 3 * * *"}}
 """
 

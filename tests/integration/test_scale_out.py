@@ -35,8 +35,8 @@ digests:
     first_window: 7d
     stale_after: 1h
 jobs:
-  collect: {every: 1h}
-  feeds: {every: 1h}
+  collect: {cron: "0 0 1 1 *"}
+  feeds: {cron: "0 0 1 1 *"}
   deliver: {every: 5s}
   cleanup: {cron: "30 3 * * *"}
 """

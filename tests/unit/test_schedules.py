@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from publisher.scheduler import next_fire_times
+from publisher.scheduler import JobSpec, Scheduler, next_fire_times
 from publisher.schedules import load_schedules, parse_schedules
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -95,6 +96,59 @@ def test_interval_job_fires_every_period() -> None:
     start = datetime(2026, 11, 23, 0, 0, tzinfo=SEOUL)
     times = next_fire_times(trigger, start, 3)
     assert [(b - a).total_seconds() for a, b in itertools.pairwise(times)] == [10, 10]
+
+
+# 10:07:24 in Seoul = 01:07:24 UTC: between the fire times of every interval below.
+ODD_NOW = datetime(2026, 11, 23, 10, 7, 24, tzinfo=SEOUL)
+
+
+@pytest.mark.parametrize(
+    ("every", "expected"),
+    [
+        ("2m", ["2026-11-23T10:08:00+09:00", "2026-11-23T10:10:00+09:00"]),
+        # 7 minutes does not divide an hour: 00:08 UTC is a multiple of 420 s since the epoch,
+        # so the fire times are 01:04, 01:11, 01:18 UTC, not 01:07:24 + 7 m.
+        ("7m", ["2026-11-23T10:11:00+09:00", "2026-11-23T10:18:00+09:00"]),
+        ("1h", ["2026-11-23T11:00:00+09:00", "2026-11-23T12:00:00+09:00"]),
+        # A day since the epoch ends at midnight UTC, 09:00 in Seoul, whatever the timezone.
+        ("1d", ["2026-11-24T09:00:00+09:00", "2026-11-25T09:00:00+09:00"]),
+    ],
+)
+def test_every_fires_on_multiples_of_the_interval_since_the_epoch(
+    every: str, expected: list[str]
+) -> None:
+    """Not at start-up + N x interval: a digest `every: 1h` goes out on the hour."""
+    s = parse_schedules(f"digests:\n - {{id: x, name: X, every: {every}}}\n")
+    times = next_fire_times(s.digests[0].trigger(s.tz), ODD_NOW, 2)
+    assert [t.astimezone(SEOUL).isoformat() for t in times] == expected
+
+
+def test_scheduled_every_jobs_stay_aligned_after_a_reload() -> None:
+    """What the daemon logs as "next run", at start-up and after SIGHUP (set_jobs again)."""
+    step = timedelta(minutes=7)
+
+    async def noop() -> None:
+        return None
+
+    async def next_runs_at_start_and_reload() -> list[datetime | None]:
+        sched = Scheduler(tz=SEOUL)
+        s = parse_schedules("jobs:\n  feeds: {every: 7m}\n")
+        spec = JobSpec("feeds", noop, s.jobs.feeds.trigger(s.tz))
+        sched.set_jobs([spec])
+        sched.start(paused=True)
+        try:
+            first = sched.next_runs()["feeds"]
+            sched.set_jobs([JobSpec("feeds", noop, s.jobs.feeds.trigger(s.tz))])
+            return [first, sched.next_runs()["feeds"]]
+        finally:
+            sched.shutdown()
+
+    before = datetime.now(UTC)
+    runs = asyncio.run(next_runs_at_start_and_reload())
+    for run in runs:
+        assert run is not None
+        assert run.timestamp() % step.total_seconds() == 0, run
+        assert before <= run <= datetime.now(UTC) + step
 
 
 @pytest.mark.parametrize(
