@@ -18,7 +18,6 @@ from publisher.websub import PENDING_FILE, FormPoster, PingReport, publish
 class FeedRun:
     results: list[FeedResult]
     pings: PingReport
-    published: int  # published (not retracted) articles in the store after the build
 
 
 def run_feeds(
@@ -32,17 +31,16 @@ def run_feeds(
 ) -> FeedRun:
     builder = builder or FeedBuilder(settings, engine)
     results = builder.build(now=now, force=force)
-    published = published_articles(engine)
     hubs = settings.websub_hubs
     if not hubs and not (Path(settings.feeds_dir) / PENDING_FILE).exists():
-        return FeedRun(results, PingReport(0, 0, 0), published)
+        return FeedRun(results, PingReport(0, 0, 0))
     changed = [r.url for r in results if r.changed and r.path != INDEX]
     if client is not None:
         pings = publish(hubs=hubs, changed_urls=changed, state_dir=builder.root, client=client)
     else:
         with HttpClient() as http:
             pings = publish(hubs=hubs, changed_urls=changed, state_dir=builder.root, client=http)
-    return FeedRun(results, pings, published)
+    return FeedRun(results, pings)
 
 
 def published_articles(engine: Engine) -> int:
