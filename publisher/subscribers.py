@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,11 +15,13 @@ from typing import Any, TextIO
 from publisher.addresses import AddressError, normalise
 from publisher.models import Subscriber
 from publisher.store import subscribers as store
-from publisher.store.types import Engine
+from publisher.store.types import Connection, Engine
 
 COLUMNS = ("email", "name", "sections", "frequency", "status")
 FREQUENCIES = ("daily", "weekly")
-STATUSES = ("pending", "confirmed")
+STATUSES = ("pending", "confirmed")  # what an import or add may set
+ALL_STATUSES = (*STATUSES, "unsubscribed")  # what a subscriber may have
+_EDITABLE = ("name", "sections", "frequency", "status")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 
@@ -40,6 +43,15 @@ class RowError:
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.field}: {self.reason}"
+
+
+class NotUtf8(ValueError):
+    """The file is not UTF-8 text; it names the first bad byte so the user can find it."""
+
+    def __init__(self, line: int, offset: int, byte: int) -> None:
+        super().__init__(f"line {line}: not UTF-8 text (byte 0x{byte:02x} at offset {offset})")
+        self.line = line
+        self.offset = offset
 
 
 @dataclass
@@ -82,8 +94,27 @@ def validate(line: int, raw: dict[str, Any]) -> Row | RowError:
     return Row(line, email, name, tuple(sorted(set(sections_raw))), frequency, status)
 
 
+def check_utf8(path: Path) -> None:
+    """Raise NotUtf8 at the first byte that is not UTF-8 (OSError if unreadable)."""
+    offset = 0
+    with path.open("rb") as fh:
+        # Line by line keeps memory flat; a UTF-8 sequence never contains a newline byte.
+        for number, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise NotUtf8(number, offset + exc.start, raw[exc.start]) from None
+            offset += len(raw)
+
+
+def _check_suffix(path: Path) -> None:
+    if path.suffix.lower() not in (".csv", ".jsonl", ".ndjson"):
+        raise ValueError(f"{path}: use a .csv or .jsonl file")
+
+
 def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
     """(line number, record) from a .csv (header row) or .jsonl file."""
+    _check_suffix(path)
     suffix = path.suffix.lower()
     with path.open(encoding="utf-8-sig", newline="") as fh:
         if suffix == ".csv":
@@ -96,7 +127,7 @@ def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
                     yield reader.line_num, RowError(reader.line_num, "(row)", "too many fields")
                 else:
                     yield reader.line_num, {k: v for k, v in rec.items() if k is not None}
-        elif suffix in (".jsonl", ".ndjson"):
+        else:
             for n, text in enumerate(fh, start=1):
                 if not text.strip():
                     continue
@@ -106,12 +137,30 @@ def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
                     yield n, RowError(n, "(line)", f"not JSON: {exc.msg}")
                     continue
                 yield n, rec if isinstance(rec, dict) else RowError(n, "(line)", "not an object")
-        else:
-            raise ValueError(f"{path}: use a .csv or .jsonl file")
+
+
+def _upsert(conn: Connection, row: Row, *, now: datetime) -> store.Outcome:
+    return store.upsert(
+        conn, email=row.email, name=row.name, sections=row.sections,
+        frequency=row.frequency, status=row.status, now=now,
+    )  # fmt: skip
+
+
+def _import_row(conn: Connection, row: Row, *, now: datetime) -> store.Outcome:
+    old = store.get_by_email(conn, row.email)
+    if old is not None and old.status == "unsubscribed":
+        # An old list must not re-subscribe someone who opted out: they are left as they are.
+        return "unchanged"
+    return _upsert(conn, row, now=now)
 
 
 def import_file(engine: Engine, path: Path, *, now: datetime) -> ImportReport:
-    """Each good row is upserted on its own; bad rows are reported and never half-written."""
+    """Each good row is upserted on its own; bad rows are reported and never half-written.
+
+    A file that is not UTF-8 raises NotUtf8 before anything is written.
+    """
+    _check_suffix(path)
+    check_utf8(path)
     report = ImportReport()
     for line, rec in read_records(path):
         row = rec if isinstance(rec, RowError) else validate(line, rec)
@@ -119,23 +168,36 @@ def import_file(engine: Engine, path: Path, *, now: datetime) -> ImportReport:
             report.errors.append(row)
             continue
         with engine.begin() as conn:
-            outcome = store.upsert(
-                conn, email=row.email, name=row.name, sections=row.sections,
-                frequency=row.frequency, status=row.status, now=now,
-            )  # fmt: skip
+            outcome = _import_row(conn, row, now=now)
         setattr(report, outcome, getattr(report, outcome) + 1)
     return report
 
 
-def add(engine: Engine, raw: dict[str, Any], *, now: datetime) -> str:
-    row = validate(0, raw)
+def _valid(raw: Mapping[str, Any]) -> Row:
+    row = validate(0, dict(raw))
     if isinstance(row, RowError):
         raise ValueError(f"{row.field}: {row.reason}")
+    return row
+
+
+def add(engine: Engine, raw: dict[str, Any], *, now: datetime) -> str:
+    """One record, as one row of an import (missing fields take the import defaults)."""
+    row = _valid(raw)
     with engine.begin() as conn:
-        return store.upsert(
-            conn, email=row.email, name=row.name, sections=row.sections,
-            frequency=row.frequency, status=row.status, now=now,
-        )  # fmt: skip
+        return _import_row(conn, row, now=now)
+
+
+def add_or_update(
+    engine: Engine, given: Mapping[str, Any], *, now: datetime, defaults: Mapping[str, Any]
+) -> str:
+    """A new subscriber gets ``given`` over ``defaults``; an existing one changes only ``given``."""
+    row = _valid({**defaults, **given})
+    with engine.begin() as conn:
+        old = store.get_by_email(conn, row.email)
+        if old is not None:
+            kept = Row(0, old.email, old.name, old.sections, old.frequency, old.status)
+            row = dataclasses.replace(kept, **{k: getattr(row, k) for k in _EDITABLE if k in given})
+        return _upsert(conn, row, now=now)
 
 
 def remove(engine: Engine, email: str) -> bool:

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from publisher.app import App
 from publisher.config import ConfigError, load_settings
@@ -18,7 +19,8 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 def fail(lines: list[str] | str, code: int = 2) -> typer.Exit:
     for line in [lines] if isinstance(lines, str) else lines:
-        err_console.print(f"[red]error:[/red] {line}", highlight=False, markup=True)
+        # Messages quote user and config text ("pattern '^[a-z0-9]…'"): never parse them as markup.
+        err_console.print(Text.assemble(("error:", "red"), f" {line}"), highlight=False)
     return typer.Exit(code)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from publisher import subscribers as use
 from publisher.addresses import AddressError, normalise
@@ -42,6 +43,23 @@ def _schedules(app: App, digest_id: str) -> Schedules:
     return schedules
 
 
+def _require_signing_key(app: App) -> None:
+    """Previews, test sends and runs all sign links: without a key they cannot start (exit 2)."""
+    from publisher import fanout  # the same check `digest run` meets inside jobs.run_digest
+
+    try:
+        fanout.Identity.from_settings(app.settings)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
+def _write_file(option: str, path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise fail(f"{option}: cannot write {path}: {exc.strerror or exc}") from None
+
+
 def _at(app: App, at: str | None) -> datetime:
     if at is None:
         return app.clock.now()
@@ -60,10 +78,14 @@ def import_(file: Annotated[Path, typer.Argument(help="A .csv or .jsonl file.")]
     with open_app() as app:
         try:
             report = use.import_file(app.engine, file, now=app.clock.now())
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
+        except use.NotUtf8 as exc:
+            raise fail(f"{file}:{exc}; nothing was imported") from None
+        except OSError as exc:
+            raise fail(f"{file}: {exc.strerror or exc}") from None
+        except ValueError as exc:
             raise fail(str(exc)) from None
     for err in report.errors:
-        console.print(f"[red]rejected[/red] {file}:{err}", highlight=False)
+        console.print(Text.assemble(("rejected", "red"), f" {file}:{err}"), highlight=False)
     say(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
         f"rejected {len(report.errors)}")  # fmt: skip
     if report.errors:
@@ -73,17 +95,22 @@ def import_(file: Annotated[Path, typer.Argument(help="A .csv or .jsonl file.")]
 @subscribers_app.command("add")
 def add(
     email: str,
-    name: Annotated[str, typer.Option(help="Display name.")] = "",
-    sections: Annotated[str, typer.Option(help="Section slugs, ;-separated (empty: all).")] = "",
-    frequency: Annotated[str, typer.Option(help="daily or weekly.")] = "daily",
-    status: Annotated[str, typer.Option(help="pending or confirmed.")] = "confirmed",
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    sections: Annotated[
+        str | None, typer.Option(help="Section slugs, ;-separated; empty: all (the default).")
+    ] = None,
+    frequency: Annotated[str | None, typer.Option(help="daily (the default) or weekly.")] = None,
+    status: Annotated[str | None, typer.Option(help="pending or confirmed (the default).")] = None,
 ) -> None:
-    """Add or update one subscriber."""
-    raw = {"email": email, "name": name, "sections": sections, "frequency": frequency,
-           "status": status}  # fmt: skip
+    # Defaults apply to a new subscriber only: None means "not given, keep what they have".
+    """Add one subscriber, or change only the options given on an existing one."""
+    options = {"name": name, "sections": sections, "frequency": frequency, "status": status}
+    given = {"email": email, **{k: v for k, v in options.items() if v is not None}}
     with open_app() as app:
         try:
-            outcome = use.add(app.engine, raw, now=app.clock.now())
+            outcome = use.add_or_update(
+                app.engine, given, now=app.clock.now(), defaults={"status": "confirmed"}
+            )
         except ValueError as exc:
             raise fail(str(exc), code=1) from None
     say(f"{outcome}: {email}")
@@ -101,9 +128,12 @@ def remove(email: str) -> None:
 @subscribers_app.command("list")
 def list_(
     status: Annotated[str | None, typer.Option(help="pending, confirmed or unsubscribed.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many.")] = 50,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
 ) -> None:
     """Subscribers with their frequency, status and sections."""
+    if status is not None and status not in use.ALL_STATUSES:
+        # A typo would otherwise list nobody, as if there were no such subscribers.
+        raise fail(f"--status: must be one of {', '.join(use.ALL_STATUSES)}, got {status!r}")
     with open_app() as app:
         rows = use.listing(app.engine, status=status, limit=limit)
     for s in rows:
@@ -127,8 +157,11 @@ def export(
         if output is None:
             n = use.export(app.engine, sys.stdout, fmt=kind)
         else:
-            with output.open("w", encoding="utf-8", newline="") as fh:
-                n = use.export(app.engine, fh, fmt=kind)
+            try:
+                with output.open("w", encoding="utf-8", newline="") as fh:
+                    n = use.export(app.engine, fh, fmt=kind)
+            except OSError as exc:
+                raise fail(f"--output: cannot write {output}: {exc.strerror or exc}") from None
     if output is not None:
         say(f"exported {n} subscribers to {output}")
 
@@ -149,6 +182,7 @@ def preview(
 
     with open_app() as app:
         schedules = _schedules(app, digest_id)
+        _require_signing_key(app)
         try:
             pv = jobs.preview(app.engine, app.settings, schedules, digest_id,
                               now=_at(app, at), as_email=as_email)  # fmt: skip
@@ -167,9 +201,9 @@ def preview(
     for note in pv.notes:
         say(note)
     if html is not None:
-        html.write_text(pv.rendered.html, encoding="utf-8")
+        _write_file("--html", html, pv.rendered.html.encode("utf-8"))
     if eml is not None:
-        eml.write_bytes(pv.eml)
+        _write_file("--eml", eml, pv.eml)
 
 
 @digest_app.command("test")
@@ -222,10 +256,11 @@ def run(
 @digest_app.command("history")
 def history(
     digest_id: Annotated[str, typer.Argument(metavar="ID")],
-    limit: Annotated[int, typer.Option(help="At most this many runs.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many runs.")] = 20,
 ) -> None:
     """Past runs: window, items, recipients, sent, failed."""
     with open_app() as app, app.engine.connect() as conn:
+        _schedules(app, digest_id)  # a typo must not read as "no runs yet"
         runs = digest_runs.list_runs(conn, digest_id, limit=limit)
         counts = {
             r.id: digest_runs.outbox_counts(conn, digest_runs.dedupe_prefix(digest_id, r.id))

@@ -33,6 +33,8 @@ def deliver(
     max_seconds: float | None = typer.Option(None, "--max-seconds", help="Stop after S seconds."),
 ) -> None:
     """Drain the outbox through smtp_url. SIGTERM stops claiming and exits cleanly."""
+    if max_seconds is not None and not max_seconds > 0:  # `not >` also refuses nan
+        raise fail(f"--max-seconds: must be greater than 0, got {max_seconds:g}")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with open_app() as pub:
         with pub.engine.connect() as conn:
@@ -97,10 +99,10 @@ def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
     console.print("  ".join(f"{s}: {n}" for s, n in per_status.items()), highlight=False)
     for kind, counts in sorted(by_kind.items()):
         line = ", ".join(f"{s} {n}" for s, n in sorted(counts.items()))
-        console.print(f"  {kind}: {line}", highlight=False)
+        console.print(f"  {kind}: {line}", highlight=False, markup=False)
     console.print(f"oldest queued: {_iso(oldest) or '-'}   next retry: {_iso(retry) or '-'}")
     for reply, count in reasons:
-        console.print(f"  {count:>6}  {reply}", highlight=False)
+        console.print(f"  {count:>6}  {reply}", highlight=False, markup=False)
 
 
 @app.command("retry")
@@ -111,6 +113,8 @@ def retry(
     """Put failed messages back in the queue, with a fresh expiry."""
     if not failed:
         raise fail("--failed: required (only failed rows can be retried)")
+    if kind is not None and kind not in KINDS:
+        raise fail(f"--kind: must be one of {', '.join(KINDS)}, got {kind!r}")
     with open_app() as pub, pub.engine.begin() as conn:
         now = pub.clock.now()
         expires = {k: now + expiry_for(pub.settings, k) for k in KINDS}

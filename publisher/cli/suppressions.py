@@ -22,6 +22,21 @@ def _check(addresses: list[str], where: str = "EMAIL") -> list[str]:
     return [a.strip() for a in addresses]
 
 
+def _read_lines(path: Path) -> list[str]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise fail(f"{path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8-sig").splitlines()  # -sig: a spreadsheet's BOM is not data
+    except UnicodeDecodeError as exc:
+        bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+        at = exc.start + bom
+        line = data.count(b"\n", 0, at) + 1
+        raise fail(f"{path}:{line}: not UTF-8 text (byte 0x{data[at]:02x} at offset {at}); "
+                   "nothing was imported") from None  # fmt: skip
+
+
 @app.command("list")
 def list_(
     reason: str | None = typer.Option(None, "--reason", help="Only this reason."),
@@ -38,7 +53,8 @@ def list_(
         ], ensure_ascii=False, indent=2))  # fmt: skip
         return
     for s in found:
-        console.print(f"{s.email}\t{s.scope}\t{s.reason}\t{s.created_at:%Y-%m-%d}", highlight=False)
+        console.print(f"{s.email}\t{s.scope}\t{s.reason}\t{s.created_at:%Y-%m-%d}",
+                      highlight=False, markup=False)  # fmt: skip
     console.print(f"{len(found)} suppressed")
 
 
@@ -61,7 +77,7 @@ def remove(email: str = typer.Argument(..., help="Address to allow again.")) -> 
         found = store.remove(conn, email)
     if not found:
         raise fail(f"EMAIL: {email} is not suppressed", 1)
-    console.print(f"{email} removed")
+    console.print(f"{email} removed", markup=False)
 
 
 @app.command("import")
@@ -70,10 +86,7 @@ def import_(
     reason: str = typer.Option("imported", "--reason"),
 ) -> None:
     """Import a list; any bad line rejects the whole file (nothing is written)."""
-    try:
-        lines = path.read_text("utf-8").splitlines()
-    except OSError as exc:
-        raise fail(f"{path}: {exc.strerror}") from None
+    lines = _read_lines(path)
     addresses: list[str] = []
     problems: list[str] = []
     for number, line in enumerate(lines, 1):

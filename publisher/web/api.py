@@ -28,6 +28,7 @@ from publisher.web.errors import ApiError
 MAX_BATCH = 1000
 _KEY = APIKeyHeader(name="X-API-Key", auto_error=False)
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "body is not JSON (or not UTF-8 CSV)"},
     401: {"description": "missing or wrong API key"}, 422: {"description": "invalid input"},
 }  # fmt: skip
 
@@ -200,7 +201,10 @@ async def _import_csv(ctx: WebContext, raw: bytes) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "import.csv"
         path.write_bytes(raw)
-        report = await ctx.write(subscribers.import_file, ctx.engine, path, now=ctx.now())
+        try:
+            report = await ctx.write(subscribers.import_file, ctx.engine, path, now=ctx.now())
+        except subscribers.NotUtf8 as exc:
+            raise ApiError(400, f"CSV body {exc}; nothing was imported") from None
     return {"added": report.added, "updated": report.updated, "unchanged": report.unchanged,
             "errors": [{"line": e.line, "field": e.field, "message": e.reason}
                        for e in report.errors]}  # fmt: skip

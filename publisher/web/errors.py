@@ -6,6 +6,8 @@ A 4xx says what was wrong with the request and nothing about the code; a 5xx say
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -56,9 +58,25 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _unreadable_body(first: Mapping[str, Any]) -> str | None:
+    """Why the body could not be read as JSON at all; None for JSON that fails validation."""
+    whole_body = tuple(first.get("loc", ())) == ("body",)
+    if first.get("type") == "json_invalid":
+        return "body is not valid JSON"
+    if whole_body and first.get("type") == "missing":
+        return "body must be JSON (it is empty)"
+    if whole_body and isinstance(first.get("input"), bytes):
+        # FastAPI parses only JSON content types; anything else arrives as the raw bytes.
+        return "body must be JSON, sent as Content-Type: application/json"
+    return None
+
+
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {}
+    unreadable = _unreadable_body(first)
+    if unreadable is not None:  # the README's bad_request: the request is not JSON at all
+        return error_response(400, CODES[400], unreadable)
     loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header")]
     field = ".".join(loc) or None
     return error_response(422, "invalid", str(first.get("msg", "invalid request")), field)
