@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from publisher.models import Article
@@ -11,6 +13,8 @@ from publisher.schedules import Schedules, parse_schedules
 from publisher.store import articles as store_articles
 from publisher.store import subscribers as store_subscribers
 from publisher.store import views as store_views
+from publisher.store.db import make_engine
+from publisher.store.migrate import upgrade
 
 # 07:00 on Tuesday 24 November 2026 in Seoul, and 30 s later (the scheduler's "now").
 DUE = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
@@ -20,6 +24,7 @@ SECTIONS = [
     ("sports", "스포츠"), ("culture", "문화"),
 ]  # fmt: skip
 
+ROOT = Path(__file__).resolve().parents[1]
 SCHEDULES = """
 timezone: Asia/Seoul
 digests:
@@ -104,3 +109,24 @@ def add_subscriber(
         found = store_subscribers.get_by_email(conn, email)
     assert found is not None
     return found.id
+
+
+def cli_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A loaded SQLite store and the PUBLISHER_* environment the CLI tests run against."""
+    db = tmp_path / "p.db"
+    (tmp_path / "schedules.yaml").write_text(SCHEDULES, encoding="utf-8")
+    values = {
+        "DATABASE_URL": f"sqlite:///{db}", "TEMPLATES_DIR": str(ROOT / "templates"),
+        "SCHEDULES_FILE": str(tmp_path / "schedules.yaml"),
+        "SECRET_KEY": "test-secret-key-0123456789", "SITE_NAME": "한빛일보",
+        "PUBLIC_BASE_URL": "https://news.example.kr/newsletter",
+        "FROM_ADDRESS": "news@news.example.kr", "POSTAL_ADDRESS": "서울특별시 중구 세종대로 1",
+    }  # fmt: skip
+    for k, v in values.items():
+        monkeypatch.setenv(f"PUBLISHER_{k}", v)
+    monkeypatch.delenv("PUBLISHER_DEMO", raising=False)
+    eng = make_engine(f"sqlite:///{db}")
+    upgrade(eng)
+    load_store(eng)
+    eng.dispose()
+    return db

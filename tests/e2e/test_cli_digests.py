@@ -15,32 +15,15 @@ from typer.testing import CliRunner
 from publisher.cli import app
 from publisher.outbox import fill as personalise
 from publisher.store.db import make_engine
-from publisher.store.migrate import upgrade
 from publisher.store.schema import contents, outbox
-from tests.conftest import ROOT
-from tests.digestkit import NOW, SCHEDULES, load_store
+from tests.digestkit import NOW, cli_store
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    db = tmp_path / "p.db"
-    (tmp_path / "schedules.yaml").write_text(SCHEDULES, encoding="utf-8")
-    values = {
-        "DATABASE_URL": f"sqlite:///{db}", "TEMPLATES_DIR": str(ROOT / "templates"),
-        "SCHEDULES_FILE": str(tmp_path / "schedules.yaml"),
-        "SECRET_KEY": "test-secret-key-0123456789", "SITE_NAME": "한빛일보",
-        "PUBLIC_BASE_URL": "https://news.example.kr/newsletter",
-        "FROM_ADDRESS": "news@news.example.kr", "POSTAL_ADDRESS": "서울특별시 중구 세종대로 1",
-    }  # fmt: skip
-    for k, v in values.items():
-        monkeypatch.setenv(f"PUBLISHER_{k}", v)
-    eng = make_engine(f"sqlite:///{db}")
-    upgrade(eng)
-    load_store(eng)
-    eng.dispose()
-    return db
+    return cli_store(tmp_path, monkeypatch)
 
 
 def test_subscribers_import_reports_bad_rows_with_line_numbers(env: Path, tmp_path: Path) -> None:
