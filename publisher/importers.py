@@ -43,6 +43,28 @@ class Record:
     error: str | None = None
 
 
+class NotUtf8(ValueError):
+    """A file is not UTF-8 text; it names the first bad byte so the user can find it."""
+
+    def __init__(self, line: int, offset: int, byte: int) -> None:
+        self.line = line
+        self.detail = f"not UTF-8 text (byte 0x{byte:02x} at offset {offset})"
+        super().__init__(f"line {line}: {self.detail}")
+
+
+def check_utf8(path: Path) -> None:
+    """Raise NotUtf8 at the first byte that is not UTF-8 (OSError if unreadable)."""
+    offset = 0
+    with path.open("rb") as fh:
+        # Line by line keeps memory flat; a UTF-8 sequence never contains a newline byte.
+        for number, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise NotUtf8(number, offset + exc.start, raw[exc.start]) from None
+            offset += len(raw)
+
+
 def detect_format(path: Path, explicit: str | None = None) -> Format:
     if explicit is not None:
         if explicit not in FORMATS:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from publisher.addresses import AddressError, normalise
+from publisher.importers import check_utf8
 from publisher.models import Subscriber
 from publisher.store import subscribers as store
 from publisher.store.types import Connection, Engine
@@ -43,15 +44,6 @@ class RowError:
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.field}: {self.reason}"
-
-
-class NotUtf8(ValueError):
-    """The file is not UTF-8 text; it names the first bad byte so the user can find it."""
-
-    def __init__(self, line: int, offset: int, byte: int) -> None:
-        super().__init__(f"line {line}: not UTF-8 text (byte 0x{byte:02x} at offset {offset})")
-        self.line = line
-        self.offset = offset
 
 
 @dataclass
@@ -92,19 +84,6 @@ def validate(line: int, raw: dict[str, Any]) -> Row | RowError:
     if len(name) > 200 or any(c in name for c in "\r\n"):
         return RowError(line, "name", "at most 200 characters on one line")
     return Row(line, email, name, tuple(sorted(set(sections_raw))), frequency, status)
-
-
-def check_utf8(path: Path) -> None:
-    """Raise NotUtf8 at the first byte that is not UTF-8 (OSError if unreadable)."""
-    offset = 0
-    with path.open("rb") as fh:
-        # Line by line keeps memory flat; a UTF-8 sequence never contains a newline byte.
-        for number, raw in enumerate(fh, start=1):
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise NotUtf8(number, offset + exc.start, raw[exc.start]) from None
-            offset += len(raw)
 
 
 def _check_suffix(path: Path) -> None:

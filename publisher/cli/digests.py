@@ -14,6 +14,7 @@ from publisher import subscribers as use
 from publisher.addresses import AddressError, normalise
 from publisher.app import App
 from publisher.cli.common import console, fail, open_app
+from publisher.importers import NotUtf8
 from publisher.schedules import Schedules
 from publisher.store import digest_runs
 from publisher.timeutil import parse_rfc3339
@@ -78,7 +79,7 @@ def import_(file: Annotated[Path, typer.Argument(help="A .csv or .jsonl file.")]
     with open_app() as app:
         try:
             report = use.import_file(app.engine, file, now=app.clock.now())
-        except use.NotUtf8 as exc:
+        except NotUtf8 as exc:
             raise fail(f"{file}:{exc}; nothing was imported") from None
         except OSError as exc:
             raise fail(f"{file}: {exc.strerror or exc}") from None

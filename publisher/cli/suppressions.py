@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from publisher.cli.common import console, fail, open_app
+from publisher.importers import NotUtf8, check_utf8
 from publisher.store import suppressions as store
 
 app = typer.Typer(help="Addresses that are never mailed.", no_args_is_help=True)
@@ -24,17 +25,12 @@ def _check(addresses: list[str], where: str = "EMAIL") -> list[str]:
 
 def _read_lines(path: Path) -> list[str]:
     try:
-        data = path.read_bytes()
+        check_utf8(path)
+        return path.read_text("utf-8-sig").splitlines()  # -sig: a spreadsheet's BOM is not data
+    except NotUtf8 as exc:
+        raise fail(f"{path}:{exc.line}: {exc.detail}; nothing was imported") from None
     except OSError as exc:
         raise fail(f"{path}: {exc.strerror or exc}") from None
-    try:
-        return data.decode("utf-8-sig").splitlines()  # -sig: a spreadsheet's BOM is not data
-    except UnicodeDecodeError as exc:
-        bom = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-        at = exc.start + bom
-        line = data.count(b"\n", 0, at) + 1
-        raise fail(f"{path}:{line}: not UTF-8 text (byte 0x{data[at]:02x} at offset {at}); "
-                   "nothing was imported") from None  # fmt: skip
 
 
 @app.command("list")

@@ -17,6 +17,7 @@ from fastapi.security import APIKeyHeader
 
 from publisher import jobs, subscribers
 from publisher.config import Settings
+from publisher.importers import NotUtf8
 from publisher.intake import validate_article
 from publisher.models import Article
 from publisher.store import articles as store_articles
@@ -203,7 +204,7 @@ async def _import_csv(ctx: WebContext, raw: bytes) -> dict[str, Any]:
         path.write_bytes(raw)
         try:
             report = await ctx.write(subscribers.import_file, ctx.engine, path, now=ctx.now())
-        except subscribers.NotUtf8 as exc:
+        except NotUtf8 as exc:
             raise ApiError(400, f"CSV body {exc}; nothing was imported") from None
     return {"added": report.added, "updated": report.updated, "unchanged": report.unchanged,
             "errors": [{"line": e.line, "field": e.field, "message": e.reason}
