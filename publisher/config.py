@@ -370,6 +370,9 @@ class Settings(BaseSettings):
     )
 
     _urls = field_validator("site_url", "public_base_url")(_http_url)
+    _addresses = field_validator(
+        "from_address", "reply_to", "delivery_return_path", "unsubscribe_mailto"
+    )(_address)
 
     @model_validator(mode="before")
     @classmethod
@@ -381,9 +384,6 @@ class Settings(BaseSettings):
             if base is not None:
                 data = {**data, "public_base_url": base}
         return data
-    _addresses = field_validator(
-        "from_address", "reply_to", "delivery_return_path", "unsubscribe_mailto"
-    )(_address)
 
     @field_validator("feed_tag_date")
     @classmethod

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import suppress
 from datetime import datetime, tzinfo
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -67,10 +68,8 @@ def live_views(records: Iterable[Record], *, now: datetime, tz: tzinfo) -> list[
     for i, record in enumerate(items):
         at = record.value.get("at") if record.value is not None else None
         if isinstance(at, str):
-            try:
+            with suppress(ValueError):  # the import reports it, with its line
                 known[i] = parse_rfc3339(at, tz)
-            except ValueError:
-                pass  # the import reports it, with its line
     if not known:
         return items
     offset = now - max(known.values())
