@@ -16,7 +16,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from publisher.config import CONFIG_ENV, ENV_PREFIX, Settings
+from publisher.config import ENV_PREFIX, Settings
 from publisher.importers import Record
 from publisher.store.db import sqlite_path
 from publisher.timeutil import parse_rfc3339
@@ -110,5 +110,5 @@ def absolute_environment(settings: Settings, cwd: Path) -> dict[str, str]:
 
 def export_lines(environ: Mapping[str, str]) -> list[str]:
     """`export NAME=value` for every PUBLISHER_* variable, quoted for a POSIX shell."""
-    names = sorted(n for n in environ if n.startswith(ENV_PREFIX) or n == CONFIG_ENV)
+    names = sorted(n for n in environ if n.startswith(ENV_PREFIX))  # PUBLISHER_CONFIG too
     return [f"export {n}={shlex.quote(environ[n])}" for n in names]

@@ -62,18 +62,26 @@ def demo(
             highlight=False,
         )
     lines = export_lines(os.environ)
-    ENV_FILE.parent.mkdir(parents=True, exist_ok=True)
-    ENV_FILE.write_text("".join(f"{line}\n" for line in lines), "utf-8")
-    ENV_FILE.chmod(0o600)  # it holds PUBLISHER_SECRET_KEY when one was given
+    _write_private(ENV_FILE, "".join(f"{line}\n" for line in lines))
     console.print(
         "\nother commands (publisher status, digest run, …) act on the demo's files with:\n"
         + "".join(f"  {line}\n" for line in lines)
         + f"or: source {ENV_FILE.resolve()}",
         highlight=False,
+        markup=False,  # values are the user's: "[red]" is text here
         soft_wrap=True,
     )
     if run:
         run_daemon(role="all", log_format="text", demo=True)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Owner-only from the start: the file holds PUBLISHER_SECRET_KEY when one was given."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file left by an earlier demo keeps its mode otherwise
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 def _inbox() -> Path:
