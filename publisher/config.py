@@ -17,7 +17,14 @@ from typing import Annotated, Any, Literal, get_origin
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -114,6 +121,21 @@ class JsonSource(_SourceBase):
 SourceConfig = Annotated[FolderSource | FeedSource | JsonSource, Field(discriminator="kind")]
 
 
+def local_base_url(host: object, port: object) -> str | None:
+    """http://host:port of the web server as a browser on this machine reaches it; None when
+    the port is unknown (0: chosen at bind time) or invalid (validation reports it)."""
+    try:
+        number = int(str(port))
+    except ValueError:
+        return None
+    if not 0 < number <= 65535 or not isinstance(host, str):
+        return None
+    name = host.strip().strip("[]")
+    if name in ("", "0.0.0.0", "::"):
+        name = "127.0.0.1"  # bound to every address: this machine's own is one of them
+    return f"http://[{name}]:{number}" if ":" in name else f"http://{name}:{number}"
+
+
 def _duration_field(default: str, description: str) -> Any:
     return Field(default=default, description=description, pattern=r"^\s*\d+\s*[smhdw]\s*$")
 
@@ -153,7 +175,8 @@ class Settings(BaseSettings):
 
     # --- web ---
     public_base_url: str = Field(
-        default="http://127.0.0.1:8080", description="Where the web pages are reachable."
+        default="http://127.0.0.1:8080",
+        description="Where the web pages are reachable (unset: http://web_host:web_port).",
     )
     web_host: str = Field(default="127.0.0.1", description="Address the web server binds.")
     web_port: int = Field(default=8080, ge=0, le=65535, description="Port the web server binds.")
@@ -350,6 +373,17 @@ class Settings(BaseSettings):
     _addresses = field_validator(
         "from_address", "reply_to", "delivery_return_path", "unsubscribe_mailto"
     )(_address)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _public_base_url_follows_port(cls, data: Any) -> Any:
+        # Unset, links in pages and mail point where the web server listens: a demo moved to
+        # another port must not mail links to :8080. Behind a proxy, set it explicitly.
+        if isinstance(data, dict) and not data.get("public_base_url"):
+            base = local_base_url(data.get("web_host", "127.0.0.1"), data.get("web_port", 8080))
+            if base is not None:
+                data = {**data, "public_base_url": base}
+        return data
 
     @field_validator("feed_tag_date")
     @classmethod

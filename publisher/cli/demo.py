@@ -13,14 +13,20 @@ import typer
 from publisher.app import App
 from publisher.cli.common import console, fail, open_app
 from publisher.cli.run import run as run_daemon
+from publisher.config import CONFIG_ENV, ConfigError, load_settings
+from publisher.demodata import (
+    SAMPLES,
+    absolute_environment,
+    export_lines,
+    live_articles,
+    live_views,
+)
 from publisher.importers import read_records
 from publisher.ingest import import_articles
-from publisher.store import articles as store_articles
-from publisher.store.views import has_views
 from publisher.subscribers import import_file as import_subscribers
 from publisher.viewcounts import import_view_counts, most_viewed
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+ENV_FILE = Path("var/demo.env")
 # Registered a little in the past, so the first demo digest (due now) already lists them.
 BACKDATE = timedelta(minutes=5)
 
@@ -36,46 +42,86 @@ def demo(
 ) -> None:
     """Set up var/ with sample articles, views and subscribers, build feeds, start the daemon.
 
-    Safe to run again: nothing is duplicated (articles are upserted, views loaded only into an
-    empty store, subscribers upserted by address).
+    Safe to run again: nothing is duplicated (articles are upserted, views loaded only when
+    none is recent, subscribers upserted by address). Prints the `export` lines that point
+    every other command at the demo's files.
     """
     if not (SAMPLES / "articles.jsonl").exists():
         raise fail(f"sample content not found in {SAMPLES}")
-    os.environ.setdefault("PUBLISHER_DEMO", "true")
-    os.environ.setdefault("PUBLISHER_SCHEDULES_FILE", str(SAMPLES / "schedules.demo.yaml"))
-    inbox = Path("var/inbox")
-    os.environ.setdefault(
-        "PUBLISHER_SOURCES", json.dumps([{"kind": "folder", "name": "inbox", "path": str(inbox)}])
-    )
-    inbox.mkdir(parents=True, exist_ok=True)
+    _demo_environment()
     with open_app() as app:
         _seed(app)
-        s = app.settings
-        base = f"http://{s.web_host}:{s.web_port}"
+        base = app.settings.public_base_url.rstrip("/")
         console.print(
             "\nopen:\n"
             f"  feeds index     {base}/feeds/index.html\n"
             f"  subscribe page  {base}/subscribe\n"
             f"  share form      {base}/articles/20261123-0021/share\n"
             f"  demo mailbox    {base}/dev/mail\n"
-            f"drop article files (.json/.jsonl) into {inbox}/ to see them collected.",
+            f"drop article files (.json/.jsonl) into {_inbox()}/ to see them collected.",
             highlight=False,
         )
+    lines = export_lines(os.environ)
+    _write_private(ENV_FILE, "".join(f"{line}\n" for line in lines))
+    console.print(
+        "\nother commands (publisher status, digest run, …) act on the demo's files with:\n"
+        + "".join(f"  {line}\n" for line in lines)
+        + f"or: source {ENV_FILE.resolve()}",
+        highlight=False,
+        markup=False,  # values are the user's: "[red]" is text here
+        soft_wrap=True,
+    )
     if run:
         run_daemon(role="all", log_format="text", demo=True)
 
 
+def _write_private(path: Path, text: str) -> None:
+    """Owner-only from the start: the file holds PUBLISHER_SECRET_KEY when one was given."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file left by an earlier demo keeps its mode otherwise
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+
+
+def _inbox() -> Path:
+    return Path("var/inbox").resolve()
+
+
+def _demo_environment() -> None:
+    """The demo's settings, in the environment: its defaults where nothing else is set, and
+    every file named by absolute path, so the printed `export` lines work from any folder."""
+    os.environ.setdefault("PUBLISHER_DEMO", "true")
+    os.environ.setdefault("PUBLISHER_SCHEDULES_FILE", str(SAMPLES / "schedules.demo.yaml"))
+    inbox = _inbox()
+    os.environ.setdefault(
+        "PUBLISHER_SOURCES", json.dumps([{"kind": "folder", "name": "inbox", "path": str(inbox)}])
+    )
+    inbox.mkdir(parents=True, exist_ok=True)
+    config = os.environ.get(CONFIG_ENV)
+    if config:
+        os.environ[CONFIG_ENV] = str(Path(config).resolve())
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        raise fail(exc.problems) from None
+    os.environ.update(absolute_environment(settings, Path.cwd()))
+
+
 def _seed(app: App) -> None:
     now = app.clock.now()
-    tz = app.settings.tz
+    s = app.settings
     with (SAMPLES / "articles.jsonl").open("rb") as fh:
-        report = import_articles(app.engine, read_records(fh, "jsonl"), tz=tz, now=now - BACKDATE)
+        records = live_articles(read_records(fh, "jsonl"), base_url=s.public_base_url)
+        report = import_articles(app.engine, records, tz=s.tz, now=now - BACKDATE)
     console.print(f"articles: {report.summary()}")
-    with app.engine.connect() as conn:
-        seen_views = has_views(conn)
-    if not seen_views:
+    window = s.duration("popular_window")
+    # Views are loaded when none is recent: a repeated demo adds nothing, a demo started
+    # again days later gets a most-viewed box again. They end now (the demo's clock).
+    if not most_viewed(app.engine, now=now, window=window, limit=1):
         with (SAMPLES / "views.jsonl").open("rb") as fh:
-            views = import_view_counts(app.engine, read_records(fh, "jsonl"), tz=tz)
+            loaded = live_views(read_records(fh, "jsonl"), now=now, tz=s.tz)
+        views = import_view_counts(app.engine, loaded, tz=s.tz)
         console.print(f"views: {views.summary()}")
     subs = import_subscribers(app.engine, SAMPLES / "subscribers.csv", now=now)
     console.print(
@@ -83,15 +129,9 @@ def _seed(app: App) -> None:
     )
     from publisher.feedjob import run_feeds  # feedgen and lxml: for the commands that build
 
-    run = run_feeds(app.settings, app.engine, now=now)
+    run = run_feeds(s, app.engine, now=now)
     changed = sum(1 for r in run.results if r.changed)
-    console.print(
-        f"feeds: {len(run.results)} files in {app.settings.feeds_dir}/, {changed} changed"
-    )
-    with app.engine.connect() as conn:
-        latest = store_articles.latest_articles(conn, limit=1)
-    # The samples are dated: rank as of the newest sample so the box is never empty.
-    as_of = min(now, latest[0].published_at + timedelta(hours=1)) if latest else now
+    console.print(f"feeds: {len(run.results)} files in {s.feeds_dir}/, {changed} changed")
     console.print("most viewed (많이 본 뉴스):")
-    for r in most_viewed(app.engine, now=as_of, window=timedelta(hours=24), limit=5):
+    for r in most_viewed(app.engine, now=now, window=window, limit=5):
         console.print(f"  {r.rank}. {r.article.title} ({r.views:,} views)", highlight=False)

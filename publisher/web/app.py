@@ -13,14 +13,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from publisher import __version__
 from publisher.clock import Clock, SystemClock
 from publisher.config import Settings
-from publisher.web import api, errors, feeds, pages, share, views
+from publisher.web import api, demo, errors, feeds, pages, share, views
 from publisher.web.context import WebContext
 
 GIL_SWITCH_INTERVAL = 0.001  # seconds
 RouterFactory = Callable[[Settings], APIRouter]
 # Later areas append their factory here; order is the matching order.
 ROUTERS: tuple[RouterFactory, ...] = (
-    feeds.router, pages.router, share.router, views.router, api.router,
+    feeds.router, pages.router, share.router, views.router, api.router, demo.router,
 )  # fmt: skip
 
 

@@ -1,10 +1,11 @@
 """`make demo` smoke test: the daemon starts, answers /healthz, mails the first digest, and
-stops cleanly on SIGTERM."""
+stops cleanly on SIGTERM. Only PUBLISHER_WEB_PORT moves it: links and images follow."""
 
 from __future__ import annotations
 
 import mailbox
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,11 +22,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _get(url: str) -> int:
+    return _fetch(url)[0]
+
+
+def _fetch(url: str) -> tuple[int, str, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=2) as resp:
-            return int(resp.status)
+            return int(resp.status), resp.headers.get("Content-Type", ""), resp.read()
     except OSError:
-        return 0
+        return 0, "", b""
 
 
 @pytest.mark.slow
@@ -58,6 +63,9 @@ def test_demo_daemon_healthz_first_digest_and_clean_stop(tmp_path: Path) -> None
         assert healthy, "the daemon never answered /healthz with 200"
         assert len(messages) == 3, "each of the 3 sample subscribers gets the first digest"
         assert _get(f"http://127.0.0.1:{port}/dev/mail") == 200
+        _check_first_digest(mail, messages[0], port)
+        status, _, feed = _fetch(f"http://127.0.0.1:{port}/feeds/popular/rss.xml")
+        assert status == 200 and feed.count(b"<item>") >= 5  # most viewed, right away
         sent = 0.0
         while sent < 3 and time.monotonic() < deadline:  # the metric follows the 250 replies
             sent = _sent_metric(port)
@@ -77,6 +85,21 @@ def test_demo_daemon_healthz_first_digest_and_clean_stop(tmp_path: Path) -> None
             proc.wait()
         if proc.stdout:
             proc.stdout.close()
+
+
+def _check_first_digest(mail: Path, key: str, port: int) -> None:
+    """The digest links to the demo's own port and shows images the demo serves."""
+    msg = mailbox.Maildir(mail, create=False).get_message(key)
+    html = next(
+        p.get_payload(decode=True).decode()
+        for p in msg.walk()
+        if p.get_content_type() == "text/html"
+    )
+    assert f"http://127.0.0.1:{port}/u/" in html and ":8080" not in html
+    images = re.findall(rf'<img src="(http://127\.0\.0\.1:{port}/demo/images/\w+\.png)"', html)
+    assert images, "the digest shows the sample images"
+    status, ctype, body = _fetch(images[0])
+    assert (status, ctype) == (200, "image/png") and body.startswith(b"\x89PNG")
 
 
 def _sent_metric(port: int) -> float:

@@ -1,19 +1,35 @@
-"""The shipped example configuration is valid as it stands."""
+"""The shipped example configuration is valid as it stands, and its parts agree."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
-from publisher.config import load_settings
+from publisher.config import Settings, load_settings
+from tests.pgserver import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+NGINX_SITE = ROOT / "contrib" / "nginx" / "publisher.conf"
+NGINX = "/usr/sbin/nginx"
+needs_nginx = pytest.mark.skipif(
+    not os.access(NGINX, os.X_OK),
+    reason="nginx not installed (apt-get install nginx; .ci/run does)",
+)
+
+
+def _example_settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("PUBLISHER_CONFIG", str(ROOT / "contrib" / "publisher.toml"))
+    return load_settings()
 
 
 def test_example_publisher_toml_loads(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PUBLISHER_CONFIG", str(ROOT / "contrib" / "publisher.toml"))
-    s = load_settings()
+    s = _example_settings(monkeypatch)
     assert s.database_url.startswith("postgresql://")
     assert s.problems() == []
 
@@ -23,3 +39,99 @@ def test_systemd_unit_has_restart_and_hardening() -> None:
     for line in ("Restart=on-failure", "NoNewPrivileges=yes", "ProtectSystem=strict",
                  "ExecReload=/bin/kill -HUP $MAINPID"):  # fmt: skip
         assert line in unit
+
+
+def test_example_toml_and_nginx_site_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """feeds_base_url is where nginx serves feeds_dir; public_base_url is what it proxies."""
+    s = _example_settings(monkeypatch)
+    site = NGINX_SITE.read_text("utf-8")
+    feeds = urlsplit(s.feeds_base_url)
+    assert (feeds.scheme, feeds.path) == ("https", "/feeds/")
+    root = re.search(r"location /feeds/ \{\s*root (\S+);", site)
+    assert root and Path(root.group(1)) / "feeds" == s.feeds_dir
+    pages = urlsplit(s.public_base_url)
+    assert f"location {pages.path}/ {{" in site
+    assert f"proxy_pass http://127.0.0.1:{s.web_port}/;" in site
+    assert feeds.hostname == pages.hostname and f"server_name {feeds.hostname};" in site
+
+
+@needs_nginx
+def test_nginx_site_passes_nginx_t_as_shipped(tmp_path: Path) -> None:
+    assert _nginx_t(tmp_path, NGINX_SITE.read_text("utf-8")) == ""
+
+
+@needs_nginx
+def test_nginx_site_tls_lines_pass_nginx_t_once_certificates_exist(tmp_path: Path) -> None:
+    """The commented HTTPS variant is valid too: swap the lines, point at real files."""
+    cert, key = _self_signed(tmp_path)
+    text = NGINX_SITE.read_text("utf-8")
+    text = re.sub(r"^    listen 80;\n", "", text, count=1, flags=re.M)
+    text = re.sub(r"^    # (listen 443|ssl_)", r"    \1", text, flags=re.M)
+    text = text.replace("/etc/letsencrypt/live/news.example.kr/fullchain.pem", str(cert))
+    text = text.replace("/etc/letsencrypt/live/news.example.kr/privkey.pem", str(key))
+    head, _, redirect = text.partition("# With HTTPS on, send plain HTTP there:\n")
+    text = head + re.sub(r"^# ?", "", redirect, flags=re.M)
+    assert "    listen 443 ssl" in text and "    return 301" in text
+    assert _nginx_t(tmp_path, text) == ""
+
+
+def _nginx_t(tmp: Path, text: str) -> str:
+    """`nginx -t` on an http {} wrapper that includes a site file; its output when it fails.
+
+    Everything nginx writes (pid, logs, temp folders) is under ``tmp``. `nginx -t` binds the
+    listening ports, so as a user who may not bind ports below 1024 they become free high ports.
+    """
+    if os.geteuid() != 0:
+        for port in ("80", "443"):
+            text = re.sub(rf"(listen (?:\[::\]:)?){port}\b", rf"\g<1>{free_port()}", text)
+    site = tmp / "site.conf"
+    site.write_text(text, "utf-8")
+    temp = "".join(
+        f"    {kind}_temp_path {tmp / kind};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    conf = tmp / "nginx.conf"
+    conf.write_text(
+        f"pid {tmp / 'nginx.pid'};\nerror_log {tmp / 'error.log'};\nevents {{}}\n"
+        f"http {{\n    access_log {tmp / 'access.log'};\n{temp}    include {site};\n}}\n",
+        "utf-8",
+    )  # fmt: skip
+    done = subprocess.run(
+        [NGINX, "-t", "-q", "-p", str(tmp), "-e", str(tmp / "error.log"), "-c", str(conf)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    return "" if done.returncode == 0 else done.stdout + done.stderr
+
+
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "news.example.kr")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now).not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = tmp / "fullchain.pem", tmp / "privkey.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_nginx_site_needs_no_certificate_as_shipped() -> None:
+    """Checked without nginx too: no active line names a certificate or port 443."""
+    lines = NGINX_SITE.read_text("utf-8").splitlines()
+    active = [ln for ln in lines if not ln.lstrip().startswith("#")]
+    assert not any("ssl_certificate" in ln or "443" in ln for ln in active)
