@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from html import escape
 
-from publisher.linebudget import PLACEHOLDER, VALUE_LINE_MAX
+from publisher.linebudget import PLACEHOLDER, VALUE_LINE_MAX, cost
 
 # A line break inside a comment: invisible, adds no space and no break opportunity.
 SOFT_BREAK_OPEN, SOFT_BREAK_CLOSE = "<!--", "-->"
@@ -73,27 +73,18 @@ def _break_line(line: str, limit: int) -> list[str]:
             elif i > start:  # no harmless place: split anyway rather than exceed the SMTP limit
                 out.append(line[start:i])
                 start = i
-            used = _cost(line[start : i + unit])
+            used = cost(line[start : i + unit])
             best = after_tag = -1
         i += unit
     out.append(line[start:])
     return out
 
 
-def _cost(text: str) -> int:
-    size = len(text.encode("utf-8"))
-    for found in PLACEHOLDER.finditer(text):
-        size += VALUE_LINE_MAX - len(found.group(0))
-    return size
-
-
 def wrap_lines(html: str, limit: int = 600) -> str:
     """Every line at most ``limit`` UTF-8 bytes (placeholders counted at their budget)."""
     lines: list[str] = []
     for line in html.splitlines():
-        if "%%" not in line and (len(line) * 4 <= limit or len(line.encode("utf-8")) <= limit):
-            lines.append(line)
-        elif "%%" in line and _cost(line) <= limit:
+        if ("%%" not in line and len(line) * 4 <= limit) or cost(line) <= limit:
             lines.append(line)
         else:
             lines.extend(_break_line(line, limit))
