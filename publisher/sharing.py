@@ -26,7 +26,7 @@ from publisher.render import Renderer
 from publisher.signup import address_key, day_start
 from publisher.store import webstate
 from publisher.store.subscribers import suppress
-from publisher.store.types import Engine
+from publisher.store.types import Connection, Engine
 
 SENDER = "%%SHARE_SENDER%%"
 NOTE = "%%SHARE_NOTE%%"
@@ -38,6 +38,10 @@ NOTE_INDENT = "  "  # the text template indents the note's first line; we indent
 
 class RateLimited(Exception):
     """Some share limit is reached; deliberately not saying which."""
+
+
+class FormUsed(Exception):
+    """The form this share came from was already sent once: a replay, or a double submit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,10 @@ class Share:
     sender_name: str
     note: str
     client_ip: str
+    # The form's one-time number and the time its token expires: the form is used up in the
+    # same transaction that queues the message. None for callers without a form.
+    form_nonce: int | None = None
+    form_expires: datetime | None = None
 
 
 class Templates:
@@ -116,6 +124,14 @@ def substitutions(share: Share, *, to: str, block_url: str) -> dict[str, str]:
     }
 
 
+def _form_used(conn: Connection, share: Share) -> bool:
+    """Mark the share's form used; True if it already was (the caller's transaction)."""
+    if share.form_nonce is None or share.form_expires is None:
+        return False
+    # Keyed on the token's expiry, so pruning past windows never frees a form still valid.
+    return webstate.bump(conn, f"form-used:{share.form_nonce}", share.form_expires) > 1
+
+
 def send(
     engine: Engine, identity: Identity, templates: Templates, share: Share, *,
     limits: Limits, now: datetime,
@@ -131,6 +147,8 @@ def send(
         article = webstate.published_article(conn, share.article_id)
         if article is None:
             return "missing"
+        if _form_used(conn, share):
+            raise FormUsed()
         content_key, body = templates.body(article, with_note=bool(share.note), now=now)
         over = (
             webstate.bump(conn, f"share-ip:{ip_hash}", hour) > limits.per_ip_hour,
