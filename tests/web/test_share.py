@@ -73,6 +73,13 @@ async def test_recipient_can_block_future_shares(web: Web) -> None:
         ("note", "buy at cheap-pills.com now"),
         ("note", '<a href="x">click</a>'),
         ("note", "가" * 301),
+        ("note", "evil.pw"),
+        ("note", "ｗｗｗ．ｅｖｉｌ．ｃｏｍ"),
+        ("note", "evil . com"),
+        ("note", "see 203.0.113.9"),
+        ("note", "javascript:alert(1)"),
+        ("name", "evil.pw"),
+        ("name", "ｅｖｉｌ．ｃｏｍ"),
     ],
 )
 async def test_abuse_shapes_are_400_and_nothing_enqueued(web: Web, field: str, value: str) -> None:
