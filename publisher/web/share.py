@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import secrets
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -17,6 +18,8 @@ from publisher.models import Article
 from publisher.store.webstate import published_article
 from publisher.web.context import WebContext, context_of
 from publisher.web.pages import form_of, message, page, token_action, token_page
+
+log = logging.getLogger("publisher.web.share")
 
 
 def _published(ctx: WebContext, article_id: str) -> Article | None:
@@ -124,6 +127,8 @@ def router(_settings: Settings) -> APIRouter:
                         ctx, request, "bad_link_title", "bad_link", status=404, lang=lang
                     )
                 used = isinstance(exc, sharing.FormUsed)
+                if not used:  # values are folded to fit: reaching this is a bug, say so
+                    log.error("share of %s not queued: %s", article_id, exc)
                 # A replayed form: 409 and a fresh form, filled in as sent, for a real resend.
                 return form_page(ctx, request, article, status=409 if used else 400,
                                  error="err_used" if used else "err_note",

@@ -96,3 +96,19 @@ async def test_long_notes_arrive_whole_with_short_lines(web: Web, note: str) -> 
     # The text part folds long lines at 72 columns: joined again, the note is the same text.
     text_lines = _text_note(parts["plain"])
     assert "".join(text_lines).replace(" ", "") == note.replace("\n", "").replace(" ", "")
+
+
+async def test_a_message_that_would_not_fit_is_refused_not_queued(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from publisher import sharing
+
+    # As if folding had a bug: the note escaped on one line, 1,500 bytes long.
+    monkeypatch.setattr(sharing, "fold_html", lambda text: text.replace("&", "&amp;"))
+    token = await share_token(web)
+    r = await web.client.post(
+        "/articles/a0001/share",
+        data={"to": "friend@example.kr", "name": "김민수", "note": "&" * 300, "form_token": token},
+    )
+    assert r.status_code == 400 and 'id="note"' in r.text
+    assert outbox_rows(web.engine) == []
