@@ -33,7 +33,7 @@ _URL_SHAPES = re.compile(
     r"|\b(?:javascript|vbscript|data|https?|ftp|file|mailto|tel|sms)\s*:"  # even with spaces
     r"|\d{1,3}(?:\s*\.\s*\d{1,3}){3}"  # IPv4 (1.2.3.4, 1 . 2 . 3 . 4)
     r"|\[[0-9a-f:.]*:[0-9a-f:.]*\]"  # [IPv6]
-    r"|<\s*/?\s*[a-z!?]",  # markup
+    r"|</?[a-z!?]",  # markup (a tag starts right after "<": "x < y" is arithmetic)
     re.IGNORECASE,
 )
 # Percent-encoded line breaks typed literally: a header injection attempt, never a name.

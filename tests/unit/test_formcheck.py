@@ -21,6 +21,7 @@ NOTES_ACCEPTED = [
     "「경제」 섹션 기사입니다 — 김 기자",
     "Ph.D. 과정 얘기예요",
     "and/or",
+    "x < y, y > z",
 ]
 
 NOTES_REFUSED = [
@@ -42,6 +43,8 @@ NOTES_REFUSED = [
     "Thanks.See you",  # a missing space after a full stop looks like a domain: documented
     "<b>bold</b>",
     "<script>alert(1)</script>",
+    "</p>",
+    "<!-- x -->",
     "me@example.kr",
     "back\\slash",
     "pipe | here",
