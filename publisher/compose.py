@@ -17,14 +17,15 @@ from email.header import Header
 from email.utils import format_datetime
 
 from publisher.addresses import to_ascii
+from publisher.linebudget import MAX_LINE, VALUE_LINE_MAX, cost
 from publisher.outbox import MESSAGE_ID_PLACEHOLDER
 from publisher.render import RenderedEmail
+from publisher.textwidth import wrap
 
 TO = "%%TO%%"
 UNSUBSCRIBE_URL = "%%UNSUBSCRIBE_URL%%"
 UNSUBSCRIBE_MAILTO = "%%UNSUBSCRIBE_MAILTO%%"
 PREFERENCES_URL = "%%PREFERENCES_URL%%"
-MAX_LINE = 998
 CRLF = "\r\n"
 _ATEXT = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*$")
 
@@ -76,23 +77,42 @@ def address(name: str, email: str) -> str:
     """``name <addr>`` in wire form; the domain in punycode, never an encoded-word in the address.
 
     CPython 3.11's email package would write ``=?utf-8?b?…?=@example.kr`` for an IDN domain.
+    Every line fits a placeholder's budget: a name that cannot be folded short enough (one
+    long ASCII word) is left out rather than make a line too long.
     """
     addr = to_ascii(email)
     shown = phrase(name)
-    if not shown:
+    if not shown or any(len(line) > 76 for line in shown.split(CRLF)):
         return addr
     last = shown.rsplit("\n", 1)[-1]
     # Fold before the address rather than exceed 78 columns (the header name takes ~6).
     return f"{shown}{CRLF} <{addr}>" if len(last) + len(addr) > 66 else f"{shown} <{addr}>"
 
 
+def fold_text(text: str, *, indent: str = "", cols: int = 72) -> str:
+    """Plain text for a text/plain value: wrapped at ``cols`` columns after a first line that
+    continues the template's (already indented) line, every line ≤ VALUE_LINE_MAX bytes, CRLF.
+    """
+    lines: list[str] = []
+    for line in wrap(text, cols, indent, first="").split("\n"):
+        while len(line.encode("utf-8")) > VALUE_LINE_MAX:  # zero-width runs: cut by bytes
+            cut = len(line.encode("utf-8")[:VALUE_LINE_MAX].decode("utf-8", "ignore"))
+            lines.append(line[:cut])
+            line = indent + line[cut:]
+        lines.append(line)
+    return CRLF.join(lines)
+
+
 def _lines(text: str, where: str) -> bytes:
+    """CRLF bytes; every line fits in 998 bytes whatever its placeholders receive."""
     out = text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\n") + "\n"
-    body = out.replace("\n", "\r\n").encode("utf-8")
-    for line in body.split(b"\r\n"):
-        if len(line) > MAX_LINE:
-            raise ComposeError(f"{where}: a line of {len(line)} bytes exceeds {MAX_LINE}")
-    return body
+    for line in out.split("\n"):
+        if cost(line) > MAX_LINE:
+            raise ComposeError(
+                f"{where}: a line of {cost(line)} bytes (placeholders at {VALUE_LINE_MAX}) "
+                f"exceeds {MAX_LINE}"
+            )
+    return out.replace("\n", "\r\n").encode("utf-8")
 
 
 def _part(subtype: str, text: str) -> bytes:
@@ -137,6 +157,8 @@ def compose(
         headers.append(encode_header(name, value))
     headers.append(f'Content-Type: multipart/alternative;{CRLF} boundary="{boundary}"')
     head = "\r\n".join(headers).encode("utf-8") + b"\r\n\r\n"
+    if any(cost(line) > MAX_LINE for line in head.decode("utf-8").split("\r\n")):
+        raise ComposeError("a header line would exceed 998 bytes")
     if not head.isascii():
         raise ComposeError("a header is not ASCII after encoding")
     sep = f"--{boundary}\r\n".encode("ascii")

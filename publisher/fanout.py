@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from publisher import compose, tokens
 from publisher.addresses import domain_of, to_ascii
 from publisher.config import Settings
+from publisher.linebudget import check_values
 from publisher.outbox import KINDS, NewMessage, enqueue, expiry_for, store_content
 from publisher.render import Renderer
 from publisher.store.subscribers import Recipient
@@ -64,13 +65,16 @@ class Identity:
         """Per-recipient values in wire form; a different unsubscribe token per recipient."""
         unsub = tokens.make(self.secret, "unsubscribe", (subscriber_id,), now=now)
         prefs = tokens.make(self.secret, "preferences", (subscriber_id,), now=now)
-        return {
+        values = {
             compose.TO: compose.address(name, email),
             compose.UNSUBSCRIBE_URL: f"{self.base_url}/u/{unsub}",
             # Tokens are URL-safe already; only the space needs escaping.
             compose.UNSUBSCRIBE_MAILTO: f"{self.unsubscribe_mailto}?subject=unsubscribe%20{unsub}",
             compose.PREFERENCES_URL: f"{self.base_url}/preferences/{prefs}",
         }
+        # Each fits its placeholder's line budget (linebudget.py), or no row is written.
+        check_values(values)
+        return values
 
 
 def personal_links() -> dict[str, str]:

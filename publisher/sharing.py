@@ -13,30 +13,35 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
-from html import escape
 from typing import Literal
 
 from publisher import compose, tokens
 from publisher.addresses import to_ascii
 from publisher.fanout import Identity
+from publisher.htmllines import fold_html
+from publisher.linebudget import check_message, check_values
 from publisher.models import Article
-from publisher.outbox import NewMessage, enqueue, store_content
+from publisher.outbox import NewMessage, enqueue, fill, message_id_for, store_content
 from publisher.render import Renderer
 from publisher.signup import address_key, day_start
 from publisher.store import webstate
 from publisher.store.subscribers import suppress
-from publisher.store.types import Engine
+from publisher.store.types import Connection, Engine
 
 SENDER = "%%SHARE_SENDER%%"
 NOTE = "%%SHARE_NOTE%%"
 BLOCK_URL = "%%SHARE_BLOCK_URL%%"
 SENDER_HTML = "%%SHARE_SENDER_HTML%%"
 NOTE_HTML = "%%SHARE_NOTE_HTML%%"
-_HTML_CHUNK = 600  # bytes per HTML line of the note, well under the 998-byte limit
+NOTE_INDENT = "  "  # the text template indents the note's first line; we indent the rest
 
 
 class RateLimited(Exception):
     """Some share limit is reached; deliberately not saying which."""
+
+
+class FormUsed(Exception):
+    """The form this share came from was already sent once: a replay, or a double submit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,10 @@ class Share:
     sender_name: str
     note: str
     client_ip: str
+    # The form's one-time number and the time its token expires: the form is used up in the
+    # same transaction that queues the message. None for callers without a form.
+    form_nonce: int | None = None
+    form_expires: datetime | None = None
 
 
 class Templates:
@@ -100,22 +109,27 @@ def hash_ip(secret: str, ip: str) -> str:
     return hmac.new(secret.encode(), ip.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def _note_text(note: str) -> str:
-    return "\r\n  ".join(note.split("\n"))
+def substitutions(share: Share, *, to: str, block_url: str) -> dict[str, str]:
+    """The share's values, each folded into lines that fit a placeholder's byte budget.
+
+    The HTML part gets escaped values, the text part plain ones wrapped at 72 columns.
+    """
+    return {
+        compose.TO: to,
+        SENDER: share.sender_name,  # one line of ≤ 50 characters (formcheck): ≤ 200 bytes
+        SENDER_HTML: fold_html(share.sender_name),
+        NOTE: compose.fold_text(share.note, indent=NOTE_INDENT),
+        NOTE_HTML: fold_html(share.note),
+        BLOCK_URL: block_url,
+    }
 
 
-def _note_html(note: str) -> str:
-    lines: list[str] = []
-    for line in note.split("\n"):
-        chunk = ""
-        for word in escape(line, quote=False).split(" "):
-            if chunk and len((chunk + " " + word).encode()) > _HTML_CHUNK:
-                lines.append(chunk)
-                chunk = word
-            else:
-                chunk = f"{chunk} {word}" if chunk else word
-        lines.append(chunk)
-    return "<br>\r\n".join(lines)
+def _form_used(conn: Connection, share: Share) -> bool:
+    """Mark the share's form used; True if it already was (the caller's transaction)."""
+    if share.form_nonce is None or share.form_expires is None:
+        return False
+    # Keyed on the token's expiry, so pruning past windows never frees a form still valid.
+    return webstate.bump(conn, f"form-used:{share.form_nonce}", share.form_expires) > 1
 
 
 def send(
@@ -133,6 +147,8 @@ def send(
         article = webstate.published_article(conn, share.article_id)
         if article is None:
             return "missing"
+        if _form_used(conn, share):
+            raise FormUsed()
         content_key, body = templates.body(article, with_note=bool(share.note), now=now)
         over = (
             webstate.bump(conn, f"share-ip:{ip_hash}", hour) > limits.per_ip_hour,
@@ -153,17 +169,19 @@ def send(
         cid = webstate.content_id(conn, content_key)
         if cid is None:
             cid = store_content(conn, key=content_key, kind="share", body=body, now=now)
+        values = substitutions(
+            share,
+            to=to_ascii(share.recipient),
+            block_url=f"{identity.base_url}/share-block/{block}",
+        )
+        # Fits by construction; checked anyway, so a broken message is an error here, not a
+        # "500 Line too long" from the relay after the reader was told it was sent.
+        check_values(values)
+        dedupe_key = f"share:{share_id}"
+        check_message(fill(body, values, message_id_for(dedupe_key, identity.message_id_domain)))
         msg = NewMessage(
-            dedupe_key=f"share:{share_id}", kind="share", recipient=to_ascii(share.recipient),
-            content_id=cid, expires_in=identity.expiries["share"],
-            substitutions={
-                compose.TO: to_ascii(share.recipient),
-                SENDER: share.sender_name,
-                SENDER_HTML: escape(share.sender_name, quote=False),
-                NOTE: _note_text(share.note),
-                NOTE_HTML: _note_html(share.note),
-                BLOCK_URL: f"{identity.base_url}/share-block/{block}",
-            },
+            dedupe_key=dedupe_key, kind="share", recipient=to_ascii(share.recipient),
+            content_id=cid, expires_in=identity.expiries["share"], substitutions=values,
         )  # fmt: skip
         enqueue(conn, [msg], now=now, domain=identity.message_id_domain)
         return "sent"

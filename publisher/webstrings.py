@@ -62,6 +62,7 @@ WEB_STRINGS: dict[str, dict[str, str]] = {
         "err_note": "메시지는 300자 이내의 일반 텍스트로, 링크 없이 입력해 주세요.",
         "err_form": "양식이 만료되었습니다. 페이지를 새로 고친 뒤 다시 보내 주세요.",
         "err_fast": "너무 빨리 보냈습니다. 잠시 후 다시 보내 주세요.",
+        "err_used": "이 양식으로는 이미 보냈습니다. 다시 보내려면 아래 양식으로 보내 주세요.",
         "err_choice": "분야나 주기 선택이 올바르지 않습니다.",
     },
     "en": {
@@ -123,6 +124,7 @@ WEB_STRINGS: dict[str, dict[str, str]] = {
         "err_note": "The message: plain text up to 300 characters, no links.",
         "err_form": "The form has expired. Reload the page and send again.",
         "err_fast": "That was too fast. Please wait a moment and send again.",
+        "err_used": "This form has already been sent. To send again, fill in the form below.",
         "err_choice": "That section or frequency is not available.",
     },
 }

@@ -3,21 +3,47 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
+import secrets
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, Response
 
 from publisher import formcheck, sharing, tokens
 from publisher.config import Settings
+from publisher.linebudget import LineTooLong
 from publisher.models import Article
 from publisher.store.webstate import published_article
 from publisher.web.context import WebContext, context_of
 from publisher.web.pages import form_of, message, page, token_action, token_page
 
+log = logging.getLogger("publisher.web.share")
+
 
 def _published(ctx: WebContext, article_id: str) -> Article | None:
     with ctx.engine.connect() as conn:
         return published_article(conn, article_id)
+
+
+def _article_tag(article_id: str) -> int:
+    """48 bits naming the article inside the signed form token (ids must be integers)."""
+    return int.from_bytes(hashlib.sha256(article_id.encode("utf-8")).digest()[:6], "big")
+
+
+def _form_token(secret: str, article_id: str, now: datetime) -> str:
+    """Signed (time shown, article, one-time number): one form, one article, one send."""
+    ids = (int(now.timestamp()), _article_tag(article_id), secrets.randbits(62))
+    return tokens.make(secret, "form", ids, now=now)
+
+
+def _read_form_token(secret: str, article_id: str, token: str, now: datetime) -> tuple[int, int]:
+    """(time shown, one-time number) of a token issued for this article, or TokenError."""
+    ids = tokens.read(secret, "form", token, now=now)
+    if len(ids) != 3 or ids[1] != _article_tag(article_id):
+        raise tokens.TokenError("form token for another article")
+    return ids[0], ids[2]
 
 
 def _same_site(ctx: WebContext, request: Request) -> bool:
@@ -37,8 +63,7 @@ def router(_settings: Settings) -> APIRouter:
         error: str | None = None, field: str | None = None, values: dict[str, str] | None = None,
         lang: str | None = None,
     ) -> Response:  # fmt: skip
-        now = ctx.now()
-        form_token = tokens.make(ctx.identity.secret, "form", (int(now.timestamp()),), now=now)
+        form_token = _form_token(ctx.identity.secret, article.external_id, ctx.now())
         resp = page(ctx, request, "share", status=status, lang=lang, article=article,
                     form_token=form_token, error=error, field=field,
                     values=values or {})  # fmt: skip
@@ -64,8 +89,8 @@ def router(_settings: Settings) -> APIRouter:
         try:
             if not _same_site(ctx, request):
                 raise formcheck.InputError("form_token", "err_form")
-            shown = tokens.read(ctx.identity.secret, "form", str(form.get("form_token", "")),
-                                now=now)[0]  # fmt: skip
+            shown, nonce = _read_form_token(ctx.identity.secret, article_id,
+                                            str(form.get("form_token", "")), now)  # fmt: skip
             if now.timestamp() - shown < ctx.settings.share_min_seconds:
                 raise formcheck.InputError("form_token", "err_fast")
             to = formcheck.single_address(values["to"], "to")
@@ -80,8 +105,10 @@ def router(_settings: Settings) -> APIRouter:
                 key, field = exc.key, exc.field
             return form_page(ctx, request, article, status=400, error=key, field=field,
                              values=values, lang=lang)  # fmt: skip
+        expires = datetime.fromtimestamp(shown, UTC) + tokens.MAX_AGE["form"]
         item = sharing.Share(article_id=article_id, recipient=to, sender_name=name, note=note,
-                             client_ip=ctx.client_ip(request))  # fmt: skip
+                             client_ip=ctx.client_ip(request), form_nonce=nonce,
+                             form_expires=expires)  # fmt: skip
         outcome: sharing.Outcome = "sent"
         if not form.get("website"):  # the honeypot: answer like a success, send nothing
             try:
@@ -93,6 +120,20 @@ def router(_settings: Settings) -> APIRouter:
                 resp = message(ctx, request, "too_many_title", "too_many", status=429, lang=lang)
                 resp.headers["Retry-After"] = "3600"
                 return resp
+            except (sharing.FormUsed, LineTooLong) as exc:
+                article = await asyncio.to_thread(_published, ctx, article_id)
+                if article is None:
+                    return message(
+                        ctx, request, "bad_link_title", "bad_link", status=404, lang=lang
+                    )
+                used = isinstance(exc, sharing.FormUsed)
+                if not used:  # values are folded to fit: reaching this is a bug, say so
+                    log.error("share of %s not queued: %s", article_id, exc)
+                # A replayed form: 409 and a fresh form, filled in as sent, for a real resend.
+                return form_page(ctx, request, article, status=409 if used else 400,
+                                 error="err_used" if used else "err_note",
+                                 field="form_token" if used else "note", values=values,
+                                 lang=lang)  # fmt: skip
         if outcome == "missing":
             return message(ctx, request, "bad_link_title", "bad_link", status=404, lang=lang)
         return message(ctx, request, "share_done_title", "share_done", lang=lang)
