@@ -128,6 +128,14 @@ def _fold_suppressions(conn: sa.Connection) -> None:
 
 
 def upgrade() -> None:
+    # Plain ADD/DROP COLUMN, never batch mode: on SQLite a batch rebuild drops the table, and
+    # with foreign_keys=ON that DROP cascades and empties subscriptions (every reader's
+    # sections). Hence also the NOT NULL with a default, which needs no rebuild.
+    op.add_column(
+        "subscribers", sa.Column("email_key", sa.String(320), nullable=False, server_default="")
+    )
+    op.add_column("subscribers", sa.Column("confirm_nonce", sa.Integer, nullable=True))
+    op.add_column("subscribers", sa.Column("pending_choice", sa.Text, nullable=True))
     op.create_table(
         "subscriber_aliases",
         sa.Column("old_id", sa.Integer, primary_key=True, autoincrement=False),
@@ -138,22 +146,16 @@ def upgrade() -> None:
             nullable=False,
         ),
     )
-    with op.batch_alter_table("subscribers") as batch:
-        batch.add_column(sa.Column("email_key", sa.String(320), nullable=True))
-        batch.add_column(sa.Column("confirm_nonce", sa.Integer, nullable=True))
-        batch.add_column(sa.Column("pending_choice", sa.Text, nullable=True))
     conn = op.get_bind()
     _fold_subscribers(conn)
     _fold_suppressions(conn)
-    with op.batch_alter_table("subscribers") as batch:
-        batch.alter_column("email_key", existing_type=sa.String(320), nullable=False)
+    if conn.dialect.name != "sqlite":  # SQLite cannot drop a default without a rebuild
+        op.alter_column("subscribers", "email_key", server_default=None)
     op.create_index("uq_subscribers_email_key", "subscribers", ["email_key"], unique=True)
 
 
 def downgrade() -> None:
     op.drop_index("uq_subscribers_email_key", table_name="subscribers")
-    with op.batch_alter_table("subscribers") as batch:
-        batch.drop_column("pending_choice")
-        batch.drop_column("confirm_nonce")
-        batch.drop_column("email_key")
     op.drop_table("subscriber_aliases")
+    for name in ("pending_choice", "confirm_nonce", "email_key"):
+        op.execute(f"ALTER TABLE subscribers DROP COLUMN {name}")  # SQLite >= 3.35 and PG
