@@ -11,9 +11,8 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, Integer, String, column, insert, select, table
 
-from publisher.store import migrate
+from publisher.store import migrate, webstate
 from publisher.store import subscribers as store_subscribers
-from publisher.store import webstate
 from publisher.store.db import UTCDateTime, make_engine
 from publisher.store.outbox import suppressions_for
 from publisher.store.schema import subscribers, subscriptions, suppressions
@@ -59,7 +58,7 @@ def _subscriber(conn: Connection, email: str, status: str, *, days: int, name: s
                 created_at=at,
                 confirmed_at=at if status != "pending" else None,
                 unsubscribed_at=at + timedelta(hours=1) if status == "unsubscribed" else None,
-            )  # fmt: skip
+            )
         ).scalar_one()
     )
 
