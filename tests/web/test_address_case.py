@@ -7,8 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from publisher import outbox, tokens
-from publisher import addresses
+from publisher import addresses, outbox, tokens
 from publisher.store.schema import subscribers
 from tests.digestkit import add_subscriber
 from tests.webkit import Web, link_in, message_of, outbox_rows, share_token, suppressed

@@ -83,20 +83,25 @@ def _fold_subscribers(conn: sa.Connection) -> None:
     groups: dict[str, list[Any]] = defaultdict(list)
     for r in rows:
         groups[canonical(r.email)].append(r)
+    keys: list[dict[str, Any]] = []
     for key, group in groups.items():
-        keep, values = _survivor(group) if len(group) > 1 else (group[0], {})
+        if len(group) == 1:
+            keys.append({"b_id": group[0].id, "b_key": key})
+            continue
+        keep, values = _survivor(group)
         gone = [r.id for r in group if r.id != keep.id]
-        if gone:
-            # Links already mailed name the old ids: they keep working through the alias.
-            conn.execute(
-                sa.insert(_aliases), [{"old_id": g, "subscriber_id": keep.id} for g in gone]
-            )
-            conn.execute(sa.delete(_subscriptions).where(_subscriptions.c.subscriber_id.in_(gone)))
-            conn.execute(sa.delete(_subscribers).where(_subscribers.c.id.in_(gone)))
+        # Links already mailed name the old ids: they keep working through the alias.
+        conn.execute(sa.insert(_aliases), [{"old_id": g, "subscriber_id": keep.id} for g in gone])
+        conn.execute(sa.delete(_subscriptions).where(_subscriptions.c.subscriber_id.in_(gone)))
+        conn.execute(sa.delete(_subscribers).where(_subscribers.c.id.in_(gone)))
+        conn.execute(sa.update(_subscribers).where(_subscribers.c.id == keep.id).values(**values))
+        keys.append({"b_id": keep.id, "b_key": key})
+    if keys:  # one executemany: a large list migrates in seconds, not a statement per row
         conn.execute(
             sa.update(_subscribers)
-            .where(_subscribers.c.id == keep.id)
-            .values(email_key=key, **values)
+            .where(_subscribers.c.id == sa.bindparam("b_id"))
+            .values(email_key=sa.bindparam("b_key")),
+            keys,
         )
 
 
