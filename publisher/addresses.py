@@ -1,4 +1,14 @@
-"""Email address validation: the only importer of email-validator. No DNS, ever."""
+"""Email address validation: the only importer of email-validator. No DNS, ever.
+
+Three forms of one address:
+
+- ``normalise``: as the reader typed it, domain IDNA-normalised (what we display and deliver to);
+- ``to_ascii``: the wire form, an IDN domain in punycode;
+- ``canonical``: the one key every per-address protection uses (subscriber lookups,
+  suppressions, rate counters, share blocks). ``Victim@x``, ``victim@x`` and ``VICTIM@X`` are
+  one mailbox to every limit. Strictly, RFC 5321 lets a server treat local parts case-sensitively;
+  no mail system in use does, and keying them apart let a case change bypass every limit.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +43,26 @@ def to_ascii(text: str) -> str:
     if text.isascii():
         return text
     return _validated(text)[1]
+
+
+def canonical(text: str) -> str:
+    """The key of an address: local part lower-cased, domain in its IDNA-normalised Unicode form.
+
+    ``user@xn--3e0b707e.kr`` and ``USER@한국.KR`` give ``user@한국.kr``. Never raises: text that
+    is not a valid address (a legacy row) is keyed by its stripped, lower-cased self, so a
+    lookup still finds what a store write keyed the same way.
+    """
+    folded = text.strip().lower()
+    if folded.isascii() and "xn--" not in folded:
+        # A valid ASCII address normalises to itself with a lower-cased domain (quoted local
+        # parts are refused above), so lower-casing it all is its key: no validation needed on
+        # the delivery claim's hot path.
+        return folded
+    try:
+        local, _, domain = normalise(text.strip()).rpartition("@")
+    except AddressError:
+        return folded
+    return f"{local.lower()}@{domain}"
 
 
 def domain_of(address: str) -> str:

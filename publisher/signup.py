@@ -1,18 +1,26 @@
 """Reader self-service: subscribe (double opt-in), confirm, unsubscribe, preferences, my data.
 
 Every answer a reader sees is the same whether the address was known or not; the only
-difference is whether a confirmation email is enqueued.
+difference is whether a confirmation email is enqueued, and that work runs after the answer
+(see web/pages.py), so its time does not tell either.
+
+A confirmation token names one pending request: the subscriber id and a random nonce stored
+with the row. A new request replaces the nonce, confirming or any status change clears it, so
+a token confirms exactly the request it was mailed for, once. The choice a request asks for
+(name, sections, frequency, language) is held with it and applied only on confirmation: a
+stranger who signs up someone else's address changes nothing of theirs.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from publisher import compose, tokens
-from publisher.addresses import to_ascii
+from publisher.addresses import canonical, to_ascii
 from publisher.fanout import Identity
 from publisher.models import Subscriber
 from publisher.outbox import NewMessage, enqueue, store_content
@@ -23,8 +31,8 @@ from publisher.store.types import Engine
 
 
 def address_key(prefix: str, email: str) -> str:
-    """A counter key that names an address without storing it."""
-    return prefix + hashlib.sha256(email.encode("utf-8")).hexdigest()[:40]
+    """A counter key that names an address (its canonical form) without storing it."""
+    return prefix + hashlib.sha256(canonical(email).encode("utf-8")).hexdigest()[:40]
 
 
 def day_start(now: datetime) -> datetime:
@@ -35,24 +43,37 @@ class TooMany(Exception):
     """This client asked for too many subscriptions this hour."""
 
 
+def admit(engine: Engine, *, client: str, per_client_hour: int, now: datetime) -> None:
+    """Count one sign-up for this client (a keyed hash of the IP): TooMany over the limit.
+
+    Stops one client signing up many strangers (subscription bombing). The same work for
+    every address, so it can run before the answer; a refused try is rolled back.
+    """
+    if not per_client_hour:
+        return
+    with engine.begin() as conn:
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        if webstate.bump(conn, f"subscribe-ip:{client}", hour) > per_client_hour:
+            raise TooMany()
+
+
 def subscribe(
     engine: Engine, identity: Identity, renderer: Renderer, *, email: str, name: str,
     sections: Sequence[str], frequency: str, language: str, now: datetime, cap_per_day: int,
-    client: str = "", per_client_hour: int = 0,
 ) -> bool:  # fmt: skip
-    """Store a pending subscriber and enqueue a confirmation; True when one was enqueued.
+    """Record a pending request and enqueue its confirmation; True when one was enqueued.
 
-    ``client`` (a keyed hash of the IP) and ``per_client_hour`` stop one client from signing
-    up many strangers (subscription bombing): TooMany, before anything is written.
+    Nothing for a confirmed address (a stranger must not change their choice) and nothing
+    past ``cap_per_day`` confirmations to one mailbox (counted on the canonical address).
     """
     with engine.begin() as conn:
-        if per_client_hour:
-            hour = now.replace(minute=0, second=0, microsecond=0)
-            if webstate.bump(conn, f"subscribe-ip:{client}", hour) > per_client_hour:
-                raise TooMany()
         who = store_subscribers.get_by_email(conn, email)
         if who is not None and who.status == "confirmed":
-            return False  # nothing to confirm; a stranger must not change their choice
+            return False
+        sent = webstate.bump(conn, address_key("confirm:", email), day_start(now))
+        if sent > cap_per_day:
+            return False
+        nonce = secrets.randbelow(2**31 - 1) + 1  # fits a 32-bit INTEGER on both backends
         if who is None:
             store_subscribers.upsert(
                 conn, email=email, name=name, sections=sections, frequency=frequency,
@@ -60,24 +81,21 @@ def subscribe(
             )  # fmt: skip
             who = store_subscribers.get_by_email(conn, email)
             assert who is not None
+            webstate.set_pending(conn, who.id, nonce=nonce, choice=None)
         else:
-            webstate.set_choice(
-                conn, who.id, sections=sections, frequency=frequency, name=name,
-                language=language,
-            )  # fmt: skip
-            webstate.set_status(conn, who.id, "pending", now=now)
-        sent = webstate.bump(conn, address_key("confirm:", email), day_start(now))
-        if sent > cap_per_day:
-            return False
-        _enqueue_confirm(conn, identity, renderer, who, name=name, count=sent, now=now)
+            choice = {"name": name, "sections": sorted(set(sections)), "frequency": frequency,
+                      "language": language}  # fmt: skip
+            webstate.set_pending(conn, who.id, nonce=nonce, choice=choice)
+        _enqueue_confirm(conn, identity, renderer, who, nonce=nonce, name=name, count=sent,
+                         now=now)  # fmt: skip
         return True
 
 
 def _enqueue_confirm(
-    conn: Any, identity: Identity, renderer: Renderer, who: Subscriber, *, name: str,
-    count: int, now: datetime,
+    conn: Any, identity: Identity, renderer: Renderer, who: Subscriber, *, nonce: int,
+    name: str, count: int, now: datetime,
 ) -> None:  # fmt: skip
-    token = tokens.make(identity.secret, "confirm", (who.id,), now=now)
+    token = tokens.make(identity.secret, "confirm", (who.id, nonce), now=now)
     rendered = renderer.confirm(confirm_url=f"{identity.base_url}/confirm/{token}")
     body = compose.compose(rendered=rendered, sender=identity.sender, date=now)
     key = f"confirm:{who.id}:{now:%Y%m%d}:{count}"
@@ -98,14 +116,32 @@ def subscriber_for(engine: Engine, secret: str, purpose: tokens.Purpose, token: 
         return webstate.subscriber_by_id(conn, ids[0])
 
 
+def _token_matches(who: Subscriber, held: webstate.Pending | None, ids: tuple[int, ...]) -> bool:
+    if len(ids) == 2:
+        return held is not None and held.nonce == ids[1]
+    # A token mailed before requests had nonces (migration 0008): only for a first sign-up
+    # still pending, never for an address that was confirmed before (the replay of 11.13).
+    return held is None and who.status == "pending" and who.confirmed_at is None
+
+
 def confirm(engine: Engine, secret: str, token: str, *, now: datetime) -> bool:
-    """Confirm a pending subscriber; an used or stale token changes nothing."""
+    """Confirm the pending request the token was issued for; any other token changes nothing."""
     ids = tokens.read(secret, "confirm", token, now=now)
     with engine.begin() as conn:
         who = webstate.subscriber_by_id(conn, ids[0])
-        if who is None or who.status != "pending":
+        if who is None:
             return False
-        webstate.set_status(conn, who.id, "confirmed", now=now)
+        held = webstate.pending(conn, who.id)
+        if not _token_matches(who, held, ids):
+            return False
+        if held is not None and held.choice is not None:
+            c = held.choice
+            webstate.set_choice(
+                conn, who.id, sections=list(c.get("sections") or []),
+                frequency=str(c.get("frequency") or who.frequency),
+                name=str(c.get("name") or who.name), language=c.get("language"),
+            )  # fmt: skip
+        webstate.set_status(conn, who.id, "confirmed", now=now)  # clears the request
         webstate.unsuppress(conn, who.email, reason="unsubscribed")
         return True
 

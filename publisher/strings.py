@@ -24,6 +24,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "confirm_body": "{site} 뉴스레터 구독 신청을 받았습니다. "
         "아래 버튼을 눌러 구독을 확인해 주세요.",
         "confirm_button": "구독 확인하기",
+        # The text part has no button: it points at the link, whose page has the button.
+        "confirm_body_text": "{site} 뉴스레터 구독 신청을 받았습니다. 아래 링크를 열고, 열린 "
+        "페이지에서 '구독 확인하기'를 눌러 구독을 확인해 주세요.",
+        "confirm_link": "구독 확인 링크",
         "confirm_ignore": "신청하지 않으셨다면 이 메일을 무시하세요. "
         "확인하지 않으면 메일을 보내지 않습니다.",
         "confirm_why": "누군가 이 주소로 {site} 뉴스레터 구독을 신청했기 때문에 "
@@ -51,6 +55,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "confirm_body": "We received a request to subscribe to the {site} newsletter. "
         "Press the button below to confirm.",
         "confirm_button": "Confirm subscription",
+        "confirm_body_text": "We received a request to subscribe to the {site} newsletter. "
+        "Open the link below and press “Confirm subscription” on that page.",
+        "confirm_link": "Confirmation link",
         "confirm_ignore": "If you did not ask for this, ignore this email: "
         "without confirmation we send nothing.",
         "confirm_why": "You receive this because someone asked to subscribe this address "

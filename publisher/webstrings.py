@@ -35,6 +35,26 @@ WEB_STRINGS: dict[str, dict[str, str]] = {
         "download": "내 정보 내려받기 (JSON)",
         "delete": "내 정보 삭제",
         "delete_note": "삭제하면 구독과 설정이 모두 지워집니다.",
+        "prefs_unsubscribed": "구독이 해지된 상태입니다. 뉴스레터를 보내지 않습니다. "
+        "다시 받으시려면 '다시 구독하기'를 누르세요. 이 주소로 확인 메일을 보내 드립니다.",
+        "prefs_pending": "구독 확인을 기다리고 있습니다. 확인 메일의 버튼을 눌러야 뉴스레터를 "
+        "보내 드립니다.",
+        "resubscribe_button": "다시 구독하기",
+        "saved_inactive": "설정을 저장했습니다. 구독이 해지된 상태이므로 다시 구독하기 전에는 "
+        "메일을 보내지 않습니다.",
+        "resubscribe_sent_title": "확인 메일을 보냈습니다",
+        "resubscribe_sent": "이 주소로 확인 메일을 보냈습니다. 메일의 버튼을 누르면 구독이 "
+        "다시 시작됩니다.",
+        "confirm_used_title": "이미 사용한 확인 링크입니다",
+        "confirm_used": "이 확인 링크는 이미 사용되었거나, 그 뒤에 새 확인 메일이 발송되어 더 "
+        "이상 쓸 수 없습니다. 가장 최근에 받은 확인 메일의 버튼을 눌러 주세요.",
+        "delete_title": "내 정보 삭제",
+        "delete_confirm_intro": "{email} 의 구독과 설정을 모두 지웁니다. 삭제한 정보는 되돌릴 수 "
+        "없습니다. 삭제하시겠습니까?",
+        "delete_confirm_button": "삭제하기",
+        "cancel": "취소",
+        "article_missing_title": "기사를 찾을 수 없습니다",
+        "article_missing": "이 기사는 없거나 더 이상 공개되지 않습니다. 주소를 확인해 주세요.",
         "deleted_title": "정보를 삭제했습니다",
         "deleted": "구독 정보가 모두 삭제되었습니다.",
         "bad_link_title": "링크를 사용할 수 없습니다",
@@ -97,6 +117,27 @@ WEB_STRINGS: dict[str, dict[str, str]] = {
         "download": "Download my data (JSON)",
         "delete": "Delete my data",
         "delete_note": "Deleting removes your subscription and preferences.",
+        "prefs_unsubscribed": "You are unsubscribed: we send you no newsletter. To get it "
+        "again, press “Subscribe again”; we will send a confirmation email to this address.",
+        "prefs_pending": "Your subscription waits for confirmation: press the button in the "
+        "confirmation email.",
+        "resubscribe_button": "Subscribe again",
+        "saved_inactive": "Your preferences are saved. You are unsubscribed, so we send nothing "
+        "until you subscribe again.",
+        "resubscribe_sent_title": "Check your inbox",
+        "resubscribe_sent": "We sent a confirmation email to this address. Your subscription "
+        "starts again when you press its button.",
+        "confirm_used_title": "This confirmation link was already used",
+        "confirm_used": "This link was used already, or a newer confirmation email replaced it. "
+        "Press the button in the most recent confirmation email.",
+        "delete_title": "Delete my data",
+        "delete_confirm_intro": "This removes the subscription and preferences of {email}. It "
+        "cannot be undone. Delete them?",
+        "delete_confirm_button": "Delete",
+        "cancel": "Cancel",
+        "article_missing_title": "Article not found",
+        "article_missing": "This article does not exist or is no longer published. Check the "
+        "address.",
         "deleted_title": "Your data is deleted",
         "deleted": "Your subscription data has been deleted.",
         "bad_link_title": "This link cannot be used",

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, delete, func, select, update
 
+from publisher.addresses import canonical
 from publisher.store.db import dialect_insert
 from publisher.store.schema import contents, outbox, suppressions
 
@@ -110,18 +111,22 @@ def claim(
 
 
 def suppressions_for(conn: Connection, emails: Sequence[str]) -> dict[str, set[tuple[str, str]]]:
-    """Lower-cased address → its suppression entries as (scope, reason), for those listed."""
-    # Both spellings, so the primary key (email, scope) is used rather than lower(email).
-    wanted = sorted({e.lower() for e in emails} | set(emails))
-    found: dict[str, set[tuple[str, str]]] = {}
+    """Lower-cased address → its suppression entries as (scope, reason), for those listed.
+
+    Suppressions are keyed by ``addresses.canonical`` (a punycode recipient finds the entry of
+    its Unicode domain, any letter case finds the entry), looked up on the primary key.
+    """
+    keys = {e: canonical(e) for e in emails}
+    wanted = sorted(set(keys.values()))
+    by_key: dict[str, set[tuple[str, str]]] = {}
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
         q = select(suppressions.c.email, suppressions.c.scope, suppressions.c.reason).where(
             suppressions.c.email.in_(chunk)
         )
         for email, scope, reason in conn.execute(q):
-            found.setdefault(str(email).lower(), set()).add((str(scope), str(reason)))
-    return found
+            by_key.setdefault(str(email), set()).add((str(scope), str(reason)))
+    return {e.lower(): by_key[k] for e, k in keys.items() if k in by_key}
 
 
 def set_final(

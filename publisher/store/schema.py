@@ -14,7 +14,9 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlalchemy.engine.default import DefaultExecutionContext
 
+from publisher.addresses import canonical
 from publisher.store.db import UTCDateTime
 
 metadata = MetaData()
@@ -63,11 +65,20 @@ view_buckets = Table(
     Index("ix_view_buckets_hour", "hour"),
 )
 
+
+def _email_key(context: DefaultExecutionContext) -> str:
+    params = context.get_current_parameters()  # type: ignore[no-untyped-call]
+    return canonical(str(params["email"]))
+
+
 subscribers = Table(
     "subscribers",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("email", String(320), nullable=False, unique=True),
+    Column("email", String(320), nullable=False, unique=True),  # as typed: shown and mailed to
+    # addresses.canonical(email): every lookup, limit and suppression is keyed on this (0008).
+    # The default keys any insert that names only the email.
+    Column("email_key", String(320), nullable=False, default=_email_key),
     Column("name", String(200), nullable=False, default=""),
     Column("status", String(16), nullable=False, default="pending"),
     Column("frequency", String(16), nullable=False, default="daily"),
@@ -76,7 +87,24 @@ subscribers = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("confirmed_at", UTCDateTime(), nullable=True),
     Column("unsubscribed_at", UTCDateTime(), nullable=True),
+    # The one pending confirmation request (0008): its nonce is in the emailed token, and the
+    # choice it asked for ({name, sections, frequency, language} as JSON) is applied only when
+    # that token confirms. A new request or any status change replaces or clears both.
+    Column("confirm_nonce", Integer, nullable=True),
+    Column("pending_choice", Text, nullable=True),
     Index("ix_subscribers_status_frequency", "status", "frequency"),
+    Index("uq_subscribers_email_key", "email_key", unique=True),
+)
+
+# Ids merged into another subscriber when addresses were folded (0008): links already mailed
+# name the old id, and must still unsubscribe the merged row.
+subscriber_aliases = Table(
+    "subscriber_aliases",
+    metadata,
+    Column("old_id", Integer, primary_key=True, autoincrement=False),
+    Column(
+        "subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False
+    ),
 )
 
 subscriptions = Table(
@@ -92,7 +120,7 @@ subscriptions = Table(
 suppressions = Table(
     "suppressions",
     metadata,
-    Column("email", String(320), nullable=False),
+    Column("email", String(320), nullable=False),  # addresses.canonical form (0008)
     Column("scope", String(16), nullable=False, default="all"),  # all | share
     Column("reason", String(32), nullable=False),  # unsubscribed | hard_bounce | manual | …
     Column("detail", Text, nullable=False, default=""),

@@ -1,4 +1,8 @@
-"""Named queries for subscribers, their sections and the suppression list."""
+"""Named queries for subscribers, their sections and the suppression list.
+
+Every lookup is by ``addresses.canonical``: the address as typed is kept for display and
+delivery, but ``Victim@x`` and ``victim@x`` are one subscriber and one suppression.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from publisher.addresses import canonical
 from publisher.models import Subscriber
 from publisher.store.schema import subscribers, subscriptions, suppressions
 
@@ -49,7 +54,7 @@ def _model(r: Any, sections: tuple[str, ...]) -> Subscriber:
 
 
 def get_by_email(conn: Connection, email: str) -> Subscriber | None:
-    r = conn.execute(select(subscribers).where(subscribers.c.email == email)).first()
+    r = conn.execute(select(subscribers).where(subscribers.c.email_key == canonical(email))).first()
     if r is None:
         return None
     return _model(r, _sections_of(conn, [r.id]).get(r.id, ()))
@@ -74,6 +79,7 @@ def upsert(
         pk = conn.execute(
             insert(subscribers).values(
                 email=email,
+                email_key=canonical(email),
                 name=name,
                 status=status,
                 frequency=frequency,
@@ -97,6 +103,8 @@ def upsert(
     values: dict[str, Any] = {"name": name, "status": status, "frequency": frequency}
     if status == "confirmed" and old.confirmed_at is None:
         values["confirmed_at"] = now
+    if status != old.status:  # an operator's change ends any pending confirmation request
+        values.update(confirm_nonce=None, pending_choice=None)
     conn.execute(update(subscribers).where(subscribers.c.id == old.id).values(**values))
     conn.execute(delete(subscriptions).where(subscriptions.c.subscriber_id == old.id))
     if wanted:
@@ -111,7 +119,12 @@ def insert_many(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     for start in range(0, len(rows), 5000):
         chunk = rows[start : start + 5000]
         conn.execute(
-            insert(subscribers), [{k: v for k, v in r.items() if k != "sections"} for r in chunk]
+            insert(subscribers),
+            [
+                {"email_key": canonical(r["email"])}
+                | {k: v for k, v in r.items() if k != "sections"}
+                for r in chunk
+            ],
         )
         ids: dict[str, int] = {
             str(e): int(i)
@@ -130,7 +143,11 @@ def insert_many(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
 
 def remove(conn: Connection, email: str) -> bool:
     """Delete a subscriber and their section choice. False when unknown."""
-    return conn.execute(delete(subscribers).where(subscribers.c.email == email)).rowcount > 0
+    found = get_by_email(conn, email)
+    if found is None:
+        return False
+    conn.execute(delete(subscriptions).where(subscriptions.c.subscriber_id == found.id))
+    return conn.execute(delete(subscribers).where(subscribers.c.id == found.id)).rowcount > 0
 
 
 def iter_subscribers(
@@ -167,7 +184,7 @@ def recipients(conn: Connection, *, frequency: str) -> list[Recipient]:
         .where(
             subscribers.c.status == "confirmed",
             subscribers.c.frequency == frequency,
-            subscribers.c.email.not_in(suppressed),
+            subscribers.c.email_key.not_in(suppressed),
         )
         .order_by(subscribers.c.id, subscriptions.c.section)
     )
@@ -189,6 +206,8 @@ def recipients(conn: Connection, *, frequency: str) -> list[Recipient]:
 def suppress(
     conn: Connection, *, email: str, reason: str, now: datetime, scope: str = "all"
 ) -> None:
+    """List an address (by its canonical key); one already listed keeps its first reason."""
+    email = canonical(email)
     exists = conn.execute(
         select(suppressions.c.email).where(
             suppressions.c.email == email, suppressions.c.scope == scope

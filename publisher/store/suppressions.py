@@ -1,4 +1,7 @@
-"""Named queries for the suppression list (addresses we must not mail)."""
+"""Named queries for the suppression list (addresses we must not mail).
+
+Rows are keyed by ``addresses.canonical``, so a suppression of ``Mixed@x`` stops ``mixed@x``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete, select
 
+from publisher.addresses import canonical
 from publisher.store.db import dialect_insert
 from publisher.store.schema import suppressions
 
@@ -30,12 +34,12 @@ def add(
     detail: str = "",
     scope: str = "all",
 ) -> int:
-    """Suppress addresses (lower-cased); one already listed keeps its first reason."""
+    """Suppress addresses (by canonical key); one already listed keeps its first reason."""
+    keys = dict.fromkeys(canonical(e) for e in emails)  # one row per key, even in one call
     rows = [
-        {"email": e.strip().lower(), "scope": scope, "reason": reason, "detail": detail,
-         "created_at": now}
-        for e in emails
-    ]  # fmt: skip
+        {"email": e, "scope": scope, "reason": reason, "detail": detail, "created_at": now}
+        for e in keys
+    ]
     if not rows:
         return 0
     stmt = (
@@ -48,7 +52,7 @@ def add(
 
 def remove(conn: Connection, email: str, *, scope: str = "all") -> bool:
     stmt = delete(suppressions).where(
-        suppressions.c.email == email.strip().lower(), suppressions.c.scope == scope
+        suppressions.c.email == canonical(email), suppressions.c.scope == scope
     )
     return bool(conn.execute(stmt).rowcount)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
 
+from publisher.addresses import canonical
 from publisher.models import Article, Subscriber
 from publisher.store.articles import article_from_row, select_articles
 from publisher.store.db import UTCDateTime
@@ -17,6 +20,7 @@ from publisher.store.schema import (
     digest_runs,
     rate_counters,
     share_log,
+    subscriber_aliases,
     subscribers,
     subscriptions,
     suppressions,
@@ -87,7 +91,8 @@ def published_article(conn: Connection, external_id: str) -> Article | None:
 
 
 def is_suppressed(conn: Connection, email: str, scope: str) -> bool:
-    return conn.execute(_SUPPRESSED, {"email": email, "scope": scope}).first() is not None
+    found = conn.execute(_SUPPRESSED, {"email": canonical(email), "scope": scope}).first()
+    return found is not None
 
 
 def content_id(conn: Connection, key: str) -> int | None:
@@ -100,7 +105,7 @@ def unsuppress(conn: Connection, email: str, *, reason: str) -> None:
     """Lift our own "unsubscribed" entry when the reader confirms again; bounces stay."""
     conn.execute(
         delete(suppressions).where(
-            suppressions.c.email == email,
+            suppressions.c.email == canonical(email),
             suppressions.c.scope == "all",
             suppressions.c.reason == reason,
         )
@@ -108,14 +113,22 @@ def unsuppress(conn: Connection, email: str, *, reason: str) -> None:
 
 
 def subscriber_by_id(conn: Connection, subscriber_id: int) -> Subscriber | None:
+    """By id, or by an id merged into another one (migration 0008) for links already mailed."""
     email = conn.execute(
         select(subscribers.c.email).where(subscribers.c.id == subscriber_id)
     ).scalar()
+    if email is None:
+        email = conn.execute(
+            select(subscribers.c.email)
+            .join(subscriber_aliases, subscriber_aliases.c.subscriber_id == subscribers.c.id)
+            .where(subscriber_aliases.c.old_id == subscriber_id)
+        ).scalar()
     return None if email is None else get_by_email(conn, str(email))
 
 
 def set_status(conn: Connection, subscriber_id: int, status: str, *, now: datetime) -> None:
-    values: dict[str, Any] = {"status": status}
+    """A new status ends any pending confirmation request (its token stops working)."""
+    values: dict[str, Any] = {"status": status, "confirm_nonce": None, "pending_choice": None}
     if status == "confirmed":
         values.update(confirmed_at=now, unsubscribed_at=None)
     elif status == "unsubscribed":
@@ -141,7 +154,42 @@ def set_choice(
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A confirmation request: the nonce its token carries and the choice it asked for."""
+
+    nonce: int
+    choice: dict[str, Any] | None  # None: the row itself holds the choice (a new sign-up)
+
+
+def set_pending(
+    conn: Connection, subscriber_id: int, *, nonce: int, choice: dict[str, Any] | None
+) -> None:
+    """Record the one pending request (replacing an older one, whose token then fails)."""
+    held = None if choice is None else json.dumps(choice, ensure_ascii=False, sort_keys=True)
+    conn.execute(
+        update(subscribers)
+        .where(subscribers.c.id == subscriber_id)
+        .values(confirm_nonce=nonce, pending_choice=held)
+    )
+
+
+def pending(conn: Connection, subscriber_id: int) -> Pending | None:
+    r = conn.execute(
+        select(subscribers.c.confirm_nonce, subscribers.c.pending_choice).where(
+            subscribers.c.id == subscriber_id
+        )
+    ).first()
+    if r is None or r.confirm_nonce is None:
+        return None
+    choice = json.loads(r.pending_choice) if r.pending_choice else None
+    return Pending(int(r.confirm_nonce), choice if isinstance(choice, dict) else None)
+
+
 def delete_subscriber(conn: Connection, subscriber_id: int) -> None:
+    conn.execute(
+        delete(subscriber_aliases).where(subscriber_aliases.c.subscriber_id == subscriber_id)
+    )
     conn.execute(delete(subscriptions).where(subscriptions.c.subscriber_id == subscriber_id))
     conn.execute(delete(subscribers).where(subscribers.c.id == subscriber_id))
 

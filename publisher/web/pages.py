@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
+from starlette.background import BackgroundTask
 
 from publisher import formcheck, signup, tokens
 from publisher.config import Settings
@@ -21,6 +23,7 @@ from publisher.store import webstate
 from publisher.store.articles import list_sections
 from publisher.web.context import WebContext, context_of
 
+log = logging.getLogger("publisher.web")
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
@@ -90,6 +93,18 @@ async def token_action(
     return message(ctx, request, f"{done}_title", done)
 
 
+async def _subscribe_later(ctx: WebContext, **request: Any) -> bool:
+    """The per-address part of a sign-up, after the answer; a failure is logged, not shown."""
+    try:
+        return await ctx.write(
+            signup.subscribe, ctx.engine, ctx.identity, ctx.renderer(request["language"]),
+            cap_per_day=ctx.settings.confirm_per_address_day, **request,
+        )  # fmt: skip
+    except Exception:
+        log.exception("subscribe: the confirmation request could not be recorded")
+        return False
+
+
 def _sections(ctx: WebContext) -> list[dict[str, str]]:
     with ctx.engine.connect() as conn:
         return [{"slug": s.slug, "name": s.name} for s in list_sections(conn)]
@@ -127,21 +142,24 @@ def router(_settings: Settings) -> APIRouter:
             return page(ctx, request, "subscribe", status=400, lang=lang,
                         sections=await asyncio.to_thread(_sections, ctx),
                         frequencies=ctx.frequencies(), error=exc.key, field=exc.field)  # fmt: skip
+        resp = message(ctx, request, "subscribe_done_title", "subscribe_done", lang=lang)
         if not form.get("website"):  # the honeypot: bots fill every field
             client = hash_ip(ctx.identity.secret, ctx.client_ip(request))
-            try:
-                await ctx.write(
-                    signup.subscribe, ctx.engine, ctx.identity, ctx.renderer(lang), email=email,
-                    name=name, sections=sections, frequency=frequency, language=lang,
-                    now=ctx.now(), cap_per_day=ctx.settings.confirm_per_address_day,
-                    client=client, per_client_hour=ctx.settings.subscribe_per_ip_hour,
-                )  # fmt: skip
+            try:  # per client, the same work for every address: fine before the answer
+                await ctx.write(signup.admit, ctx.engine, client=client,
+                                per_client_hour=ctx.settings.subscribe_per_ip_hour,
+                                now=ctx.now())  # fmt: skip
             except signup.TooMany:
                 resp = message(ctx, request, "too_many_title", "too_many", status=429, lang=lang)
                 resp.headers["Retry-After"] = "3600"
                 return resp
-        # The same page for new, pending, confirmed and unsubscribed addresses.
-        return message(ctx, request, "subscribe_done_title", "subscribe_done", lang=lang)
+            # What differs per address (known, confirmed, capped) runs after the answer is
+            # sent: the same bytes at the same time for every address (issue 11.14).
+            resp.background = BackgroundTask(
+                _subscribe_later, ctx, email=email, name=name, sections=sections,
+                frequency=frequency, language=lang, now=ctx.now(),
+            )  # fmt: skip
+        return resp
 
     @r.get("/confirm/{token}")
     async def confirm_form(request: Request, token: str) -> Response:
@@ -151,7 +169,16 @@ def router(_settings: Settings) -> APIRouter:
 
     @r.post("/confirm/{token}")
     async def confirm(request: Request, token: str) -> Response:
-        return await token_action(context_of(request), request, token, signup.confirm, "confirmed")
+        ctx = context_of(request)
+        try:
+            done = await ctx.write(
+                signup.confirm, ctx.engine, ctx.identity.secret, token, now=ctx.now()
+            )
+        except tokens.TokenError:
+            return bad_link(ctx, request)
+        if not done:  # used, or replaced by a newer request: say so, never "confirmed"
+            return message(ctx, request, "confirm_used_title", "confirm_used", status=409)
+        return message(ctx, request, "confirmed_title", "confirmed")
 
     @r.get("/u/{token}")
     async def unsubscribe_form(request: Request, token: str) -> Response:
@@ -174,61 +201,7 @@ def router(_settings: Settings) -> APIRouter:
         await ctx.write(signup.unsubscribe_id, ctx.engine, ids[0], now=ctx.now())
         return message(ctx, request, "unsubscribed_title", "unsubscribed")
 
-    def _prefs(ctx: WebContext, token: str) -> Subscriber | None:
-        return signup.subscriber_for(
-            ctx.engine, ctx.identity.secret, "preferences", token, now=ctx.now()
-        )
-
-    def _prefs_page(ctx: WebContext, request: Request, who: Subscriber, **extra: Any) -> Response:
-        return page(ctx, request, "preferences", who=who, sections=_sections(ctx),
-                    frequencies=ctx.frequencies(), **extra)  # fmt: skip
-
-    @r.get("/preferences/{token}")
-    def preferences_form(request: Request, token: str) -> Response:
-        ctx = context_of(request)
-        try:
-            who = _prefs(ctx, token)
-        except tokens.TokenError:
-            return bad_link(ctx, request)
-        if who is None:
-            return bad_link(ctx, request)
-        return _prefs_page(ctx, request, who, saved=False, error=None)
-
-    @r.post("/preferences/{token}")
-    async def preferences(request: Request, token: str) -> Response:
-        ctx = context_of(request)
-        form = await form_of(request)
-        try:
-            who = await asyncio.to_thread(_prefs, ctx, token)
-        except tokens.TokenError:
-            return bad_link(ctx, request)
-        if who is None:
-            return bad_link(ctx, request)
-        action = form.get("action", "save")
-        now = ctx.now()
-        if action == "export":
-            body = json.dumps(signup.my_data(who), ensure_ascii=False, indent=2)
-            disposition = 'attachment; filename="my-newsletter-data.json"'
-            return Response(body, media_type="application/json",
-                            headers={**NO_STORE, "Content-Disposition": disposition})  # fmt: skip
-        if action == "delete":
-            await ctx.write(signup.delete, ctx.engine, who.id, now=now)
-            return message(ctx, request, "deleted_title", "deleted")
-        if action == "unsubscribe":
-            await ctx.write(signup.unsubscribe_id, ctx.engine, who.id, now=now)
-            return message(ctx, request, "unsubscribed_title", "unsubscribed")
-        try:
-            sections, frequency = await asyncio.to_thread(_choice, ctx, form)
-        except formcheck.InputError as exc:
-            return await asyncio.to_thread(
-                _prefs_page, ctx, request, who, saved=False, error=exc.key
-            )
-        await ctx.write(
-            signup.update_choice, ctx.engine, who.id, sections=sections, frequency=frequency
-        )
-        fresh = await asyncio.to_thread(_prefs, ctx, token)
-        assert fresh is not None
-        return await asyncio.to_thread(_prefs_page, ctx, request, fresh, saved=True, error=None)
+    _preference_routes(r)
 
     @r.get("/archive/{digest_id}/{run_id}")
     def archive(request: Request, digest_id: str, run_id: int) -> Response:
@@ -240,3 +213,126 @@ def router(_settings: Settings) -> APIRouter:
         return HTMLResponse(found[1], headers={"Cache-Control": "public, max-age=300"})
 
     return r
+
+
+# -- preferences: the link in every digest's footer -----------------------------------------
+
+
+def _prefs(ctx: WebContext, token: str) -> Subscriber | None:
+    return signup.subscriber_for(
+        ctx.engine, ctx.identity.secret, "preferences", token, now=ctx.now()
+    )
+
+
+def _prefs_page(
+    ctx: WebContext, request: Request, who: Subscriber, *, token: str, lang: str | None = None,
+    notice: str | None = None, error: str | None = None, status: int = 200,
+) -> Response:  # fmt: skip
+    """The page shows the subscription's state: an unsubscribed reader is told so and offered
+    to subscribe again (with a confirmation mail), never a page that looks active."""
+    return page(ctx, request, "preferences", status=status, lang=lang, who=who, token=token,
+                sections=_sections(ctx), frequencies=ctx.frequencies(), notice=notice,
+                error=error)  # fmt: skip
+
+
+def _delete_page(
+    ctx: WebContext, request: Request, who: Subscriber, *, action: str, back: str,
+    lang: str | None = None, status: int = 200,
+) -> Response:  # fmt: skip
+    return page(ctx, request, "delete", status=status, lang=lang, who=who, action=action,
+                back=back)  # fmt: skip
+
+
+def _preference_routes(r: APIRouter) -> None:
+    async def reader(ctx: WebContext, token: str) -> Subscriber | None:
+        try:
+            return await asyncio.to_thread(_prefs, ctx, token)
+        except tokens.TokenError:
+            return None
+
+    @r.get("/preferences/{token}")
+    async def preferences_form(request: Request, token: str) -> Response:
+        ctx = context_of(request)
+        who = await reader(ctx, token)
+        if who is None:  # a bad token, or the data is deleted
+            return bad_link(ctx, request)
+        return await asyncio.to_thread(_prefs_page, ctx, request, who, token=token)
+
+    @r.post("/preferences/{token}")
+    async def preferences(request: Request, token: str) -> Response:
+        ctx = context_of(request)
+        form = await form_of(request)
+        lang = ctx.language(request, form.get("lang"))
+        who = await reader(ctx, token)
+        if who is None:
+            return bad_link(ctx, request, lang=lang)
+        action = form.get("action", "save")
+        if action == "export":
+            body = json.dumps(signup.my_data(who), ensure_ascii=False, indent=2)
+            disposition = 'attachment; filename="my-newsletter-data.json"'
+            return Response(body, media_type="application/json",
+                            headers={**NO_STORE, "Content-Disposition": disposition})  # fmt: skip
+        if action == "delete":  # a form from before the confirmation step: ask first
+            return _delete_page(ctx, request, who, action=f"{token}/delete", back=token,
+                                lang=lang)  # fmt: skip
+        if action == "unsubscribe":
+            await ctx.write(signup.unsubscribe_id, ctx.engine, who.id, now=ctx.now())
+            return message(ctx, request, "unsubscribed_title", "unsubscribed", lang=lang)
+        try:
+            sections, frequency = await asyncio.to_thread(_choice, ctx, form)
+        except formcheck.InputError as exc:
+            return await asyncio.to_thread(
+                _prefs_page, ctx, request, who, token=token, lang=lang, error=exc.key, status=400
+            )
+        if action == "resubscribe" and who.status != "confirmed":
+            return await _resubscribe(ctx, request, who, sections, frequency, lang)
+        await ctx.write(
+            signup.update_choice, ctx.engine, who.id, sections=sections, frequency=frequency
+        )
+        fresh = await reader(ctx, token)
+        assert fresh is not None
+        notice = "saved" if fresh.status == "confirmed" else "saved_inactive"
+        return await asyncio.to_thread(
+            _prefs_page, ctx, request, fresh, token=token, lang=lang, notice=notice
+        )
+
+    @r.get("/preferences/{token}/delete")
+    async def delete_form(request: Request, token: str) -> Response:
+        """Deleting cannot be undone: the GET only asks; the POST needs ``confirm=yes``."""
+        ctx = context_of(request)
+        who = await reader(ctx, token)
+        if who is None:
+            return bad_link(ctx, request)
+        return _delete_page(ctx, request, who, action="", back=f"../{token}")
+
+    @r.post("/preferences/{token}/delete")
+    async def delete(request: Request, token: str) -> Response:
+        ctx = context_of(request)
+        form = await form_of(request)
+        lang = ctx.language(request, form.get("lang"))
+        who = await reader(ctx, token)
+        if who is None:
+            return bad_link(ctx, request, lang=lang)
+        if form.get("confirm") != "yes":
+            return _delete_page(ctx, request, who, action="", back=f"../{token}", lang=lang,
+                                status=400)  # fmt: skip
+        await ctx.write(signup.delete, ctx.engine, who.id, now=ctx.now())
+        return message(ctx, request, "deleted_title", "deleted", lang=lang)
+
+
+async def _resubscribe(
+    ctx: WebContext, request: Request, who: Subscriber, sections: list[str], frequency: str,
+    lang: str,
+) -> Response:  # fmt: skip
+    """Subscribe again from the preferences page: a confirmation mail, as for a new sign-up
+    (a preferences link is often forwarded; the mailbox must still say yes)."""
+    sent = await ctx.write(
+        signup.subscribe, ctx.engine, ctx.identity, ctx.renderer(lang), email=who.email,
+        name=who.name, sections=sections, frequency=frequency, language=lang, now=ctx.now(),
+        cap_per_day=ctx.settings.confirm_per_address_day,
+    )  # fmt: skip
+    if not sent:  # today's confirmations for this address are used up
+        resp = message(ctx, request, "too_many_title", "too_many", status=429, lang=lang)
+        resp.headers["Retry-After"] = "3600"
+        return resp
+    return message(ctx, request, "resubscribe_sent_title", "resubscribe_sent", lang=lang)

@@ -76,7 +76,7 @@ def router(_settings: Settings) -> APIRouter:
         ctx = context_of(request)
         article = await asyncio.to_thread(_published, ctx, article_id)
         if article is None:
-            return message(ctx, request, "bad_link_title", "bad_link", status=404)
+            return message(ctx, request, "article_missing_title", "article_missing", status=404)
         return form_page(ctx, request, article)
 
     @r.post("/articles/{article_id}/share")
@@ -99,7 +99,9 @@ def router(_settings: Settings) -> APIRouter:
         except (tokens.TokenError, formcheck.InputError) as exc:
             article = await asyncio.to_thread(_published, ctx, article_id)
             if article is None:
-                return message(ctx, request, "bad_link_title", "bad_link", status=404, lang=lang)
+                return message(
+                    ctx, request, "article_missing_title", "article_missing", status=404, lang=lang
+                )
             key, field = ("err_form", "form_token")
             if isinstance(exc, formcheck.InputError):
                 key, field = exc.key, exc.field
@@ -135,7 +137,9 @@ def router(_settings: Settings) -> APIRouter:
                                  field="form_token" if used else "note", values=values,
                                  lang=lang)  # fmt: skip
         if outcome == "missing":
-            return message(ctx, request, "bad_link_title", "bad_link", status=404, lang=lang)
+            return message(
+                ctx, request, "article_missing_title", "article_missing", status=404, lang=lang
+            )
         return message(ctx, request, "share_done_title", "share_done", lang=lang)
 
     @r.get("/share-block/{token}")

@@ -22,6 +22,7 @@ from publisher.clock import FixedClock
 from publisher.config import Settings
 from publisher.web.app import create_app
 from publisher.web.context import WebContext
+from tests.daemonkit import wait_for
 from tests.digestkit import NOW, load_store, schedules
 from tests.webkit import message_of, outbox_rows, subscriber_status, web_settings
 from tests.webserver import bind_loopback, serve
@@ -92,6 +93,8 @@ def test_subscribe_confirm_preferences_unsubscribe(live: Live, page: Page) -> No
     p.get_by_role("button", name="구독 신청").click()
     p.get_by_text("메일함을 확인해 주세요").wait_for()
     shot(p, live, "02-subscribed")
+    # The answer comes first; the confirmation is queued right after it.
+    wait_for(lambda: outbox_rows(live.engine, "confirm"), seconds=10, what="a confirmation")
     assert subscriber_status(live.engine, "browser@example.kr") == "pending"
 
     [row] = outbox_rows(live.engine, "confirm")
@@ -123,6 +126,18 @@ def test_subscribe_confirm_preferences_unsubscribe(live: Live, page: Page) -> No
     p.get_by_text("구독이 해지되었습니다").wait_for()
     shot(p, live, "07-unsubscribed")
     assert subscriber_status(live.engine, "browser@example.kr") == "unsubscribed"
+
+    p.goto(f"{live.base}/preferences/{prefs}")  # the page now says so, and offers to come back
+    p.get_by_text("구독이 해지된 상태입니다").wait_for()
+    assert p.get_by_role("button", name="다시 구독하기").is_visible()
+    shot(p, live, "07b-preferences-unsubscribed")
+    p.get_by_role("button", name="내 정보 삭제").click()  # only asks
+    p.get_by_text("되돌릴 수 없습니다", exact=False).wait_for()
+    shot(p, live, "07c-delete-confirm")
+    assert subscriber_status(live.engine, "browser@example.kr") == "unsubscribed"
+    p.get_by_role("button", name="삭제하기").click()
+    p.get_by_text("정보를 삭제했습니다").wait_for()
+    assert subscriber_status(live.engine, "browser@example.kr") is None
 
 
 def test_share_an_article(live: Live, page: Page) -> None:

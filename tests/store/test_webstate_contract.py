@@ -11,7 +11,7 @@ from publisher import fanout, sharing, signup, tokens
 from publisher.config import Settings
 from publisher.store import webstate
 from tests.digestkit import NOW, add_subscriber, load_store
-from tests.webkit import outbox_rows, subscriber_status, suppressed
+from tests.webkit import link_in, message_of, outbox_rows, subscriber_status, suppressed
 
 
 def test_counters_count_per_key_and_window(any_engine: Engine) -> None:
@@ -34,7 +34,9 @@ def test_signup_and_share_round_trip(any_engine: Engine, settings: Settings) -> 
     [row] = outbox_rows(any_engine, "confirm")
     assert row["expires_at"] - row["created_at"] == timedelta(days=3)  # expiry_confirm
     sid = int(row["dedupe_key"].split(":")[1])
-    token = tokens.make(identity.secret, "confirm", (sid,), now=NOW)
+    token = link_in(message_of(any_engine, row), "confirm").rpartition("/")[2]
+    legacy = tokens.make(identity.secret, "confirm", (sid,), now=NOW)  # no request nonce
+    assert not signup.confirm(any_engine, identity.secret, legacy, now=NOW)
     assert signup.confirm(any_engine, identity.secret, token, now=NOW)
     assert not signup.confirm(any_engine, identity.secret, token, now=NOW)
     signup.unsubscribe_id(any_engine, sid, now=NOW)

@@ -8,7 +8,7 @@ import pytest
 
 from publisher import jobs, tokens
 from tests.digestkit import add_subscriber, schedules
-from tests.webkit import Web, subscriber_status, suppressed
+from tests.webkit import Web, link_in, message_of, outbox_rows, subscriber_status, suppressed
 
 pytestmark = pytest.mark.asyncio
 
@@ -30,7 +30,7 @@ async def test_change_sections_and_frequency(web: Web) -> None:
     assert 'value="economy" checked' in r.text and 'value="politics" checked' not in r.text
     assert 'value="weekly" checked' in r.text
     bad = await web.client.post(path, data={"sections": ["<b>"], "frequency": "hourly"})
-    assert bad.status_code == 200 and "올바르지 않습니다" in bad.text
+    assert bad.status_code == 400 and "올바르지 않습니다" in bad.text
 
 
 async def test_download_then_delete_my_data(web: Web) -> None:
@@ -41,7 +41,7 @@ async def test_download_then_delete_my_data(web: Web) -> None:
     assert "attachment" in r.headers["content-disposition"]
     data = json.loads(r.text)
     assert data["email"] == "minsu@example.kr" and data["sections"] == ["politics"]
-    r = await web.client.post(path, data={"action": "delete"})
+    r = await web.client.post(f"{path}/delete", data={"confirm": "yes"})
     assert r.status_code == 200 and subscriber_status(web.engine, "minsu@example.kr") is None
     assert (await web.client.get(path)).status_code == 400  # nothing left to show
 
@@ -61,9 +61,10 @@ async def test_resubscribe_after_unsubscribe_lifts_own_suppression(web: Web) -> 
     sid = add_subscriber(web.engine, "minsu@example.kr")
     await web.client.post(prefs_path(web, sid), data={"action": "unsubscribe"})
     await web.client.post("/subscribe", data={"email": "minsu@example.kr", "frequency": "daily"})
-    assert subscriber_status(web.engine, "minsu@example.kr") == "pending"
-    token = tokens.make(web.settings.secret_key, "confirm", (sid,), now=web.clock.now())
-    await web.client.post(f"/confirm/{token}")
+    # Held pending: the address stays unsubscribed until the mailbox confirms.
+    assert subscriber_status(web.engine, "minsu@example.kr") == "unsubscribed"
+    [row] = outbox_rows(web.engine, "confirm")
+    await web.client.post(link_in(message_of(web.engine, row), "confirm"))
     assert subscriber_status(web.engine, "minsu@example.kr") == "confirmed"
     assert suppressed(web.engine, "minsu@example.kr") == []
 
@@ -77,3 +78,59 @@ async def test_archive_has_no_personal_links(web: Web) -> None:
     assert "/u/" not in r.text and "/preferences/" not in r.text and "%%" not in r.text
     assert (await web.client.get(f"/archive/weekly/{result.run_id}")).status_code == 404
     assert (await web.client.get("/archive/morning/999")).status_code == 404
+
+
+async def test_unsubscribed_reader_sees_the_state_and_can_subscribe_again(web: Web) -> None:
+    sid = add_subscriber(web.engine, "minsu@example.kr", ("politics",))
+    path = prefs_path(web, sid)
+    active = await web.client.get(path)
+    assert "구독이 해지된 상태입니다" not in active.text and 'value="unsubscribe"' in active.text
+    await web.client.post(path, data={"action": "unsubscribe"})
+
+    page = await web.client.get(path)
+    assert page.status_code == 200 and "구독이 해지된 상태입니다" in page.text
+    assert 'value="resubscribe"' in page.text and 'value="unsubscribe"' not in page.text
+    en = await web.client.get(path + "?lang=en")
+    assert "You are unsubscribed" in en.text and "Subscribe again" in en.text
+
+    saved = await web.client.post(path, data={"sections": ["economy"], "frequency": "daily"})
+    assert saved.status_code == 200 and "구독이 해지된 상태이므로" in saved.text
+    assert subscriber_status(web.engine, "minsu@example.kr") == "unsubscribed"
+    assert outbox_rows(web.engine, "confirm") == []
+
+    again = await web.client.post(
+        path, data={"action": "resubscribe", "sections": ["world"], "frequency": "weekly"}
+    )
+    assert again.status_code == 200 and "확인 메일을 보냈습니다" in again.text
+    assert subscriber_status(web.engine, "minsu@example.kr") == "unsubscribed"  # until confirmed
+    [row] = outbox_rows(web.engine, "confirm")
+    assert row["recipient"] == "minsu@example.kr"
+    assert (
+        await web.client.post(link_in(message_of(web.engine, row), "confirm"))
+    ).status_code == 200
+    assert subscriber_status(web.engine, "minsu@example.kr") == "confirmed"
+    assert suppressed(web.engine, "minsu@example.kr") == []
+    after = await web.client.get(path)
+    assert 'value="world" checked' in after.text and 'value="weekly" checked' in after.text
+    assert "구독이 해지된 상태입니다" not in after.text
+
+
+async def test_delete_my_data_asks_before_deleting(web: Web) -> None:
+    sid = add_subscriber(web.engine, "minsu@example.kr", ("politics",))
+    path = prefs_path(web, sid)
+    page = await web.client.get(path)
+    assert f'action="{path.rpartition("/")[2]}/delete"' in page.text  # a GET form: it only asks
+    ask = await web.client.get(f"{path}/delete")
+    assert ask.status_code == 200 and "되돌릴 수 없습니다" in ask.text
+    assert 'name="confirm" value="yes"' in ask.text
+    en = await web.client.get(f"{path}/delete?lang=en")
+    assert "cannot be undone" in en.text
+    old_form = await web.client.post(path, data={"action": "delete"})  # a page from before
+    assert old_form.status_code == 200 and "되돌릴 수 없습니다" in old_form.text
+    unconfirmed = await web.client.post(f"{path}/delete", data={})
+    assert unconfirmed.status_code == 400
+    assert subscriber_status(web.engine, "minsu@example.kr") == "confirmed"
+    done = await web.client.post(f"{path}/delete", data={"confirm": "yes"})
+    assert done.status_code == 200 and "정보를 삭제했습니다" in done.text
+    assert subscriber_status(web.engine, "minsu@example.kr") is None
+    assert suppressed(web.engine, "minsu@example.kr") == [("all", "deleted")]

@@ -39,8 +39,8 @@ async def test_subscribe_then_confirm_by_post_only(web: Web) -> None:
     done = await web.client.post(path)
     assert done.status_code == 200 and "구독이 확인되었습니다" in done.text
     assert subscriber_status(web.engine, "reader@example.kr") == "confirmed"
-    again = await web.client.post(path)  # a used token is harmless
-    assert again.status_code == 200
+    again = await web.client.post(path)  # a used token is harmless, and says so
+    assert again.status_code == 409 and "이미 사용한 확인 링크입니다" in again.text
     assert subscriber_status(web.engine, "reader@example.kr") == "confirmed"
 
 
