@@ -29,18 +29,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # publisher, tests
 
-from soakdrain import DrainSettings, Supervisor  # noqa: E402
-from soakrelay import Faults, FaultRelay  # noqa: E402
-from soaktally import Row, Tally, count  # noqa: E402
-from sqlalchemy import Engine, select  # noqa: E402
+from soakdrain import DrainSettings, Supervisor
+from soakrelay import FaultRelay, Faults
+from soaktally import Row, Tally, count
+from sqlalchemy import Engine, select
 
-from publisher.clock import SystemClock  # noqa: E402
-from publisher.outbox import NewMessage, enqueue, store_content  # noqa: E402
-from publisher.store import outbox as store_outbox  # noqa: E402
-from publisher.store.db import make_engine  # noqa: E402
-from publisher.store.migrate import upgrade  # noqa: E402
-from publisher.store.schema import outbox, suppressions  # noqa: E402
-from tests.integration.conftest import BODY  # noqa: E402  the suite's small digest
+from publisher.clock import SystemClock
+from publisher.outbox import NewMessage, enqueue, store_content
+from publisher.store import outbox as store_outbox
+from publisher.store.db import make_engine
+from publisher.store.migrate import upgrade
+from publisher.store.schema import outbox, suppressions
+from tests.integration.conftest import BODY  # the suite's small digest
 
 INJECTABLE = ("sigterm", "kill9", "pg_restart")
 
@@ -131,7 +131,11 @@ class Soak:
         self.rng = random.Random(args.seed)
         n = args.messages
         step = max(1, n // max(1, args.unknown))
-        self.unknown = frozenset(recipient(i) for i in range(step // 2, n, step)) if args.unknown else frozenset()
+        self.unknown = (
+            frozenset(recipient(i) for i in range(step // 2, n, step))
+            if args.unknown
+            else frozenset()
+        )
         self.faults = Faults(unknown=self.unknown).scaled(args.fault_scale)
         self.drain = DrainSettings()
         self.kinds = [k for k in args.faults if k != "pg_restart" or args.database == "postgresql"]
@@ -183,7 +187,12 @@ class Soak:
         return str(self.pg.new_database())
 
     def _loop(
-        self, engine: Engine, relay: FaultRelay, producer: Producer, sup: Supervisor, deadline: float
+        self,
+        engine: Engine,
+        relay: FaultRelay,
+        producer: Producer,
+        sup: Supervisor,
+        deadline: float,
     ) -> None:
         every = self.args.fault_every
         next_fault = self.rng.uniform(0.5, 1.5) * every
@@ -246,19 +255,21 @@ class Soak:
 def report(s: dict[str, Any]) -> str:
     t = s["tally"]
     dups = ", ".join(f"{k} {v}" for k, v in sorted(t["duplicates"].items())) or "none"
-    per_crash = ""
-    if s["injected"].get("kill9"):
-        per_crash = (f"  (kill9: {t['duplicates'].get('kill9', 0) / s['injected']['kill9']:.1f} "
-                     f"per kill -9)")  # fmt: skip
+    per_event = ", ".join(
+        f"{kind} {t['duplicates'].get(kind, 0) / n:.1f}"
+        for kind, n in sorted(s["injected"].items()) if kind in INJECTABLE and n
+    )  # fmt: skip
+    per_crash = f"\n  per injected fault: {per_event}" if per_event else ""
     lines = [
         f"soak: {s['messages']} messages on {s['database']}, seed {s['seed']}, "
         f"{s['seconds']} s, enqueued at {s['enqueue_rate']:g}/s (0 = all at once)",
         f"settings: {s['settings']}",
-        "relay faults: " + (", ".join(f"{k} {v}" for k, v in sorted(s["relay_faults"].items()))
-                            or "none")
+        "relay faults: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(s["relay_faults"].items())) or "none")
         + f"; 550 5.1.1 refusals {s['refused_5_1_1']} ({s['unknown_recipients']} recipients); "
         f"{s['relay_connections']} connections",
-        "injected: " + (", ".join(f"{k} {v}" for k, v in sorted(s["injected"].items())) or "none")
+        "injected: "
+        + (", ".join(f"{k} {v}" for k, v in sorted(s["injected"].items())) or "none")
         + f"; drains started {s['drains_started']}, exits on their own by code "
         f"{s['drain_exits'] or '{}'}",
         *(f"  drain's last line: {line}" for line in s["drain_exit_lines"]),
@@ -281,14 +292,30 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--messages", type=int, default=50_000)
     p.add_argument("--seconds", type=float, default=1200, help="hard cap on the whole run")
     p.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
-    p.add_argument("--enqueue-rate", type=float, default=400.0,
-                   help="messages enqueued per second while it runs (0: all at once)")
-    p.add_argument("--fault-every", type=int, default=2500,
-                   help="inject a drain/database fault every N accepted messages (±50%%)")
-    p.add_argument("--faults", type=lambda v: [k for k in v.split(",") if k], default=INJECTABLE,
-                   help="which of sigterm,kill9,pg_restart to inject (pg_restart: postgresql)")
-    p.add_argument("--fault-scale", type=float, default=1.0,
-                   help="multiply the relay's per-message fault probabilities")
+    p.add_argument(
+        "--enqueue-rate",
+        type=float,
+        default=400.0,
+        help="messages enqueued per second while it runs (0: all at once)",
+    )
+    p.add_argument(
+        "--fault-every",
+        type=int,
+        default=2500,
+        help="inject a drain/database fault every N accepted messages (±50%%)",
+    )
+    p.add_argument(
+        "--faults",
+        type=lambda v: [k for k in v.split(",") if k],
+        default=INJECTABLE,
+        help="which of sigterm,kill9,pg_restart to inject (pg_restart: postgresql)",
+    )
+    p.add_argument(
+        "--fault-scale",
+        type=float,
+        default=1.0,
+        help="multiply the relay's per-message fault probabilities",
+    )
     p.add_argument("--unknown", type=int, default=20, help="recipients answered 550 5.1.1")
     p.add_argument("--seed", type=int, default=random.randrange(10**6))
     p.add_argument("--json", type=Path, help="also write the figures to this file")
@@ -307,7 +334,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(summary, ensure_ascii=False, indent=2))
     t = summary["tally"]
-    return 1 if t["lost"] or t["undrained"] or t["suppressed_wrongly"] or t["wrong_message_id"] else 0
+    return (
+        1 if t["lost"] or t["undrained"] or t["suppressed_wrongly"] or t["wrong_message_id"] else 0
+    )
 
 
 if __name__ == "__main__":

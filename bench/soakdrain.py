@@ -60,7 +60,8 @@ class DrainSettings:
 
     def describe(self) -> str:
         return (
-            f"smtp_pool_size {self.pool_size}, delivery_rate {self.delivery_rate:g} (0 = no limit), "
+            f"smtp_pool_size {self.pool_size}, delivery_rate {self.delivery_rate:g} "
+            "(0 = no limit), "
             f"mark_batch_size {self.mark_batch} (duplicate bound per crash "
             f"{2 * self.mark_batch + self.pool_size}), lease_duration {self.lease}, "
             f"backoff {self.backoff_min}..{self.backoff_max}, timeouts connect "

@@ -149,7 +149,7 @@ class _Handler:
         return "250 2.0.0 Ok: queued"
 
 
-class _Server(SMTP):  # type: ignore[misc]
+class _Server(SMTP):
     """Holds the fault drawn for the current message; aborts mid-body for drop_mid_data."""
 
     def __init__(self, handler: _Handler) -> None:
@@ -166,6 +166,7 @@ class _Server(SMTP):  # type: ignore[misc]
         if self._in_body and self.fault == "drop_mid_data" and len(data) > 100:
             self._h.log.faults["drop_mid_data"] += 1
             self.fault = ""
+            assert isinstance(self.transport, asyncio.Transport)
             self.transport.abort()
             return
         self._in_body = data.endswith(b"DATA\r\n")

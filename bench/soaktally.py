@@ -7,9 +7,11 @@ Pure functions over plain data, so the figures can be checked without a relay or
   saw is lost too. Rows still pending when the deadline passed are counted apart (undrained).
 - duplicate: every acceptance of a recipient after its first. It is attributed to, in order:
   the relay fault that hid the previous copy's 250 from the client (``drop_before_reply``,
-  ``no_reply``); else the last fault the harness injected between the two copies (``kill9``,
-  ``sigterm``, ``pg_restart``); else a drain that died on its own in between
-  (``drain_exit``); else a slow final reply on the previous copy (``slow_final``); else
+  ``no_reply``); else the first event between the two copies: a fault the harness injected
+  (``kill9``, ``sigterm``, ``pg_restart``) or a drain that died on its own (``drain_exit``).
+  The first, because it is the one that interrupted the drain holding the row before its
+  sent mark was committed; the last would blame a later fault that merely came before the
+  resend. Else a slow final reply on the previous copy (``slow_final``); else
   ``no_fault`` (the row was claimed again while still held: a lease ran out).
 - wait: from enqueue to the relay's first acceptance.
 """
@@ -17,6 +19,7 @@ Pure functions over plain data, so the figures can be checked without a relay or
 from __future__ import annotations
 
 import bisect
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -24,7 +27,6 @@ from typing import Any
 
 from soakrelay import Accepted
 
-INJECTED = ("kill9", "sigterm", "pg_restart")
 HIDDEN_REPLY = ("drop_before_reply", "no_reply")
 
 
@@ -109,7 +111,7 @@ def _duplicates(
     times = [at for at, _kind in ordered]
     causes: Counter[str] = Counter()
     for copies in by_rcpt.values():
-        for before, again in zip(copies, copies[1:], strict=False):
+        for before, again in itertools.pairwise(copies):
             causes[_cause(before, again, ordered, times)] += 1
     return causes
 
@@ -120,18 +122,16 @@ def _cause(
     if before.fault in HIDDEN_REPLY:
         return before.fault
     lo, hi = bisect.bisect_right(times, before.at), bisect.bisect_right(times, again.at)
-    between = [kind for _at, kind in events[lo:hi]]
-    injected = [k for k in between if k in INJECTED]
-    if injected:
-        return injected[-1]
-    if between:
-        return "drain_exit"
+    if lo < hi:
+        return events[lo][1]
     if before.fault == "slow_final":
         return "slow_final"
     return "no_fault"
 
 
-def _waits(t: Tally, by_rcpt: Mapping[str, list[Accepted]], enqueued_at: Mapping[str, float]) -> None:
+def _waits(
+    t: Tally, by_rcpt: Mapping[str, list[Accepted]], enqueued_at: Mapping[str, float]
+) -> None:
     waits = sorted(
         max(0.0, copies[0].at - enqueued_at[rcpt])
         for rcpt, copies in by_rcpt.items()
