@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # publisher, tests
 
 from soakdrain import DrainSettings, Supervisor
 from soakrelay import FaultRelay, Faults
-from soaktally import Row, Tally, count
+from soaktally import HIDDEN_REPLY, Row, Tally, count
 from sqlalchemy import Engine, select
 
 from publisher.clock import SystemClock
@@ -260,6 +260,9 @@ def report(s: dict[str, Any]) -> str:
         for kind, n in sorted(s["injected"].items()) if kind in INJECTABLE and n
     )  # fmt: skip
     per_crash = f"\n  per injected fault: {per_event}" if per_event else ""
+    hidden = sum(t["duplicates"].get(k, 0) for k in HIDDEN_REPLY)
+    faulted = sum(t["duplicates"].get(k, 0) for k in (*INJECTABLE, "drain_exit"))
+    no_fault = t["duplicates"].get("no_fault", 0) + t["duplicates"].get("slow_final", 0)
     lines = [
         f"soak: {s['messages']} messages on {s['database']}, seed {s['seed']}, "
         f"{s['seconds']} s, enqueued at {s['enqueue_rate']:g}/s (0 = all at once)",
@@ -281,6 +284,8 @@ def report(s: dict[str, Any]) -> str:
         f"  undrained {t['undrained']}  wrong Message-ID {t['wrong_message_id']}"
         + (f"  e.g. {', '.join(t['lost_examples'][:3])}" if t["lost"] else ""),
         f"duplicates {t['duplicate_total']}: {dups}{per_crash}",
+        f"  unavoidable (the relay kept it, the 250 never reached the drain) {hidden}; "
+        f"after a drain or database fault {faulted}; with no fault (or a slow reply) {no_fault}",
         f"longest wait {t['wait_max']:.1f} s (enqueue → relay acceptance; p50 "
         f"{t['wait_p50']:.2f} s, p99 {t['wait_p99']:.2f} s)",
     ]
