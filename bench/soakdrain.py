@@ -8,6 +8,7 @@ systemd's part: a drain that exits on its own is recorded and started again.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 from publisher.timeutil import parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception): ")
 
 
 @dataclass(frozen=True)
@@ -123,5 +125,7 @@ class Supervisor:
         last = ""
         if self._log is not None and self._log.exists():
             lines = self._log.read_text("utf-8", "replace").strip().splitlines()
-            last = lines[-1][:200] if lines else ""
+            # The first exception of the traceback says why; CancelledError etc. follow it.
+            named = [ln for ln in lines if _EXCEPTION.match(ln)]
+            last = (named[0] if named else lines[-1] if lines else "")[:200]
         self.exits.append((time.time(), code, last))
