@@ -7,12 +7,13 @@ Pure functions over plain data, so the figures can be checked without a relay or
   saw is lost too. Rows still pending when the deadline passed are counted apart (undrained).
 - duplicate: every acceptance of a recipient after its first. It is attributed to, in order:
   the relay fault that hid the previous copy's 250 from the client (``drop_before_reply``,
-  ``no_reply``); else the first event between the two copies: a fault the harness injected
-  (``kill9``, ``sigterm``, ``pg_restart``) or a drain that died on its own (``drain_exit``).
-  The first, because it is the one that interrupted the drain holding the row before its
-  sent mark was committed; the last would blame a later fault that merely came before the
-  resend. Else a slow final reply on the previous copy (``slow_final``); else
-  ``no_fault`` (the row was claimed again while still held: a lease ran out).
+  ``no_reply``); else the first event between the two copies (counting from ``SLACK``
+  before the first): a fault the harness injected (``kill9``, ``sigterm``, ``pg_restart``)
+  or a drain that died on its own (``drain_exit``). The first, because it is the one that
+  interrupted the drain holding the row before its sent mark was committed; the last would
+  blame a later fault that merely came before the resend. Else a slow final reply on the
+  previous copy (``slow_final``); else ``no_fault`` (the row was claimed again while still
+  held: a lease ran out).
 - wait: from enqueue to the relay's first acceptance.
 """
 
@@ -28,6 +29,7 @@ from typing import Any
 from soakrelay import Accepted
 
 HIDDEN_REPLY = ("drop_before_reply", "no_reply")
+SLACK = 1.0  # seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +123,10 @@ def _cause(
 ) -> str:
     if before.fault in HIDDEN_REPLY:
         return before.fault
-    lo, hi = bisect.bisect_right(times, before.at), bisect.bisect_right(times, again.at)
+    # An event up to SLACK before the first copy still counts: the relay may read and keep a
+    # message a moment after the drain that wrote it was killed (it was in the socket).
+    lo = bisect.bisect_right(times, before.at - SLACK)
+    hi = bisect.bisect_right(times, again.at)
     if lo < hi:
         return events[lo][1]
     if before.fault == "slow_final":

@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from soakrelay import Accepted
 from soaktally import Row, count
 
-MID = {r: f"<{r}@news.example.kr>" for r in ("a@x", "b@x", "c@x", "d@x", "e@x", "f@x")}
+MID = {r: f"<{r}@news.example.kr>" for r in ("a@x", "b@x", "c@x", "d@x", "e@x", "f@x", "g@x")}
 
 
 def row(rcpt: str, status: str) -> Row:
@@ -26,6 +26,7 @@ def test_lost_duplicates_and_waits() -> None:
         acc("a@x", 11.0, "drop_before_reply"), acc("a@x", 15.0),
         acc("b@x", 12.0), acc("b@x", 30.0),
         acc("f@x", 13.0), acc("f@x", 14.0),
+        acc("g@x", 40.5), acc("g@x", 50.0),
     ]  # fmt: skip
     tally = count(
         rows=[
@@ -35,10 +36,11 @@ def test_lost_duplicates_and_waits() -> None:
             row("d@x", "failed"),  # 550 5.1.1: failed and suppressed, as it should
             row("e@x", "deferred"),  # still waiting at the deadline
             row("f@x", "sent"),  # sent twice with no fault in between
+            row("g@x", "sent"),  # kept by the relay just after its drain was killed
         ],
         accepted=accepted,
-        enqueued_at={"a@x": 10.0, "b@x": 10.0, "c@x": 10.0, "f@x": 10.0},
-        events=[(20.0, "kill9"), (25.0, "sigterm")],
+        enqueued_at={"a@x": 10.0, "b@x": 10.0, "c@x": 10.0, "f@x": 10.0, "g@x": 40.0},
+        events=[(20.0, "kill9"), (25.0, "sigterm"), (40.0, "kill9")],
         unknown=frozenset({"d@x"}),
         suppressed=["D@x", "f@x"],
     )
@@ -46,8 +48,8 @@ def test_lost_duplicates_and_waits() -> None:
     assert tally.undrained == 1
     assert tally.failed_expected == 1
     assert tally.suppressed_wrongly == 1  # f@x was never refused
-    assert tally.duplicates == {"drop_before_reply": 1, "kill9": 1, "no_fault": 1}
-    assert (tally.accepted, tally.accepted_recipients, tally.sent_marks) == (6, 3, 4)
+    assert tally.duplicates == {"drop_before_reply": 1, "kill9": 2, "no_fault": 1}
+    assert (tally.accepted, tally.accepted_recipients, tally.sent_marks) == (8, 4, 5)
     assert tally.wait_max == 3.0 and tally.wrong_message_id == 0
 
 
