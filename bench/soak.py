@@ -143,6 +143,7 @@ class Soak:
         self.injected: Counter[str] = Counter()
         self.pg: Any = None
         self._order: list[str] = []  # each kind once per round, in a random order
+        self.producer_error = ""
 
     def run(self) -> dict[str, Any]:
         args = self.args
@@ -170,8 +171,7 @@ class Soak:
                 sup.sigterm(60)
             seconds = time.monotonic() - t0
             rows, emails = retrying(lambda: final_state(engine), time.monotonic() + 60)
-            if producer.error is not None:
-                print(f"producer failed: {producer.error!r}", file=sys.stderr)
+            self.producer_error = repr(producer.error) if producer.error is not None else ""
             tally = count(rows=rows, accepted=list(relay.log.accepted),
                           enqueued_at=producer.enqueued_at, events=self.events,
                           unknown=self.unknown, suppressed=emails)  # fmt: skip
@@ -248,6 +248,7 @@ class Soak:
             "drains_started": sup.started,
             "drain_exits": {str(k): v for k, v in exits.items()},
             "drain_exit_lines": last_lines[:5],
+            "producer_error": self.producer_error,
             "tally": tally.as_dict(),
         }
 
@@ -338,10 +339,12 @@ def main(argv: list[str] | None = None) -> int:
     print(report(summary), flush=True)
     if args.json:
         args.json.write_text(json.dumps(summary, ensure_ascii=False, indent=2))
+    if summary["producer_error"]:
+        print(f"the outbox could not be filled: {summary['producer_error']}", file=sys.stderr)
+        return 1
     t = summary["tally"]
-    return (
-        1 if t["lost"] or t["undrained"] or t["suppressed_wrongly"] or t["wrong_message_id"] else 0
-    )
+    bad = t["lost"] or t["undrained"] or t["suppressed_wrongly"] or t["wrong_message_id"]
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":
