@@ -10,7 +10,8 @@ ends) drains from a real outbox, filled at a steady rate while it runs. Every
 drain, kill -9 of the drain, ``pg_ctl restart -m fast``. It stops by itself once the outbox is
 drained (or at ``--seconds``) and prints lost (must be 0), duplicates per fault, the longest
 wait from enqueue to the relay's acceptance, and the totals; bench/soaktally.py says how each
-figure is counted. Exit status 1 if anything was lost, left undrained or wrongly suppressed.
+figure is counted. Exit status 1 if anything was lost, left undrained, wrongly suppressed or
+sent with another row's Message-ID.
 """
 
 from __future__ import annotations
@@ -325,7 +326,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--unknown", type=int, default=20, help="recipients answered 550 5.1.1")
     p.add_argument("--seed", type=int, default=random.randrange(10**6))
     p.add_argument("--json", type=Path, help="also write the figures to this file")
-    p.add_argument("--workdir", type=Path, help="keep the database and drain logs here")
+    p.add_argument("--workdir", type=Path, help="keep the drain logs (and a SQLite database) here")
     args = p.parse_args(argv)
     bad = set(args.faults) - set(INJECTABLE)
     if bad:
