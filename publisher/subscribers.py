@@ -1,4 +1,8 @@
-"""Subscriber use cases: import (CSV / JSON Lines), add, remove, list, export."""
+"""Subscriber use cases: import (CSV / JSON Lines), add, remove, list, export.
+
+Rows an import or the CLI leaves *pending* are marked as imported: nobody asked them to
+confirm, so the nightly cleanup keeps them until ``ask_to_confirm`` has (see store/pending.py).
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from publisher.addresses import AddressError, normalise
+from publisher.addresses import AddressError, normalise, to_ascii
+from publisher.config import Settings
 from publisher.importers import check_utf8
 from publisher.models import Subscriber
+from publisher.store import outbox as store_outbox
+from publisher.store import pending as store_pending
 from publisher.store import subscribers as store
+from publisher.store import webstate
 from publisher.store.types import Connection, Engine
 
 COLUMNS = ("email", "name", "sections", "frequency", "status")
@@ -52,6 +60,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # emails of the file's pending rows
 
 
 def validate(line: int, raw: dict[str, Any]) -> Row | RowError:
@@ -119,10 +128,14 @@ def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
 
 
 def _upsert(conn: Connection, row: Row, *, now: datetime) -> store.Outcome:
-    return store.upsert(
+    outcome = store.upsert(
         conn, email=row.email, name=row.name, sections=row.sections,
         frequency=row.frequency, status=row.status, now=now,
     )  # fmt: skip
+    if row.status == "pending":
+        # Written by an operator, not the web form: nobody asked this reader yet.
+        store_pending.mark_imported(conn, [row.email])
+    return outcome
 
 
 def _import_row(conn: Connection, row: Row, *, now: datetime) -> store.Outcome:
@@ -148,7 +161,10 @@ def import_file(engine: Engine, path: Path, *, now: datetime) -> ImportReport:
             continue
         with engine.begin() as conn:
             outcome = _import_row(conn, row, now=now)
+            who = store.get_by_email(conn, row.email)
         setattr(report, outcome, getattr(report, outcome) + 1)
+        if who is not None and who.status == "pending":
+            report.pending.append(who.email)
     return report
 
 
@@ -179,13 +195,67 @@ def add_or_update(
         return _upsert(conn, row, now=now)
 
 
-def remove(engine: Engine, email: str) -> bool:
+# What a removed reader was sent as a subscriber; shares come from other readers and are
+# stopped by the suppression list instead.
+SUBSCRIBER_KINDS = ("digest", "confirm")
+
+
+def remove(engine: Engine, email: str, *, now: datetime) -> int | None:
+    """Delete a subscriber and stop what is queued for them: None when unknown, else how
+    many queued messages were cancelled (in the same transaction)."""
     try:
         email = normalise(email)
     except AddressError:
-        return False
+        return None
     with engine.begin() as conn:
-        return store.remove(conn, email)
+        if not store.remove(conn, email):
+            return None
+        return store_outbox.cancel_queued(
+            conn, [email, to_ascii(email)], kinds=SUBSCRIBER_KINDS, now=now,
+            reason="cancelled: subscriber removed",
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    asked: int = 0  # confirmation mails queued
+    already: int = 0  # pending rows an earlier import had asked already
+    capped: int = 0  # over confirm_per_address_day today: ask again tomorrow
+
+
+def ask_to_confirm(
+    engine: Engine, settings: Settings, emails: Sequence[str], *, now: datetime
+) -> Asked:
+    """Queue one confirmation mail per pending, not yet asked address among ``emails``.
+
+    The mails go through the outbox, so the drain paces them by the delivery limits; the
+    per-address daily cap of the web form applies too. From now on the cleanup forgets an
+    address that does not confirm within its pending period.
+    """
+    # Rendering (Jinja2, premailer) only for the imports that send.
+    from publisher import fanout, signup
+
+    identity = fanout.Identity.from_settings(settings)
+    renderer = fanout.renderer_for(settings)
+    with engine.connect() as conn:
+        todo = store_pending.unasked(conn, list(emails))
+    asked = capped = 0
+    for email in todo:
+        with engine.begin() as conn:
+            who = store.get_by_email(conn, email)
+            if who is None or who.status != "pending":
+                continue
+            day = signup.day_start(now)
+            count = webstate.bump(conn, signup.address_key("confirm:", email), day)
+            if count > settings.confirm_per_address_day:
+                capped += 1
+                continue
+            signup._enqueue_confirm(
+                conn, identity, renderer, who, name=who.name, count=count, now=now
+            )
+            store_pending.mark_asked(conn, who.id, now=now)
+            asked += 1
+    return Asked(asked=asked, already=len(set(emails)) - len(todo), capped=capped)
 
 
 def listing(

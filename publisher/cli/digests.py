@@ -74,9 +74,20 @@ def _at(app: App, at: str | None) -> datetime:
 
 
 @subscribers_app.command("import")
-def import_(file: Annotated[Path, typer.Argument(help="A .csv or .jsonl file.")]) -> None:
+def import_(
+    file: Annotated[Path, typer.Argument(help="A .csv or .jsonl file.")],
+    send_confirmation: Annotated[
+        bool,
+        typer.Option(
+            "--send-confirmation",
+            help="Queue a confirmation mail to each pending row not asked before.",
+        ),
+    ] = False,
+) -> None:
     """Upsert subscribers by email; bad rows are reported by line number (exit 1)."""
     with open_app() as app:
+        if send_confirmation:
+            _require_signing_key(app)  # before anything is written: the mails need tokens
         try:
             report = use.import_file(app.engine, file, now=app.clock.now())
         except NotUtf8 as exc:
@@ -85,12 +96,34 @@ def import_(file: Annotated[Path, typer.Argument(help="A .csv or .jsonl file.")]
             raise fail(f"{file}: {exc.strerror or exc}") from None
         except ValueError as exc:
             raise fail(str(exc)) from None
+        asked = None
+        if send_confirmation and report.pending:
+            asked = use.ask_to_confirm(app.engine, app.settings, report.pending,
+                                       now=app.clock.now())  # fmt: skip
     for err in report.errors:
         console.print(Text.assemble(("rejected", "red"), f" {file}:{err}"), highlight=False)
     say(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
         f"rejected {len(report.errors)}")  # fmt: skip
+    _say_pending(len(report.pending), asked)
     if report.errors:
         raise typer.Exit(1)
+
+
+def _say_pending(pending: int, asked: use.Asked | None) -> None:
+    """What will happen to the pending rows: an operator must never lose a list unawares."""
+    if not pending:
+        return
+    if asked is None:
+        say(
+            f"pending {pending}: they get no mail until they confirm, and nothing was sent; "
+            "they are kept until asked (run again with --send-confirmation to ask them)"
+        )
+        return
+    say(
+        f"pending {pending}: queued {asked.asked} confirmation mails (sent at the delivery "
+        f"rate), {asked.already} asked before, {asked.capped} over today's per-address cap; "
+        "who does not confirm within 7 days of being asked is deleted by the nightly cleanup"
+    )
 
 
 @subscribers_app.command("add")
@@ -119,11 +152,13 @@ def add(
 
 @subscribers_app.command("remove")
 def remove(email: str) -> None:
-    """Delete a subscriber and their section choice."""
+    """Delete a subscriber and their section choice; cancel digests and confirmations queued
+    for them."""
     with open_app() as app:
-        if not use.remove(app.engine, email):
+        cancelled = use.remove(app.engine, email, now=app.clock.now())
+        if cancelled is None:
             raise fail(f"no subscriber {email}", code=1)
-    say(f"removed {email}")
+    say(f"removed {email}; cancelled {cancelled} queued messages to them")
 
 
 @subscribers_app.command("list")

@@ -76,6 +76,11 @@ subscribers = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("confirmed_at", UTCDateTime(), nullable=True),
     Column("unsubscribed_at", UTCDateTime(), nullable=True),
+    # Migration 0010. signup (the web form, which asks at once) | import (the CLI or API:
+    # nobody was asked until an operator sends confirmations). Cleanup purges unanswered
+    # sign-ups, never imported rows that were not asked.
+    Column("origin", String(16), nullable=False, default="signup", server_default="signup"),
+    Column("confirm_asked_at", UTCDateTime(), nullable=True),  # last confirmation an import sent
     Index("ix_subscribers_status_frequency", "status", "frequency"),
 )
 
