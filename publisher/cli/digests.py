@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -61,16 +62,30 @@ def _write_file(option: str, path: Path, data: bytes) -> None:
         raise fail(f"{option}: cannot write {path}: {exc.strerror or exc}") from None
 
 
+# 2026-11-30T07:00 (no seconds), optionally with an offset: what an operator types.
+_NO_SECONDS = re.compile(r"^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2})([Zz]|[+-]\d{2}:\d{2})?$")
+
+
 def _at(app: App, at: str | None) -> datetime:
+    """--at: RFC 3339, or the same without seconds; without an offset, in the site timezone."""
     if at is None:
         return app.clock.now()
+    m = _NO_SECONDS.match(at.strip())
+    text = f"{m.group(1)}:00{m.group(2) or ''}" if m else at
     try:
-        return parse_rfc3339(at, app.settings.tz)
+        return parse_rfc3339(text, app.settings.tz)
     except ValueError as exc:
         raise fail(f"--at: {exc}") from None
 
 
 # --- subscribers ---------------------------------------------------------------------------
+
+
+# Each row is its own transaction.
+IMPORT_KEPT = (
+    "the row being written was rolled back; the rows before it were imported, the rest were "
+    "not (importing the file again is safe)"
+)
 
 
 @subscribers_app.command("import")
@@ -85,7 +100,7 @@ def import_(
     ] = False,
 ) -> None:
     """Upsert subscribers by email; bad rows are reported by line number (exit 1)."""
-    with open_app() as app:
+    with open_app(kept=IMPORT_KEPT) as app:
         if send_confirmation:
             _require_signing_key(app)  # before anything is written: the mails need tokens
         try:
@@ -266,22 +281,32 @@ def test(
     say(f"enqueued {n} test message to {address}")
 
 
+# A failed run is one transaction: nothing of it was written.
+RUN_KEPT = "the run was rolled back: nothing was enqueued and its window is still due"
+
+
 @digest_app.command("run")
 def run(
     digest_id: Annotated[str, typer.Argument(metavar="ID")],
     at: Annotated[str | None, typer.Option("--at", help="Pretend it is this time.")] = None,
+    now: Annotated[
+        bool,
+        typer.Option("--now", help="Send now: a manual run whose window ends now (or at --at)."),
+    ] = False,
 ) -> None:
     """Perform the run due now (idempotent per window) and print what it enqueued."""
     from publisher import jobs
 
-    with open_app() as app:
+    with open_app(kept=RUN_KEPT) as app:
         schedules = _schedules(app, digest_id)
         try:
-            r = jobs.run_digest(app.engine, app.settings, schedules, digest_id, now=_at(app, at))
+            r = jobs.run_digest(app.engine, app.settings, schedules, digest_id,
+                                now=_at(app, at), manual=now)  # fmt: skip
         except ValueError as exc:
             raise fail(str(exc)) from None
     if r.window is not None:
-        say(f"window: ({r.window.start.isoformat()}, {r.window.end.isoformat()}]  run {r.run_id}")
+        kind = "manual run" if now else "window"
+        say(f"{kind}: ({r.window.start.isoformat()}, {r.window.end.isoformat()}]  run {r.run_id}")
     say(f"{r.status}: items {r.items}, most viewed {r.most_viewed}, variants {r.variants}, "
         f"recipients {r.recipients}, enqueued {r.enqueued}"
         + (f", nothing for {r.skipped_recipients}" if r.skipped_recipients else ""))  # fmt: skip

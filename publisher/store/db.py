@@ -10,6 +10,7 @@ from sqlalchemy import Connection, DateTime, Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.types import TypeDecorator
 
 
@@ -53,7 +54,11 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def make_engine(url: str, *, create_dirs: bool = True) -> Engine:
-    """Open the store. A SQLite file's folder is created; an unwritable one is a StoreError."""
+    """Open the store. A SQLite file's folder is created; an unwritable one is a StoreError.
+
+    Bound parameters are never shown in errors or logs (``hide_parameters``): they hold
+    readers' addresses, names and unsubscribe tokens.
+    """
     path = sqlite_path(url)
     if path is not None:
         try:
@@ -63,12 +68,14 @@ def make_engine(url: str, *, create_dirs: bool = True) -> Engine:
                 pass
         except OSError as exc:
             raise StoreError(f"database_url: cannot write {path}: {exc.strerror}") from None
-        engine = create_engine(normalise_url(url), connect_args={"timeout": 30})
+        engine = create_engine(
+            normalise_url(url), connect_args={"timeout": 30}, hide_parameters=True
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         # Let SQLAlchemy issue BEGIN itself, so a transaction takes the write lock predictably.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
-    return create_engine(normalise_url(url), pool_pre_ping=True, pool_size=10)
+    return create_engine(normalise_url(url), pool_pre_ping=True, pool_size=10, hide_parameters=True)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -88,3 +95,20 @@ def is_postgres(engine: Engine) -> bool:
 def dialect_insert(conn: Connection) -> Any:
     """The INSERT construct with ON CONFLICT support for this connection's database."""
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+
+_FULL = ("database or disk is full", "no space left on device", "disk full")
+
+
+def failure_line(exc: BaseException) -> str | None:
+    """One line saying what the database refused, without SQL or values; None if ``exc`` is
+    not a database error. PostgreSQL's DETAIL lines can quote values, so only the first
+    line of the driver's message is kept."""
+    if isinstance(exc, DBAPIError):
+        first = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+        if any(f in first.lower() for f in _FULL):
+            return f"the database could not be written, the disk or database is full ({first})"
+        return f"database error: {first}"
+    if isinstance(exc, SQLAlchemyError):
+        return f"database error: {type(exc).__name__}"
+    return None
