@@ -100,12 +100,18 @@ def dialect_insert(conn: Connection) -> Any:
 _FULL = ("database or disk is full", "no space left on device", "disk full")
 
 
+def driver_reason(exc: BaseException) -> str:
+    """The first line of the driver's own message: no SQL, no values (PostgreSQL's DETAIL
+    lines can quote values)."""
+    inner = exc.orig if isinstance(exc, DBAPIError) else exc
+    return (str(inner).strip().splitlines() or [type(inner).__name__])[0]
+
+
 def failure_line(exc: BaseException) -> str | None:
     """One line saying what the database refused, without SQL or values; None if ``exc`` is
-    not a database error. PostgreSQL's DETAIL lines can quote values, so only the first
-    line of the driver's message is kept."""
+    not a database error."""
     if isinstance(exc, DBAPIError):
-        first = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+        first = driver_reason(exc)
         if any(f in first.lower() for f in _FULL):
             return f"the database could not be written, the disk or database is full ({first})"
         return f"database error: {first}"
