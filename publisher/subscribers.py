@@ -143,6 +143,10 @@ def _import_row(conn: Connection, row: Row, *, now: datetime) -> store.Outcome:
     if old is not None and old.status == "unsubscribed":
         # An old list must not re-subscribe someone who opted out: they are left as they are.
         return "unchanged"
+    if old is not None and old.status == "confirmed" and row.status == "pending":
+        # Nor take back consent already given ("pending" is also the default of a file
+        # without a status column): a confirmed reader stays confirmed.
+        row = dataclasses.replace(row, status="confirmed")
     return _upsert(conn, row, now=now)
 
 

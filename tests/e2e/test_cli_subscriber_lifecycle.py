@@ -113,3 +113,13 @@ def test_remove_cancels_queued_digest_and_nothing_reaches_the_relay(
     assert dict(received) == {"lee@example.kr": 1}
     statuses = dict(_rows(env, "SELECT recipient, status FROM outbox"))
     assert statuses == {"kim@example.kr": "suppressed", "lee@example.kr": "sent"}
+
+
+def test_an_import_never_turns_a_confirmed_reader_back_to_pending(
+    env: Path, tmp_path: Path
+) -> None:
+    assert runner.invoke(app, ["subscribers", "add", "lee@example.kr"]).exit_code == 0
+    result = runner.invoke(app, ["subscribers", "import", str(_csv(tmp_path))])
+    assert "pending 2:" in result.output, result.output
+    listed = runner.invoke(app, ["subscribers", "list", "--status", "confirmed"]).output
+    assert listed.startswith("lee@example.kr\t")
