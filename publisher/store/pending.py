@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from publisher.store.schema import subscribers
+from publisher.store.schema import outbox, subscribers
 
 SIGNUP = "signup"
 IMPORT = "import"
@@ -52,11 +52,24 @@ def unasked(conn: Connection, emails: Sequence[str]) -> list[str]:
 
 
 def expired(before: datetime) -> ColumnElement[bool]:
-    """Pending rows that were asked to confirm before ``before`` and never answered."""
+    """Pending rows that were asked to confirm before ``before`` and never answered.
+
+    An imported row counts as asked when an import sent it a confirmation, or when a
+    confirmation was queued for it otherwise (the reader used the sign-up form).
+    """
+    asked_by_mail = select(outbox.c.recipient).where(
+        outbox.c.kind == "confirm", outbox.c.created_at < before
+    )
     return and_(
         subscribers.c.status == "pending",
         or_(
             and_(subscribers.c.origin != IMPORT, subscribers.c.created_at < before),
-            and_(subscribers.c.origin == IMPORT, subscribers.c.confirm_asked_at < before),
+            and_(
+                subscribers.c.origin == IMPORT,
+                or_(
+                    subscribers.c.confirm_asked_at < before,
+                    subscribers.c.email.in_(asked_by_mail),
+                ),
+            ),
         ),
     )
