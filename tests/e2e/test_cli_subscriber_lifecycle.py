@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import email as email_lib
+import email.policy
 import functools
+import json
+import re
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -12,11 +16,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from publisher import signup
 from publisher.app import App
 from publisher.cli import app
 from publisher.clock import FixedClock, SystemClock
 from publisher.config import load_settings
+from publisher.outbox import fill as personalise
 from publisher.runtime import Runtime
+from publisher.store.db import make_engine
 from tests.digestkit import NOW, cli_store
 from tests.smtpserver import ThreadedServer
 
@@ -78,18 +85,42 @@ def test_send_confirmation_queues_one_per_pending_row_and_then_cleanup_may_forge
     assert "pending 3: queued 3 confirmation mails" in result.output
     queued = _rows(env, "SELECT kind, recipient, status FROM outbox ORDER BY recipient")
     assert queued == [("confirm", e, "queued") for e in READERS]
+    _reader_confirms(env, "park@example.kr")
     again = runner.invoke(
         app, ["subscribers", "import", str(_csv(tmp_path)), "--send-confirmation"]
     )
-    assert "queued 0 confirmation mails (sent at the delivery rate), 3 asked before" in (
+    # park confirmed (and stays confirmed); the other two were asked once already.
+    assert "pending 2: queued 0 confirmation mails (sent at the delivery rate), 2 asked before" in (
         again.output
     )
     assert _rows(env, "SELECT count(*) FROM outbox") == [(3,)]
     _cleanup_after(days=6)
-    assert len(_rows(env, "SELECT email FROM subscribers WHERE status = 'pending'")) == 3
+    assert len(_rows(env, "SELECT email FROM subscribers WHERE status = 'pending'")) == 2
     # Asked and never answered: after the pending period the cleanup forgets them.
     _cleanup_after(days=8)
-    assert _rows(env, "SELECT email FROM subscribers") == []
+    assert _rows(env, "SELECT email FROM subscribers") == [("park@example.kr",)]
+
+
+def _reader_confirms(db: Path, address: str) -> None:
+    """Open the reader's message as they would get it and follow its confirmation link."""
+    ((body, subs),) = _rows(
+        db, "SELECT c.body, o.substitutions FROM outbox o JOIN contents c ON c.id = o.content_id "
+        f"WHERE o.recipient = '{address}'",
+    )  # fmt: skip
+    raw = personalise(bytes(body), json.loads(subs), "<m@news.example.kr>")  # type: ignore[arg-type]
+    msg = email_lib.message_from_bytes(raw, policy=email_lib.policy.default)
+    assert msg["To"].addresses[0].addr_spec == address
+    text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    token = re.search(r"/confirm/([A-Za-z0-9._-]+)", text)
+    assert token is not None and "%%" not in text, text
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        assert signup.confirm(engine, settings.secret_key, token.group(1), now=SystemClock().now())
+    finally:
+        engine.dispose()
+    status = _rows(db, f"SELECT status FROM subscribers WHERE email = '{address}'")
+    assert status == [("confirmed",)]
 
 
 def test_remove_cancels_queued_digest_and_nothing_reaches_the_relay(
