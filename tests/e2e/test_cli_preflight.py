@@ -175,3 +175,13 @@ def test_run_refuses_to_start_with_the_problems_listed(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stdout + done.stderr
     assert "error: dkim_private_key_file: cannot read" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "p.db").exists()
+
+
+@pytest.mark.postgres
+def test_a_reachable_postgresql_passes(
+    env: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str
+) -> None:
+    monkeypatch.setenv("PUBLISHER_DATABASE_URL", pg_url)
+    assert check() == (0, ["configuration OK"])  # empty: `run` and `init` will migrate it
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert check() == (0, ["configuration OK"])
