@@ -53,6 +53,11 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
         head = head_revision()
         if before == head:
             return before, head
+        if before is not None and not known_revision(before):
+            raise StoreError(
+                f"database_url: the database is at revision {before}, which this version does "
+                "not know (a newer publisher migrated it)"
+            )
         cfg = _config()
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn

@@ -185,3 +185,15 @@ def test_a_reachable_postgresql_passes(
     assert check() == (0, ["configuration OK"])  # empty: `run` and `init` will migrate it
     assert runner.invoke(app, ["init"]).exit_code == 0
     assert check() == (0, ["configuration OK"])
+
+
+def test_every_command_refuses_a_database_of_a_newer_version_in_one_line(env: Path) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    with sqlite3.connect(env / "var" / "p.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0099'")
+    result = runner.invoke(app, ["subscribers", "list"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "error: database_url: the database is at revision 0099, which this version does not "
+        "know (a newer publisher migrated it)"
+    )
