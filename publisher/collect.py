@@ -75,6 +75,27 @@ def plan_run(digest: Digest, *, tz: tzinfo, now: datetime, last_end: datetime | 
     return Plan("run", window)
 
 
+def plan_now(digest: Digest, *, tz: tzinfo, now: datetime, last_sent: datetime | None) -> Plan:
+    """An operator's run (``digest run --now``): the window ``(last_sent, now]``.
+
+    ``last_sent`` is the end of the last run that sent (not one skipped as stale), so a
+    morning the scheduler skipped is part of it. Its end is never the end of a scheduled
+    window (1 µs earlier if it would be), so the two kinds of run never share a run key; the
+    next scheduled run then starts where this one ended, and no article is sent twice.
+    """
+    end = now
+    due = latest_due(digest, tz=tz, now=now + digest.settle)
+    if due is not None and due - digest.settle == end:
+        end -= timedelta(microseconds=1)
+    start = last_sent if last_sent is not None else end - parse_duration(digest.first_window)
+    window = Window(digest_id=digest.id, start=start, end=end, due=now)
+    if last_sent is not None and end == last_sent:  # the same manual run again
+        return Plan("done", window, "this run key has already run")
+    if last_sent is not None and end < last_sent:
+        return Plan("nothing-due", None, f"runs already sent up to {last_sent.isoformat()}")
+    return Plan("run", window, "manual run (--now)")
+
+
 @dataclass(frozen=True, slots=True)
 class SectionGroup:
     slug: str | None

@@ -67,3 +67,39 @@ def transform_for(
         domain=domain or from_address.rpartition("@")[2].encode("idna").decode("ascii"),
         key_file=Path(key_file),
     )
+
+
+def key_problem(*, selector: str, domain: str, key_file: str, from_address: str) -> str | None:
+    """Preflight: None when DKIM is off or the key loads and signs a test message; else the
+    problem, with its settings key. Half a configuration (a selector without a key file, or
+    the reverse) would silently turn signing off: that is a problem too."""
+    if bool(selector) != bool(key_file):
+        given, missing = (
+            ("dkim_selector", "dkim_private_key_file") if selector
+            else ("dkim_private_key_file", "dkim_selector")
+        )  # fmt: skip
+        return f"{missing}: required when {given} is set (or clear both to send unsigned)"
+    for key, value in (("dkim_selector", selector), ("dkim_domain", domain)):
+        if not value.isascii():
+            return f"{key}: {value!r} must be ASCII (a DNS label; use punycode for IDN)"
+    try:
+        sign_ = transform_for(
+            selector=selector, domain=domain, key_file=key_file, from_address=from_address
+        )
+    except DkimError as exc:
+        return str(exc)
+    if sign_ is None:
+        return None
+    try:
+        sign_(_TEST_MESSAGE.replace(b"{from}", from_address.encode("utf-8")))
+    except (DkimError, ValueError) as exc:  # dkimpy also lets base64 and RSA errors through
+        return f"dkim_private_key_file: {key_file}: cannot sign with this key: {exc}"
+    return None
+
+
+_TEST_MESSAGE = (
+    b"From: <{from}>\r\nTo: <check@example.invalid>\r\nSubject: publisher check\r\n"
+    b"Date: Thu, 26 Nov 2026 07:00:00 +0900\r\nMessage-ID: <check@example.invalid>\r\n"
+    b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+    b"DKIM self-test by publisher check.\r\n"
+)

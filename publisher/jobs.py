@@ -44,14 +44,27 @@ def _input(
 
 
 def run_digest(
-    engine: Engine, settings: Settings, schedules: Schedules, digest_id: str, *, now: datetime
+    engine: Engine,
+    settings: Settings,
+    schedules: Schedules,
+    digest_id: str,
+    *,
+    now: datetime,
+    manual: bool = False,
 ) -> RunResult:
-    """Perform the run due at ``now``, once per (digest id, window end), in one transaction."""
+    """Perform the run due at ``now``, once per (digest id, window end), in one transaction.
+
+    ``manual``: an operator's run whose window ends at ``now`` (see collect.plan_now).
+    """
     digest = schedules.digest(digest_id)
     identity = fanout.Identity.from_settings(settings)
     with engine.begin() as conn:
-        last_end = digest_runs.last_window_end(conn, digest.id)
-        plan = collect.plan_run(digest, tz=schedules.tz, now=now, last_end=last_end)
+        if manual:
+            last_sent = digest_runs.last_window_end(conn, digest.id, digest_runs.SENDING)
+            plan = collect.plan_now(digest, tz=schedules.tz, now=now, last_sent=last_sent)
+        else:
+            last_end = digest_runs.last_window_end(conn, digest.id)
+            plan = collect.plan_run(digest, tz=schedules.tz, now=now, last_end=last_end)
         w = plan.window
         if w is None:
             return RunResult("nothing-due", digest.id, note=plan.reason)

@@ -253,3 +253,30 @@ class WebPages:
         lang = language if language in self._strings else "ko"
         ctx = {**self._base, "lang": lang, "t": self._strings[lang], **values}
         return self._env.get_template(f"{name}.html.j2").render(ctx)
+
+
+# --- preflight (`publisher check`, `publisher run`): every template compiles ---
+
+
+def _compile(env: jinja2.Environment, where: str, names: list[str]) -> list[str]:
+    problems: list[str] = []
+    for name in names:
+        try:
+            env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(f"{where}/{name}:{exc.lineno}: {exc.message}")
+        except (jinja2.TemplateError, OSError, UnicodeDecodeError) as exc:
+            problems.append(f"{where}/{name}: {exc}")
+    return problems
+
+
+def template_problems(renderer: Renderer, templates_dir: Path) -> list[str]:
+    """Each email and web template that does not compile, as ``email/NAME:LINE: message``.
+
+    Compiled in the environments that render them (the email filters are known there).
+    """
+    email = renderer._html.list_templates(extensions=["j2"])
+    found = _compile(renderer._text, "email", [n for n in email if n.endswith(".txt.j2")])
+    found += _compile(renderer._html, "email", [n for n in email if not n.endswith(".txt.j2")])
+    web = WebPages(templates_dir=templates_dir, strings={})._env
+    return found + _compile(web, "web", web.list_templates(extensions=["j2"]))

@@ -1,4 +1,8 @@
-"""Subscriber use cases: import (CSV / JSON Lines), add, remove, list, export."""
+"""Subscriber use cases: import (CSV / JSON Lines), add, remove, list, export.
+
+Rows an import or the CLI leaves *pending* are marked as imported: nobody asked them to
+confirm, so the nightly cleanup keeps them until ``ask_to_confirm`` has (see store/pending.py).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,21 @@ import csv
 import dataclasses
 import json
 import re
+import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from publisher.addresses import AddressError, normalise
+from publisher.addresses import AddressError, normalise, to_ascii
+from publisher.config import Settings
 from publisher.importers import check_utf8
 from publisher.models import Subscriber
+from publisher.store import outbox as store_outbox
+from publisher.store import pending as store_pending
 from publisher.store import subscribers as store
+from publisher.store import webstate
 from publisher.store.types import Connection, Engine
 
 COLUMNS = ("email", "name", "sections", "frequency", "status")
@@ -52,6 +61,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # emails of the file's pending rows
 
 
 def validate(line: int, raw: dict[str, Any]) -> Row | RowError:
@@ -119,10 +129,14 @@ def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
 
 
 def _upsert(conn: Connection, row: Row, *, now: datetime) -> store.Outcome:
-    return store.upsert(
+    outcome = store.upsert(
         conn, email=row.email, name=row.name, sections=row.sections,
         frequency=row.frequency, status=row.status, now=now,
     )  # fmt: skip
+    if row.status == "pending":
+        # Written by an operator, not the web form: nobody asked this reader yet.
+        store_pending.mark_imported(conn, [row.email])
+    return outcome
 
 
 def _import_row(conn: Connection, row: Row, *, now: datetime) -> store.Outcome:
@@ -130,6 +144,10 @@ def _import_row(conn: Connection, row: Row, *, now: datetime) -> store.Outcome:
     if old is not None and old.status == "unsubscribed":
         # An old list must not re-subscribe someone who opted out: they are left as they are.
         return "unchanged"
+    if old is not None and old.status == "confirmed" and row.status == "pending":
+        # Nor take back consent already given ("pending" is also the default of a file
+        # without a status column): a confirmed reader stays confirmed.
+        row = dataclasses.replace(row, status="confirmed")
     return _upsert(conn, row, now=now)
 
 
@@ -148,7 +166,10 @@ def import_file(engine: Engine, path: Path, *, now: datetime) -> ImportReport:
             continue
         with engine.begin() as conn:
             outcome = _import_row(conn, row, now=now)
+            who = store.get_by_email(conn, row.email)
         setattr(report, outcome, getattr(report, outcome) + 1)
+        if who is not None and who.status == "pending":
+            report.pending.append(who.email)
     return report
 
 
@@ -179,13 +200,94 @@ def add_or_update(
         return _upsert(conn, row, now=now)
 
 
-def remove(engine: Engine, email: str) -> bool:
+# What a removed reader was sent as a subscriber; shares come from other readers and are
+# stopped by the suppression list instead.
+SUBSCRIBER_KINDS = ("digest", "confirm")
+
+
+def remove(engine: Engine, email: str, *, now: datetime) -> int | None:
+    """Delete a subscriber and stop what is queued for them: None when unknown, else how
+    many queued messages were cancelled (in the same transaction)."""
     try:
         email = normalise(email)
     except AddressError:
-        return False
+        return None
     with engine.begin() as conn:
-        return store.remove(conn, email)
+        if not store.remove(conn, email):
+            return None
+        return store_outbox.cancel_queued(
+            conn, [email, to_ascii(email)], kinds=SUBSCRIBER_KINDS, now=now,
+            reason="cancelled: subscriber removed",
+        )  # fmt: skip
+
+
+# Per-row placeholder in the one rendered confirmation (see outbox.fill).
+CONFIRM_TOKEN = "%%CONFIRM_TOKEN%%"
+_ASK_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    asked: int = 0  # confirmation mails queued
+    already: int = 0  # pending rows an earlier import had asked already
+    capped: int = 0  # over confirm_per_address_day today: ask again tomorrow
+
+
+def ask_to_confirm(
+    engine: Engine, settings: Settings, emails: Sequence[str], *, now: datetime
+) -> Asked:
+    """Queue one confirmation mail per pending, not yet asked address among ``emails``.
+
+    The mails go through the outbox, so the drain paces them by the delivery limits; the
+    per-address daily cap of the web form applies too. The message is rendered and inlined
+    once (a few tens of milliseconds); each row carries only its address and token. From now
+    on the cleanup forgets an address that does not confirm within its pending period.
+    """
+    # Rendering (Jinja2, premailer) only for the imports that send.
+    from publisher import compose, fanout, signup, tokens
+    from publisher.outbox import NewMessage, enqueue, store_content
+
+    identity = fanout.Identity.from_settings(settings)
+    rendered = fanout.renderer_for(settings).confirm(
+        confirm_url=f"{identity.base_url}/confirm/{CONFIRM_TOKEN}"
+    )
+    body = compose.compose(rendered=rendered, sender=identity.sender, date=now)
+    with engine.connect() as conn:
+        todo = store_pending.unasked(conn, list(emails))
+    asked = capped = 0
+    for start in range(0, len(todo), _ASK_BATCH):
+        with engine.begin() as conn:
+            cid = store_content(
+                conn, key=f"confirm-import:{now.isoformat()}", kind="confirm", body=body, now=now
+            )
+            batch: list[NewMessage] = []
+            for email in todo[start : start + _ASK_BATCH]:
+                who = store.get_by_email(conn, email)
+                if who is None or who.status != "pending":
+                    continue
+                key = signup.address_key("confirm:", email)
+                count = webstate.bump(conn, key, signup.day_start(now))
+                if count > settings.confirm_per_address_day:
+                    capped += 1
+                    continue
+                # One request per mail, as the sign-up form makes: the token confirms this
+                # request once, and a later request (form or import) replaces it.
+                nonce = secrets.randbelow(2**31 - 1) + 1
+                webstate.set_pending(conn, who.id, nonce=nonce, choice=None)
+                token = tokens.make(identity.secret, "confirm", (who.id, nonce), now=now)
+                batch.append(
+                    NewMessage(
+                        # The sign-up form's key: the two never collide on one day.
+                        dedupe_key=f"confirm:{who.id}:{now:%Y%m%d}:{count}", kind="confirm",
+                        recipient=to_ascii(who.email), content_id=cid,
+                        substitutions={compose.TO: compose.address(who.name, who.email),
+                                       CONFIRM_TOKEN: token},
+                        expires_in=identity.expiries["confirm"],
+                    )
+                )  # fmt: skip
+                store_pending.mark_asked(conn, who.id, now=now)
+            asked += enqueue(conn, batch, now=now, domain=identity.message_id_domain)
+    return Asked(asked=asked, already=len(set(emails)) - len(todo), capped=capped)
 
 
 def listing(

@@ -19,6 +19,7 @@ def daemon_env(**settings: str) -> dict[str, str]:
         "PYTHONPATH": str(ROOT),
         "PUBLISHER_TEMPLATES_DIR": str(ROOT / "templates"),
         "PUBLISHER_SECRET_KEY": "test-secret-key-of-enough-length-0123456789",
+        "PUBLISHER_POSTAL_ADDRESS": "서울특별시 중구 세종대로 1",  # `run` refuses to start without
     }
     env |= {f"PUBLISHER_{k.upper()}": v for k, v in settings.items()}
     return env

@@ -11,7 +11,7 @@ from rich.text import Text
 
 from publisher.app import App
 from publisher.config import ConfigError, load_settings
-from publisher.store.db import StoreError
+from publisher.store.db import StoreError, failure_line
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -24,9 +24,18 @@ def fail(lines: list[str] | str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+# What a failed command kept, unless the command says more precisely.
+KEPT = "its transaction was rolled back; what was saved before it is kept"
+
+
 @contextmanager
-def open_app(*, migrate: bool = True) -> Iterator[App]:
-    """Settings + store, ready to use; config and store problems exit 2 with their key."""
+def open_app(*, migrate: bool = True, kept: str = KEPT) -> Iterator[App]:
+    """Settings + store, ready to use; config and store problems exit 2 with their key.
+
+    A database or file-system error in the command (a full disk, a lost server) ends it with
+    one line saying what failed and what state was kept (``kept``), never a traceback:
+    tracebacks of SQL errors would print readers' addresses and tokens.
+    """
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -38,5 +47,13 @@ def open_app(*, migrate: bool = True) -> Iterator[App]:
         yield app
     except StoreError as exc:
         raise fail(str(exc)) from None
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise fail(f"{where}{exc.strerror or exc}; {kept}", code=1) from None
+    except Exception as exc:
+        line = failure_line(exc)
+        if line is None:
+            raise
+        raise fail(f"{line}; {kept}", code=1) from None
     finally:
         app.close()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from publisher.cli.common import console, fail, open_app
-from publisher.config import ConfigError, load_settings
-from publisher.schedules import load_schedules
+from publisher.config import ConfigError, Settings, load_settings
+from publisher.schedules import Schedules, load_schedules
 
 
 def register(app: typer.Typer) -> None:
@@ -27,18 +28,27 @@ def init() -> None:
             console.print(f"database {where} migrated from {before or 'empty'} to {after}")
 
 
-def check() -> None:
-    """Validate settings and schedules.yaml together; print every problem, exit 2 on any."""
-    problems = config_problems()
+def check(
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Skip the network (the SMTP relay's greeting).")
+    ] = False,
+) -> None:
+    """Validate settings and schedules.yaml, then open and test every resource the daemon
+    will use; print every problem with its settings key, exit 2 on any."""
+    problems = all_problems(network=not offline)
     if problems:
         raise fail(problems)
-    console.print("configuration OK")
+    console.print(
+        "configuration OK" + (" (offline: the SMTP relay was not tried)" if offline else "")
+    )
 
 
-def config_problems() -> list[str]:
-    """Every problem with the settings and schedules.yaml, each with its key path."""
+def all_problems(*, network: bool) -> list[str]:
+    """Configuration problems; with settings that load, also every resource (preflight)."""
     problems: list[str] = []
+    schedules: Schedules | None = None
     schedules_path: Path | None
+    settings: Settings | None = None
     try:
         settings = load_settings()
         problems.extend(settings.problems())
@@ -48,7 +58,11 @@ def config_problems() -> list[str]:
         schedules_path = exc.schedules_file  # checked all the same: every problem at once
     if schedules_path is not None:
         try:
-            load_schedules(schedules_path)
+            schedules = load_schedules(schedules_path)
         except ValueError as exc:
             problems.extend(str(exc).splitlines())
+    if settings is not None:
+        from publisher import preflight
+
+        problems.extend(preflight.problems(settings, schedules, network=network))
     return problems

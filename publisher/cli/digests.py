@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -61,11 +62,18 @@ def _write_file(option: str, path: Path, data: bytes) -> None:
         raise fail(f"{option}: cannot write {path}: {exc.strerror or exc}") from None
 
 
+# 2026-11-30T07:00 (no seconds), optionally with an offset: what an operator types.
+_NO_SECONDS = re.compile(r"^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2})([Zz]|[+-]\d{2}:\d{2})?$")
+
+
 def _at(app: App, at: str | None) -> datetime:
+    """--at: RFC 3339, or the same without seconds; without an offset, in the site timezone."""
     if at is None:
         return app.clock.now()
+    m = _NO_SECONDS.match(at.strip())
+    text = f"{m.group(1)}:00{m.group(2) or ''}" if m else at
     try:
-        return parse_rfc3339(at, app.settings.tz)
+        return parse_rfc3339(text, app.settings.tz)
     except ValueError as exc:
         raise fail(f"--at: {exc}") from None
 
@@ -73,10 +81,28 @@ def _at(app: App, at: str | None) -> datetime:
 # --- subscribers ---------------------------------------------------------------------------
 
 
+# Each row is its own transaction.
+IMPORT_KEPT = (
+    "the row being written was rolled back; the rows before it were imported, the rest were "
+    "not (importing the file again is safe)"
+)
+
+
 @subscribers_app.command("import")
-def import_(file: Annotated[Path, typer.Argument(help="A .csv or .jsonl file.")]) -> None:
+def import_(
+    file: Annotated[Path, typer.Argument(help="A .csv or .jsonl file.")],
+    send_confirmation: Annotated[
+        bool,
+        typer.Option(
+            "--send-confirmation",
+            help="Queue a confirmation mail to each pending row not asked before.",
+        ),
+    ] = False,
+) -> None:
     """Upsert subscribers by email; bad rows are reported by line number (exit 1)."""
-    with open_app() as app:
+    with open_app(kept=IMPORT_KEPT) as app:
+        if send_confirmation:
+            _require_signing_key(app)  # before anything is written: the mails need tokens
         try:
             report = use.import_file(app.engine, file, now=app.clock.now())
         except NotUtf8 as exc:
@@ -85,12 +111,34 @@ def import_(file: Annotated[Path, typer.Argument(help="A .csv or .jsonl file.")]
             raise fail(f"{file}: {exc.strerror or exc}") from None
         except ValueError as exc:
             raise fail(str(exc)) from None
+        asked = None
+        if send_confirmation and report.pending:
+            asked = use.ask_to_confirm(app.engine, app.settings, report.pending,
+                                       now=app.clock.now())  # fmt: skip
     for err in report.errors:
         console.print(Text.assemble(("rejected", "red"), f" {file}:{err}"), highlight=False)
     say(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
         f"rejected {len(report.errors)}")  # fmt: skip
+    _say_pending(len(report.pending), asked)
     if report.errors:
         raise typer.Exit(1)
+
+
+def _say_pending(pending: int, asked: use.Asked | None) -> None:
+    """What will happen to the pending rows: an operator must never lose a list unawares."""
+    if not pending:
+        return
+    if asked is None:
+        say(
+            f"pending {pending}: they get no mail until they confirm, and nothing was sent; "
+            "they are kept until asked (run again with --send-confirmation to ask them)"
+        )
+        return
+    say(
+        f"pending {pending}: queued {asked.asked} confirmation mails (sent at the delivery "
+        f"rate), {asked.already} asked before, {asked.capped} over today's per-address cap; "
+        "who does not confirm within 7 days of being asked is deleted by the nightly cleanup"
+    )
 
 
 @subscribers_app.command("add")
@@ -119,11 +167,13 @@ def add(
 
 @subscribers_app.command("remove")
 def remove(email: str) -> None:
-    """Delete a subscriber and their section choice."""
+    """Delete a subscriber and their section choice; cancel digests and confirmations queued
+    for them."""
     with open_app() as app:
-        if not use.remove(app.engine, email):
+        cancelled = use.remove(app.engine, email, now=app.clock.now())
+        if cancelled is None:
             raise fail(f"no subscriber {email}", code=1)
-    say(f"removed {email}")
+    say(f"removed {email}; cancelled {cancelled} queued messages to them")
 
 
 @subscribers_app.command("list")
@@ -231,22 +281,32 @@ def test(
     say(f"enqueued {n} test message to {address}")
 
 
+# A failed run is one transaction: nothing of it was written.
+RUN_KEPT = "the run was rolled back: nothing was enqueued and its window is still due"
+
+
 @digest_app.command("run")
 def run(
     digest_id: Annotated[str, typer.Argument(metavar="ID")],
     at: Annotated[str | None, typer.Option("--at", help="Pretend it is this time.")] = None,
+    now: Annotated[
+        bool,
+        typer.Option("--now", help="Send now: a manual run whose window ends now (or at --at)."),
+    ] = False,
 ) -> None:
     """Perform the run due now (idempotent per window) and print what it enqueued."""
     from publisher import jobs
 
-    with open_app() as app:
+    with open_app(kept=RUN_KEPT) as app:
         schedules = _schedules(app, digest_id)
         try:
-            r = jobs.run_digest(app.engine, app.settings, schedules, digest_id, now=_at(app, at))
+            r = jobs.run_digest(app.engine, app.settings, schedules, digest_id,
+                                now=_at(app, at), manual=now)  # fmt: skip
         except ValueError as exc:
             raise fail(str(exc)) from None
     if r.window is not None:
-        say(f"window: ({r.window.start.isoformat()}, {r.window.end.isoformat()}]  run {r.run_id}")
+        kind = "manual run" if now else "window"
+        say(f"{kind}: ({r.window.start.isoformat()}, {r.window.end.isoformat()}]  run {r.run_id}")
     say(f"{r.status}: items {r.items}, most viewed {r.most_viewed}, variants {r.variants}, "
         f"recipients {r.recipients}, enqueued {r.enqueued}"
         + (f", nothing for {r.skipped_recipients}" if r.skipped_recipients else ""))  # fmt: skip

@@ -13,7 +13,7 @@ import typer
 
 from publisher.app import App
 from publisher.cli.common import fail, open_app
-from publisher.cli.core import config_problems
+from publisher.cli.core import all_problems
 from publisher.logs import setup_logging
 
 if TYPE_CHECKING:
@@ -45,7 +45,9 @@ def run(
     if demo:
         os.environ.setdefault("PUBLISHER_DEMO", "true")
     setup_logging("json" if log_format == "json" else "text")
-    problems = config_problems()
+    # The same preflight as `publisher check`, without the relay's greeting: a relay that is
+    # down for a while must not keep the web pages down; mail waits in the outbox.
+    problems = all_problems(network=False)
     if problems:
         raise fail(problems)
     with open_app() as app:

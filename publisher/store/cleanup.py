@@ -6,15 +6,18 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, delete, func, select
 
+from publisher.store import pending
 from publisher.store.schema import subscribers, view_buckets
 from publisher.store.views import add_view_counts
 
 
 def purge_pending_subscribers(conn: Connection, *, before: datetime) -> int:
-    """Unconfirmed sign-ups older than ``before`` are forgotten (their consent never came)."""
-    q = delete(subscribers).where(
-        subscribers.c.status == "pending", subscribers.c.created_at < before
-    )
+    """Unconfirmed sign-ups older than ``before`` are forgotten (their consent never came).
+
+    Imported pending rows go only once they were asked to confirm before ``before``: a list
+    nobody has asked yet is kept, however old.
+    """
+    q = delete(subscribers).where(pending.expired(before))
     return int(conn.execute(q).rowcount or 0)
 
 

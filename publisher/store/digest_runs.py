@@ -13,6 +13,9 @@ from publisher.store.schema import digest_runs, outbox
 
 # Statuses after which the next window starts at this run's end.
 ADVANCING = ("running", "enqueued", "stale")
+# Runs that sent their window (a manual run starts after the last of these: what was skipped
+# as stale has not been sent yet).
+SENDING = ("running", "enqueued")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +45,11 @@ def _row(r: Any) -> RunRow:
     )  # fmt: skip
 
 
-def last_window_end(conn: Connection, digest_id: str) -> datetime | None:
+def last_window_end(
+    conn: Connection, digest_id: str, statuses: tuple[str, ...] = ADVANCING
+) -> datetime | None:
     q = select(func.max(digest_runs.c.window_end)).where(
-        digest_runs.c.digest_id == digest_id, digest_runs.c.status.in_(ADVANCING)
+        digest_runs.c.digest_id == digest_id, digest_runs.c.status.in_(statuses)
     )
     value = conn.execute(q).scalar()
     return value if isinstance(value, datetime) else None

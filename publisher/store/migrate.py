@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -28,6 +29,14 @@ def head_revision() -> str:
     return head
 
 
+def known_revision(revision: str) -> bool:
+    """Whether this code has ``revision`` (not: a newer version migrated the database)."""
+    try:
+        return ScriptDirectory.from_config(_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
@@ -44,6 +53,11 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
         head = head_revision()
         if before == head:
             return before, head
+        if before is not None and not known_revision(before):
+            raise StoreError(
+                f"database_url: the database is at revision {before}, which this version does "
+                "not know (a newer publisher migrated it)"
+            )
         cfg = _config()
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn

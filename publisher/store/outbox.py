@@ -258,3 +258,30 @@ def purge(conn: Connection, *, before: datetime) -> tuple[int, int]:
         delete(contents).where(contents.c.created_at < before, contents.c.id.not_in(used))
     ).rowcount
     return rows, orphans
+
+
+# --- cancelling what waits for a reader who is gone (helper cli, issue 12.7) ---
+
+
+def cancel_queued(
+    conn: Connection, recipients: Sequence[str], *, kinds: Sequence[str], now: datetime, reason: str
+) -> int:
+    """Rows of ``kinds`` still waiting for one of ``recipients`` become ``suppressed``.
+
+    Only ``queued`` and ``deferred`` rows: a ``sending`` row is in a drain's hands, and
+    changing it under the drain would record a message that may still go out as stopped.
+    Addresses compare case-insensitively (ASCII), as the outbox stores them as sent.
+    """
+    wanted = sorted({r.lower() for r in recipients})
+    if not wanted:
+        return 0
+    stmt = (
+        update(outbox)
+        .where(
+            outbox.c.status.in_(_CLAIMABLE),
+            outbox.c.kind.in_(list(kinds)),
+            func.lower(outbox.c.recipient).in_(wanted),
+        )
+        .values(status="suppressed", last_reply=reason, updated_at=now)
+    )
+    return int(conn.execute(stmt).rowcount or 0)

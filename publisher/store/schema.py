@@ -92,6 +92,11 @@ subscribers = Table(
     # that token confirms. A new request or any status change replaces or clears both.
     Column("confirm_nonce", Integer, nullable=True),
     Column("pending_choice", Text, nullable=True),
+    # Migration 0010. signup (the web form, which asks at once) | import (the CLI or API:
+    # nobody was asked until an operator sends confirmations). Cleanup purges unanswered
+    # sign-ups, never imported rows that were not asked.
+    Column("origin", String(16), nullable=False, default="signup", server_default="signup"),
+    Column("confirm_asked_at", UTCDateTime(), nullable=True),  # last confirmation an import sent
     Index("ix_subscribers_status_frequency", "status", "frequency"),
     Index("uq_subscribers_email_key", "email_key", unique=True),
 )
