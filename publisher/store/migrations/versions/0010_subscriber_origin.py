@@ -19,11 +19,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("subscribers") as batch:
-        batch.add_column(
-            sa.Column("origin", sa.String(16), nullable=False, server_default="signup")
-        )
-        batch.add_column(sa.Column("confirm_asked_at", sa.DateTime, nullable=True))
+    # Plain ADD/DROP COLUMN, never batch mode: on SQLite a batch rebuild drops the table, and
+    # with foreign keys on that drop cascades and empties every reader's sections.
+    op.add_column(
+        "subscribers", sa.Column("origin", sa.String(16), nullable=False, server_default="signup")
+    )
+    op.add_column("subscribers", sa.Column("confirm_asked_at", sa.DateTime, nullable=True))
     # Pending rows nobody ever sent a confirmation to came from an import (or the CLI):
     # they are kept until an operator asks them, never purged as unanswered sign-ups.
     op.execute(
@@ -33,6 +34,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("subscribers") as batch:
-        batch.drop_column("confirm_asked_at")
-        batch.drop_column("origin")
+    op.drop_column("subscribers", "confirm_asked_at")
+    op.drop_column("subscribers", "origin")
