@@ -122,6 +122,7 @@ class Wire(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._want = 0
         self._lost: str | None = None
+        self.closing: str | None = None  # a 421 reply: the server is closing this session
         self.reads = 0  # data_received calls; tests use it to see the grouping
 
     def attach(self, transport: asyncio.Transport, leftover: bytes = b"") -> None:
@@ -141,13 +142,18 @@ class Wire(asyncio.Protocol):
             self._lines.append(line[4:])
             if len(line) < 4 or line[3] != "-":
                 code = int(line[:3]) if line[:3].isdigit() else 0
-                self._replies.append((code, "\n".join(self._lines).strip()))
+                text = "\n".join(self._lines).strip()
+                self._replies.append((code, text))
                 self._lines = []
+                if code == 421 and self.closing is None:  # RFC 5321 4.2.2: it will hang up
+                    self.closing = f"421 {text}"[:500]
         del buf[:pos]
         self._wake()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._lost = f"connection lost: {exc}" if exc else "connection closed by server"
+        # After a 421 the relay's own words say why; "connection closed" would hide them.
+        lost = f"connection lost: {exc}" if exc else "connection closed by server"
+        self._lost = self.closing or lost
         self.transport = None
         self._wake()
 
@@ -161,7 +167,9 @@ class Wire(asyncio.Protocol):
 
     @property
     def alive(self) -> bool:
-        return self.transport is not None and not self.transport.is_closing()
+        return (
+            self.closing is None and self.transport is not None and not self.transport.is_closing()
+        )
 
     def write(self, *chunks: bytes) -> None:
         if self.transport is None or self.transport.is_closing():
