@@ -84,12 +84,16 @@ class Drain:
         self._committing: asyncio.Future[None] | None = None
         self._policy: deque[bool] = deque(maxlen=_BREAKER_WINDOW)
         self._stopping = asyncio.Event()
+        self._hungry = asyncio.Event()  # the workers' queue ran low: feed it
+        self._recorded = 0  # outcomes so far, for the feeding rate
+        self._fed = (0.0, 0, 0.0)  # (loop time, outcomes, messages/s) at the last feed
         self._deferrals = DeferralLog(clock, log)
         self._db_warned = 0.0
 
     def stop(self) -> None:
         """Stop claiming; in-flight messages finish (or are released after the grace period)."""
         self._stopping.set()
+        self._hungry.set()  # wake the claimer
 
     async def run(self, *, until_empty: bool = True, max_seconds: float | None = None) -> Report:
         """Drain until stopped (or empty). On stop: no more claims, in-flight messages get
@@ -160,23 +164,32 @@ class Drain:
         except _Abandoned:
             return
         while not self._stopping.is_set():
-            if self._queue.qsize() >= self.config.pool_size:
-                await self._wait_stop(0.01)
-                continue
-            if self._pending:
+            hungry = self._queue.qsize() < self._low_water()
+            if hungry and self._pending:
                 await self._feed()
+                continue
+            if len(self._pending) >= batch // 2:  # enough claimed ahead: wait for the workers
+                self._hungry.clear()
+                if self._queue.qsize() >= self._low_water():
+                    await self._wait_hungry(1.0)
                 continue
             skipped = self.report.skipped
             try:
                 items, bodies = await self._db_retry(
-                    self.ledger.claim, batch, self.personalise.known(), abandon_on_stop=True
-                )
+                    self.ledger.claim, batch - len(self._pending), self.personalise.known(),
+                    abandon_on_stop=True,
+                )  # fmt: skip
             except _Abandoned:
                 break
             for cid, body in bodies.items():
                 self.personalise.add(cid, body)
             self._pending.extend(items)
             if items or self.report.skipped > skipped:
+                continue
+            if self._pending:  # nothing more due: feed what is claimed as the workers need it
+                self._hungry.clear()
+                if self._queue.qsize() >= self._low_water():
+                    await self._wait_hungry(1.0)
                 continue
             if until_empty and self._queue.empty() and not self._inflight:
                 await self._flush()
@@ -187,10 +200,31 @@ class Drain:
             await self._wait_stop(0.05 if until_empty else 1.0)
         # Stopping: rows not yet started go back at once (in _finish).
 
+    def _low_water(self) -> int:
+        return 2 * self.config.pool_size
+
+    def _chunk_size(self) -> int:
+        """About half a second of sending: the suppression list is read again at least that
+        often for rows about to go, and the lookups stay few at thousands of messages/s."""
+        at, recorded, rate = self._fed
+        now = asyncio.get_running_loop().time()
+        if at and now > at:
+            rate = 0.7 * rate + 0.3 * (self._recorded - recorded) / (now - at)
+        self._fed = (now, self._recorded, rate)
+        return max(self._low_water(), min(500, int(rate / 2)))
+
+    async def _wait_hungry(self, seconds: float) -> None:
+        try:
+            async with asyncio.timeout(seconds):
+                await self._hungry.wait()
+        except TimeoutError:
+            pass
+
     async def _feed(self) -> None:
         """Hand the next few claimed rows to the workers, after one more suppression lookup."""
         chunk: list[outbox.Claimed] = []
-        while self._pending and len(chunk) < 2 * self.config.pool_size:
+        size = self._chunk_size()
+        while self._pending and len(chunk) < size:
             item = self._pending.popleft()
             if item.id not in self._revoked:
                 chunk.append(item)
@@ -305,6 +339,8 @@ class Drain:
         """The next item, or None once stopping (untaken items are released, not sent)."""
         while not self._stopping.is_set():
             item = await self._queue.get()
+            if self._queue.qsize() < self._low_water():
+                self._hungry.set()
             if item is None or item.id not in self._revoked:
                 return item
         return None
@@ -320,6 +356,8 @@ class Drain:
             return None
         item = self._queue.get_nowait()
         assert item is not None
+        if self._queue.qsize() < self._low_water():
+            self._hungry.set()
         self._inflight[item.id] = item
         return item
 
@@ -338,6 +376,7 @@ class Drain:
     # --- recording outcomes ---
 
     async def _record(self, item: outbox.Claimed, outcome: Outcome) -> None:
+        self._recorded += 1
         self._inflight.pop(item.id, None)
         self._on_wire.discard(item.id)
         if isinstance(outcome, Sent):
