@@ -14,6 +14,7 @@ connection, a full disk) are retried with backoff: the drain waits, it does not 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import uuid
@@ -297,11 +298,14 @@ class Drain:
                             session = None
                         session = await self.mailer.acquire()
                 except RelayUnavailable as exc:
-                    await self._db_retry(self.ledger.postpone, item, exc.reply)
-                    self._inflight.pop(item.id, None)
                     self.report.relay_down = exc.reply
                     log.error("relay unavailable, stopping this run: %s", exc.reply)
                     self.stop()
+                    with contextlib.suppress(_Abandoned):  # else released by _finish
+                        await self._db_retry(
+                            self.ledger.postpone, item, exc.reply, abandon_on_stop=True
+                        )
+                        self._inflight.pop(item.id, None)
                     item, permitted = await self._next(), False
                     continue
                 finally:
@@ -422,16 +426,25 @@ class Drain:
         self.stop()
 
     async def _flush(self, deadline: float | None = None) -> None:
+        """Commit the outcomes held. While the database is down this waits (the workers then
+        wait too, so at most two batches are unrecorded); once stopping, the final flush
+        (with a ``deadline``) takes over."""
         async with self._flush_lock:
             sent, others = self._sent, self._others
             self._sent, self._others = [], []
-            if sent or others:
-                try:
-                    await self._db_retry(self.ledger.apply, sent, others, deadline=deadline)
-                except BaseException:
-                    # Not written down: keep them for the next flush (or the lease).
-                    self._sent, self._others = sent + self._sent, others + self._others
-                    raise
+            if not (sent or others):
+                return
+            try:
+                await self._db_retry(
+                    self.ledger.apply, sent, others, deadline=deadline,
+                    abandon_on_stop=deadline is None,
+                )  # fmt: skip
+            except BaseException as exc:
+                # Not written down: keep them for the next flush (or the lease).
+                self._sent, self._others = sent + self._sent, others + self._others
+                if isinstance(exc, _Abandoned) and deadline is None:
+                    return
+                raise
 
     # --- the database thread ---
 

@@ -73,3 +73,34 @@ async def test_postgresql_shutdown_mid_drain_waits_and_finishes(
     assert smtpd.record.recipients() == {f"user{i}@example.kr": 1 for i in range(n)}
     assert report.sent == n and report.db_errors > 0
     engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_stop_while_the_database_is_down_returns_and_loses_nothing(
+    own_pg: PgServer, smtpd: SmtpServer
+) -> None:
+    """A stop cannot wait for the database forever: it gives up after the grace period and
+    leaves the unrecorded rows `sending` under their lease (sent again once it runs out)."""
+    engine = make_engine(own_pg.new_database())
+    upgrade(engine)
+    n = 300
+    fill(engine, SystemClock(), n)  # type: ignore[arg-type]
+    smtpd.behaviour.final_delay = 0.005
+    mailer = Mailer(smtpd.url, pool_size=4, connect_timeout=5, command_timeout=5, data_timeout=10)
+    config = DeliverConfig(
+        sender="bounces@news.example.kr", pool_size=4, mark_batch=10, grace=timedelta(seconds=1)
+    )
+    drain = Drain(engine, mailer, SystemClock(), config=config)
+    run = asyncio.create_task(drain.run(until_empty=True))
+    await _until(lambda: len(smtpd.record.messages) >= 40)
+    await asyncio.to_thread(own_pg.halt)
+    await _until(lambda: drain.report.db_errors > 0 or run.done())
+    drain.stop()
+    await asyncio.wait_for(run, 30)  # returns: neither hangs nor raises
+    await asyncio.to_thread(own_pg.resume)
+    counts = statuses(engine)
+    assert set(counts) <= {"sent", "sending", "queued"} and sum(counts.values()) == n
+    received = smtpd.record.recipients()
+    assert all(c == 1 for c in received.values())
+    assert counts.get("sent", 0) <= len(received)  # marked sent ⇒ the relay has it
+    engine.dispose()
