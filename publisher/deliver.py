@@ -29,7 +29,7 @@ from publisher.config import Settings
 from publisher.deferlog import DeferralLog
 from publisher.dkimsign import DkimError
 from publisher.leaseholder import Holder, this_holder
-from publisher.ledger import DeliverConfig, Ledger, Report, StoreUnavailable
+from publisher.ledger import LIVE_OWNERS, DeliverConfig, Ledger, Report, StoreUnavailable
 from publisher.mailer import Failed, Mailer, Outcome, RelayUnavailable, RetryAt, Sent, Session
 from publisher.personalise import Personaliser
 from publisher.ratelimit import Bucket, DomainLimits, Limit
@@ -101,6 +101,7 @@ class Drain:
         ``grace`` to finish, every mark is committed, untried rows are handed back."""
         loop = asyncio.get_running_loop()
         timer = loop.call_later(max_seconds, self.stop) if max_seconds else None
+        LIVE_OWNERS.add(self.owner)
         workers = [asyncio.create_task(self._worker()) for _ in range(self.config.pool_size)]
         renewer = asyncio.create_task(self._renewer())
         errors: list[BaseException] = []
@@ -120,7 +121,10 @@ class Drain:
             for task in workers:
                 task.cancel()
             await asyncio.gather(renewer, *workers, return_exceptions=True)
-            await self._finish()
+            try:
+                await self._finish()
+            finally:
+                LIVE_OWNERS.discard(self.owner)
         if errors:
             raise errors[0]
         return self.report

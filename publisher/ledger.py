@@ -29,6 +29,11 @@ log = logging.getLogger("publisher.deliver")
 # A lost connection, a full disk, a read-only file: the drain retries these (deliver.py).
 StoreUnavailable = store_outbox.TRANSIENT_ERRORS
 
+# Drains running in this process (their owner ids). A row leased by this process under an
+# owner not listed belongs to a drain that ended or crashed here: it is freed like a dead
+# process's (a daemon restarting its drain must not wait out the old drain's leases).
+LIVE_OWNERS: set[str] = set()
+
 UNANSWERED = "451 4.4.2 no final reply before shutdown_grace ran out; the relay may have it"
 
 
@@ -138,9 +143,11 @@ class Ledger:
         """Make the rows of dead drains on this host claimable now; returns how many."""
         with self.engine.begin() as conn:
             holders = store_outbox.lease_holders(conn, host=self.holder.host)
+            mine = self.holder.process
             dead = sorted({
                 owner for owner, process in holders
-                if owner != self.owner and process != self.holder.process and not is_alive(process)
+                if owner not in LIVE_OWNERS and owner != self.owner
+                and (process == mine or not is_alive(process))
             })  # fmt: skip
             if not dead:
                 return 0

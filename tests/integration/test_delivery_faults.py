@@ -107,18 +107,35 @@ async def test_relay_slower_than_the_lease_sends_each_message_once(
     assert statuses(engine) == {"sent": 40} and report.sent == 40
 
 
-async def test_two_drains_and_a_short_lease_never_share_a_row(
+async def test_leases_of_waiting_rows_are_renewed_so_another_drain_cannot_take_them(
     engine: Engine, smtpd: SmtpServer
 ) -> None:
-    """The other drain may not take rows waiting in this drain's queue: leases are renewed."""
-    smtpd.behaviour.final_delay = 0.05
-    fill(engine, SystemClock(), 60)  # type: ignore[arg-type]
-    lease = timedelta(seconds=0.4)
+    smtpd.behaviour.final_delay = 0.1  # 20 messages/s: the last rows wait ~4 s, 2+ leases
+    fill(engine, SystemClock(), 80)  # type: ignore[arg-type]
+    lease = timedelta(seconds=1.5)
     first, second = _drain(engine, smtpd.url, lease=lease), _drain(engine, smtpd.url, lease=lease)
-    reports = await asyncio.gather(first.run(), second.run())
-    assert smtpd.record.recipients() == {f"user{i}@example.kr": 1 for i in range(60)}
-    assert statuses(engine) == {"sent": 60}
-    assert sum(r.sent for r in reports) == 60
+    running = asyncio.create_task(first.run(until_empty=True))
+    await _until(lambda: len(smtpd.record.messages) >= 1)  # the first holds all 80 now
+    polling = asyncio.create_task(second.run(until_empty=False))  # claims every second
+    await running
+    second.stop()
+    await polling
+    assert smtpd.record.recipients() == {f"user{i}@example.kr": 1 for i in range(80)}
+    assert statuses(engine) == {"sent": 80}
+    assert (first.report.sent, second.report.sent) == (80, 0)
+
+
+async def test_rows_of_a_drain_that_ended_in_this_process_are_freed_at_once(
+    engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
+) -> None:
+    """A daemon that restarts its drain does not wait out the old drain's leases."""
+    fill(engine, clock, 10)
+    crashed = make_drain(smtpd.url)
+    held, _bodies = crashed.ledger.claim(10, set())  # leased for 15 minutes, never sent
+    assert len(held) == 10 and statuses(engine) == {"sending": 10}
+    report = await make_drain(smtpd.url).run()
+    assert report.freed == 10 and report.sent == 10
+    assert smtpd.record.recipients() == {f"user{i}@example.kr": 1 for i in range(10)}
 
 
 # --- 8. an unsubscribe stops a message already claimed ---
