@@ -116,6 +116,8 @@ class Ledger:
 
     def recheck(self, items: list[outbox.Claimed]) -> list[outbox.Claimed]:
         """The items still allowed to go: the suppression list is read again (one query)."""
+        if not items:
+            return []
         with self.engine.begin() as conn:
             kept = outbox.recheck(conn, items, now=self.clock.now(), owner=self.owner)
         if len(kept) < len(items):
