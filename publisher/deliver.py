@@ -302,8 +302,9 @@ class Drain:
                             session = None
                         session = await self.mailer.acquire()
                 except RelayUnavailable as exc:
-                    self.report.relay_down = exc.reply
-                    log.error("relay unavailable, stopping this run: %s", exc.reply)
+                    if self.report.relay_down is None:  # one line, not one per connection
+                        self.report.relay_down = exc.reply
+                        log.error("relay unavailable, stopping this run: %s", exc.reply)
                     self.stop()
                     with contextlib.suppress(_Abandoned):  # else released by _finish
                         await self._db_retry(
