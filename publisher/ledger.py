@@ -3,10 +3,14 @@
 Runs on the drain's one database thread (blocking SQLAlchemy calls). Outcomes decided at the
 edge (mailer: Sent / RetryAt / Failed) become statuses here: sent, deferred with backoff
 (or expired past expires_at), failed (hard bounces also suppressed).
+
+The ledger also knows which rows the drain holds (``held``: claimed and not yet written
+down), renews their leases while they wait, and frees the leases of dead drains on this host.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,10 +18,23 @@ from datetime import timedelta
 
 from publisher import outbox
 from publisher.clock import Clock
+from publisher.leaseholder import Holder, is_alive
 from publisher.mailer import Failed, Outcome, RetryAt
 from publisher.ratelimit import Limit
 from publisher.store import outbox as store_outbox
-from publisher.store.types import Engine
+from publisher.store.types import Connection, Engine
+
+log = logging.getLogger("publisher.deliver")
+
+# A lost connection, a full disk, a read-only file: the drain retries these (deliver.py).
+StoreUnavailable = store_outbox.TRANSIENT_ERRORS
+
+# Drains running in this process (their owner ids). A row leased by this process under an
+# owner not listed belongs to a drain that ended or crashed here: it is freed like a dead
+# process's (a daemon restarting its drain must not wait out the old drain's leases).
+LIVE_OWNERS: set[str] = set()
+
+UNANSWERED = "451 4.4.2 no final reply before shutdown_grace ran out; the relay may have it"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,14 +62,29 @@ class Report:
     deferred: int = 0
     failed: int = 0
     expired: int = 0
-    skipped: int = 0  # suppressed or expired at claim time
+    skipped: int = 0  # suppressed or expired at claim time, or suppressed just before sending
     released: int = 0
-    paused: str | None = None  # circuit breaker: the policy reply that tripped it
+    paused: str | None = None  # circuit breaker: the policy (or return path) reply that tripped it
+    sender_refused: str | None = None  # the relay refused our return path (MAIL FROM)
     relay_down: str | None = None  # no connection could be made
+    error: str | None = None  # the drain cannot work (e.g. DKIM signing fails): rows released
+    db_errors: int = 0  # database calls retried (lost connection, full disk)
+    freed: int = 0  # rows of dead drains on this host made claimable at start
 
     @property
     def ok(self) -> bool:
-        return self.paused is None and self.relay_down is None
+        return self.paused is None and self.relay_down is None and self.error is None
+
+    @property
+    def reason(self) -> str | None:
+        """Why the run stopped on its own, in one line (None when it did not)."""
+        if self.sender_refused:
+            return f"the relay refuses the return path (MAIL FROM): {self.sender_refused}"
+        if self.paused:
+            return f"circuit breaker (policy refusals): {self.paused}"
+        if self.relay_down:
+            return f"relay unavailable: {self.relay_down}"
+        return self.error
 
 
 @dataclass
@@ -63,20 +95,75 @@ class Ledger:
     owner: str
     report: Report
     rng: random.Random
+    holder: Holder
+    held: set[int] = field(default_factory=set)  # leased to us and not yet written down
 
     def claim(self, limit: int, known: set[int]) -> tuple[list[outbox.Claimed], dict[int, bytes]]:
         """Lease due rows; also the bodies of contents not in ``known``."""
         now = self.clock.now()
         with self.engine.begin() as conn:
             items, skipped = outbox.claim(
-                conn, owner=self.owner, now=now, lease=self.config.lease, limit=limit
-            )
+                conn, owner=self.owner, now=now, lease=self.config.lease, limit=limit,
+                host=self.holder.host, process=self.holder.process,
+            )  # fmt: skip
             bodies = {
                 cid: store_outbox.get_content(conn, cid)
                 for cid in {i.content_id for i in items} - known
             }
+        self.held.update(i.id for i in items)
         self.report.skipped += skipped
         return items, bodies
+
+    def recheck(self, items: list[outbox.Claimed]) -> list[outbox.Claimed]:
+        """The items still allowed to go: the suppression list is read again (one query)."""
+        if not items:
+            return []
+        with self.engine.begin() as conn:
+            kept = outbox.recheck(conn, items, now=self.clock.now(), owner=self.owner)
+        if len(kept) < len(items):
+            gone = {i.id for i in items} - {i.id for i in kept}
+            self.held -= gone
+            self.report.skipped += len(gone)
+        return kept
+
+    def renew(self) -> set[int]:
+        """Extend the leases of held rows; returns the ids no longer ours (not to be sent)."""
+        if not self.held:
+            return set()
+        now = self.clock.now()
+        with self.engine.begin() as conn:
+            renewed = store_outbox.renew(
+                conn, sorted(self.held), owner=self.owner, lease_until=now + self.config.lease,
+                now=now,
+            )  # fmt: skip
+        # Rows written down meanwhile on this thread are gone from `held` already.
+        lost = self.held - renewed
+        self.held -= lost
+        return lost
+
+    def free_dead(self) -> int:
+        """Make the rows of dead drains on this host claimable now; returns how many."""
+        with self.engine.begin() as conn:
+            holders = store_outbox.lease_holders(conn, host=self.holder.host)
+            mine = self.holder.process
+            dead = sorted({
+                owner for owner, process in holders
+                if owner not in LIVE_OWNERS and owner != self.owner
+                and (process == mine or not is_alive(process))
+            })  # fmt: skip
+            if not dead:
+                return 0
+            # Just past, so that this drain's next claim (same clock) takes them.
+            freed = store_outbox.expire_leases(
+                conn, dead, now=self.clock.now() - timedelta(seconds=1)
+            )
+        if freed:
+            log.warning(
+                "freed %d row(s) leased by %d drain(s) on this host that no longer run",
+                freed, len(dead),
+            )  # fmt: skip
+        self.report.freed += freed
+        return freed
 
     def content(self, content_id: int) -> bytes:
         with self.engine.connect() as conn:
@@ -86,6 +173,7 @@ class Ledger:
         """Commit one batch of outcomes."""
         now = self.clock.now()
         cfg = self.config
+        counts = {"failed": 0, "expired": 0, "deferred": 0}
         with self.engine.begin() as conn:
             if sent:
                 outbox.mark_sent(conn, sent, now=now, owner=self.owner)
@@ -94,27 +182,45 @@ class Ledger:
                     outbox.mark_failed(
                         conn, item, reply=outcome.reply, now=now, hard_bounce=outcome.hard_bounce
                     )
-                    self.report.failed += 1
+                    counts["failed"] += 1
                     continue
                 assert isinstance(outcome, RetryAt)
+                if outcome.sender:
+                    # Our return path was refused: not this row's fault, so no attempt is used.
+                    self._postpone(conn, item, outcome.reply)
+                    counts["deferred"] += 1
+                    continue
                 delay = outbox.backoff(
                     item.attempts, minimum=cfg.backoff_min, maximum=cfg.backoff_max, rng=self.rng
                 )
                 status = outbox.mark_retry(conn, item, reply=outcome.reply, now=now, at=now + delay)
-                if status == "expired":
-                    self.report.expired += 1
-                else:
-                    self.report.deferred += 1
+                counts[status] += 1
+        # Counted after the commit: a retried batch is not counted twice.
+        self.report.failed += counts["failed"]
+        self.report.expired += counts["expired"]
+        self.report.deferred += counts["deferred"]
+        self.held.difference_update(sent)
+        self.held.difference_update(item.id for item, _ in others)
 
     def postpone(self, item: outbox.Claimed, reply: str) -> None:
         """The relay was unreachable: back off without using up an attempt."""
+        with self.engine.begin() as conn:
+            self._postpone(conn, item, reply)
+        self.held.discard(item.id)
+
+    def _postpone(self, conn: Connection, item: outbox.Claimed, reply: str) -> None:
         now = self.clock.now()
         cfg = self.config
         delay = outbox.backoff(1, minimum=cfg.backoff_min, maximum=cfg.backoff_max, rng=self.rng)
-        with self.engine.begin() as conn:
-            outbox.postpone(conn, item, reply=reply, now=now, at=now + delay)
+        outbox.postpone(conn, item, reply=reply, now=now, at=now + delay)
+
+    def unanswered(self, items: list[outbox.Claimed]) -> None:
+        """Messages written whose final reply never came before the stop: deferred (the relay
+        may have them, so sending again at once would likely duplicate)."""
+        self.apply([], [(item, RetryAt(UNANSWERED)) for item in items])
 
     def release(self, ids: list[int]) -> None:
         with self.engine.begin() as conn:
-            outbox.release(conn, ids, now=self.clock.now())
+            outbox.release(conn, ids, now=self.clock.now(), owner=self.owner)
+        self.held.difference_update(ids)
         self.report.released += len(ids)

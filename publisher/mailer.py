@@ -45,6 +45,43 @@ class RelayUnavailable(Exception):
         self.permanent = permanent
 
 
+@dataclass
+class RelayBackoff:
+    """A ``421`` mid-session means the relay is shedding load: it closes that session (every
+    message on it is deferred with the relay's words), and new connections wait, twice as
+    long after each further 421 (``base`` seconds first). ``limit`` 421s in a row with no
+    message accepted in between make the relay unavailable for this run.
+
+    421s on connections that were already open count once: only a 421 on a connection
+    opened after the previous one is a new strike.
+    """
+
+    base: float = 1.0
+    limit: int = 5
+    strikes: int = 0
+    until: float = 0.0  # time.monotonic() before which no new connection is opened
+    last: str = ""
+    opened: int = 0  # connections opened so far (a session's generation)
+    _mark: int = 0  # connections opened when the last strike was counted
+
+    def closed(self, reply: str, generation: int) -> None:
+        self.last = reply
+        if generation > self._mark:
+            self.strikes += 1
+            self._mark = self.opened
+            self.until = time.monotonic() + self.base * 2 ** (self.strikes - 1)
+
+    def accepted(self) -> None:
+        self.strikes = 0
+
+    async def wait(self) -> None:
+        if self.strikes >= self.limit:
+            raise RelayUnavailable(self.last)
+        delay = self.until - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
 class Session(Protocol):
     @property
     def healthy(self) -> bool: ...
@@ -91,9 +128,13 @@ class Endpoint:
 
 
 class SmtpSession:
-    def __init__(self, tx: Transaction) -> None:
+    def __init__(
+        self, tx: Transaction, backoff: RelayBackoff | None = None, generation: int = 0
+    ) -> None:
         self._tx = tx
         self._broken = False
+        self._backoff = backoff
+        self._generation = generation
         self.last_used = time.monotonic()
 
     @property
@@ -118,13 +159,19 @@ class SmtpSession:
     ) -> Outcome:
         """Send one message; ``then`` pipelines the next message's envelope behind it."""
         try:
-            return await self._tx.send(sender, recipient, data, then)
+            outcome = await self._tx.send(sender, recipient, data, then)
         except (ConnectionBroken, OSError) as exc:
             self._broken = True
             self.close()
-            return RetryAt(f"451 4.4.2 {exc}")
+            outcome = RetryAt(self._tx.wire.closing or f"451 4.4.2 {exc}")
         finally:
             self.last_used = time.monotonic()
+        if self._backoff is not None:
+            if self._tx.wire.closing is not None:
+                self._backoff.closed(self._tx.wire.closing, self._generation)
+            elif isinstance(outcome, Sent):
+                self._backoff.accepted()
+        return outcome
 
     async def check(self) -> bool:
         if time.monotonic() - self.last_used < _IDLE_CHECK:
@@ -141,6 +188,13 @@ class MaildirSession:
     """One file per message, readable by mailbox.Maildir; the envelope goes in Delivered-To."""
 
     def __init__(self, path: Path) -> None:
+        # mailbox.Maildir creates the folders only when the path itself is missing: an
+        # existing empty folder (one made by the operator) would defer every message.
+        try:
+            for sub in ("tmp", "new", "cur"):
+                (path / sub).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RelayUnavailable(f"451 4.3.0 maildir {path}: {exc.strerror}") from None
         self._box = mailbox.Maildir(path, create=True)
 
     healthy = True
@@ -177,6 +231,7 @@ class Mailer:
     data_timeout: float = 600.0
     tls_context: ssl.SSLContext | None = None
     local_hostname: str | None = None
+    busy_backoff: float = 1.0  # seconds before reconnecting after a 421; doubles per 421
     endpoint: Endpoint = field(init=False)
     _idle: list[Session] = field(init=False, default_factory=list)
     _slots: asyncio.Semaphore | None = field(init=False, default=None)
@@ -184,6 +239,7 @@ class Mailer:
 
     def __post_init__(self) -> None:
         self.endpoint = Endpoint.parse(self.url)
+        self.backoff = RelayBackoff(base=self.busy_backoff)
 
     async def acquire(self) -> Session:
         """A healthy session: a pooled one (checked when idle long) or a new connection."""
@@ -218,6 +274,7 @@ class Mailer:
         if ep.scheme == "maildir":
             assert ep.path is not None
             return MaildirSession(ep.path)
+        await self.backoff.wait()
         client = aiosmtplib.SMTP(
             hostname=ep.host,
             port=ep.port,
@@ -254,12 +311,12 @@ class Mailer:
         wire.attach(cast(asyncio.Transport, transport), bytes(getattr(protocol, "_buffer", b"")))
         ext = client.esmtp_extensions
         self.connections_made += 1
-        return SmtpSession(
-            Transaction(
-                wire=wire,
-                pipelining="pipelining" in ext,
-                eightbit="8bitmime" in ext,
-                command_timeout=self.command_timeout,
-                data_timeout=self.data_timeout,
-            )
+        self.backoff.opened += 1
+        tx = Transaction(
+            wire=wire,
+            pipelining="pipelining" in ext,
+            eightbit="8bitmime" in ext,
+            command_timeout=self.command_timeout,
+            data_timeout=self.data_timeout,
         )
+        return SmtpSession(tx, self.backoff, self.backoff.opened)

@@ -113,7 +113,14 @@ def blocks(kind: str, entries: set[tuple[str, str]]) -> bool:
 
 
 def claim(
-    conn: Connection, *, owner: str, now: datetime, lease: timedelta, limit: int
+    conn: Connection,
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    host: str | None = None,
+    process: str | None = None,
 ) -> tuple[list[Claimed], int]:
     """Lease up to ``limit`` due rows to ``owner`` in the caller's transaction.
 
@@ -121,7 +128,10 @@ def claim(
     suppression list become ``suppressed`` here, so neither is ever handed to the mailer.
     Returns the live rows and how many were set aside that way.
     """
-    rows = store_outbox.claim(conn, owner=owner, now=now, lease_until=now + lease, limit=limit)
+    rows = store_outbox.claim(
+        conn, owner=owner, now=now, lease_until=now + lease, limit=limit, host=host,
+        process=process,
+    )  # fmt: skip
     expired = [r["id"] for r in rows if r["expires_at"] <= now]
     if expired:
         store_outbox.set_final(conn, expired, status="expired", now=now)
@@ -146,6 +156,25 @@ def claim(
         if r["id"] not in stopped
     ]
     return claimed, len(expired) + len(gone)
+
+
+def recheck(
+    conn: Connection, items: Sequence[Claimed], *, now: datetime, owner: str
+) -> list[Claimed]:
+    """Look up the suppression list again just before sending (one indexed query): a reader
+    who unsubscribed after the claim is not mailed. Blocked rows become ``suppressed``."""
+    if not items:
+        return []
+    listed = store_outbox.suppressions_for(conn, [i.recipient for i in items])
+    if not listed:
+        return list(items)
+    gone = [i.id for i in items if blocks(i.kind, listed.get(i.recipient.lower(), set()))]
+    if gone:
+        store_outbox.set_final(
+            conn, gone, status="suppressed", now=now, reply="suppressed", owner=owner
+        )
+    stopped = set(gone)
+    return [i for i in items if i.id not in stopped]
 
 
 def expiry_for(settings: Settings, kind: str) -> timedelta:
@@ -184,9 +213,11 @@ def postpone(conn: Connection, item: Claimed, *, reply: str, now: datetime, at: 
     store_outbox.defer(conn, item.id, at=at, reply=reply, now=now, refund=True)
 
 
-def release(conn: Connection, ids: Sequence[int], *, now: datetime) -> None:
+def release(
+    conn: Connection, ids: Sequence[int], *, now: datetime, owner: str | None = None
+) -> None:
     """Hand untried leased rows back at once (graceful stop)."""
-    store_outbox.release(conn, ids, now=now)
+    store_outbox.release(conn, ids, now=now, owner=owner)
 
 
 def backoff(

@@ -23,10 +23,13 @@ class Sent:
 
 @dataclass(frozen=True, slots=True)
 class RetryAt:
-    """Temporary: try again later. ``policy`` marks reputation/policy refusals (x.7.x)."""
+    """Temporary: try again later. ``policy`` marks reputation/policy refusals (x.7.x);
+    ``sender`` marks a refusal of our envelope sender (the return path), which says nothing
+    about the recipient: the run pauses, nobody is failed or suppressed."""
 
     reply: str
     policy: bool = False
+    sender: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +46,29 @@ _UNSAFE = re.compile(r"[\r\n<>\s]")
 _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})\b")
 
 
+# x.1.7 (bad sender mailbox syntax) and x.1.8 (bad sender system address) describe the
+# sender wherever they come (RFC 3463).
+_SENDER_DETAILS = {"7", "8"}
+
+
 def classify(code: int, text: str, *, stage: str) -> Outcome:
-    """One SMTP reply → outcome. ``stage`` is mail, rcpt or data."""
+    """One SMTP reply → outcome, by the stage (mail, rcpt or data) and the enhanced code.
+
+    A refusal at MAIL FROM, or an x.1.7/x.1.8 anywhere, is about our return path, never
+    about the recipient: it must not fail or suppress anyone (one such reply would otherwise
+    wipe a whole list), so it is a ``sender`` retry that pauses the run.
+    """
     reply = f"{code} {text}".strip()[:500]
     if 200 <= code < 300:
         return Sent(reply)
     m = _ENHANCED.match(text)
-    klass, subject = (m.group(1), m.group(2)) if m else ("", "")
+    klass, subject, detail = m.groups() if m else ("", "", "")
     if subject == "7" and klass in ("4", "5"):
         return RetryAt(reply, policy=True)
+    if subject == "1" and detail in _SENDER_DETAILS and klass in ("4", "5"):
+        return RetryAt(reply, sender=True)
+    if stage == "mail" and code >= 500 and code != 552:
+        return RetryAt(reply, sender=True)
     if code == 552 or 400 <= code < 500:  # 552: mailbox full, often temporary in practice
         return RetryAt(reply)
     if klass == "5" and subject == "1":
@@ -105,6 +122,7 @@ class Wire(asyncio.Protocol):
         self._waiter: asyncio.Future[None] | None = None
         self._want = 0
         self._lost: str | None = None
+        self.closing: str | None = None  # a 421 reply: the server is closing this session
         self.reads = 0  # data_received calls; tests use it to see the grouping
 
     def attach(self, transport: asyncio.Transport, leftover: bytes = b"") -> None:
@@ -124,13 +142,18 @@ class Wire(asyncio.Protocol):
             self._lines.append(line[4:])
             if len(line) < 4 or line[3] != "-":
                 code = int(line[:3]) if line[:3].isdigit() else 0
-                self._replies.append((code, "\n".join(self._lines).strip()))
+                text = "\n".join(self._lines).strip()
+                self._replies.append((code, text))
                 self._lines = []
+                if code == 421 and self.closing is None:  # RFC 5321 4.2.2: it will hang up
+                    self.closing = f"421 {text}"[:500]
         del buf[:pos]
         self._wake()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._lost = f"connection lost: {exc}" if exc else "connection closed by server"
+        # After a 421 the relay's own words say why; "connection closed" would hide them.
+        lost = f"connection lost: {exc}" if exc else "connection closed by server"
+        self._lost = self.closing or lost
         self.transport = None
         self._wake()
 
@@ -144,7 +167,9 @@ class Wire(asyncio.Protocol):
 
     @property
     def alive(self) -> bool:
-        return self.transport is not None and not self.transport.is_closing()
+        return (
+            self.closing is None and self.transport is not None and not self.transport.is_closing()
+        )
 
     def write(self, *chunks: bytes) -> None:
         if self.transport is None or self.transport.is_closing():

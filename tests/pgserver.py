@@ -55,9 +55,22 @@ class PgServer:
             f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off "
             "-c full_page_writes=off -c synchronous_commit=off -c max_connections=200"
         )
-        self._run(str(self.bin / "pg_ctl"), "-D", str(data), "-o", opts, "-l",
-                  str(self.dir / "log"), "-w", "-t", "60", "start")  # fmt: skip
+        self._opts = opts
+        self._pg_ctl_start()
         return self
+
+    def _pg_ctl_start(self) -> None:
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-o", self._opts, "-l",
+                  str(self.dir / "log"), "-w", "-t", "60", "start")  # fmt: skip
+
+    def halt(self) -> None:
+        """Shut the server down (`pg_ctl stop -m fast`) and keep its data: a fault to inject."""
+        self._run(str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast", "-w",
+                  "stop")  # fmt: skip
+
+    def resume(self) -> None:
+        """Start a halted server again, on the same port and data."""
+        self._pg_ctl_start()
 
     @property
     def admin_url(self) -> str:

@@ -17,6 +17,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 @dataclass
 class Behaviour:
     pipelining: bool = True
+    mail_reply: Callable[[str], str | None] = lambda _sender: None
     rcpt_reply: Callable[[str], str | None] = lambda _addr: None
     data_reply: Callable[[str], str | None] = lambda _rcpt: None
     final_delay: float = 0.0  # seconds before the final reply (the message is kept first)
@@ -54,6 +55,16 @@ class Handler:
             responses.insert(-1, "250-PIPELINING")
         return responses
 
+    async def handle_MAIL(
+        self, server: Any, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        reply = self.b.mail_reply(address)
+        if reply:
+            return reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
     async def handle_RCPT(
         self, server: Any, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
@@ -90,6 +101,12 @@ class _Server(SMTP):  # type: ignore[misc]
         self._h.r.connections += 1
         self._h.r.transports.append(transport)
         super().connection_made(transport)
+
+    async def push(self, status: Any) -> None:
+        await super().push(status)
+        text = status.decode() if isinstance(status, bytes) else str(status)
+        if text.startswith("421") and self.transport is not None:
+            self.transport.close()  # RFC 5321: 421 closes the transmission channel
 
     def data_received(self, data: bytes) -> None:
         r, b = self._h.r, self._h.b

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from publisher.cli import suppressions
 from publisher.cli.common import console, fail, open_app
 from publisher.deliver import Drain, Report, build_drain
+from publisher.dkimsign import DkimError
 from publisher.outbox import KINDS, STATUSES, expiry_for
 from publisher.store import outbox as store_outbox
 from publisher.timeutil import parse_duration
@@ -48,8 +49,12 @@ def deliver(
         def tick(report: Report) -> None:
             progress.update(task, completed=report.sent + report.failed + report.deferred)
 
+        try:
+            transform = pub.dkim_transform()
+        except DkimError as exc:
+            raise fail(f"{exc}; nothing was sent") from None
         drain = build_drain(
-            pub.settings, pub.engine, pub.clock, transform=pub.dkim_transform(), on_progress=tick
+            pub.settings, pub.engine, pub.clock, transform=transform, on_progress=tick
         )
         with progress:
             report = asyncio.run(_run(drain, until_empty=until_empty, max_seconds=max_seconds))
@@ -58,10 +63,18 @@ def deliver(
         f"expired {report.expired}, skipped {report.skipped} (suppressed/expired at claim), "
         f"released {report.released}"
     )
+    if report.sender_refused:
+        raise fail(
+            "delivery paused: the relay refuses the return path (delivery_return_path or "
+            f"from_address): {report.sender_refused}; nobody was suppressed, rows stay queued",
+            3,
+        )
     if report.paused:
         raise fail(f"delivery paused by the circuit breaker (policy refusals): {report.paused}", 3)
     if report.relay_down:
         raise fail(f"relay unavailable, rows backed off: {report.relay_down}", 3)
+    if report.error:
+        raise fail(f"delivery stopped: {report.error}", 2)
 
 
 async def _run(drain: Drain, *, until_empty: bool, max_seconds: float | None) -> Report:

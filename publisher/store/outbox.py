@@ -7,13 +7,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, func, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, func, or_, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from publisher.addresses import canonical
 from publisher.store.db import dialect_insert
 from publisher.store.schema import contents, outbox, suppressions
 
 _CHUNK = 1000
+
+# Errors a retry can outlive: a lost connection (PostgreSQL restart), a full disk, a locked or
+# read-only SQLite file. Not IntegrityError and the like: those are bugs and must surface.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
 
 
 def put_content(conn: Connection, *, key: str, kind: str, body: bytes, now: datetime) -> int:
@@ -55,17 +60,27 @@ _FINAL = ("sent", "failed", "suppressed", "expired")
 
 
 def claim(
-    conn: Connection, *, owner: str, now: datetime, lease_until: datetime, limit: int
+    conn: Connection,
+    *,
+    owner: str,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    host: str | None = None,
+    process: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Lease up to ``limit`` due rows (and rows whose lease ran out) to ``owner``.
+    """Lease up to ``limit`` due rows (and other drains' rows whose lease ran out) to ``owner``.
 
     PostgreSQL: the candidate rows are locked with FOR UPDATE SKIP LOCKED, so concurrent
     drains never take the same row. SQLite has one writer; UPDATE … RETURNING is atomic.
     One indexed range per status (status, next_attempt_at), never a scan past sent rows.
+    A drain never gets back a row it already holds, even when that lease ran out: the row
+    is still in its memory and would go out twice.
     """
     pg = conn.dialect.name == "postgresql"
+    not_mine = or_(outbox.c.lease_owner.is_(None), outbox.c.lease_owner != owner)
     ranges = [
-        and_(outbox.c.status == "sending", outbox.c.lease_until < now),
+        and_(outbox.c.status == "sending", outbox.c.lease_until < now, not_mine),
         and_(outbox.c.status == "deferred", outbox.c.next_attempt_at <= now),
         and_(outbox.c.status == "queued", outbox.c.next_attempt_at <= now),
     ]
@@ -91,6 +106,8 @@ def claim(
             status="sending",
             lease_owner=owner,
             lease_until=lease_until,
+            lease_host=host,
+            lease_process=process,
             attempts=outbox.c.attempts + 1,
             updated_at=now,
         )
@@ -108,6 +125,45 @@ def claim(
     rows = [dict(r._mapping) for r in conn.execute(stmt)]
     rows.sort(key=lambda r: r["id"])
     return rows
+
+
+def renew(
+    conn: Connection, ids: Sequence[int], *, owner: str, lease_until: datetime, now: datetime
+) -> set[int]:
+    """Extend the lease of rows still leased to ``owner``; returns the ids renewed."""
+    renewed: set[int] = set()
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        stmt = (
+            update(outbox)
+            .where(
+                outbox.c.id.in_(chunk), outbox.c.lease_owner == owner, outbox.c.status == "sending"
+            )
+            .values(lease_until=lease_until)
+            .returning(outbox.c.id)
+        )
+        renewed.update(int(i) for i in conn.execute(stmt).scalars())
+    return renewed
+
+
+def lease_holders(conn: Connection, *, host: str) -> list[tuple[str, str]]:
+    """(owner, process) of every drain on ``host`` holding rows in ``sending``."""
+    q = (
+        select(outbox.c.lease_owner, outbox.c.lease_process)
+        .where(outbox.c.status == "sending", outbox.c.lease_host == host)
+        .distinct()
+    )
+    return [(str(o), str(p)) for o, p in conn.execute(q) if o is not None and p is not None]
+
+
+def expire_leases(conn: Connection, owners: Sequence[str], *, now: datetime) -> int:
+    """End the leases of these (dead) drains now: their rows are claimable at once."""
+    stmt = (
+        update(outbox)
+        .where(outbox.c.status == "sending", outbox.c.lease_owner.in_(list(owners)))
+        .values(lease_until=now)
+    )
+    return int(conn.execute(stmt).rowcount)
 
 
 def suppressions_for(conn: Connection, emails: Sequence[str]) -> dict[str, set[tuple[str, str]]]:
@@ -149,6 +205,8 @@ def set_final(
             "status": status,
             "lease_until": None,
             "lease_owner": None,
+            "lease_host": None,
+            "lease_process": None,
             "updated_at": now,
         }
         if reply is not None:
@@ -168,6 +226,8 @@ def defer(
         "next_attempt_at": at,
         "lease_until": None,
         "lease_owner": None,
+        "lease_host": None,
+        "lease_process": None,
         "last_reply": reply,
         "updated_at": now,
     }
@@ -176,18 +236,27 @@ def defer(
     conn.execute(update(outbox).where(outbox.c.id == row_id).values(**values))
 
 
-def release(conn: Connection, ids: Sequence[int], *, now: datetime) -> None:
-    """Give leased rows back untouched (graceful stop): due now, the attempt refunded."""
+def release(
+    conn: Connection, ids: Sequence[int], *, now: datetime, owner: str | None = None
+) -> None:
+    """Give leased rows back untouched (graceful stop): due now, the attempt refunded.
+
+    With ``owner``, only rows still leased to it (never a row another drain took over)."""
     for start in range(0, len(ids), _CHUNK):
         chunk = list(ids[start : start + _CHUNK])
+        cond: ColumnElement[bool] = and_(outbox.c.id.in_(chunk), outbox.c.status == "sending")
+        if owner is not None:
+            cond = and_(cond, outbox.c.lease_owner == owner)
         conn.execute(
             update(outbox)
-            .where(outbox.c.id.in_(chunk), outbox.c.status == "sending")
+            .where(cond)
             .values(
                 status="queued",
                 attempts=outbox.c.attempts - 1,
                 lease_until=None,
                 lease_owner=None,
+                lease_host=None,
+                lease_process=None,
                 updated_at=now,
             )
         )

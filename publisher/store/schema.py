@@ -158,6 +158,10 @@ outbox = Table(
     Column("next_attempt_at", UTCDateTime(), nullable=False),
     Column("lease_until", UTCDateTime(), nullable=True),
     Column("lease_owner", String(64), nullable=True),
+    # Who holds the lease: host (+ PID namespace) and "pid/start ticks", so a drain that starts
+    # can free at once the leases of a dead drain on the same host (migration 0007).
+    Column("lease_host", String(255), nullable=True),
+    Column("lease_process", String(64), nullable=True),
     Column("expires_at", UTCDateTime(), nullable=False),
     Column("last_reply", Text, nullable=True),
     Column("message_id", String(200), nullable=False),

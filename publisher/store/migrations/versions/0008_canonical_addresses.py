@@ -33,7 +33,7 @@ from alembic import op
 from publisher.addresses import canonical
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
