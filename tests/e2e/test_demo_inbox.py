@@ -4,10 +4,13 @@ demo's own port (the samples name :8080; the demo may run elsewhere)."""
 from __future__ import annotations
 
 import json
+import mailbox
 import os
+import shlex
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import timedelta
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
@@ -79,3 +82,33 @@ def test_outside_demo_mode_collected_articles_are_taken_as_written() -> None:
     assert out[0] == foreign
     assert out[1] is not None
     assert out[1]["image_url"] == "http://127.0.0.1:9414/demo/images/world.png"
+
+
+def test_demo_hints_name_the_inbox_formats_and_a_digest_test_that_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, environ: None
+) -> None:
+    """After the first digest later runs say too_few until new articles arrive: the demo says
+    so, and the command it suggests for an immediate look mails a [TEST] copy."""
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    setup = runner.invoke(app, ["demo", "--no-run"])
+    assert setup.exit_code == 0, setup.output
+    out = " ".join(setup.output.split())
+    assert "a JSON array (.json) or JSON Lines (.jsonl)" in out
+    assert "(.json/.jsonl)" not in out
+    assert "send only once new articles are dropped into var/inbox/" in out
+    hint = next(ln for ln in setup.output.splitlines() if " digest test demo --to " in ln)
+    words = shlex.split(hint)
+    args = words[words.index("digest") :]
+    assert args == ["digest", "test", "demo", "--to", "you@example.kr"]
+    first = runner.invoke(app, ["digest", "run", "demo"])
+    assert first.exit_code == 0 and "recipients 3" in first.output, first.output
+    again = runner.invoke(app, ["digest", "run", "demo", "--now"])
+    assert "too_few" in again.output  # what the hint explains
+    sent = runner.invoke(app, args)
+    assert sent.exit_code == 0, sent.output
+    assert runner.invoke(app, ["deliver", "--until-empty"]).exit_code == 0
+    box = mailbox.Maildir(tmp_path / "var" / "mail", create=False)
+    mails = [message_from_bytes(box.get_bytes(k), policy=policy.default) for k in box.iterkeys()]
+    tests = [m for m in mails if "[TEST]" in str(m["Subject"])]
+    assert [str(m["To"]) for m in tests] == ["you@example.kr"]
