@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from publisher.config import Settings, SourceConfig
+from publisher.demodata import intake_adapter
 from publisher.httpclient import HttpClient, HttpError
 from publisher.metrics import Metrics
 from publisher.sources import Fetcher, PollContext, PollResult, Source, SourceError, make_source
@@ -89,7 +90,8 @@ def run_collect(
             return run_collect(settings, engine, now=now, client=http, metrics=metrics)
     with engine.connect() as conn:
         states = store_sources.all_states(conn)
-    ctx = PollContext(engine, settings.tz, now, client, settings.source_max_bytes)
+    adapt = intake_adapter(settings)  # None outside demo mode
+    ctx = PollContext(engine, settings.tz, now, client, settings.source_max_bytes, adapt)
     for config in settings.sources:
         run = _poll_one(settings, config, states.get(config.name), ctx)
         if run.status == "failed" and metrics is not None:

@@ -3,14 +3,16 @@ and the environment that points every other command at the demo's files.
 
 The samples are fixed files (samples/), dated when they were written. Read as they are, the
 views would be days old (an empty most-viewed feed) and the images would point nowhere. The
-demo adapts them while loading; the files stay valid input for `articles import` on their own.
+demo adapts them while loading, and adapts the images of every article it collects from its
+inbox the same way (a sample copied there names :8080 too); the files stay valid input for
+`articles import` on their own.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -55,6 +57,20 @@ def live_articles(records: Iterable[Record], *, base_url: str) -> Iterator[Recor
             continue
         image = {"image_url": base + path, "image_type": "image/png"}
         yield Record(record.line, {**value, **image, "image_length": len(images[name])})
+
+
+def intake_adapter(settings: Settings) -> Callable[[Iterable[Record]], Iterator[Record]] | None:
+    """In demo mode, what every collected record passes through: ``live_articles`` on the
+    demo's address, so an article copied from samples/articles.jsonl into the inbox shows its
+    image on whatever port the demo runs. None outside demo mode: nothing is touched."""
+    if not settings.demo:
+        return None
+    base = settings.public_base_url
+
+    def adapt(records: Iterable[Record]) -> Iterator[Record]:
+        return live_articles(records, base_url=base)
+
+    return adapt
 
 
 def live_views(records: Iterable[Record], *, now: datetime, tz: tzinfo) -> list[Record]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -29,6 +31,9 @@ from publisher.viewcounts import import_view_counts, most_viewed
 ENV_FILE = Path("var/demo.env")
 # Registered a little in the past, so the first demo digest (due now) already lists them.
 BACKDATE = timedelta(minutes=5)
+# Where the printed `digest test` hint sends its copy: a reserved domain; the demo's mail stays
+# in var/mail anyway.
+TEST_ADDRESS = "you@example.kr"
 
 
 def register(app: typer.Typer) -> None:
@@ -58,15 +63,23 @@ def demo(
             f"  subscribe page  {base}/subscribe\n"
             f"  share form      {base}/articles/20261123-0021/share\n"
             f"  demo mailbox    {base}/dev/mail\n"
-            f"drop article files (.json/.jsonl) into {_inbox()}/ to see them collected.",
+            "drop articles as a JSON array (.json) or JSON Lines (.jsonl) into\n"
+            f"  {_inbox()}/ to see them collected.",
             highlight=False,
+            markup=False,  # a folder name may hold "[…]"
+            soft_wrap=True,
         )
     lines = export_lines(os.environ)
     _write_private(ENV_FILE, "".join(f"{line}\n" for line in lines))
+    cli = _cli()
     console.print(
-        "\nother commands (publisher status, digest run, …) act on the demo's files with:\n"
+        "\nother commands (publisher status, digest test, …) act on the demo's files with:\n"
         + "".join(f"  {line}\n" for line in lines)
-        + f"or: source {ENV_FILE.resolve()}",
+        + f"or: source {ENV_FILE.resolve()}\n"
+        "\nthe first digest goes out shortly after the start; later runs send only once new\n"
+        "articles are dropped into var/inbox/ (until then they log `too_few`). A copy now:\n"
+        f"  {cli} digest test demo --to {TEST_ADDRESS}\n"
+        f"(the running demo mails it within seconds; without it: {cli} deliver --until-empty)",
         highlight=False,
         markup=False,  # values are the user's: "[red]" is text here
         soft_wrap=True,
@@ -82,6 +95,22 @@ def _write_private(path: Path, text: str) -> None:
     os.fchmod(fd, 0o600)  # a file left by an earlier demo keeps its mode otherwise
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
+
+
+def _cli() -> str:
+    """How to call the CLI from here: the virtualenv's script when there is one (make demo)."""
+    script = Path(sys.executable).parent / "publisher"
+    if script.is_file() and os.access(script, os.X_OK):
+        return shlex.quote(_relative(script))
+    return f"{shlex.quote(sys.executable)} -m publisher"
+
+
+def _relative(path: Path) -> str:
+    """``path`` relative to the current folder when it is under it (.venv/bin/publisher)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _inbox() -> Path:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Protocol
@@ -33,6 +33,9 @@ class PollContext:
     now: datetime
     client: Fetcher
     max_bytes: int
+    # Every record passes through it before validation (None: as read). The demo's: sample
+    # images moved onto the demo's own address (publisher.demodata.intake_adapter).
+    adapt: Callable[[Iterable[Record]], Iterable[Record]] | None = None
 
 
 @dataclass
@@ -76,6 +79,8 @@ class Source(Protocol):
 
 def register(records: Iterable[Record], ctx: PollContext) -> ImportReport:
     """Validate (publisher.intake) and upsert, exactly as `articles import` does."""
+    if ctx.adapt is not None:
+        records = ctx.adapt(records)
     return import_articles(ctx.engine, records, tz=ctx.tz, now=ctx.now)
 
 
