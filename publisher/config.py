@@ -369,6 +369,7 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{item!r} is not an IP address or network") from None
         return value
+
     _addresses = field_validator(
         "from_address", "reply_to", "delivery_return_path", "unsubscribe_mailto"
     )(_address)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import json
 import time
 from typing import Any
 
@@ -19,6 +18,7 @@ from fastapi.responses import JSONResponse
 from publisher.config import Settings
 from publisher.timeutil import parse_duration
 from publisher.viewcounts import most_viewed
+from publisher.web.bodies import read_object
 from publisher.web.context import WebContext, context_of
 from publisher.web.errors import ApiError
 
@@ -92,12 +92,7 @@ def router(_settings: Settings) -> APIRouter:
         Any content type is read as JSON, so `navigator.sendBeacon` works without a preflight.
         """
         ctx = context_of(request)
-        try:
-            data = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError(400, "body must be a JSON object") from None
-        if not isinstance(data, dict):
-            raise ApiError(422, "body must be a JSON object")
+        data = await read_object(request, any_type=True)
         for key in ("article_id", "visitor"):
             value = data.get(key)
             if not isinstance(value, str) or not 0 < len(value) <= 200:

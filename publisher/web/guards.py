@@ -1,0 +1,185 @@
+"""ASGI middleware that guards every route before it runs: body size, and same-origin forms.
+
+Both are pure ASGI (no request object, no body read), so a refused request costs a few
+microseconds and no memory, whatever the client sends after its headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from urllib.parse import urlsplit
+
+from starlette.responses import HTMLResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from publisher.web.errors import error_response
+
+KIB = 1024
+FORM_BODY_MAX = 64 * KIB  # the largest reader form (preferences, share note) is under 2 KiB
+VIEW_BODY_MAX = 8 * KIB  # {"article_id", "visitor"}: 200 characters each, even \u-escaped
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class BodyTooLarge(Exception):
+    """Raised from receive() once a body without a (truthful) Content-Length passes the cap."""
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def body_limits(max_body_bytes: int) -> Callable[[str], int]:
+    """The cap per path: small for the public view beacon and the HTML forms, the setting
+    for the keyed API (CSV imports and article batches are legitimately large)."""
+
+    def limit(path: str) -> int:
+        if path == "/api/views":
+            return min(VIEW_BODY_MAX, max_body_bytes)
+        if path.startswith("/api/"):
+            return max_body_bytes
+        return min(FORM_BODY_MAX, max_body_bytes)
+
+    return limit
+
+
+class BodyLimit:
+    """413 before reading a body whose Content-Length is over the path's cap; a chunked body
+    is counted as it arrives and refused the moment it passes the cap."""
+
+    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
+        self.app = app
+        self.limit_for = limit_for
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        declared = _header(scope, b"content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            await _too_large(scope, receive, send, limit)
+            return
+        received = 0
+        started = False
+
+        async def capped_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, capped_receive, watched_send)
+        except BodyTooLarge:
+            if not started:
+                await _too_large(scope, receive, send, limit)
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    # "Connection: close": the server drops the rest of the upload instead of reading it.
+    response = error_response(413, "too_large", f"request body over {limit} bytes",
+                              headers={"Connection": "close"})  # fmt: skip
+    await response(scope, receive, send)
+
+
+def origin_of(url: str) -> str | None:
+    parts = urlsplit(url)
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+FOREIGN_PAGE = """<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title></head>
+<body style="font-family:sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;\
+line-height:1.6;word-break:keep-all">
+<h1 style="font-size:1.3rem">{title}</h1><p>{text}</p></body></html>
+"""
+FOREIGN_TEXT = {
+    "ko": ("다른 사이트에서 보낸 요청입니다",
+           "이 양식은 저희 사이트의 페이지에서만 보낼 수 있습니다. "
+           "페이지를 직접 열어 다시 보내 주세요."),
+    "en": ("This request came from another site",
+           "This form can only be sent from our own pages. Open the page directly and send it "
+           "again."),
+}  # fmt: skip
+
+
+class SameOrigin:
+    """Refuse (403) a state-changing form POST that a browser sent from another site.
+
+    A browser sends Origin on every cross-site POST (Referer when an old one does not), so
+    one that names another site, or "null" (a sandboxed or no-referrer page), is refused.
+    A request with neither header is not a cross-site browser request (curl, a mail
+    provider's one-click unsubscribe) and passes. The keyed API is exempt (the key is the
+    proof), and so is ``skip`` (paths whose secret token already is).
+
+    Our own pages must therefore not send "Referrer-Policy: no-referrer" (which makes the
+    browser send "Origin: null" from them): HTML answers get "same-origin" instead, which
+    keeps tokens in URLs from leaking to other sites just the same.
+    """
+
+    def __init__(
+        self, app: ASGIApp, allowed: Iterable[str], *, exempt: tuple[str, ...] = ("/api/",),
+        skip: tuple[str, ...] = (), language: str = "ko",
+    ) -> None:  # fmt: skip
+        self.app = app
+        self.allowed = frozenset(o.lower() for o in allowed)
+        self.exempt = exempt
+        self.skip = skip
+        self.language = language if language in FOREIGN_TEXT else "en"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path.startswith(self.exempt):
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] in UNSAFE and not path.startswith(self.skip) and self._foreign(scope):
+            await self._refuse(scope, receive, send)
+            return
+        await self.app(scope, receive, _same_origin_referrer(send))
+
+    def _foreign(self, scope: Scope) -> bool:
+        origin = _header(scope, b"origin")
+        if origin is None:
+            referer = _header(scope, b"referer")
+            if referer is None:
+                return False
+            origin = origin_of(referer) or "null"
+        return origin.strip().lower() not in self.allowed
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        title, text = FOREIGN_TEXT[self.language]
+        html = FOREIGN_PAGE.format(lang=self.language, title=title, text=text)
+        response = HTMLResponse(html, status_code=403, headers={"Cache-Control": "no-store"})
+        await response(scope, receive, send)
+
+
+def _same_origin_referrer(send: Send) -> Send:
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers", ())]
+            policy = [v for k, v in headers if k.lower() == b"referrer-policy"]
+            if policy == [b"no-referrer"]:
+                headers = [(k, v) for k, v in headers if k.lower() != b"referrer-policy"]
+                headers.append((b"referrer-policy", b"same-origin"))
+                message = {**message, "headers": headers}
+        await send(message)
+
+    return wrapped

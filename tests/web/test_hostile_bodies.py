@@ -1,0 +1,65 @@
+"""Bodies built to crash a parser are 400 in the JSON error shape, never 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.webkit import API_KEY, Web, subscriber_status
+
+pytestmark = pytest.mark.asyncio
+JSON = {"X-API-Key": API_KEY, "Content-Type": "application/json"}
+DEEP = [
+    b"[" * 100_000,  # RecursionError inside json.loads
+    b"[" * 5_000 + b"]" * 5_000,  # valid JSON, deep enough to overflow whatever walks it
+    b'{"a":' * 40 + b"1" + b"}" * 40,  # shallow enough to parse, deeper than anything we take
+]
+ENDPOINTS = [
+    ("POST", "/api/views", {}),  # public
+    ("POST", "/api/subscribers", JSON),
+    ("PUT", "/api/articles/x1", JSON),
+    ("POST", "/api/articles:batch", JSON),
+]
+
+
+def error_of(body: dict[str, Any]) -> tuple[str, str]:
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "field"}
+    return body["error"]["code"], body["error"]["message"]
+
+
+@pytest.mark.parametrize("content", DEEP, ids=["unclosed", "closed", "objects"])
+@pytest.mark.parametrize(("method", "path", "headers"), ENDPOINTS)
+async def test_deeply_nested_json_is_400(
+    web: Web, method: str, path: str, headers: dict[str, str], content: bytes
+) -> None:
+    r = await web.client.request(method, path, content=content, headers=headers)
+    assert r.status_code in (400, 413), r.text  # 413: over the view beacon's 8 KiB
+    code, message = error_of(r.json())
+    if r.status_code == 400:
+        assert code == "bad_request" and "JSON" in message
+
+
+async def test_nested_json_within_the_view_cap_is_400(web: Web) -> None:
+    r = await web.client.post("/api/views", content=b"[" * 5000)
+    assert r.status_code == 400
+    assert error_of(r.json()) == ("bad_request", "JSON nested deeper than 32 levels")
+
+
+async def test_csv_cell_over_the_field_limit_is_400_and_imports_nothing(web: Web) -> None:
+    body = "email,name\nkim@example.kr,Kim\nlee@example.kr," + "x" * 140_000 + "\n"
+    r = await web.client.post("/api/subscribers", content=body.encode(),
+                              headers={"X-API-Key": API_KEY, "Content-Type": "text/csv"})  # fmt: skip
+    assert r.status_code == 400, r.text
+    code, message = error_of(r.json())
+    assert code == "bad_request" and message.startswith("CSV body line 3: field larger")
+    assert "nothing was imported" in message
+    assert subscriber_status(web.engine, "kim@example.kr") is None
+
+
+async def test_normal_json_still_works(web: Web) -> None:
+    r = await web.client.post("/api/views", json={"article_id": "a0001", "visitor": "v1"})
+    assert r.status_code == 204
+    r = await web.client.post("/api/subscribers", json={"email": "new@example.kr"},
+                              headers={"X-API-Key": API_KEY})  # fmt: skip
+    assert r.status_code == 200 and r.json() == {"outcome": "added"}
