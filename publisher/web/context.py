@@ -51,7 +51,9 @@ class WebContext:
     @cached_property
     def recorder(self) -> ViewRecorder:
         # Never writes on the request path: the flush task runs it in a worker thread.
-        return self.recorder_ or ViewRecorder(self.engine, auto_flush=False)
+        return self.recorder_ or ViewRecorder(
+            self.engine, auto_flush=False, per_source_hour=self.settings.views_per_ip_article_hour
+        )
 
     @cached_property
     def identity(self) -> fanout.Identity:

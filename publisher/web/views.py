@@ -59,12 +59,13 @@ def _state(ctx: WebContext) -> dict[str, Any]:
 
 def _record(ctx: WebContext, request: Request, article_id: str, visitor: str) -> None:
     state = _state(ctx)
-    if not state["ips"].allow(ctx.client_ip(request), ctx.settings.views_per_ip_minute,
-                              time.monotonic()):  # fmt: skip
+    ip = ctx.client_ip(request)
+    if not state["ips"].allow(ip, ctx.settings.views_per_ip_minute, time.monotonic()):
         raise ApiError(429, "too many requests", headers={"Retry-After": "60"})
     ua = request.headers.get("user-agent", "")
     ctx.ensure_flusher()
-    ctx.recorder.record_hit(article_id, visitor, ua, ctx.now())
+    # Keyed on the client IP (an IPv6 client's /64): visitor ids are the client's to invent.
+    ctx.recorder.record_hit(article_id, visitor, ua, ctx.now(), source=ip)
     if ctx.recorder.buffered >= FLUSH_AT and not state["busy"]:
         state["busy"] = True
 
