@@ -104,7 +104,7 @@ async def test_the_api_is_not_origin_checked(web: Web) -> None:
 
 
 async def test_pages_let_the_browser_send_our_origin(web: Web) -> None:
-    """"no-referrer" would make a browser send "Origin: null" from our own forms."""
+    """ "no-referrer" would make a browser send "Origin: null" from our own forms."""
     for path in ("/subscribe", "/articles/a0001/share"):
         r = await web.client.get(path)
         assert r.headers["referrer-policy"] == "same-origin", path

@@ -30,14 +30,14 @@ async def web(settings: Settings, engine: Engine, clock: FixedClock) -> AsyncIte
 
 async def hits(web: Web, n: int, client: str, *, start: int = 0, pixel: bool = False) -> None:
     for i in range(start, start + n):
+        forwarded = {"X-Forwarded-For": client}
         if pixel:  # a new user agent is a new visitor for the pixel
-            ua = {"User-Agent": f"Mozilla/5.0 (X11; Linux x86_64) Chrome/{i}", "X-Forwarded-For":
-                  client}  # fmt: skip
-            r = await web.client.get(f"/v/{ARTICLE}.gif", headers=ua)
+            ua = {"User-Agent": f"Mozilla/5.0 (X11; Linux x86_64) Chrome/{i}"}
+            r = await web.client.get(f"/v/{ARTICLE}.gif", headers=ua | forwarded)
             assert r.status_code == 200
         else:
-            r = await web.client.post("/api/views", json={"article_id": ARTICLE, "visitor": f"v{i}"},
-                                      headers={"X-Forwarded-For": client})  # fmt: skip
+            hit = {"article_id": ARTICLE, "visitor": f"v{i}"}
+            r = await web.client.post("/api/views", json=hit, headers=forwarded)
             assert r.status_code == 204  # the same answer: nothing tells the client it was capped
 
 
