@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from publisher import __version__
 from publisher.clock import Clock, SystemClock
 from publisher.config import Settings
-from publisher.web import api, errors, feeds, guards, pages, share, views
+from publisher.web import api, docs, errors, feeds, guards, pages, share, views
 from publisher.web.context import WebContext
 
 GIL_SWITCH_INTERVAL = 0.001  # seconds
@@ -22,7 +22,7 @@ ONE_CLICK = ("/u/",)
 RouterFactory = Callable[[Settings], APIRouter]
 # Later areas append their factory here; order is the matching order.
 ROUTERS: tuple[RouterFactory, ...] = (
-    feeds.router, pages.router, share.router, views.router, api.router,
+    feeds.router, pages.router, share.router, views.router, api.router, docs.router,
 )  # fmt: skip
 
 
@@ -43,7 +43,7 @@ def create_app(
     app = FastAPI(
         title=f"{settings.site_name} publisher",
         version=__version__,
-        docs_url="/docs",
+        docs_url=None,  # web/docs.py serves /docs with local Swagger UI files (no CDN)
         redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=ctx.lifespan,

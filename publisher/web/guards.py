@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
-from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from publisher.web import plainpages
 from publisher.web.errors import error_response
 
 KIB = 1024
@@ -100,24 +100,6 @@ def origin_of(url: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-FOREIGN_PAGE = """<!doctype html>
-<html lang="{lang}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title></head>
-<body style="font-family:sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;\
-line-height:1.6;word-break:keep-all">
-<h1 style="font-size:1.3rem">{title}</h1><p>{text}</p></body></html>
-"""
-FOREIGN_TEXT = {
-    "ko": ("다른 사이트에서 보낸 요청입니다",
-           "이 양식은 저희 사이트의 페이지에서만 보낼 수 있습니다. "
-           "페이지를 직접 열어 다시 보내 주세요."),
-    "en": ("This request came from another site",
-           "This form can only be sent from our own pages. Open the page directly and send it "
-           "again."),
-}  # fmt: skip
-
-
 class SameOrigin:
     """Refuse (403) a state-changing form POST that a browser sent from another site.
 
@@ -140,7 +122,7 @@ class SameOrigin:
         self.allowed = frozenset(o.lower() for o in allowed)
         self.exempt = exempt
         self.skip = skip
-        self.language = language if language in FOREIGN_TEXT else "en"
+        self.language = language
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -165,9 +147,7 @@ class SameOrigin:
         return origin.strip().lower() not in self.allowed
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        title, text = FOREIGN_TEXT[self.language]
-        html = FOREIGN_PAGE.format(lang=self.language, title=title, text=text)
-        response = HTMLResponse(html, status_code=403, headers={"Cache-Control": "no-store"})
+        response = plainpages.page(self.language, "foreign", status=403)
         await response(scope, receive, send)
 
 
