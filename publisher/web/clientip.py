@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -20,6 +21,7 @@ def networks(values: Iterable[str]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(v.strip(), strict=False) for v in values)
 
 
+@lru_cache(maxsize=8192)  # the same clients and proxies again and again; parsing costs µs
 def parse(text: str) -> Address | None:
     """An address as a proxy may write it (``1.2.3.4``, ``1.2.3.4:5678``, ``[::1]:443``)."""
     text = text.strip()
@@ -64,7 +66,17 @@ def client_address(peer: str | None, forwarded: Sequence[str], trusted: Sequence
 
 
 def limit_key(address: str) -> str:
-    """The key per-IP limits count on: an IPv4 address, or an IPv6 address's /64 network."""
+    """The key per-IP limits count on: an IPv4 address, or an IPv6 address's /64 network.
+
+    ``address`` is a socket's address or one client_address returned (both already clean),
+    so IPv4 passes through unparsed: this runs on every view hit."""
+    if ":" not in address:
+        return address
+    return _ipv6_key(address)
+
+
+@lru_cache(maxsize=4096)
+def _ipv6_key(address: str) -> str:
     found = parse(address)
     if isinstance(found, ipaddress.IPv6Address):
         return str(ipaddress.IPv6Network((found, IPV6_PREFIX), strict=False))

@@ -59,8 +59,11 @@ class BodyLimit:
             return
         limit = self.limit_for(scope["path"])
         declared = _header(scope, b"content-length")
-        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
-            await _too_large(scope, receive, send, limit)
+        if declared is not None and declared.strip().isdigit():
+            if int(declared) > limit:
+                await _too_large(scope, receive, send, limit)
+            else:  # the server delivers no more than the declared length: nothing to count
+                await self.app(scope, receive, send)
             return
         received = 0
         started = False
@@ -93,11 +96,23 @@ async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> 
     await response(scope, receive, send)
 
 
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def origin_of(url: str) -> str | None:
-    parts = urlsplit(url)
-    if not parts.scheme or not parts.netloc:
+    """scheme://host[:port] as a browser writes it in Origin (no default port, lower case)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
         return None
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    if not parts.scheme or not parts.hostname:
+        return None
+    scheme, host = parts.scheme.lower(), parts.hostname.lower()
+    host = f"[{host}]" if ":" in host else host
+    if port is None or port == DEFAULT_PORTS.get(scheme):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
 
 
 class SameOrigin:
@@ -143,8 +158,8 @@ class SameOrigin:
             referer = _header(scope, b"referer")
             if referer is None:
                 return False
-            origin = origin_of(referer) or "null"
-        return origin.strip().lower() not in self.allowed
+            origin = referer
+        return (origin_of(origin) or "null") not in self.allowed
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = plainpages.page(self.language, "foreign", status=403)
@@ -152,12 +167,15 @@ class SameOrigin:
 
 
 def _same_origin_referrer(send: Send) -> Send:
+    """HTML answers carry "Referrer-Policy: same-origin" (in place of none or "no-referrer")."""
+
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
-            headers = [(k, v) for k, v in message.get("headers", ())]
-            policy = [v for k, v in headers if k.lower() == b"referrer-policy"]
-            if policy == [b"no-referrer"]:
-                headers = [(k, v) for k, v in headers if k.lower() != b"referrer-policy"]
+            headers = list(message.get("headers", ()))
+            found = {bytes(k).lower(): bytes(v) for k, v in headers}
+            html = found.get(b"content-type", b"").startswith(b"text/html")
+            if html and found.get(b"referrer-policy", b"no-referrer") == b"no-referrer":
+                headers = [(k, v) for k, v in headers if bytes(k).lower() != b"referrer-policy"]
                 headers.append((b"referrer-policy", b"same-origin"))
                 message = {**message, "headers": headers}
         await send(message)
