@@ -73,7 +73,7 @@ def create_app(
 def _form_origins(ctx: WebContext) -> list[str]:
     """Where our forms live: our own pages, and the news site's (which may embed them)."""
     found = [guards.origin_of(ctx.settings.public_base_url), guards.origin_of(ctx.cors_origin)]
-    return [o for o in found if o]
+    return [o for o in found if o] + guards.loopback_aliases(ctx.settings.public_base_url)
 
 
 class GetOnlyGZip:

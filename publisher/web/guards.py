@@ -115,6 +115,24 @@ def origin_of(url: str) -> str | None:
     return f"{scheme}://{host}:{port}"
 
 
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def loopback_aliases(url: str) -> list[str]:
+    """A local install (public_base_url on 127.0.0.1, localhost or [::1]) is opened by any of
+    the three names; the others are the same machine, so forms from them are ours too."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return []
+    if (parts.hostname or "").lower() not in ("127.0.0.1", "localhost", "::1"):
+        return []
+    suffix = f":{port}" if port else ""
+    found = (origin_of(f"{parts.scheme}://{name}{suffix}") for name in LOOPBACK_NAMES)
+    return [o for o in found if o and o != origin_of(url)]
+
+
 class SameOrigin:
     """Refuse (403) a state-changing form POST that a browser sent from another site.
 

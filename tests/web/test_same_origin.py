@@ -108,3 +108,17 @@ async def test_pages_let_the_browser_send_our_origin(web: Web) -> None:
     for path in ("/subscribe", "/articles/a0001/share"):
         r = await web.client.get(path)
         assert r.headers["referrer-policy"] == "same-origin", path
+
+
+async def test_a_local_install_accepts_its_other_loopback_names(
+    settings: Settings, engine: Engine, clock: FixedClock
+) -> None:
+    """The demo runs on http://127.0.0.1:8080; a reader who opens localhost:8080 may subscribe."""
+    s = web_settings(settings, public_base_url="http://127.0.0.1:8080")
+    async for w in open_web(s, engine, clock):
+        for i, origin in enumerate(["http://localhost:8080", "http://[::1]:8080"]):
+            r = await w.client.post("/subscribe", data={**FORM, "email": f"r{i}@example.kr"},
+                                    headers={"Origin": origin})  # fmt: skip
+            assert r.status_code == 200, origin
+        other_port = {"Origin": "http://localhost:9999"}
+        assert (await w.client.post("/subscribe", data=FORM, headers=other_port)).status_code == 403
