@@ -26,12 +26,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
 CASE_SECONDS = 30
-CASES = [  # (method, path, content type, chunked)
-    ("PUT", "/api/articles/x", "application/json", False),  # no API key
-    ("PUT", "/api/articles/x", "application/json", True),
-    ("POST", "/api/views", "application/json", False),  # public
-    ("POST", "/api/views", "application/json", True),
-    ("POST", "/subscribe", "application/x-www-form-urlencoded", True),  # public form
+KEY = "bench-key-0123456789"
+CASES = [  # (method, path, content type, chunked, with the API key)
+    ("PUT", "/api/articles/x", "application/json", False, False),
+    ("PUT", "/api/articles/x", "application/json", True, False),
+    ("PUT", "/api/articles/x", "application/json", True, True),  # a key holder: read to the cap
+    ("POST", "/api/views", "application/json", False, False),  # public
+    ("POST", "/api/views", "application/json", True, False),
+    ("POST", "/subscribe", "application/x-www-form-urlencoded", True, False),  # public form
 ]
 
 
@@ -48,7 +50,7 @@ def serve(tmp: Path) -> None:
         schedules_file=ROOT / "schedules.yaml", secret_key="bench-secret-key-0123456789",
         site_name="한빛일보", site_url="https://news.example.kr/",
         public_base_url="http://127.0.0.1", from_address="news@news.example.kr",
-        smtp_url=f"maildir://{tmp / 'mail'}", api_keys=["bench-key-0123456789"],
+        smtp_url=f"maildir://{tmp / 'mail'}", api_keys=[KEY],
     )  # fmt: skip
     upgrade(make_engine(settings.database_url))
     sock = socket.socket()
@@ -78,11 +80,13 @@ class Peak:
             self.stop.wait(0.005)
 
 
-def send_body(port: int, method: str, path: str, ctype: str, chunked: bool, total: int) -> tuple[
-    str, int
-]:  # fmt: skip
+def send_body(
+    port: int, method: str, path: str, ctype: str, chunked: bool, total: int, key: bool
+) -> tuple[str, int]:
     """(status line, bytes of body sent) for one upload of up to ``total`` bytes."""
     framing = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {total}"
+    if key:
+        framing += f"\r\nX-API-Key: {KEY}"
     head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {ctype}\r\n"
     head += f"User-Agent: Mozilla/5.0 bench\r\n{framing}\r\n\r\n"
     chunk = b" " * MIB
@@ -135,16 +139,17 @@ def main() -> None:
             time.sleep(0.5)  # uvicorn's startup after the bind
             print(f"{'case':<44} {'answer':<34} {'sent MB':>8} {'RSS MB: before':>15} "
                   f"{'peak':>6} {'after':>6}")  # fmt: skip
-            for method, path, ctype, chunked in CASES:
+            for method, path, ctype, chunked, key in CASES:
                 before = rss(proc.pid)
                 peak = Peak(proc.pid)
                 peak.thread.start()
-                status, sent = send_body(port, method, path, ctype, chunked, args.mib * MIB)
+                status, sent = send_body(port, method, path, ctype, chunked, args.mib * MIB, key)
                 time.sleep(0.3)  # let the server finish with what it read
                 peak.stop.set()
                 peak.thread.join()
                 after = rss(proc.pid)
-                name = f"{method} {path} ({'chunked' if chunked else 'Content-Length'})"
+                how = ("chunked" if chunked else "Content-Length") + (", key" if key else "")
+                name = f"{method} {path} ({how})"
                 print(f"{name:<44} {status:<34} {sent / 1e6:>8.0f} {before / 1e6:>15.0f} "
                       f"{peak.peak / 1e6:>6.0f} {after / 1e6:>6.0f}", flush=True)  # fmt: skip
         finally:
