@@ -46,8 +46,8 @@ class Upload:
 async def call(
     web: Web, method: str, path: str, upload: Upload, headers: dict[str, str]
 ) -> tuple[int, dict[str, str], bytes]:
-    """The app (the same one web.client talks to) called directly over ASGI."""
-    app = web.client._transport.app  # type: ignore[attr-defined]
+    """The app (on the same context as web.client's) called directly over ASGI."""
+    app = create_app(web.settings, context=web.ctx)
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
         "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
