@@ -59,7 +59,7 @@ def settings_for(tmp: Path, smtp_port: int) -> Settings:
         public_base_url="http://127.0.0.1", from_address="news@news.example.kr",
         smtp_url=f"smtp://127.0.0.1:{smtp_port}", share_per_ip_hour=10**9,
         share_per_recipient_day=10**9, share_site_day=10**9, share_min_seconds=0,
-        views_per_ip_minute=10**9, views_flush_seconds=1,
+        views_per_ip_minute=10**9, views_per_ip_article_hour=10**9, views_flush_seconds=1,
     )  # fmt: skip
 
 

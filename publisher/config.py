@@ -6,6 +6,7 @@ reference is checked against this class by a test.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import tomllib
@@ -345,6 +346,14 @@ class Settings(BaseSettings):
     trust_forwarded_for: bool = Field(
         default=False, description="Take the client IP from X-Forwarded-For (behind a proxy)."
     )
+    trusted_proxies: list[str] = Field(
+        default=["127.0.0.1", "::1"],
+        description="Proxy addresses or networks whose X-Forwarded-For entries are believed.",
+    )
+    max_body_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024,
+        description="Largest request body accepted by /api (forms and view hits have less).",
+    )  # fmt: skip
     confirm_per_address_day: int = Field(
         default=3, ge=1, description="Confirmation emails per address per day."
     )
@@ -362,6 +371,9 @@ class Settings(BaseSettings):
     views_per_ip_minute: int = Field(
         default=600, ge=1, description="POST /api/views and /v/{id}.gif per client IP per minute."
     )
+    views_per_ip_article_hour: int = Field(
+        default=3, ge=1, description="Views one client IP can add to one article per hour."
+    )
     views_flush_seconds: int = Field(
         default=10, ge=1, description="How often buffered page views are written."
     )
@@ -370,6 +382,17 @@ class Settings(BaseSettings):
     )
 
     _urls = field_validator("site_url", "public_base_url")(_http_url)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
+
     _addresses = field_validator(
         "from_address", "reply_to", "delivery_return_path", "unsubscribe_mailto"
     )(_address)

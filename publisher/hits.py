@@ -42,6 +42,7 @@ class RecorderStats:
     bots: int = 0
     stored: int = 0
     unknown_articles: int = 0
+    capped: int = 0  # over the per-source cap for one article in the hour
 
 
 class ViewRecorder:
@@ -53,9 +54,13 @@ class ViewRecorder:
         flush_every: timedelta = timedelta(seconds=30),
         max_buffered: int = 50_000,
         auto_flush: bool = True,
+        per_source_hour: int | None = None,
     ) -> None:
         """``auto_flush=False``: record_hit never writes; the owner calls flush() (e.g. an
-        async server calling it from a worker thread on a timer, off the event loop)."""
+        async server calling it from a worker thread on a timer, off the event loop).
+
+        ``per_source_hour``: how many views one source (the client IP, given to record_hit)
+        may add to one article per clock hour, however many visitor keys it presents."""
         self._engine = engine
         self._collapse_seconds = collapse.total_seconds()
         self._flush_every = flush_every
@@ -71,14 +76,24 @@ class ViewRecorder:
         self._counts: dict[tuple[str, datetime], int] = {}
         self._buffered = 0
         self._oldest: datetime | None = None
+        self._per_source = per_source_hour
+        # hash((source, article)) → views counted this hour; dropped whole when the hour turns.
+        self._source_hour = -1
+        self._source_counts: dict[int, int] = {}
         self._lock = threading.Lock()
         self.stats = RecorderStats()
 
-    def record_hit(self, article_id: str, visitor_key: str, user_agent: str, at: datetime) -> bool:
-        """Count one page view; False when it was a bot or a repeat within the collapse window.
+    def record_hit(
+        self, article_id: str, visitor_key: str, user_agent: str, at: datetime,
+        *, source: str | None = None,
+    ) -> bool:  # fmt: skip
+        """Count one page view; False when it was a bot, a repeat within the collapse window,
+        or over the source's cap for this article.
 
         Repeats are measured from the visitor's last counted view of that article, so someone
-        reloading every ten minutes counts once per half hour.
+        reloading every ten minutes counts once per half hour. Visitor keys are the client's
+        to choose; ``source`` (the client IP) is not, so the cap is what stops one client
+        from ranking an article by rotating visitor keys.
         """
         if at.tzinfo is None:
             raise ValueError("record_hit needs a timezone-aware time")
@@ -99,6 +114,9 @@ class ViewRecorder:
             if last is not None and now - last < window:
                 self.stats.collapsed += 1
                 return False
+            if source is not None and not self._take_source(source, article_id, now):
+                self.stats.capped += 1
+                return False
             self._seen[key] = now
             bucket = (article_id, at.replace(minute=0, second=0, microsecond=0))
             self._counts[bucket] = self._counts.get(bucket, 0) + 1
@@ -109,6 +127,20 @@ class ViewRecorder:
             due = self._buffered >= self._max_buffered or at - self._oldest >= self._flush_every
         if due and self._auto_flush:
             self.flush()
+        return True
+
+    def _take_source(self, source: str, article_id: str, now: float) -> bool:
+        """One more view from ``source`` on the article this hour, if under the cap (locked)."""
+        if self._per_source is None:
+            return True
+        hour = int(now // 3600)
+        if hour != self._source_hour:
+            self._source_hour, self._source_counts = hour, {}
+        key = hash((source, article_id))
+        taken = self._source_counts.get(key, 0)
+        if taken >= self._per_source:
+            return False
+        self._source_counts[key] = taken + 1
         return True
 
     @property

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import hmac
 import io
-import json
 import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Security
+from fastapi import APIRouter, Depends, Query, Request, Security
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
+from starlette.concurrency import run_in_threadpool
 
 from publisher import jobs, subscribers
 from publisher.config import Settings
@@ -23,6 +24,7 @@ from publisher.models import Article
 from publisher.store import articles as store_articles
 from publisher.store import digest_runs
 from publisher.store.stats import outbox_depth
+from publisher.web.bodies import read_json, read_object
 from publisher.web.context import WebContext, context_of
 from publisher.web.errors import ApiError
 
@@ -66,41 +68,49 @@ def _write(ctx: WebContext, batch: list[Article]) -> list[str]:
     return [str(o) for o in outcomes]
 
 
+def _put_article(ctx: WebContext, article_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    if "id" in body and str(body["id"]) != article_id:
+        raise ApiError(422, "differs from the id in the path", field="id")
+    article = _validated(ctx, {**body, "id": article_id})
+    outcome = _write(ctx, [article])[0]
+    if outcome not in ("added", "updated", "unchanged"):
+        raise ApiError(422, outcome)
+    return {"id": article_id, "outcome": outcome}
+
+
+def _post_batch(ctx: WebContext, body: list[Any]) -> dict[str, Any]:
+    if len(body) > MAX_BATCH:
+        raise ApiError(413, f"at most {MAX_BATCH} articles per batch")
+    results: list[dict[str, Any]] = [{} for _ in body]
+    good: list[tuple[int, Article]] = []
+    for i, obj in enumerate(body):
+        found = validate_article(obj, tz=ctx.settings.tz)
+        if isinstance(found, list):
+            results[i] = {"index": i, "errors": [{"field": e.field, "message": e.reason}
+                                                 for e in found]}  # fmt: skip
+        else:
+            good.append((i, found))
+    for (i, a), outcome in zip(good, _write(ctx, [a for _, a in good]), strict=True):
+        results[i] = {"index": i, "id": a.external_id, "outcome": outcome}
+    return {"results": results}
+
+
 def router(_settings: Settings) -> APIRouter:
     r = APIRouter(prefix="/api", dependencies=[Depends(require_key)], responses=_ERRORS)
 
-    @r.put("/articles/{article_id}", tags=["articles"])
-    def put_article(
-        request: Request, article_id: str, body: dict[str, Any] = Body(...)
-    ) -> dict[str, Any]:
+    @r.put("/articles/{article_id}", tags=["articles"], openapi_extra=_json_body("object"))
+    async def put_article(request: Request, article_id: str) -> dict[str, Any]:
         """Insert or update one article, validated exactly like `publisher articles import`."""
-        ctx = context_of(request)
-        if "id" in body and str(body["id"]) != article_id:
-            raise ApiError(422, "differs from the id in the path", field="id")
-        article = _validated(ctx, {**body, "id": article_id})
-        outcome = _write(ctx, [article])[0]
-        if outcome not in ("added", "updated", "unchanged"):
-            raise ApiError(422, outcome)
-        return {"id": article_id, "outcome": outcome}
+        body = await read_object(request)  # after require_key: strangers' bodies stay unread
+        return await run_in_threadpool(_put_article, context_of(request), article_id, body)
 
-    @r.post("/articles:batch", tags=["articles"])
-    def post_batch(request: Request, body: list[Any] = Body(...)) -> dict[str, Any]:
+    @r.post("/articles:batch", tags=["articles"], openapi_extra=_json_body("array"))
+    async def post_batch(request: Request) -> dict[str, Any]:
         """Up to 1000 articles; each is accepted or rejected on its own."""
-        ctx = context_of(request)
-        if len(body) > MAX_BATCH:
-            raise ApiError(413, f"at most {MAX_BATCH} articles per batch")
-        results: list[dict[str, Any]] = [{} for _ in body]
-        good: list[tuple[int, Article]] = []
-        for i, obj in enumerate(body):
-            found = validate_article(obj, tz=ctx.settings.tz)
-            if isinstance(found, list):
-                results[i] = {"index": i, "errors": [{"field": e.field, "message": e.reason}
-                                                     for e in found]}  # fmt: skip
-            else:
-                good.append((i, found))
-        for (i, a), outcome in zip(good, _write(ctx, [a for _, a in good]), strict=True):
-            results[i] = {"index": i, "id": a.external_id, "outcome": outcome}
-        return {"results": results}
+        body = await read_json(request)
+        if not isinstance(body, list):
+            raise ApiError(422, "body must be a JSON array")
+        return await run_in_threadpool(_post_batch, context_of(request), body)
 
     @r.delete("/articles/{article_id}", tags=["articles"])
     def retract(request: Request, article_id: str) -> dict[str, Any]:
@@ -148,15 +158,9 @@ def router(_settings: Settings) -> APIRouter:
     async def add_subscribers(request: Request) -> JSONResponse:
         """A JSON object adds one; a `text/csv` body imports many (columns as the CLI's)."""
         ctx = context_of(request)
-        raw = await request.body()
         if request.headers.get("content-type", "").startswith("text/csv"):
-            return JSONResponse(await _import_csv(ctx, raw))
-        try:
-            obj = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError(400, "body must be JSON or text/csv") from None
-        if not isinstance(obj, dict):
-            raise ApiError(422, "body must be a JSON object")
+            return JSONResponse(await _import_csv(ctx, await request.body()))
+        obj = await read_object(request, any_type=True)
         try:
             outcome = subscribers.add(ctx.engine, obj, now=ctx.now())
         except ValueError as exc:
@@ -198,7 +202,30 @@ def _digest(ctx: WebContext, digest_id: str) -> Any:
     return sched
 
 
+def _json_body(kind: str) -> dict[str, Any]:
+    """The request body in the OpenAPI schema (the handlers read it themselves)."""
+    schema = {"type": kind}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def _check_csv(raw: bytes) -> None:
+    """Parse the whole CSV once before importing any of it: a malformed file (a cell over the
+    csv module's 128 KiB field limit, say) is refused whole rather than half imported."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return  # import_file names the line and byte; nothing is written before that check
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        for _ in reader:
+            pass
+    except csv.Error as exc:
+        message = f"CSV body line {reader.line_num}: {exc}; nothing was imported"
+        raise ApiError(400, message) from None
+
+
 async def _import_csv(ctx: WebContext, raw: bytes) -> dict[str, Any]:
+    _check_csv(raw)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "import.csv"
         path.write_bytes(raw)

@@ -13,14 +13,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from publisher import __version__
 from publisher.clock import Clock, SystemClock
 from publisher.config import Settings
-from publisher.web import api, demo, errors, feeds, pages, share, views
+from publisher.web import api, demo, docs, errors, feeds, guards, pages, share, views
 from publisher.web.context import WebContext
 
 GIL_SWITCH_INTERVAL = 0.001  # seconds
+# RFC 8058 one-click unsubscribe: mail providers POST from anywhere; the token is the proof.
+ONE_CLICK = ("/u/",)
 RouterFactory = Callable[[Settings], APIRouter]
 # Later areas append their factory here; order is the matching order.
 ROUTERS: tuple[RouterFactory, ...] = (
-    feeds.router, pages.router, share.router, views.router, api.router, demo.router,
+    feeds.router, pages.router, share.router, views.router, api.router, docs.router,
+    demo.router,
 )  # fmt: skip
 
 
@@ -41,7 +44,7 @@ def create_app(
     app = FastAPI(
         title=f"{settings.site_name} publisher",
         version=__version__,
-        docs_url="/docs",
+        docs_url=None,  # web/docs.py serves /docs with local Swagger UI files (no CDN)
         redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=ctx.lifespan,
@@ -58,9 +61,20 @@ def create_app(
         CORSMiddleware, allow_origins=[ctx.cors_origin], allow_methods=["GET", "POST"],
         allow_headers=["Content-Type"], max_age=3600,
     )  # fmt: skip
+    # Added last, so they run first: nothing reads a body the guards refuse.
+    app.add_middleware(
+        guards.SameOrigin, allowed=_form_origins(ctx), skip=ONE_CLICK, language=settings.language
+    )
+    app.add_middleware(guards.BodyLimit, limit_for=guards.body_limits(settings.max_body_bytes))
     for make in routers:
         app.include_router(make(settings))
     return app
+
+
+def _form_origins(ctx: WebContext) -> list[str]:
+    """Where our forms live: our own pages, and the news site's (which may embed them)."""
+    found = [guards.origin_of(ctx.settings.public_base_url), guards.origin_of(ctx.cors_origin)]
+    return [o for o in found if o] + guards.loopback_aliases(ctx.settings.public_base_url)
 
 
 class GetOnlyGZip:

@@ -24,6 +24,7 @@ from publisher.schedules import Schedules, load_schedules
 from publisher.sharing import Limits, Templates
 from publisher.store.db import make_engine
 from publisher.store.types import Engine
+from publisher.web import clientip
 from publisher.webstrings import WEB_STRINGS
 
 log = logging.getLogger("publisher.web")
@@ -50,7 +51,9 @@ class WebContext:
     @cached_property
     def recorder(self) -> ViewRecorder:
         # Never writes on the request path: the flush task runs it in a worker thread.
-        return self.recorder_ or ViewRecorder(self.engine, auto_flush=False)
+        return self.recorder_ or ViewRecorder(
+            self.engine, auto_flush=False, per_source_hour=self.settings.views_per_ip_article_hour
+        )
 
     @cached_property
     def identity(self) -> fanout.Identity:
@@ -112,13 +115,21 @@ class WebContext:
         found: list[str] = sorted({str(d.frequency) for d in sched.digests}) if sched else []
         return found or ["daily", "weekly"]
 
+    @cached_property
+    def trusted_proxies(self) -> tuple[clientip.Network, ...]:
+        return clientip.networks(self.settings.trusted_proxies)
+
+    def client_address(self, request: Request) -> str:
+        """The client's address: behind trusted proxies, the one the nearest of them saw."""
+        peer = request.client.host if request.client else None
+        if not self.settings.trust_forwarded_for:
+            return peer or "unknown"
+        forwarded = request.headers.getlist("x-forwarded-for")
+        return clientip.client_address(peer, forwarded, self.trusted_proxies)
+
     def client_ip(self, request: Request) -> str:
-        if self.settings.trust_forwarded_for:
-            forwarded = request.headers.get("x-forwarded-for", "")
-            first = forwarded.split(",")[0].strip()
-            if first:
-                return first
-        return request.client.host if request.client else "unknown"
+        """What every per-IP limit counts on: the client address (an IPv6 client's /64)."""
+        return clientip.limit_key(self.client_address(request))
 
     # -- writes: one thread, so SQLite writers queue here instead of busy-waiting ----------
 

@@ -11,8 +11,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from publisher.web import plainpages
 
 log = logging.getLogger("publisher.web")
 
@@ -49,13 +51,30 @@ async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status, exc.code, exc.message, exc.field, exc.headers)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404 and _browser_page(request):
+        return not_found_page(request)
     message = exc.detail if isinstance(exc.detail, str) else CODES.get(exc.status_code, "error")
     headers = dict(exc.headers) if exc.headers else None
     return error_response(
         exc.status_code, CODES.get(exc.status_code, "error"), message, headers=headers
     )
+
+
+def _browser_page(request: Request) -> bool:
+    """A browser asking for a page (not the API, which always answers JSON)."""
+    path = request.url.path
+    return not (path == "/api" or path.startswith("/api/")) and plainpages.wants_html(
+        request.headers
+    )
+
+
+def not_found_page(request: Request) -> Response:
+    s = request.app.state.settings
+    language = request.query_params.get("lang") or s.language
+    links = (("subscribe", s.public_base_url.rstrip("/") + "/subscribe"), ("site", s.site_url))
+    return plainpages.page(language, "not_found", site=s.site_name, links=links, status=404)
 
 
 def _unreadable_body(first: Mapping[str, Any]) -> str | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import json
 import time
 from typing import Any
 
@@ -19,6 +18,7 @@ from fastapi.responses import JSONResponse
 from publisher.config import Settings
 from publisher.timeutil import parse_duration
 from publisher.viewcounts import most_viewed
+from publisher.web.bodies import read_object
 from publisher.web.context import WebContext, context_of
 from publisher.web.errors import ApiError
 
@@ -59,12 +59,13 @@ def _state(ctx: WebContext) -> dict[str, Any]:
 
 def _record(ctx: WebContext, request: Request, article_id: str, visitor: str) -> None:
     state = _state(ctx)
-    if not state["ips"].allow(ctx.client_ip(request), ctx.settings.views_per_ip_minute,
-                              time.monotonic()):  # fmt: skip
+    ip = ctx.client_ip(request)
+    if not state["ips"].allow(ip, ctx.settings.views_per_ip_minute, time.monotonic()):
         raise ApiError(429, "too many requests", headers={"Retry-After": "60"})
     ua = request.headers.get("user-agent", "")
     ctx.ensure_flusher()
-    ctx.recorder.record_hit(article_id, visitor, ua, ctx.now())
+    # Keyed on the client IP (an IPv6 client's /64): visitor ids are the client's to invent.
+    ctx.recorder.record_hit(article_id, visitor, ua, ctx.now(), source=ip)
     if ctx.recorder.buffered >= FLUSH_AT and not state["busy"]:
         state["busy"] = True
 
@@ -92,12 +93,7 @@ def router(_settings: Settings) -> APIRouter:
         Any content type is read as JSON, so `navigator.sendBeacon` works without a preflight.
         """
         ctx = context_of(request)
-        try:
-            data = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError(400, "body must be a JSON object") from None
-        if not isinstance(data, dict):
-            raise ApiError(422, "body must be a JSON object")
+        data = await read_object(request, any_type=True)
         for key in ("article_id", "visitor"):
             value = data.get(key)
             if not isinstance(value, str) or not 0 < len(value) <= 200:

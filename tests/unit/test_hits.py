@@ -200,3 +200,18 @@ def test_without_auto_flush_only_the_owner_writes(engine: Engine) -> None:
         rec.record_hit("a1", f"v{i}", BROWSER, T + timedelta(hours=i))
     assert buckets(engine) == [] and rec.buffered == 5
     assert rec.flush() == 5 and rec.buffered == 0
+
+
+def test_one_source_adds_at_most_its_cap_per_article_and_hour(engine: Engine) -> None:
+    add_articles(engine, 1, 2)
+    rec = ViewRecorder(engine, per_source_hour=2)
+    counted = [rec.record_hit("a1", f"v{i}", BROWSER, T, source="ip1") for i in range(5)]
+    assert counted == [True, True, False, False, False] and rec.stats.capped == 3
+    assert rec.record_hit("a1", "v0", BROWSER, T, source="ip1") is False  # a repeat: collapsed
+    assert rec.stats.collapsed == 1 and rec.stats.capped == 3  # ... not charged to the cap
+    assert rec.record_hit("a2", "v9", BROWSER, T, source="ip1")  # another article
+    assert rec.record_hit("a1", "v9", BROWSER, T, source="ip2")  # another source
+    assert rec.record_hit("a1", "v7", BROWSER, T + timedelta(hours=1), source="ip1")  # next hour
+    assert rec.record_hit("a1", "v8", BROWSER, T)  # no source given: no cap
+    rec.flush()
+    assert sum(n for _, n in buckets(engine)) == 6
