@@ -121,32 +121,30 @@ class JobSpec:
     misfire_grace: timedelta = timedelta(seconds=60)
 
 
-class _OneAtATime:
+def _one_at_a_time(func: JobFunc) -> JobFunc:
     """A job's function, shared by its scheduled runs and its run-now runs.
 
     APScheduler's ``max_instances`` counts per job id, and a run-now is a separate one-off job
     (so that it never touches the trigger's fire times): this keeps the two from overlapping.
     A request that arrives while a run is in progress makes one more run after it, so a chained
-    feed build always sees what the collect before it stored.
+    feed build always sees what the collect before it stored. (A plain ``async def``:
+    APScheduler awaits only what it sees as a coroutine function.)
     """
+    state = {"running": False, "again": False}
 
-    def __init__(self, func: JobFunc) -> None:
-        self.func = func
-        self.running = False
-        self.again = False
-
-    async def __call__(self) -> None:
-        if self.running:
-            self.again = True
+    async def run() -> None:
+        if state["running"]:
+            state["again"] = True
             return
-        self.running = True
+        state["running"] = state["again"] = True
         try:
-            self.again = True
-            while self.again:
-                self.again = False
-                await self.func()
+            while state["again"]:
+                state["again"] = False
+                await func()
         finally:
-            self.running = False
+            state["running"] = False
+
+    return run
 
 
 class Scheduler:
@@ -160,7 +158,7 @@ class Scheduler:
     def __init__(self, *, tz: tzinfo) -> None:
         self._sched = AsyncIOScheduler(timezone=tz)
         self._tz = tz
-        self._funcs: dict[str, _OneAtATime] = {}
+        self._funcs: dict[str, JobFunc] = {}
 
     def set_jobs(self, specs: list[JobSpec]) -> None:
         """Replace the whole job set (start-up and SIGHUP reload)."""
@@ -168,7 +166,7 @@ class Scheduler:
         for job in self._sched.get_jobs():
             if job.id.removesuffix(_NOW) not in wanted:
                 job.remove()
-        self._funcs = {s.job_id: _OneAtATime(s.func) for s in specs}
+        self._funcs = {s.job_id: _one_at_a_time(s.func) for s in specs}
         for spec in specs:
             self._sched.add_job(
                 self._funcs[spec.job_id],
@@ -226,7 +224,7 @@ class Scheduler:
             id=job_id + _NOW,
             name=job_id + _NOW,
             coalesce=True,
-            max_instances=8,  # _OneAtATime folds overlapping requests into one more run
+            max_instances=8,  # _one_at_a_time folds overlapping requests into one more run
             misfire_grace_time=None,  # a paused scheduler keeps it until it leads again
             replace_existing=True,
         )
