@@ -158,7 +158,7 @@ class Settings(BaseSettings):
     web_host: str = Field(default="127.0.0.1", description="Address the web server binds.")
     web_port: int = Field(default=8080, ge=0, le=65535, description="Port the web server binds.")
     web_max_connections: int = Field(
-        default=1000,
+        default=4096,
         ge=16,
         description="Open connections the web server keeps; at the limit the slowest client goes.",
     )

@@ -78,6 +78,7 @@ def test_a_drain_that_cannot_start_is_reported_and_recovers_once_fixed(
         health = f"http://127.0.0.1:{web}/healthz"
         wait_for(lambda: _get(health)[0] == 503, seconds=30, what="/healthz 503", alive=[d])
         code, body = _get(health)
+        assert code == 503
         problems = " ".join(str(p) for p in body.get("problems", []))  # type: ignore[union-attr]
         assert body["drain"] is False and body["database"] is True, body
         assert "drain: DkimError" in problems and str(key) in problems, body
