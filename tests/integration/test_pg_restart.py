@@ -1,4 +1,6 @@
-"""Two instances on one PostgreSQL: after `pg_ctl restart -m fast`, exactly one fires schedules.
+"""`pg_ctl restart -m fast` under a running daemon: the schedules and the drain.
+
+Two instances on one PostgreSQL: afterwards exactly one fires schedules.
 
 The restart ends every session, so the leader's advisory lock is gone while its scheduler may
 still be running; the other instance can take the lock at its next poll. A leader that cannot
@@ -10,19 +12,24 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from publisher.app import App
+from publisher.clock import FixedClock
 from publisher.config import Settings
 from publisher.daemon import Daemon, Parts
+from publisher.runtime import Runtime
 from publisher.scheduler import JobSpec, interval_trigger
 from publisher.schedules import Schedules
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
+from publisher.supervise import Backoff
+from tests.integration.conftest import fill, statuses
 from tests.pgserver import PgServer, pg_bin
+from tests.smtpserver import Behaviour, SmtpServer
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -114,3 +121,52 @@ def test_after_a_postgresql_restart_exactly_one_instance_fires(
     assert len(before) == 1, before
     assert len(after) == 1, f"after the restart these instances fire: {after}"
     assert later == after
+
+
+def test_the_drain_survives_a_postgresql_restart_and_sends_everything(
+    own_pg: PgServer, settings: Settings
+) -> None:
+    total = 300
+    url = own_pg.new_database()
+    eng = make_engine(url)
+    upgrade(eng)
+    fill(eng, FixedClock(datetime.now(UTC)), total)
+    s = settings.model_copy(
+        update={"database_url": url, "smtp_pool_size": 2, "lease_duration": "5s",
+                "smtp_data_timeout": 3.0, "mark_batch_size": 10}
+    )  # fmt: skip
+
+    async def scenario() -> tuple[SmtpServer, Daemon, dict[str, int]]:
+        relay = await SmtpServer(behaviour=Behaviour(final_delay=0.02)).start()
+        app = App(settings=s.model_copy(update={"smtp_url": relay.url}))
+        runtime = Runtime(app)
+        backoff = Backoff(first=timedelta(seconds=0.5), healthy_after=timedelta(seconds=1))
+        parts = Parts(jobs=lambda _s: [], drain=runtime.drain_forever, drain_backoff=backoff)
+        daemon = Daemon(app, parts, role="worker")
+        task = asyncio.create_task(daemon.run())
+        deadline = time.monotonic() + 60
+        while len(relay.record.messages) < 40 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)  # polling for the drain to be under way
+        await asyncio.to_thread(restart, own_pg)
+        left = statuses(eng)
+        while (left.get("sent", 0) < total or not daemon.drain_state.up) and (
+            time.monotonic() < deadline
+        ):
+            await asyncio.sleep(0.2)  # polling for the outbox to empty, with a deadline
+            left = await asyncio.to_thread(statuses, eng)
+        daemon.stop()
+        assert await asyncio.wait_for(task, 60) == 0
+        await relay.stop()
+        runtime.http.close()
+        app.close()
+        return relay, daemon, left
+
+    try:
+        relay, daemon, left = asyncio.run(scenario())
+    finally:
+        eng.dispose()
+    assert left == {"sent": total}, left
+    assert daemon.drain_state.restarts >= 1, "the restart did stop the drain once"
+    assert daemon.drain_state.up
+    received = relay.record.recipients()
+    assert set(received) == {f"user{i}@example.kr" for i in range(total)}
