@@ -355,17 +355,17 @@ def _guarded_protocol(guard: ConnectionGuard) -> type[asyncio.Protocol]:
                 transport.close()
 
         def data_received(self, data: bytes) -> None:
-            if guard.is_waiting(self):
-                self.head_bytes += len(data)
-                if self.head_bytes > MAX_HEAD_BYTES:
-                    guard.closed(self)
-                    self.close_now()
-                    return
+            waiting = guard.is_waiting(self)
             super().data_received(data)
             cycle = self.cycle
             if cycle is not None and not cycle.response_complete:
-                guard.busy(self)
+                guard.busy(self)  # the head is complete (the chunk may carry body too)
                 self.head_bytes = 0
+            elif waiting:
+                self.head_bytes += len(data)
+                if self.head_bytes > MAX_HEAD_BYTES:  # still no complete head
+                    guard.closed(self)
+                    self.close_now()
 
         def on_response_complete(self) -> None:
             super().on_response_complete()

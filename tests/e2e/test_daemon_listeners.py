@@ -102,6 +102,17 @@ def test_metrics_are_on_the_loopback_ops_port_only(tmp_path: Path) -> None:
             body = resp.read().decode()
         assert "publisher_drain_up 1.0" in body and "publisher_outbox_messages" in body
         assert f"ops listening on http://127.0.0.1:{run.env['PUBLISHER_OPS_PORT']}" in run.log()
+        # A large request in one piece is a request, not an oversized head.
+        port = int(run.env["PUBLISHER_WEB_PORT"])
+        body = b"x" * 200_000
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                      b"Content-Length: %d\r\n\r\n" % len(body) + body)  # fmt: skip
+            assert s.recv(12).startswith(b"HTTP/1.1 405")
+        # A head that never ends is cut at 64 KB.
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"GET / HTTP/1.1\r\n" + b"X-Pad: " + b"y" * 70_000)
+            assert s.recv(100) == b""
         assert run.stop() == 0
     finally:
         run.close()
