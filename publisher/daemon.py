@@ -123,7 +123,7 @@ class Daemon:
                 supervise(self.parts.drain, drain_stop, self.drain_state, self.parts.drain_backoff),
                 name="drain",
             )
-        await self.stop_event.wait()
+        code = await self._until_stop(tasks)
         log.info("stopping: schedules, then web, then the drain")
         self.scheduler.shutdown()
         if "web" in self._servers:
@@ -139,7 +139,20 @@ class Daemon:
         await _finish([t for t in tasks if t.get_name() == "ops"], grace)
         await asyncio.to_thread(self.leader.release)
         log.info("stopped")
-        return 0
+        return code
+
+    async def _until_stop(self, tasks: list[asyncio.Task[Any]]) -> int:
+        """Wait for a stop signal; a listener or the leader loop that ends first is an error
+        (exit 1, so that systemd restarts the daemon), never a silent half-running process."""
+        stop = asyncio.create_task(self.stop_event.wait())
+        done, _ = await asyncio.wait({stop, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+        if stop in done:
+            return 0
+        stop.cancel()
+        for task in done:
+            error = None if task.cancelled() else task.exception()
+            log.error("%s ended unexpectedly (%r); stopping the daemon", task.get_name(), error)
+        return 1
 
     async def _finish_drain(self, task: asyncio.Task[None]) -> None:
         # Not cancelled at the grace: the drain has that same deadline for its in-flight
