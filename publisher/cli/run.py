@@ -56,9 +56,10 @@ async def serve(app: App, role: Role) -> int:
 
     s = app.settings
     daemon = compose(app, role)
+    # The listeners' addresses are logged once they are bound ("web listening on …").
     log.info(
-        "publisher %s on http://%s:%s (role %s, database %s)",
-        "demo" if s.demo else "running", s.web_host, s.web_port, role, _safe_url(s.database_url),
+        "publisher %s (role %s, database %s)",
+        "demo starting" if s.demo else "starting", role, _safe_url(s.database_url),
     )  # fmt: skip
     return await daemon.run()
 
