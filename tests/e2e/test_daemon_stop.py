@@ -23,7 +23,7 @@ from tests.daemonkit import ROOT, Daemon, cli, daemon_env, wait_for
 from tests.pgserver import free_port
 
 pytestmark = pytest.mark.slow
-TOTAL = 80
+TOTAL = 120
 HUNG = {"reader3@example.kr", "reader5@example.kr"}  # never get their final reply
 
 SCHEDULES = """\
@@ -107,7 +107,7 @@ def test_sigterm_with_hung_final_replies_keeps_every_sent_mark(tmp_path: Path) -
     articles.write_text(json.dumps(_article()) + "\n", "utf-8")
     (tmp_path / "schedules.yaml").write_text(SCHEDULES, "utf-8")
     db = tmp_path / "p.db"
-    with HangingRelay(delay=0.05) as relay:
+    with HangingRelay(delay=0.1) as relay:
         env = daemon_env(
             database_url=f"sqlite:///{db}", smtp_url=f"smtp://127.0.0.1:{relay.port}",
             schedules_file=str(tmp_path / "schedules.yaml"), feeds_dir=str(tmp_path / "feeds"),
