@@ -181,6 +181,20 @@ class Settings(BaseSettings):
     )
     web_host: str = Field(default="127.0.0.1", description="Address the web server binds.")
     web_port: int = Field(default=8080, ge=0, le=65535, description="Port the web server binds.")
+    web_max_connections: int = Field(
+        default=4096,
+        ge=16,
+        description="Open connections the web server keeps; at the limit the slowest client goes.",
+    )
+    web_header_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds a client may take to send a request head."
+    )
+    ops_host: str = Field(
+        default="127.0.0.1", description="Address of the operations listener (/metrics, /healthz)."
+    )
+    ops_port: int = Field(
+        default=9464, ge=0, le=65535, description="Port of the operations listener; 0 turns it off."
+    )
 
     # --- feeds ---
     feed_items: int = Field(default=50, ge=1, le=500, description="Entries per feed.")

@@ -1,17 +1,23 @@
 """`publisher run`: scheduler, web server and outbox drain in one asyncio process.
 
-The only home of uvicorn. Shutdown order on SIGTERM/SIGINT: stop firing schedules, stop taking
-HTTP requests, then let the drain finish or release its in-flight rows within the grace period.
-SIGHUP reloads schedules.yaml and keeps the old jobs when the new file is invalid.
+The only home of uvicorn. Start-up binds every listener first: a port in use is one line and
+exit 2 before any job starts. Stop (SIGTERM/SIGINT) is one sequence: stop firing schedules,
+stop taking HTTP requests, then let the drain stop claiming, wait for its in-flight replies,
+commit every sent mark and release what it did not try, within its own ``shutdown_grace``; the
+daemon never cancels it early. SIGHUP reloads schedules.yaml and keeps the old jobs when the
+new file is invalid.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import errno
 import logging
 import signal
-from collections.abc import Callable, Coroutine, Iterator
+import socket
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from typing import Any, Literal
@@ -19,14 +25,32 @@ from typing import Any, Literal
 import uvicorn
 
 from publisher.app import App
+from publisher.connguard import (
+    BUSY_REPLY,
+    AcceptErrorFilter,
+    ConnectionGuard,
+    connection_cap,
+    raise_fd_limit,
+)
 from publisher.scheduler import JobSpec, Scheduler
 from publisher.schedules import Schedules, load_schedules
 from publisher.store.leader import LeaderLock
+from publisher.supervise import Backoff, Part, PartState, supervise
 
 log = logging.getLogger("publisher.daemon")
 Role = Literal["all", "web", "worker", "scheduler"]
 JobsFactory = Callable[[Schedules], list[JobSpec]]
-Drain = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+Drain = Part
+# After its grace the drain still commits its marks and releases its rows (database work):
+# the daemon waits this much longer before it gives up on it.
+FLUSH_ALLOWANCE = timedelta(seconds=15)
+MAX_HEAD_BYTES = 64 * 1024  # a request head larger than this is hostile, not a browser
+OPS_MAX_CONNECTIONS = 32
+KEEP_ALIVE_SECONDS = 5
+
+
+class ListenError(Exception):
+    """A listener could not be opened (port in use, unknown host): one line for the operator."""
 
 
 @dataclass
@@ -35,9 +59,11 @@ class Parts:
 
     jobs: JobsFactory
     web_app: Any | None = None  # an ASGI application
+    ops_app: Any | None = None  # the operations listener's ASGI application
     drain: Drain | None = None
     leader_poll: timedelta = timedelta(seconds=15)
     grace: timedelta = timedelta(seconds=20)
+    drain_backoff: Backoff = field(default_factory=Backoff)
     on_leader_change: list[Callable[[bool], None]] = field(default_factory=list)
 
 
@@ -57,41 +83,87 @@ class Daemon:
         self.leader = LeaderLock(app.engine)
         self.stop_event = asyncio.Event()
         self.schedules: Schedules = app.schedules
-        self._server: _Server | None = None
+        self.drain_state = PartState("drain")
+        self.leading = False
+        self.guards: dict[str, ConnectionGuard] = {}
+        self._servers: dict[str, _Server] = {}
+
+    @property
+    def schedules_here(self) -> bool:
+        return self.role in ("all", "scheduler")
+
+    @property
+    def drains_here(self) -> bool:
+        return self.role in ("all", "worker") and self.parts.drain is not None
 
     # -- lifecycle -------------------------------------------------------------
     async def run(self) -> int:
+        try:
+            sockets = self._listen()
+        except ListenError as exc:
+            log.error("%s", exc)
+            return 2
         loop = asyncio.get_running_loop()
+        loop.set_exception_handler(AcceptErrorFilter())
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop_event.set)
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         tasks: list[asyncio.Task[Any]] = []
-        if self.role in ("all", "scheduler"):
-            self.scheduler.set_jobs(self.parts.jobs(self.schedules))
+        if self.schedules_here:
+            self.scheduler.set_jobs(self._guarded(self.parts.jobs(self.schedules)))
             self.scheduler.start(paused=True)
             tasks.append(asyncio.create_task(self._lead(), name="leader"))
-        if self.role in ("all", "web") and self.parts.web_app is not None:
-            tasks.append(asyncio.create_task(self._serve_web(), name="web"))
+        for name, sock in sockets.items():
+            tasks.append(asyncio.create_task(self._serve(name, sock), name=name))
         drain_stop = asyncio.Event()
         drain_task = None
-        if self.role in ("all", "worker") and self.parts.drain is not None:
-            drain_task = asyncio.create_task(self.parts.drain(drain_stop), name="drain")
-        await self.stop_event.wait()
+        if self.drains_here:
+            assert self.parts.drain is not None
+            drain_task = asyncio.create_task(
+                supervise(self.parts.drain, drain_stop, self.drain_state, self.parts.drain_backoff),
+                name="drain",
+            )
+        code = await self._until_stop(tasks)
         log.info("stopping: schedules, then web, then the drain")
         self.scheduler.shutdown()
-        if self._server is not None:
-            self._server.should_exit = True
+        if "web" in self._servers:
+            self._servers["web"].should_exit = True
         drain_stop.set()
-        pending = [*tasks, *([drain_task] if drain_task else [])]
-        done, still = await asyncio.wait(pending, timeout=self.parts.grace.total_seconds())
-        for task in still:
-            task.cancel()
-        for task in done:
-            if not task.cancelled() and task.exception() is not None:
-                log.error("%s ended with %r", task.get_name(), task.exception())
-        self.leader.release()
+        grace = self.parts.grace.total_seconds()
+        front = [t for t in tasks if t.get_name() != "ops"]
+        await _finish(front, grace)
+        if drain_task is not None:
+            await self._finish_drain(drain_task)
+        if "ops" in self._servers:  # /healthz and /metrics answer until the drain is done
+            self._servers["ops"].should_exit = True
+        await _finish([t for t in tasks if t.get_name() == "ops"], grace)
+        await asyncio.to_thread(self.leader.release)
         log.info("stopped")
-        return 0
+        return code
+
+    async def _until_stop(self, tasks: list[asyncio.Task[Any]]) -> int:
+        """Wait for a stop signal; a listener or the leader loop that ends first is an error
+        (exit 1, so that systemd restarts the daemon), never a silent half-running process."""
+        stop = asyncio.create_task(self.stop_event.wait())
+        done, _ = await asyncio.wait({stop, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+        if stop in done:
+            return 0
+        stop.cancel()
+        for task in done:
+            error = None if task.cancelled() else task.exception()
+            log.error("%s ended unexpectedly (%r); stopping the daemon", task.get_name(), error)
+        return 1
+
+    async def _finish_drain(self, task: asyncio.Task[None]) -> None:
+        # Not cancelled at the grace: the drain has that same deadline for its in-flight
+        # replies, and after it must still commit the sent marks and release the rest.
+        limit = (self.parts.grace + FLUSH_ALLOWANCE).total_seconds()
+        done, _ = await asyncio.wait({task}, timeout=limit)
+        if not done:
+            log.error("the drain did not stop within %g s; cancelling it", limit)
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -104,45 +176,132 @@ class Daemon:
             log.error("SIGHUP: schedules.yaml is invalid, keeping the old schedule:\n%s", exc)
             return
         self.schedules = fresh
-        if self.role in ("all", "scheduler"):
-            self.scheduler.set_jobs(specs)
+        if self.schedules_here:
+            self.scheduler.set_jobs(self._guarded(specs))
             self.log_next_runs()
         log.info("SIGHUP: schedules reloaded (%d jobs)", len(specs))
 
-    # -- parts -----------------------------------------------------------------
-    async def _lead(self) -> None:
-        was = False
-        while not self.stop_event.is_set():
-            now_leader = await asyncio.to_thread(self.leader.poll)
-            if now_leader != was:
-                if now_leader:
-                    log.info("this instance fires the schedules")
-                    self.scheduler.resume()
-                    self.log_next_runs()
-                else:
-                    log.warning("lost the scheduler lock; pausing schedules")
-                    self.scheduler.pause()
-                for hook in self.parts.on_leader_change:
-                    hook(now_leader)
-                was = now_leader
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self.stop_event.wait(), self.parts.leader_poll.total_seconds()
-                )
+    def checks(self) -> dict[str, tuple[bool, str]]:
+        """What /healthz reports besides the database: each part this role runs."""
+        out: dict[str, tuple[bool, str]] = {}
+        if self.schedules_here:
+            out["scheduler"] = (self.scheduler.running, "" if self.scheduler.running else "stopped")
+        if self.drains_here:
+            out["drain"] = (self.drain_state.up, self.drain_state.reason)
+        return out
 
-    async def _serve_web(self) -> None:
+    # -- leadership --------------------------------------------------------------
+    def _poll_timeout(self) -> float:
+        return max(5.0, 2 * self.parts.leader_poll.total_seconds())
+
+    async def _lead(self) -> None:
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    leading = await asyncio.wait_for(
+                        asyncio.to_thread(self.leader.poll), self._poll_timeout()
+                    )
+                except Exception as exc:  # a hung or failing check: we cannot confirm the lock
+                    log.error("scheduler lock check failed: %s", type(exc).__name__)
+                    leading = False
+                if leading and not self.leading:
+                    self._take_lead()
+                elif not leading and self.leading:
+                    self._step_down("lost the scheduler lock")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self.stop_event.wait(), self.parts.leader_poll.total_seconds()
+                    )
+        finally:
+            # Whatever ends this loop, this instance no longer knows it leads.
+            self.scheduler.pause()
+
+    def _take_lead(self) -> None:
+        self.leading = True
+        log.info("this instance fires the schedules")
+        self.scheduler.resume()
+        self.log_next_runs()
+        for hook in self.parts.on_leader_change:
+            hook(True)
+
+    def _step_down(self, why: str) -> None:
+        self.scheduler.pause()  # first: no job may fire once the lock is in doubt
+        was, self.leading = self.leading, False
+        if was:
+            log.warning("%s; schedules paused", why)
+            for hook in self.parts.on_leader_change:
+                hook(False)
+
+    def _guarded(self, specs: list[JobSpec]) -> list[JobSpec]:
+        """On PostgreSQL every job first confirms the lock on its session (one round trip):
+        between two polls the lock may be gone (a server restart ends the session) while
+        another instance already fires."""
+        if not self.leader.shared:
+            return specs
+        return [dataclasses.replace(s, func=self._confirmed(s)) for s in specs]
+
+    def _confirmed(self, spec: JobSpec) -> Callable[[], Any]:
+        async def run() -> None:
+            try:
+                ok = await asyncio.wait_for(
+                    asyncio.to_thread(self.leader.confirm), self._poll_timeout()
+                )
+            except Exception:
+                ok = False
+            if ok:
+                await spec.func()
+            else:
+                self._step_down(f"cannot confirm the scheduler lock before {spec.job_id}")
+
+        return run
+
+    # -- listeners -----------------------------------------------------------------
+    def _listen(self) -> dict[str, socket.socket]:
+        """Bind every listener this role serves, before anything else starts."""
         s = self.app.settings
-        assert self.parts.web_app is not None
+        wanted: dict[str, tuple[str, int, str]] = {}
+        if self.role in ("all", "web") and self.parts.web_app is not None:
+            wanted["web"] = (s.web_host, s.web_port, "web_host/web_port")
+        if self.parts.ops_app is not None and s.ops_port:
+            wanted["ops"] = (s.ops_host, s.ops_port, "ops_host/ops_port")
+        out: dict[str, socket.socket] = {}
+        try:
+            for name, (host, port, keys) in wanted.items():
+                out[name] = _bind(host, port, keys)
+        except ListenError:
+            for sock in out.values():
+                sock.close()
+            raise
+        return out
+
+    async def _serve(self, name: str, sock: socket.socket) -> None:
+        s = self.app.settings
+        fd_limit = raise_fd_limit()
+        if name == "web":
+            app, cap = self.parts.web_app, connection_cap(s.web_max_connections, fd_limit)
+        else:
+            app, cap = self.parts.ops_app, OPS_MAX_CONNECTIONS
+        assert app is not None
+        guard = ConnectionGuard(max_connections=cap, header_timeout=s.web_header_timeout)
+        self.guards[name] = guard
         config = uvicorn.Config(
-            self.parts.web_app,
-            host=s.web_host,
-            port=s.web_port,
+            app,
+            http=_guarded_protocol(guard),
             log_config=None,
             access_log=False,
-            lifespan="on",  # the web context flushes buffered page views on shutdown
+            # Our settings (trust_forwarded_for, trusted_proxies) are the only switch for
+            # X-Forwarded-For; uvicorn's own rewriting of the client address stays off.
+            proxy_headers=False,
+            lifespan="on" if name == "web" else "off",  # the web context flushes page views
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            timeout_graceful_shutdown=int(self.parts.grace.total_seconds()) or 1,
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         )
-        self._server = _Server(config)
-        await self._server.serve()
+        server = _Server(config)
+        self._servers[name] = server
+        host, port = sock.getsockname()[:2]
+        log.info("%s listening on http://%s:%s", name, host, port)
+        await server.serve(sockets=[sock])
 
     def log_next_runs(self) -> None:
         tz = self.app.settings.tz
@@ -157,7 +316,83 @@ class Daemon:
                     at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
                 )
 
-    @property
-    def healthy(self) -> bool:
-        needs_scheduler = self.role in ("all", "scheduler")
-        return self.scheduler.running or not needs_scheduler
+
+async def _finish(tasks: list[asyncio.Task[Any]], grace: float) -> None:
+    """Wait for tasks up to ``grace``, cancel the rest, and wait for them to unwind."""
+    if not tasks:
+        return
+    done, still = await asyncio.wait(tasks, timeout=grace)
+    for task in still:
+        task.cancel()
+    await asyncio.gather(*still, return_exceptions=True)
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s ended with %r", task.get_name(), task.exception())
+
+
+def _bind(host: str, port: int, keys: str) -> socket.socket:
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise ListenError(f"{keys}: cannot resolve {host!r}: {exc.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(addr)
+        sock.set_inheritable(False)
+    except OSError as exc:
+        sock.close()
+        why = "the address is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise ListenError(
+            f"{keys}: cannot listen on {host}:{port}: {why} (another publisher running? "
+            f"set {keys.split('/')[1]} to a free port); nothing was started"
+        ) from None
+    return sock
+
+
+def _guarded_protocol(guard: ConnectionGuard) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol with the connection guard wired into its lifecycle."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as base
+    except ImportError:  # httptools not installed: the pure-Python parser
+        from uvicorn.protocols.http.h11_impl import H11Protocol as base  # type: ignore[assignment]
+
+    class Guarded(base):
+        head_bytes = 0
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            if not guard.opened(self):
+                transport.write(BUSY_REPLY)
+                transport.close()
+
+        def data_received(self, data: bytes) -> None:
+            waiting = guard.is_waiting(self)
+            super().data_received(data)
+            cycle = self.cycle
+            if cycle is not None and not cycle.response_complete:
+                guard.busy(self)  # the head is complete (the chunk may carry body too)
+                self.head_bytes = 0
+            elif waiting:
+                self.head_bytes += len(data)
+                if self.head_bytes > MAX_HEAD_BYTES:  # still no complete head
+                    guard.closed(self)
+                    self.close_now()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            guard.waiting(self)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            guard.closed(self)
+            super().connection_lost(exc)
+
+        def close_now(self) -> None:
+            if not self.transport.is_closing():
+                self.transport.close()
+
+    return Guarded

@@ -69,6 +69,15 @@ class Metrics:
         self.source_errors = Counter(
             "publisher_source_errors", "Failed polls of a source", ["source"], registry=r
         )
+        self.drain_up = Gauge(
+            "publisher_drain_up",
+            "1 while this instance's outbox drain runs, 0 while it is down and being restarted",
+            registry=r,
+        )
+        self.drain_restarts = Counter(
+            "publisher_drain_restarts", "Times the drain ended unexpectedly and was restarted",
+            registry=r,
+        )  # fmt: skip
         if snapshot is not None:
             r.register(_OutboxCollector(snapshot))
 

@@ -10,10 +10,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from publisher.app import App
+from publisher.collect import latest_due
 from publisher.collect_job import run_collect
 from publisher.deliver import build_drain
 from publisher.feedbuild import FeedBuilder
@@ -22,9 +24,14 @@ from publisher.httpclient import HttpClient
 from publisher.jobs import run_digest
 from publisher.metrics import Metrics
 from publisher.scheduler import JobSpec
-from publisher.schedules import Schedules
+from publisher.schedules import Digest, Schedules
 from publisher.store import cleanup, stats
 from publisher.store import outbox as store_outbox
+from publisher.supervise import PartState
+from publisher.timeutil import parse_duration
+
+if TYPE_CHECKING:
+    from publisher.daemon import Daemon, Role
 
 log = logging.getLogger("publisher.jobs")
 DIGEST_GRACE = timedelta(hours=6)
@@ -147,6 +154,11 @@ class Runtime:
         return specs
 
     # -- the drain -----------------------------------------------------------------
+    def drain_changed(self, state: PartState) -> None:
+        self.metrics.drain_up.set(1 if state.up else 0)
+        if not state.up:
+            self.metrics.drain_restarts.inc()
+
     async def drain_forever(self, stop: asyncio.Event) -> None:
         """Keep the outbox drained. A run that stops on its own (circuit breaker, relay down)
         is started again at the next `deliver` tick, not in a tight loop."""
@@ -163,7 +175,7 @@ class Runtime:
             if stop.is_set():
                 break
             if not report.ok:
-                log.error("drain paused: %s", report.paused or report.relay_down)
+                log.error("drain paused: %s", report.reason)
             self.deliver_tick.clear()
             stop_wait = asyncio.create_task(stop.wait())
             tick_wait = asyncio.create_task(self.deliver_tick.wait())
@@ -175,3 +187,67 @@ class Runtime:
 async def _stop_when(event: asyncio.Event, stop: Callable[[], None]) -> None:
     await event.wait()
     stop()
+
+
+def catch_up_due(digest: Digest, *, tz: tzinfo, now: datetime) -> datetime | None:
+    """The slot a start-up (or takeover) catch-up should run, or None.
+
+    Only a slot still within ``stale_after``: a later one would only be recorded stale, and a
+    stale record consumes the window. Left alone, its articles go out with the next slot
+    instead, which fires on the schedule's own grid (the catch-up never moves it).
+    """
+    due = latest_due(digest, tz=tz, now=now)
+    if due is None or now - due > parse_duration(digest.stale_after):
+        return None
+    return due
+
+
+def compose(app: App, role: Role) -> Daemon:
+    """The daemon as configured: jobs, the public web app, the operations listener, the drain."""
+    # The web stack and the scheduler take a third of a second to import: only the daemon
+    # pays for them, not every other command.
+    from publisher.daemon import Daemon, Parts
+    from publisher.web.app import create_app
+    from publisher.web.context import WebContext
+    from publisher.web.ops import health_router, ops_app
+
+    runtime = Runtime(app)
+    s = app.settings
+    web = create_app(s, clock=app.clock, context=WebContext(s, clock=app.clock, engine_=app.engine))
+    parts = Parts(
+        jobs=runtime.jobs,
+        web_app=web,
+        drain=runtime.drain_forever,
+        grace=s.duration("shutdown_grace"),
+        leader_poll=timedelta(seconds=s.leader_poll_seconds),
+    )
+    daemon = Daemon(app, parts, role=role)
+    parts.ops_app = ops_app(engine=app.engine, metrics=runtime.metrics, checks=daemon.checks)
+    maildir = _demo_maildir(s.smtp_url) if s.demo else None
+    web.include_router(health_router(engine=app.engine, checks=daemon.checks, maildir=maildir))
+    runtime.after_collect = lambda: daemon.scheduler.run_soon("feeds")
+    daemon.drain_state.listeners.append(runtime.drain_changed)
+    runtime.metrics.drain_up.set(1 if daemon.drains_here else 0)
+
+    def catch_up(leading: bool) -> None:
+        # On taking the lead (start-up, or another instance died): feeds now, and each digest
+        # whose last slot is still fresh: its run key decides whether it still has to run.
+        if not leading:
+            return
+        daemon.scheduler.run_soon("feeds")
+        now = app.clock.now()
+        for d in daemon.schedules.digests:
+            if catch_up_due(d, tz=daemon.schedules.tz, now=now) is not None:
+                daemon.scheduler.run_soon(f"digest:{d.id}")
+            else:
+                log.info(
+                    "digest %s: no catch-up (its last slot is older than stale_after %s); "
+                    "the next slot runs on schedule", d.id, d.stale_after,
+                )  # fmt: skip
+
+    parts.on_leader_change.append(catch_up)
+    return daemon
+
+
+def _demo_maildir(smtp_url: str) -> Path | None:
+    return Path(smtp_url[len("maildir://") :]) if smtp_url.startswith("maildir://") else None

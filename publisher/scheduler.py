@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -119,6 +121,32 @@ class JobSpec:
     misfire_grace: timedelta = timedelta(seconds=60)
 
 
+def _one_at_a_time(func: JobFunc) -> JobFunc:
+    """A job's function, shared by its scheduled runs and its run-now runs.
+
+    APScheduler's ``max_instances`` counts per job id, and a run-now is a separate one-off job
+    (so that it never touches the trigger's fire times): this keeps the two from overlapping.
+    A request that arrives while a run is in progress makes one more run after it, so a chained
+    feed build always sees what the collect before it stored. (A plain ``async def``:
+    APScheduler awaits only what it sees as a coroutine function.)
+    """
+    state = {"running": False, "again": False}
+
+    async def run() -> None:
+        if state["running"]:
+            state["again"] = True
+            return
+        state["running"] = state["again"] = True
+        try:
+            while state["again"]:
+                state["again"] = False
+                await func()
+        finally:
+            state["running"] = False
+
+    return run
+
+
 class Scheduler:
     """APScheduler's AsyncIOScheduler with the project's rules baked in.
 
@@ -130,16 +158,18 @@ class Scheduler:
     def __init__(self, *, tz: tzinfo) -> None:
         self._sched = AsyncIOScheduler(timezone=tz)
         self._tz = tz
+        self._funcs: dict[str, JobFunc] = {}
 
     def set_jobs(self, specs: list[JobSpec]) -> None:
         """Replace the whole job set (start-up and SIGHUP reload)."""
         wanted = {s.job_id for s in specs}
         for job in self._sched.get_jobs():
-            if job.id not in wanted:
+            if job.id.removesuffix(_NOW) not in wanted:
                 job.remove()
+        self._funcs = {s.job_id: _one_at_a_time(s.func) for s in specs}
         for spec in specs:
             self._sched.add_job(
-                spec.func,
+                self._funcs[spec.job_id],
                 spec.trigger,
                 id=spec.job_id,
                 name=spec.job_id,
@@ -153,24 +183,51 @@ class Scheduler:
         self._sched.start(paused=paused)
 
     def pause(self) -> None:
-        self._sched.pause()
+        if self._sched.running:
+            self._sched.pause()
 
     def resume(self) -> None:
-        self._sched.resume()
+        if self._sched.running:
+            self._sched.resume()
 
     @property
     def running(self) -> bool:
         return bool(self._sched.running)
+
+    @property
+    def firing(self) -> bool:
+        """Started and not paused: jobs fire when due."""
+        return bool(self._sched.state == STATE_RUNNING)
 
     def shutdown(self) -> None:
         if self._sched.running:
             self._sched.shutdown(wait=False)
 
     def next_runs(self) -> dict[str, datetime | None]:
-        return {job.id: job.next_run_time for job in self._sched.get_jobs()}
+        return {
+            job.id: job.next_run_time for job in self._sched.get_jobs() if not job.id.endswith(_NOW)
+        }
 
     def run_soon(self, job_id: str) -> None:
-        """Fire a job now (used for chaining collect → feeds)."""
-        job = self._sched.get_job(job_id)
-        if job is not None:
-            job.modify(next_run_time=datetime.now(self._tz))
+        """Run a job once now (catch-up, collect → feeds), as a one-off job beside it.
+
+        Never ``job.modify(next_run_time=now)``: an interval trigger counts its next fire from
+        the previous one, so that would move an epoch-aligned ``every:`` grid to now + interval
+        for good (and make every later digest run late, hence stale).
+        """
+        func = self._funcs.get(job_id)
+        if func is None:
+            return
+        self._sched.add_job(
+            func,
+            DateTrigger(datetime.now(self._tz)),
+            id=job_id + _NOW,
+            name=job_id + _NOW,
+            coalesce=True,
+            max_instances=8,  # _one_at_a_time folds overlapping requests into one more run
+            misfire_grace_time=None,  # a paused scheduler keeps it until it leads again
+            replace_existing=True,
+        )
+
+
+_NOW = ":now"

@@ -2,11 +2,15 @@
 
 Schedules: the next run comes from the trigger; the last run of a digest from digest_runs and
 of `collect` from the sources' last attempts. The other jobs leave no row to read (see
-/metrics of the running daemon for them).
+/metrics of the running daemon for them). The daemon's own state (is its drain running, and
+why not) comes from its operations listener's /healthz on this machine.
 """
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -55,6 +59,35 @@ class SourceRow:
     last_error: str
 
 
+@dataclass(frozen=True, slots=True)
+class DaemonRow:
+    url: str
+    state: str  # ok | unavailable | not reachable | not checked
+    problems: list[str] = field(default_factory=list)
+
+
+def daemon_health(settings: Settings, *, timeout: float = 2.0) -> DaemonRow:
+    """Ask the local daemon's operations listener how its parts are (drain, scheduler)."""
+    if not settings.ops_port:
+        return DaemonRow("", "not checked", ["ops_port is 0: the daemon has no ops listener"])
+    host = settings.ops_host
+    host = "127.0.0.1" if host in ("", "0.0.0.0") else "::1" if host == "::" else host
+    url = f"http://{f'[{host}]' if ':' in host else host}:{settings.ops_port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            body = json.loads(resp.read())
+    except urllib.error.HTTPError as exc:  # 503: the body says why
+        try:
+            body = json.loads(exc.read())
+        except ValueError:
+            return DaemonRow(url, "unavailable", [f"HTTP {exc.code}"])
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return DaemonRow(url, "not reachable", [f"no daemon answered ({reason})"])
+    problems = [str(p) for p in body.get("problems", [])]
+    return DaemonRow(url, "ok" if body.get("status") == "ok" else "unavailable", problems)
+
+
 @dataclass
 class Status:
     now: datetime
@@ -65,6 +98,7 @@ class Status:
     runs: list[RunRow] = field(default_factory=list)
     sources: list[SourceRow] = field(default_factory=list)
     suppressions: dict[str, int] = field(default_factory=dict)
+    daemon: DaemonRow | None = None
 
     def to_json(self) -> dict[str, Any]:
         return _jsonable(asdict(self))  # type: ignore[no-any-return]

@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from tests.pgserver import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -20,6 +22,8 @@ def daemon_env(**settings: str) -> dict[str, str]:
         "PUBLISHER_TEMPLATES_DIR": str(ROOT / "templates"),
         "PUBLISHER_SECRET_KEY": "test-secret-key-of-enough-length-0123456789",
         "PUBLISHER_POSTAL_ADDRESS": "서울특별시 중구 세종대로 1",  # `run` refuses to start without
+        # Each daemon its own operations port: tests run several at once.
+        "PUBLISHER_OPS_PORT": str(free_port()),
     }
     env |= {f"PUBLISHER_{k.upper()}": v for k, v in settings.items()}
     return env

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -56,54 +54,16 @@ def run(
 
 
 async def serve(app: App, role: Role) -> int:
-    # The web stack and the scheduler take a third of a second to import: only the daemon
-    # pays for them, not every other command.
-    from publisher.daemon import Daemon, Parts
-    from publisher.runtime import Runtime
-    from publisher.web.app import create_app
-    from publisher.web.context import WebContext
-    from publisher.web.ops import ops_router
+    from publisher.runtime import compose
 
-    runtime = Runtime(app)
     s = app.settings
-    web = create_app(s, clock=app.clock, context=WebContext(s, clock=app.clock, engine_=app.engine))
-    parts = Parts(
-        jobs=runtime.jobs,
-        web_app=web,
-        drain=runtime.drain_forever,
-        grace=s.duration("shutdown_grace"),
-        leader_poll=timedelta(seconds=s.leader_poll_seconds),
-    )
-    daemon = Daemon(app, parts, role=role)
-    maildir = _demo_maildir(s.smtp_url) if s.demo else None
-    web.include_router(
-        ops_router(
-            engine=app.engine,
-            metrics=runtime.metrics,
-            scheduler_ok=lambda: daemon.healthy,
-            maildir=maildir,
-        )
-    )
-    runtime.after_collect = lambda: daemon.scheduler.run_soon("feeds")
-
-    def catch_up(leading: bool) -> None:
-        # On taking the lead (start-up, or another instance died): feeds now, and each
-        # digest once — its run key decides whether anything is actually due.
-        if leading:
-            daemon.scheduler.run_soon("feeds")
-            for d in daemon.schedules.digests:
-                daemon.scheduler.run_soon(f"digest:{d.id}")
-
-    parts.on_leader_change.append(catch_up)
+    daemon = compose(app, role)
+    # The listeners' addresses are logged once they are bound ("web listening on …").
     log.info(
-        "publisher %s on http://%s:%s (role %s, database %s)",
-        "demo" if s.demo else "running", s.web_host, s.web_port, role, _safe_url(s.database_url),
+        "publisher %s (role %s, database %s)",
+        "demo starting" if s.demo else "starting", role, _safe_url(s.database_url),
     )  # fmt: skip
     return await daemon.run()
-
-
-def _demo_maildir(smtp_url: str) -> Path | None:
-    return Path(smtp_url[len("maildir://") :]) if smtp_url.startswith("maildir://") else None
 
 
 def _safe_url(url: str) -> str:

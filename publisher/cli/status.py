@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from publisher.cli.common import console, open_app
-from publisher.status import Status, gather
+from publisher.status import Status, daemon_health, gather
 
 OUTBOX_ORDER = ("queued", "sending", "deferred", "sent", "failed", "suppressed", "expired")
 
@@ -37,14 +37,27 @@ def status(
             app.settings, app.engine, now=app.clock.now(), schedules=schedules,
             problems=problems, runs=runs,
         )  # fmt: skip
+        report.daemon = daemon_health(app.settings)
         tz = app.settings.tz
     if as_json:
         typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
         return
+    if report.daemon is not None:
+        console.print(daemon_line(report), highlight=False)
     for part in tables(report, tz):
         console.print(part, highlight=False)
     for line in report.problems:
         console.print(f"[red]problem:[/red] {line}", highlight=False)
+
+
+def daemon_line(report: Status) -> str:
+    d = report.daemon
+    assert d is not None
+    colour = {"ok": "green", "unavailable": "red"}.get(d.state, "yellow")
+    where = f" ({escape(d.url)})" if d.url else ""
+    lines = [f"Daemon{where}: [{colour}]{d.state}[/{colour}]"]
+    lines += [f"  [red]problem:[/red] {escape(p)}" for p in d.problems]
+    return "\n".join(lines)
 
 
 def _at(value: datetime | None, tz: tzinfo) -> str:

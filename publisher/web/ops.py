@@ -1,4 +1,13 @@
-"""Operations endpoints: /healthz, /metrics, and the demo-only /dev/mail viewer."""
+"""Operations endpoints.
+
+- The public app keeps ``/healthz`` (load balancers probe the port they route to) and, in demo
+  mode only, the ``/dev/mail`` viewer.
+- The operations listener (``ops_host``:``ops_port``, loopback by default) serves ``/healthz``
+  and ``/metrics``. Metrics name recipient domains and queue sizes: they never go on the
+  public port.
+
+``/healthz`` is 503 while any part is down, with one line per problem naming the reason.
+"""
 
 from __future__ import annotations
 
@@ -11,39 +20,48 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from publisher.metrics import Metrics
 from publisher.store.health import ping
 from publisher.store.types import Engine
 
+# Each part the daemon runs in this role: name -> (ok, the reason when not ok).
+Checks = Callable[[], dict[str, tuple[bool, str]]]
 
-def ops_router(
-    *,
-    engine: Engine,
-    metrics: Metrics,
-    scheduler_ok: Callable[[], bool],
-    maildir: Path | None = None,
-) -> APIRouter:
+
+def health_router(*, engine: Engine, checks: Checks, maildir: Path | None = None) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/healthz")
     async def healthz() -> JSONResponse:
         db = await asyncio.to_thread(ping, engine)
-        sched = scheduler_ok()
-        ok = db and sched
-        body = {"status": "ok" if ok else "unavailable", "database": db, "scheduler": sched}
-        return JSONResponse(body, status_code=200 if ok else 503)
-
-    @router.get("/metrics")
-    async def metrics_endpoint() -> Response:
-        body, ctype = await asyncio.to_thread(metrics.render)
-        return Response(body, media_type=ctype)
+        parts = checks()
+        problems = [] if db else ["database: does not answer"]
+        problems += [f"{name}: {reason}" for name, (ok, reason) in parts.items() if not ok]
+        body: dict[str, object] = {"status": "unavailable" if problems else "ok", "database": db}
+        body |= {name: ok for name, (ok, _reason) in parts.items()}
+        if problems:
+            body["problems"] = problems
+        return JSONResponse(body, status_code=503 if problems else 200)
 
     if maildir is not None:
         _mail_pages(router, maildir)
     return router
+
+
+def ops_app(*, engine: Engine, metrics: Metrics, checks: Checks) -> FastAPI:
+    """The operations listener's app: /healthz and /metrics, nothing else."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.include_router(health_router(engine=engine, checks=checks))
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_endpoint() -> Response:
+        body, ctype = await asyncio.to_thread(metrics.render)
+        return Response(body, media_type=ctype)
+
+    return app
 
 
 def _mail_pages(router: APIRouter, maildir: Path) -> None:

@@ -35,12 +35,13 @@ def _fetch(url: str) -> tuple[int, str, bytes]:
 
 @pytest.mark.slow
 def test_demo_daemon_healthz_first_digest_and_clean_stop(tmp_path: Path) -> None:
-    port = free_port()
+    port, ops_port = free_port(), free_port()
     schedules = tmp_path / "schedules.yaml"
     schedules.write_text((ROOT / "samples" / "schedules.demo.yaml").read_text("utf-8"), "utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
     env |= {
         "PUBLISHER_WEB_PORT": str(port),
+        "PUBLISHER_OPS_PORT": str(ops_port),
         "PUBLISHER_TEMPLATES_DIR": str(ROOT / "templates"),
         "PYTHONPATH": str(ROOT),
         "PUBLISHER_SCHEDULES_FILE": str(schedules),
@@ -54,7 +55,7 @@ def test_demo_daemon_healthz_first_digest_and_clean_stop(tmp_path: Path) -> None
         healthy = False
         mail = tmp_path / "var" / "mail"
         messages: list[str] = []
-        while time.monotonic() < deadline and not (healthy and messages):
+        while time.monotonic() < deadline and not (healthy and len(messages) >= 3):
             healthy = healthy or _get(f"http://127.0.0.1:{port}/healthz") == 200
             if (mail / "new").exists():
                 messages = list(mailbox.Maildir(mail, create=False).keys())
@@ -68,7 +69,7 @@ def test_demo_daemon_healthz_first_digest_and_clean_stop(tmp_path: Path) -> None
         assert status == 200 and feed.count(b"<item>") >= 5  # most viewed, right away
         sent = 0.0
         while sent < 3 and time.monotonic() < deadline:  # the metric follows the 250 replies
-            sent = _sent_metric(port)
+            sent = _sent_metric(ops_port)
         assert sent == 3
         # SIGHUP with a broken file: the old schedule stays, the daemon keeps serving.
         schedules.write_text("digests:\n  - {id: demo, name: x, cron: 'not a cron'}\n", "utf-8")
