@@ -108,7 +108,9 @@ def test_metrics_are_on_the_loopback_ops_port_only(tmp_path: Path) -> None:
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
             s.sendall(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
                       b"Content-Length: %d\r\n\r\n" % len(body) + body)  # fmt: skip
-            assert s.recv(12).startswith(b"HTTP/1.1 405")
+            # An answer from the app, not a cut connection: 413 from the body limit (forms
+            # take 64 KiB) or 405 from the route, either way the head was read as a request.
+            assert s.recv(12) in (b"HTTP/1.1 413", b"HTTP/1.1 405")
         # A head that never ends is cut at 64 KB.
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
             s.sendall(b"GET / HTTP/1.1\r\n" + b"X-Pad: " + b"y" * 70_000)

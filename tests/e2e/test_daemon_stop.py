@@ -139,4 +139,7 @@ def test_sigterm_with_hung_final_replies_keeps_every_sent_mark(tmp_path: Path) -
     assert sum(left.values()) == TOTAL, "no row lost"
     assert _sent(db) == accepted, "every 250 the relay gave is a sent mark, and only those"
     assert len(accepted) < TOTAL - len(HUNG), "SIGTERM landed mid-drain"
-    assert left.get("queued", 0) == TOTAL - len(accepted), "the rest is queued for the next start"
+    # A message whose final reply outlasted the grace may have been delivered: it waits as
+    # `deferred` (backoff) instead of going out again at once; the rest is queued.
+    assert left.get("deferred", 0) <= len(HUNG), left
+    assert left.get("queued", 0) + left.get("deferred", 0) == TOTAL - len(accepted), left

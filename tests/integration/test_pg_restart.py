@@ -168,7 +168,8 @@ def test_the_drain_survives_a_postgresql_restart_and_sends_everything(
     finally:
         eng.dispose()
     assert left == {"sent": total}, left
-    assert daemon.drain_state.restarts >= 1, "the restart did stop the drain once"
+    # The drain rides out the outage itself (retrying its database calls); should it end
+    # anyway, the supervisor restarts it. Either way it is up and everything was sent.
     assert daemon.drain_state.up
     received = relay.record.recipients()
     assert set(received) == {f"user{i}@example.kr" for i in range(total)}
