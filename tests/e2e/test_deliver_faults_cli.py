@@ -198,10 +198,10 @@ def test_one_bounce_text_for_everyone_pauses_and_stops_suppressing(tmp_path: Pat
         done = subprocess.run(CMD, cwd=tmp_path, env=env, capture_output=True, timeout=120)
     _assert_paused_for_return_path(done)
     assert "same hard bounce" in done.stderr.decode()
-    # Past the limit (10) nobody more: marks not yet written down are taken back too.
-    assert len(suppressed(engine)) <= 10
-    assert statuses(engine).get("failed", 0) <= 10
-    assert statuses(engine).get("queued", 0) + statuses(engine).get("deferred", 0) >= 190
+    # Past the limit (10) nobody more; the run's bounces not yet written down (a mark batch
+    # is 50 here) are taken back too.
+    assert suppressed(engine) == []
+    assert set(statuses(engine)) <= {"queued", "deferred"}
     engine.dispose()
 
 
