@@ -52,7 +52,9 @@ _SENDER_DETAILS = {"7", "8"}
 
 # Words with which a relay says the refusal is about the envelope sender, not the recipient
 # (Postfix: "Sender address rejected", Exim: "sender verify failed").
-_SENDER_WORDS = re.compile(r"\b(sender|return[- ]path|envelope[- ]from|mail from)\b", re.I)
+_SENDER_WORDS = re.compile(r"\b(sender|return[- ]path)\b", re.I)
+# Postfix's own prefix for a recipient refusal wins over any later mention of a sender.
+_RECIPIENT_REJECTED = re.compile(r"\brecipient address rejected\b", re.I)
 # Words that name the recipient's mailbox. Checked only after the sender words: Postfix's
 # reject_unlisted_sender says "Sender address rejected: User unknown in local recipient table".
 _RECIPIENT_WORDS = re.compile(
@@ -67,6 +69,8 @@ def names_sender(text: str, *, sender: str = "", recipient: str = "") -> bool:
 
     Either in words ("Sender address rejected") or by quoting the sender's address (and not
     the recipient's: a reply quoting both is read as being about the recipient)."""
+    if _RECIPIENT_REJECTED.search(text):
+        return False
     if _SENDER_WORDS.search(text):
         return True
     low = text.lower()

@@ -70,6 +70,9 @@ from publisher.smtpwire import Failed, RetryAt, Sent, classify, prepare, unstuff
         (550, "5.1.0 <a@b.kr> rejected", "rcpt",
          Failed("550 5.1.0 <a@b.kr> rejected", hard_bounce=True)),
         (550, "5.1.0 no such user", "rcpt", Failed("550 5.1.0 no such user", hard_bounce=True)),
+        (550, "5.1.1 <a@b.kr>: Recipient address rejected: unknown (sender news@example.kr)",
+         "rcpt", Failed("550 5.1.1 <a@b.kr>: Recipient address rejected: unknown (sender "
+                        "news@example.kr)", hard_bounce=True)),
         # Quoting both addresses: read as being about the recipient.
         (550, "5.1.1 <a@b.kr> unknown, mail for <news@example.kr>", "rcpt",
          Failed("550 5.1.1 <a@b.kr> unknown, mail for <news@example.kr>", hard_bounce=True)),
