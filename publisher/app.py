@@ -29,7 +29,8 @@ class App:
         return load_schedules(self.settings.schedules_file)
 
     def dkim_transform(self) -> Callable[[bytes], bytes] | None:
-        """The per-message DKIM signer for the drain, or None when no key is configured."""
+        """The per-message DKIM signer for the drain, or None when DKIM is off; ``DkimError``
+        for half a configuration or a key that cannot sign."""
         s = self.settings
         return transform_for(
             selector=s.dkim_selector,

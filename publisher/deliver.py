@@ -35,11 +35,14 @@ from publisher.personalise import Personaliser
 from publisher.ratelimit import Bucket, DomainLimits, Limit
 from publisher.store.types import Engine
 
-__all__ = ["DeliverConfig", "Drain", "Report", "build_drain"]
+__all__ = ["STOP_REASON", "DeliverConfig", "Drain", "Report", "build_drain"]
 
 log = logging.getLogger("publisher.deliver")
 T = TypeVar("T")
 _BREAKER_WINDOW = 50
+# Marks the log line that says why a run stopped on its own. The same reason is in the
+# Report; `publisher deliver` prints it as its one last line and drops these records.
+STOP_REASON = {"stop_reason": True}
 _DB_RETRY_FIRST, _DB_RETRY_MAX = 0.05, 5.0  # seconds between database retries
 
 
@@ -84,6 +87,8 @@ class Drain:
         self._flush_lock = asyncio.Lock()
         self._committing: asyncio.Future[None] | None = None
         self._policy: deque[bool] = deque(maxlen=_BREAKER_WINDOW)
+        self._bounces: dict[str, int] = {}  # the current run of identical hard bounces
+        self._bounce_text = ""
         self._stopping = asyncio.Event()
         self._hungry = asyncio.Event()  # the workers' queue ran low: feed it
         self._recorded = 0  # outcomes so far, for the feeding rate
@@ -304,7 +309,9 @@ class Drain:
                 except RelayUnavailable as exc:
                     if self.report.relay_down is None:  # one line, not one per connection
                         self.report.relay_down = exc.reply
-                        log.error("relay unavailable, stopping this run: %s", exc.reply)
+                        log.error(
+                            "relay unavailable, stopping this run: %s", exc.reply, extra=STOP_REASON
+                        )
                     self.stop()
                     with contextlib.suppress(_Abandoned):  # else released by _finish
                         await self._db_retry(
@@ -341,7 +348,7 @@ class Drain:
     def _give_up(self, reason: str) -> None:
         if self.report.error is None:
             self.report.error = reason
-            log.error("delivery stopped: %s; untried rows are released", reason)
+            log.error("delivery stopped: %s; untried rows are released", reason, extra=STOP_REASON)
         self.stop()
 
     async def _next(self) -> outbox.Claimed | None:
@@ -386,6 +393,7 @@ class Drain:
 
     async def _record(self, item: outbox.Claimed, outcome: Outcome) -> None:
         self._recorded += 1
+        outcome = self._same_bounces(item, outcome)
         self._inflight.pop(item.id, None)
         self._on_wire.discard(item.id)
         if isinstance(outcome, Sent):
@@ -393,12 +401,13 @@ class Drain:
             self.report.sent += 1
         else:
             self._others.append((item, outcome))
-            if isinstance(outcome, RetryAt):
+            if isinstance(outcome, RetryAt) and not outcome.sender:
+                # A refused return path is said once, by the pause line, not per message.
                 self._deferrals.note(outcome.reply)
         if self.on_message is not None:
             name = "sent" if isinstance(outcome, Sent) else type(outcome).__name__.lower()
             self.on_message("deferred" if name == "retryat" else name, item.kind, item.recipient)
-        if isinstance(outcome, RetryAt) and outcome.sender:
+        if isinstance(outcome, RetryAt) and outcome.sender and self.report.same_bounces is None:
             self._sender_refused(outcome.reply)
         policy = isinstance(outcome, RetryAt) and outcome.policy
         self._policy.append(policy)
@@ -407,7 +416,7 @@ class Drain:
             log.critical(
                 "CIRCUIT BREAKER: %d policy/reputation refusals in the last %d replies, "
                 "pausing delivery; nobody was suppressed. Last reply: %s",
-                sum(self._policy), len(self._policy), outcome.reply,
+                sum(self._policy), len(self._policy), outcome.reply, extra=STOP_REASON,
             )  # fmt: skip
             self.stop()
         if len(self._sent) + len(self._others) >= self.config.mark_batch:
@@ -419,6 +428,42 @@ class Drain:
         if self.on_progress is not None:
             self.on_progress(self.report)
 
+    def _same_bounces(self, item: outbox.Claimed, outcome: Outcome) -> Outcome:
+        """Watch for one hard-bounce text repeated for many recipients; past the limit, pause
+        and take back the suppressions not yet written down (and any that follow).
+
+        Real bounces quote the mailbox or a queue id, so their texts differ; a relay refusing
+        our return path with a wording ``classify`` does not know says the same thing to
+        everyone. Sent mail ends a run of bounces; deferrals do not.
+        """
+        if isinstance(outcome, Sent):
+            self._bounces.clear()
+            return outcome
+        if not (isinstance(outcome, Failed) and outcome.hard_bounce):
+            return outcome
+        if self.report.same_bounces is not None:
+            return RetryAt(outcome.reply, sender=True)  # no attempt used, nobody suppressed
+        if outcome.reply != self._bounce_text:
+            self._bounce_text, self._bounces = outcome.reply, {}
+        self._bounces[item.recipient.lower()] = item.id
+        if len(self._bounces) <= self.config.same_bounce_limit:
+            return outcome
+        self.report.same_bounces = self.report.paused = outcome.reply
+        ids = set(self._bounces.values())
+        self._others = [
+            (i, RetryAt(o.reply, sender=True) if i.id in ids and isinstance(o, Failed) else o)
+            for i, o in self._others
+        ]
+        log.error(
+            "%d hard bounces in a row with the same reply, for different recipients: this "
+            "looks like a refusal of the return path <%s>, not of the recipients; pausing "
+            "delivery, nobody more is suppressed (check `publisher suppressions` for the "
+            "addresses bounced before this). Reply: %s",
+            len(self._bounces), self.config.sender, outcome.reply, extra=STOP_REASON,
+        )  # fmt: skip
+        self.stop()
+        return RetryAt(outcome.reply, sender=True)
+
     def _sender_refused(self, reply: str) -> None:
         """One refusal of the return path stands for every message: pause, blame nobody."""
         if self.report.sender_refused is None:
@@ -426,7 +471,7 @@ class Drain:
             log.error(
                 "the relay refuses the return path <%s> (delivery_return_path or from_address): "
                 "%s; pausing delivery, nobody was failed or suppressed, rows stay queued",
-                self.config.sender, reply,
+                self.config.sender, reply, extra=STOP_REASON,
             )  # fmt: skip
         self.stop()
 

@@ -59,41 +59,52 @@ def transform_for(
 
     Call with ``settings.dkim_selector``, ``settings.dkim_domain`` (the From domain if empty),
     ``settings.dkim_private_key_file`` and ``settings.from_address``.
+
+    Raises ``DkimError`` (naming the settings key) for half a configuration, a non-ASCII
+    selector or domain, or a key that cannot be read or cannot sign a test message: every
+    message would go out unsigned, or fail at send time, so nothing must be sent.
     """
-    if not selector or not key_file:
+    if problem := _half_configured(selector, key_file):
+        raise DkimError(problem)
+    if not selector:
         return None
-    return signer(
+    for key, value in (("dkim_selector", selector), ("dkim_domain", domain)):
+        if not value.isascii():
+            raise DkimError(f"{key}: {value!r} must be ASCII (a DNS label; use punycode for IDN)")
+    sign_ = signer(
         selector=selector,
         domain=domain or from_address.rpartition("@")[2].encode("idna").decode("ascii"),
         key_file=Path(key_file),
     )
+    try:
+        sign_(_TEST_MESSAGE.replace(b"{from}", from_address.encode("utf-8")))
+    except ValueError as exc:  # DkimError; dkimpy also lets base64 and RSA errors through
+        raise DkimError(
+            f"dkim_private_key_file: {key_file}: cannot sign with this key: {exc}"
+        ) from None
+    return sign_
+
+
+def _half_configured(selector: str, key_file: str) -> str | None:
+    """A selector without a key file (or the reverse) would silently turn signing off."""
+    if bool(selector) == bool(key_file):
+        return None
+    given, missing = (
+        ("dkim_selector", "dkim_private_key_file") if selector
+        else ("dkim_private_key_file", "dkim_selector")
+    )  # fmt: skip
+    return f"{missing}: required when {given} is set (or clear both to send unsigned)"
 
 
 def key_problem(*, selector: str, domain: str, key_file: str, from_address: str) -> str | None:
     """Preflight: None when DKIM is off or the key loads and signs a test message; else the
-    problem, with its settings key. Half a configuration (a selector without a key file, or
-    the reverse) would silently turn signing off: that is a problem too."""
-    if bool(selector) != bool(key_file):
-        given, missing = (
-            ("dkim_selector", "dkim_private_key_file") if selector
-            else ("dkim_private_key_file", "dkim_selector")
-        )  # fmt: skip
-        return f"{missing}: required when {given} is set (or clear both to send unsigned)"
-    for key, value in (("dkim_selector", selector), ("dkim_domain", domain)):
-        if not value.isascii():
-            return f"{key}: {value!r} must be ASCII (a DNS label; use punycode for IDN)"
+    problem, with its settings key (the same check the drain makes before it sends)."""
     try:
-        sign_ = transform_for(
+        transform_for(
             selector=selector, domain=domain, key_file=key_file, from_address=from_address
         )
     except DkimError as exc:
         return str(exc)
-    if sign_ is None:
-        return None
-    try:
-        sign_(_TEST_MESSAGE.replace(b"{from}", from_address.encode("utf-8")))
-    except (DkimError, ValueError) as exc:  # dkimpy also lets base64 and RSA errors through
-        return f"dkim_private_key_file: {key_file}: cannot sign with this key: {exc}"
     return None
 
 
@@ -101,5 +112,5 @@ _TEST_MESSAGE = (
     b"From: <{from}>\r\nTo: <check@example.invalid>\r\nSubject: publisher check\r\n"
     b"Date: Thu, 26 Nov 2026 07:00:00 +0900\r\nMessage-ID: <check@example.invalid>\r\n"
     b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-    b"DKIM self-test by publisher check.\r\n"
+    b"DKIM self-test by publisher.\r\n"
 )

@@ -48,6 +48,10 @@ class DeliverConfig:
     backoff_min: timedelta = timedelta(minutes=1)
     backoff_max: timedelta = timedelta(hours=4)
     breaker_threshold: int = 5
+    # Hard bounces in a row with the very same reply text, each for a different recipient,
+    # that pause the run: real bounces name their mailbox (or differ otherwise); one text
+    # repeated for everyone is a refusal of us that the relay words as a bounce.
+    same_bounce_limit: int = 10
     grace: timedelta = timedelta(seconds=30)
 
     @property
@@ -66,6 +70,7 @@ class Report:
     released: int = 0
     paused: str | None = None  # circuit breaker: the policy (or return path) reply that tripped it
     sender_refused: str | None = None  # the relay refused our return path (MAIL FROM)
+    same_bounces: str | None = None  # one hard-bounce text repeated for many recipients
     relay_down: str | None = None  # no connection could be made
     error: str | None = None  # the drain cannot work (e.g. DKIM signing fails): rows released
     db_errors: int = 0  # database calls retried (lost connection, full disk)
@@ -80,6 +85,8 @@ class Report:
         """Why the run stopped on its own, in one line (None when it did not)."""
         if self.sender_refused:
             return f"the relay refuses the return path (MAIL FROM): {self.sender_refused}"
+        if self.same_bounces:
+            return f"the same hard bounce for many recipients: {self.same_bounces}"
         if self.paused:
             return f"circuit breaker (policy refusals): {self.paused}"
         if self.relay_down:

@@ -50,13 +50,51 @@ _ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})\b")
 # sender wherever they come (RFC 3463).
 _SENDER_DETAILS = {"7", "8"}
 
+# Words with which a relay says the refusal is about the envelope sender, not the recipient
+# (Postfix: "Sender address rejected", Exim: "sender verify failed").
+_SENDER_WORDS = re.compile(r"\b(sender|return[- ]path)\b", re.I)
+# Postfix's own prefix for a recipient refusal wins over any later mention of a sender.
+_RECIPIENT_REJECTED = re.compile(r"\brecipient address rejected\b", re.I)
+# Words that name the recipient's mailbox. Checked only after the sender words: Postfix's
+# reject_unlisted_sender says "Sender address rejected: User unknown in local recipient table".
+_RECIPIENT_WORDS = re.compile(
+    r"\b(recipient|no such (user|mailbox|address)|user unknown|unknown user|mailbox"
+    r"|does not exist|doesn't exist|not found|invalid address)\b",
+    re.I,
+)
 
-def classify(code: int, text: str, *, stage: str) -> Outcome:
-    """One SMTP reply → outcome, by the stage (mail, rcpt or data) and the enhanced code.
 
-    A refusal at MAIL FROM, or an x.1.7/x.1.8 anywhere, is about our return path, never
-    about the recipient: it must not fail or suppress anyone (one such reply would otherwise
-    wipe a whole list), so it is a ``sender`` retry that pauses the run.
+def names_sender(text: str, *, sender: str = "", recipient: str = "") -> bool:
+    """Does the reply text say the refusal is about our envelope sender (the return path)?
+
+    Either in words ("Sender address rejected") or by quoting the sender's address (and not
+    the recipient's: a reply quoting both is read as being about the recipient)."""
+    if _RECIPIENT_REJECTED.search(text):
+        return False
+    if _SENDER_WORDS.search(text):
+        return True
+    low = text.lower()
+    return bool(sender) and sender.lower() in low and not (recipient and recipient.lower() in low)
+
+
+def names_recipient(text: str, *, recipient: str = "") -> bool:
+    """Does the reply text clearly point at the recipient's mailbox?"""
+    return bool(_RECIPIENT_WORDS.search(text)) or bool(
+        recipient and recipient.lower() in text.lower()
+    )
+
+
+def classify(code: int, text: str, *, stage: str, sender: str = "", recipient: str = "") -> Outcome:
+    """One SMTP reply → outcome, by the stage (mail, rcpt or data), the enhanced code and,
+    where the code is ambiguous, the reply text (``sender``/``recipient``: the envelope).
+
+    A refusal at MAIL FROM, an x.1.7/x.1.8 anywhere, or an x.1.x (or a bare 5xx to RCPT)
+    whose text names our sender (Postfix rejects the sender at RCPT TO by default, with "550 5.1.0
+    <sender>: Sender address rejected: …") is about our return path, never about the
+    recipient: it must not fail or suppress anyone (one such reply would otherwise wipe a
+    whole list), so it is a ``sender`` retry that pauses the run. An x.1.0 ("other address
+    status") suppresses only when its text clearly names the recipient; otherwise it is
+    retried like a temporary refusal.
     """
     reply = f"{code} {text}".strip()[:500]
     if 200 <= code < 300:
@@ -69,9 +107,14 @@ def classify(code: int, text: str, *, stage: str) -> Outcome:
         return RetryAt(reply, sender=True)
     if stage == "mail" and code >= 500 and code != 552:
         return RetryAt(reply, sender=True)
+    about_address = subject == "1" or (not m and stage == "rcpt" and code >= 500)
+    if about_address and names_sender(text, sender=sender, recipient=recipient):
+        return RetryAt(reply, sender=True)
     if code == 552 or 400 <= code < 500:  # 552: mailbox full, often temporary in practice
         return RetryAt(reply)
     if klass == "5" and subject == "1":
+        if detail == "0" and not names_recipient(text, recipient=recipient):
+            return RetryAt(reply)  # ambiguous: nobody is blamed, the row is tried again later
         return Failed(reply, hard_bounce=True)
     if stage == "rcpt" and code == 550:
         return Failed(reply, hard_bounce=True)
@@ -251,37 +294,38 @@ class Transaction:
             mail, rcpt = self._envelope(sender, recipient).split(b"\r\n")[:2]
             m = await self._step(mail + b"\r\n")
             if not 200 <= m[0] < 300:
-                return self._refused(m, "mail")
+                return self._refused(m, "mail", sender, recipient)
             r = await self._step(rcpt + b"\r\n")
             if not 200 <= r[0] < 300:
-                return self._refused(r, "rcpt")
+                return self._refused(r, "rcpt", sender, recipient)
             d = await self._step(b"DATA\r\n")
         if d[0] != 354:
             if not 200 <= m[0] < 300:
-                return self._refused(m, "mail")
+                return self._refused(m, "mail", sender, recipient)
             if not 200 <= r[0] < 300:
-                return self._refused(r, "rcpt")
-            return self._refused(d, "data")
+                return self._refused(r, "rcpt", sender, recipient)
+            return self._refused(d, "data", sender, recipient)
         if not (200 <= m[0] < 300 and 200 <= r[0] < 300):
             # A server that said 354 without a recipient gets an empty message ended at once.
             self.wire.write(b".\r\n")
             await self.wire.read(1, self.command_timeout)
-            return self._refused(m if m[0] >= 300 else r, "mail" if m[0] >= 300 else "rcpt")
+            stage = "mail" if m[0] >= 300 else "rcpt"
+            return self._refused(m if m[0] >= 300 else r, stage, sender, recipient)
         if then is not None and self.pipelining:
             self.wire.write(data, b".\r\n", self._envelope(*then))
             self.ahead = then
         else:
             self.wire.write(data, b".\r\n")
         final = (await self.wire.read(1, self.data_timeout))[0]
-        return classify(*final, stage="data")
+        return classify(*final, stage="data", sender=sender, recipient=recipient)
 
     async def _step(self, command: bytes) -> tuple[int, str]:
         self.wire.write(command)
         return (await self.wire.read(1, self.command_timeout))[0]
 
-    def _refused(self, reply: tuple[int, str], stage: str) -> Outcome:
+    def _refused(self, reply: tuple[int, str], stage: str, sender: str, recipient: str) -> Outcome:
         self.dirty = True
-        return classify(*reply, stage=stage)
+        return classify(*reply, stage=stage, sender=sender, recipient=recipient)
 
     async def noop(self) -> bool:
         try:

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from publisher.cli import suppressions
 from publisher.cli.common import console, fail, open_app
-from publisher.deliver import Drain, Report, build_drain
+from publisher.deliver import STOP_REASON, Drain, Report, build_drain
 from publisher.dkimsign import DkimError
 from publisher.outbox import KINDS, STATUSES, expiry_for
 from publisher.store import outbox as store_outbox
@@ -37,6 +37,9 @@ def deliver(
     if max_seconds is not None and not max_seconds > 0:  # `not >` also refuses nan
         raise fail(f"--max-seconds: must be greater than 0, got {max_seconds:g}")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        # Why the run stopped is the command's one last line (below), not a second one.
+        handler.addFilter(_not_stop_reason)
     with open_app() as pub:
         with pub.engine.connect() as conn:
             due = sum(n for s, _k, n in store_outbox.status_counts(conn) if s in ("queued",))
@@ -63,10 +66,19 @@ def deliver(
         f"expired {report.expired}, skipped {report.skipped} (suppressed/expired at claim), "
         f"released {report.released}"
     )
+    sender = drain.config.sender
     if report.sender_refused:
         raise fail(
-            "delivery paused: the relay refuses the return path (delivery_return_path or "
-            f"from_address): {report.sender_refused}; nobody was suppressed, rows stay queued",
+            f"delivery paused: the relay refuses the return path <{sender}> "
+            f"(delivery_return_path or from_address): {report.sender_refused}; "
+            "nobody was failed or suppressed, rows stay queued",
+            3,
+        )
+    if report.same_bounces:
+        raise fail(
+            "delivery paused: the same hard bounce for many different recipients, which looks "
+            f"like a refusal of the return path <{sender}> (delivery_return_path or "
+            f"from_address): {report.same_bounces}; nobody more was suppressed, rows stay queued",
             3,
         )
     if report.paused:
@@ -74,7 +86,11 @@ def deliver(
     if report.relay_down:
         raise fail(f"relay unavailable, rows backed off: {report.relay_down}", 3)
     if report.error:
-        raise fail(f"delivery stopped: {report.error}", 2)
+        raise fail(f"delivery stopped: {report.error}; untried rows are released", 2)
+
+
+def _not_stop_reason(record: logging.LogRecord) -> bool:
+    return not all(getattr(record, k, False) for k in STOP_REASON)
 
 
 async def _run(drain: Drain, *, until_empty: bool, max_seconds: float | None) -> Report:

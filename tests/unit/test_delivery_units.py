@@ -45,6 +45,40 @@ from publisher.smtpwire import Failed, RetryAt, Sent, classify, prepare, unstuff
          RetryAt("550 5.7.1 sender blocked by policy", policy=True)),
         (451, "4.3.0 try later", "mail", RetryAt("451 4.3.0 try later")),
         (421, "4.3.2 shutting down", "mail", RetryAt("421 4.3.2 shutting down")),
+        # Postfix rejects the sender at RCPT TO (smtpd_delay_reject=yes): the text decides
+        # what an x.1.0 ("other address status") is about (issue: a 5.1.0 wiped a list).
+        (550, "5.1.0 <news@example.kr>: Sender address rejected: User unknown in local "
+         "recipient table", "rcpt",
+         RetryAt("550 5.1.0 <news@example.kr>: Sender address rejected: User unknown in local "
+                 "recipient table", sender=True)),
+        (450, "4.1.0 <news@example.kr>: Sender address rejected: try later", "rcpt",
+         RetryAt("450 4.1.0 <news@example.kr>: Sender address rejected: try later",
+                 sender=True)),
+        (550, "5.1.1 sender verify failed", "rcpt",
+         RetryAt("550 5.1.1 sender verify failed", sender=True)),
+        (550, "Sender address rejected", "rcpt", RetryAt("550 Sender address rejected",
+                                                          sender=True)),
+        # Our return path quoted, with no word: about the sender (news@example.kr).
+        (550, "5.1.0 <news@example.kr>: rejected", "rcpt",
+         RetryAt("550 5.1.0 <news@example.kr>: rejected", sender=True)),
+        # An x.1.0 that names nobody: retried, never a bounce.
+        (550, "5.1.0 Address rejected", "rcpt", RetryAt("550 5.1.0 Address rejected")),
+        (550, "5.1.0 rejected", "data", RetryAt("550 5.1.0 rejected")),
+        # An x.1.0 that names the recipient is a bounce.
+        (550, "5.1.0 <a@b.kr>: Recipient address rejected", "rcpt",
+         Failed("550 5.1.0 <a@b.kr>: Recipient address rejected", hard_bounce=True)),
+        (550, "5.1.0 <a@b.kr> rejected", "rcpt",
+         Failed("550 5.1.0 <a@b.kr> rejected", hard_bounce=True)),
+        (550, "5.1.0 no such user", "rcpt", Failed("550 5.1.0 no such user", hard_bounce=True)),
+        (550, "5.1.1 <a@b.kr>: Recipient address rejected: unknown (sender news@example.kr)",
+         "rcpt", Failed("550 5.1.1 <a@b.kr>: Recipient address rejected: unknown (sender "
+                        "news@example.kr)", hard_bounce=True)),
+        # Quoting both addresses: read as being about the recipient.
+        (550, "5.1.1 <a@b.kr> unknown, mail for <news@example.kr>", "rcpt",
+         Failed("550 5.1.1 <a@b.kr> unknown, mail for <news@example.kr>", hard_bounce=True)),
+        # Content refusals that mention a sender are still about the message.
+        (554, "5.6.0 message from this sender looks like spam", "data",
+         Failed("554 5.6.0 message from this sender looks like spam")),
         # The recipient side keeps its meaning.
         (550, "5.1.1 no such user", "data", Failed("550 5.1.1 no such user", hard_bounce=True)),
         (551, "5.1.6 user has moved", "rcpt",
@@ -52,7 +86,8 @@ from publisher.smtpwire import Failed, RetryAt, Sent, classify, prepare, unstuff
     ],
 )  # fmt: skip
 def test_reply_classification(code: int, text: str, stage: str, expected: object) -> None:
-    assert classify(code, text, stage=stage) == expected
+    envelope = {"sender": "news@example.kr", "recipient": "a@b.kr"}
+    assert classify(code, text, stage=stage, **envelope) == expected
 
 
 def test_backoff_grows_from_one_minute_to_four_hours_with_jitter() -> None:
