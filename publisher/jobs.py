@@ -217,11 +217,17 @@ def send_test(
     *,
     to: str,
     now: datetime,
+    at: datetime | None = None,
 ) -> int:
-    """Enqueue one "[TEST]" copy of what a run now would send (the all-sections variant)."""
+    """Enqueue one "[TEST]" copy of what a run at ``at`` (default now) would send (the
+    all-sections variant).
+
+    The copy is dated, signed and enqueued at ``now``, the real time: a copy enqueued at a
+    future ``at`` would wait for it, one at a past ``at`` would be expired before it is sent.
+    """
     identity = fanout.Identity.from_settings(settings)
     digest = schedules.digest(digest_id)
-    pv = preview(engine, settings, schedules, digest_id, now=now, test_to=to)
+    pv = preview(engine, settings, schedules, digest_id, now=at or now, test_to=to)
     body = compose.compose(
         rendered=pv.rendered, sender=identity.sender, date=now,
         list_info=identity.list_info(digest.name, digest.id),

@@ -78,6 +78,26 @@ def _at(app: App, at: str | None) -> datetime:
         raise fail(f"--at: {exc}") from None
 
 
+def _run_at(app: App, at: str | None) -> datetime:
+    """--at for `digest run`: a time that has come, never a future slot.
+
+    A run records its window in digest_runs: run early, it would use up a slot that has not
+    come (the real run then finds it done and its later articles fall into no window).
+    Previews and test copies record no run, so they may look ahead.
+    """
+    when = _at(app, at)
+    now = app.clock.now()
+    if when > now:
+        tz = app.settings.tz
+        raise fail(
+            f"--at: {when.astimezone(tz).isoformat()} is later than now "
+            f"({now.astimezone(tz).isoformat(timespec='seconds')}); a run only performs a time "
+            "that has come, so nothing was run or recorded (digest preview --at shows what it "
+            "would send)"
+        )
+    return when
+
+
 # --- subscribers ---------------------------------------------------------------------------
 
 
@@ -273,9 +293,9 @@ def test(
     with open_app() as app:
         schedules = _schedules(app, digest_id)
         try:
-            n = jobs.send_test(
-                app.engine, app.settings, schedules, digest_id, to=address, now=_at(app, at)
-            )
+            # Rendered as of --at, enqueued now: a future --at must not hold the copy back.
+            n = jobs.send_test(app.engine, app.settings, schedules, digest_id, to=address,
+                               now=app.clock.now(), at=_at(app, at))  # fmt: skip
         except ValueError as exc:
             raise fail(str(exc)) from None
     say(f"enqueued {n} test message to {address}")
@@ -288,7 +308,9 @@ RUN_KEPT = "the run was rolled back: nothing was enqueued and its window is stil
 @digest_app.command("run")
 def run(
     digest_id: Annotated[str, typer.Argument(metavar="ID")],
-    at: Annotated[str | None, typer.Option("--at", help="Pretend it is this time.")] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Pretend it is this time (not later than now).")
+    ] = None,
     now: Annotated[
         bool,
         typer.Option("--now", help="Send now: a manual run whose window ends now (or at --at)."),
@@ -299,9 +321,10 @@ def run(
 
     with open_app(kept=RUN_KEPT) as app:
         schedules = _schedules(app, digest_id)
+        when = _run_at(app, at)
         try:
             r = jobs.run_digest(app.engine, app.settings, schedules, digest_id,
-                                now=_at(app, at), manual=now)  # fmt: skip
+                                now=when, manual=now)  # fmt: skip
         except ValueError as exc:
             raise fail(str(exc)) from None
     if r.window is not None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from publisher.app import App
 from publisher.cli import app
+from publisher.clock import FixedClock
 from tests.digestkit import cli_store
 
 runner = CliRunner()
@@ -66,3 +70,56 @@ def test_a_manual_run_never_takes_the_scheduled_run_key(env: Path) -> None:
 def test_at_refuses_a_malformed_time(env: Path) -> None:
     result = runner.invoke(app, ["digest", "run", "morning", "--now", "--at", "2026-11-24T7"])
     assert result.exit_code == 2 and "--at: not an RFC 3339 timestamp" in result.output
+
+
+def _clock_at(monkeypatch: pytest.MonkeyPatch, at: str) -> None:
+    """What open_app builds, with this clock instead of the system's."""
+    clock = FixedClock(datetime.fromisoformat(at))
+    monkeypatch.setattr("publisher.cli.common.App", functools.partial(App, clock=clock))
+
+
+def _refused(*args: str) -> str:
+    result = runner.invoke(app, ["digest", "run", "morning", *args])
+    assert result.exit_code == 2, result.output
+    return result.output
+
+
+def test_a_future_at_is_refused_and_the_real_run_still_sends(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Noon the day before: the 07:00 slot of the 24th has not come.
+    _clock_at(monkeypatch, "2026-11-23T12:00:00+09:00")
+    for args in (["--at", "2026-11-24T07:00"], ["--now", "--at", "2026-11-24T07:00"]):
+        out = _refused(*args)
+        assert (
+            "--at: 2026-11-24T07:00:00+09:00 is later than now (2026-11-23T12:00:00+09:00)" in out
+        )
+        assert "nothing was run or recorded" in out and len(out.strip().splitlines()) == 1
+    history = runner.invoke(app, ["digest", "history", "morning"])
+    assert "no runs of morning yet" in history.output
+    assert _runs(env) == []
+    # When the slot has come, its run finds it free and sends every article of its window.
+    _clock_at(monkeypatch, "2026-11-25T12:00:00+09:00")
+    out = _run("--at", "2026-11-24T07:00:30")  # a past --at still runs
+    assert "window: (2026-11-22T21:50:00+00:00, 2026-11-23T21:50:00+00:00]" in out
+    assert "enqueued: items 18, most viewed 5, variants 1, recipients 2, enqueued 2" in out
+
+
+def test_preview_and_test_may_look_ahead_and_record_no_run(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _clock_at(monkeypatch, "2026-11-23T12:00:00+09:00")
+    ahead = ["--at", "2026-11-24T07:00:30"]
+    preview = runner.invoke(app, ["digest", "preview", "morning", *ahead])
+    assert preview.exit_code == 0 and "items: 18  most viewed: 5" in preview.output
+    test = runner.invoke(app, ["digest", "test", "morning", "--to", "ed@example.kr", *ahead])
+    assert test.exit_code == 0 and "enqueued 1 test message" in test.output
+    assert _runs(env) == []
+    # The copy goes out now (the next drain), not at --at, and lives its hour from now.
+    with sqlite3.connect(env) as conn:
+        q = "SELECT next_attempt_at, expires_at FROM outbox WHERE kind = 'test'"
+        rows = [(str(a), str(e)) for a, e in conn.execute(q)]
+    assert rows == [("2026-11-23 03:00:00.000000", "2026-11-23 04:00:00.000000")]
+    # The slot is still free for its run.
+    _clock_at(monkeypatch, "2026-11-24T07:01:00+09:00")
+    assert "enqueued: items 18" in _run()
