@@ -55,7 +55,7 @@ _DOTS = str.maketrans({"\u3002": ".", "\uff61": ".", "\u2800": " "})
 # "evil.pw", "evil . com" and "evil .com" do not. A dot between a word and two or more letters
 # is a domain ("evil.pw", "뉴스.한국"); one letter after it is not ("e.g", "U.S.").
 _URL_SHAPES = re.compile(
-    r"[^\W_]\.[^\W\d_]{2}"  # evil.pw, www.evil, 한빛.한국
+    r"(?:[^\W_]|[^\x00-\x7f\w\s])\.[^\W\d_]{2}"  # evil.pw, www.evil, 한빛.한국, i❤.ws
     r"|[^\W_]\s+\.\s*[^\W_]"  # evil . com, evil .com
     r"|\b[a-z][a-z0-9+.-]*:(?=[^\s\d])"  # javascript:x, http://, mailto:x (not "Note: x")
     r"|\b(?:javascript|vbscript|data|https?|ftp|file|mailto|tel|sms)\s*:"  # even with spaces
