@@ -79,7 +79,8 @@ class InputError(ValueError):
 
 def _has_control(text: str, allow_newlines: bool = False) -> bool:
     for ch in text:
-        if (allow_newlines and ch == "\n") or ch == _ZWJ:  # a joiner left by _visible
+        # A line break in a note; a zero-width joiner _visible kept inside an emoji sequence.
+        if allow_newlines and ch in ("\n", _ZWJ):
             continue
         if ch in "\r\n\u2028\u2029\x85" or unicodedata.category(ch) in ("Cc", "Cf"):
             return True

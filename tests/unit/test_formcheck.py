@@ -147,3 +147,8 @@ def test_names_lose_ignorables_and_count_as_typed() -> None:
 def test_an_address_cannot_carry_a_placeholder(address: str) -> None:
     with pytest.raises(InputError):
         single_address(address)
+
+
+def test_an_address_keeps_refusing_invisible_characters() -> None:
+    with pytest.raises(InputError):
+        single_address("friend\u200d@example.kr")
