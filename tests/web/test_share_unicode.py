@@ -81,3 +81,17 @@ async def test_a_name_counts_as_typed_and_loses_invisible_characters(web: Web) -
     assert r.status_code == 200 and SENT in r.text
     [row] = outbox_rows(web.engine, "share")
     assert "Kim Minsu" in message_of(web.engine, row)
+
+
+async def test_a_placeholder_past_the_form_check_is_never_queued(
+    web: Web, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from publisher import formcheck
+
+    # As if the allow-list had a hole: the note reaches sharing.send with a placeholder in it.
+    monkeypatch.setattr(formcheck, "plain_note", lambda raw, field="note": raw)
+    with caplog.at_level(logging.ERROR):
+        r = await _post(web, note="%%SHARE_BLOCK_URL%%" * 15)
+    assert r.status_code == 400 and 'id="note"' in r.text
+    assert outbox_rows(web.engine) == []
+    assert any("holds a placeholder" in rec.getMessage() for rec in caplog.records)
