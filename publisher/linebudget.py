@@ -15,14 +15,23 @@ last line before its suffix, so together the two rules bound every line of every
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 MAX_LINE = 998  # RFC 5322 2.1.1, without the CRLF
 VALUE_LINE_MAX = 300  # bytes: an e-mail address (≤ 254) in <>, a link with a signed token
 PLACEHOLDER = re.compile(r"%%[A-Z0-9_]+%%")
 
 
-class LineTooLong(ValueError):
+class Unfit(ValueError):
+    """A value, or the message it makes, that cannot be sent as it is."""
+
+
+class LineTooLong(Unfit):
     """A line of a message, or of a value meant for one, is over its byte budget."""
+
+
+class PlaceholderInValue(Unfit):
+    """A value holding ``%%NAME%%``: splicing values one after another would expand it."""
 
 
 def cost(line: str) -> int:
@@ -58,3 +67,23 @@ def check_message(message: bytes) -> None:
         size = len(line) - line.endswith(b"\r")
         if size > MAX_LINE:
             raise LineTooLong(f"line {number}: {size} bytes exceeds {MAX_LINE}")
+
+
+def check_literal(values: Mapping[str, str]) -> None:
+    """No value holds a placeholder, so every way of splicing values in gives the same bytes."""
+    for name, value in values.items():
+        if "%%" in value and PLACEHOLDER.search(value):
+            raise PlaceholderInValue(f"{name}: the value holds a placeholder")
+
+
+def fill_once(template: bytes, values: Mapping[str, str]) -> bytes:
+    """Each placeholder replaced by its value in one pass; values are never searched again."""
+
+    def value(found: re.Match[bytes]) -> bytes:
+        name = found.group(0).decode("ascii")
+        return values[name].encode("utf-8") if name in values else found.group(0)
+
+    return _PLACEHOLDER_BYTES.sub(value, template)
+
+
+_PLACEHOLDER_BYTES = re.compile(PLACEHOLDER.pattern.encode("ascii"))

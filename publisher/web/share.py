@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request, Response
 
 from publisher import formcheck, sharing, tokens
 from publisher.config import Settings
-from publisher.linebudget import LineTooLong
+from publisher.linebudget import Unfit
 from publisher.models import Article
 from publisher.store.webstate import published_article
 from publisher.web.context import WebContext, context_of
@@ -122,7 +122,7 @@ def router(_settings: Settings) -> APIRouter:
                 resp = message(ctx, request, "too_many_title", "too_many", status=429, lang=lang)
                 resp.headers["Retry-After"] = "3600"
                 return resp
-            except (sharing.FormUsed, LineTooLong) as exc:
+            except (sharing.FormUsed, Unfit) as exc:
                 article = await asyncio.to_thread(_published, ctx, article_id)
                 if article is None:
                     return message(

@@ -16,9 +16,12 @@ from publisher.linebudget import (
     MAX_LINE,
     VALUE_LINE_MAX,
     LineTooLong,
+    PlaceholderInValue,
+    check_literal,
     check_message,
     check_values,
     cost,
+    fill_once,
 )
 from publisher.render import RenderedEmail
 
@@ -93,3 +96,19 @@ def test_fanout_refuses_links_that_cannot_fit() -> None:
     )  # fmt: skip
     with pytest.raises(LineTooLong, match="URL"):
         identity.substitutions(subscriber_id=1, name="김민수", email="m@example.kr", now=NOW)
+
+
+def test_fill_once_never_expands_a_placeholder_inside_a_value() -> None:
+    template = b"To: %%TO%%\r\n\r\nnote: %%NOTE%%\r\nblock: %%BLOCK%%\r\n%%OTHER%%"
+    values = {"%%TO%%": "a@example.kr", "%%NOTE%%": "%%BLOCK%%" * 3, "%%BLOCK%%": "x" * 200}
+    filled = fill_once(template, values)
+    assert filled == (
+        b"To: a@example.kr\r\n\r\nnote: %%BLOCK%%%%BLOCK%%%%BLOCK%%\r\nblock: " + b"x" * 200
+        + b"\r\n%%OTHER%%"
+    )  # fmt: skip
+
+
+def test_a_value_holding_a_placeholder_is_refused() -> None:
+    check_literal({"%%NOTE%%": "3.5% growth, 100%", "%%TO%%": "a@example.kr"})
+    with pytest.raises(PlaceholderInValue, match="%%NOTE%%"):
+        check_literal({"%%NOTE%%": "see %%SHARE_BLOCK_URL%%"})
