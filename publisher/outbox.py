@@ -267,17 +267,23 @@ def personalise(template: bytes, item: Claimed) -> bytes:
 
 
 def fill(template: bytes, substitutions: Mapping[str, str], message_id: str) -> bytes:
-    """Splice per-recipient values into stored content with ``bytes.replace``.
+    """Splice per-recipient values into stored content, in one pass.
 
     Values go in as UTF-8. A value with CR or LF is refused where its placeholder stands in
     the header block (header injection); in the body a producer may fold text into CRLF lines
     (a share's note does), and the sender dot-stuffs the finished message.
     """
-    out = template.replace(MESSAGE_ID_PLACEHOLDER.encode(), message_id.encode())
     end = template.find(b"\r\n\r\n")
     head = template if end < 0 else template[:end]
     for name, value in substitutions.items():
         if ("\r" in value or "\n" in value) and name.encode() in head:
             raise ValueError(f"substitution {name}: header value contains a line break")
-        out = out.replace(name.encode(), value.encode("utf-8"))
-    return out
+    values = {MESSAGE_ID_PLACEHOLDER: message_id, **substitutions}
+
+    # One pass: a value is never searched again, so a placeholder a reader typed into a value
+    # (a share note, an imported name) stays literal text instead of being filled in turn.
+    def value(found: re.Match[bytes]) -> bytes:
+        text = values.get(found.group(0).decode("ascii"))
+        return found.group(0) if text is None else text.encode("utf-8")
+
+    return _PLACEHOLDER.sub(value, template)

@@ -130,3 +130,12 @@ def test_ascii_names_are_atoms_or_quoted() -> None:
     assert address("", "a@example.kr") == "a@example.kr"
     assert address("Kim Minsu", "a@example.kr") == "Kim Minsu <a@example.kr>"
     assert address('Kim, "MS"', "a@example.kr") == '"Kim, \\"MS\\"" <a@example.kr>'
+
+
+def test_a_placeholder_typed_into_a_value_stays_literal() -> None:
+    """A reader's text is never searched for placeholders again (one-pass fill)."""
+    from publisher.outbox import fill
+
+    template = b"To: %%TO%%\r\n\r\nnote: %%NOTE%%\r\nend %%TO%%\r\n"
+    out = fill(template, {"%%NOTE%%": "see\r\n%%TO%%", "%%TO%%": "a@example.kr"}, "<m@x>")
+    assert out == b"To: a@example.kr\r\n\r\nnote: see\r\n%%TO%%\r\nend a@example.kr\r\n"
