@@ -97,15 +97,21 @@ class Claimed:
         return self.recipient.rpartition("@")[2].lower()
 
 
+# The reader's own suppressions: a confirmation mail passes them (the reader asked to come
+# back; confirming lifts them, see signup.confirm). A bounce or complaint stops it.
+READER_OWN = ("unsubscribed", "deleted")
+
+
 def blocks(kind: str, entries: set[tuple[str, str]]) -> bool:
     """Whether suppression entries (scope, reason) stop a message of this kind.
 
-    Scope ``all`` stops everything, except that an unsubscribed reader who signs up again
-    must still get the confirmation (confirming lifts the entry; a hard bounce still stops
-    it). Scope ``share`` stops only shared articles: the reader blocked those alone.
+    Scope ``all`` stops everything, except that a reader who unsubscribed or deleted their
+    data and signs up again must still get the confirmation (confirming lifts the entry; a
+    hard bounce still stops it). Scope ``share`` stops only shared articles: the reader
+    blocked those alone.
     """
     for scope, reason in entries:
-        if scope == "all" and not (kind == "confirm" and reason == "unsubscribed"):
+        if scope == "all" and not (kind == "confirm" and reason in READER_OWN):
             return True
         if scope == "share" and kind == "share":
             return True

@@ -1,33 +1,48 @@
 """Reader self-service: subscribe (double opt-in), confirm, unsubscribe, preferences, my data.
 
 Every answer a reader sees is the same whether the address was known or not; the only
-difference is whether a confirmation email is enqueued, and that work runs after the answer
-(see web/pages.py), so its time does not tell either.
+difference is whether a confirmation email is enqueued. That work runs after the answer (see
+web/pages.py) and costs the same for every address: the message is rendered and inlined once
+per language (``ConfirmMail``), stored once a day, and a request is a few small writes: the
+address's counter is bumped even when nothing is sent.
 
 A confirmation token names one pending request: the subscriber id and a random nonce stored
 with the row. A new request replaces the nonce, confirming or any status change clears it, so
 a token confirms exactly the request it was mailed for, once. The choice a request asks for
 (name, sections, frequency, language) is held with it and applied only on confirmation: a
-stranger who signs up someone else's address changes nothing of theirs.
+stranger who signs up someone else's address changes nothing of theirs, not even the name the
+confirmation is addressed to.
+
+Every link names a subscriber id, and SQLite gives a deleted subscriber's id to the next
+sign-up: a link counts only for the row that existed when it was issued (``_holder``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
 from publisher import compose, tokens
 from publisher.addresses import canonical, to_ascii
 from publisher.fanout import Identity
 from publisher.models import Subscriber
-from publisher.outbox import NewMessage, enqueue, store_content
+from publisher.outbox import READER_OWN, NewMessage, enqueue, store_content
 from publisher.render import Renderer
 from publisher.store import subscribers as store_subscribers
 from publisher.store import webstate
-from publisher.store.types import Engine
+from publisher.store.types import Connection, Engine
+
+# Per-row placeholders in the one stored confirmation (filled by outbox.fill).
+CONFIRM_TOKEN = "%%CONFIRM_TOKEN%%"
+DATE = "%%DATE%%"
+_COMPOSED_AT = datetime(2000, 1, 1, tzinfo=UTC)  # replaced by DATE: the row says when
+_DATE_LINE = re.compile(rb"^Date: [^\r\n]*", re.M)
 
 
 def address_key(prefix: str, email: str) -> str:
@@ -57,21 +72,56 @@ def admit(engine: Engine, *, client: str, per_client_hour: int, now: datetime) -
             raise TooMany()
 
 
+@dataclass(frozen=True, slots=True)
+class ConfirmMail:
+    """The confirmation message of one language, rendered and inlined once per process.
+
+    Jinja2 and premailer cost tens of milliseconds: done per request on the store writer,
+    they showed which addresses get a mail (the next sign-up waited for them). Each request's
+    row carries only its To, Date and token (``CONFIRM_TOKEN``, as an import's mails do).
+    """
+
+    language: str
+    body: bytes
+    digest: str
+
+    @classmethod
+    def render(cls, identity: Identity, renderer: Renderer, language: str) -> ConfirmMail:
+        rendered = renderer.confirm(confirm_url=f"{identity.base_url}/confirm/{CONFIRM_TOKEN}")
+        raw = compose.compose(rendered=rendered, sender=identity.sender, date=_COMPOSED_AT)
+        head, sep, rest = raw.partition(b"\r\n\r\n")
+        head, found = _DATE_LINE.subn(b"Date: " + DATE.encode("ascii"), head, count=1)
+        if found != 1:
+            raise compose.ComposeError("the confirmation has no Date header to fill in")
+        body = head + sep + rest
+        return cls(language, body, hashlib.sha256(body).hexdigest()[:16])
+
+    def content_id(self, conn: Connection, now: datetime) -> int:
+        """Stored once a day (the cleanup drops old unused copies; a changed template is a
+        new digest, so a new copy): a lookup for every other request."""
+        key = f"confirm-form:{self.language}:{now:%Y%m%d}:{self.digest}"
+        found = webstate.content_id(conn, key)
+        if found is not None:
+            return found
+        return store_content(conn, key=key, kind="confirm", body=self.body, now=now)
+
+
 def subscribe(
-    engine: Engine, identity: Identity, renderer: Renderer, *, email: str, name: str,
+    engine: Engine, identity: Identity, mail: ConfirmMail, *, email: str, name: str,
     sections: Sequence[str], frequency: str, language: str, now: datetime, cap_per_day: int,
 ) -> bool:  # fmt: skip
     """Record a pending request and enqueue its confirmation; True when one was enqueued.
 
     Nothing for a confirmed address (a stranger must not change their choice) and nothing
     past ``cap_per_day`` confirmations to one mailbox (counted on the canonical address).
+    The stored message is looked up and the counter bumped for every address, so a confirmed
+    or capped one costs about what a new one does.
     """
     with engine.begin() as conn:
+        cid = mail.content_id(conn, now)
         who = store_subscribers.get_by_email(conn, email)
-        if who is not None and who.status == "confirmed":
-            return False
         sent = webstate.bump(conn, address_key("confirm:", email), day_start(now))
-        if sent > cap_per_day:
+        if (who is not None and who.status == "confirmed") or sent > cap_per_day:
             return False
         nonce = secrets.randbelow(2**31 - 1) + 1  # fits a 32-bit INTEGER on both backends
         if who is None:
@@ -86,34 +136,50 @@ def subscribe(
             choice = {"name": name, "sections": sorted(set(sections)), "frequency": frequency,
                       "language": language}  # fmt: skip
             webstate.set_pending(conn, who.id, nonce=nonce, choice=choice)
-        _enqueue_confirm(conn, identity, renderer, who, nonce=nonce, name=name, count=sent,
-                         now=now)  # fmt: skip
+        _enqueue_confirm(conn, identity, who, cid, nonce=nonce, now=now)
         return True
 
 
 def _enqueue_confirm(
-    conn: Any, identity: Identity, renderer: Renderer, who: Subscriber, *, nonce: int,
-    name: str, count: int, now: datetime,
+    conn: Connection, identity: Identity, who: Subscriber, content_id: int, *, nonce: int,
+    now: datetime,
 ) -> None:  # fmt: skip
     token = tokens.make(identity.secret, "confirm", (who.id, nonce), now=now)
-    rendered = renderer.confirm(confirm_url=f"{identity.base_url}/confirm/{token}")
-    body = compose.compose(rendered=rendered, sender=identity.sender, date=now)
-    key = f"confirm:{who.id}:{now:%Y%m%d}:{count}"
-    cid = store_content(conn, key=key, kind="confirm", body=body, now=now)
+    # The request's nonce makes the key unique: an id a deleted reader had used today must
+    # not make the new reader's mail a duplicate that is silently dropped.
+    key = f"confirm:{who.id}:{nonce}"
     msg = NewMessage(
-        dedupe_key=key, kind="confirm", recipient=to_ascii(who.email), content_id=cid,
-        substitutions={compose.TO: compose.address(name, who.email)},
+        dedupe_key=key, kind="confirm", recipient=to_ascii(who.email), content_id=content_id,
+        # The stored name: the one a request asks for is held until the mailbox confirms.
+        substitutions={compose.TO: compose.address(who.name, who.email), CONFIRM_TOKEN: token,
+                       DATE: format_datetime(now)},
         expires_in=identity.expiries["confirm"],
     )  # fmt: skip
     enqueue(conn, [msg], now=now, domain=identity.message_id_domain)
 
 
+class Gone(tokens.TokenError):
+    """A valid link whose reader is gone: deleted, purged, or the id names a later sign-up."""
+
+
+def _holder(
+    conn: Connection, secret: str, purpose: tokens.Purpose, token: str, now: datetime
+) -> tuple[Subscriber, tuple[int, ...]]:
+    ids, issued = tokens.read_issued(secret, purpose, token, now=now)
+    who = webstate.subscriber_by_id(conn, ids[0], issued=issued)
+    if who is None:
+        raise Gone(f"the {purpose} link names no current subscriber")
+    return who, ids
+
+
 def subscriber_for(engine: Engine, secret: str, purpose: tokens.Purpose, token: str, *,
                    now: datetime) -> Subscriber | None:  # fmt: skip
-    """The subscriber a valid token names (None once deleted); TokenError when invalid."""
-    ids = tokens.read(secret, purpose, token, now=now)
+    """The subscriber a valid token names (None once gone); TokenError when invalid."""
     with engine.connect() as conn:
-        return webstate.subscriber_by_id(conn, ids[0])
+        try:
+            return _holder(conn, secret, purpose, token, now)[0]
+        except Gone:
+            return None
 
 
 def _token_matches(who: Subscriber, held: webstate.Pending | None, ids: tuple[int, ...]) -> bool:
@@ -125,12 +191,11 @@ def _token_matches(who: Subscriber, held: webstate.Pending | None, ids: tuple[in
 
 
 def confirm(engine: Engine, secret: str, token: str, *, now: datetime) -> bool:
-    """Confirm the pending request the token was issued for; any other token changes nothing."""
-    ids = tokens.read(secret, "confirm", token, now=now)
+    """Confirm the pending request the token was issued for; any other token changes nothing.
+
+    TokenError (``Gone``) when the link's reader no longer exists."""
     with engine.begin() as conn:
-        who = webstate.subscriber_by_id(conn, ids[0])
-        if who is None:
-            return False
+        who, ids = _holder(conn, secret, "confirm", token, now)
         held = webstate.pending(conn, who.id)
         if not _token_matches(who, held, ids):
             return False
@@ -142,19 +207,42 @@ def confirm(engine: Engine, secret: str, token: str, *, now: datetime) -> bool:
                 name=str(c.get("name") or who.name), language=c.get("language"),
             )  # fmt: skip
         webstate.set_status(conn, who.id, "confirmed", now=now)  # clears the request
-        webstate.unsuppress(conn, who.email, reason="unsubscribed")
+        # The mailbox said yes again: its own "unsubscribed" or "deleted" entry goes.
+        webstate.unsuppress(conn, who.email, reasons=READER_OWN)
         return True
 
 
-def unsubscribe_id(engine: Engine, subscriber_id: int, *, now: datetime) -> None:
-    """Idempotent; the suppression makes the delivery drop digests already queued."""
+def _unsubscribe(conn: Connection, who: Subscriber, now: datetime) -> None:
+    if who.status != "unsubscribed":
+        webstate.set_status(conn, who.id, "unsubscribed", now=now)
+    store_subscribers.suppress(conn, email=who.email, reason="unsubscribed", now=now)
+
+
+def unsubscribe(
+    engine: Engine, secret: str, purpose: tokens.Purpose, token: str, *, now: datetime
+) -> None:
+    """The reader's link (``unsubscribe`` or ``preferences``); idempotent. Gone when the link's
+    reader no longer exists. The suppression makes the delivery drop digests already queued."""
     with engine.begin() as conn:
-        who = webstate.subscriber_by_id(conn, subscriber_id)
-        if who is None:
-            return
-        if who.status != "unsubscribed":
-            webstate.set_status(conn, who.id, "unsubscribed", now=now)
-        store_subscribers.suppress(conn, email=who.email, reason="unsubscribed", now=now)
+        _unsubscribe(conn, _holder(conn, secret, purpose, token, now)[0], now)
+
+
+def unsubscribe_id(engine: Engine, subscriber_id: int, *, now: datetime) -> None:
+    """By id, for the operator's tools; idempotent."""
+    with engine.begin() as conn:
+        who = webstate.subscriber_by_id(conn, subscriber_id, issued=None)
+        if who is not None:
+            _unsubscribe(conn, who, now)
+
+
+def change_choice(
+    engine: Engine, secret: str, token: str, *, sections: Sequence[str], frequency: str,
+    now: datetime,
+) -> None:  # fmt: skip
+    """The preferences link's "save"; Gone when the link's reader no longer exists."""
+    with engine.begin() as conn:
+        who = _holder(conn, secret, "preferences", token, now)[0]
+        webstate.set_choice(conn, who.id, sections=sections, frequency=frequency)
 
 
 def update_choice(
@@ -173,11 +261,23 @@ def my_data(who: Subscriber) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def delete(engine: Engine, subscriber_id: int, *, now: datetime) -> None:
-    """Remove the subscriber; the address stays only as a suppression, so queued mail drops."""
+def _delete(conn: Connection, who: Subscriber, now: datetime) -> None:
+    store_subscribers.suppress(conn, email=who.email, reason="deleted", now=now)
+    webstate.delete_subscriber(conn, who.id)
+
+
+def delete_mine(engine: Engine, secret: str, token: str, *, now: datetime) -> None:
+    """ "Delete my data" from the preferences link; Gone when the reader no longer exists."""
     with engine.begin() as conn:
-        who = webstate.subscriber_by_id(conn, subscriber_id)
-        if who is None:
-            return
-        store_subscribers.suppress(conn, email=who.email, reason="deleted", now=now)
-        webstate.delete_subscriber(conn, who.id)
+        _delete(conn, _holder(conn, secret, "preferences", token, now)[0], now)
+
+
+def delete(engine: Engine, subscriber_id: int, *, now: datetime) -> None:
+    """Remove the subscriber; the address stays only as a suppression, so queued mail drops.
+
+    Signing up again is double opt-in as for anyone: the confirmation passes the "deleted"
+    entry, and confirming lifts it (see ``outbox.blocks``)."""
+    with engine.begin() as conn:
+        who = webstate.subscriber_by_id(conn, subscriber_id, issued=None)
+        if who is not None:
+            _delete(conn, who, now)

@@ -62,15 +62,27 @@ def make(secret: str, purpose: Purpose, ids: tuple[int, ...], *, now: datetime) 
 
 def read(secret: str, purpose: Purpose, token: str, *, now: datetime) -> tuple[int, ...]:
     """The ids in a valid token of this purpose, or TokenError."""
+    return read_issued(secret, purpose, token, now=now)[0]
+
+
+def read_issued(
+    secret: str, purpose: Purpose, token: str, *, now: datetime
+) -> tuple[tuple[int, ...], datetime]:
+    """The ids in a valid token and when it was issued (whole seconds, UTC), or TokenError.
+
+    The time lets a caller refuse a token older than the row its id names now: SQLite may
+    give a deleted subscriber's id to the next one who signs up.
+    """
     signer = _signer(secret, purpose, int(now.timestamp()))
     max_age = int(MAX_AGE[purpose].total_seconds())
     try:
-        value = signer.unsign(token, max_age=max_age).decode("ascii")
+        raw, issued = signer.unsign(token, max_age=max_age, return_timestamp=True)
+        value = raw.decode("ascii")
     except SignatureExpired:
         raise TokenError(f"{purpose} token expired") from None
     except (BadSignature, UnicodeError):
         raise TokenError(f"not a valid {purpose} token") from None
     try:
-        return tuple(int(v) for v in value.split("-"))
+        return tuple(int(v) for v in value.split("-")), issued
     except ValueError:
         raise TokenError(f"not a valid {purpose} token") from None

@@ -101,22 +101,34 @@ def content_id(conn: Connection, key: str) -> int | None:
     return None if found is None else int(found)
 
 
-def unsuppress(conn: Connection, email: str, *, reason: str) -> None:
-    """Lift our own "unsubscribed" entry when the reader confirms again; bounces stay."""
+def unsuppress(conn: Connection, email: str, *, reasons: Sequence[str]) -> None:
+    """Lift the reader's own entries ("unsubscribed", "deleted") when they confirm again;
+    bounces and complaints stay."""
     conn.execute(
         delete(suppressions).where(
             suppressions.c.email == canonical(email),
             suppressions.c.scope == "all",
-            suppressions.c.reason == reason,
+            suppressions.c.reason.in_(list(reasons)),
         )
     )
 
 
-def subscriber_by_id(conn: Connection, subscriber_id: int) -> Subscriber | None:
-    """By id, or by an id merged into another one (migration 0008) for links already mailed."""
-    email = conn.execute(
-        select(subscribers.c.email).where(subscribers.c.id == subscriber_id)
-    ).scalar()
+def subscriber_by_id(
+    conn: Connection, subscriber_id: int, *, issued: datetime | None
+) -> Subscriber | None:
+    """The subscriber a link issued at ``issued`` names: by id, or by an id merged into another
+    one (migration 0008) for links already mailed. ``issued=None``: by id alone (an operator).
+
+    A row created after the link was issued is someone else: SQLite hands a deleted (or
+    purged) subscriber's id to the next sign-up, and the old reader's links must not act on
+    them. Tokens carry whole seconds, so the row's time is compared to the second.
+    """
+    row = conn.execute(
+        select(subscribers.c.email, subscribers.c.created_at).where(
+            subscribers.c.id == subscriber_id
+        )
+    ).first()
+    email = row.email if row is not None and _before(row.created_at, issued) else None
     if email is None:
         email = conn.execute(
             select(subscribers.c.email)
@@ -124,6 +136,12 @@ def subscriber_by_id(conn: Connection, subscriber_id: int) -> Subscriber | None:
             .where(subscriber_aliases.c.old_id == subscriber_id)
         ).scalar()
     return None if email is None else get_by_email(conn, str(email))
+
+
+def _before(created_at: datetime | None, issued: datetime | None) -> bool:
+    if created_at is None or issued is None:
+        return True
+    return created_at.replace(microsecond=0) <= issued
 
 
 def set_status(conn: Connection, subscriber_id: int, status: str, *, now: datetime) -> None:

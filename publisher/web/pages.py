@@ -93,11 +93,38 @@ async def token_action(
     return message(ctx, request, f"{done}_title", done)
 
 
+def holder_page(
+    ctx: WebContext, request: Request, token: str, *, purpose: tokens.Purpose, template: str
+) -> Response:
+    """``token_page`` for a link that names a reader: one who is gone (deleted, or the id
+    now names a later sign-up) gets "this link cannot be used" too."""
+    try:
+        who = signup.subscriber_for(ctx.engine, ctx.identity.secret, purpose, token, now=ctx.now())
+    except tokens.TokenError:
+        who = None
+    return bad_link(ctx, request) if who is None else page(ctx, request, template)
+
+
+async def confirm_mail(ctx: WebContext, language: str) -> signup.ConfirmMail:
+    """The confirmation message of a language, rendered once per process off the store
+    writer, whatever the address: the writer's work per request is then a few small writes."""
+    cache: dict[str, signup.ConfirmMail] = ctx.state.setdefault("confirm-mail", {})
+    found = cache.get(language)
+    if found is None:
+
+        def render() -> signup.ConfirmMail:
+            return signup.ConfirmMail.render(ctx.identity, ctx.renderer(language), language)
+
+        found = cache[language] = await asyncio.to_thread(render)
+    return found
+
+
 async def _subscribe_later(ctx: WebContext, **request: Any) -> bool:
     """The per-address part of a sign-up, after the answer; a failure is logged, not shown."""
     try:
+        mail = await confirm_mail(ctx, request["language"])
         return await ctx.write(
-            signup.subscribe, ctx.engine, ctx.identity, ctx.renderer(request["language"]),
+            signup.subscribe, ctx.engine, ctx.identity, mail,
             cap_per_day=ctx.settings.confirm_per_address_day, **request,
         )  # fmt: skip
     except Exception:
@@ -163,9 +190,10 @@ def router(_settings: Settings) -> APIRouter:
 
     @r.get("/confirm/{token}")
     async def confirm_form(request: Request, token: str) -> Response:
-        return token_page(
-            context_of(request), request, token, purpose="confirm", template="confirm"
-        )
+        return await asyncio.to_thread(
+            holder_page, context_of(request), request, token, purpose="confirm",
+            template="confirm",
+        )  # fmt: skip
 
     @r.post("/confirm/{token}")
     async def confirm(request: Request, token: str) -> Response:
@@ -182,9 +210,10 @@ def router(_settings: Settings) -> APIRouter:
 
     @r.get("/u/{token}")
     async def unsubscribe_form(request: Request, token: str) -> Response:
-        return token_page(
-            context_of(request), request, token, purpose="unsubscribe", template="unsubscribe"
-        )
+        return await asyncio.to_thread(
+            holder_page, context_of(request), request, token, purpose="unsubscribe",
+            template="unsubscribe",
+        )  # fmt: skip
 
     @r.post("/u/{token}")
     async def unsubscribe(request: Request, token: str) -> Response:
@@ -194,11 +223,11 @@ def router(_settings: Settings) -> APIRouter:
         signed token alone says who, and a POST is never sent by a link scanner.
         """
         ctx = context_of(request)
-        try:
-            ids = tokens.read(ctx.identity.secret, "unsubscribe", token, now=ctx.now())
+        try:  # a reader who is gone (deleted, or the id is someone's since): a bad link
+            await ctx.write(signup.unsubscribe, ctx.engine, ctx.identity.secret, "unsubscribe",
+                            token, now=ctx.now())  # fmt: skip
         except tokens.TokenError:
             return bad_link(ctx, request)
-        await ctx.write(signup.unsubscribe_id, ctx.engine, ids[0], now=ctx.now())
         return message(ctx, request, "unsubscribed_title", "unsubscribed")
 
     _preference_routes(r)
@@ -276,7 +305,11 @@ def _preference_routes(r: APIRouter) -> None:
             return _delete_page(ctx, request, who, action=f"{token}/delete", back=token,
                                 lang=lang)  # fmt: skip
         if action == "unsubscribe":
-            await ctx.write(signup.unsubscribe_id, ctx.engine, who.id, now=ctx.now())
+            try:  # by the token again, in the writing transaction
+                await ctx.write(signup.unsubscribe, ctx.engine, ctx.identity.secret,
+                                "preferences", token, now=ctx.now())  # fmt: skip
+            except tokens.TokenError:
+                return bad_link(ctx, request, lang=lang)
             return message(ctx, request, "unsubscribed_title", "unsubscribed", lang=lang)
         try:
             sections, frequency = await asyncio.to_thread(_choice, ctx, form)
@@ -286,11 +319,14 @@ def _preference_routes(r: APIRouter) -> None:
             )
         if action == "resubscribe" and who.status != "confirmed":
             return await _resubscribe(ctx, request, who, sections, frequency, lang)
-        await ctx.write(
-            signup.update_choice, ctx.engine, who.id, sections=sections, frequency=frequency
-        )
+        try:
+            await ctx.write(signup.change_choice, ctx.engine, ctx.identity.secret, token,
+                            sections=sections, frequency=frequency, now=ctx.now())  # fmt: skip
+        except tokens.TokenError:
+            return bad_link(ctx, request, lang=lang)
         fresh = await reader(ctx, token)
-        assert fresh is not None
+        if fresh is None:  # deleted meanwhile
+            return bad_link(ctx, request, lang=lang)
         notice = "saved" if fresh.status == "confirmed" else "saved_inactive"
         return await asyncio.to_thread(
             _prefs_page, ctx, request, fresh, token=token, lang=lang, notice=notice
@@ -316,7 +352,11 @@ def _preference_routes(r: APIRouter) -> None:
         if form.get("confirm") != "yes":
             return _delete_page(ctx, request, who, action="", back=f"../{token}", lang=lang,
                                 status=400)  # fmt: skip
-        await ctx.write(signup.delete, ctx.engine, who.id, now=ctx.now())
+        try:
+            await ctx.write(signup.delete_mine, ctx.engine, ctx.identity.secret, token,
+                            now=ctx.now())  # fmt: skip
+        except tokens.TokenError:
+            return bad_link(ctx, request, lang=lang)
         return message(ctx, request, "deleted_title", "deleted", lang=lang)
 
 
@@ -327,7 +367,7 @@ async def _resubscribe(
     """Subscribe again from the preferences page: a confirmation mail, as for a new sign-up
     (a preferences link is often forwarded; the mailbox must still say yes)."""
     sent = await ctx.write(
-        signup.subscribe, ctx.engine, ctx.identity, ctx.renderer(lang), email=who.email,
+        signup.subscribe, ctx.engine, ctx.identity, await confirm_mail(ctx, lang), email=who.email,
         name=who.name, sections=sections, frequency=frequency, language=lang, now=ctx.now(),
         cap_per_day=ctx.settings.confirm_per_address_day,
     )  # fmt: skip

@@ -27,8 +27,9 @@ def test_signup_and_share_round_trip(any_engine: Engine, settings: Settings) -> 
     load_store(any_engine)
     identity = fanout.Identity.from_settings(settings)
     renderer = fanout.renderer_for(settings)
+    mail = signup.ConfirmMail.render(identity, renderer, "ko")
     assert signup.subscribe(
-        any_engine, identity, renderer, email="new@example.kr", name="N",
+        any_engine, identity, mail, email="new@example.kr", name="N",
         sections=["politics"], frequency="daily", language="ko", now=NOW, cap_per_day=3,
     )  # fmt: skip
     [row] = outbox_rows(any_engine, "confirm")
