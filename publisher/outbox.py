@@ -288,8 +288,8 @@ def fill(template: bytes, substitutions: Mapping[str, str], message_id: str) -> 
 
     # One pass: a value is never searched again, so a placeholder a reader typed into a value
     # (a share note, an imported name) stays literal text instead of being filled in turn.
-    def value(found: re.Match[bytes]) -> bytes:
+    def filled(found: re.Match[bytes]) -> bytes:
         text = values.get(found.group(0).decode("ascii"))
         return found.group(0) if text is None else text.encode("utf-8")
 
-    return _PLACEHOLDER.sub(value, template)
+    return _PLACEHOLDER.sub(filled, template)

@@ -277,8 +277,8 @@ def ask_to_confirm(
                 token = tokens.make(identity.secret, "confirm", (who.id, nonce), now=now)
                 batch.append(
                     NewMessage(
-                        # The sign-up form's key: the two never collide on one day.
-                        dedupe_key=f"confirm:{who.id}:{now:%Y%m%d}:{count}", kind="confirm",
+                        # The sign-up form's key: one per request, never reused by a later row.
+                        dedupe_key=f"confirm:{who.id}:{nonce}", kind="confirm",
                         recipient=to_ascii(who.email), content_id=cid,
                         substitutions={compose.TO: compose.address(who.name, who.email),
                                        CONFIRM_TOKEN: token},
