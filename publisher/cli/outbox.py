@@ -37,9 +37,18 @@ def deliver(
     if max_seconds is not None and not max_seconds > 0:  # `not >` also refuses nan
         raise fail(f"--max-seconds: must be greater than 0, got {max_seconds:g}")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    for handler in logging.getLogger().handlers:
+    handlers = list(logging.getLogger().handlers)
+    for handler in handlers:
         # Why the run stopped is the command's one last line (below), not a second one.
         handler.addFilter(_not_stop_reason)
+    try:
+        _deliver(until_empty=until_empty, max_seconds=max_seconds)
+    finally:  # in-process callers (tests, embedding) keep their handlers as they were
+        for handler in handlers:
+            handler.removeFilter(_not_stop_reason)
+
+
+def _deliver(*, until_empty: bool, max_seconds: float | None) -> None:
     with open_app() as pub:
         with pub.engine.connect() as conn:
             due = sum(n for s, _k, n in store_outbox.status_counts(conn) if s in ("queued",))
