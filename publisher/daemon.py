@@ -47,6 +47,7 @@ FLUSH_ALLOWANCE = timedelta(seconds=15)
 MAX_HEAD_BYTES = 64 * 1024  # a request head larger than this is hostile, not a browser
 OPS_MAX_CONNECTIONS = 32
 KEEP_ALIVE_SECONDS = 5
+LISTEN_BACKLOG = 2048  # uvicorn's default
 
 
 class ListenError(Exception):
@@ -343,6 +344,10 @@ def _bind(host: str, port: int, keys: str) -> socket.socket:
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind(addr)
+        # Listen now: with SO_REUSEADDR two binds of one port both succeed on Linux, and only
+        # listen() finds the clash. Here it is one line and exit 2; later (in uvicorn) it
+        # would be a half-started daemon.
+        sock.listen(LISTEN_BACKLOG)
         sock.set_inheritable(False)
     except OSError as exc:
         sock.close()
