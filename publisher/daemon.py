@@ -380,8 +380,11 @@ def _guarded_protocol(guard: ConnectionGuard) -> type[asyncio.Protocol]:
             super().data_received(data)
             cycle = self.cycle
             if cycle is not None and not cycle.response_complete:
-                guard.busy(self)  # the head is complete (the chunk may carry body too)
-                self.head_bytes = 0
+                self.head_bytes = 0  # the head is complete (the chunk may carry body too)
+                if cycle.more_body:  # the body is still arriving: it is timed too
+                    guard.receiving(self, len(data))
+                else:
+                    guard.busy(self)
             elif waiting:
                 self.head_bytes += len(data)
                 if self.head_bytes > MAX_HEAD_BYTES:  # still no complete head
@@ -399,5 +402,8 @@ def _guarded_protocol(guard: ConnectionGuard) -> type[asyncio.Protocol]:
         def close_now(self) -> None:
             if not self.transport.is_closing():
                 self.transport.close()
+
+        def reading_paused(self) -> bool:
+            return bool(self.flow is not None and self.flow.read_paused)
 
     return Guarded
