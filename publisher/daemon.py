@@ -188,7 +188,7 @@ class Daemon:
         if self.schedules_here:
             out["scheduler"] = (self.scheduler.running, "" if self.scheduler.running else "stopped")
         if self.drains_here:
-            out["drain"] = (self.drain_state.up, self.drain_state.reason)
+            out["drain"] = (self.drain_state.healthy, self.drain_state.problem)
         return out
 
     # -- leadership --------------------------------------------------------------

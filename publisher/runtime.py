@@ -51,6 +51,9 @@ class Runtime:
         self.deliver_tick = asyncio.Event()
         self.http = HttpClient(timeout=app.settings.source_timeout)
         self.after_collect: Callable[[], None] | None = None  # chains collect → feeds
+        # What /healthz and the drain gauge read; compose() shares the daemon's.
+        self.drain_state = PartState("drain")
+        self._restarts_counted = 0
 
     # -- metrics ---------------------------------------------------------------
     def outbox_snapshot(self) -> tuple[dict[str, int], Any, Any]:
@@ -155,9 +158,16 @@ class Runtime:
 
     # -- the drain -----------------------------------------------------------------
     def drain_changed(self, state: PartState) -> None:
-        self.metrics.drain_up.set(1 if state.up else 0)
-        if not state.up:
-            self.metrics.drain_restarts.inc()
+        # A paused drain runs but sends nothing: for alerting it is as down as a dead one.
+        self.metrics.drain_up.set(1 if state.healthy else 0)
+        if state.restarts > self._restarts_counted:
+            self.metrics.drain_restarts.inc(state.restarts - self._restarts_counted)
+            self._restarts_counted = state.restarts
+
+    def _drain_message(self, outcome: str, kind: str, recipient: str) -> None:
+        self.metrics.message(outcome, kind, recipient)
+        if outcome == "sent":  # the relay takes mail again: the pause is over
+            self.drain_state.resume()
 
     async def drain_forever(self, stop: asyncio.Event) -> None:
         """Keep the outbox drained. A run that stops on its own (circuit breaker, relay down)
@@ -165,7 +175,7 @@ class Runtime:
         while not stop.is_set():
             drain = build_drain(
                 self.app.settings, self.app.engine, self.app.clock,
-                transform=self.app.dkim_transform(), on_message=self.metrics.message,
+                transform=self.app.dkim_transform(), on_message=self._drain_message,
             )  # fmt: skip
             stopper = asyncio.create_task(_stop_when(stop, drain.stop))
             try:
@@ -174,8 +184,11 @@ class Runtime:
                 stopper.cancel()
             if stop.is_set():
                 break
-            if not report.ok:
+            if report.ok:
+                self.drain_state.resume()
+            else:  # reported until a message goes out again (/healthz, publisher_drain_up)
                 log.error("drain paused: %s", report.reason)
+                self.drain_state.pause(report.reason or "stopped on its own")
             self.deliver_tick.clear()
             stop_wait = asyncio.create_task(stop.wait())
             tick_wait = asyncio.create_task(self.deliver_tick.wait())
@@ -222,6 +235,7 @@ def compose(app: App, role: Role) -> Daemon:
         leader_poll=timedelta(seconds=s.leader_poll_seconds),
     )
     daemon = Daemon(app, parts, role=role)
+    daemon.drain_state = runtime.drain_state
     parts.ops_app = ops_app(engine=app.engine, metrics=runtime.metrics, checks=daemon.checks)
     maildir = _demo_maildir(s.smtp_url) if s.demo else None
     web.include_router(health_router(engine=app.engine, checks=daemon.checks, maildir=maildir))
