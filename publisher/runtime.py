@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 from publisher.app import App
 from publisher.collect import latest_due
 from publisher.collect_job import run_collect
-from publisher.deliver import build_drain
+from publisher.deliver import Drain, build_drain
 from publisher.feedbuild import FeedBuilder
 from publisher.feedjob import published_articles, run_feeds
 from publisher.httpclient import HttpClient
 from publisher.jobs import run_digest
+from publisher.ledger import Report
+from publisher.mailer import RelayUnavailable
 from publisher.metrics import Metrics
 from publisher.scheduler import JobSpec
 from publisher.schedules import Digest, Schedules
@@ -54,6 +56,7 @@ class Runtime:
         # What /healthz and the drain gauge read; compose() shares the daemon's.
         self.drain_state = PartState("drain")
         self._restarts_counted = 0
+        self._relay_down = False  # the last run stopped because no session could be made
 
     # -- metrics ---------------------------------------------------------------
     def outbox_snapshot(self) -> tuple[dict[str, int], Any, Any]:
@@ -177,24 +180,50 @@ class Runtime:
                 self.app.settings, self.app.engine, self.app.clock,
                 transform=self.app.dkim_transform(), on_message=self._drain_message,
             )  # fmt: skip
-            stopper = asyncio.create_task(_stop_when(stop, drain.stop))
-            try:
-                report = await drain.run(until_empty=False)
-            finally:
-                stopper.cancel()
-            if stop.is_set():
-                break
-            if report.ok:
-                self.drain_state.resume()
-            else:  # reported until a message goes out again (/healthz, publisher_drain_up)
-                log.error("drain paused: %s", report.reason)
-                self.drain_state.pause(report.reason or "stopped on its own")
+            if await self._relay_answers(drain):
+                stopper = asyncio.create_task(_stop_when(stop, drain.stop))
+                try:
+                    report = await drain.run(until_empty=False)
+                finally:
+                    stopper.cancel()
+                if stop.is_set():
+                    break
+                self._after_run(report)
+            else:
+                await drain.mailer.close()
             self.deliver_tick.clear()
             stop_wait = asyncio.create_task(stop.wait())
             tick_wait = asyncio.create_task(self.deliver_tick.wait())
             await asyncio.wait({stop_wait, tick_wait}, return_when=asyncio.FIRST_COMPLETED)
             stop_wait.cancel()
             tick_wait.cancel()
+
+    def _after_run(self, report: Report) -> None:
+        """A run that stopped on its own pauses the drain: reported (/healthz, the gauge)
+        until a message goes out again, or for a relay outage until the relay answers."""
+        if report.ok:
+            self.drain_state.resume()
+            return
+        log.error("drain paused: %s", report.reason)
+        self.drain_state.pause(report.reason or "stopped on its own")
+        self._relay_down = report.relay_down is not None and not (report.paused or report.error)
+
+    async def _relay_answers(self, drain: Drain) -> bool:
+        """After a relay outage, one session first: a relay that is back ends the pause at
+        this tick (even with nothing due to send); one still away keeps it, without a run
+        that would only postpone a message again."""
+        if not self._relay_down:
+            return True
+        try:
+            session = await drain.mailer.acquire()
+        except (RelayUnavailable, OSError) as exc:
+            reply = exc.reply if isinstance(exc, RelayUnavailable) else str(exc)
+            self.drain_state.pause(f"relay unavailable: {reply}")
+            return False
+        drain.mailer.release(session)  # the run takes it from the pool
+        self._relay_down = False
+        self.drain_state.resume()
+        return True
 
 
 async def _stop_when(event: asyncio.Event, stop: Callable[[], None]) -> None:

@@ -153,6 +153,37 @@ def test_a_drain_that_cannot_start_is_reported_and_recovers_once_fixed(
             d.close()
 
 
+def test_a_drain_paused_by_a_relay_outage_is_not_healthy_until_the_relay_answers(
+    tmp_path: Path,
+) -> None:
+    """The relay is down from the start: the drain runs but every run pauses at once. That
+    is 503 on /healthz and publisher_drain_up 0, not "drain": true, until the relay answers
+    again (its postponed messages may not be due yet: a session at the next tick is proof)."""
+    port = free_port()
+    env = _env(tmp_path, smtp_url=f"smtp://127.0.0.1:{port}", postal_address="서울 중구 1")
+    web, ops = env["PUBLISHER_WEB_PORT"], env["PUBLISHER_OPS_PORT"]
+    _queue_a_digest(tmp_path, env, 3)
+    d = Daemon(env, cwd=tmp_path, log=tmp_path / "run.log")
+    try:
+        health = f"http://127.0.0.1:{web}/healthz"
+        wait_for(lambda: "drain: paused: relay unavailable" in _problems(health), seconds=30,
+                 what="/healthz: paused", alive=[d])  # fmt: skip
+        code, body = _get(health)
+        assert code == 503 and body["drain"] is False and body["status"] == "unavailable"
+        assert _get(f"http://127.0.0.1:{ops}/healthz")[0] == 503
+        assert _metric(int(ops), "publisher_drain_up") == 0
+        relay = ThreadedServer(Behaviour())
+        relay.server.port = port  # the relay comes back where it was
+        with relay:
+            wait_for(lambda: _get(health)[0] == 200, seconds=30, what="/healthz ok", alive=[d])
+            assert relay.server.record.connections >= 1
+            assert _metric(int(ops), "publisher_drain_up") == 1
+        d.proc.send_signal(signal.SIGTERM)
+        assert d.proc.wait(30) == 0, d.log()
+    finally:
+        d.close()
+
+
 def _cut(relay: ThreadedServer) -> None:
     """The relay goes away: no new connections, and the open ones drop."""
     assert relay.server._server is not None

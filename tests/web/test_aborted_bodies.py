@@ -73,3 +73,24 @@ def test_aborted_uploads_log_nothing_above_debug(
     loud = [r for r in caplog.records if r.levelno > logging.DEBUG]
     assert [f"{r.name}: {r.getMessage()}" for r in loud] == []
     assert not any(r.exc_info for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+        b"Content-Length: 5\r\nContent-Length: 6\r\n",
+    ],
+    ids=["cl-and-te", "two-cl"],
+)
+def test_requests_the_parser_refuses_are_the_documented_plain_400(
+    served: tuple[str, int], framing: bytes
+) -> None:
+    """The README says so: uvicorn answers these itself, in plain text, not the JSON shape."""
+    with socket.create_connection(served, timeout=10) as conn:
+        conn.sendall(b"POST /api/views HTTP/1.1\r\nHost: x\r\n" + framing + b"\r\n0\r\n\r\n")
+        reply = b""
+        while chunk := conn.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.1 400")
+    assert reply.endswith(b"Invalid HTTP request received.")
