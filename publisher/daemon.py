@@ -47,6 +47,7 @@ FLUSH_ALLOWANCE = timedelta(seconds=15)
 MAX_HEAD_BYTES = 64 * 1024  # a request head larger than this is hostile, not a browser
 OPS_MAX_CONNECTIONS = 32
 KEEP_ALIVE_SECONDS = 5
+LISTEN_BACKLOG = 2048  # uvicorn's default
 
 
 class ListenError(Exception):
@@ -187,7 +188,7 @@ class Daemon:
         if self.schedules_here:
             out["scheduler"] = (self.scheduler.running, "" if self.scheduler.running else "stopped")
         if self.drains_here:
-            out["drain"] = (self.drain_state.up, self.drain_state.reason)
+            out["drain"] = (self.drain_state.healthy, self.drain_state.problem)
         return out
 
     # -- leadership --------------------------------------------------------------
@@ -343,6 +344,10 @@ def _bind(host: str, port: int, keys: str) -> socket.socket:
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind(addr)
+        # Listen now: with SO_REUSEADDR two binds of one port both succeed on Linux, and only
+        # listen() finds the clash. Here it is one line and exit 2; later (in uvicorn) it
+        # would be a half-started daemon.
+        sock.listen(LISTEN_BACKLOG)
         sock.set_inheritable(False)
     except OSError as exc:
         sock.close()
@@ -375,8 +380,11 @@ def _guarded_protocol(guard: ConnectionGuard) -> type[asyncio.Protocol]:
             super().data_received(data)
             cycle = self.cycle
             if cycle is not None and not cycle.response_complete:
-                guard.busy(self)  # the head is complete (the chunk may carry body too)
-                self.head_bytes = 0
+                self.head_bytes = 0  # the head is complete (the chunk may carry body too)
+                if cycle.more_body:  # the body is still arriving: it is timed too
+                    guard.receiving(self, len(data))
+                else:
+                    guard.busy(self)
             elif waiting:
                 self.head_bytes += len(data)
                 if self.head_bytes > MAX_HEAD_BYTES:  # still no complete head
@@ -394,5 +402,8 @@ def _guarded_protocol(guard: ConnectionGuard) -> type[asyncio.Protocol]:
         def close_now(self) -> None:
             if not self.transport.is_closing():
                 self.transport.close()
+
+        def reading_paused(self) -> bool:
+            return bool(self.flow is not None and self.flow.read_paused)
 
     return Guarded

@@ -26,7 +26,7 @@ def problems(settings: Settings, schedules: Schedules | None, *, network: bool) 
     the SMTP relay (`check --offline` and `run` skip it: a relay that is down for a while
     must not stop the web pages; mail waits in the outbox)."""
     found: list[str] = []
-    checks: list[Check] = [database, settings_problems, feeds_folder, dkim]
+    checks: list[Check] = [database, settings_problems, listeners, feeds_folder, dkim]
     for check in checks:
         found.extend(check(settings))
     found.extend(templates(settings, schedules))
@@ -52,6 +52,20 @@ def settings_problems(s: Settings) -> list[str]:
             "as anti-spam law asks of newsletters)"
         )
     return found
+
+
+WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::", "[::]", "*"})
+
+
+def listeners(s: Settings) -> list[str]:
+    """The web and operations listeners cannot share a port (unless each is bound to its own
+    address): the second bind would fail only after the first listener had started."""
+    if not s.ops_port or s.ops_port != s.web_port:
+        return []
+    hosts = {s.web_host.strip().lower(), s.ops_host.strip().lower()}
+    if len(hosts) == 2 and not hosts & WILDCARD_HOSTS:
+        return []  # e.g. web on 10.0.0.5:8080, operations on 127.0.0.1:8080
+    return [f"ops_port: must differ from web_port (both are {s.web_port})"]
 
 
 # --- storage ---------------------------------------------------------------------------------

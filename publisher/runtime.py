@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 from publisher.app import App
 from publisher.collect import latest_due
 from publisher.collect_job import run_collect
-from publisher.deliver import build_drain
+from publisher.deliver import Drain, build_drain
 from publisher.feedbuild import FeedBuilder
 from publisher.feedjob import published_articles, run_feeds
 from publisher.httpclient import HttpClient
 from publisher.jobs import run_digest
+from publisher.ledger import Report
+from publisher.mailer import RelayUnavailable
 from publisher.metrics import Metrics
 from publisher.scheduler import JobSpec
 from publisher.schedules import Digest, Schedules
@@ -51,6 +53,10 @@ class Runtime:
         self.deliver_tick = asyncio.Event()
         self.http = HttpClient(timeout=app.settings.source_timeout)
         self.after_collect: Callable[[], None] | None = None  # chains collect → feeds
+        # What /healthz and the drain gauge read; compose() shares the daemon's.
+        self.drain_state = PartState("drain")
+        self._restarts_counted = 0
+        self._relay_down = False  # the last run stopped because no session could be made
 
     # -- metrics ---------------------------------------------------------------
     def outbox_snapshot(self) -> tuple[dict[str, int], Any, Any]:
@@ -155,9 +161,16 @@ class Runtime:
 
     # -- the drain -----------------------------------------------------------------
     def drain_changed(self, state: PartState) -> None:
-        self.metrics.drain_up.set(1 if state.up else 0)
-        if not state.up:
-            self.metrics.drain_restarts.inc()
+        # A paused drain runs but sends nothing: for alerting it is as down as a dead one.
+        self.metrics.drain_up.set(1 if state.healthy else 0)
+        if state.restarts > self._restarts_counted:
+            self.metrics.drain_restarts.inc(state.restarts - self._restarts_counted)
+            self._restarts_counted = state.restarts
+
+    def _drain_message(self, outcome: str, kind: str, recipient: str) -> None:
+        self.metrics.message(outcome, kind, recipient)
+        if outcome == "sent":  # the relay takes mail again: the pause is over
+            self.drain_state.resume()
 
     async def drain_forever(self, stop: asyncio.Event) -> None:
         """Keep the outbox drained. A run that stops on its own (circuit breaker, relay down)
@@ -165,23 +178,52 @@ class Runtime:
         while not stop.is_set():
             drain = build_drain(
                 self.app.settings, self.app.engine, self.app.clock,
-                transform=self.app.dkim_transform(), on_message=self.metrics.message,
+                transform=self.app.dkim_transform(), on_message=self._drain_message,
             )  # fmt: skip
-            stopper = asyncio.create_task(_stop_when(stop, drain.stop))
-            try:
-                report = await drain.run(until_empty=False)
-            finally:
-                stopper.cancel()
-            if stop.is_set():
-                break
-            if not report.ok:
-                log.error("drain paused: %s", report.reason)
+            if await self._relay_answers(drain):
+                stopper = asyncio.create_task(_stop_when(stop, drain.stop))
+                try:
+                    report = await drain.run(until_empty=False)
+                finally:
+                    stopper.cancel()
+                if stop.is_set():
+                    break
+                self._after_run(report)
+            else:
+                await drain.mailer.close()
             self.deliver_tick.clear()
             stop_wait = asyncio.create_task(stop.wait())
             tick_wait = asyncio.create_task(self.deliver_tick.wait())
             await asyncio.wait({stop_wait, tick_wait}, return_when=asyncio.FIRST_COMPLETED)
             stop_wait.cancel()
             tick_wait.cancel()
+
+    def _after_run(self, report: Report) -> None:
+        """A run that stopped on its own pauses the drain: reported (/healthz, the gauge)
+        until a message goes out again, or for a relay outage until the relay answers."""
+        if report.ok:
+            self.drain_state.resume()
+            return
+        log.error("drain paused: %s", report.reason)
+        self.drain_state.pause(report.reason or "stopped on its own")
+        self._relay_down = report.relay_down is not None and not (report.paused or report.error)
+
+    async def _relay_answers(self, drain: Drain) -> bool:
+        """After a relay outage, one session first: a relay that is back ends the pause at
+        this tick (even with nothing due to send); one still away keeps it, without a run
+        that would only postpone a message again."""
+        if not self._relay_down:
+            return True
+        try:
+            session = await drain.mailer.acquire()
+        except (RelayUnavailable, OSError) as exc:
+            reply = exc.reply if isinstance(exc, RelayUnavailable) else str(exc)
+            self.drain_state.pause(f"relay unavailable: {reply}")
+            return False
+        drain.mailer.release(session)  # the run takes it from the pool
+        self._relay_down = False
+        self.drain_state.resume()
+        return True
 
 
 async def _stop_when(event: asyncio.Event, stop: Callable[[], None]) -> None:
@@ -222,6 +264,7 @@ def compose(app: App, role: Role) -> Daemon:
         leader_poll=timedelta(seconds=s.leader_poll_seconds),
     )
     daemon = Daemon(app, parts, role=role)
+    daemon.drain_state = runtime.drain_state
     parts.ops_app = ops_app(engine=app.engine, metrics=runtime.metrics, checks=daemon.checks)
     maildir = _demo_maildir(s.smtp_url) if s.demo else None
     web.include_router(health_router(engine=app.engine, checks=daemon.checks, maildir=maildir))

@@ -22,17 +22,46 @@ Part = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 @dataclass
 class PartState:
-    """What health checks read: whether the part runs, and why not."""
+    """What health checks read: whether the part runs, and why not.
+
+    ``up`` is the supervisor's view (the part runs). ``paused`` is the part's own: it runs
+    but does no work (the drain after a relay outage or its circuit breaker, until a message
+    goes out again). Either makes the part not ``healthy``.
+    """
 
     name: str
     up: bool = True
     reason: str = ""
     restarts: int = 0
+    paused: str = ""
     listeners: list[Callable[[PartState], None]] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return self.up and not self.paused
+
+    @property
+    def problem(self) -> str:
+        """Why the part is not healthy ("" when it is)."""
+        if not self.up:
+            return self.reason
+        return f"paused: {self.paused}" if self.paused else ""
 
     def set(self, up: bool, reason: str = "") -> None:
         """Called once per failure (down) and once per attempt that proved healthy (up)."""
         self.up, self.reason = up, reason
+        self._changed()
+
+    def pause(self, reason: str) -> None:
+        self.paused = reason
+        self._changed()
+
+    def resume(self) -> None:
+        if self.paused:
+            self.paused = ""
+            self._changed()
+
+    def _changed(self) -> None:
         for hook in self.listeners:
             hook(self)
 

@@ -142,7 +142,7 @@ class SmtpServer:
         self._server = await loop.create_server(
             lambda: _Server(handler, **kw),
             "127.0.0.1",
-            0,
+            self.port,  # 0 at first; a restart after stop() takes the same port again
             ssl=self.tls_context if self.implicit_tls else None,
         )
         self.port = self._server.sockets[0].getsockname()[1]

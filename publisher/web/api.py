@@ -24,7 +24,7 @@ from publisher.models import Article
 from publisher.store import articles as store_articles
 from publisher.store import digest_runs
 from publisher.store.stats import outbox_depth
-from publisher.web.bodies import read_json, read_object
+from publisher.web.bodies import is_csv_type, is_json_type, read_json, read_object
 from publisher.web.context import WebContext, context_of
 from publisher.web.errors import ApiError
 
@@ -32,6 +32,7 @@ MAX_BATCH = 1000
 _KEY = APIKeyHeader(name="X-API-Key", auto_error=False)
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "body is not JSON (or not UTF-8 CSV)"},
+    415: {"description": "POST /api/subscribers: neither application/json nor text/csv"},
     401: {"description": "missing or wrong API key"}, 422: {"description": "invalid input"},
 }  # fmt: skip
 
@@ -158,9 +159,12 @@ def router(_settings: Settings) -> APIRouter:
     async def add_subscribers(request: Request) -> JSONResponse:
         """A JSON object adds one; a `text/csv` body imports many (columns as the CLI's)."""
         ctx = context_of(request)
-        if request.headers.get("content-type", "").startswith("text/csv"):
+        content_type = request.headers.get("content-type")
+        if is_csv_type(content_type):
             return JSONResponse(await _import_csv(ctx, await request.body()))
-        obj = await read_object(request, any_type=True)
+        if not is_json_type(content_type):
+            raise ApiError(415, "send a JSON object as application/json, or CSV as text/csv")
+        obj = await read_object(request)
         try:
             outcome = subscribers.add(ctx.engine, obj, now=ctx.now())
         except ValueError as exc:
@@ -215,7 +219,8 @@ def _check_csv(raw: bytes) -> None:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         return  # import_file names the line and byte; nothing is written before that check
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: an unterminated quote is an error, not a field that swallows the rest of the file
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         for _ in reader:
             pass

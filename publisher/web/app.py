@@ -48,6 +48,10 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=ctx.lifespan,
+        # Behind a proxy under a path prefix, Starlette's slash redirect names the backend's
+        # own scheme and path ("http://host/subscribe" for "https://host/newsletter/subscribe/"):
+        # a trailing-slash path is simply not found.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.clock = ctx.clock
@@ -65,7 +69,10 @@ def create_app(
     app.add_middleware(
         guards.SameOrigin, allowed=_form_origins(ctx), skip=ONE_CLICK, language=settings.language
     )
-    app.add_middleware(guards.BodyLimit, limit_for=guards.body_limits(settings.max_body_bytes))
+    app.add_middleware(
+        guards.BodyLimit, limit_for=guards.body_limits(settings.max_body_bytes),
+        language=settings.language,
+    )  # fmt: skip
     for make in routers:
         app.include_router(make(settings))
     return app

@@ -19,15 +19,26 @@ MAX_DEPTH = 32  # an article is 2 levels deep, a batch 3; nothing legitimate nes
 NOT_JSON = "body is not valid JSON"
 
 
-def is_json_type(content_type: str | None) -> bool:
+def media_type(content_type: str | None) -> str:
+    """ "type/subtype" in lower case, parameters dropped ("" when absent or unparseable)."""
     if not content_type:
-        return False
+        return ""
     message = Message()
     message["content-type"] = content_type
-    subtype = message.get_content_subtype()
-    return message.get_content_maintype() == "application" and (
-        subtype == "json" or subtype.endswith("+json")
+    found = message.get_content_type()
+    # email.message falls back to text/plain for a value it cannot parse: not what was sent.
+    return found if found != "text/plain" or "text/plain" in content_type.lower() else ""
+
+
+def is_json_type(content_type: str | None) -> bool:
+    found = media_type(content_type)
+    return found == "application/json" or (
+        found.startswith("application/") and found.endswith("+json")
     )
+
+
+def is_csv_type(content_type: str | None) -> bool:
+    return media_type(content_type) == "text/csv"
 
 
 async def read_json(request: Request, *, any_type: bool = False) -> Any:

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from publisher.web import plainpages
 
@@ -101,6 +102,14 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "invalid", str(first.get("msg", "invalid request")), field)
 
 
+async def _client_gone(request: Request, _exc: Exception) -> Response:
+    # A client that closes its connection mid-body is the client's business, not an error:
+    # one DEBUG line, no traceback (else each aborted upload costs ~10 KB of log).
+    log.debug("%s %s: the client disconnected before its body arrived",
+              request.method, request.url.path)  # fmt: skip
+    return Response(status_code=400)  # nobody reads it: the connection is gone
+
+
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal", "internal error")
@@ -110,4 +119,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _internal_error)

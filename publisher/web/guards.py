@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
+from starlette.datastructures import Headers
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from publisher.web import plainpages
@@ -49,9 +51,12 @@ class BodyLimit:
     """413 before reading a body whose Content-Length is over the path's cap; a chunked body
     is counted as it arrives and refused the moment it passes the cap."""
 
-    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int]) -> None:
+    def __init__(
+        self, app: ASGIApp, limit_for: Callable[[str], int], *, language: str = "ko"
+    ) -> None:
         self.app = app
         self.limit_for = limit_for
+        self.language = language
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,7 +66,7 @@ class BodyLimit:
         declared = _header(scope, b"content-length")
         if declared is not None and declared.strip().isdigit():
             if int(declared) > limit:
-                await _too_large(scope, receive, send, limit)
+                await self._too_large(scope, receive, send, limit)
             else:  # the server delivers no more than the declared length: nothing to count
                 await self.app(scope, receive, send)
             return
@@ -86,14 +91,20 @@ class BodyLimit:
             await self.app(scope, capped_receive, watched_send)
         except BodyTooLarge:
             if not started:
-                await _too_large(scope, receive, send, limit)
+                await self._too_large(scope, receive, send, limit)
 
-
-async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-    # "Connection: close": the server drops the rest of the upload instead of reading it.
-    response = error_response(413, "too_large", f"request body over {limit} bytes",
-                              headers={"Connection": "close"})  # fmt: skip
-    await response(scope, receive, send)
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        # "Connection: close": the server drops the rest of the upload instead of reading it.
+        # A browser sending a reader form gets a page; the API (and scripts) get JSON.
+        path: str = scope["path"]
+        response: Response
+        if not path.startswith("/api/") and plainpages.wants_html(Headers(scope=scope)):
+            response = plainpages.page(self.language, "too_large", status=413)
+            response.headers["Connection"] = "close"
+        else:
+            response = error_response(413, "too_large", f"request body over {limit} bytes",
+                                      headers={"Connection": "close"})  # fmt: skip
+        await response(scope, receive, send)
 
 
 DEFAULT_PORTS = {"http": 80, "https": 443}

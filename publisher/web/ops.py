@@ -53,7 +53,7 @@ def health_router(*, engine: Engine, checks: Checks, maildir: Path | None = None
 
 def ops_app(*, engine: Engine, metrics: Metrics, checks: Checks) -> FastAPI:
     """The operations listener's app: /healthz and /metrics, nothing else."""
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, redirect_slashes=False)
     app.include_router(health_router(engine=engine, checks=checks))
 
     @app.get("/metrics", include_in_schema=False)

@@ -57,7 +57,11 @@ def bad_link(ctx: WebContext, request: Request, lang: str | None = None) -> HTML
 
 
 async def form_of(request: Request) -> dict[str, Any]:
-    """Fields of an urlencoded or multipart body: lists for repeated names, strings else."""
+    """Fields of an urlencoded or multipart body: lists for repeated names, strings else.
+
+    The body is read whole first, whatever its Content-Type says: a chunked body over the
+    form cap is then a 413 (guards.BodyLimit), never a form quietly parsed as empty."""
+    await request.body()  # cached: form() parses these bytes
     form = await request.form()
     out: dict[str, Any] = {}
     for key in form:

@@ -31,6 +31,8 @@ TEXT: dict[str, dict[str, str]] = {
         "foreign_title": "다른 사이트에서 보낸 요청입니다",
         "foreign": "이 양식은 저희 사이트의 페이지에서만 보낼 수 있습니다. "
         "페이지를 직접 열어 다시 보내 주세요.",
+        "too_large_title": "보낸 내용이 너무 깁니다",
+        "too_large": "양식에 입력한 내용이 너무 깁니다. 줄여서 다시 보내 주세요.",
     },
     "en": {
         "home_title": "{site} newsletter",
@@ -42,6 +44,8 @@ TEXT: dict[str, dict[str, str]] = {
         "foreign_title": "This request came from another site",
         "foreign": "This form can only be sent from our own pages. Open the page directly and "
         "send it again.",
+        "too_large_title": "Too much to send",
+        "too_large": "What was sent with this form is too long. Shorten it and send it again.",
     },
 }
 

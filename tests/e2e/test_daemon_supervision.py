@@ -3,6 +3,7 @@ stops the start with one line."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import socket
@@ -43,6 +44,11 @@ def _get(url: str) -> tuple[int, dict[str, object]]:
         return exc.code, json.loads(exc.read())
     except OSError:
         return 0, {}
+
+
+def _problems(url: str) -> str:
+    found = _get(url)[1].get("problems", [])
+    return " ".join(str(p) for p in found) if isinstance(found, list) else ""
 
 
 def _metric(ops: int, name: str) -> float | None:
@@ -113,7 +119,9 @@ def test_a_drain_that_cannot_start_is_reported_and_recovers_once_fixed(
             assert _get(health)[0] == 200
             key.unlink()  # the key goes…
             relay.loop.call_soon_threadsafe(_cut, relay)  # …and then the relay
-            wait_for(lambda: _get(health)[0] == 503, seconds=30, what="/healthz 503", alive=[d])
+            # First the pause (the relay is gone), then the rebuilt drain's DKIM error.
+            wait_for(lambda: "drain: DkimError" in _problems(health), seconds=30,
+                     what="/healthz: DkimError", alive=[d])  # fmt: skip
             code, body = _get(health)
             assert code == 503
             problems = " ".join(str(p) for p in body.get("problems", []))  # type: ignore[union-attr]
@@ -127,6 +135,12 @@ def test_a_drain_that_cannot_start_is_reported_and_recovers_once_fixed(
             assert any("DkimError" in p for p in status["daemon"]["problems"])
 
             key.write_bytes(keypair[0])  # the operator puts the key back: no restart needed
+            # The drain runs again, but the relay is still away: paused, not healthy.
+            wait_for(lambda: "drain: paused: relay unavailable" in _problems(health),
+                     seconds=60, what="/healthz: paused", alive=[d])  # fmt: skip
+            assert _get(health)[0] == 503 and _get(health)[1]["drain"] is False
+            assert _metric(int(ops), "publisher_drain_up") == 0
+            asyncio.run_coroutine_threadsafe(relay.server.start(), relay.loop).result(10)
             wait_for(lambda: _get(health)[0] == 200, seconds=60, what="/healthz ok", alive=[d])
             assert _metric(int(ops), "publisher_drain_up") == 1
             restarts = _metric(int(ops), "publisher_drain_restarts_total")
@@ -137,6 +151,37 @@ def test_a_drain_that_cannot_start_is_reported_and_recovers_once_fixed(
             assert d.proc.wait(30) == 0, d.log()
         finally:
             d.close()
+
+
+def test_a_drain_paused_by_a_relay_outage_is_not_healthy_until_the_relay_answers(
+    tmp_path: Path,
+) -> None:
+    """The relay is down from the start: the drain runs but every run pauses at once. That
+    is 503 on /healthz and publisher_drain_up 0, not "drain": true, until the relay answers
+    again (its postponed messages may not be due yet: a session at the next tick is proof)."""
+    port = free_port()
+    env = _env(tmp_path, smtp_url=f"smtp://127.0.0.1:{port}", postal_address="서울 중구 1")
+    web, ops = env["PUBLISHER_WEB_PORT"], env["PUBLISHER_OPS_PORT"]
+    _queue_a_digest(tmp_path, env, 3)
+    d = Daemon(env, cwd=tmp_path, log=tmp_path / "run.log")
+    try:
+        health = f"http://127.0.0.1:{web}/healthz"
+        wait_for(lambda: "drain: paused: relay unavailable" in _problems(health), seconds=30,
+                 what="/healthz: paused", alive=[d])  # fmt: skip
+        code, body = _get(health)
+        assert code == 503 and body["drain"] is False and body["status"] == "unavailable"
+        assert _get(f"http://127.0.0.1:{ops}/healthz")[0] == 503
+        assert _metric(int(ops), "publisher_drain_up") == 0
+        relay = ThreadedServer(Behaviour())
+        relay.server.port = port  # the relay comes back where it was
+        with relay:
+            wait_for(lambda: _get(health)[0] == 200, seconds=30, what="/healthz ok", alive=[d])
+            assert relay.server.record.connections >= 1
+            assert _metric(int(ops), "publisher_drain_up") == 1
+        d.proc.send_signal(signal.SIGTERM)
+        assert d.proc.wait(30) == 0, d.log()
+    finally:
+        d.close()
 
 
 def _cut(relay: ThreadedServer) -> None:

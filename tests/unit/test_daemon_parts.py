@@ -23,10 +23,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 class Conn:
     def __init__(self, name: str) -> None:
-        self.name, self.closed = name, False
+        self.name, self.closed, self.paused = name, False, False
 
     def close_now(self) -> None:
         self.closed = True
+
+    def reading_paused(self) -> bool:
+        return self.paused
 
 
 def test_at_the_limit_the_slowest_waiting_client_goes_and_busy_ones_stay() -> None:
@@ -51,6 +54,43 @@ def test_at_the_limit_the_slowest_waiting_client_goes_and_busy_ones_stay() -> No
         guard.sweep()
         assert a.closed and not c.closed and not d.closed, "only a waited past the timeout"
         assert guard.timed_out == 1 and guard.open_count == 2
+
+    asyncio.run(scenario())
+
+
+def test_a_body_that_falls_behind_is_closed_and_evictable() -> None:
+    now = [0.0]
+
+    async def scenario() -> None:
+        guard = ConnectionGuard(max_connections=3, header_timeout=10, clock=lambda: now[0])
+        trickle, paced, stalled = Conn("trickle"), Conn("paced"), Conn("stalled")
+        for conn in (trickle, paced, stalled):
+            assert guard.opened(conn)
+        # Heads in, bodies arriving: a byte now and then, 1 KiB/s, and one the server
+        # stopped reading (its application has not consumed what arrived).
+        guard.receiving(trickle, 1)
+        guard.receiving(paced, 1024)
+        guard.receiving(stalled, 1)
+        stalled.paused = True
+        for _ in range(30):  # 30 s, one sweep a second
+            now[0] += 1
+            if not trickle.closed:
+                guard.receiving(trickle, 1)
+            guard.receiving(paced, 1024)
+            guard.sweep()
+        assert trickle.closed, "a byte a second is far below the minimum rate"
+        assert not paced.closed and not stalled.closed
+        assert guard.timed_out == 1
+        guard.receiving(trickle, 1)  # late data from a closed connection changes nothing
+        assert guard.open_count == 2
+        newcomer = Conn("new")
+        assert guard.opened(newcomer)
+        guard.busy(newcomer)  # its whole request arrived: the application has it
+        # At the limit with no head awaited, the upload furthest behind its deadline makes
+        # room: the stalled one (10 s + the 30 s it was paused, against paced's 10 s + 31 s).
+        assert guard.opened(Conn("late"))
+        assert stalled.closed and not paced.closed and not newcomer.closed
+        assert guard.evicted == 1
 
     asyncio.run(scenario())
 
