@@ -51,11 +51,15 @@ def run_digest(
     *,
     now: datetime,
     manual: bool = False,
+    queued_at: datetime | None = None,
 ) -> RunResult:
     """Perform the run due at ``now``, once per (digest id, window end), in one transaction.
 
     ``manual``: an operator's run whose window ends at ``now`` (see collect.plan_now).
+    ``queued_at``: the real time, when an operator replays a past ``now`` (``--at``): the
+    messages are dated and queued then, so their expiry runs from now, not from the past.
     """
+    queued = queued_at or now
     digest = schedules.digest(digest_id)
     identity = fanout.Identity.from_settings(settings)
     with engine.begin() as conn:
@@ -101,11 +105,11 @@ def run_digest(
         for v in variants:
             rendered = renderer.digest(_input(digest, w, v.selection, links))
             body = compose.compose(
-                rendered=rendered, sender=identity.sender, date=now, list_info=list_info
+                rendered=rendered, sender=identity.sender, date=queued, list_info=list_info
             )
             enqueued += fanout.store_and_enqueue(
                 conn, identity, body=body, content_key=f"{prefix}{v.key}",
-                recipients=v.recipients, dedupe_prefix=prefix, kind="digest", now=now,
+                recipients=v.recipients, dedupe_prefix=prefix, kind="digest", now=queued,
             )  # fmt: skip
         full = collect.select_for(
             sections=None, articles=articles, ranked=ranked, order=order, digest=digest

@@ -324,7 +324,7 @@ def run(
         when = _run_at(app, at)
         try:
             r = jobs.run_digest(app.engine, app.settings, schedules, digest_id,
-                                now=when, manual=now)  # fmt: skip
+                                now=when, manual=now, queued_at=app.clock.now())  # fmt: skip
         except ValueError as exc:
             raise fail(str(exc)) from None
     if r.window is not None:

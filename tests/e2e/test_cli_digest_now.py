@@ -123,3 +123,15 @@ def test_preview_and_test_may_look_ahead_and_record_no_run(
     # The slot is still free for its run.
     _clock_at(monkeypatch, "2026-11-24T07:01:00+09:00")
     assert "enqueued: items 18" in _run()
+
+
+def test_a_run_replayed_days_later_is_queued_now_and_does_not_expire_at_once(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two days after the slot: the operator replays it. Its mail must still go out.
+    _clock_at(monkeypatch, "2026-11-26T12:00:00+09:00")
+    assert "enqueued 2" in _run("--at", "2026-11-24T07:00:30")
+    with sqlite3.connect(env) as conn:
+        q = "SELECT next_attempt_at, expires_at FROM outbox WHERE kind = 'digest'"
+        rows = {(str(a), str(e)) for a, e in conn.execute(q)}
+    assert rows == {("2026-11-26 03:00:00.000000", "2026-11-27 03:00:00.000000")}
