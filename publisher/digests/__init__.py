@@ -1,0 +1,1 @@
+"""Digests: what a digest run selects (window, articles, most viewed, variants) and the run itself."""
