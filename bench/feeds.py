@@ -28,14 +28,14 @@ from feedgen.feed import FeedGenerator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from publisher.config import Settings
-from publisher.feedbuild import FeedBuilder
-from publisher.models import Article
+from publisher.core.config import Settings
+from publisher.core.models import Article
+from publisher.core.timeparse import hour_floor
+from publisher.feeds.build import FeedBuilder
 from publisher.store.articles import latest_articles, list_sections, upsert_articles
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
-from publisher.store.views import add_view_counts, most_viewed, resolve_ids
-from publisher.timeutil import hour_floor
+from publisher.store.pageviews import add_view_counts, most_viewed, resolve_ids
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 PARAGRAPH = "<p>" + "서울시는 오늘 새로운 교통 정책을 발표했다. " * 12 + "</p>"

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from publisher.app import App
-from publisher.config import ConfigError, load_settings
+from publisher.core.config import ConfigError, load_settings
 from publisher.store.db import StoreError, failure_line
 
 console = Console(soft_wrap=True)

@@ -11,14 +11,14 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from publisher import subscribers as use
-from publisher.addresses import AddressError, normalise
 from publisher.app import App
 from publisher.cli.common import console, fail, open_app
-from publisher.importers import NotUtf8
-from publisher.schedules import Schedules
+from publisher.core.addresses import AddressError, normalise
+from publisher.core.schedules import Schedules
+from publisher.core.timeparse import parse_rfc3339
+from publisher.intake.records import NotUtf8
+from publisher.readers import subscribers as use
 from publisher.store import digest_runs
-from publisher.timeutil import parse_rfc3339
 
 subscribers_app = typer.Typer(help="Import, add, remove, list and export subscribers.",
                               no_args_is_help=True)  # fmt: skip
@@ -47,7 +47,9 @@ def _schedules(app: App, digest_id: str) -> Schedules:
 
 def _require_signing_key(app: App) -> None:
     """Previews, test sends and runs all sign links: without a key they cannot start (exit 2)."""
-    from publisher import fanout  # the same check `digest run` meets inside jobs.run_digest
+    from publisher.messages import (
+        fanout,  # the same check `digest run` meets inside pipeline.run_digest
+    )
 
     try:
         fanout.Identity.from_settings(app.settings)
@@ -229,13 +231,15 @@ def preview(
     at: Annotated[str | None, typer.Option("--at", help="Pretend it is this time.")] = None,
 ) -> None:
     """Render what a run would send, without sending."""
-    from publisher import jobs  # rendering (Jinja2, premailer) only for the commands that render
+    from publisher.digests import (
+        pipeline,  # rendering (Jinja2, premailer) only for the commands that render
+    )
 
     with open_app() as app:
         schedules = _schedules(app, digest_id)
         _require_signing_key(app)
         try:
-            pv = jobs.preview(app.engine, app.settings, schedules, digest_id,
+            pv = pipeline.preview(app.engine, app.settings, schedules, digest_id,
                               now=_at(app, at), as_email=as_email)  # fmt: skip
         except ValueError as exc:
             raise fail(str(exc), code=1) from None
@@ -264,7 +268,7 @@ def test(
     at: Annotated[str | None, typer.Option("--at", help="Pretend it is this time.")] = None,
 ) -> None:
     """Enqueue one "[TEST]" copy (kind test) of the all-sections variant."""
-    from publisher import jobs
+    from publisher.digests import pipeline
 
     try:
         address = normalise(to)
@@ -273,7 +277,7 @@ def test(
     with open_app() as app:
         schedules = _schedules(app, digest_id)
         try:
-            n = jobs.send_test(
+            n = pipeline.send_test(
                 app.engine, app.settings, schedules, digest_id, to=address, now=_at(app, at)
             )
         except ValueError as exc:
@@ -295,12 +299,12 @@ def run(
     ] = False,
 ) -> None:
     """Perform the run due now (idempotent per window) and print what it enqueued."""
-    from publisher import jobs
+    from publisher.digests import pipeline
 
     with open_app(kept=RUN_KEPT) as app:
         schedules = _schedules(app, digest_id)
         try:
-            r = jobs.run_digest(app.engine, app.settings, schedules, digest_id,
+            r = pipeline.run_digest(app.engine, app.settings, schedules, digest_id,
                                 now=_at(app, at), manual=now)  # fmt: skip
         except ValueError as exc:
             raise fail(str(exc)) from None

@@ -14,11 +14,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from publisher.cli import suppressions
 from publisher.cli.common import console, fail, open_app
-from publisher.deliver import Drain, Report, build_drain
-from publisher.dkimsign import DkimError
-from publisher.outbox import KINDS, STATUSES, expiry_for
+from publisher.core.timeparse import parse_duration
+from publisher.delivery.dkimsign import DkimError
+from publisher.delivery.drain import Drain, Report, build_drain
+from publisher.messages.enqueue import KINDS, STATUSES, expiry_for
 from publisher.store import outbox as store_outbox
-from publisher.timeutil import parse_duration
 
 app = typer.Typer(help="The outbox: what is waiting to be delivered.", no_args_is_help=True)
 

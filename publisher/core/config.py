@@ -33,9 +33,9 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from publisher.addresses import AddressError
-from publisher.addresses import normalise as normalise_address
-from publisher.timeutil import parse_duration
+from publisher.core.addresses import AddressError
+from publisher.core.addresses import normalise as normalise_address
+from publisher.core.timeparse import parse_duration
 
 ENV_PREFIX = "PUBLISHER_"
 CONFIG_ENV = "PUBLISHER_CONFIG"

@@ -18,8 +18,8 @@ from pydantic import (
     model_validator,
 )
 
-from publisher import scheduler
-from publisher.timeutil import parse_duration
+from publisher.core.timeparse import parse_duration
+from publisher.daemon import scheduler
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
 _AT = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")

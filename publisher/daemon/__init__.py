@@ -1,1 +1,3 @@
-"""Daemon: the `publisher run` process (uvicorn, scheduler, drain), its job table, status, preflight."""
+"""Daemon: the `publisher run` process (uvicorn, scheduler, drain), its job table, status,
+preflight.
+"""

@@ -15,25 +15,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from publisher.app import App
-from publisher.collect import latest_due
-from publisher.collect_job import run_collect
-from publisher.deliver import build_drain
-from publisher.feedbuild import FeedBuilder
-from publisher.feedjob import published_articles, run_feeds
-from publisher.httpclient import HttpClient
-from publisher.jobs import run_digest
-from publisher.metrics import Metrics
-from publisher.scheduler import JobSpec
-from publisher.schedules import Digest, Schedules
+from publisher.core.httpclient import HttpClient
+from publisher.core.metrics import Metrics
+from publisher.core.schedules import Digest, Schedules
+from publisher.core.timeparse import parse_duration
+from publisher.daemon.scheduler import JobSpec
+from publisher.daemon.supervise import PartState
+from publisher.delivery.drain import build_drain
+from publisher.digests.pipeline import run_digest
+from publisher.digests.selection import latest_due
+from publisher.feeds.build import FeedBuilder
+from publisher.feeds.publish import published_articles, run_feeds
+from publisher.intake.polling import run_collect
 from publisher.store import cleanup, stats
 from publisher.store import outbox as store_outbox
-from publisher.supervise import PartState
-from publisher.timeutil import parse_duration
 
 if TYPE_CHECKING:
-    from publisher.daemon import Daemon, Role
+    from publisher.daemon.process import Daemon, Role
 
-log = logging.getLogger("publisher.jobs")
+log = logging.getLogger(__name__)
 DIGEST_GRACE = timedelta(hours=6)
 PENDING_TTL = timedelta(days=7)
 OUTBOX_TTL = timedelta(days=30)
@@ -206,7 +206,7 @@ def compose(app: App, role: Role) -> Daemon:
     """The daemon as configured: jobs, the public web app, the operations listener, the drain."""
     # The web stack and the scheduler take a third of a second to import: only the daemon
     # pays for them, not every other command.
-    from publisher.daemon import Daemon, Parts
+    from publisher.daemon.process import Daemon, Parts
     from publisher.web.app import create_app
     from publisher.web.context import WebContext
     from publisher.web.ops import health_router, ops_app

@@ -13,8 +13,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from publisher.config import Settings
-from publisher.schedules import Schedules
+from publisher.core.config import Settings
+from publisher.core.schedules import Schedules
 from publisher.store.db import StoreError, driver_reason, make_engine, sqlite_path
 from publisher.store.migrate import current_revision, known_revision
 
@@ -124,8 +124,8 @@ def _creatable(folder: Path) -> str | None:
 
 def templates(s: Settings, schedules: Schedules | None) -> list[str]:
     """templates_dir holds every template the mail and the pages need, and each compiles."""
-    from publisher import fanout  # rendering (Jinja2, premailer) only when checking it
-    from publisher.render import template_problems
+    from publisher.messages import fanout  # rendering (Jinja2, premailer) only when checking it
+    from publisher.render.templates import template_problems
 
     root = s.templates_dir
     if not root.is_dir():
@@ -149,7 +149,7 @@ def templates(s: Settings, schedules: Schedules | None) -> list[str]:
 
 
 def dkim(s: Settings) -> list[str]:
-    from publisher.dkimsign import key_problem
+    from publisher.delivery.dkimsign import key_problem
 
     problem = key_problem(
         selector=s.dkim_selector, domain=s.dkim_domain,
@@ -171,7 +171,7 @@ def mail_transport(s: Settings, *, network: bool) -> list[str]:
 
 async def _greet(s: Settings) -> list[str]:
     # The drain's own connection code: the greeting, EHLO, STARTTLS and AUTH it will meet.
-    from publisher.mailer import Mailer, RelayUnavailable
+    from publisher.delivery.mailer import Mailer, RelayUnavailable
 
     try:
         mailer = Mailer(s.smtp_url, pool_size=1, connect_timeout=s.smtp_connect_timeout)

@@ -25,19 +25,19 @@ from typing import Any, Literal
 import uvicorn
 
 from publisher.app import App
-from publisher.connguard import (
+from publisher.core.schedules import Schedules, load_schedules
+from publisher.daemon.connguard import (
     BUSY_REPLY,
     AcceptErrorFilter,
     ConnectionGuard,
     connection_cap,
     raise_fd_limit,
 )
-from publisher.scheduler import JobSpec, Scheduler
-from publisher.schedules import Schedules, load_schedules
+from publisher.daemon.scheduler import JobSpec, Scheduler
+from publisher.daemon.supervise import Backoff, Part, PartState, supervise
 from publisher.store.leader import LeaderLock
-from publisher.supervise import Backoff, Part, PartState, supervise
 
-log = logging.getLogger("publisher.daemon")
+log = logging.getLogger("publisher.daemon.process")
 Role = Literal["all", "web", "worker", "scheduler"]
 JobsFactory = Callable[[Schedules], list[JobSpec]]
 Drain = Part

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from publisher.config import Settings
-from publisher.scheduler import next_fire_times
-from publisher.schedules import Schedules, Timing
+from publisher.core.config import Settings
+from publisher.core.schedules import Schedules, Timing
+from publisher.daemon.scheduler import next_fire_times
 from publisher.store import digest_runs, stats
 from publisher.store import sources as store_sources
 from publisher.store.types import Engine

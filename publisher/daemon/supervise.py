@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-log = logging.getLogger("publisher.daemon")
+log = logging.getLogger("publisher.daemon.process")
 Part = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 

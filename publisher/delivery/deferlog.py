@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from publisher.clock import Clock
+from publisher.core.clock import Clock
 
 _ADDRESS = re.compile(r"<[^<>\s]*>|[^\s<>@]+@[^\s<>]+")
 

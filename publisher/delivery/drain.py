@@ -23,21 +23,35 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from publisher import outbox
-from publisher.clock import Clock
-from publisher.config import Settings
-from publisher.deferlog import DeferralLog
-from publisher.dkimsign import DkimError
-from publisher.leaseholder import Holder, this_holder
-from publisher.ledger import LIVE_OWNERS, DeliverConfig, Ledger, Report, StoreUnavailable
-from publisher.mailer import Failed, Mailer, Outcome, RelayUnavailable, RetryAt, Sent, Session
-from publisher.personalise import Personaliser
-from publisher.ratelimit import Bucket, DomainLimits, Limit
+from publisher.core.clock import Clock
+from publisher.core.config import Settings
+from publisher.delivery.deferlog import DeferralLog
+from publisher.delivery.dkimsign import DkimError
+from publisher.delivery.drainstore import (
+    LIVE_OWNERS,
+    DeliverConfig,
+    Ledger,
+    Report,
+    StoreUnavailable,
+)
+from publisher.delivery.leaseholder import Holder, this_holder
+from publisher.delivery.mailer import (
+    Failed,
+    Mailer,
+    Outcome,
+    RelayUnavailable,
+    RetryAt,
+    Sent,
+    Session,
+)
+from publisher.delivery.personalise import Personaliser
+from publisher.delivery.ratelimit import Bucket, DomainLimits, Limit
+from publisher.messages import enqueue
 from publisher.store.types import Engine
 
 __all__ = ["DeliverConfig", "Drain", "Report", "build_drain"]
 
-log = logging.getLogger("publisher.deliver")
+log = logging.getLogger("publisher.delivery.drain")
 T = TypeVar("T")
 _BREAKER_WINDOW = 50
 _DB_RETRY_FIRST, _DB_RETRY_MAX = 0.05, 5.0  # seconds between database retries
@@ -74,13 +88,13 @@ class Drain:
         self._db_thread = ThreadPoolExecutor(1, thread_name_prefix="outbox-db")
         self._bucket = Bucket(config.rate)
         self._domains = DomainLimits(config.domain_limits)
-        self._queue: asyncio.Queue[outbox.Claimed | None] = asyncio.Queue()
-        self._pending: deque[outbox.Claimed] = deque()  # claimed, not yet re-checked
-        self._inflight: dict[int, outbox.Claimed] = {}
+        self._queue: asyncio.Queue[enqueue.Claimed | None] = asyncio.Queue()
+        self._pending: deque[enqueue.Claimed] = deque()  # claimed, not yet re-checked
+        self._inflight: dict[int, enqueue.Claimed] = {}
         self._on_wire: set[int] = set()  # message written, final reply awaited
         self._revoked: set[int] = set()  # leases lost (taken over): never send these
         self._sent: list[int] = []
-        self._others: list[tuple[outbox.Claimed, Outcome]] = []
+        self._others: list[tuple[enqueue.Claimed, Outcome]] = []
         self._flush_lock = asyncio.Lock()
         self._committing: asyncio.Future[None] | None = None
         self._policy: deque[bool] = deque(maxlen=_BREAKER_WINDOW)
@@ -227,7 +241,7 @@ class Drain:
 
     async def _feed(self) -> None:
         """Hand the next few claimed rows to the workers, after one more suppression lookup."""
-        chunk: list[outbox.Claimed] = []
+        chunk: list[enqueue.Claimed] = []
         size = self._chunk_size()
         while self._pending and len(chunk) < size:
             item = self._pending.popleft()
@@ -344,7 +358,7 @@ class Drain:
             log.error("delivery stopped: %s; untried rows are released", reason)
         self.stop()
 
-    async def _next(self) -> outbox.Claimed | None:
+    async def _next(self) -> enqueue.Claimed | None:
         """The next item, or None once stopping (untaken items are released, not sent)."""
         while not self._stopping.is_set():
             item = await self._queue.get()
@@ -354,7 +368,7 @@ class Drain:
                 return item
         return None
 
-    def _prefetch(self) -> outbox.Claimed | None:
+    def _prefetch(self) -> enqueue.Claimed | None:
         """The next item, if one is ready and may go now with no wait (no domain limit)."""
         if self._stopping.is_set() or self._queue.empty():
             return None
@@ -370,7 +384,7 @@ class Drain:
         self._inflight[item.id] = item
         return item
 
-    async def _permit(self, item: outbox.Claimed) -> asyncio.Semaphore | None:
+    async def _permit(self, item: enqueue.Claimed) -> asyncio.Semaphore | None:
         """Wait for the item's domain connection slot and rate tokens; returns the slot."""
         domain = item.domain
         slot = self._domains.slots(domain)
@@ -384,7 +398,7 @@ class Drain:
 
     # --- recording outcomes ---
 
-    async def _record(self, item: outbox.Claimed, outcome: Outcome) -> None:
+    async def _record(self, item: enqueue.Claimed, outcome: Outcome) -> None:
         self._recorded += 1
         self._inflight.pop(item.id, None)
         self._on_wire.discard(item.id)

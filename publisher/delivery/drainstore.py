@@ -16,15 +16,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from publisher import outbox
-from publisher.clock import Clock
-from publisher.leaseholder import Holder, is_alive
-from publisher.mailer import Failed, Outcome, RetryAt
-from publisher.ratelimit import Limit
+from publisher.core.clock import Clock
+from publisher.delivery.leaseholder import Holder, is_alive
+from publisher.delivery.mailer import Failed, Outcome, RetryAt
+from publisher.delivery.ratelimit import Limit
+from publisher.messages import enqueue
 from publisher.store import outbox as store_outbox
 from publisher.store.types import Connection, Engine
 
-log = logging.getLogger("publisher.deliver")
+log = logging.getLogger("publisher.delivery.drain")
 
 # A lost connection, a full disk, a read-only file: the drain retries these (deliver.py).
 StoreUnavailable = store_outbox.TRANSIENT_ERRORS
@@ -98,11 +98,11 @@ class Ledger:
     holder: Holder
     held: set[int] = field(default_factory=set)  # leased to us and not yet written down
 
-    def claim(self, limit: int, known: set[int]) -> tuple[list[outbox.Claimed], dict[int, bytes]]:
+    def claim(self, limit: int, known: set[int]) -> tuple[list[enqueue.Claimed], dict[int, bytes]]:
         """Lease due rows; also the bodies of contents not in ``known``."""
         now = self.clock.now()
         with self.engine.begin() as conn:
-            items, skipped = outbox.claim(
+            items, skipped = enqueue.claim(
                 conn, owner=self.owner, now=now, lease=self.config.lease, limit=limit,
                 host=self.holder.host, process=self.holder.process,
             )  # fmt: skip
@@ -114,12 +114,12 @@ class Ledger:
         self.report.skipped += skipped
         return items, bodies
 
-    def recheck(self, items: list[outbox.Claimed]) -> list[outbox.Claimed]:
+    def recheck(self, items: list[enqueue.Claimed]) -> list[enqueue.Claimed]:
         """The items still allowed to go: the suppression list is read again (one query)."""
         if not items:
             return []
         with self.engine.begin() as conn:
-            kept = outbox.recheck(conn, items, now=self.clock.now(), owner=self.owner)
+            kept = enqueue.recheck(conn, items, now=self.clock.now(), owner=self.owner)
         if len(kept) < len(items):
             gone = {i.id for i in items} - {i.id for i in kept}
             self.held -= gone
@@ -169,17 +169,17 @@ class Ledger:
         with self.engine.connect() as conn:
             return store_outbox.get_content(conn, content_id)
 
-    def apply(self, sent: list[int], others: list[tuple[outbox.Claimed, Outcome]]) -> None:
+    def apply(self, sent: list[int], others: list[tuple[enqueue.Claimed, Outcome]]) -> None:
         """Commit one batch of outcomes."""
         now = self.clock.now()
         cfg = self.config
         counts = {"failed": 0, "expired": 0, "deferred": 0}
         with self.engine.begin() as conn:
             if sent:
-                outbox.mark_sent(conn, sent, now=now, owner=self.owner)
+                enqueue.mark_sent(conn, sent, now=now, owner=self.owner)
             for item, outcome in others:
                 if isinstance(outcome, Failed):
-                    outbox.mark_failed(
+                    enqueue.mark_failed(
                         conn, item, reply=outcome.reply, now=now, hard_bounce=outcome.hard_bounce
                     )
                     counts["failed"] += 1
@@ -190,10 +190,12 @@ class Ledger:
                     self._postpone(conn, item, outcome.reply)
                     counts["deferred"] += 1
                     continue
-                delay = outbox.backoff(
+                delay = enqueue.backoff(
                     item.attempts, minimum=cfg.backoff_min, maximum=cfg.backoff_max, rng=self.rng
                 )
-                status = outbox.mark_retry(conn, item, reply=outcome.reply, now=now, at=now + delay)
+                status = enqueue.mark_retry(
+                    conn, item, reply=outcome.reply, now=now, at=now + delay
+                )
                 counts[status] += 1
         # Counted after the commit: a retried batch is not counted twice.
         self.report.failed += counts["failed"]
@@ -202,25 +204,25 @@ class Ledger:
         self.held.difference_update(sent)
         self.held.difference_update(item.id for item, _ in others)
 
-    def postpone(self, item: outbox.Claimed, reply: str) -> None:
+    def postpone(self, item: enqueue.Claimed, reply: str) -> None:
         """The relay was unreachable: back off without using up an attempt."""
         with self.engine.begin() as conn:
             self._postpone(conn, item, reply)
         self.held.discard(item.id)
 
-    def _postpone(self, conn: Connection, item: outbox.Claimed, reply: str) -> None:
+    def _postpone(self, conn: Connection, item: enqueue.Claimed, reply: str) -> None:
         now = self.clock.now()
         cfg = self.config
-        delay = outbox.backoff(1, minimum=cfg.backoff_min, maximum=cfg.backoff_max, rng=self.rng)
-        outbox.postpone(conn, item, reply=reply, now=now, at=now + delay)
+        delay = enqueue.backoff(1, minimum=cfg.backoff_min, maximum=cfg.backoff_max, rng=self.rng)
+        enqueue.postpone(conn, item, reply=reply, now=now, at=now + delay)
 
-    def unanswered(self, items: list[outbox.Claimed]) -> None:
+    def unanswered(self, items: list[enqueue.Claimed]) -> None:
         """Messages written whose final reply never came before the stop: deferred (the relay
         may have them, so sending again at once would likely duplicate)."""
         self.apply([], [(item, RetryAt(UNANSWERED)) for item in items])
 
     def release(self, ids: list[int]) -> None:
         with self.engine.begin() as conn:
-            outbox.release(conn, ids, now=self.clock.now(), owner=self.owner)
+            enqueue.release(conn, ids, now=self.clock.now(), owner=self.owner)
         self.held.difference_update(ids)
         self.report.released += len(ids)

@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
-from publisher.smtpwire import (
+from publisher.delivery.smtpwire import (
     ConnectionBroken,
     Failed,
     Outcome,

@@ -7,8 +7,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from publisher import outbox
-from publisher.smtpwire import prepare
+from publisher.delivery.smtpwire import prepare
+from publisher.messages import enqueue
 
 _PLACEHOLDER = re.compile(r"%%[A-Z0-9_]+%%")
 
@@ -16,7 +16,7 @@ _PLACEHOLDER = re.compile(r"%%[A-Z0-9_]+%%")
 @dataclass(frozen=True, slots=True)
 class Variant:
     raw: bytes  # as stored
-    wire: outbox.Template  # CRLF, dot-stuffed, split at the placeholders
+    wire: enqueue.Template  # CRLF, dot-stuffed, split at the placeholders
 
 
 class Personaliser:
@@ -38,11 +38,11 @@ class Personaliser:
         return set(self._variants)
 
     def add(self, content_id: int, body: bytes) -> None:
-        self._variants[content_id] = Variant(body, outbox.Template(prepare(body)))
+        self._variants[content_id] = Variant(body, enqueue.Template(prepare(body)))
         while len(self._variants) > self._size:
             self._variants.popitem(last=False)
 
-    def __call__(self, item: outbox.Claimed) -> bytes:
+    def __call__(self, item: enqueue.Claimed) -> bytes:
         """Wire bytes for one row; ValueError for a value with a line break."""
         variant = self._variants.get(item.content_id)
         if variant is None:  # evicted by a later claim (many variants at once): reload
@@ -55,7 +55,7 @@ class Personaliser:
         plain = not any(v[:1] == "." or "\r" in v or "\n" in v for v in subs.values())
         if fast and plain and self.transform is None:
             return variant.wire.fill(item)
-        message = outbox.personalise(variant.raw, item)
+        message = enqueue.personalise(variant.raw, item)
         if self.transform is not None:
             message = self.transform(message)
         return prepare(message)

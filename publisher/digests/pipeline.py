@@ -6,24 +6,25 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from publisher import collect, compose, fanout, outbox
-from publisher.config import Settings
-from publisher.models import RankedArticle
-from publisher.render import DigestInput, Links, RenderedEmail
-from publisher.schedules import Digest, Schedules
+from publisher.core.config import Settings
+from publisher.core.models import RankedArticle
+from publisher.core.schedules import Digest, Schedules
+from publisher.digests import selection
+from publisher.messages import enqueue, fanout, mime
+from publisher.render.templates import DigestInput, Links, RenderedEmail
 from publisher.store import articles as store_articles
 from publisher.store import digest_runs
 from publisher.store import subscribers as store_subscribers
 from publisher.store.types import Connection, Engine
 
-log = logging.getLogger("publisher.jobs")
+log = logging.getLogger("publisher.digests.pipeline")
 
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
     status: str  # enqueued | already | stale | too_few | nothing-due
     digest_id: str
-    window: collect.Window | None = None
+    window: selection.Window | None = None
     run_id: int | None = None
     items: int = 0
     most_viewed: int = 0
@@ -35,11 +36,11 @@ class RunResult:
 
 
 def _input(
-    digest: Digest, window: collect.Window, selection: collect.Selection, links: Links, **kw: bool
+    digest: Digest, window: selection.Window, picked: selection.Selection, links: Links, **kw: bool
 ) -> DigestInput:
     return DigestInput(
         digest_id=digest.id, digest_name=digest.name, subject_template=digest.subject,
-        template=digest.template, date=window.due, selection=selection, links=links, **kw,
+        template=digest.template, date=window.due, selection=picked, links=links, **kw,
     )  # fmt: skip
 
 
@@ -54,17 +55,17 @@ def run_digest(
 ) -> RunResult:
     """Perform the run due at ``now``, once per (digest id, window end), in one transaction.
 
-    ``manual``: an operator's run whose window ends at ``now`` (see collect.plan_now).
+    ``manual``: an operator's run whose window ends at ``now`` (see selection.plan_now).
     """
     digest = schedules.digest(digest_id)
     identity = fanout.Identity.from_settings(settings)
     with engine.begin() as conn:
         if manual:
             last_sent = digest_runs.last_window_end(conn, digest.id, digest_runs.SENDING)
-            plan = collect.plan_now(digest, tz=schedules.tz, now=now, last_sent=last_sent)
+            plan = selection.plan_now(digest, tz=schedules.tz, now=now, last_sent=last_sent)
         else:
             last_end = digest_runs.last_window_end(conn, digest.id)
-            plan = collect.plan_run(digest, tz=schedules.tz, now=now, last_end=last_end)
+            plan = selection.plan_run(digest, tz=schedules.tz, now=now, last_end=last_end)
         w = plan.window
         if w is None:
             return RunResult("nothing-due", digest.id, note=plan.reason)
@@ -80,16 +81,16 @@ def run_digest(
         if plan.action == "stale":
             log.warning("digest %s: run due %s skipped: %s", digest.id, w.due, plan.reason)
             return RunResult("stale", digest.id, w, run_id, note=plan.reason)
-        articles = collect.new_articles(conn, digest, w)
+        articles = selection.new_articles(conn, digest, w)
         if len(articles) < digest.min_items:
             note = f"{len(articles)} new articles < min_items {digest.min_items}"
             log.info("digest %s: window ending %s skipped: %s", digest.id, w.end, note)
             digest_runs.finish(conn, run_id, status="too_few", item_count=len(articles), note=note)
             return RunResult("too_few", digest.id, w, run_id, items=len(articles), note=note)
-        ranked = collect.most_viewed(conn, digest, w)
+        ranked = selection.most_viewed(conn, digest, w)
         order = store_articles.list_sections(conn)
         people = store_subscribers.recipients(conn, frequency=digest.frequency)
-        variants, skipped = collect.group_variants(
+        variants, skipped = selection.group_variants(
             recipients=people, articles=articles, ranked=ranked, order=order, digest=digest
         )
         renderer = fanout.renderer_for(settings)
@@ -100,14 +101,14 @@ def run_digest(
         enqueued = 0
         for v in variants:
             rendered = renderer.digest(_input(digest, w, v.selection, links))
-            body = compose.compose(
+            body = mime.compose(
                 rendered=rendered, sender=identity.sender, date=now, list_info=list_info
             )
             enqueued += fanout.store_and_enqueue(
                 conn, identity, body=body, content_key=f"{prefix}{v.key}",
                 recipients=v.recipients, dedupe_prefix=prefix, kind="digest", now=now,
             )  # fmt: skip
-        full = collect.select_for(
+        full = selection.select_for(
             sections=None, articles=articles, ranked=ranked, order=order, digest=digest
         )
         archive = renderer.digest(
@@ -130,7 +131,7 @@ def run_digest(
     )  # fmt: skip
 
 
-def _already(conn: Connection, digest_id: str, w: collect.Window) -> RunResult:
+def _already(conn: Connection, digest_id: str, w: selection.Window) -> RunResult:
     row = digest_runs.get_run(conn, digest_id, w.end)
     return RunResult(
         "already", digest_id, w, row.id if row else None, items=row.item_count if row else 0,
@@ -140,7 +141,7 @@ def _already(conn: Connection, digest_id: str, w: collect.Window) -> RunResult:
 
 @dataclass(frozen=True, slots=True)
 class Preview:
-    window: collect.Window
+    window: selection.Window
     rendered: RenderedEmail
     eml: bytes  # personalised, as the recipient would receive it
     items: int
@@ -166,12 +167,12 @@ def preview(
     identity = fanout.Identity.from_settings(settings)
     with engine.connect() as conn:
         last_end = digest_runs.last_window_end(conn, digest.id)
-        plan = collect.plan_run(digest, tz=schedules.tz, now=now, last_end=last_end)
+        plan = selection.plan_run(digest, tz=schedules.tz, now=now, last_end=last_end)
         if plan.window is None:
             raise ValueError(f"digest {digest.id}: {plan.reason}")
         w = plan.window
-        articles = collect.new_articles(conn, digest, w)
-        ranked = collect.most_viewed(conn, digest, w)
+        articles = selection.new_articles(conn, digest, w)
+        ranked = selection.most_viewed(conn, digest, w)
         order = store_articles.list_sections(conn)
         people = store_subscribers.recipients(conn, frequency=digest.frequency)
         who = None
@@ -179,12 +180,12 @@ def preview(
             who = store_subscribers.get_by_email(conn, as_email)
             if who is None:
                 raise ValueError(f"--as: no subscriber {as_email}")
-    variants, _ = collect.group_variants(
+    variants, _ = selection.group_variants(
         recipients=people, articles=articles, ranked=ranked, order=order, digest=digest
     )
     known = [s.slug for s in order]
-    chosen = collect.chosen_sections(who.sections, digest, known) if who else None
-    selection = collect.select_for(
+    chosen = selection.chosen_sections(who.sections, digest, known) if who else None
+    picked = selection.select_for(
         sections=chosen, articles=articles, ranked=ranked, order=order, digest=digest
     )
     notes = [f"plan: {plan.action} {plan.reason}".strip()]
@@ -192,8 +193,8 @@ def preview(
         notes.append(f"a run now would be skipped: {len(articles)} < min_items")
     renderer = fanout.renderer_for(settings)
     links = Links(view_in_browser=identity.archive_url(digest.id, 0), **fanout.personal_links())
-    rendered = renderer.digest(_input(digest, w, selection, links, test=test_to is not None))
-    body = compose.compose(
+    rendered = renderer.digest(_input(digest, w, picked, links, test=test_to is not None))
+    body = mime.compose(
         rendered=rendered, sender=identity.sender, date=now,
         list_info=identity.list_info(digest.name, digest.id),
     )  # fmt: skip
@@ -201,10 +202,10 @@ def preview(
     subs = identity.substitutions(
         subscriber_id=who.id if who else 0, name=who.name if who else "", email=to, now=now
     )
-    eml = outbox.fill(body, subs, f"<preview@{identity.message_id_domain}>")
+    eml = enqueue.fill(body, subs, f"<preview@{identity.message_id_domain}>")
     return Preview(
-        window=w, rendered=rendered, eml=eml, items=selection.item_count,
-        most_viewed=list(selection.most_viewed), variants=len(variants),
+        window=w, rendered=rendered, eml=eml, items=picked.item_count,
+        most_viewed=list(picked.most_viewed), variants=len(variants),
         recipients=sum(len(v.recipients) for v in variants), sections=chosen, notes=notes,
     )  # fmt: skip
 
@@ -222,7 +223,7 @@ def send_test(
     identity = fanout.Identity.from_settings(settings)
     digest = schedules.digest(digest_id)
     pv = preview(engine, settings, schedules, digest_id, now=now, test_to=to)
-    body = compose.compose(
+    body = mime.compose(
         rendered=pv.rendered, sender=identity.sender, date=now,
         list_info=identity.list_info(digest.name, digest.id),
     )  # fmt: skip

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 
-from publisher.models import Article, RankedArticle, Section
-from publisher.schedules import Digest
+from publisher.core.models import Article, RankedArticle, Section
+from publisher.core.schedules import Digest
+from publisher.core.timeparse import parse_duration
 from publisher.store import articles as store_articles
-from publisher.store import views as store_views
+from publisher.store import pageviews as store_pageviews
 from publisher.store.subscribers import Recipient
 from publisher.store.types import Connection
-from publisher.timeutil import parse_duration
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LOOKBACKS = (timedelta(hours=2), timedelta(days=2), timedelta(days=8), timedelta(days=32))
@@ -142,7 +142,7 @@ def most_viewed(conn: Connection, digest: Digest, window: Window) -> list[Ranked
     if mv.count == 0:
         return []
     extra = digest.max_items if mv.exclude_listed else 0
-    return store_views.most_viewed(
+    return store_pageviews.most_viewed(
         conn, now=window.end, window=parse_duration(mv.window), limit=mv.count + extra
     )
 

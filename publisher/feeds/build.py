@@ -19,11 +19,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from publisher.config import Settings
-from publisher.feedindex import render_index
-from publisher.feeditems import FORMATS, FeedItem, prepare_items
-from publisher.feeds import render_feed
-from publisher.feedscopes import (
+from publisher.core.config import Settings
+from publisher.core.models import Article
+from publisher.feeds.formats import render_feed
+from publisher.feeds.index import render_index
+from publisher.feeds.items import FORMATS, FeedItem, prepare_items
+from publisher.feeds.scopes import (
     Scope,
     config_signature,
     feed_meta,
@@ -31,8 +32,7 @@ from publisher.feedscopes import (
     make_scopes,
     tag_scheme,
 )
-from publisher.feedwriter import fsync_dir, write_if_changed
-from publisher.models import Article
+from publisher.feeds.writer import fsync_dir, write_if_changed
 from publisher.store.articles import latest_articles, list_sections
 from publisher.store.feed_queries import (
     FeedKey,
@@ -41,8 +41,8 @@ from publisher.store.feed_queries import (
     published_keys,
     views_signature,
 )
+from publisher.store.pageviews import most_viewed
 from publisher.store.types import Connection, Engine
-from publisher.store.views import most_viewed
 
 log = logging.getLogger(__name__)
 STATE_FILE = ".feedstate.json"

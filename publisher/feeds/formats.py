@@ -21,9 +21,9 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from feedgen.util import xml_elem  # feedgen's own lxml helper: lxml stays in feedtext.py
 
-from publisher.feeditems import FeedFormat, FeedItem, FeedMeta
-from publisher.feedjson import render_json_feed
-from publisher.feedtext import xml_safe
+from publisher.feeds.clean import xml_safe
+from publisher.feeds.items import FeedFormat, FeedItem, FeedMeta
+from publisher.feeds.jsonfeed import render_json_feed
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from publisher.config import Settings
-from publisher.feeditems import FORMATS, FeedFormat
-from publisher.feedscopes import Scope, feeds_base_url, text, window_text
+from publisher.core.config import Settings
+from publisher.feeds.items import FORMATS, FeedFormat
+from publisher.feeds.scopes import Scope, feeds_base_url, text, window_text
 
 MEDIA_TYPES: dict[FeedFormat, str] = {
     "rss": "application/rss+xml",

@@ -14,8 +14,8 @@ from datetime import datetime, tzinfo
 from typing import Literal
 from urllib.parse import quote
 
-from publisher.feedtext import absolute_url, clean_html, html_to_text, image_figure, plain
-from publisher.models import Article
+from publisher.core.models import Article
+from publisher.feeds.clean import absolute_url, clean_html, html_to_text, image_figure, plain
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from publisher.feeditems import FeedItem, FeedMeta
-from publisher.feedtext import xml_safe
+from publisher.feeds.clean import xml_safe
+from publisher.feeds.items import FeedItem, FeedMeta
 
 log = logging.getLogger(__name__)
 VERSION = "https://jsonfeed.org/version/1.1"

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from publisher.config import Settings
-from publisher.feedbuild import INDEX, FeedBuilder, FeedResult
-from publisher.httpclient import HttpClient
+from publisher.core.config import Settings
+from publisher.core.httpclient import HttpClient
+from publisher.feeds.build import INDEX, FeedBuilder, FeedResult
+from publisher.feeds.websub import PENDING_FILE, FormPoster, PingReport, publish
 from publisher.store.articles import count_articles
 from publisher.store.types import Engine
-from publisher.websub import PENDING_FILE, FormPoster, PingReport, publish
 
 
 @dataclass(frozen=True, slots=True)

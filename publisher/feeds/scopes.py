@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from publisher import __version__
-from publisher.config import Settings
-from publisher.feeditems import FILENAMES, FORMATS, FeedFormat, FeedItem, FeedMeta, TagScheme
-from publisher.models import Section
+from publisher.core.config import Settings
+from publisher.core.models import Section
+from publisher.feeds.items import FILENAMES, FORMATS, FeedFormat, FeedItem, FeedMeta, TagScheme
 
 log = logging.getLogger(__name__)
 

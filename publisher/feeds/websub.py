@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from publisher.feedwriter import write_if_changed
+from publisher.feeds.writer import write_if_changed
 
 log = logging.getLogger(__name__)
 PENDING_FILE = ".websub-pending.json"

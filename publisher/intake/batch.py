@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
-from publisher.importers import Item
-from publisher.parallel import prepare_parallel
+from publisher.intake.records import Item
+from publisher.intake.workers import prepare_parallel
 from publisher.store.articles import ArticleRow, Outcome, write_rows
 from publisher.store.types import Engine
 

@@ -18,10 +18,10 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from publisher.config import ENV_PREFIX, Settings
-from publisher.importers import Record
+from publisher.core.config import ENV_PREFIX, Settings
+from publisher.core.timeparse import parse_rfc3339
+from publisher.intake.records import Record
 from publisher.store.db import sqlite_path
-from publisher.timeutil import parse_rfc3339
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"

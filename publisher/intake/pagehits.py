@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
+from publisher.store.pageviews import write_view_counts
 from publisher.store.types import Engine
-from publisher.store.views import write_view_counts
 
 COLLAPSE = timedelta(minutes=30)
 # Crawlers, link previewers, monitors and HTTP libraries; an empty user agent counts as a bot.

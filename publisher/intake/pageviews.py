@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from publisher.importers import Record
-from publisher.ingest import Problem
-from publisher.models import RankedArticle
-from publisher.store import views as store_views
+from publisher.core.models import RankedArticle
+from publisher.core.timeparse import hour_floor, parse_rfc3339
+from publisher.intake.batch import Problem
+from publisher.intake.records import Record
+from publisher.store import pageviews as store_pageviews
 from publisher.store.types import Engine
-from publisher.timeutil import hour_floor, parse_rfc3339
 
 BATCH_SIZE = 5000
 MAX_COUNT = 1_000_000_000
@@ -78,7 +78,7 @@ def import_view_counts(
     def flush() -> None:
         if not counts:
             return
-        stored, unknown = store_views.write_view_counts(engine, counts)
+        stored, unknown = store_pageviews.write_view_counts(engine, counts)
         for external in unknown:
             for line in lines[external]:
                 report.rejected.append(Problem(line, "article_id", f"no article {external!r}"))
@@ -123,4 +123,6 @@ def most_viewed(
     if limit <= 0:
         return []
     with engine.connect() as conn:
-        return store_views.most_viewed(conn, now=now, window=window, limit=limit, section=section)
+        return store_pageviews.most_viewed(
+            conn, now=now, window=window, limit=limit, section=section
+        )

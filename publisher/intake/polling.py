@@ -13,16 +13,23 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
-from publisher.config import Settings, SourceConfig
-from publisher.demodata import intake_adapter
-from publisher.httpclient import HttpClient, HttpError
-from publisher.metrics import Metrics
-from publisher.sources import Fetcher, PollContext, PollResult, Source, SourceError, make_source
+from publisher.core.config import Settings, SourceConfig
+from publisher.core.httpclient import HttpClient, HttpError
+from publisher.core.metrics import Metrics
+from publisher.intake.demodata import intake_adapter
+from publisher.intake.sources import (
+    Fetcher,
+    PollContext,
+    PollResult,
+    Source,
+    SourceError,
+    make_source,
+)
 from publisher.store import sources as store_sources
 from publisher.store.sources import SourceState
 from publisher.store.types import Engine
 
-log = logging.getLogger("publisher.collect")
+log = logging.getLogger(__name__)
 Status = Literal["ok", "failed", "waiting"]
 
 

@@ -14,9 +14,9 @@ from datetime import datetime, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
-from publisher.models import Article, ArticleStatus
-from publisher.sanitise import clean_html, strip_illegal
-from publisher.timeutil import parse_rfc3339
+from publisher.core.models import Article, ArticleStatus
+from publisher.core.timeparse import parse_rfc3339
+from publisher.intake.sanitise import clean_html, strip_illegal
 
 # Documented in README "Articles"; change both together.
 MAX_ID = 200

@@ -18,8 +18,8 @@ from datetime import tzinfo
 from itertools import islice
 from typing import Any
 
-from publisher.importers import Item, RawLine, parse_jsonl_line
-from publisher.intake import FieldError, validate_article
+from publisher.intake.records import Item, RawLine, parse_jsonl_line
+from publisher.intake.validate import FieldError, validate_article
 from publisher.store.articles import ArticleRow, article_row
 
 Prepared = ArticleRow | list[FieldError]

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from publisher.config import Settings
+from publisher.core.config import Settings
 from publisher.store import outbox as store_outbox
 from publisher.store import suppressions as store_suppressions
 from publisher.store.types import Connection

@@ -10,12 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from publisher import compose, tokens
-from publisher.addresses import domain_of, to_ascii
-from publisher.config import Settings
-from publisher.linebudget import check_values
-from publisher.outbox import KINDS, NewMessage, enqueue, expiry_for, store_content
-from publisher.render import Renderer
+from publisher.core import tokens
+from publisher.core.addresses import domain_of, to_ascii
+from publisher.core.config import Settings
+from publisher.messages import mime
+from publisher.messages.enqueue import KINDS, NewMessage, enqueue, expiry_for, store_content
+from publisher.render.linebudget import check_values
+from publisher.render.templates import Renderer
 from publisher.store.subscribers import Recipient
 from publisher.store.types import Connection
 
@@ -27,7 +28,7 @@ DEMO_SECRET = "publisher-demo-secret-not-for-production"
 class Identity:
     """Who sends, and the URL shapes the web pages answer."""
 
-    sender: compose.Sender
+    sender: mime.Sender
     base_url: str
     secret: str
     list_domain: str
@@ -44,7 +45,7 @@ class Identity:
                 "secret_key: required to sign unsubscribe links (set PUBLISHER_SECRET_KEY)"
             )
         return cls(
-            sender=compose.Sender(s.from_name or s.site_name, s.from_address, s.reply_to),
+            sender=mime.Sender(s.from_name or s.site_name, s.from_address, s.reply_to),
             base_url=s.public_base_url.rstrip("/"),
             secret=secret,
             list_domain=s.list_id_domain or domain,
@@ -56,8 +57,8 @@ class Identity:
     def archive_url(self, digest_id: str, run_id: int) -> str:
         return f"{self.base_url}/archive/{digest_id}/{run_id}"
 
-    def list_info(self, name: str, digest_id: str) -> compose.ListInfo:
-        return compose.ListInfo(name=name, list_id=f"{digest_id}.{self.list_domain}")
+    def list_info(self, name: str, digest_id: str) -> mime.ListInfo:
+        return mime.ListInfo(name=name, list_id=f"{digest_id}.{self.list_domain}")
 
     def substitutions(
         self, *, subscriber_id: int, name: str, email: str, now: datetime
@@ -66,11 +67,11 @@ class Identity:
         unsub = tokens.make(self.secret, "unsubscribe", (subscriber_id,), now=now)
         prefs = tokens.make(self.secret, "preferences", (subscriber_id,), now=now)
         values = {
-            compose.TO: compose.address(name, email),
-            compose.UNSUBSCRIBE_URL: f"{self.base_url}/u/{unsub}",
+            mime.TO: mime.address(name, email),
+            mime.UNSUBSCRIBE_URL: f"{self.base_url}/u/{unsub}",
             # Tokens are URL-safe already; only the space needs escaping.
-            compose.UNSUBSCRIBE_MAILTO: f"{self.unsubscribe_mailto}?subject=unsubscribe%20{unsub}",
-            compose.PREFERENCES_URL: f"{self.base_url}/preferences/{prefs}",
+            mime.UNSUBSCRIBE_MAILTO: f"{self.unsubscribe_mailto}?subject=unsubscribe%20{unsub}",
+            mime.PREFERENCES_URL: f"{self.base_url}/preferences/{prefs}",
         }
         # Each fits its placeholder's line budget (linebudget.py), or no row is written.
         check_values(values)
@@ -79,7 +80,7 @@ class Identity:
 
 def personal_links() -> dict[str, str]:
     """What the renderer puts where per-recipient links go."""
-    return {"preferences": compose.PREFERENCES_URL, "unsubscribe": compose.UNSUBSCRIBE_URL}
+    return {"preferences": mime.PREFERENCES_URL, "unsubscribe": mime.UNSUBSCRIBE_URL}
 
 
 def messages(

@@ -16,11 +16,11 @@ from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime
 
-from publisher.addresses import to_ascii
-from publisher.linebudget import MAX_LINE, VALUE_LINE_MAX, cost
-from publisher.outbox import MESSAGE_ID_PLACEHOLDER
-from publisher.render import RenderedEmail
-from publisher.textwidth import wrap
+from publisher.core.addresses import to_ascii
+from publisher.messages.enqueue import MESSAGE_ID_PLACEHOLDER
+from publisher.render.linebudget import MAX_LINE, VALUE_LINE_MAX, cost
+from publisher.render.templates import RenderedEmail
+from publisher.render.textwidth import wrap
 
 TO = "%%TO%%"
 UNSUBSCRIBE_URL = "%%UNSUBSCRIBE_URL%%"

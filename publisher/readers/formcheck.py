@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from publisher.addresses import AddressError, normalise
+from publisher.core.addresses import AddressError, normalise
 
 NAME_MAX = 50
 NOTE_MAX = 300

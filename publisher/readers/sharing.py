@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from publisher import compose, tokens
-from publisher.addresses import to_ascii
-from publisher.fanout import Identity
-from publisher.htmllines import fold_html
-from publisher.linebudget import check_message, check_values
-from publisher.models import Article
-from publisher.outbox import NewMessage, enqueue, fill, message_id_for, store_content
-from publisher.render import Renderer
-from publisher.signup import address_key, day_start
+from publisher.core import tokens
+from publisher.core.addresses import to_ascii
+from publisher.core.models import Article
+from publisher.messages import mime
+from publisher.messages.enqueue import NewMessage, enqueue, fill, message_id_for, store_content
+from publisher.messages.fanout import Identity
+from publisher.readers.signup import address_key, day_start
+from publisher.render.htmllines import fold_html
+from publisher.render.linebudget import check_message, check_values
+from publisher.render.templates import Renderer
 from publisher.store import webstate
 from publisher.store.subscribers import suppress
 from publisher.store.types import Connection, Engine
@@ -92,7 +93,7 @@ class Templates:
         rendered = self._renderer.article(
             article=article, sender=SENDER, note=NOTE if with_note else "", block_url=BLOCK_URL
         )
-        raw = compose.compose(rendered=rendered, sender=self._identity.sender, date=now)
+        raw = mime.compose(rendered=rendered, sender=self._identity.sender, date=now)
         # The HTML part gets its own placeholders: its values are escaped, the text's are not.
         cut = raw.find(b"Content-Type: text/html")
         html = raw[cut:].replace(SENDER.encode(), SENDER_HTML.encode())
@@ -115,10 +116,10 @@ def substitutions(share: Share, *, to: str, block_url: str) -> dict[str, str]:
     The HTML part gets escaped values, the text part plain ones wrapped at 72 columns.
     """
     return {
-        compose.TO: to,
+        mime.TO: to,
         SENDER: share.sender_name,  # one line of ≤ 50 characters (formcheck): ≤ 200 bytes
         SENDER_HTML: fold_html(share.sender_name),
-        NOTE: compose.fold_text(share.note, indent=NOTE_INDENT),
+        NOTE: mime.fold_text(share.note, indent=NOTE_INDENT),
         NOTE_HTML: fold_html(share.note),
         BLOCK_URL: block_url,
     }

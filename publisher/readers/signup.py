@@ -19,12 +19,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from publisher import compose, tokens
-from publisher.addresses import canonical, to_ascii
-from publisher.fanout import Identity
-from publisher.models import Subscriber
-from publisher.outbox import NewMessage, enqueue, store_content
-from publisher.render import Renderer
+from publisher.core import tokens
+from publisher.core.addresses import canonical, to_ascii
+from publisher.core.models import Subscriber
+from publisher.messages import mime
+from publisher.messages.enqueue import NewMessage, enqueue, store_content
+from publisher.messages.fanout import Identity
+from publisher.render.templates import Renderer
 from publisher.store import subscribers as store_subscribers
 from publisher.store import webstate
 from publisher.store.types import Engine
@@ -97,12 +98,12 @@ def _enqueue_confirm(
 ) -> None:  # fmt: skip
     token = tokens.make(identity.secret, "confirm", (who.id, nonce), now=now)
     rendered = renderer.confirm(confirm_url=f"{identity.base_url}/confirm/{token}")
-    body = compose.compose(rendered=rendered, sender=identity.sender, date=now)
+    body = mime.compose(rendered=rendered, sender=identity.sender, date=now)
     key = f"confirm:{who.id}:{now:%Y%m%d}:{count}"
     cid = store_content(conn, key=key, kind="confirm", body=body, now=now)
     msg = NewMessage(
         dedupe_key=key, kind="confirm", recipient=to_ascii(who.email), content_id=cid,
-        substitutions={compose.TO: compose.address(name, who.email)},
+        substitutions={mime.TO: mime.address(name, who.email)},
         expires_in=identity.expiries["confirm"],
     )  # fmt: skip
     enqueue(conn, [msg], now=now, domain=identity.message_id_domain)

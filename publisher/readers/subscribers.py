@@ -17,10 +17,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from publisher.addresses import AddressError, normalise, to_ascii
-from publisher.config import Settings
-from publisher.importers import check_utf8
-from publisher.models import Subscriber
+from publisher.core.addresses import AddressError, normalise, to_ascii
+from publisher.core.config import Settings
+from publisher.core.models import Subscriber
+from publisher.intake.records import check_utf8
 from publisher.store import outbox as store_outbox
 from publisher.store import pending as store_pending
 from publisher.store import subscribers as store
@@ -244,14 +244,16 @@ def ask_to_confirm(
     on the cleanup forgets an address that does not confirm within its pending period.
     """
     # Rendering (Jinja2, premailer) only for the imports that send.
-    from publisher import compose, fanout, signup, tokens
-    from publisher.outbox import NewMessage, enqueue, store_content
+    from publisher.core import tokens
+    from publisher.messages import fanout, mime
+    from publisher.messages.enqueue import NewMessage, enqueue, store_content
+    from publisher.readers import signup
 
     identity = fanout.Identity.from_settings(settings)
     rendered = fanout.renderer_for(settings).confirm(
         confirm_url=f"{identity.base_url}/confirm/{CONFIRM_TOKEN}"
     )
-    body = compose.compose(rendered=rendered, sender=identity.sender, date=now)
+    body = mime.compose(rendered=rendered, sender=identity.sender, date=now)
     with engine.connect() as conn:
         todo = store_pending.unasked(conn, list(emails))
     asked = capped = 0
@@ -280,7 +282,7 @@ def ask_to_confirm(
                         # The sign-up form's key: the two never collide on one day.
                         dedupe_key=f"confirm:{who.id}:{now:%Y%m%d}:{count}", kind="confirm",
                         recipient=to_ascii(who.email), content_id=cid,
-                        substitutions={compose.TO: compose.address(who.name, who.email),
+                        substitutions={mime.TO: mime.address(who.name, who.email),
                                        CONFIRM_TOKEN: token},
                         expires_in=identity.expiries["confirm"],
                     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from html import escape
 
-from publisher.linebudget import PLACEHOLDER, VALUE_LINE_MAX, cost
+from publisher.render.linebudget import PLACEHOLDER, VALUE_LINE_MAX, cost
 
 # A line break inside a comment: invisible, adds no space and no break opportunity.
 SOFT_BREAK_OPEN, SOFT_BREAK_CLOSE = "<!--", "-->"

@@ -16,13 +16,13 @@ from typing import Any
 import jinja2
 from premailer import Premailer
 
-from publisher.collect import Selection
-from publisher.htmllines import wrap_lines
-from publisher.models import Article
-from publisher.strings import STRINGS, ko_date, local_date, local_time
-from publisher.textwidth import wrap
+from publisher.core.models import Article
+from publisher.digests.selection import Selection
+from publisher.render.htmllines import wrap_lines
+from publisher.render.mailwords import STRINGS, ko_date, local_date, local_time
+from publisher.render.textwidth import wrap
 
-log = logging.getLogger("publisher.render")
+log = logging.getLogger("publisher.render.templates")
 
 CSS_FILE = "email.css"
 TEXT_COLS = 72

@@ -11,7 +11,7 @@ from typing import Any, Literal, NamedTuple
 from sqlalchemy import Connection, Engine, Row, func, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
-from publisher.models import Article, Section
+from publisher.core.models import Article, Section
 from publisher.store.db import StoreError
 from publisher.store.schema import articles, sections
 

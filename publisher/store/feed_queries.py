@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, String, desc, func, select, type_coerce
 
+from publisher.core.timeparse import hour_floor
 from publisher.store.schema import articles, view_buckets
-from publisher.timeutil import hour_floor
 
 FeedKey = tuple[str, str]  # (external id, updated_at stamp)
 _STAMP = type_coerce(articles.c.updated_at, String).label("stamp")

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, and_, delete, func, or_, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from publisher.addresses import canonical
+from publisher.core.addresses import canonical
 from publisher.store.db import dialect_insert
 from publisher.store.schema import contents, outbox, suppressions
 

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, desc, func, select
 from sqlalchemy.exc import OperationalError
 
-from publisher.models import RankedArticle
+from publisher.core.models import RankedArticle
+from publisher.core.timeparse import hour_floor
 from publisher.store.articles import article_from_row, select_articles
 from publisher.store.db import StoreError, dialect_insert
 from publisher.store.schema import articles, view_buckets
-from publisher.timeutil import hour_floor
 
 _CHUNK = 500
 

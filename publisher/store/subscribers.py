@@ -14,8 +14,8 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from publisher.addresses import canonical
-from publisher.models import Subscriber
+from publisher.core.addresses import canonical
+from publisher.core.models import Subscriber
 from publisher.store.schema import subscribers, subscriptions, suppressions
 
 Outcome = Literal["added", "updated", "unchanged"]

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete, select
 
-from publisher.addresses import canonical
+from publisher.core.addresses import canonical
 from publisher.store.db import dialect_insert
 from publisher.store.schema import suppressions
 

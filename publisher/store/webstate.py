@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, text, update
 
-from publisher.addresses import canonical
-from publisher.models import Article, Subscriber
+from publisher.core.addresses import canonical
+from publisher.core.models import Article, Subscriber
 from publisher.store.articles import article_from_row, select_articles
 from publisher.store.db import UTCDateTime
 from publisher.store.schema import (

@@ -15,17 +15,17 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 
-from publisher import fanout
-from publisher.clock import Clock, SystemClock
-from publisher.config import Settings
-from publisher.hits import ViewRecorder
-from publisher.render import Renderer, WebPages
-from publisher.schedules import Schedules, load_schedules
-from publisher.sharing import Limits, Templates
+from publisher.core.clock import Clock, SystemClock
+from publisher.core.config import Settings
+from publisher.core.schedules import Schedules, load_schedules
+from publisher.intake.pagehits import ViewRecorder
+from publisher.messages import fanout
+from publisher.readers.sharing import Limits, Templates
+from publisher.render.pagewords import WEB_STRINGS
+from publisher.render.templates import Renderer, WebPages
 from publisher.store.db import make_engine
 from publisher.store.types import Engine
 from publisher.web import clientip
-from publisher.webstrings import WEB_STRINGS
 
 log = logging.getLogger("publisher.web")
 T = TypeVar("T")

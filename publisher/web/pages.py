@@ -15,10 +15,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.background import BackgroundTask
 
-from publisher import formcheck, signup, tokens
-from publisher.config import Settings
-from publisher.models import Subscriber
-from publisher.sharing import hash_ip
+from publisher.core import tokens
+from publisher.core.config import Settings
+from publisher.core.models import Subscriber
+from publisher.readers import formcheck, signup
+from publisher.readers.sharing import hash_ip
 from publisher.store import webstate
 from publisher.store.articles import list_sections
 from publisher.web.context import WebContext, context_of

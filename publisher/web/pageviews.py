@@ -15,9 +15,9 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from publisher.config import Settings
-from publisher.timeutil import parse_duration
-from publisher.viewcounts import most_viewed
+from publisher.core.config import Settings
+from publisher.core.timeparse import parse_duration
+from publisher.intake.pageviews import most_viewed
 from publisher.web.bodies import read_object
 from publisher.web.context import WebContext, context_of
 from publisher.web.errors import ApiError

@@ -11,10 +11,11 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, Response
 
-from publisher import formcheck, sharing, tokens
-from publisher.config import Settings
-from publisher.linebudget import LineTooLong
-from publisher.models import Article
+from publisher.core import tokens
+from publisher.core.config import Settings
+from publisher.core.models import Article
+from publisher.readers import formcheck, sharing
+from publisher.render.linebudget import LineTooLong
 from publisher.store.webstate import published_article
 from publisher.web.context import WebContext, context_of
 from publisher.web.pages import form_of, message, page, token_action, token_page

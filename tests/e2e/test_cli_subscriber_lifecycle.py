@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from publisher import signup
 from publisher.app import App
 from publisher.cli import app
-from publisher.clock import FixedClock, SystemClock
-from publisher.config import load_settings
-from publisher.outbox import fill as personalise
-from publisher.runtime import Runtime
+from publisher.core.clock import FixedClock, SystemClock
+from publisher.core.config import load_settings
+from publisher.daemon.jobtable import Runtime
+from publisher.messages.enqueue import fill as personalise
+from publisher.readers import signup
 from publisher.store.db import make_engine
 from tests.digestkit import NOW, cli_store
 from tests.smtpserver import ThreadedServer

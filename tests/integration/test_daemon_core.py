@@ -9,10 +9,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from publisher.app import App
-from publisher.config import Settings
-from publisher.daemon import Daemon, Parts
-from publisher.scheduler import JobSpec
-from publisher.schedules import Schedules
+from publisher.core.config import Settings
+from publisher.core.schedules import Schedules
+from publisher.daemon.process import Daemon, Parts
+from publisher.daemon.scheduler import JobSpec
 from publisher.store.db import make_engine
 from publisher.store.leader import LeaderLock
 

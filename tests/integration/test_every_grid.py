@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from publisher.collect import plan_run
-from publisher.runtime import catch_up_due
-from publisher.scheduler import JobSpec, Scheduler, interval_trigger, next_fire_times
-from publisher.schedules import Digest
-from publisher.timeutil import parse_duration
+from publisher.core.schedules import Digest
+from publisher.core.timeparse import parse_duration
+from publisher.daemon.jobtable import catch_up_due
+from publisher.daemon.scheduler import JobSpec, Scheduler, interval_trigger, next_fire_times
+from publisher.digests.selection import plan_run
 
 SEOUL = ZoneInfo("Asia/Seoul")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -10,9 +10,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
 from publisher.app import App
-from publisher.clock import FixedClock
-from publisher.config import Settings
-from publisher.runtime import Runtime
+from publisher.core.clock import FixedClock
+from publisher.core.config import Settings
+from publisher.daemon.jobtable import Runtime
 from publisher.store import articles as store_articles
 from tests.feedsample import T0, article, load_sample
 

@@ -18,15 +18,15 @@ from pathlib import Path
 import pytest
 
 from publisher.app import App
-from publisher.clock import FixedClock
-from publisher.config import Settings
-from publisher.daemon import Daemon, Parts
-from publisher.runtime import Runtime
-from publisher.scheduler import JobSpec, interval_trigger
-from publisher.schedules import Schedules
+from publisher.core.clock import FixedClock
+from publisher.core.config import Settings
+from publisher.core.schedules import Schedules
+from publisher.daemon.jobtable import Runtime
+from publisher.daemon.process import Daemon, Parts
+from publisher.daemon.scheduler import JobSpec, interval_trigger
+from publisher.daemon.supervise import Backoff
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
-from publisher.supervise import Backoff
 from tests.integration.conftest import fill, statuses
 from tests.pgserver import PgServer, pg_bin
 from tests.smtpserver import Behaviour, SmtpServer

@@ -7,8 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
-from publisher import fanout, sharing, signup, tokens
-from publisher.config import Settings
+from publisher.core import tokens
+from publisher.core.config import Settings
+from publisher.messages import fanout
+from publisher.readers import sharing, signup
 from publisher.store import webstate
 from tests.digestkit import NOW, add_subscriber, load_store
 from tests.webkit import link_in, message_of, outbox_rows, subscriber_status, suppressed

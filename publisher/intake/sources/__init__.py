@@ -6,11 +6,11 @@ pipeline and returns what the source must remember for next time (publisher.stor
 
 from __future__ import annotations
 
-from publisher.config import FeedSource, FolderSource, JsonSource, SourceConfig
-from publisher.sources.base import Fetcher, PollContext, PollResult, Source, SourceError
-from publisher.sources.feed import FeedPoller
-from publisher.sources.folder import FolderPoller
-from publisher.sources.jsonapi import JsonPoller
+from publisher.core.config import FeedSource, FolderSource, JsonSource, SourceConfig
+from publisher.intake.sources.base import Fetcher, PollContext, PollResult, Source, SourceError
+from publisher.intake.sources.feed import FeedPoller
+from publisher.intake.sources.folder import FolderPoller
+from publisher.intake.sources.jsonapi import JsonPoller
 
 __all__ = [
     "Fetcher", "PollContext", "PollResult", "Source", "SourceError", "make_source",

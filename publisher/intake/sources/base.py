@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Protocol
 
-from publisher.httpclient import HttpResponse
-from publisher.importers import Record
-from publisher.ingest import ImportReport, import_articles
+from publisher.core.httpclient import HttpResponse
+from publisher.intake.batch import ImportReport, import_articles
+from publisher.intake.records import Record
 from publisher.store.sources import SourceState
 from publisher.store.types import Engine
 
@@ -19,7 +19,7 @@ class SourceError(Exception):
 
 
 class Fetcher(Protocol):
-    """The part of publisher.httpclient.HttpClient that sources use."""
+    """The part of publisher.core.httpclient.HttpClient that sources use."""
 
     def get(
         self, url: str, *, headers: Mapping[str, str] | None = None, max_bytes: int = ...
@@ -34,7 +34,7 @@ class PollContext:
     client: Fetcher
     max_bytes: int
     # Every record passes through it before validation (None: as read). The demo's: sample
-    # images moved onto the demo's own address (publisher.demodata.intake_adapter).
+    # images moved onto the demo's own address (publisher.intake.demodata.intake_adapter).
     adapt: Callable[[Iterable[Record]], Iterable[Record]] | None = None
 
 
@@ -78,7 +78,7 @@ class Source(Protocol):
 
 
 def register(records: Iterable[Record], ctx: PollContext) -> ImportReport:
-    """Validate (publisher.intake) and upsert, exactly as `articles import` does."""
+    """Validate (publisher.intake.validate) and upsert, exactly as `articles import` does."""
     if ctx.adapt is not None:
         records = ctx.adapt(records)
     return import_articles(ctx.engine, records, tz=ctx.tz, now=ctx.now)

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from publisher.feedtext import html_to_text, plain
-from publisher.intake import MAX_SUMMARY, MAX_TITLE
-from publisher.timeutil import parse_rfc3339
+from publisher.core.timeparse import parse_rfc3339
+from publisher.feeds.clean import html_to_text, plain
+from publisher.intake.validate import MAX_SUMMARY, MAX_TITLE
 
 ID_HASH_CHARS = 32  # 128 bits of SHA-256: ids stay short and never collide in practice
 _HTML_TYPES = ("text/html", "application/xhtml+xml")

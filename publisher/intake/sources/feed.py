@@ -8,10 +8,16 @@ from typing import Any
 
 import feedparser
 
-from publisher.config import FeedSource
-from publisher.importers import Record
-from publisher.sources.base import PollContext, PollResult, SourceError, check_status, register
-from publisher.sources.entries import Entry, dedupe, entry_id, map_entry
+from publisher.core.config import FeedSource
+from publisher.intake.records import Record
+from publisher.intake.sources.base import (
+    PollContext,
+    PollResult,
+    SourceError,
+    check_status,
+    register,
+)
+from publisher.intake.sources.entries import Entry, dedupe, entry_id, map_entry
 from publisher.store.sources import SourceState, existing_ids, ids_by_url
 
 MAX_NOTES = 3

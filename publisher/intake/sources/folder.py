@@ -10,10 +10,10 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from publisher.config import FolderSource
-from publisher.importers import FileError, detect_format, read_records
-from publisher.ingest import ImportReport
-from publisher.sources.base import PollContext, PollResult, SourceError, register
+from publisher.core.config import FolderSource
+from publisher.intake.batch import ImportReport
+from publisher.intake.records import FileError, detect_format, read_records
+from publisher.intake.sources.base import PollContext, PollResult, SourceError, register
 from publisher.store.sources import SourceState
 
 SUFFIXES = (".json", ".jsonl")

@@ -12,11 +12,17 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, tzinfo
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from publisher.config import JsonSource
-from publisher.importers import FileError, Record, read_records
-from publisher.sources.base import PollContext, PollResult, SourceError, check_status, register
+from publisher.core.config import JsonSource
+from publisher.core.timeparse import parse_rfc3339
+from publisher.intake.records import FileError, Record, read_records
+from publisher.intake.sources.base import (
+    PollContext,
+    PollResult,
+    SourceError,
+    check_status,
+    register,
+)
 from publisher.store.sources import SourceState
-from publisher.timeutil import parse_rfc3339
 
 MAX_NOTES = 3
 
