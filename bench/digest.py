@@ -29,7 +29,7 @@ from sqlalchemy import select  # noqa: E402
 
 from publisher.core.config import Settings  # noqa: E402
 from publisher.core.models import Article  # noqa: E402
-from publisher.core.schedules import parse_schedules  # noqa: E402
+from publisher.daemon.scheduler import parse_schedules  # noqa: E402
 from publisher.digests import pipeline  # noqa: E402
 from publisher.messages import (  # noqa: E402
     fanout,

@@ -8,7 +8,8 @@ from functools import cached_property
 
 from publisher.core.clock import Clock, SystemClock
 from publisher.core.config import Settings
-from publisher.core.schedules import Schedules, load_schedules
+from publisher.core.schedules import Schedules
+from publisher.daemon.scheduler import load_schedules
 from publisher.delivery.dkimsign import transform_for
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade

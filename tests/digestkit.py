@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import Engine
 
 from publisher.core.models import Article
-from publisher.core.schedules import Schedules, parse_schedules
+from publisher.core.schedules import Schedules
+from publisher.daemon.scheduler import parse_schedules
 from publisher.store import articles as store_articles
 from publisher.store import pageviews as store_pageviews
 from publisher.store import subscribers as store_subscribers

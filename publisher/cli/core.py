@@ -9,7 +9,8 @@ import typer
 
 from publisher.cli.common import console, fail, open_app
 from publisher.core.config import ConfigError, Settings, load_settings
-from publisher.core.schedules import Schedules, load_schedules
+from publisher.core.schedules import Schedules
+from publisher.daemon.scheduler import load_schedules
 
 
 def register(app: typer.Typer) -> None:

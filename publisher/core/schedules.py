@@ -1,8 +1,14 @@
-"""schedules.yaml: the digests and the system jobs, validated with key paths."""
+"""schedules.yaml: the digests and the system jobs, validated with key paths.
+
+The model itself never imports the scheduler: the daemon's loader (``daemon/scheduler.py``)
+passes its trigger factory in, which checks each ``cron:`` while parsing and gives every
+timing its ``trigger``. So importing a digest's model loads neither APScheduler nor the daemon.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -13,13 +19,14 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from publisher.core.timeparse import parse_duration
-from publisher.daemon import scheduler
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
 _AT = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -31,6 +38,16 @@ def _check_duration(value: str) -> str:
 
 
 Duration = Annotated[str, Field(description="e.g. 30s, 10m, 24h, 7d")]
+
+
+TriggerFactory = Callable[["Timing", tzinfo], Any]
+"""A timing and a time zone → a trigger (``get_next_fire_time``); raises ValueError when the
+timing cannot fire. The daemon's is ``scheduler.trigger_for``."""
+
+
+def _factory(info: ValidationInfo) -> TriggerFactory | None:
+    context = info.context
+    return context.get("triggers") if isinstance(context, dict) else None
 
 
 class _Strict(BaseModel):
@@ -56,12 +73,14 @@ class Timing(_Strict):
     every: str | None = None
     at: str | None = None
     weekly: Weekly | None = None
+    _triggers: TriggerFactory | None = PrivateAttr(default=None)
 
     @field_validator("cron")
     @classmethod
-    def _cron(cls, value: str | None) -> str | None:
-        if value is not None:
-            scheduler.cron_trigger(value, ZoneInfo("UTC"))
+    def _cron(cls, value: str | None, info: ValidationInfo) -> str | None:
+        factory = _factory(info)
+        if value is not None and factory is not None:
+            factory(Timing.model_construct(cron=value), ZoneInfo("UTC"))
         return value
 
     @field_validator("every")
@@ -84,16 +103,10 @@ class Timing(_Strict):
         return self
 
     def trigger(self, tz: tzinfo) -> Any:
-        if self.cron is not None:
-            return scheduler.cron_trigger(self.cron, tz)
-        if self.every is not None:
-            return scheduler.interval_trigger(parse_duration(self.every), tz)
-        if self.at is not None:
-            hh, mm = self.at.split(":")
-            return scheduler.daily_trigger(int(hh), int(mm), tz)
-        assert self.weekly is not None
-        hh, mm = self.weekly.at.split(":")
-        return scheduler.daily_trigger(int(hh), int(mm), tz, day_of_week=self.weekly.day)
+        """This timing's trigger, from the factory the schedules were parsed with."""
+        if self._triggers is None:
+            raise RuntimeError("no trigger factory: load schedules with daemon.scheduler")
+        return self._triggers(self, tz)
 
 
 class MostViewed(_Strict):
@@ -131,17 +144,25 @@ class Digest(Timing):
         return timedelta(minutes=self.settle_minutes)
 
 
+def _default(*, every: str | None = None, cron: str | None = None) -> Any:
+    # A fresh default per parse: the parse binds its trigger factory to it.
+    return Field(default_factory=lambda: Timing(every=every, cron=cron))
+
+
 class Jobs(_Strict):
-    collect: Timing = Timing(every="60s")
-    feeds: Timing = Timing(every="5m")
-    deliver: Timing = Timing(every="30s")
-    cleanup: Timing = Timing(cron="30 3 * * *")
+    collect: Timing = _default(every="60s")
+    feeds: Timing = _default(every="5m")
+    deliver: Timing = _default(every="30s")
+    cleanup: Timing = _default(cron="30 3 * * *")
+
+    def timings(self) -> tuple[Timing, ...]:
+        return (self.collect, self.feeds, self.deliver, self.cleanup)
 
 
 class Schedules(_Strict):
     timezone: str = "Asia/Seoul"
     digests: list[Digest] = []
-    jobs: Jobs = Jobs()
+    jobs: Jobs = Field(default_factory=Jobs)
 
     @field_validator("timezone")
     @classmethod
@@ -159,6 +180,13 @@ class Schedules(_Strict):
             if d.id in seen:
                 raise ValueError(f"duplicate digest id {d.id!r}")
             seen.add(d.id)
+        return self
+
+    @model_validator(mode="after")
+    def _bind_triggers(self, info: ValidationInfo) -> Schedules:
+        factory = _factory(info)
+        for timing in (*self.digests, *self.jobs.timings()):
+            timing._triggers = factory
         return self
 
     @property
@@ -184,8 +212,14 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
     return out or "(top)"
 
 
-def parse_schedules(text: str, *, source: str = "schedules.yaml") -> Schedules:
-    """Parse and validate; raise ValueError whose lines each name ``source: key.path``."""
+def parse_schedules(
+    text: str, *, source: str = "schedules.yaml", triggers: TriggerFactory | None = None
+) -> Schedules:
+    """Parse and validate; raise ValueError whose lines each name ``source: key.path``.
+
+    Without ``triggers`` a ``cron:`` is not checked and no timing can give its trigger: the
+    daemon's ``scheduler.parse_schedules`` passes them in.
+    """
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -195,7 +229,7 @@ def parse_schedules(text: str, *, source: str = "schedules.yaml") -> Schedules:
     if not isinstance(data, dict):
         raise ValueError(f"{source}: (top): must be a mapping")
     try:
-        return Schedules.model_validate(data)
+        return Schedules.model_validate(data, context={"triggers": triggers})
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
@@ -207,9 +241,9 @@ def parse_schedules(text: str, *, source: str = "schedules.yaml") -> Schedules:
         raise ValueError("\n".join(lines)) from None
 
 
-def load_schedules(path: Path) -> Schedules:
+def load_schedules(path: Path, *, triggers: TriggerFactory | None = None) -> Schedules:
     try:
         text = path.read_text("utf-8")
     except FileNotFoundError:
         raise ValueError(f"{path}: file not found") from None
-    return parse_schedules(text, source=path.name)
+    return parse_schedules(text, source=path.name, triggers=triggers)

@@ -19,7 +19,7 @@ from publisher.core.httpclient import HttpClient
 from publisher.core.metrics import Metrics
 from publisher.core.schedules import Digest, Schedules
 from publisher.core.timeparse import parse_duration
-from publisher.daemon.scheduler import JobSpec
+from publisher.daemon.scheduler import JobSpec, trigger_for
 from publisher.daemon.supervise import PartState
 from publisher.delivery.drain import build_drain
 from publisher.digests.pipeline import run_digest
@@ -142,14 +142,16 @@ class Runtime:
         tz = schedules.tz
         j = schedules.jobs
         specs = [
-            JobSpec("collect", self.collect, j.collect.trigger(tz)),
-            JobSpec("feeds", self.feeds, j.feeds.trigger(tz)),
-            JobSpec("deliver", self.deliver, j.deliver.trigger(tz)),
-            JobSpec("cleanup", self.cleanup, j.cleanup.trigger(tz), timedelta(hours=6)),
+            JobSpec("collect", self.collect, trigger_for(j.collect, tz)),
+            JobSpec("feeds", self.feeds, trigger_for(j.feeds, tz)),
+            JobSpec("deliver", self.deliver, trigger_for(j.deliver, tz)),
+            JobSpec("cleanup", self.cleanup, trigger_for(j.cleanup, tz), timedelta(hours=6)),
         ]
         for d in schedules.digests:
             specs.append(
-                JobSpec(f"digest:{d.id}", self.digest(schedules, d.id), d.trigger(tz), DIGEST_GRACE)
+                JobSpec(
+                    f"digest:{d.id}", self.digest(schedules, d.id), trigger_for(d, tz), DIGEST_GRACE
+                )
             )
         return specs
 

@@ -25,7 +25,7 @@ from typing import Any, Literal
 import uvicorn
 
 from publisher.app import App
-from publisher.core.schedules import Schedules, load_schedules
+from publisher.core.schedules import Schedules
 from publisher.daemon.connguard import (
     BUSY_REPLY,
     AcceptErrorFilter,
@@ -33,7 +33,7 @@ from publisher.daemon.connguard import (
     connection_cap,
     raise_fd_limit,
 )
-from publisher.daemon.scheduler import JobSpec, Scheduler
+from publisher.daemon.scheduler import JobSpec, Scheduler, load_schedules
 from publisher.daemon.supervise import Backoff, Part, PartState, supervise
 from publisher.store.leader import LeaderLock
 

@@ -1,10 +1,15 @@
-"""The only home of APScheduler: triggers from schedules.yaml and the running scheduler."""
+"""The only home of APScheduler: triggers from schedules.yaml and the running scheduler.
+
+``parse_schedules`` and ``load_schedules`` here are the ones to call: they hand the model
+(``core/schedules.py``) ``trigger_for``, which checks every ``cron:`` and makes the triggers.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -13,6 +18,10 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+
+from publisher.core import schedules as model
+from publisher.core.schedules import Schedules, Timing
+from publisher.core.timeparse import parse_duration
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -83,7 +92,7 @@ def daily_trigger(
 
 
 # `every:` counts from here, not from start-up: a reload or restart never shifts the fire
-# times, and they match collect.latest_due, which plans the run that is due at each of them.
+# times, and they match selection.latest_due, which plans the run that is due at each of them.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -106,6 +115,29 @@ def next_fire_times(trigger: BaseTrigger, after: datetime, count: int) -> list[d
         prev = fire
         now = fire + timedelta(microseconds=1)
     return times
+
+
+def trigger_for(timing: Timing, tz: tzinfo) -> BaseTrigger:
+    """The trigger of one ``cron`` / ``every`` / ``at`` / ``weekly`` timing, read in ``tz``."""
+    if timing.cron is not None:
+        return cron_trigger(timing.cron, tz)
+    if timing.every is not None:
+        return interval_trigger(parse_duration(timing.every), tz)
+    if timing.at is not None:
+        hh, mm = timing.at.split(":")
+        return daily_trigger(int(hh), int(mm), tz)
+    assert timing.weekly is not None
+    hh, mm = timing.weekly.at.split(":")
+    return daily_trigger(int(hh), int(mm), tz, day_of_week=timing.weekly.day)
+
+
+def parse_schedules(text: str, *, source: str = "schedules.yaml") -> Schedules:
+    """schedules.yaml text → Schedules, every ``cron:`` checked, every timing's trigger bound."""
+    return model.parse_schedules(text, source=source, triggers=trigger_for)
+
+
+def load_schedules(path: Path) -> Schedules:
+    return model.load_schedules(path, triggers=trigger_for)
 
 
 JobFunc = Callable[[], Awaitable[None]]

@@ -17,7 +17,7 @@ from typing import Any
 
 from publisher.core.config import Settings
 from publisher.core.schedules import Schedules, Timing
-from publisher.daemon.scheduler import next_fire_times
+from publisher.daemon.scheduler import next_fire_times, trigger_for
 from publisher.store import digest_runs, stats
 from publisher.store import sources as store_sources
 from publisher.store.types import Engine
@@ -126,7 +126,7 @@ def describe(timing: Timing) -> str:
 
 
 def _next(timing: Timing, schedules: Schedules, now: datetime) -> datetime | None:
-    times = next_fire_times(timing.trigger(schedules.tz), now, 1)
+    times = next_fire_times(trigger_for(timing, schedules.tz), now, 1)
     return times[0] if times else None
 
 

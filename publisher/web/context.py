@@ -17,7 +17,8 @@ from fastapi import Request
 
 from publisher.core.clock import Clock, SystemClock
 from publisher.core.config import Settings
-from publisher.core.schedules import Schedules, load_schedules
+from publisher.core.schedules import Schedules
+from publisher.daemon.scheduler import load_schedules
 from publisher.intake.pagehits import ViewRecorder
 from publisher.messages import fanout
 from publisher.readers.sharing import Limits, Templates

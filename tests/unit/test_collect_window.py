@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from publisher.core.schedules import parse_schedules
+from publisher.daemon.scheduler import parse_schedules
 from publisher.digests.selection import chosen_sections, latest_due, plan_run
 
 SEOUL = "Asia/Seoul"
