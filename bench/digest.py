@@ -204,7 +204,7 @@ def naive_cost(db: Path, sample: int = 200) -> float:
             DigestInput(digest.id, digest.name, digest.subject, digest.template, w.due, sel, links)
         )
         mime.compose(rendered=rendered, sender=identity.sender, date=NOW, to=subs[mime.TO],
-                        list_info=identity.list_info(digest.name, digest.id))  # fmt: skip
+                     list_info=identity.list_info(digest.name, digest.id))  # fmt: skip
     return (time.perf_counter() - start) / len(people)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from publisher.cli import articles, core, digest, views
+from publisher.cli import articles, core, digest, subscribers, views
 from publisher.cli import demo as demo_cli
 from publisher.cli import feeds as feeds_cli
 from publisher.cli import outbox as delivery_cli
@@ -22,6 +22,7 @@ core.register(app)
 app.add_typer(articles.app, name="articles")
 app.add_typer(views.app, name="views")
 app.add_typer(feeds_cli.app, name="feeds")
+subscribers.register(app)
 digest.register(app)
 delivery_cli.register(app)
 status_cli.register(app)
