@@ -25,7 +25,10 @@ from publisher.readers.signup import address_key, day_start
 from publisher.render.htmllines import fold_html
 from publisher.render.linebudget import check_message, check_values
 from publisher.render.templates import Renderer
-from publisher.store import webstate
+from publisher.store import articles as store_articles
+from publisher.store import outbox as store_outbox
+from publisher.store import ratecounters, sharelog
+from publisher.store import suppressions as store_suppressions
 from publisher.store.subscribers import suppress
 from publisher.store.types import Connection, Engine
 
@@ -130,7 +133,7 @@ def _form_used(conn: Connection, share: Share) -> bool:
     if share.form_nonce is None or share.form_expires is None:
         return False
     # Keyed on the token's expiry, so pruning past windows never frees a form still valid.
-    return webstate.bump(conn, f"form-used:{share.form_nonce}", share.form_expires) > 1
+    return ratecounters.bump(conn, f"form-used:{share.form_nonce}", share.form_expires) > 1
 
 
 def send(
@@ -145,29 +148,29 @@ def send(
     hour = now.replace(minute=0, second=0, microsecond=0)
     ip_hash = hash_ip(identity.secret, share.client_ip)
     with engine.begin() as conn:
-        article = webstate.published_article(conn, share.article_id)
+        article = store_articles.published_article(conn, share.article_id)
         if article is None:
             return "missing"
         if _form_used(conn, share):
             raise FormUsed()
         content_key, body = templates.body(article, with_note=bool(share.note), now=now)
         over = (
-            webstate.bump(conn, f"share-ip:{ip_hash}", hour) > limits.per_ip_hour,
-            webstate.bump(conn, address_key("share-to:", share.recipient), day_start(now))
+            ratecounters.bump(conn, f"share-ip:{ip_hash}", hour) > limits.per_ip_hour,
+            ratecounters.bump(conn, address_key("share-to:", share.recipient), day_start(now))
             > limits.per_recipient_day,
-            webstate.bump(conn, "share-site", day_start(now)) > limits.site_day,
+            ratecounters.bump(conn, "share-site", day_start(now)) > limits.site_day,
         )
         if any(over):
             raise RateLimited()  # rolls the counters back too: a refused try costs nothing
-        blocked = webstate.is_suppressed(conn, share.recipient, "share")
-        share_id = webstate.log_share(
+        blocked = store_suppressions.is_suppressed(conn, share.recipient, "share")
+        share_id = sharelog.log_share(
             conn, article_id=share.article_id, recipient=share.recipient,
             ip_hash=ip_hash, sender_name=share.sender_name, enqueued=not blocked, now=now,
         )  # fmt: skip
         if blocked:
             return "blocked"
         block = tokens.make(identity.secret, "share-block", (share_id,), now=now)
-        cid = webstate.content_id(conn, content_key)
+        cid = store_outbox.content_id(conn, content_key)
         if cid is None:
             cid = store_content(conn, key=content_key, kind="share", body=body, now=now)
         values = substitutions(
@@ -192,6 +195,6 @@ def block(engine: Engine, secret: str, token: str, *, now: datetime) -> None:
     """The footer link: no more shared articles to this recipient (scope ``share``)."""
     ids = tokens.read(secret, "share-block", token, now=now)
     with engine.begin() as conn:
-        recipient = webstate.share_recipient(conn, ids[0])
+        recipient = sharelog.share_recipient(conn, ids[0])
         if recipient is not None:
             suppress(conn, email=recipient, reason="share_block", now=now, scope="share")

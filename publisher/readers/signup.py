@@ -26,8 +26,9 @@ from publisher.messages import mime
 from publisher.messages.enqueue import NewMessage, enqueue, store_content
 from publisher.messages.fanout import Identity
 from publisher.render.templates import Renderer
+from publisher.store import ratecounters
 from publisher.store import subscribers as store_subscribers
-from publisher.store import webstate
+from publisher.store import suppressions as store_suppressions
 from publisher.store.types import Engine
 
 
@@ -54,7 +55,7 @@ def admit(engine: Engine, *, client: str, per_client_hour: int, now: datetime) -
         return
     with engine.begin() as conn:
         hour = now.replace(minute=0, second=0, microsecond=0)
-        if webstate.bump(conn, f"subscribe-ip:{client}", hour) > per_client_hour:
+        if ratecounters.bump(conn, f"subscribe-ip:{client}", hour) > per_client_hour:
             raise TooMany()
 
 
@@ -71,7 +72,7 @@ def subscribe(
         who = store_subscribers.get_by_email(conn, email)
         if who is not None and who.status == "confirmed":
             return False
-        sent = webstate.bump(conn, address_key("confirm:", email), day_start(now))
+        sent = ratecounters.bump(conn, address_key("confirm:", email), day_start(now))
         if sent > cap_per_day:
             return False
         nonce = secrets.randbelow(2**31 - 1) + 1  # fits a 32-bit INTEGER on both backends
@@ -82,11 +83,11 @@ def subscribe(
             )  # fmt: skip
             who = store_subscribers.get_by_email(conn, email)
             assert who is not None
-            webstate.set_pending(conn, who.id, nonce=nonce, choice=None)
+            store_subscribers.set_pending(conn, who.id, nonce=nonce, choice=None)
         else:
             choice = {"name": name, "sections": sorted(set(sections)), "frequency": frequency,
                       "language": language}  # fmt: skip
-            webstate.set_pending(conn, who.id, nonce=nonce, choice=choice)
+            store_subscribers.set_pending(conn, who.id, nonce=nonce, choice=choice)
         _enqueue_confirm(conn, identity, renderer, who, nonce=nonce, name=name, count=sent,
                          now=now)  # fmt: skip
         return True
@@ -114,10 +115,12 @@ def subscriber_for(engine: Engine, secret: str, purpose: tokens.Purpose, token: 
     """The subscriber a valid token names (None once deleted); TokenError when invalid."""
     ids = tokens.read(secret, purpose, token, now=now)
     with engine.connect() as conn:
-        return webstate.subscriber_by_id(conn, ids[0])
+        return store_subscribers.subscriber_by_id(conn, ids[0])
 
 
-def _token_matches(who: Subscriber, held: webstate.Pending | None, ids: tuple[int, ...]) -> bool:
+def _token_matches(
+    who: Subscriber, held: store_subscribers.Pending | None, ids: tuple[int, ...]
+) -> bool:
     if len(ids) == 2:
         return held is not None and held.nonce == ids[1]
     # A token mailed before requests had nonces (migration 0008): only for a first sign-up
@@ -129,32 +132,32 @@ def confirm(engine: Engine, secret: str, token: str, *, now: datetime) -> bool:
     """Confirm the pending request the token was issued for; any other token changes nothing."""
     ids = tokens.read(secret, "confirm", token, now=now)
     with engine.begin() as conn:
-        who = webstate.subscriber_by_id(conn, ids[0])
+        who = store_subscribers.subscriber_by_id(conn, ids[0])
         if who is None:
             return False
-        held = webstate.pending(conn, who.id)
+        held = store_subscribers.pending(conn, who.id)
         if not _token_matches(who, held, ids):
             return False
         if held is not None and held.choice is not None:
             c = held.choice
-            webstate.set_choice(
+            store_subscribers.set_choice(
                 conn, who.id, sections=list(c.get("sections") or []),
                 frequency=str(c.get("frequency") or who.frequency),
                 name=str(c.get("name") or who.name), language=c.get("language"),
             )  # fmt: skip
-        webstate.set_status(conn, who.id, "confirmed", now=now)  # clears the request
-        webstate.unsuppress(conn, who.email, reason="unsubscribed")
+        store_subscribers.set_status(conn, who.id, "confirmed", now=now)  # clears the request
+        store_suppressions.unsuppress(conn, who.email, reason="unsubscribed")
         return True
 
 
 def unsubscribe_id(engine: Engine, subscriber_id: int, *, now: datetime) -> None:
     """Idempotent; the suppression makes the delivery drop digests already queued."""
     with engine.begin() as conn:
-        who = webstate.subscriber_by_id(conn, subscriber_id)
+        who = store_subscribers.subscriber_by_id(conn, subscriber_id)
         if who is None:
             return
         if who.status != "unsubscribed":
-            webstate.set_status(conn, who.id, "unsubscribed", now=now)
+            store_subscribers.set_status(conn, who.id, "unsubscribed", now=now)
         store_subscribers.suppress(conn, email=who.email, reason="unsubscribed", now=now)
 
 
@@ -162,7 +165,7 @@ def update_choice(
     engine: Engine, subscriber_id: int, *, sections: Sequence[str], frequency: str
 ) -> None:
     with engine.begin() as conn:
-        webstate.set_choice(conn, subscriber_id, sections=sections, frequency=frequency)
+        store_subscribers.set_choice(conn, subscriber_id, sections=sections, frequency=frequency)
 
 
 def my_data(who: Subscriber) -> dict[str, Any]:
@@ -177,8 +180,8 @@ def my_data(who: Subscriber) -> dict[str, Any]:
 def delete(engine: Engine, subscriber_id: int, *, now: datetime) -> None:
     """Remove the subscriber; the address stays only as a suppression, so queued mail drops."""
     with engine.begin() as conn:
-        who = webstate.subscriber_by_id(conn, subscriber_id)
+        who = store_subscribers.subscriber_by_id(conn, subscriber_id)
         if who is None:
             return
         store_subscribers.suppress(conn, email=who.email, reason="deleted", now=now)
-        webstate.delete_subscriber(conn, who.id)
+        store_subscribers.delete_subscriber(conn, who.id)

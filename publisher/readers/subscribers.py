@@ -23,8 +23,8 @@ from publisher.core.models import Subscriber
 from publisher.intake.records import check_utf8
 from publisher.store import outbox as store_outbox
 from publisher.store import pending as store_pending
+from publisher.store import ratecounters
 from publisher.store import subscribers as store
-from publisher.store import webstate
 from publisher.store.types import Connection, Engine
 
 COLUMNS = ("email", "name", "sections", "frequency", "status")
@@ -268,14 +268,14 @@ def ask_to_confirm(
                 if who is None or who.status != "pending":
                     continue
                 key = signup.address_key("confirm:", email)
-                count = webstate.bump(conn, key, signup.day_start(now))
+                count = ratecounters.bump(conn, key, signup.day_start(now))
                 if count > settings.confirm_per_address_day:
                     capped += 1
                     continue
                 # One request per mail, as the sign-up form makes: the token confirms this
                 # request once, and a later request (form or import) replaces it.
                 nonce = secrets.randbelow(2**31 - 1) + 1
-                webstate.set_pending(conn, who.id, nonce=nonce, choice=None)
+                store.set_pending(conn, who.id, nonce=nonce, choice=None)
                 token = tokens.make(identity.secret, "confirm", (who.id, nonce), now=now)
                 batch.append(
                     NewMessage(

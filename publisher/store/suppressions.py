@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, bindparam, delete, select
 
 from publisher.core.addresses import canonical
 from publisher.store.db import dialect_insert
@@ -68,3 +68,24 @@ def list_all(conn: Connection, *, reason: str | None = None) -> list[Suppression
         )
         for r in conn.execute(q)
     ]  # fmt: skip
+
+
+_SUPPRESSED = select(suppressions.c.email).where(
+    suppressions.c.email == bindparam("email"), suppressions.c.scope == bindparam("scope")
+)
+
+
+def is_suppressed(conn: Connection, email: str, scope: str) -> bool:
+    found = conn.execute(_SUPPRESSED, {"email": canonical(email), "scope": scope}).first()
+    return found is not None
+
+
+def unsuppress(conn: Connection, email: str, *, reason: str) -> None:
+    """Lift our own "unsubscribed" entry when the reader confirms again; bounces stay."""
+    conn.execute(
+        delete(suppressions).where(
+            suppressions.c.email == canonical(email),
+            suppressions.c.scope == "all",
+            suppressions.c.reason == reason,
+        )
+    )

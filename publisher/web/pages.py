@@ -20,7 +20,7 @@ from publisher.core.config import Settings
 from publisher.core.models import Subscriber
 from publisher.readers import formcheck, signup
 from publisher.readers.sharing import hash_ip
-from publisher.store import webstate
+from publisher.store import digest_runs
 from publisher.store.articles import list_sections
 from publisher.web.context import WebContext, context_of
 
@@ -208,7 +208,7 @@ def router(_settings: Settings) -> APIRouter:
     def archive(request: Request, digest_id: str, run_id: int) -> Response:
         ctx = context_of(request)
         with ctx.engine.connect() as conn:
-            found = webstate.run_archive(conn, digest_id, run_id)
+            found = digest_runs.run_archive(conn, digest_id, run_id)
         if found is None:
             return message(ctx, request, "bad_link_title", "bad_link", status=404)
         return HTMLResponse(found[1], headers={"Cache-Control": "public, max-age=300"})

@@ -16,7 +16,7 @@ from publisher.core.config import Settings
 from publisher.core.models import Article
 from publisher.readers import formcheck, sharing
 from publisher.render.linebudget import LineTooLong
-from publisher.store.webstate import published_article
+from publisher.store.articles import published_article
 from publisher.web.context import WebContext, context_of
 from publisher.web.pages import form_of, message, page, token_action, token_page
 

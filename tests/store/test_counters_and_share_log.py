@@ -11,7 +11,7 @@ from publisher.core import tokens
 from publisher.core.config import Settings
 from publisher.messages import fanout
 from publisher.readers import sharing, signup
-from publisher.store import webstate
+from publisher.store import ratecounters, sharelog
 from tests.digestkit import NOW, add_subscriber, load_store
 from tests.webkit import link_in, message_of, outbox_rows, subscriber_status, suppressed
 
@@ -19,10 +19,10 @@ from tests.webkit import link_in, message_of, outbox_rows, subscriber_status, su
 def test_counters_count_per_key_and_window(any_engine: Engine) -> None:
     hour = NOW.replace(minute=0, second=0, microsecond=0)
     with any_engine.begin() as conn:
-        assert [webstate.bump(conn, "k", hour) for _ in range(3)] == [1, 2, 3]
-        assert webstate.bump(conn, "k", hour + timedelta(hours=1)) == 1
-        assert webstate.bump(conn, "other", hour) == 1
-        assert webstate.prune_counters(conn, before=hour + timedelta(minutes=1)) == 2
+        assert [ratecounters.bump(conn, "k", hour) for _ in range(3)] == [1, 2, 3]
+        assert ratecounters.bump(conn, "k", hour + timedelta(hours=1)) == 1
+        assert ratecounters.bump(conn, "other", hour) == 1
+        assert ratecounters.prune_counters(conn, before=hour + timedelta(minutes=1)) == 2
 
 
 def test_signup_and_share_round_trip(any_engine: Engine, settings: Settings) -> None:
@@ -60,7 +60,7 @@ def test_signup_and_share_round_trip(any_engine: Engine, settings: Settings) -> 
     assert len(shared) == 2
     assert {r["expires_at"] - r["created_at"] for r in shared} == {timedelta(days=1)}
     with any_engine.connect() as conn:
-        assert [s["article_id"] for s in webstate.shares(conn)] == ["a0001", "a0001"]
+        assert [s["article_id"] for s in sharelog.shares(conn)] == ["a0001", "a0001"]
 
 
 def test_delete_keeps_only_a_suppression(any_engine: Engine) -> None:
