@@ -185,7 +185,7 @@ def naive_cost(db: Path, sample: int = 200) -> float:
         assert plan.window is not None
         w = plan.window
         articles = selection.new_articles(conn, digest, w)
-        ranked = selection.most_viewed(conn, digest, w)
+        ranked = selection.most_viewed_for(conn, digest, w)
         order = store_articles.list_sections(conn)
         people = store_subscribers.recipients(conn, frequency="daily")[:sample]
     engine.dispose()

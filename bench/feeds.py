@@ -35,7 +35,7 @@ from publisher.feeds.build import FeedBuilder
 from publisher.store.articles import latest_articles, list_sections, upsert_articles
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
-from publisher.store.pageviews import add_view_counts, most_viewed, resolve_ids
+from publisher.store.pageviews import add_view_counts, resolve_ids, top_articles
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 PARAGRAPH = "<p>" + "서울시는 오늘 새로운 교통 정책을 발표했다. " * 12 + "</p>"
@@ -94,7 +94,7 @@ def naive_build(settings: Settings, engine: object) -> int:
         scopes: list[tuple[str, list[Article]]] = [("", latest_articles(conn, limit=50))]
         for s in list_sections(conn):
             scopes.append((f"sections/{s.slug}/", latest_articles(conn, limit=50, section=s.slug)))
-        ranked = most_viewed(conn, now=NOW, window=timedelta(hours=24), limit=50)
+        ranked = top_articles(conn, now=NOW, window=timedelta(hours=24), limit=50)
         scopes.append(("popular/", [r.article for r in ranked]))
     for prefix, found in scopes:
         fg = FeedGenerator()

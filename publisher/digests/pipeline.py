@@ -87,7 +87,7 @@ def run_digest(
             log.info("digest %s: window ending %s skipped: %s", digest.id, w.end, note)
             digest_runs.finish(conn, run_id, status="too_few", item_count=len(articles), note=note)
             return RunResult("too_few", digest.id, w, run_id, items=len(articles), note=note)
-        ranked = selection.most_viewed(conn, digest, w)
+        ranked = selection.most_viewed_for(conn, digest, w)
         order = store_articles.list_sections(conn)
         people = store_subscribers.recipients(conn, frequency=digest.frequency)
         variants, skipped = selection.group_variants(
@@ -172,7 +172,7 @@ def preview(
             raise ValueError(f"digest {digest.id}: {plan.reason}")
         w = plan.window
         articles = selection.new_articles(conn, digest, w)
-        ranked = selection.most_viewed(conn, digest, w)
+        ranked = selection.most_viewed_for(conn, digest, w)
         order = store_articles.list_sections(conn)
         people = store_subscribers.recipients(conn, frequency=digest.frequency)
         who = None

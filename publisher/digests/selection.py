@@ -137,12 +137,12 @@ def new_articles(conn: Connection, digest: Digest, window: Window) -> list[Artic
     )
 
 
-def most_viewed(conn: Connection, digest: Digest, window: Window) -> list[RankedArticle]:
+def most_viewed_for(conn: Connection, digest: Digest, window: Window) -> list[RankedArticle]:
     mv = digest.most_viewed
     if mv.count == 0:
         return []
     extra = digest.max_items if mv.exclude_listed else 0
-    return store_pageviews.most_viewed(
+    return store_pageviews.top_articles(
         conn, now=window.end, window=parse_duration(mv.window), limit=mv.count + extra
     )
 

@@ -41,7 +41,7 @@ from publisher.store.feed_queries import (
     published_keys,
     views_signature,
 )
-from publisher.store.pageviews import most_viewed
+from publisher.store.pageviews import top_articles
 from publisher.store.types import Connection, Engine
 
 log = logging.getLogger(__name__)
@@ -167,7 +167,7 @@ class FeedBuilder:
         extra = {"ids": [k[0] for k in keys], "views": views}
         if old and old.get("fp") == fp:
             return _Plan(scope, fp, extra=extra)
-        ranked = most_viewed(conn, now=now, window=window, limit=self.settings.feed_items)
+        ranked = top_articles(conn, now=now, window=window, limit=self.settings.feed_items)
         return _Plan(scope, fp, [r.article for r in ranked], extra)
 
     def build(self, *, now: datetime, force: bool = False) -> list[FeedResult]:

@@ -123,6 +123,6 @@ def most_viewed(
     if limit <= 0:
         return []
     with engine.connect() as conn:
-        return store_pageviews.most_viewed(
+        return store_pageviews.top_articles(
             conn, now=now, window=window, limit=limit, section=section
         )

@@ -73,7 +73,7 @@ def write_view_counts(
     return sum(known.values()), unknown
 
 
-def most_viewed(
+def top_articles(
     conn: Connection,
     *,
     now: datetime,

@@ -66,7 +66,7 @@ def test_retract_hides_from_latest_and_most_viewed(any_engine: Engine) -> None:
         assert not store_articles.set_status(conn, "missing", "retracted", now=T)
     with any_engine.connect() as conn:
         latest = store_articles.latest_articles(conn, limit=10)
-        top = store_pageviews.most_viewed(conn, now=T, window=timedelta(hours=24), limit=5)
+        top = store_pageviews.top_articles(conn, now=T, window=timedelta(hours=24), limit=5)
     assert [a.external_id for a in latest] == ["20261123-0001"]
     assert [(r.rank, r.article.external_id, r.views) for r in top] == [(1, "20261123-0001", 15)]
 
@@ -85,8 +85,8 @@ def test_most_viewed_window_and_tie_break(any_engine: Engine) -> None:
             },
         )
     with any_engine.connect() as conn:
-        top = store_pageviews.most_viewed(conn, now=T, window=timedelta(hours=24), limit=5)
-        week = store_pageviews.most_viewed(conn, now=T, window=timedelta(days=7), limit=1)
+        top = store_pageviews.top_articles(conn, now=T, window=timedelta(hours=24), limit=5)
+        week = store_pageviews.top_articles(conn, now=T, window=timedelta(days=7), limit=1)
     assert [r.article.external_id for r in top] == ["20261123-0001", "20261123-0002"]
     assert [r.article.external_id for r in week] == ["20261123-0003"]
 

@@ -34,7 +34,7 @@ def test_keys_match_latest_and_most_viewed(any_engine: Engine) -> None:
                 want = store_articles.latest_articles(conn, limit=limit, section=section)
                 got = latest_keys(conn, limit=limit, section=section)
                 assert [k[0] for k in got] == [a.external_id for a in want], (limit, section)
-            ranked = store_pageviews.most_viewed(conn, now=T0, window=window, limit=limit)
+            ranked = store_pageviews.top_articles(conn, now=T0, window=window, limit=limit)
             keys = popular_keys(conn, now=T0, window=window, limit=limit)
             assert [k[0] for k in keys] == [r.article.external_id for r in ranked]
         sig = views_signature(conn, now=T0, window=window)
