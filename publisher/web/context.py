@@ -22,7 +22,7 @@ from publisher.daemon.scheduler import load_schedules
 from publisher.intake.pagehits import ViewRecorder
 from publisher.messages import fanout
 from publisher.readers.sharing import Limits, Templates
-from publisher.render.pagewords import WEB_STRINGS
+from publisher.render.translations import WEB_STRINGS
 from publisher.render.templates import Renderer, WebPages
 from publisher.store.db import make_engine
 from publisher.store.types import Engine
