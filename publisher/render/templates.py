@@ -19,8 +19,8 @@ from premailer import Premailer
 from publisher.core.models import Article
 from publisher.digests.selection import Selection
 from publisher.render.htmllines import wrap_lines
-from publisher.render.mailwords import STRINGS, ko_date, local_date, local_time
 from publisher.render.textwidth import wrap
+from publisher.render.translations import MAIL_STRINGS, ko_date, local_date, local_time
 
 log = logging.getLogger("publisher.render.templates")
 
@@ -99,7 +99,7 @@ class Renderer:
         self.budget = html_budget
         self.base = {
             "site_name": site_name, "site_url": site_url, "language": language,
-            "t": STRINGS[language], "sender_name": sender_name or site_name,
+            "t": MAIL_STRINGS[language], "sender_name": sender_name or site_name,
             "postal_address": postal_address,
         }  # fmt: skip
 
@@ -134,9 +134,10 @@ class Renderer:
         if summary_limit is not None and len(summary) > summary_limit:
             summary = summary[:summary_limit].rstrip() + "…" if summary_limit else ""
         local = a.published_at.astimezone(self.tz)
+        other = MAIL_STRINGS[self.language]["other_section"]
         return {
             "title": a.title, "url": a.url, "section": a.section,
-            "section_name": a.section_name or a.section or STRINGS[self.language]["other_section"],
+            "section_name": a.section_name or a.section or other,
             "published_at": local, "time_label": local_time(local, self.language),
             "summary": summary, "image_url": a.image_url if _is_web(a.image_url) else None,
             "image_alt": a.image_caption or a.title, "image_width": THUMB_W,
@@ -174,7 +175,7 @@ class Renderer:
             items = [self._item(a, summary_limit) for a in g.articles[: max(0, left)]]
             left -= len(items)
             if items:
-                name = g.name or STRINGS[self.language]["other_section"]
+                name = g.name or MAIL_STRINGS[self.language]["other_section"]
                 groups.append({"slug": g.slug, "name": name, "items": items})
         moved = inp.selection.item_count - keep
         most_viewed = [
@@ -211,7 +212,7 @@ class Renderer:
     # -- transactional ----------------------------------------------------------------------
 
     def confirm(self, *, confirm_url: str, subject: str | None = None) -> RenderedEmail:
-        t = STRINGS[self.language]
+        t = MAIL_STRINGS[self.language]
         subj = subject or f"[{self.base['site_name']}] {t['confirm_title']}"
         values = {"subject": subj, "preheader": t["confirm_title"], "confirm_url": confirm_url}
         html, text = self._page("confirm", values)

@@ -22,8 +22,8 @@ from publisher.daemon.scheduler import load_schedules
 from publisher.intake.pagehits import ViewRecorder
 from publisher.messages import fanout
 from publisher.readers.sharing import Limits, Templates
-from publisher.render.translations import WEB_STRINGS
 from publisher.render.templates import Renderer, WebPages
+from publisher.render.translations import PAGE_STRINGS
 from publisher.store.db import make_engine
 from publisher.store.types import Engine
 from publisher.web import clientip
@@ -75,7 +75,7 @@ class WebContext:
     def pages(self) -> WebPages:
         s = self.settings
         return WebPages(
-            templates_dir=s.templates_dir, strings=WEB_STRINGS, site_name=s.site_name,
+            templates_dir=s.templates_dir, strings=PAGE_STRINGS, site_name=s.site_name,
             site_url=s.site_url, base_url=s.public_base_url.rstrip("/"),
         )  # fmt: skip
 
@@ -95,7 +95,7 @@ class WebContext:
 
     def language(self, request: Request, form_value: str | None = None) -> str:
         lang = form_value or request.query_params.get("lang") or self.settings.language
-        return lang if lang in WEB_STRINGS else self.settings.language
+        return lang if lang in PAGE_STRINGS else self.settings.language
 
     def renderer(self, language: str) -> Renderer:
         found = self._renderers.get(language)

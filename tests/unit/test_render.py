@@ -13,9 +13,9 @@ import pytest
 from publisher.core.models import RankedArticle
 from publisher.digests.selection import SectionGroup, Selection
 from publisher.render.htmllines import wrap_lines
-from publisher.render.mailwords import ko_date
 from publisher.render.templates import DigestInput, Links, Renderer
 from publisher.render.textwidth import width
+from publisher.render.translations import ko_date
 from tests.conftest import ROOT
 from tests.digestkit import DUE, article
 
