@@ -4,7 +4,8 @@
 
 Our figure is end to end: claim → personalise → send (8 pipelined connections) → mark sent,
 on a real SQLite outbox. The drain runs in a child process so its peak RSS is its own.
-This script (for the baseline) is the only place besides mailer.py that imports aiosmtplib.
+This script (for the baseline) is the only place besides publisher/delivery/mailer.py that
+imports aiosmtplib.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ Prints, side by side in one run:
 - a naive baseline: rebuild and rewrite every feed each time, with feedgen's defaults
   (entries prepended and then reversed, lastBuildDate = now, plain open().write()).
 The baseline imports feedgen directly: it stands for "what one would write first", outside
-the package (where feeds.py is feedgen's only home).
+the package (where publisher/feeds/formats.py is feedgen's only home).
 """
 
 from __future__ import annotations

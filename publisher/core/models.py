@@ -11,7 +11,7 @@ ArticleStatus = Literal["published", "retracted"]
 
 @dataclass(frozen=True, slots=True)
 class Article:
-    """An article as the store knows it; sanitised on the way in (see intake.py)."""
+    """An article as the store knows it; sanitised on the way in (see intake/validate.py)."""
 
     external_id: str
     url: str

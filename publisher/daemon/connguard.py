@@ -13,7 +13,7 @@ the slots. The guard here:
   every connection is busy with a request is the new one refused;
 - rate-limits asyncio's "socket.accept() out of system resource" error to one line a minute.
 
-daemon.py plugs it into uvicorn's protocol class; the guard only sees ``Tracked`` objects.
+process.py plugs it into uvicorn's protocol class; the guard only sees ``Tracked`` objects.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from publisher.store.types import Connection, Engine
 
 log = logging.getLogger("publisher.delivery.drain")
 
-# A lost connection, a full disk, a read-only file: the drain retries these (deliver.py).
+# A lost connection, a full disk, a read-only file: the drain retries these (drain.py).
 StoreUnavailable = store_outbox.TRANSIENT_ERRORS
 
 # Drains running in this process (their owner ids). A row leased by this process under an

@@ -1,6 +1,6 @@
 """The SMTP transaction on an open connection: pipelined when the server allows it.
 
-aiosmtplib (in mailer.py) connects, greets, says EHLO, starts TLS and logs in; then the
+aiosmtplib (in delivery/mailer.py) connects, greets, says EHLO, starts TLS and logs in; then the
 connection's transport is handed to ``Wire``, which parses every reply already buffered
 (aiosmtplib's reader takes one reply per read, which loses pipelined replies) and runs
 MAIL/RCPT/DATA with as few writes and wake-ups as possible. Replies become outcomes here.

@@ -19,7 +19,7 @@ from typing import Any
 from feedgen.entry import FeedEntry
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
-from feedgen.util import xml_elem  # feedgen's own lxml helper: lxml stays in feedtext.py
+from feedgen.util import xml_elem  # feedgen's own lxml helper: lxml stays in clean.py
 
 from publisher.feeds.clean import xml_safe
 from publisher.feeds.items import FeedFormat, FeedItem, FeedMeta

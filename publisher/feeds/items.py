@@ -1,7 +1,7 @@
 """Articles → feed items: stable ids, clean text, absolute URLs, the image on top.
 
-A FeedItem holds only what a feed shows, already cleaned; the renderers in feeds.py and
-feedjson.py turn a FeedMeta and FeedItems into bytes.
+A FeedItem holds only what a feed shows, already cleaned; the renderers in formats.py and
+jsonfeed.py turn a FeedMeta and FeedItems into bytes.
 """
 
 from __future__ import annotations

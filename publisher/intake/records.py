@@ -240,7 +240,7 @@ def _after_array(buf: _ArrayBuffer) -> Iterator[Record]:
 
 
 def read_csv(fh: BinaryIO, *, required: Sequence[str] = ()) -> Iterator[Record]:
-    # A body of a few MB is a valid cell here; intake.py decides whether it is too big.
+    # A body of a few MB is a valid cell here; validate.py decides whether it is too big.
     csv.field_size_limit(max(csv.field_size_limit(), MAX_RECORD_CHARS))
     text = io.TextIOWrapper(fh, encoding="utf-8-sig", errors="surrogateescape", newline="")
     reader = csv.reader(text, strict=True)

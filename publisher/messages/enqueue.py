@@ -1,4 +1,4 @@
-"""The outbox: what to send, written by the stages that decide; drained by deliver.py.
+"""The outbox: what to send, written by the stages that decide; drained by delivery/drain.py.
 
 Contract shared by every producer (digests, confirmations, shares, test sends):
 

@@ -73,7 +73,7 @@ class Identity:
             mime.UNSUBSCRIBE_MAILTO: f"{self.unsubscribe_mailto}?subject=unsubscribe%20{unsub}",
             mime.PREFERENCES_URL: f"{self.base_url}/preferences/{prefs}",
         }
-        # Each fits its placeholder's line budget (linebudget.py), or no row is written.
+        # Each fits its placeholder's line budget (render/linebudget.py), or no row is written.
         check_values(values)
         return values
 

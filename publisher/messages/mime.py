@@ -1,6 +1,6 @@
 """MIME bytes for a rendered email, built once per variant, personalised by substitution.
 
-The per-recipient parts are ``%%NAME%%`` placeholders (see outbox.py). Both parts are
+The per-recipient parts are ``%%NAME%%`` placeholders (see enqueue.py). Both parts are
 ``8bit`` UTF-8 with every line ≤ 998 bytes, a transfer encoding that leaves the placeholders
 byte-for-byte intact, so personalising is a handful of ``bytes.replace`` calls.
 """

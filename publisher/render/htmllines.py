@@ -3,7 +3,7 @@
 premailer can emit one 1,000-byte line. A space between attributes, a space in text, or a
 space inside a ``style`` value can become a newline without changing the page. We never
 break inside other attribute values (a newline in an href would change the URL), nor inside
-a ``%%NAME%%`` placeholder, which counts as the longest value it may receive (linebudget.py).
+a ``%%NAME%%`` placeholder, which counts as the longest value it may receive (render/linebudget.py).
 
 ``fold_html`` does the same for text that is spliced in later (a share's note and name): it
 escapes the text and folds it into short lines, at spaces where it can and with an empty
