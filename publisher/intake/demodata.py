@@ -23,7 +23,7 @@ from publisher.core.timeparse import parse_rfc3339
 from publisher.intake.records import Record
 from publisher.store.db import sqlite_path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # publisher/intake/demodata.py → the checkout
 SAMPLES = ROOT / "samples"
 IMAGES = SAMPLES / "images"
 # The sample articles name their images under this path (on the demo's default address); the
