@@ -60,3 +60,26 @@ class Subscriber:
     sections: tuple[str, ...] = field(default=())
     created_at: datetime | None = None
     confirmed_at: datetime | None = None
+
+
+# What a digest run selected (digests/selection.py), as the renderer receives it.
+@dataclass(frozen=True, slots=True)
+class SectionGroup:
+    slug: str | None
+    name: str | None
+    articles: tuple[Article, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    groups: tuple[SectionGroup, ...]
+    most_viewed: tuple[RankedArticle, ...]
+    dropped: int = 0  # new articles over max_items, not listed
+
+    @property
+    def item_count(self) -> int:
+        return sum(len(g.articles) for g in self.groups)
+
+    @property
+    def titles(self) -> list[str]:
+        return [a.title for g in self.groups for a in g.articles]

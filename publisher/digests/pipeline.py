@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from publisher.core.config import Settings
-from publisher.core.models import RankedArticle
+from publisher.core.models import RankedArticle, Selection
 from publisher.core.schedules import Digest, Schedules
 from publisher.digests import selection
 from publisher.messages import enqueue, fanout, mime
@@ -36,7 +36,7 @@ class RunResult:
 
 
 def _input(
-    digest: Digest, window: selection.Window, picked: selection.Selection, links: Links, **kw: bool
+    digest: Digest, window: selection.Window, picked: Selection, links: Links, **kw: bool
 ) -> DigestInput:
     return DigestInput(
         digest_id=digest.id, digest_name=digest.name, subject_template=digest.subject,

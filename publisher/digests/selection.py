@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 
-from publisher.core.models import Article, RankedArticle, Section
+from publisher.core.models import Article, RankedArticle, Section, SectionGroup, Selection
 from publisher.core.schedules import Digest
 from publisher.core.timeparse import parse_duration
 from publisher.store import articles as store_articles
@@ -94,28 +94,6 @@ def plan_now(digest: Digest, *, tz: tzinfo, now: datetime, last_sent: datetime |
     if last_sent is not None and end < last_sent:
         return Plan("nothing-due", None, f"runs already sent up to {last_sent.isoformat()}")
     return Plan("run", window, "manual run (--now)")
-
-
-@dataclass(frozen=True, slots=True)
-class SectionGroup:
-    slug: str | None
-    name: str | None
-    articles: tuple[Article, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    groups: tuple[SectionGroup, ...]
-    most_viewed: tuple[RankedArticle, ...]
-    dropped: int = 0  # new articles over max_items, not listed
-
-    @property
-    def item_count(self) -> int:
-        return sum(len(g.articles) for g in self.groups)
-
-    @property
-    def titles(self) -> list[str]:
-        return [a.title for g in self.groups for a in g.articles]
 
 
 @dataclass(slots=True)

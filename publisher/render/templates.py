@@ -16,8 +16,7 @@ from typing import Any
 import jinja2
 from premailer import Premailer
 
-from publisher.core.models import Article
-from publisher.digests.selection import Selection
+from publisher.core.models import Article, Selection
 from publisher.render.htmllines import wrap_lines
 from publisher.render.textwidth import wrap
 from publisher.render.translations import MAIL_STRINGS, ko_date, local_date, local_time

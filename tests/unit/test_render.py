@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from publisher.core.models import RankedArticle
-from publisher.digests.selection import SectionGroup, Selection
+from publisher.core.models import RankedArticle, SectionGroup, Selection
 from publisher.render.htmllines import wrap_lines
 from publisher.render.templates import DigestInput, Links, Renderer
 from publisher.render.textwidth import width
