@@ -40,7 +40,7 @@ OUTBOX_TTL = timedelta(days=30)
 VIEWS_HOURLY_TTL = timedelta(days=90)
 
 
-class Runtime:
+class JobTable:
     """Holds what outlives one job run: the feed builder's state, metrics, the drain's wake-up."""
 
     def __init__(self, app: App, *, metrics: Metrics | None = None) -> None:
@@ -213,7 +213,7 @@ def compose(app: App, role: Role) -> Daemon:
     from publisher.web.context import WebContext
     from publisher.web.ops import health_router, ops_app
 
-    runtime = Runtime(app)
+    runtime = JobTable(app)
     s = app.settings
     web = create_app(s, clock=app.clock, context=WebContext(s, clock=app.clock, engine_=app.engine))
     parts = Parts(

@@ -30,7 +30,7 @@ from publisher.delivery.dkimsign import DkimError
 from publisher.delivery.drainstore import (
     LIVE_OWNERS,
     DeliverConfig,
-    Ledger,
+    DrainStore,
     Report,
     StoreUnavailable,
 )
@@ -80,7 +80,7 @@ class Drain:
         self.on_message = on_message  # (outcome, kind, recipient), e.g. for metrics
         self.owner = uuid.uuid4().hex[:16]
         self.report = Report()
-        self.ledger = Ledger(
+        self.ledger = DrainStore(
             engine, clock, config, self.owner, self.report, rng or random.Random(),
             holder or this_holder(),
         )  # fmt: skip

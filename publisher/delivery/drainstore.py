@@ -4,7 +4,7 @@ Runs on the drain's one database thread (blocking SQLAlchemy calls). Outcomes de
 edge (mailer: Sent / RetryAt / Failed) become statuses here: sent, deferred with backoff
 (or expired past expires_at), failed (hard bounces also suppressed).
 
-The ledger also knows which rows the drain holds (``held``: claimed and not yet written
+The drain store also knows which rows the drain holds (``held``: claimed and not yet written
 down), renews their leases while they wait, and frees the leases of dead drains on this host.
 """
 
@@ -88,7 +88,7 @@ class Report:
 
 
 @dataclass
-class Ledger:
+class DrainStore:
     engine: Engine
     clock: Clock
     config: DeliverConfig

@@ -21,7 +21,7 @@ from publisher.app import App
 from publisher.core.clock import FixedClock
 from publisher.core.config import Settings
 from publisher.core.schedules import Schedules
-from publisher.daemon.jobtable import Runtime
+from publisher.daemon.jobtable import JobTable
 from publisher.daemon.process import Daemon, Parts
 from publisher.daemon.scheduler import JobSpec, interval_trigger
 from publisher.daemon.supervise import Backoff
@@ -139,7 +139,7 @@ def test_the_drain_survives_a_postgresql_restart_and_sends_everything(
     async def scenario() -> tuple[SmtpServer, Daemon, dict[str, int]]:
         relay = await SmtpServer(behaviour=Behaviour(final_delay=0.05)).start()
         app = App(settings=s.model_copy(update={"smtp_url": relay.url}))
-        runtime = Runtime(app)
+        runtime = JobTable(app)
         backoff = Backoff(first=timedelta(seconds=0.5), healthy_after=timedelta(seconds=1))
         parts = Parts(jobs=lambda _s: [], drain=runtime.drain_forever, drain_backoff=backoff)
         daemon = Daemon(app, parts, role="worker")
