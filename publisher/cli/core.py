@@ -1,4 +1,4 @@
-"""Top-level commands: init, check, demo."""
+"""`publisher init` and `publisher check`: create the database, validate the set-up."""
 
 from __future__ import annotations
 
