@@ -40,7 +40,7 @@ CASES = [  # (method, path, content type, chunked, with the API key)
 def serve(tmp: Path) -> None:
     import uvicorn
 
-    from publisher.config import Settings
+    from publisher.core.config import Settings
     from publisher.store.db import make_engine
     from publisher.store.migrate import upgrade
     from publisher.web.app import create_app

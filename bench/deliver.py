@@ -4,7 +4,8 @@
 
 Our figure is end to end: claim → personalise → send (8 pipelined connections) → mark sent,
 on a real SQLite outbox. The drain runs in a child process so its peak RSS is its own.
-This script (for the baseline) is the only place besides mailer.py that imports aiosmtplib.
+This script (for the baseline) is the only place besides publisher/delivery/mailer.py that
+imports aiosmtplib.
 """
 
 from __future__ import annotations
@@ -51,8 +52,8 @@ def body() -> bytes:
 
 
 def fill(db: str, rows: int) -> None:
-    from publisher.clock import SystemClock
-    from publisher.outbox import NewMessage, enqueue, store_content
+    from publisher.core.clock import SystemClock
+    from publisher.messages.enqueue import NewMessage, enqueue, store_content
     from publisher.store.db import make_engine
     from publisher.store.migrate import upgrade
 
@@ -75,9 +76,9 @@ def fill(db: str, rows: int) -> None:
 
 def drain_child(db: str, port: int) -> None:
     """Child process: drain the outbox; print rate, CPU and peak RSS as JSON."""
-    from publisher.clock import SystemClock
-    from publisher.deliver import DeliverConfig, Drain
-    from publisher.mailer import Mailer
+    from publisher.core.clock import SystemClock
+    from publisher.delivery.drain import DeliverConfig, Drain
+    from publisher.delivery.mailer import Mailer
     from publisher.store.db import make_engine
 
     engine = make_engine(db)

@@ -27,14 +27,18 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
-from publisher import compose, fanout, jobs  # noqa: E402
-from publisher.config import Settings  # noqa: E402
-from publisher.models import Article  # noqa: E402
-from publisher.outbox import fill as fill_message  # noqa: E402
-from publisher.schedules import parse_schedules  # noqa: E402
+from publisher.core.config import Settings  # noqa: E402
+from publisher.core.models import Article  # noqa: E402
+from publisher.daemon.scheduler import parse_schedules  # noqa: E402
+from publisher.digests import pipeline  # noqa: E402
+from publisher.messages import (  # noqa: E402
+    fanout,
+    mime,
+)
+from publisher.messages.enqueue import fill as fill_message  # noqa: E402
 from publisher.store import articles as store_articles  # noqa: E402
+from publisher.store import pageviews as store_pageviews  # noqa: E402
 from publisher.store import subscribers as store_subscribers  # noqa: E402
-from publisher.store import views as store_views  # noqa: E402
 from publisher.store.db import make_engine  # noqa: E402
 from publisher.store.migrate import upgrade  # noqa: E402
 from publisher.store.schema import contents, outbox  # noqa: E402
@@ -121,9 +125,9 @@ def setup(db: Path, n: int) -> None:
     with engine.begin() as conn:
         store_articles.ensure_sections(conn, SECTIONS)
         store_articles.upsert_articles(conn, arts, now=DUE - timedelta(hours=1))
-        ids = store_views.resolve_ids(conn, [a.external_id for a in arts])
+        ids = store_pageviews.resolve_ids(conn, [a.external_id for a in arts])
         hour = DUE.replace(minute=0) - timedelta(hours=3)
-        store_views.add_view_counts(
+        store_pageviews.add_view_counts(
             conn, {(ids[a.external_id], hour): rnd.randint(10, 5000) for a in arts}
         )
         store_subscribers.insert_many(conn, people)
@@ -138,7 +142,7 @@ def child(db: Path) -> None:
     out = {}
     for digest_id in ("morning", "weekly"):
         start = time.perf_counter()
-        result = jobs.run_digest(engine, settings, schedules, digest_id, now=NOW)
+        result = pipeline.run_digest(engine, settings, schedules, digest_id, now=NOW)
         wall = time.perf_counter() - start
         rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         out[digest_id] = {"wall": wall, "rss_mb": rss_mb, "variants": result.variants,
@@ -173,15 +177,15 @@ def naive_cost(db: Path, sample: int = 200) -> float:
     schedules = parse_schedules(SCHEDULES)
     digest = schedules.digest("morning")
     identity = fanout.Identity.from_settings(settings)
-    from publisher import collect
-    from publisher.render import DigestInput, Links
+    from publisher.digests import selection
+    from publisher.render.templates import DigestInput, Links
 
     with engine.connect() as conn:
-        plan = collect.plan_run(digest, tz=schedules.tz, now=NOW, last_end=None)
+        plan = selection.plan_run(digest, tz=schedules.tz, now=NOW, last_end=None)
         assert plan.window is not None
         w = plan.window
-        articles = collect.new_articles(conn, digest, w)
-        ranked = collect.most_viewed(conn, digest, w)
+        articles = selection.new_articles(conn, digest, w)
+        ranked = selection.most_viewed_for(conn, digest, w)
         order = store_articles.list_sections(conn)
         people = store_subscribers.recipients(conn, frequency="daily")[:sample]
     engine.dispose()
@@ -190,17 +194,17 @@ def naive_cost(db: Path, sample: int = 200) -> float:
     start = time.perf_counter()
     for r in people:
         subs = identity.substitutions(subscriber_id=r.id, name=r.name, email=r.email, now=NOW)
-        sel = collect.select_for(
-            sections=collect.chosen_sections(r.sections, digest, known),
+        sel = selection.select_for(
+            sections=selection.chosen_sections(r.sections, digest, known),
             articles=articles, ranked=ranked, order=order, digest=digest,
         )  # fmt: skip
         links = Links("https://news.example.kr/newsletter/archive/morning/1",
-                      subs[compose.PREFERENCES_URL], subs[compose.UNSUBSCRIBE_URL])  # fmt: skip
+                      subs[mime.PREFERENCES_URL], subs[mime.UNSUBSCRIBE_URL])  # fmt: skip
         rendered = renderer.digest(
             DigestInput(digest.id, digest.name, digest.subject, digest.template, w.due, sel, links)
         )
-        compose.compose(rendered=rendered, sender=identity.sender, date=NOW, to=subs[compose.TO],
-                        list_info=identity.list_info(digest.name, digest.id))  # fmt: skip
+        mime.compose(rendered=rendered, sender=identity.sender, date=NOW, to=subs[mime.TO],
+                     list_info=identity.list_info(digest.name, digest.id))  # fmt: skip
     return (time.perf_counter() - start) / len(people)
 
 

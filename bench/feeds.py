@@ -8,7 +8,7 @@ Prints, side by side in one run:
 - a naive baseline: rebuild and rewrite every feed each time, with feedgen's defaults
   (entries prepended and then reversed, lastBuildDate = now, plain open().write()).
 The baseline imports feedgen directly: it stands for "what one would write first", outside
-the package (where feeds.py is feedgen's only home).
+the package (where publisher/feeds/formats.py is feedgen's only home).
 """
 
 from __future__ import annotations
@@ -28,14 +28,14 @@ from feedgen.feed import FeedGenerator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from publisher.config import Settings
-from publisher.feedbuild import FeedBuilder
-from publisher.models import Article
+from publisher.core.config import Settings
+from publisher.core.models import Article
+from publisher.core.timeparse import hour_floor
+from publisher.feeds.build import FeedBuilder
 from publisher.store.articles import latest_articles, list_sections, upsert_articles
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
-from publisher.store.views import add_view_counts, most_viewed, resolve_ids
-from publisher.timeutil import hour_floor
+from publisher.store.pageviews import add_view_counts, resolve_ids, top_articles
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 PARAGRAPH = "<p>" + "서울시는 오늘 새로운 교통 정책을 발표했다. " * 12 + "</p>"
@@ -94,7 +94,7 @@ def naive_build(settings: Settings, engine: object) -> int:
         scopes: list[tuple[str, list[Article]]] = [("", latest_articles(conn, limit=50))]
         for s in list_sections(conn):
             scopes.append((f"sections/{s.slug}/", latest_articles(conn, limit=50, section=s.slug)))
-        ranked = most_viewed(conn, now=NOW, window=timedelta(hours=24), limit=50)
+        ranked = top_articles(conn, now=NOW, window=timedelta(hours=24), limit=50)
         scopes.append(("popular/", [r.article for r in ranked]))
     for prefix, found in scopes:
         fg = FeedGenerator()

@@ -78,8 +78,8 @@ def phase_articles(
 ) -> dict[str, Any]:
     from itertools import islice
 
-    from publisher.importers import read_items
-    from publisher.ingest import import_articles
+    from publisher.intake.batch import import_articles
+    from publisher.intake.records import read_items
 
     engine = _engine(db)
     with source.open("rb") as fh:
@@ -94,9 +94,9 @@ def phase_articles(
 
 
 def phase_hits(db: Path, count: int, batched: bool) -> dict[str, Any]:
-    from publisher.hits import ViewRecorder
-    from publisher.importers import Record
-    from publisher.ingest import import_articles
+    from publisher.intake.batch import import_articles
+    from publisher.intake.pagehits import ViewRecorder
+    from publisher.intake.records import Record
 
     engine = _engine(db)
     articles = 1000
@@ -169,7 +169,7 @@ def main() -> None:
         child(args)
         return
     if args.workers is None:
-        from publisher.parallel import default_workers
+        from publisher.intake.workers import default_workers
 
         args.workers = default_workers()
     with tempfile.TemporaryDirectory(prefix="publisher-bench-") as tmp:

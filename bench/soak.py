@@ -35,8 +35,8 @@ from soakrelay import FaultRelay, Faults
 from soaktally import HIDDEN_REPLY, Row, Tally, count
 from sqlalchemy import Engine, select
 
-from publisher.clock import SystemClock
-from publisher.outbox import NewMessage, enqueue, store_content
+from publisher.core.clock import SystemClock
+from publisher.messages.enqueue import NewMessage, enqueue, store_content
 from publisher.store import outbox as store_outbox
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade

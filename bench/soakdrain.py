@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from publisher.timeutil import parse_duration
+from publisher.core.timeparse import parse_duration
 
 ROOT = Path(__file__).resolve().parents[1]
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception): ")

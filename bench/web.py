@@ -33,8 +33,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from publisher.config import Settings  # noqa: E402
-from publisher.outbox import fill as fill_message  # noqa: E402
+from publisher.core.config import Settings  # noqa: E402
+from publisher.messages.enqueue import fill as fill_message  # noqa: E402
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120 Safari"
 ARTICLES = 50
@@ -64,7 +64,7 @@ def settings_for(tmp: Path, smtp_port: int) -> Settings:
 
 
 def prepare(settings: Settings) -> None:
-    from publisher.models import Article
+    from publisher.core.models import Article
     from publisher.store import articles as store_articles
     from publisher.store.db import make_engine
     from publisher.store.migrate import upgrade
@@ -98,8 +98,9 @@ def prepare(settings: Settings) -> None:
 def serve(mode: str, tmp: Path, smtp_port: int) -> None:
     import uvicorn
 
-    from publisher import compose, sharing
-    from publisher.hits import ViewRecorder
+    from publisher.intake.pagehits import ViewRecorder
+    from publisher.messages import mime
+    from publisher.readers import sharing
     from publisher.web.app import create_app
     from publisher.web.context import WebContext
 
@@ -113,7 +114,7 @@ def serve(mode: str, tmp: Path, smtp_port: int) -> None:
             fresh = sharing.Templates(ctx.renderer("ko"), identity)  # render every time
             ok = original(engine, identity, fresh, share, **kw)
             body = next(iter(fresh._cache.values()))
-            msg = fill_message(body, {compose.TO: share.recipient}, "<b@b>")
+            msg = fill_message(body, {mime.TO: share.recipient}, "<b@b>")
             with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as smtp:
                 smtp.sendmail(identity.sender.address, [share.recipient], msg)
             return ok

@@ -6,10 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from publisher.clock import Clock, SystemClock
-from publisher.config import Settings
-from publisher.dkimsign import transform_for
-from publisher.schedules import Schedules, load_schedules
+from publisher.core.clock import Clock, SystemClock
+from publisher.core.config import Settings
+from publisher.core.schedules import Schedules
+from publisher.daemon.scheduler import load_schedules
+from publisher.delivery.dkimsign import transform_for
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
 from publisher.store.types import Engine

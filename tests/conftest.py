@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from publisher.clock import FixedClock
-from publisher.config import Settings
+from publisher.core.clock import FixedClock
+from publisher.core.config import Settings
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
 from tests.pgserver import PgServer, pg_bin

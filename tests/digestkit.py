@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from publisher.models import Article
-from publisher.schedules import Schedules, parse_schedules
+from publisher.core.models import Article
+from publisher.core.schedules import Schedules
+from publisher.daemon.scheduler import parse_schedules
 from publisher.store import articles as store_articles
+from publisher.store import pageviews as store_pageviews
 from publisher.store import subscribers as store_subscribers
-from publisher.store import views as store_views
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
 
@@ -84,10 +85,10 @@ def load_store(engine: Engine, *, per_section: int = 3, at: datetime = DUE) -> l
                 made.append(article(n, slug, published=published))
                 n += 1
         store_articles.upsert_articles(conn, made, now=at - timedelta(hours=1))
-        ids = store_views.resolve_ids(conn, [a.external_id for a in made])
+        ids = store_pageviews.resolve_ids(conn, [a.external_id for a in made])
         hour = (at - timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
         counts = {(ids[a.external_id], hour): 1000 - k * 10 for k, a in enumerate(made)}
-        store_views.add_view_counts(conn, counts)
+        store_pageviews.add_view_counts(conn, counts)
     return made
 
 

@@ -7,9 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, select
 
-from publisher import compose, fanout, jobs, tokens
-from publisher.config import Settings
-from publisher.outbox import fill as fill_message
+from publisher.core import tokens
+from publisher.core.config import Settings
+from publisher.digests import pipeline
+from publisher.messages import fanout, mime
+from publisher.messages.enqueue import fill as fill_message
 from publisher.store.schema import contents, outbox
 from tests.digestkit import DUE, NOW, add_subscriber, article, load_store, schedules
 
@@ -19,7 +21,7 @@ def digest_messages(engine: Engine, settings: Settings) -> dict[str, bytes]:
     load_store(engine)
     add_subscriber(engine, "minsu.kim@example.kr", ("politics", "economy"), name="김민수")
     add_subscriber(engine, "reader@한빛.kr", name="Jane Reader")
-    result = jobs.run_digest(engine, settings, schedules(), "morning", now=NOW)
+    result = pipeline.run_digest(engine, settings, schedules(), "morning", now=NOW)
     assert result.status == "enqueued", result
     out: dict[str, bytes] = {}
     with engine.connect() as conn:
@@ -38,9 +40,9 @@ def confirm_message(settings: Settings) -> bytes:
     rendered = fanout.renderer_for(settings).confirm(
         confirm_url=f"{identity.base_url}/confirm/{token}"
     )
-    body = compose.compose(rendered=rendered, sender=identity.sender, date=NOW)
+    body = mime.compose(rendered=rendered, sender=identity.sender, date=NOW)
     return fill_message(
-        body, {compose.TO: compose.address("김민수", "minsu.kim@example.kr")},
+        body, {mime.TO: mime.address("김민수", "minsu.kim@example.kr")},
         "<confirm-1@news.example.kr>",
     )  # fmt: skip
 
@@ -57,5 +59,5 @@ def share_message(settings: Settings) -> bytes:
         article=a, sender="김민수", note="이 기사 한번 읽어 보세요.",
         block_url=f"{identity.base_url}/share-block/{token}",
     )  # fmt: skip
-    body = compose.compose(rendered=rendered, sender=identity.sender, date=NOW)
-    return fill_message(body, {compose.TO: "friend@example.kr"}, "<share-1@news.example.kr>")
+    body = mime.compose(rendered=rendered, sender=identity.sender, date=NOW)
+    return fill_message(body, {mime.TO: "friend@example.kr"}, "<share-1@news.example.kr>")

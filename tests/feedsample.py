@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from publisher.models import Article
+from publisher.core.models import Article
+from publisher.core.timeparse import hour_floor
 from publisher.store import articles as store_articles
-from publisher.store import views as store_views
-from publisher.timeutil import hour_floor
+from publisher.store import pageviews as store_pageviews
 
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 10:00 in Seoul
 SECTIONS = [("politics", "정치"), ("economy", "경제"), ("environment", "환경")]
@@ -49,11 +49,11 @@ def sample_articles() -> list[Article]:
 def load_sample(engine: Engine, *, now: datetime = T0) -> None:
     with engine.begin() as conn:
         store_articles.upsert_articles(conn, sample_articles(), now=now)
-        ids = store_views.resolve_ids(conn, [a.external_id for a in sample_articles()])
+        ids = store_pageviews.resolve_ids(conn, [a.external_id for a in sample_articles()])
         counts = {
             (ids[f"20261123-{n:04d}"], hour_floor(now) - timedelta(hours=h)): (9 - n) * 10 + h
             for n in range(1, 9)
             for h in range(3)
         }
         counts[(ids["20261123-0007"], hour_floor(now))] = 1000  # 7 becomes the most viewed
-        store_views.add_view_counts(conn, counts)
+        store_pageviews.add_view_counts(conn, counts)

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, select
 
-from publisher.clock import FixedClock
-from publisher.config import Settings
-from publisher.outbox import fill as fill_message
+from publisher.core.clock import FixedClock
+from publisher.core.config import Settings
+from publisher.messages.enqueue import fill as fill_message
 from publisher.store.schema import contents, outbox, subscribers, suppressions
 from publisher.web.app import create_app
 from publisher.web.context import WebContext

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from publisher.cli import articles, core, digests, views
+from publisher.cli import articles, core, deliver, digest, subscribers, suppressions, views
 from publisher.cli import demo as demo_cli
 from publisher.cli import feeds as feeds_cli
-from publisher.cli import outbox as delivery_cli
+from publisher.cli import outbox as outbox_cli
 from publisher.cli import run as run_cli
 from publisher.cli import status as status_cli
 
@@ -22,8 +22,11 @@ core.register(app)
 app.add_typer(articles.app, name="articles")
 app.add_typer(views.app, name="views")
 app.add_typer(feeds_cli.app, name="feeds")
-digests.register(app)
-delivery_cli.register(app)
+subscribers.register(app)
+digest.register(app)
+deliver.register(app)
+outbox_cli.register(app)
+suppressions.register(app)
 status_cli.register(app)
 run_cli.register(app)
 demo_cli.register(app)

@@ -11,10 +11,10 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from publisher.cli.common import console, err_console, fail, open_app
-from publisher.importers import FileError, detect_format, read_items
-from publisher.ingest import Problem, import_articles
-from publisher.intake import REQUIRED
-from publisher.parallel import WorkerDied, default_workers
+from publisher.intake.batch import Problem, import_articles
+from publisher.intake.records import FileError, detect_format, read_items
+from publisher.intake.validate import REQUIRED
+from publisher.intake.workers import WorkerDied, default_workers
 from publisher.store import articles as store_articles
 
 app = typer.Typer(help="Import, list and retract articles.", no_args_is_help=True)

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from publisher.app import App
-from publisher.config import ConfigError, load_settings
+from publisher.core.config import ConfigError, load_settings
 from publisher.store.db import StoreError, failure_line
 
 console = Console(soft_wrap=True)
@@ -57,3 +57,18 @@ def open_app(*, migrate: bool = True, kept: str = KEPT) -> Iterator[App]:
         raise fail(f"{line}; {kept}", code=1) from None
     finally:
         app.close()
+
+
+def say(text: str) -> None:
+    typer.echo(text)  # plain: tab-separated output stays machine-readable
+
+
+def require_signing_key(app: App) -> None:
+    """Previews, test sends and runs all sign links: without a key they cannot start (exit 2)."""
+    # The same check `digest run` meets inside pipeline.run_digest.
+    from publisher.messages import fanout
+
+    try:
+        fanout.Identity.from_settings(app.settings)
+    except ValueError as exc:
+        raise fail(str(exc)) from None

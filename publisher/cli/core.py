@@ -1,4 +1,4 @@
-"""Top-level commands: init, check, demo."""
+"""`publisher init` and `publisher check`: create the database, validate the set-up."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from publisher.cli.common import console, fail, open_app
-from publisher.config import ConfigError, Settings, load_settings
-from publisher.schedules import Schedules, load_schedules
+from publisher.core.config import ConfigError, Settings, load_settings
+from publisher.core.schedules import Schedules
+from publisher.daemon.scheduler import load_schedules
 
 
 def register(app: typer.Typer) -> None:
@@ -62,7 +63,7 @@ def all_problems(*, network: bool) -> list[str]:
         except ValueError as exc:
             problems.extend(str(exc).splitlines())
     if settings is not None:
-        from publisher import preflight
+        from publisher.daemon import preflight
 
         problems.extend(preflight.problems(settings, schedules, network=network))
     return problems

@@ -15,18 +15,18 @@ import typer
 from publisher.app import App
 from publisher.cli.common import console, fail, open_app
 from publisher.cli.run import run as run_daemon
-from publisher.config import CONFIG_ENV, ConfigError, load_settings
-from publisher.demodata import (
+from publisher.core.config import CONFIG_ENV, ConfigError, load_settings
+from publisher.intake.batch import import_articles
+from publisher.intake.demodata import (
     SAMPLES,
     absolute_environment,
     export_lines,
     live_articles,
     live_views,
 )
-from publisher.importers import read_records
-from publisher.ingest import import_articles
-from publisher.subscribers import import_file as import_subscribers
-from publisher.viewcounts import import_view_counts, most_viewed
+from publisher.intake.pageviews import import_view_counts, most_viewed
+from publisher.intake.records import read_records
+from publisher.readers.subscribers import import_file as import_subscribers
 
 ENV_FILE = Path("var/demo.env")
 # Registered a little in the past, so the first demo digest (due now) already lists them.
@@ -156,7 +156,7 @@ def _seed(app: App) -> None:
     console.print(
         f"subscribers: added {subs.added}, updated {subs.updated}, unchanged {subs.unchanged}"
     )
-    from publisher.feedjob import run_feeds  # feedgen and lxml: for the commands that build
+    from publisher.feeds.publish import run_feeds  # feedgen and lxml: for the commands that build
 
     run = run_feeds(s, app.engine, now=now)
     changed = sum(1 for r in run.results if r.changed)

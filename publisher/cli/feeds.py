@@ -15,7 +15,7 @@ def build(
     force: bool = typer.Option(False, "--force", help="Rewrite every feed, changed or not."),
 ) -> None:
     """Build every enabled feed into feeds_dir; only changed files are rewritten."""
-    from publisher.feedjob import run_feeds  # feedgen and lxml: for this command only
+    from publisher.feeds.publish import run_feeds  # feedgen and lxml: for this command only
 
     with open_app() as pub:
         run = run_feeds(pub.settings, pub.engine, now=pub.clock.now(), force=force)

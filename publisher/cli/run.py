@@ -12,10 +12,10 @@ import typer
 from publisher.app import App
 from publisher.cli.common import fail, open_app
 from publisher.cli.core import all_problems
-from publisher.logs import setup_logging
+from publisher.core.logs import setup_logging
 
 if TYPE_CHECKING:
-    from publisher.daemon import Role
+    from publisher.daemon.process import Role
 
 log = logging.getLogger("publisher")
 
@@ -54,7 +54,7 @@ def run(
 
 
 async def serve(app: App, role: Role) -> int:
-    from publisher.runtime import compose
+    from publisher.daemon.jobtable import compose
 
     s = app.settings
     daemon = compose(app, role)

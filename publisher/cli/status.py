@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from publisher.cli.common import console, open_app
-from publisher.status import Status, daemon_health, gather
+from publisher.daemon.status import Status, daemon_health, gather
 
 OUTBOX_ORDER = ("queued", "sending", "deferred", "sent", "failed", "suppressed", "expired")
 

@@ -9,10 +9,16 @@ from pathlib import Path
 import typer
 
 from publisher.cli.common import console, fail, open_app
-from publisher.importers import NotUtf8, check_utf8
+from publisher.intake.records import NotUtf8, check_utf8
 from publisher.store import suppressions as store
 
 app = typer.Typer(help="Addresses that are never mailed.", no_args_is_help=True)
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="suppressions")
+
+
 _ADDR = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
 
 

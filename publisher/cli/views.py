@@ -10,9 +10,9 @@ from rich.cells import cell_len
 
 from publisher.cli.articles import file_progress, print_problems
 from publisher.cli.common import console, fail, open_app
-from publisher.importers import read_jsonl
-from publisher.timeutil import parse_duration
-from publisher.viewcounts import import_view_counts, most_viewed
+from publisher.core.timeparse import parse_duration
+from publisher.intake.pageviews import import_view_counts, most_viewed
+from publisher.intake.records import read_jsonl
 
 app = typer.Typer(help="Page views and the most-viewed ranking.", no_args_is_help=True)
 

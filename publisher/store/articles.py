@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import Connection, Engine, Row, func, insert, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, func, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
-from publisher.models import Article, Section
+from publisher.core.models import Article, Section
 from publisher.store.db import StoreError
 from publisher.store.schema import articles, sections
 
@@ -301,3 +301,15 @@ def newest_update(conn: Connection, section: str | None = None) -> datetime | No
         q = q.where(articles.c.section == section)
     value = conn.execute(q).scalar()
     return value if isinstance(value, datetime) else None
+
+
+_ARTICLE = select_articles().where(articles.c.external_id == bindparam("external_id"))
+
+
+def published_article(conn: Connection, external_id: str) -> Article | None:
+    """The article if it is published (a statement built once: this is on the share path)."""
+    row = conn.execute(_ARTICLE, {"external_id": external_id}).first()
+    if row is None:
+        return None
+    found = article_from_row(row)
+    return found if found.status == "published" else None

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, delete, func, select
 
 from publisher.store import pending
+from publisher.store.pageviews import add_view_counts
 from publisher.store.schema import subscribers, view_buckets
-from publisher.store.views import add_view_counts
 
 
 def purge_pending_subscribers(conn: Connection, *, before: datetime) -> int:

@@ -123,3 +123,15 @@ def outbox_counts(conn: Connection, dedupe_prefix: str) -> dict[str, int]:
         .group_by(outbox.c.status)
     )
     return {str(s): int(n) for s, n in conn.execute(q)}
+
+
+def run_archive(conn: Connection, digest_id: str, run_id: int) -> tuple[str, str] | None:
+    """(subject, archive html) of a run of this digest that has an archive copy."""
+    r = conn.execute(
+        select(digest_runs.c.subject, digest_runs.c.archive_html).where(
+            digest_runs.c.id == run_id, digest_runs.c.digest_id == digest_id
+        )
+    ).first()
+    if r is None or not r.archive_html:
+        return None
+    return str(r.subject), str(r.archive_html)

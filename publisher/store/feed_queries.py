@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, String, desc, func, select, type_coerce
 
+from publisher.core.timeparse import hour_floor
 from publisher.store.schema import articles, view_buckets
-from publisher.timeutil import hour_floor
 
 FeedKey = tuple[str, str]  # (external id, updated_at stamp)
 _STAMP = type_coerce(articles.c.updated_at, String).label("stamp")
@@ -47,14 +47,14 @@ def latest_keys(conn: Connection, *, limit: int, section: str | None = None) -> 
 def _window_start(now: datetime, window: timedelta) -> datetime:
     start = hour_floor(now - window)
     if start < now - window:
-        start += timedelta(hours=1)  # only whole buckets inside the window, as most_viewed
+        start += timedelta(hours=1)  # only whole buckets inside the window, as top_articles
     return start
 
 
 def popular_keys(
     conn: Connection, *, now: datetime, window: timedelta, limit: int
 ) -> list[FeedKey]:
-    """The keys of views.most_viewed(conn, now=now, window=window, limit=limit), same order."""
+    """The keys of pageviews.top_articles(conn, now=now, window=window, limit=limit), same order."""
     totals = (
         select(view_buckets.c.article_id, func.sum(view_buckets.c.count).label("views"))
         .where(view_buckets.c.hour >= _window_start(now, window), view_buckets.c.hour <= now)

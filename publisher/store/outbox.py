@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from publisher.addresses import canonical
+from publisher.core.addresses import canonical
 from publisher.store.db import dialect_insert
 from publisher.store.schema import contents, outbox, suppressions
 
@@ -354,3 +354,12 @@ def cancel_queued(
         .values(status="suppressed", last_reply=reason, updated_at=now)
     )
     return int(conn.execute(stmt).rowcount or 0)
+
+
+_CONTENT_ID = select(contents.c.id).where(contents.c.key == bindparam("key"))
+
+
+def content_id(conn: Connection, key: str) -> int | None:
+    """The id of stored content by key, if stored (cheaper than an insert that does nothing)."""
+    found = conn.execute(_CONTENT_ID, {"key": key}).scalar()
+    return None if found is None else int(found)

@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine.default import DefaultExecutionContext
 
-from publisher.addresses import canonical
+from publisher.core.addresses import canonical
 from publisher.store.db import UTCDateTime
 
 metadata = MetaData()

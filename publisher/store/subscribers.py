@@ -6,6 +6,7 @@ delivery, but ``Victim@x`` and ``victim@x`` are one subscriber and one suppressi
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -14,9 +15,9 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from publisher.addresses import canonical
-from publisher.models import Subscriber
-from publisher.store.schema import subscribers, subscriptions, suppressions
+from publisher.core.addresses import canonical
+from publisher.core.models import Subscriber
+from publisher.store.schema import subscriber_aliases, subscribers, subscriptions, suppressions
 
 Outcome = Literal["added", "updated", "unchanged"]
 _CHUNK = 500
@@ -219,3 +220,102 @@ def suppress(
                 email=email, scope=scope, reason=reason, detail="", created_at=now
             )
         )
+
+
+def subscriber_by_id(
+    conn: Connection, subscriber_id: int, *, issued: datetime | None
+) -> Subscriber | None:
+    """The subscriber a link issued at ``issued`` names: by id, or by an id merged into another
+    one (migration 0008) for links already mailed. ``issued=None``: by id alone (an operator).
+
+    A row created after the link was issued is someone else: SQLite hands a deleted (or
+    purged) subscriber's id to the next sign-up, and the old reader's links must not act on
+    them. Tokens carry whole seconds, so the row's time is compared to the second.
+    """
+    row = conn.execute(
+        select(subscribers.c.email, subscribers.c.created_at).where(
+            subscribers.c.id == subscriber_id
+        )
+    ).first()
+    email = row.email if row is not None and _before(row.created_at, issued) else None
+    if email is None:
+        email = conn.execute(
+            select(subscribers.c.email)
+            .join(subscriber_aliases, subscriber_aliases.c.subscriber_id == subscribers.c.id)
+            .where(subscriber_aliases.c.old_id == subscriber_id)
+        ).scalar()
+    return None if email is None else get_by_email(conn, str(email))
+
+
+def _before(created_at: datetime | None, issued: datetime | None) -> bool:
+    if created_at is None or issued is None:
+        return True
+    return created_at.replace(microsecond=0) <= issued
+
+
+def set_status(conn: Connection, subscriber_id: int, status: str, *, now: datetime) -> None:
+    """A new status ends any pending confirmation request (its token stops working)."""
+    values: dict[str, Any] = {"status": status, "confirm_nonce": None, "pending_choice": None}
+    if status == "confirmed":
+        values.update(confirmed_at=now, unsubscribed_at=None)
+    elif status == "unsubscribed":
+        values["unsubscribed_at"] = now
+    conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id).values(**values))
+
+
+def set_choice(
+    conn: Connection, subscriber_id: int, *, sections: Sequence[str], frequency: str,
+    name: str | None = None, language: str | None = None,
+) -> None:  # fmt: skip
+    values: dict[str, Any] = {"frequency": frequency}
+    if name is not None:
+        values["name"] = name
+    if language is not None:
+        values["language"] = language
+    conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id).values(**values))
+    conn.execute(delete(subscriptions).where(subscriptions.c.subscriber_id == subscriber_id))
+    wanted = sorted(set(sections))
+    if wanted:
+        conn.execute(
+            insert(subscriptions), [{"subscriber_id": subscriber_id, "section": s} for s in wanted]
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A confirmation request: the nonce its token carries and the choice it asked for."""
+
+    nonce: int
+    choice: dict[str, Any] | None  # None: the row itself holds the choice (a new sign-up)
+
+
+def set_pending(
+    conn: Connection, subscriber_id: int, *, nonce: int, choice: dict[str, Any] | None
+) -> None:
+    """Record the one pending request (replacing an older one, whose token then fails)."""
+    held = None if choice is None else json.dumps(choice, ensure_ascii=False, sort_keys=True)
+    conn.execute(
+        update(subscribers)
+        .where(subscribers.c.id == subscriber_id)
+        .values(confirm_nonce=nonce, pending_choice=held)
+    )
+
+
+def pending(conn: Connection, subscriber_id: int) -> Pending | None:
+    r = conn.execute(
+        select(subscribers.c.confirm_nonce, subscribers.c.pending_choice).where(
+            subscribers.c.id == subscriber_id
+        )
+    ).first()
+    if r is None or r.confirm_nonce is None:
+        return None
+    choice = json.loads(r.pending_choice) if r.pending_choice else None
+    return Pending(int(r.confirm_nonce), choice if isinstance(choice, dict) else None)
+
+
+def delete_subscriber(conn: Connection, subscriber_id: int) -> None:
+    conn.execute(
+        delete(subscriber_aliases).where(subscriber_aliases.c.subscriber_id == subscriber_id)
+    )
+    conn.execute(delete(subscriptions).where(subscriptions.c.subscriber_id == subscriber_id))
+    conn.execute(delete(subscribers).where(subscribers.c.id == subscriber_id))

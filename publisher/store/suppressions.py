@@ -5,13 +5,13 @@ Rows are keyed by ``addresses.canonical``, so a suppression of ``Mixed@x`` stops
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, bindparam, delete, select
 
-from publisher.addresses import canonical
+from publisher.core.addresses import canonical
 from publisher.store.db import dialect_insert
 from publisher.store.schema import suppressions
 
@@ -68,3 +68,25 @@ def list_all(conn: Connection, *, reason: str | None = None) -> list[Suppression
         )
         for r in conn.execute(q)
     ]  # fmt: skip
+
+
+_SUPPRESSED = select(suppressions.c.email).where(
+    suppressions.c.email == bindparam("email"), suppressions.c.scope == bindparam("scope")
+)
+
+
+def is_suppressed(conn: Connection, email: str, scope: str) -> bool:
+    found = conn.execute(_SUPPRESSED, {"email": canonical(email), "scope": scope}).first()
+    return found is not None
+
+
+def unsuppress(conn: Connection, email: str, *, reasons: Sequence[str]) -> None:
+    """Lift the reader's own entries ("unsubscribed", "deleted") when they confirm again;
+    bounces and complaints stay."""
+    conn.execute(
+        delete(suppressions).where(
+            suppressions.c.email == canonical(email),
+            suppressions.c.scope == "all",
+            suppressions.c.reason.in_(list(reasons)),
+        )
+    )

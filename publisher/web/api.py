@@ -16,11 +16,12 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
-from publisher import jobs, subscribers
-from publisher.config import Settings
-from publisher.importers import NotUtf8
-from publisher.intake import validate_article
-from publisher.models import Article
+from publisher.core.config import Settings
+from publisher.core.models import Article
+from publisher.digests import pipeline
+from publisher.intake.records import NotUtf8
+from publisher.intake.validate import validate_article
+from publisher.readers import subscribers
 from publisher.store import articles as store_articles
 from publisher.store import digest_runs
 from publisher.store.stats import outbox_depth
@@ -193,7 +194,7 @@ def router(_settings: Settings) -> APIRouter:
         """Perform the run due now (once per window; a second call answers `already`)."""
         ctx = context_of(request)
         sched = _digest(ctx, digest_id)
-        result = jobs.run_digest(ctx.engine, ctx.settings, sched, digest_id, now=ctx.now())
+        result = pipeline.run_digest(ctx.engine, ctx.settings, sched, digest_id, now=ctx.now())
         return _jsonable(dataclasses.asdict(result))
 
     return r

@@ -11,9 +11,9 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from publisher import __version__
-from publisher.clock import Clock, SystemClock
-from publisher.config import Settings
-from publisher.web import api, demo, docs, errors, feeds, guards, pages, share, views
+from publisher.core.clock import Clock, SystemClock
+from publisher.core.config import Settings
+from publisher.web import api, demo, docs, errors, feeds, guards, pages, pageviews, share
 from publisher.web.context import WebContext
 
 GIL_SWITCH_INTERVAL = 0.001  # seconds
@@ -22,7 +22,7 @@ ONE_CLICK = ("/u/",)
 RouterFactory = Callable[[Settings], APIRouter]
 # Later areas append their factory here; order is the matching order.
 ROUTERS: tuple[RouterFactory, ...] = (
-    feeds.router, pages.router, share.router, views.router, api.router, docs.router,
+    feeds.router, pages.router, share.router, pageviews.router, api.router, docs.router,
     demo.router,
 )  # fmt: skip
 

@@ -15,17 +15,18 @@ from urllib.parse import urlsplit
 
 from fastapi import Request
 
-from publisher import fanout
-from publisher.clock import Clock, SystemClock
-from publisher.config import Settings
-from publisher.hits import ViewRecorder
-from publisher.render import Renderer, WebPages
-from publisher.schedules import Schedules, load_schedules
-from publisher.sharing import Limits, Templates
+from publisher.core.clock import Clock, SystemClock
+from publisher.core.config import Settings
+from publisher.core.schedules import Schedules
+from publisher.daemon.scheduler import load_schedules
+from publisher.intake.pagehits import ViewRecorder
+from publisher.messages import fanout
+from publisher.readers.sharing import Limits, Templates
+from publisher.render.templates import Renderer, WebPages
+from publisher.render.translations import PAGE_STRINGS
 from publisher.store.db import make_engine
 from publisher.store.types import Engine
 from publisher.web import clientip
-from publisher.webstrings import WEB_STRINGS
 
 log = logging.getLogger("publisher.web")
 T = TypeVar("T")
@@ -74,7 +75,7 @@ class WebContext:
     def pages(self) -> WebPages:
         s = self.settings
         return WebPages(
-            templates_dir=s.templates_dir, strings=WEB_STRINGS, site_name=s.site_name,
+            templates_dir=s.templates_dir, strings=PAGE_STRINGS, site_name=s.site_name,
             site_url=s.site_url, base_url=s.public_base_url.rstrip("/"),
         )  # fmt: skip
 
@@ -94,7 +95,7 @@ class WebContext:
 
     def language(self, request: Request, form_value: str | None = None) -> str:
         lang = form_value or request.query_params.get("lang") or self.settings.language
-        return lang if lang in WEB_STRINGS else self.settings.language
+        return lang if lang in PAGE_STRINGS else self.settings.language
 
     def renderer(self, language: str) -> Renderer:
         found = self._renderers.get(language)

@@ -1,16 +1,16 @@
 """GET /demo/images/{name}: the sample articles' images, in demo mode only.
 
 Feeds and mail drop `data:` images, so the demo serves real files from samples/images/ and
-the sample articles point there (see publisher.demodata). Outside demo mode the route does not
-exist.
+the sample articles point there (see publisher.intake.demodata). Outside demo mode the route
+does not exist.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Response
 
-from publisher.config import Settings
-from publisher.demodata import IMAGE_PATH, load_images
+from publisher.core.config import Settings
+from publisher.intake.demodata import IMAGE_PATH, load_images
 
 
 def router(settings: Settings) -> APIRouter:

@@ -15,7 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from publisher import __version__
-from publisher.config import Settings
+from publisher.core.config import Settings
 from publisher.web import plainpages
 
 ASSETS = {

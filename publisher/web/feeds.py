@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from fastapi import APIRouter, Request, Response
 
-from publisher.config import Settings
+from publisher.core.config import Settings
 
 CONTENT_TYPES = {
     "rss.xml": "application/rss+xml; charset=utf-8",

@@ -23,7 +23,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from publisher.metrics import Metrics
+from publisher.core.metrics import Metrics
 from publisher.store.health import ping
 from publisher.store.types import Engine
 

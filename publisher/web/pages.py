@@ -15,11 +15,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.background import BackgroundTask
 
-from publisher import formcheck, signup, tokens
-from publisher.config import Settings
-from publisher.models import Subscriber
-from publisher.sharing import hash_ip
-from publisher.store import webstate
+from publisher.core import tokens
+from publisher.core.config import Settings
+from publisher.core.models import Subscriber
+from publisher.readers import formcheck, signup
+from publisher.readers.sharing import hash_ip
+from publisher.store import digest_runs
 from publisher.store.articles import list_sections
 from publisher.web.context import WebContext, context_of
 
@@ -240,7 +241,7 @@ def router(_settings: Settings) -> APIRouter:
     def archive(request: Request, digest_id: str, run_id: int) -> Response:
         ctx = context_of(request)
         with ctx.engine.connect() as conn:
-            found = webstate.run_archive(conn, digest_id, run_id)
+            found = digest_runs.run_archive(conn, digest_id, run_id)
         if found is None:
             return message(ctx, request, "bad_link_title", "bad_link", status=404)
         return HTMLResponse(found[1], headers={"Cache-Control": "public, max-age=300"})

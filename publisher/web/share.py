@@ -11,11 +11,12 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, Response
 
-from publisher import formcheck, sharing, tokens
-from publisher.config import Settings
-from publisher.linebudget import Unfit
-from publisher.models import Article
-from publisher.store.webstate import published_article
+from publisher.core import tokens
+from publisher.core.config import Settings
+from publisher.core.models import Article
+from publisher.readers import formcheck, sharing
+from publisher.render.linebudget import Unfit
+from publisher.store.articles import published_article
 from publisher.web.context import WebContext, context_of
 from publisher.web.pages import form_of, message, page, token_action, token_page
 

@@ -17,9 +17,9 @@ import pytest
 from playwright.sync_api import Page, sync_playwright
 from sqlalchemy import Engine
 
-from publisher import tokens
-from publisher.clock import FixedClock
-from publisher.config import Settings
+from publisher.core import tokens
+from publisher.core.clock import FixedClock
+from publisher.core.config import Settings
 from publisher.web.app import create_app
 from publisher.web.context import WebContext
 from tests.daemonkit import wait_for

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from publisher.app import App
 from publisher.cli import app
-from publisher.clock import FixedClock
+from publisher.core.clock import FixedClock
 from tests.digestkit import cli_store
 
 runner = CliRunner()

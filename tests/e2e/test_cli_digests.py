@@ -13,7 +13,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from publisher.cli import app
-from publisher.outbox import fill as personalise
+from publisher.messages.enqueue import fill as personalise
 from publisher.store.db import make_engine
 from publisher.store.schema import contents, outbox
 from tests.digestkit import NOW, cli_store

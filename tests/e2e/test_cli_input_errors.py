@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from publisher.cli import app
-from publisher.signup import unsubscribe_id
+from publisher.readers.signup import unsubscribe_id
 from publisher.store import subscribers as store_subscribers
 from publisher.store.db import make_engine
 from tests.conftest import ROOT

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from publisher import signup
 from publisher.app import App
 from publisher.cli import app
-from publisher.clock import FixedClock, SystemClock
-from publisher.config import load_settings
-from publisher.outbox import fill as personalise
-from publisher.runtime import Runtime
+from publisher.core.clock import FixedClock, SystemClock
+from publisher.core.config import load_settings
+from publisher.daemon.jobtable import JobTable
+from publisher.messages.enqueue import fill as personalise
+from publisher.readers import signup
 from publisher.store.db import make_engine
 from tests.digestkit import NOW, cli_store
 from tests.smtpserver import ThreadedServer
@@ -51,7 +51,7 @@ def _app_at(at: datetime) -> Callable[..., App]:
 def _cleanup_after(days: int) -> None:
     """The daemon's nightly cleanup job, ``days`` from now (imports use the system clock)."""
     clock = FixedClock(SystemClock().now() + timedelta(days=days))
-    runtime = Runtime(App(settings=load_settings(), clock=clock))
+    runtime = JobTable(App(settings=load_settings(), clock=clock))
     try:
         asyncio.run(runtime.cleanup())
     finally:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.clock import SystemClock
+from publisher.core.clock import SystemClock
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
 from tests.integration.conftest import fill, statuses

@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from publisher.cli import app
-from publisher.config import Settings
+from publisher.core.config import Settings
 from publisher.web.app import create_app
 from tests.pgserver import free_port
 

@@ -18,11 +18,11 @@ from typer.testing import CliRunner
 
 from publisher.app import App
 from publisher.cli import app
-from publisher.collect_job import run_collect
-from publisher.config import Settings, load_settings
-from publisher.demodata import SAMPLES, intake_adapter
-from publisher.feedjob import run_feeds
-from publisher.importers import Record
+from publisher.core.config import Settings, load_settings
+from publisher.feeds.publish import run_feeds
+from publisher.intake.demodata import SAMPLES, intake_adapter
+from publisher.intake.polling import run_collect
+from publisher.intake.records import Record
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ import pytest
 from playwright.sync_api import sync_playwright
 from sqlalchemy import Engine, select
 
-from publisher import jobs
-from publisher.config import Settings
-from publisher.outbox import fill
+from publisher.core.config import Settings
+from publisher.digests import pipeline
+from publisher.messages.enqueue import fill
 from publisher.store import articles as store_articles
 from publisher.store.schema import contents, outbox
 from tests.digestkit import DUE, NOW, add_subscriber, load_store, schedules
@@ -67,7 +67,7 @@ def _digest_html(engine: Engine, settings: Settings) -> str:
     with engine.begin() as conn:
         store_articles.upsert_articles(conn, retitled, now=DUE)
     add_subscriber(engine, "minsu.kim@example.kr", name="김민수")
-    result = jobs.run_digest(engine, settings, schedules(), "morning", now=NOW)
+    result = pipeline.run_digest(engine, settings, schedules(), "morning", now=NOW)
     assert result.status == "enqueued", result
     with engine.connect() as conn:
         row = conn.execute(select(outbox)).one()

@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import Route, sync_playwright
 from sqlalchemy import Engine
 
-from publisher.clock import FixedClock
-from publisher.config import Settings
+from publisher.core.clock import FixedClock
+from publisher.core.config import Settings
 from publisher.web.app import create_app
 from publisher.web.context import WebContext
 from tests.digestkit import NOW, load_store, schedules

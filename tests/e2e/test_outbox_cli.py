@@ -12,7 +12,7 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from publisher.cli import app
-from publisher.clock import SystemClock
+from publisher.core.clock import SystemClock
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
 from publisher.store.schema import outbox

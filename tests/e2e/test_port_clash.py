@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.daemon import ListenError, _bind
+from publisher.daemon.process import ListenError, _bind
 from tests.daemonkit import daemon_env
 from tests.pgserver import free_port
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from publisher import jobs
 from publisher.cli import app
-from publisher.collect_job import run_collect
-from publisher.config import load_settings
+from publisher.core.config import load_settings
+from publisher.digests import pipeline
+from publisher.intake.polling import run_collect
 from publisher.store import subscribers as store_subscribers
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
@@ -52,7 +52,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     add_subscriber(eng, "kim@example.kr")
     add_subscriber(eng, "lee@example.kr")
     run_collect(polled, eng, now=NOW)
-    assert jobs.run_digest(eng, settings, schedules(), "morning", now=NOW).status == "enqueued"
+    assert pipeline.run_digest(eng, settings, schedules(), "morning", now=NOW).status == "enqueued"
     with eng.begin() as conn:
         store_subscribers.suppress(conn, email="x@example.kr", reason="hard_bounce", now=NOW)
         store_subscribers.suppress(conn, email="y@example.kr", reason="hard_bounce", now=NOW)

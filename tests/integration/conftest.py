@@ -10,10 +10,10 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import Engine, select
 
-from publisher.clock import FixedClock
-from publisher.deliver import DeliverConfig, Drain
-from publisher.mailer import Mailer
-from publisher.outbox import NewMessage, enqueue, store_content
+from publisher.core.clock import FixedClock
+from publisher.delivery.drain import DeliverConfig, Drain
+from publisher.delivery.mailer import Mailer
+from publisher.messages.enqueue import NewMessage, enqueue, store_content
 from publisher.store.schema import outbox, suppressions
 from tests.smtpserver import SmtpServer
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from publisher.app import App
-from publisher.config import Settings
-from publisher.daemon import Daemon, Parts
-from publisher.scheduler import JobSpec
-from publisher.schedules import Schedules
+from publisher.core.config import Settings
+from publisher.core.schedules import Schedules
+from publisher.daemon.process import Daemon, Parts
+from publisher.daemon.scheduler import JobSpec, trigger_for
 from publisher.store.db import make_engine
 from publisher.store.leader import LeaderLock
 
@@ -25,7 +25,7 @@ def _jobs_factory(fired: asyncio.Queue[str]) -> object:
             async def run(job_id: str = f"digest:{d.id}") -> None:
                 await fired.put(job_id)
 
-            specs.append(JobSpec(job_id=f"digest:{d.id}", func=run, trigger=d.trigger(s.tz)))
+            specs.append(JobSpec(job_id=f"digest:{d.id}", func=run, trigger=trigger_for(d, s.tz)))
         return specs
 
     return build

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Engine
 
 from publisher.app import App
-from publisher.config import Settings
-from publisher.daemon import Daemon, Parts
+from publisher.core.config import Settings
+from publisher.daemon.process import Daemon, Parts
 from tests.pgserver import free_port
 
 
@@ -39,7 +39,7 @@ def test_a_web_server_that_ends_by_itself_stops_the_daemon_with_exit_1(
         return await asyncio.wait_for(task, 30)
 
     try:
-        with caplog.at_level(logging.ERROR, logger="publisher.daemon"):
+        with caplog.at_level(logging.ERROR, logger="publisher.daemon.process"):
             code = asyncio.run(asyncio.wait_for(scenario(), 60))
     finally:
         app.close()

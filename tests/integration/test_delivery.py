@@ -12,8 +12,8 @@ import pytest
 import trustme
 from sqlalchemy import Engine
 
-from publisher.clock import FixedClock
-from publisher.deliver import Drain
+from publisher.core.clock import FixedClock
+from publisher.delivery.drain import Drain
 from tests.integration.conftest import fill, statuses, suppressed
 from tests.smtpserver import SmtpServer
 
@@ -307,7 +307,7 @@ async def test_smtps_with_auth(
 async def test_domain_connection_limit_caps_concurrency(
     engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
 ) -> None:
-    from publisher.ratelimit import Limit
+    from publisher.delivery.ratelimit import Limit
 
     smtpd.behaviour.final_delay = 0.01
     fill(engine, clock, 12, domain="naver.com")

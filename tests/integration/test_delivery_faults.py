@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
-from publisher.clock import FixedClock, SystemClock
-from publisher.deliver import DeliverConfig, Drain
-from publisher.ledger import UNANSWERED
-from publisher.mailer import Mailer
+from publisher.core.clock import FixedClock, SystemClock
+from publisher.delivery.drain import DeliverConfig, Drain
+from publisher.delivery.drainstore import UNANSWERED
+from publisher.delivery.mailer import Mailer
 from publisher.store import suppressions as store_suppressions
 from publisher.store.schema import outbox
 from tests.integration.conftest import fill, statuses, suppressed
@@ -66,7 +66,7 @@ async def test_553_518_at_mail_from_pauses_and_suppresses_nobody(
     smtpd.behaviour.pipelining = pipelining
     smtpd.behaviour.mail_reply = lambda _s: "553 5.1.8 Sender address rejected: Domain not found"
     fill(engine, clock, 200)
-    with caplog.at_level(logging.ERROR, logger="publisher.deliver"):
+    with caplog.at_level(logging.ERROR, logger="publisher.delivery.drain"):
         report = await make_drain(smtpd.url, pool=4).run()
     assert smtpd.record.messages == []
     assert suppressed(engine) == []  # nobody suppressed
@@ -243,7 +243,7 @@ async def test_deferrals_are_logged_grouped_by_reason_without_addresses(
         f"450 4.2.0 <{a}>: Recipient address rejected: Greylisted"
     )
     fill(engine, clock, 30)
-    with caplog.at_level(logging.WARNING, logger="publisher.deliver"):
+    with caplog.at_level(logging.WARNING, logger="publisher.delivery.drain"):
         report = await make_drain(smtpd.url).run()
     assert report.deferred == 30
     lines = [r.getMessage() for r in caplog.records if "deferred" in r.getMessage()]
@@ -264,13 +264,13 @@ async def test_unusable_dkim_key_stops_the_run_and_fails_nobody(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from publisher.dkimsign import signer
+    from publisher.delivery.dkimsign import signer
 
     key = tmp_path / "dkim.pem"
     key.write_text("not a key\n")
     fill(engine, clock, 20)
     transform = signer(selector="s1", domain="news.example.kr", key_file=key)
-    with caplog.at_level(logging.ERROR, logger="publisher.deliver"):
+    with caplog.at_level(logging.ERROR, logger="publisher.delivery.drain"):
         report = await make_drain(smtpd.url, transform=transform).run()
     assert report.error is not None and "DKIM" in report.error
     assert statuses(engine) == {"queued": 20}  # not failed: nothing was the rows' fault

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Engine
 
-from publisher.clock import FixedClock
-from publisher.deliver import Drain
-from publisher.outbox import NewMessage, enqueue, store_content
+from publisher.core.clock import FixedClock
+from publisher.delivery.drain import Drain
+from publisher.messages.enqueue import NewMessage, enqueue, store_content
 from tests.integration.conftest import BODY, statuses
 from tests.smtpserver import SmtpServer
 

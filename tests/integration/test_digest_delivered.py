@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from publisher import jobs
 from publisher.app import App
-from publisher.clock import FixedClock
-from publisher.config import Settings
-from publisher.deliver import build_drain
-from publisher.dkimsign import verify
+from publisher.core.clock import FixedClock
+from publisher.core.config import Settings
+from publisher.delivery.dkimsign import verify
+from publisher.delivery.drain import build_drain
+from publisher.digests import pipeline
 from tests.digestkit import NOW, add_subscriber, load_store, schedules
 from tests.smtpserver import SmtpServer
 
@@ -50,7 +50,7 @@ async def test_fifty_subscribers_receive_their_own_signed_digest(
         chosen = tuple(x for k, x in enumerate(SLUGS) if (i >> k) & 1) if i % 7 else ()
         wanted[f"reader{i:02d}@example.kr"] = chosen
         add_subscriber(engine, f"reader{i:02d}@example.kr", chosen, name=f"독자{i}")
-    result = jobs.run_digest(engine, s, schedules(), "morning", now=NOW)
+    result = pipeline.run_digest(engine, s, schedules(), "morning", now=NOW)
     assert result.enqueued == 50
 
     app = App(settings=s, clock=FixedClock(NOW))

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from publisher import jobs
-from publisher.config import Settings
-from publisher.outbox import fill as personalise
+from publisher.core.config import Settings
+from publisher.digests import pipeline
+from publisher.messages.enqueue import fill as personalise
 from publisher.store import digest_runs
 from publisher.store import subscribers as store_subscribers
 from publisher.store.db import make_engine
@@ -47,8 +47,8 @@ def test_double_fire_enqueues_once(engine: Engine, settings: Settings) -> None:
     add_subscriber(engine, "kim@example.kr", ("politics",), name="김민수")
     add_subscriber(engine, "lee@example.kr")
     sch = schedules()
-    first = jobs.run_digest(engine, settings, sch, "morning", now=NOW)
-    second = jobs.run_digest(engine, settings, sch, "morning", now=NOW + timedelta(minutes=3))
+    first = pipeline.run_digest(engine, settings, sch, "morning", now=NOW)
+    second = pipeline.run_digest(engine, settings, sch, "morning", now=NOW + timedelta(minutes=3))
     assert (first.status, first.enqueued, first.recipients) == ("enqueued", 2, 2)
     assert (second.status, second.enqueued, second.run_id) == ("already", 0, first.run_id)
     assert len(_rows(engine)) == 2
@@ -66,13 +66,13 @@ def test_two_daemons_racing_make_one_issue(any_engine: Engine, settings: Setting
         add_subscriber(any_engine, f"r{i}@example.kr")
     sch = schedules()
     url = any_engine.url.render_as_string(hide_password=False)
-    results: list[jobs.RunResult] = []
+    results: list[pipeline.RunResult] = []
     barrier = threading.Barrier(2)
 
     def fire() -> None:
         own = make_engine(url)
         barrier.wait()
-        results.append(jobs.run_digest(own, settings, sch, "morning", now=NOW))
+        results.append(pipeline.run_digest(own, settings, sch, "morning", now=NOW))
         own.dispose()
 
     threads = [threading.Thread(target=fire) for _ in range(2)]
@@ -100,8 +100,8 @@ def test_min_items_skip_is_logged_and_sends_nothing(
     add_subscriber(engine, "kim@example.kr")
     text = schedules.__defaults__[0].replace("min_items: 1", "min_items: 3")  # type: ignore[index]
     load_store(engine, per_section=0)
-    caplog.set_level("INFO", logger="publisher.jobs")
-    result = jobs.run_digest(engine, settings, schedules(text), "morning", now=NOW)
+    caplog.set_level("INFO", logger="publisher.digests.pipeline")
+    result = pipeline.run_digest(engine, settings, schedules(text), "morning", now=NOW)
     assert result.status == "too_few"
     assert "min_items" in caplog.text
     assert _rows(engine) == []
@@ -115,7 +115,7 @@ def test_variants_group_by_section_choice(engine: Engine, settings: Settings) ->
     add_subscriber(engine, "d@example.kr")  # no choice: every section
     add_subscriber(engine, "e@example.kr", ("politics",), frequency="weekly")
     add_subscriber(engine, "p@example.kr", ("politics",), status="pending")
-    result = jobs.run_digest(engine, settings, schedules(), "morning", now=NOW)
+    result = pipeline.run_digest(engine, settings, schedules(), "morning", now=NOW)
     assert (result.variants, result.recipients) == (3, 4)
     rows = {r.recipient: r for r in _rows(engine)}
     assert set(rows) == {"a@example.kr", "b@example.kr", "c@example.kr", "d@example.kr"}
@@ -136,7 +136,7 @@ def test_empty_variant_gets_nothing_and_suppressed_get_nothing(
         store_subscribers.suppress(conn, email="gone@example.kr", reason="hard_bounce", now=NOW)
     # The weekly digest covers politics and economy only; Monday 08:00 Seoul.
     monday = DUE.replace(day=29) + timedelta(hours=1)
-    result = jobs.run_digest(engine, settings, schedules(), "weekly", now=monday)
+    result = pipeline.run_digest(engine, settings, schedules(), "weekly", now=monday)
     assert result.status == "enqueued", result
     assert [r.recipient for r in _rows(engine)] == ["weekly-pol@example.kr"]
     assert result.skipped_recipients == 1
@@ -151,7 +151,7 @@ def test_fifty_subscribers_each_get_their_sections(engine: Engine, settings: Set
         chosen = tuple(s for k, s in enumerate(slugs) if (i >> k) & 1) if i % 7 else ()
         wanted[f"reader{i:02d}@example.kr"] = chosen
         add_subscriber(engine, f"reader{i:02d}@example.kr", chosen, name=f"독자{i}")
-    result = jobs.run_digest(engine, settings, schedules(), "morning", now=NOW)
+    result = pipeline.run_digest(engine, settings, schedules(), "morning", now=NOW)
     assert result.enqueued == 50
     rows = _rows(engine)
     assert len(rows) == 50
@@ -180,10 +180,10 @@ def test_stale_catch_up_is_skipped_and_the_next_window_starts_after_it(
     add_subscriber(engine, "kim@example.kr")
     sch = schedules()
     late = DUE + timedelta(hours=7)  # back at 14:00 Seoul: yesterday's news, not sent
-    result = jobs.run_digest(engine, settings, sch, "morning", now=late)
+    result = pipeline.run_digest(engine, settings, sch, "morning", now=late)
     assert result.status == "stale" and "skipped" in caplog.text
     assert _rows(engine) == []
-    tomorrow = jobs.run_digest(engine, settings, sch, "morning", now=NOW + timedelta(days=1))
+    tomorrow = pipeline.run_digest(engine, settings, sch, "morning", now=NOW + timedelta(days=1))
     assert tomorrow.window is not None
     assert tomorrow.window.start == DUE - timedelta(minutes=10)  # the stale window is closed
     assert tomorrow.status == "too_few"  # nothing registered since
@@ -192,7 +192,7 @@ def test_stale_catch_up_is_skipped_and_the_next_window_starts_after_it(
 def test_archive_copy_has_no_personal_links(engine: Engine, settings: Settings) -> None:
     load_store(engine)
     add_subscriber(engine, "kim@example.kr")
-    result = jobs.run_digest(engine, settings, schedules(), "morning", now=NOW)
+    result = pipeline.run_digest(engine, settings, schedules(), "morning", now=NOW)
     assert result.run_id is not None
     with engine.connect() as conn:
         html = digest_runs.archive_html(conn, result.run_id)
@@ -203,7 +203,7 @@ def test_archive_copy_has_no_personal_links(engine: Engine, settings: Settings) 
 def test_max_items_caps_and_links_the_rest(engine: Engine, settings: Settings) -> None:
     load_store(engine, per_section=4)  # 24 new articles, max_items 20
     add_subscriber(engine, "kim@example.kr")
-    jobs.run_digest(engine, settings, schedules(), "morning", now=NOW)
+    pipeline.run_digest(engine, settings, schedules(), "morning", now=NOW)
     msg = _message(engine, _rows(engine)[0])
     text = _text(msg, "plain")
     assert "사이트에서 4건 더 보기" in text and "사이트에서 4건 더 보기" in _text(msg, "html")

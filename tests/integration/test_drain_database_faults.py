@@ -12,9 +12,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
-from publisher.clock import SystemClock
-from publisher.deliver import DeliverConfig, Drain
-from publisher.mailer import Mailer
+from publisher.core.clock import SystemClock
+from publisher.delivery.drain import DeliverConfig, Drain
+from publisher.delivery.mailer import Mailer
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
 from tests.integration.conftest import fill, statuses

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from publisher.app import App
-from publisher.clock import FixedClock
-from publisher.config import Settings
-from publisher.runtime import Runtime
+from publisher.core.clock import FixedClock
+from publisher.core.config import Settings
+from publisher.daemon.jobtable import JobTable
+from publisher.daemon.supervise import Backoff, PartState, supervise
 from publisher.store.types import Engine
-from publisher.supervise import Backoff, PartState, supervise
 from tests.integration.conftest import fill, statuses
 
 pytestmark = pytest.mark.asyncio
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.asyncio
 
 async def _supervised_reason(app: App) -> str:
     """Run the daemon's drain under its supervisor until it is reported down; the reason."""
-    runtime = Runtime(app)
+    runtime = JobTable(app)
     state, stop = PartState("drain"), asyncio.Event()
     backoff = Backoff(first=timedelta(seconds=30), healthy_after=timedelta(seconds=30))
     task = asyncio.create_task(supervise(runtime.drain_forever, stop, state, backoff))

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Engine
 
-from publisher.clock import FixedClock
-from publisher.deliver import Drain
+from publisher.core.clock import FixedClock
+from publisher.delivery.drain import Drain
 from tests.integration.conftest import fill, statuses
 from tests.smtpserver import SmtpServer
 

@@ -14,11 +14,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from publisher.collect import plan_run
-from publisher.runtime import catch_up_due
-from publisher.scheduler import JobSpec, Scheduler, interval_trigger, next_fire_times
-from publisher.schedules import Digest
-from publisher.timeutil import parse_duration
+from publisher.core.schedules import Digest
+from publisher.core.timeparse import parse_duration
+from publisher.daemon.jobtable import catch_up_due
+from publisher.daemon.scheduler import (
+    JobSpec,
+    Scheduler,
+    interval_trigger,
+    next_fire_times,
+    trigger_for,
+)
+from publisher.digests.selection import plan_run
 
 SEOUL = ZoneInfo("Asia/Seoul")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -86,7 +92,7 @@ def test_started_at_any_time_no_run_is_stale(
     assert (due is not None) == catches_up
     runs: list[datetime] = [start] if due is not None else []
     # Then the schedule's own fires, from the trigger as the scheduler builds it at start.
-    runs += next_fire_times(digest.trigger(SEOUL), start, 5)
+    runs += next_fire_times(trigger_for(digest, SEOUL), start, 5)
     last_end: datetime | None = None
     step = parse_duration(every)
     for at in runs:

@@ -10,23 +10,23 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
 from publisher.app import App
-from publisher.clock import FixedClock
-from publisher.config import Settings
-from publisher.runtime import Runtime
+from publisher.core.clock import FixedClock
+from publisher.core.config import Settings
+from publisher.daemon.jobtable import JobTable
 from publisher.store import articles as store_articles
 from tests.feedsample import T0, article, load_sample
 
 
 @pytest.fixture
-def runtime(settings: Settings, engine: Engine) -> Iterator[Runtime]:
+def runtime(settings: Settings, engine: Engine) -> Iterator[JobTable]:
     app = App(settings=settings, clock=FixedClock(T0))
-    rt = Runtime(app)
+    rt = JobTable(app)
     yield rt
     rt.http.close()
     app.close()
 
 
-def _scrape(rt: Runtime) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+def _scrape(rt: JobTable) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     body, _ = rt.metrics.render()
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
@@ -36,7 +36,7 @@ def _scrape(rt: Runtime) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 def test_feed_articles_gauge_follows_the_store_after_each_feed_build(
-    runtime: Runtime, engine: Engine
+    runtime: JobTable, engine: Engine
 ) -> None:
     load_sample(engine)  # 8 published articles
     asyncio.run(runtime.feeds())

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from publisher.config import Settings
-from publisher.feedbuild import STATE_FILE, FeedBuilder, build_feeds
+from publisher.core.config import Settings
+from publisher.feeds.build import STATE_FILE, FeedBuilder, build_feeds
 from publisher.store import articles as store_articles
-from publisher.store import views as store_views
+from publisher.store import pageviews as store_pageviews
 from tests.feedcheck import check_feed
 from tests.feedsample import T0, article, load_sample, sample_articles
 
@@ -102,8 +102,8 @@ def test_new_views_reorder_the_popular_feed_only(settings: Settings, engine: Eng
     load_sample(engine)
     build_feeds(settings, engine, now=T0)
     with engine.begin() as conn:
-        ids = store_views.resolve_ids(conn, ["20261123-0008"])
-        store_views.add_view_counts(conn, {(ids["20261123-0008"], T0): 5000})
+        ids = store_pageviews.resolve_ids(conn, ["20261123-0008"])
+        store_pageviews.add_view_counts(conn, {(ids["20261123-0008"], T0): 5000})
     changed = {r.path for r in build_feeds(settings, engine, now=T0) if r.changed}
     assert changed == {"popular/rss.xml", "popular/atom.xml", "popular/feed.json"}
     assert _entries(settings, "popular/atom.xml")[0].endswith("20261123-0008")

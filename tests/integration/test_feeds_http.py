@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from publisher.config import Settings
-from publisher.feedbuild import build_feeds
+from publisher.core.config import Settings
+from publisher.feeds.build import build_feeds
 from publisher.web.app import create_app
 from tests.feedsample import T0, load_sample
 

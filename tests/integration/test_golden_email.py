@@ -7,7 +7,7 @@ import os
 import pytest
 from sqlalchemy import Engine
 
-from publisher.config import Settings
+from publisher.core.config import Settings
 from tests.conftest import ROOT
 from tests.emailkit import confirm_message, digest_messages, share_message
 

@@ -18,15 +18,15 @@ from pathlib import Path
 import pytest
 
 from publisher.app import App
-from publisher.clock import FixedClock
-from publisher.config import Settings
-from publisher.daemon import Daemon, Parts
-from publisher.runtime import Runtime
-from publisher.scheduler import JobSpec, interval_trigger
-from publisher.schedules import Schedules
+from publisher.core.clock import FixedClock
+from publisher.core.config import Settings
+from publisher.core.schedules import Schedules
+from publisher.daemon.jobtable import JobTable
+from publisher.daemon.process import Daemon, Parts
+from publisher.daemon.scheduler import JobSpec, interval_trigger
+from publisher.daemon.supervise import Backoff
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
-from publisher.supervise import Backoff
 from tests.integration.conftest import fill, statuses
 from tests.pgserver import PgServer, pg_bin
 from tests.smtpserver import Behaviour, SmtpServer
@@ -139,7 +139,7 @@ def test_the_drain_survives_a_postgresql_restart_and_sends_everything(
     async def scenario() -> tuple[SmtpServer, Daemon, dict[str, int]]:
         relay = await SmtpServer(behaviour=Behaviour(final_delay=0.05)).start()
         app = App(settings=s.model_copy(update={"smtp_url": relay.url}))
-        runtime = Runtime(app)
+        runtime = JobTable(app)
         backoff = Backoff(first=timedelta(seconds=0.5), healthy_after=timedelta(seconds=1))
         parts = Parts(jobs=lambda _s: [], drain=runtime.drain_forever, drain_backoff=backoff)
         daemon = Daemon(app, parts, role="worker")

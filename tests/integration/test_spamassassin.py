@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from publisher.config import Settings
+from publisher.core.config import Settings
 from tests.emailkit import confirm_message, digest_messages, share_message
 
 SPAMASSASSIN = shutil.which("spamassassin")

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from publisher.clock import FixedClock
-from publisher.deliver import DeliverConfig, Drain
-from publisher.mailer import Mailer
+from publisher.core.clock import FixedClock
+from publisher.delivery.drain import DeliverConfig, Drain
+from publisher.delivery.mailer import Mailer
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
 from tests.integration.conftest import fill, statuses

@@ -11,10 +11,10 @@ from urllib.parse import parse_qs
 import pytest
 from sqlalchemy import Engine
 
-from publisher.config import Settings
-from publisher.feedjob import run_feeds
+from publisher.core.config import Settings
+from publisher.feeds.publish import run_feeds
+from publisher.feeds.websub import PENDING_FILE
 from publisher.store import articles as store_articles
-from publisher.websub import PENDING_FILE
 from tests.feedsample import T0, article, load_sample
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from publisher.config import Settings, SourceConfig
+from publisher.core.config import Settings, SourceConfig
 from publisher.store import articles as store_articles
 from publisher.store import sources as store_sources
 from publisher.store.sources import SourceState

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine
 
-from publisher.collect_job import run_collect
-from publisher.config import FeedSource, Settings
-from publisher.sources.entries import entry_id
+from publisher.core.config import FeedSource, Settings
+from publisher.intake.polling import run_collect
+from publisher.intake.sources.entries import entry_id
 from publisher.store import articles as store_articles
 from tests.conftest import T0
 from tests.httpkit import Answer, Server, serving

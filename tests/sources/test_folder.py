@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from publisher.collect_job import run_collect
-from publisher.config import FolderSource, Settings
+from publisher.core.config import FolderSource, Settings
+from publisher.intake.polling import run_collect
 from publisher.store import articles as store_articles
 from tests.conftest import T0
 from tests.sources.kit import jsonl, obj, state, titles, touch, with_sources

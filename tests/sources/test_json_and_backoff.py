@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from publisher.clock import FixedClock
-from publisher.collect_job import backoff, run_collect
-from publisher.config import FeedSource, JsonSource, Settings
-from publisher.metrics import Metrics
+from publisher.core.clock import FixedClock
+from publisher.core.config import FeedSource, JsonSource, Settings
+from publisher.core.metrics import Metrics
+from publisher.intake.polling import backoff, run_collect
 from tests.conftest import T0
 from tests.httpkit import Answer, Server, serving
 from tests.sources.kit import Upstream, item, obj, rss, state, titles, with_sources

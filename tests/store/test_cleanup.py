@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, func, insert, select
 
-from publisher.models import Article
+from publisher.core.models import Article
 from publisher.store import articles as store_articles
 from publisher.store import cleanup
-from publisher.store import views as store_views
+from publisher.store import pageviews as store_pageviews
 from publisher.store.schema import subscribers, view_buckets
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -42,9 +42,9 @@ def test_old_view_hours_fold_into_days_keeping_totals(any_engine: Engine) -> Non
                      updated_at=old_day)],
             now=old_day,
         )  # fmt: skip
-        aid = store_views.resolve_ids(conn, ["a1"])["a1"]
+        aid = store_pageviews.resolve_ids(conn, ["a1"])["a1"]
         recent = NOW.replace(minute=0)
-        store_views.add_view_counts(
+        store_pageviews.add_view_counts(
             conn,
             {(aid, old_day + timedelta(hours=h)): 10 for h in (0, 3, 15)} | {(aid, recent): 4},
         )

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from publisher.models import Article
+from publisher.core.models import Article
 from publisher.store import articles as store_articles
-from publisher.store import views as store_views
+from publisher.store import pageviews as store_pageviews
 from publisher.store.migrate import current_revision, head_revision, upgrade
 
 T = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -56,17 +56,17 @@ def test_upsert_added_unchanged_updated(any_engine: Engine) -> None:
 def test_retract_hides_from_latest_and_most_viewed(any_engine: Engine) -> None:
     with any_engine.begin() as conn:
         store_articles.upsert_articles(conn, [_article(1), _article(2)], now=T)
-        ids = store_views.resolve_ids(conn, ["20261123-0001", "20261123-0002", "nope"])
+        ids = store_pageviews.resolve_ids(conn, ["20261123-0001", "20261123-0002", "nope"])
         assert set(ids) == {"20261123-0001", "20261123-0002"}
         hour = T.replace(minute=0)
-        store_views.add_view_counts(conn, {(ids["20261123-0001"], hour): 10})
-        store_views.add_view_counts(conn, {(ids["20261123-0001"], hour): 5})
-        store_views.add_view_counts(conn, {(ids["20261123-0002"], hour): 3})
+        store_pageviews.add_view_counts(conn, {(ids["20261123-0001"], hour): 10})
+        store_pageviews.add_view_counts(conn, {(ids["20261123-0001"], hour): 5})
+        store_pageviews.add_view_counts(conn, {(ids["20261123-0002"], hour): 3})
         assert store_articles.set_status(conn, "20261123-0002", "retracted", now=T)
         assert not store_articles.set_status(conn, "missing", "retracted", now=T)
     with any_engine.connect() as conn:
         latest = store_articles.latest_articles(conn, limit=10)
-        top = store_views.most_viewed(conn, now=T, window=timedelta(hours=24), limit=5)
+        top = store_pageviews.top_articles(conn, now=T, window=timedelta(hours=24), limit=5)
     assert [a.external_id for a in latest] == ["20261123-0001"]
     assert [(r.rank, r.article.external_id, r.views) for r in top] == [(1, "20261123-0001", 15)]
 
@@ -74,9 +74,9 @@ def test_retract_hides_from_latest_and_most_viewed(any_engine: Engine) -> None:
 def test_most_viewed_window_and_tie_break(any_engine: Engine) -> None:
     with any_engine.begin() as conn:
         store_articles.upsert_articles(conn, [_article(n) for n in (1, 2, 3)], now=T)
-        ids = store_views.resolve_ids(conn, [f"20261123-{n:04d}" for n in (1, 2, 3)])
+        ids = store_pageviews.resolve_ids(conn, [f"20261123-{n:04d}" for n in (1, 2, 3)])
         now_hour = T.replace(minute=0)
-        store_views.add_view_counts(
+        store_pageviews.add_view_counts(
             conn,
             {
                 (ids["20261123-0001"], now_hour): 7,
@@ -85,14 +85,14 @@ def test_most_viewed_window_and_tie_break(any_engine: Engine) -> None:
             },
         )
     with any_engine.connect() as conn:
-        top = store_views.most_viewed(conn, now=T, window=timedelta(hours=24), limit=5)
-        week = store_views.most_viewed(conn, now=T, window=timedelta(days=7), limit=1)
+        top = store_pageviews.top_articles(conn, now=T, window=timedelta(hours=24), limit=5)
+        week = store_pageviews.top_articles(conn, now=T, window=timedelta(days=7), limit=1)
     assert [r.article.external_id for r in top] == ["20261123-0001", "20261123-0002"]
     assert [r.article.external_id for r in week] == ["20261123-0003"]
 
 
 def test_outbox_enqueue_is_idempotent_and_content_stored_once(any_engine: Engine) -> None:
-    from publisher.outbox import NewMessage, enqueue, message_id_for, store_content
+    from publisher.messages.enqueue import NewMessage, enqueue, message_id_for, store_content
     from publisher.store.outbox import get_content
 
     with any_engine.begin() as conn:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from publisher.outbox import NewMessage, enqueue, store_content
+from publisher.messages.enqueue import NewMessage, enqueue, store_content
 from publisher.store import digest_runs
 from publisher.store import subscribers as store
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 
 from publisher.store import articles as store_articles
-from publisher.store import views as store_views
+from publisher.store import pageviews as store_pageviews
 from publisher.store.feed_queries import (
     latest_keys,
     popular_keys,
@@ -23,8 +23,8 @@ def test_keys_match_latest_and_most_viewed(any_engine: Engine) -> None:
     window = timedelta(hours=24)
     with any_engine.begin() as conn:
         store_articles.upsert_articles(conn, batch, now=T0)
-        ids = store_views.resolve_ids(conn, [a.external_id for a in batch])
-        store_views.add_view_counts(
+        ids = store_pageviews.resolve_ids(conn, [a.external_id for a in batch])
+        store_pageviews.add_view_counts(
             conn, {(i, T0 - timedelta(hours=n % 5)): 10 + n % 3 for n, i in enumerate(ids.values())}
         )
         store_articles.set_status(conn, batch[3].external_id, "retracted", now=T0)
@@ -34,14 +34,14 @@ def test_keys_match_latest_and_most_viewed(any_engine: Engine) -> None:
                 want = store_articles.latest_articles(conn, limit=limit, section=section)
                 got = latest_keys(conn, limit=limit, section=section)
                 assert [k[0] for k in got] == [a.external_id for a in want], (limit, section)
-            ranked = store_views.most_viewed(conn, now=T0, window=window, limit=limit)
+            ranked = store_pageviews.top_articles(conn, now=T0, window=window, limit=limit)
             keys = popular_keys(conn, now=T0, window=window, limit=limit)
             assert [k[0] for k in keys] == [r.article.external_id for r in ranked]
         sig = views_signature(conn, now=T0, window=window)
         everyone = [a.external_id for a in batch]
         assert set(published_keys(conn, everyone)) == set(everyone) - {batch[3].external_id}
     with any_engine.begin() as conn:
-        store_views.add_view_counts(conn, {(ids[batch[0].external_id], T0): 1})
+        store_pageviews.add_view_counts(conn, {(ids[batch[0].external_id], T0): 1})
     with any_engine.connect() as conn:
         assert views_signature(conn, now=T0, window=window) != sig
 

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
-from publisher.hits import ViewRecorder
-from publisher.importers import read_jsonl
-from publisher.ingest import import_articles
+from publisher.intake.batch import import_articles
+from publisher.intake.pagehits import ViewRecorder
+from publisher.intake.pageviews import most_viewed
+from publisher.intake.records import read_jsonl
 from publisher.store import articles as store_articles
-from publisher.viewcounts import most_viewed
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 NOW = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # 20:00 in Seoul

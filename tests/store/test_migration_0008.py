@@ -11,7 +11,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, Integer, String, column, insert, select, table
 
-from publisher.store import migrate, webstate
+from publisher.store import migrate
 from publisher.store import subscribers as store_subscribers
 from publisher.store.db import UTCDateTime, make_engine
 from publisher.store.outbox import suppressions_for
@@ -113,7 +113,7 @@ def test_migration_folds_case_twins_and_unsubscribed_wins(old_engine: Engine) ->
         assert rows["solo@example.kr"].email == "Solo@Example.kr"  # shown and mailed as typed
 
         # Links already mailed for a merged-away id still reach the merged row.
-        merged = webstate.subscriber_by_id(conn, ids["VICTIM@example.kr"], issued=None)
+        merged = store_subscribers.subscriber_by_id(conn, ids["VICTIM@example.kr"], issued=None)
         assert merged is not None and merged.id == victim.id
 
         listed = {(r.email, r.scope): r.reason for r in conn.execute(select(suppressions))}

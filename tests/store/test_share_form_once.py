@@ -9,8 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
-from publisher import fanout, sharing
-from publisher.config import Settings
+from publisher.core.config import Settings
+from publisher.messages import fanout
+from publisher.readers import sharing
 from tests.digestkit import NOW, load_store
 from tests.webkit import outbox_rows
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from publisher.models import Article
+from publisher.core.models import Article
 from publisher.store import articles as store_articles
 from publisher.store import sources as store_sources
 from publisher.store.sources import SourceState

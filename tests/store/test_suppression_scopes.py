@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from publisher import outbox
+from publisher.messages import enqueue
 from publisher.store import suppressions
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -14,10 +14,10 @@ NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 
 def _enqueue(engine: Engine, rows: list[tuple[str, str]]) -> None:
     with engine.begin() as conn:
-        cid = outbox.store_content(conn, key="c", kind="digest", body=b"x\r\n", now=NOW)
-        outbox.enqueue(
+        cid = enqueue.store_content(conn, key="c", kind="digest", body=b"x\r\n", now=NOW)
+        enqueue.enqueue(
             conn,
-            [outbox.NewMessage(f"{kind}:{rcpt}", kind, rcpt, cid) for kind, rcpt in rows],
+            [enqueue.NewMessage(f"{kind}:{rcpt}", kind, rcpt, cid) for kind, rcpt in rows],
             now=NOW,
             domain="news.example.kr",
         )
@@ -39,7 +39,7 @@ def test_each_suppression_stops_only_what_it_should(any_engine: Engine) -> None:
         ],
     )
     with any_engine.begin() as conn:
-        live, set_aside = outbox.claim(
+        live, set_aside = enqueue.claim(
             conn, owner="t", now=NOW, lease=timedelta(minutes=5), limit=10
         )
     assert sorted((c.kind, c.recipient) for c in live) == [

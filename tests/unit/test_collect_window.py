@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from publisher.collect import chosen_sections, latest_due, plan_run
-from publisher.schedules import parse_schedules
+from publisher.daemon.scheduler import parse_schedules
+from publisher.digests.selection import chosen_sections, latest_due, plan_run
 
 SEOUL = "Asia/Seoul"
 
@@ -116,8 +116,8 @@ def test_chosen_sections() -> None:
 
 
 def test_selection_groups_caps_and_ranks() -> None:
-    from publisher.collect import select_for
-    from publisher.models import RankedArticle, Section
+    from publisher.core.models import RankedArticle, Section
+    from publisher.digests.selection import select_for
     from tests.digestkit import article
 
     digest, _ = _digest()

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 
-from publisher.compose import (
+from publisher.messages.enqueue import fill as personalise
+from publisher.messages.mime import (
     PREFERENCES_URL,
     TO,
     UNSUBSCRIBE_MAILTO,
@@ -20,8 +21,7 @@ from publisher.compose import (
     address,
     compose,
 )
-from publisher.outbox import fill as personalise
-from publisher.render import RenderedEmail
+from publisher.render.templates import RenderedEmail
 
 IDN = "한빛일보.kr".encode("idna").decode("ascii")
 DATE = datetime(2026, 11, 23, 22, 0, 30, tzinfo=UTC)
@@ -134,7 +134,7 @@ def test_ascii_names_are_atoms_or_quoted() -> None:
 
 def test_a_placeholder_typed_into_a_value_stays_literal() -> None:
     """A reader's text is never searched for placeholders again (one-pass fill)."""
-    from publisher.outbox import fill
+    from publisher.messages.enqueue import fill
 
     template = b"To: %%TO%%\r\n\r\nnote: %%NOTE%%\r\nend %%TO%%\r\n"
     out = fill(template, {"%%NOTE%%": "see\r\n%%TO%%", "%%TO%%": "a@example.kr"}, "<m@x>")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.config import load_settings
+from publisher.core.config import load_settings
 
 
 @pytest.mark.parametrize(

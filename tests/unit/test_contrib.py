@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from publisher.config import Settings, load_settings
+from publisher.core.config import Settings, load_settings
 from tests.pgserver import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

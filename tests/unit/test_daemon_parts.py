@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from publisher.config import Settings
-from publisher.connguard import FD_HEADROOM, AcceptErrorFilter, ConnectionGuard
-from publisher.daemon import FLUSH_ALLOWANCE
-from publisher.supervise import Backoff, PartState, supervise
+from publisher.core.config import Settings
+from publisher.daemon.connguard import FD_HEADROOM, AcceptErrorFilter, ConnectionGuard
+from publisher.daemon.process import FLUSH_ALLOWANCE
+from publisher.daemon.supervise import Backoff, PartState, supervise
 
 ROOT = Path(__file__).resolve().parents[2]
 

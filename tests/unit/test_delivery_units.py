@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from publisher.outbox import Claimed, Template, backoff, personalise
-from publisher.smtpwire import Failed, RetryAt, Sent, classify, prepare, unstuff
+from publisher.delivery.smtpwire import Failed, RetryAt, Sent, classify, prepare, unstuff
+from publisher.messages.enqueue import Claimed, Template, backoff, personalise
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ from html.parser import HTMLParser
 
 import pytest
 
-from publisher.config import Settings
-from publisher.feedindex import render_index
-from publisher.feedscopes import feeds_base_url, make_scopes
-from publisher.models import Section
+from publisher.core.config import Settings
+from publisher.core.models import Section
+from publisher.feeds.index import render_index
+from publisher.feeds.scopes import feeds_base_url, make_scopes
 
 SECTIONS = [Section("politics", "정치", 1), Section("economy", "경제", 2)]
 

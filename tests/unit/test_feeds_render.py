@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from publisher.config import Settings
-from publisher.feeditems import FORMATS, FeedItem, TagScheme, prepare_item, prepare_items
-from publisher.feeds import render_feed
-from publisher.feedscopes import EMPTY_FEED_DATE, Scope, feed_meta
+from publisher.core.config import Settings
+from publisher.feeds.formats import render_feed
+from publisher.feeds.items import FORMATS, FeedItem, TagScheme, prepare_item, prepare_items
+from publisher.feeds.scopes import EMPTY_FEED_DATE, Scope, feed_meta
 from tests.feedcheck import check_feed, strict_xml
 from tests.feedsample import T0, article, sample_articles
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from publisher.feedwriter import write_if_changed
+from publisher.feeds.writer import write_if_changed
 
 
 def test_writes_only_on_change_and_leaves_no_temp_files(tmp_path: Path) -> None:

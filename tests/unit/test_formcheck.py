@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from publisher.formcheck import InputError, person_name, plain_note, single_address
+from publisher.readers.formcheck import InputError, person_name, plain_note, single_address
 
 NOTES_ACCEPTED = [
     "이 기사 꼭 읽어보세요!",

@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, select
 
-from publisher.clock import FixedClock
-from publisher.hits import ViewRecorder, is_bot
-from publisher.importers import read_jsonl
-from publisher.models import Article
+from publisher.core.clock import FixedClock
+from publisher.core.models import Article
+from publisher.intake.pagehits import ViewRecorder, is_bot
+from publisher.intake.pageviews import import_view_counts, most_viewed
+from publisher.intake.records import read_jsonl
 from publisher.store import articles as store_articles
 from publisher.store.schema import view_buckets
-from publisher.viewcounts import import_view_counts, most_viewed
 
 T = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 10:00 in Seoul
 BROWSER = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Safari/604.1"

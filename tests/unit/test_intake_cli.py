@@ -203,7 +203,7 @@ def _dying_chunk(payloads: list[object], tz: object) -> list[object]:
 
 
 def test_a_worker_that_dies_gets_a_clear_error(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import publisher.parallel as parallel
+    import publisher.intake.workers as parallel
 
     monkeypatch.setattr(parallel, "_prepare_chunk", _dying_chunk)
     code, _, err = cli("articles", "import", "--workers", "2", str(SAMPLES / "articles.jsonl"))

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine
 
-from publisher.clock import FixedClock
-from publisher.importers import FileError, Record, detect_format, read_items, read_records
-from publisher.ingest import ImportReport, import_articles
-from publisher.intake import REQUIRED
+from publisher.core.clock import FixedClock
+from publisher.intake.batch import ImportReport, import_articles
+from publisher.intake.records import FileError, Record, detect_format, read_items, read_records
+from publisher.intake.validate import REQUIRED
 from publisher.store import articles as store_articles
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -126,7 +126,7 @@ def test_json_array_truncated_and_broken_utf8(engine: Engine, clock: FixedClock)
 def test_json_array_content_after_the_closing_bracket(
     engine: Engine, clock: FixedClock, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
-    import publisher.importers as importers
+    import publisher.intake.records as importers
 
     monkeypatch.setattr(importers, "_CHUNK", chunk)  # whitespace and text across chunk ends
     good = json.dumps([art(1), art(2)], ensure_ascii=False).encode()
@@ -208,7 +208,7 @@ def test_a_batch_the_database_refuses_costs_only_the_bad_article(
 def test_parallel_validation_gives_the_same_report(
     engine: Engine, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import publisher.parallel as parallel
+    import publisher.intake.workers as parallel
 
     objs = [art(n, url="/bad") if n % 7 == 0 else art(n) for n in range(1, 600)]
     data = jsonl(*objs) + b"[]\n" + jsonl(art(3, title="나중"))

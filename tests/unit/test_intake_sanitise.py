@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from publisher.intake import validate_article
-from publisher.models import Article
-from publisher.sanitise import clean_html, strip_illegal
+from publisher.core.models import Article
+from publisher.intake.sanitise import clean_html, strip_illegal
+from publisher.intake.validate import validate_article
 
 BASE = "https://news.example.kr/articles/20261123-0001"
 

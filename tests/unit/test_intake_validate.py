@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from publisher.intake import (
+from publisher.core.models import Article
+from publisher.intake.validate import (
     MAX_BODY_BYTES,
     MAX_TAGS,
     MAX_TITLE,
     FieldError,
     validate_article,
 )
-from publisher.models import Article
 
 SEOUL = ZoneInfo("Asia/Seoul")
 

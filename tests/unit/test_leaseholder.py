@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from publisher.leaseholder import is_alive, start_ticks, this_holder
+from publisher.delivery.leaseholder import is_alive, start_ticks, this_holder
 
 
 def test_this_process_is_alive() -> None:

@@ -9,10 +9,10 @@ from html import unescape
 
 import pytest
 
-from publisher import compose
-from publisher.fanout import Identity
-from publisher.htmllines import fold_html, wrap_lines
-from publisher.linebudget import (
+from publisher.messages import mime
+from publisher.messages.fanout import Identity
+from publisher.render.htmllines import fold_html, wrap_lines
+from publisher.render.linebudget import (
     MAX_LINE,
     VALUE_LINE_MAX,
     LineTooLong,
@@ -23,7 +23,7 @@ from publisher.linebudget import (
     cost,
     fill_once,
 )
-from publisher.render import RenderedEmail
+from publisher.render.templates import RenderedEmail
 
 NOW = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
 
@@ -44,7 +44,7 @@ def test_fold_html_fits_and_reads_the_same(text: str) -> None:
 
 
 def test_fold_text_wraps_and_caps_bytes() -> None:
-    folded = compose.fold_text("가" * 300 + " 끝\n" + "e" + "\u0301" * 299, indent="  ")
+    folded = mime.fold_text("가" * 300 + " 끝\n" + "e" + "\u0301" * 299, indent="  ")
     assert max(_lines(folded)) <= VALUE_LINE_MAX
     assert all(line.startswith("  ") for line in folded.split("\r\n")[1:])
 
@@ -65,11 +65,11 @@ def test_compose_refuses_content_whose_placeholders_could_overflow() -> None:
     rendered = RenderedEmail(
         subject="s", html="<p>ok</p>", text="x" * (MAX_LINE - VALUE_LINE_MAX + 1) + "%%TO%%"
     )
-    sender = compose.Sender("한빛일보", "news@news.example.kr")
-    with pytest.raises(compose.ComposeError, match="placeholders"):
-        compose.compose(rendered=rendered, sender=sender, date=NOW)
+    sender = mime.Sender("한빛일보", "news@news.example.kr")
+    with pytest.raises(mime.ComposeError, match="placeholders"):
+        mime.compose(rendered=rendered, sender=sender, date=NOW)
     fits = replace(rendered, text="x" * (MAX_LINE - VALUE_LINE_MAX) + "%%TO%%")
-    assert compose.compose(rendered=fits, sender=sender, date=NOW)
+    assert mime.compose(rendered=fits, sender=sender, date=NOW)
 
 
 def test_values_over_their_budget_are_a_named_error() -> None:
@@ -82,14 +82,14 @@ def test_values_over_their_budget_are_a_named_error() -> None:
 
 def test_an_address_never_has_a_line_over_its_budget() -> None:
     long_ascii = "x" * 200
-    assert compose.address(long_ascii, "a@example.kr") == "a@example.kr"
-    folded = compose.address("김" * 60, "minsu@example.kr")
+    assert mime.address(long_ascii, "a@example.kr") == "a@example.kr"
+    folded = mime.address("김" * 60, "minsu@example.kr")
     assert max(_lines(folded)) <= 78 and folded.endswith("<minsu@example.kr>")
 
 
 def test_fanout_refuses_links_that_cannot_fit() -> None:
     identity = Identity(
-        sender=compose.Sender("한빛일보", "news@news.example.kr"),
+        sender=mime.Sender("한빛일보", "news@news.example.kr"),
         base_url="https://news.example.kr/" + "n" * 300, secret="s" * 20,
         list_domain="news.example.kr", unsubscribe_mailto="u@news.example.kr",
         message_id_domain="news.example.kr", expiries={"digest": timedelta(days=1)},

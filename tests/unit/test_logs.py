@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from publisher.logs import JsonFormatter
+from publisher.core.logs import JsonFormatter
 
 
 def test_json_lines_carry_the_documented_fields_and_extras_only() -> None:

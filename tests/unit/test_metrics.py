@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from publisher.metrics import Metrics
+from publisher.core.metrics import Metrics
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 

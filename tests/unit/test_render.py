@@ -10,12 +10,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from publisher.collect import SectionGroup, Selection
-from publisher.htmllines import wrap_lines
-from publisher.models import RankedArticle
-from publisher.render import DigestInput, Links, Renderer
-from publisher.strings import ko_date
-from publisher.textwidth import width
+from publisher.core.models import RankedArticle, SectionGroup, Selection
+from publisher.render.htmllines import wrap_lines
+from publisher.render.templates import DigestInput, Links, Renderer
+from publisher.render.textwidth import width
+from publisher.render.translations import ko_date
 from tests.conftest import ROOT
 from tests.digestkit import DUE, article
 
@@ -188,7 +187,7 @@ def test_templates_exist() -> None:
 
 
 def test_wrap_counts_hangul_double_and_keeps_urls_whole() -> None:
-    from publisher.textwidth import wrap
+    from publisher.render.textwidth import wrap
 
     out = wrap("가나다라마 " * 10 + "https://news.example.kr/" + "a" * 80, cols=24)
     lines = out.splitlines()

@@ -10,8 +10,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from publisher.scheduler import JobSpec, Scheduler, next_fire_times
-from publisher.schedules import load_schedules, parse_schedules
+from publisher.daemon.scheduler import (
+    JobSpec,
+    Scheduler,
+    load_schedules,
+    next_fire_times,
+    parse_schedules,
+)
 
 SEOUL = ZoneInfo("Asia/Seoul")
 ROOT = Path(__file__).resolve().parents[2]

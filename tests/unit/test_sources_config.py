@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.config import ConfigError, FeedSource, FolderSource, JsonSource, load_settings
+from publisher.core.config import ConfigError, FeedSource, FolderSource, JsonSource, load_settings
 
 
 def test_sources_from_the_environment_as_json(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from publisher import tokens
-from publisher.compose import ListInfo, Sender, compose
-from publisher.dkimsign import sign, verify
-from publisher.outbox import fill as personalise
-from publisher.render import RenderedEmail
+from publisher.core import tokens
+from publisher.delivery.dkimsign import sign, verify
+from publisher.messages.enqueue import fill as personalise
+from publisher.messages.mime import ListInfo, Sender, compose
+from publisher.render.templates import RenderedEmail
 
 SECRET = "test-secret-key-0123456789"
 T = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)

@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 from sqlalchemy import Engine
 
-from publisher.clock import FixedClock
-from publisher.config import Settings
+from publisher.core.clock import FixedClock
+from publisher.core.config import Settings
 from tests.webkit import Web, open_web, web_settings
 
 

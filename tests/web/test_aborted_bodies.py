@@ -13,8 +13,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from publisher.clock import FixedClock
-from publisher.config import Settings
+from publisher.core.clock import FixedClock
+from publisher.core.config import Settings
 from publisher.web.app import create_app
 from publisher.web.context import WebContext
 from tests.digestkit import NOW, load_store, schedules

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from publisher import addresses, outbox, tokens
+from publisher.core import addresses, tokens
+from publisher.messages import enqueue
 from publisher.store.schema import subscribers
 from tests.digestkit import add_subscriber
 from tests.webkit import Web, link_in, message_of, outbox_rows, share_token, suppressed
@@ -48,7 +49,7 @@ async def test_confirmed_reader_is_not_re_signed_up_in_another_case(web: Web) ->
 def _deliverable(web: Web) -> list[str]:
     """What a drain would hand to the mailer now: claimed rows, suppressed ones set aside."""
     with web.engine.begin() as conn:
-        claimed, _ = outbox.claim(
+        claimed, _ = enqueue.claim(
             conn, owner="t", now=web.clock.now(), lease=timedelta(minutes=5), limit=100
         )
     return [c.recipient for c in claimed]

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from publisher.clock import FixedClock
-from publisher.config import Settings
+from publisher.core.clock import FixedClock
+from publisher.core.config import Settings
 from tests.digestkit import add_subscriber
 from tests.webkit import API_KEY, Web, open_web, outbox_rows, web_settings
 

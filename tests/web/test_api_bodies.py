@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from publisher.signup import unsubscribe_id
+from publisher.readers.signup import unsubscribe_id
 from tests.webkit import API_KEY, Web, subscriber_status
 
 pytestmark = pytest.mark.asyncio

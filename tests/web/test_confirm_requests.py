@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 from sqlalchemy import select
 
-from publisher import tokens
+from publisher.core import tokens
 from publisher.store.schema import subscribers, subscriptions
 from publisher.web.app import create_app
 from tests.digestkit import add_subscriber

@@ -51,7 +51,7 @@ async def test_nested_json_within_the_view_cap_is_400(web: Web) -> None:
 @pytest.fixture
 def csv_field_limit(request: pytest.FixtureRequest) -> Iterator[int]:
     """The csv module's field limit is process-wide, and article CSV imports raise it (to
-    16 Mi characters, publisher/importers.py): pin it for the test, then put it back."""
+    16 Mi characters, publisher/intake/records.py): pin it for the test, then put it back."""
     before = csv.field_size_limit(request.param)
     yield int(request.param)
     csv.field_size_limit(before)

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from publisher import jobs, tokens
+from publisher.core import tokens
+from publisher.digests import pipeline
 from tests.digestkit import add_subscriber, schedules
 from tests.webkit import Web, link_in, message_of, outbox_rows, subscriber_status, suppressed
 
@@ -71,7 +72,9 @@ async def test_resubscribe_after_unsubscribe_lifts_own_suppression(web: Web) -> 
 
 async def test_archive_has_no_personal_links(web: Web) -> None:
     add_subscriber(web.engine, "minsu@example.kr")
-    result = jobs.run_digest(web.engine, web.settings, schedules(), "morning", now=web.clock.now())
+    result = pipeline.run_digest(
+        web.engine, web.settings, schedules(), "morning", now=web.clock.now()
+    )
     assert result.run_id is not None
     r = await web.client.get(f"/archive/morning/{result.run_id}")
     assert r.status_code == 200 and "<html" in r.text.lower()

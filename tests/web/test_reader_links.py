@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from publisher import jobs, signup, tokens
-from publisher.deliver import DeliverConfig, Drain
-from publisher.mailer import Mailer
+from publisher.core import tokens
+from publisher.delivery.drain import DeliverConfig, Drain
+from publisher.delivery.mailer import Mailer
+from publisher.digests import pipeline
+from publisher.readers import signup
 from publisher.store import suppressions
 from publisher.store.schema import rate_counters, subscribers
 from tests.digestkit import add_subscriber, schedules
@@ -48,7 +50,7 @@ async def test_a_deleted_readers_links_do_nothing_to_the_next_reader_with_her_id
     await web.client.post("/subscribe", data=CAROL)
     carol_confirm = link_in(_mail_to(web, "carol@example.kr"), "confirm")
     assert (await web.client.post(carol_confirm)).status_code == 200
-    run = jobs.run_digest(web.engine, web.settings, schedules(), "morning", now=web.clock.now())
+    run = pipeline.run_digest(web.engine, web.settings, schedules(), "morning", now=web.clock.now())
     assert run.run_id is not None
     digest = _mail_to(web, "carol@example.kr", "digest")  # her links, as a digest brings them
     prefs, unsub = link_in(digest, "preferences"), link_in(digest, "u")

@@ -13,9 +13,9 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import Engine
 
-from publisher import tokens
-from publisher.clock import FixedClock
-from publisher.config import Settings
+from publisher.core import tokens
+from publisher.core.clock import FixedClock
+from publisher.core.config import Settings
 from tests.digestkit import add_subscriber
 from tests.webkit import Web, open_web, outbox_rows, subscriber_status, web_settings
 

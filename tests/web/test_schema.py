@@ -9,8 +9,8 @@ from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
 from sqlalchemy import Engine
 
-from publisher.clock import FixedClock
-from publisher.config import Settings
+from publisher.core.clock import FixedClock
+from publisher.core.config import Settings
 from publisher.web.app import create_app
 from publisher.web.context import WebContext
 from tests.digestkit import NOW, load_store, schedules

@@ -14,8 +14,8 @@ from html import unescape
 
 import pytest
 
-from publisher.deliver import DeliverConfig, Drain
-from publisher.mailer import Mailer
+from publisher.delivery.drain import DeliverConfig, Drain
+from publisher.delivery.mailer import Mailer
 from tests.smtpserver import SmtpServer
 from tests.webkit import Web, outbox_rows, share_token
 
@@ -101,7 +101,7 @@ async def test_long_notes_arrive_whole_with_short_lines(web: Web, note: str) -> 
 async def test_a_message_that_would_not_fit_is_refused_not_queued(
     web: Web, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from publisher import sharing
+    from publisher.readers import sharing
 
     # As if folding had a bug: the note escaped on one line, 1,500 bytes long.
     monkeypatch.setattr(sharing, "fold_html", lambda text: text.replace("&", "&amp;"))

@@ -86,7 +86,7 @@ async def test_a_name_counts_as_typed_and_loses_invisible_characters(web: Web) -
 async def test_a_placeholder_past_the_form_check_is_never_queued(
     web: Web, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from publisher import formcheck
+    from publisher.readers import formcheck
 
     # As if the allow-list had a hole: the note reaches sharing.send with a placeholder in it.
     monkeypatch.setattr(formcheck, "plain_note", lambda raw, field="note": raw)

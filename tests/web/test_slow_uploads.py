@@ -12,10 +12,10 @@ from contextlib import ExitStack
 import pytest
 from sqlalchemy import Engine
 
-from publisher.clock import FixedClock
-from publisher.config import Settings
-from publisher.connguard import ConnectionGuard
-from publisher.daemon import _guarded_protocol
+from publisher.core.clock import FixedClock
+from publisher.core.config import Settings
+from publisher.daemon.connguard import ConnectionGuard
+from publisher.daemon.process import _guarded_protocol
 from publisher.web.app import create_app
 from publisher.web.context import WebContext
 from publisher.web.ops import health_router

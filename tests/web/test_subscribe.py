@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from publisher import tokens
+from publisher.core import tokens
 from tests.digestkit import add_subscriber
 from tests.webkit import Web, link_in, message_of, outbox_rows, subscriber_status, suppressed
 

@@ -30,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from publisher.addresses import canonical
+from publisher.core.addresses import canonical
 
 revision = "0008"
 down_revision = "0007"

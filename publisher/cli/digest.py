@@ -1,0 +1,199 @@
+"""`publisher digest …`: preview, test, run and history of the email digests."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from publisher.app import App
+from publisher.cli.common import fail, open_app, require_signing_key, say
+from publisher.core.addresses import AddressError, normalise
+from publisher.core.schedules import Schedules
+from publisher.core.timeparse import parse_rfc3339
+from publisher.store import digest_runs
+
+digest_app = typer.Typer(help="Preview, test, run and review email digests.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(digest_app, name="digest")
+
+
+def _schedules(app: App, digest_id: str) -> Schedules:
+    try:
+        schedules = app.schedules
+    except ValueError as exc:
+        raise fail(str(exc).splitlines()) from None
+    if digest_id not in {d.id for d in schedules.digests}:
+        known = ", ".join(d.id for d in schedules.digests) or "none"
+        raise fail(f"no digest {digest_id!r} in {app.settings.schedules_file} (known: {known})")
+    return schedules
+
+
+def _write_file(option: str, path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise fail(f"{option}: cannot write {path}: {exc.strerror or exc}") from None
+
+
+# 2026-11-30T07:00 (no seconds), optionally with an offset: what an operator types.
+_NO_SECONDS = re.compile(r"^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2})([Zz]|[+-]\d{2}:\d{2})?$")
+
+
+def _at(app: App, at: str | None) -> datetime:
+    """--at: RFC 3339, or the same without seconds; without an offset, in the site timezone."""
+    if at is None:
+        return app.clock.now()
+    m = _NO_SECONDS.match(at.strip())
+    text = f"{m.group(1)}:00{m.group(2) or ''}" if m else at
+    try:
+        return parse_rfc3339(text, app.settings.tz)
+    except ValueError as exc:
+        raise fail(f"--at: {exc}") from None
+
+
+def _run_at(app: App, at: str | None) -> datetime:
+    """--at for `digest run`: a time that has come, never a future slot.
+
+    A run records its window in digest_runs: run early, it would use up a slot that has not
+    come (the real run then finds it done and its later articles fall into no window).
+    Previews and test copies record no run, so they may look ahead.
+    """
+    when = _at(app, at)
+    now = app.clock.now()
+    if when > now:
+        tz = app.settings.tz
+        raise fail(
+            f"--at: {when.astimezone(tz).isoformat()} is later than now "
+            f"({now.astimezone(tz).isoformat(timespec='seconds')}); a run only performs a time "
+            "that has come, so nothing was run or recorded (digest preview --at shows what it "
+            "would send)"
+        )
+    return when
+
+
+@digest_app.command("preview")
+def preview(
+    digest_id: Annotated[str, typer.Argument(metavar="ID")],
+    html: Annotated[Path | None, typer.Option("--html", help="Write the inlined HTML.")] = None,
+    eml: Annotated[Path | None, typer.Option("--eml", help="Write the whole message.")] = None,
+    as_email: Annotated[str | None, typer.Option("--as", help="This subscriber's variant.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Pretend it is this time.")] = None,
+) -> None:
+    """Render what a run would send, without sending."""
+    # Rendering (Jinja2, premailer) is loaded only by the commands that render.
+    from publisher.digests import pipeline
+
+    with open_app() as app:
+        schedules = _schedules(app, digest_id)
+        require_signing_key(app)
+        try:
+            pv = pipeline.preview(app.engine, app.settings, schedules, digest_id,
+                                  now=_at(app, at), as_email=as_email)  # fmt: skip
+        except ValueError as exc:
+            raise fail(str(exc), code=1) from None
+    w = pv.window
+    say(f"subject: {pv.rendered.subject}")
+    say(f"window: ({w.start.isoformat()}, {w.end.isoformat()}]  due {w.due.isoformat()}")
+    say(f"items: {pv.items}  most viewed: {len(pv.most_viewed)}  variants: {pv.variants}  "
+        f"recipients: {pv.recipients}")  # fmt: skip
+    say(f"html size: {pv.rendered.html_bytes} bytes  message: {len(pv.eml)} bytes")
+    if pv.rendered.summaries_trimmed or pv.rendered.moved_to_site:
+        say(f"trimmed: summaries shortened, {pv.rendered.moved_to_site} items moved to the site")
+    for r in pv.most_viewed:
+        say(f"  {r.rank}. {r.article.title} ({r.views})")
+    for note in pv.notes:
+        say(note)
+    if html is not None:
+        _write_file("--html", html, pv.rendered.html.encode("utf-8"))
+    if eml is not None:
+        _write_file("--eml", eml, pv.eml)
+
+
+@digest_app.command("test")
+def test(
+    digest_id: Annotated[str, typer.Argument(metavar="ID")],
+    to: Annotated[str, typer.Option("--to", help="Where the [TEST] copy goes.")],
+    at: Annotated[str | None, typer.Option("--at", help="Pretend it is this time.")] = None,
+) -> None:
+    """Enqueue one "[TEST]" copy (kind test) of the all-sections variant."""
+    from publisher.digests import pipeline
+
+    try:
+        address = normalise(to)
+    except AddressError as exc:
+        raise fail(f"--to: {exc}") from None
+    with open_app() as app:
+        schedules = _schedules(app, digest_id)
+        try:
+            # Rendered as of --at, enqueued now: a future --at must not hold the copy back.
+            n = pipeline.send_test(app.engine, app.settings, schedules, digest_id, to=address,
+                               now=app.clock.now(), at=_at(app, at))  # fmt: skip
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+    say(f"enqueued {n} test message to {address}")
+
+
+# A failed run is one transaction: nothing of it was written.
+RUN_KEPT = "the run was rolled back: nothing was enqueued and its window is still due"
+
+
+@digest_app.command("run")
+def run(
+    digest_id: Annotated[str, typer.Argument(metavar="ID")],
+    at: Annotated[
+        str | None, typer.Option("--at", help="Pretend it is this time (not later than now).")
+    ] = None,
+    now: Annotated[
+        bool,
+        typer.Option("--now", help="Send now: a manual run whose window ends now (or at --at)."),
+    ] = False,
+) -> None:
+    """Perform the run due now (idempotent per window) and print what it enqueued."""
+    from publisher.digests import pipeline
+
+    with open_app(kept=RUN_KEPT) as app:
+        schedules = _schedules(app, digest_id)
+        when = _run_at(app, at)
+        try:
+            r = pipeline.run_digest(app.engine, app.settings, schedules, digest_id,
+                                now=when, manual=now, queued_at=app.clock.now())  # fmt: skip
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+    if r.window is not None:
+        kind = "manual run" if now else "window"
+        say(f"{kind}: ({r.window.start.isoformat()}, {r.window.end.isoformat()}]  run {r.run_id}")
+    say(f"{r.status}: items {r.items}, most viewed {r.most_viewed}, variants {r.variants}, "
+        f"recipients {r.recipients}, enqueued {r.enqueued}"
+        + (f", nothing for {r.skipped_recipients}" if r.skipped_recipients else ""))  # fmt: skip
+    if r.note:
+        say(r.note)
+
+
+@digest_app.command("history")
+def history(
+    digest_id: Annotated[str, typer.Argument(metavar="ID")],
+    limit: Annotated[int, typer.Option(min=1, help="At most this many runs.")] = 20,
+) -> None:
+    """Past runs: window, items, recipients, sent, failed."""
+    with open_app() as app, app.engine.connect() as conn:
+        _schedules(app, digest_id)  # a typo must not read as "no runs yet"
+        runs = digest_runs.list_runs(conn, digest_id, limit=limit)
+        counts = {
+            r.id: digest_runs.outbox_counts(conn, digest_runs.dedupe_prefix(digest_id, r.id))
+            for r in runs
+        }
+    say("run\twindow start\twindow end\tstatus\titems\trecipients\tsent\tfailed\tqueued")
+    for r in runs:
+        c = counts[r.id]
+        queued = sum(n for s, n in c.items() if s not in ("sent", "failed"))
+        say(f"{r.id}\t{r.window_start:%Y-%m-%d %H:%M}\t{r.window_end:%Y-%m-%d %H:%M}\t"
+            f"{r.status}\t{r.item_count}\t{r.recipient_count}\t{c.get('sent', 0)}\t"
+            f"{c.get('failed', 0)}\t{queued}")  # fmt: skip
+    if not runs:
+        say(f"no runs of {digest_id} yet")

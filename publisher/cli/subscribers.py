@@ -1,0 +1,157 @@
+"""`publisher subscribers …`: import, add, remove, list and export subscribers."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from publisher.cli.common import console, fail, open_app, require_signing_key, say
+from publisher.intake.records import NotUtf8
+from publisher.readers import subscribers as use
+
+subscribers_app = typer.Typer(help="Import, add, remove, list and export subscribers.",
+                              no_args_is_help=True)  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(subscribers_app, name="subscribers")
+
+
+# Each row is its own transaction.
+IMPORT_KEPT = (
+    "the row being written was rolled back; the rows before it were imported, the rest were "
+    "not (importing the file again is safe)"
+)
+
+
+@subscribers_app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="A .csv or .jsonl file.")],
+    send_confirmation: Annotated[
+        bool,
+        typer.Option(
+            "--send-confirmation",
+            help="Queue a confirmation mail to each pending row not asked before.",
+        ),
+    ] = False,
+) -> None:
+    """Upsert subscribers by email; bad rows are reported by line number (exit 1)."""
+    with open_app(kept=IMPORT_KEPT) as app:
+        if send_confirmation:
+            require_signing_key(app)  # before anything is written: the mails need tokens
+        try:
+            report = use.import_file(app.engine, file, now=app.clock.now())
+        except NotUtf8 as exc:
+            raise fail(f"{file}:{exc}; nothing was imported") from None
+        except OSError as exc:
+            raise fail(f"{file}: {exc.strerror or exc}") from None
+        except ValueError as exc:
+            raise fail(str(exc)) from None
+        asked = None
+        if send_confirmation and report.pending:
+            asked = use.ask_to_confirm(app.engine, app.settings, report.pending,
+                                       now=app.clock.now())  # fmt: skip
+    for err in report.errors:
+        console.print(Text.assemble(("rejected", "red"), f" {file}:{err}"), highlight=False)
+    say(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+        f"rejected {len(report.errors)}")  # fmt: skip
+    _say_pending(len(report.pending), asked)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def _say_pending(pending: int, asked: use.Asked | None) -> None:
+    """What will happen to the pending rows: an operator must never lose a list unawares."""
+    if not pending:
+        return
+    if asked is None:
+        say(
+            f"pending {pending}: they get no mail until they confirm, and nothing was sent; "
+            "they are kept until asked (run again with --send-confirmation to ask them)"
+        )
+        return
+    say(
+        f"pending {pending}: queued {asked.asked} confirmation mails (sent at the delivery "
+        f"rate), {asked.already} asked before, {asked.capped} over today's per-address cap; "
+        "who does not confirm within 7 days of being asked is deleted by the nightly cleanup"
+    )
+
+
+@subscribers_app.command("add")
+def add(
+    email: str,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    sections: Annotated[
+        str | None, typer.Option(help="Section slugs, ;-separated; empty: all (the default).")
+    ] = None,
+    frequency: Annotated[str | None, typer.Option(help="daily (the default) or weekly.")] = None,
+    status: Annotated[str | None, typer.Option(help="pending or confirmed (the default).")] = None,
+) -> None:
+    # Defaults apply to a new subscriber only: None means "not given, keep what they have".
+    """Add one subscriber, or change only the options given on an existing one."""
+    options = {"name": name, "sections": sections, "frequency": frequency, "status": status}
+    given = {"email": email, **{k: v for k, v in options.items() if v is not None}}
+    with open_app() as app:
+        try:
+            outcome = use.add_or_update(
+                app.engine, given, now=app.clock.now(), defaults={"status": "confirmed"}
+            )
+        except ValueError as exc:
+            raise fail(str(exc), code=1) from None
+    say(f"{outcome}: {email}")
+
+
+@subscribers_app.command("remove")
+def remove(email: str) -> None:
+    """Delete a subscriber and their section choice; cancel digests and confirmations queued
+    for them."""
+    with open_app() as app:
+        cancelled = use.remove(app.engine, email, now=app.clock.now())
+        if cancelled is None:
+            raise fail(f"no subscriber {email}", code=1)
+    say(f"removed {email}; cancelled {cancelled} queued messages to them")
+
+
+@subscribers_app.command("list")
+def list_(
+    status: Annotated[str | None, typer.Option(help="pending, confirmed or unsubscribed.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
+) -> None:
+    """Subscribers with their frequency, status and sections."""
+    if status is not None and status not in use.ALL_STATUSES:
+        # A typo would otherwise list nobody, as if there were no such subscribers.
+        raise fail(f"--status: must be one of {', '.join(use.ALL_STATUSES)}, got {status!r}")
+    with open_app() as app:
+        rows = use.listing(app.engine, status=status, limit=limit)
+    for s in rows:
+        sections = ";".join(s.sections) or "(all)"
+        say(f"{s.email}\t{s.name}\t{s.frequency}\t{s.status}\t{sections}")
+    say(f"{len(rows)} shown")
+
+
+@subscribers_app.command("export")
+def export(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (.csv/.jsonl).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "",
+) -> None:
+    """Every subscriber in the import format (stdout unless --output)."""
+    kind = fmt or (output.suffix.lstrip(".") if output else "csv")
+    if kind not in ("csv", "jsonl"):
+        raise fail(f"--format: csv or jsonl, got {kind!r}")
+    with open_app() as app:
+        if output is None:
+            n = use.export(app.engine, sys.stdout, fmt=kind)
+        else:
+            try:
+                with output.open("w", encoding="utf-8", newline="") as fh:
+                    n = use.export(app.engine, fh, fmt=kind)
+            except OSError as exc:
+                raise fail(f"--output: cannot write {output}: {exc.strerror or exc}") from None
+    if output is not None:
+        say(f"exported {n} subscribers to {output}")

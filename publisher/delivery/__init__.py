@@ -1,0 +1,1 @@
+"""Delivery: the outbox drain, its store side, SMTP sessions, rate limits, DKIM."""

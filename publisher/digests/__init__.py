@@ -1,0 +1,3 @@
+"""Digests: what a digest run selects (window, articles, most viewed, variants) and the run
+itself.
+"""

@@ -1,0 +1,1 @@
+"""Messages: MIME composition and enqueueing, for every producer of mail (digests, readers)."""

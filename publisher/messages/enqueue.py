@@ -1,0 +1,295 @@
+"""The outbox: what to send, written by the stages that decide; drained by delivery/drain.py.
+
+Contract shared by every producer (digests, confirmations, shares, test sends):
+
+- The rendered message is stored once per variant with ``store_content``: complete RFC 5322
+  bytes with CRLF line endings, every line ≤ 998 bytes, and ASCII placeholders of the form
+  ``%%NAME%%`` where per-recipient values go (e.g. ``%%TO%%``, ``%%UNSUBSCRIBE_URL%%``).
+- Each recipient gets one row (``enqueue``) with its substitutions, ``{"%%TO%%": "…"}``.
+  Values must already be in their wire form (RFC 2047 encoded where they sit in headers).
+- ``%%MESSAGE_ID%%`` is always filled in from the row's ``message_id``, which is derived
+  from the dedupe key, so a retry carries the same Message-ID.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from publisher.core.config import Settings
+from publisher.store import outbox as store_outbox
+from publisher.store import suppressions as store_suppressions
+from publisher.store.types import Connection
+
+MESSAGE_ID_PLACEHOLDER = "%%MESSAGE_ID%%"
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    dedupe_key: str
+    kind: str
+    recipient: str
+    content_id: int
+    substitutions: dict[str, str] = field(default_factory=dict)
+    expires_in: timedelta = timedelta(hours=24)
+
+
+def message_id_for(dedupe_key: str, domain: str) -> str:
+    digest = hashlib.sha256(dedupe_key.encode("utf-8")).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
+
+
+def store_content(conn: Connection, *, key: str, kind: str, body: bytes, now: datetime) -> int:
+    return store_outbox.put_content(conn, key=key, kind=kind, body=body, now=now)
+
+
+def enqueue(conn: Connection, messages: Iterable[NewMessage], *, now: datetime, domain: str) -> int:
+    """Write rows in the caller's transaction; existing dedupe keys are left alone.
+
+    Returns the number of new rows.
+    """
+    rows = [
+        {
+            "dedupe_key": m.dedupe_key,
+            "kind": m.kind,
+            "recipient": m.recipient,
+            "content_id": m.content_id,
+            "substitutions": m.substitutions,
+            "status": "queued",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "expires_at": now + m.expires_in,
+            "message_id": message_id_for(m.dedupe_key, domain),
+            "created_at": now,
+            "updated_at": now,
+        }
+        for m in messages
+    ]
+    return store_outbox.insert_rows(conn, rows)
+
+
+# --- the drain's side: claim with a lease, then mark ---
+
+STATUSES = ("queued", "sending", "sent", "deferred", "failed", "suppressed", "expired")
+KINDS = ("digest", "confirm", "share", "test")
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """One leased row, ready to personalise and send."""
+
+    id: int
+    kind: str
+    recipient: str
+    content_id: int
+    substitutions: dict[str, str]
+    message_id: str
+    attempts: int
+    expires_at: datetime
+
+    @property
+    def domain(self) -> str:
+        return self.recipient.rpartition("@")[2].lower()
+
+
+# The reader's own suppressions: a confirmation mail passes them (the reader asked to come
+# back; confirming lifts them, see signup.confirm). A bounce or complaint stops it.
+READER_OWN = ("unsubscribed", "deleted")
+
+
+def blocks(kind: str, entries: set[tuple[str, str]]) -> bool:
+    """Whether suppression entries (scope, reason) stop a message of this kind.
+
+    Scope ``all`` stops everything, except that a reader who unsubscribed or deleted their
+    data and signs up again must still get the confirmation (confirming lifts the entry; a
+    hard bounce still stops it). Scope ``share`` stops only shared articles: the reader
+    blocked those alone.
+    """
+    for scope, reason in entries:
+        if scope == "all" and not (kind == "confirm" and reason in READER_OWN):
+            return True
+        if scope == "share" and kind == "share":
+            return True
+    return False
+
+
+def claim(
+    conn: Connection,
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    host: str | None = None,
+    process: str | None = None,
+) -> tuple[list[Claimed], int]:
+    """Lease up to ``limit`` due rows to ``owner`` in the caller's transaction.
+
+    Rows past ``expires_at`` become ``expired`` and rows whose recipient is on the
+    suppression list become ``suppressed`` here, so neither is ever handed to the mailer.
+    Returns the live rows and how many were set aside that way.
+    """
+    rows = store_outbox.claim(
+        conn, owner=owner, now=now, lease_until=now + lease, limit=limit, host=host,
+        process=process,
+    )  # fmt: skip
+    expired = [r["id"] for r in rows if r["expires_at"] <= now]
+    if expired:
+        store_outbox.set_final(conn, expired, status="expired", now=now)
+    live = [r for r in rows if r["expires_at"] > now]
+    listed = store_outbox.suppressions_for(conn, [r["recipient"] for r in live])
+    gone = [r["id"] for r in live if blocks(r["kind"], listed.get(r["recipient"].lower(), set()))]
+    stopped = set(gone)
+    if gone:
+        store_outbox.set_final(conn, gone, status="suppressed", now=now, reply="suppressed")
+    claimed = [
+        Claimed(
+            id=r["id"],
+            kind=r["kind"],
+            recipient=r["recipient"],
+            content_id=r["content_id"],
+            substitutions=json.loads(r["substitutions"] or "{}"),
+            message_id=r["message_id"],
+            attempts=r["attempts"],
+            expires_at=r["expires_at"],
+        )
+        for r in live
+        if r["id"] not in stopped
+    ]
+    return claimed, len(expired) + len(gone)
+
+
+def recheck(
+    conn: Connection, items: Sequence[Claimed], *, now: datetime, owner: str
+) -> list[Claimed]:
+    """Look up the suppression list again just before sending (one indexed query): a reader
+    who unsubscribed after the claim is not mailed. Blocked rows become ``suppressed``."""
+    if not items:
+        return []
+    listed = store_outbox.suppressions_for(conn, [i.recipient for i in items])
+    if not listed:
+        return list(items)
+    gone = [i.id for i in items if blocks(i.kind, listed.get(i.recipient.lower(), set()))]
+    if gone:
+        store_outbox.set_final(
+            conn, gone, status="suppressed", now=now, reply="suppressed", owner=owner
+        )
+    stopped = set(gone)
+    return [i for i in items if i.id not in stopped]
+
+
+def expiry_for(settings: Settings, kind: str) -> timedelta:
+    """How long a message of ``kind`` may wait (settings expiry_<kind>; 24 h if unknown)."""
+    name = f"expiry_{kind}"
+    return settings.duration(name) if name in type(settings).model_fields else timedelta(hours=24)
+
+
+def mark_sent(conn: Connection, ids: Sequence[int], *, now: datetime, owner: str) -> int:
+    """Only after the server's 250; only rows still leased to ``owner``."""
+    return store_outbox.set_final(conn, ids, status="sent", now=now, owner=owner)
+
+
+def mark_failed(
+    conn: Connection, item: Claimed, *, reply: str, now: datetime, hard_bounce: bool
+) -> None:
+    """Permanent failure; a hard bounce also puts the address on the suppression list."""
+    store_outbox.set_final(conn, [item.id], status="failed", now=now, reply=reply)
+    if hard_bounce:
+        store_suppressions.add(
+            conn, [item.recipient], reason="hard_bounce", detail=reply[:500], now=now
+        )
+
+
+def mark_retry(conn: Connection, item: Claimed, *, reply: str, now: datetime, at: datetime) -> str:
+    """Temporary failure: deferred until ``at``, or expired when that is past its expiry."""
+    if at >= item.expires_at:
+        store_outbox.set_final(conn, [item.id], status="expired", now=now, reply=reply)
+        return "expired"
+    store_outbox.defer(conn, item.id, at=at, reply=reply, now=now)
+    return "deferred"
+
+
+def postpone(conn: Connection, item: Claimed, *, reply: str, now: datetime, at: datetime) -> None:
+    """The row was never tried (the relay was unreachable): back off without using an attempt."""
+    store_outbox.defer(conn, item.id, at=at, reply=reply, now=now, refund=True)
+
+
+def release(
+    conn: Connection, ids: Sequence[int], *, now: datetime, owner: str | None = None
+) -> None:
+    """Hand untried leased rows back at once (graceful stop)."""
+    store_outbox.release(conn, ids, now=now, owner=owner)
+
+
+def backoff(
+    attempts: int,
+    *,
+    minimum: timedelta,
+    maximum: timedelta,
+    rng: random.Random | None = None,
+) -> timedelta:
+    """Exponential from ``minimum`` (×4 per attempt) up to ``maximum``, with ±25 % jitter.
+
+    Attempt 1 → ~1 min, 2 → ~4 min, 3 → ~16 min, 4 → ~64 min, then ~4 h each.
+    """
+    low, high = minimum.total_seconds(), maximum.total_seconds()
+    base = min(high, low * 4 ** max(attempts - 1, 0))
+    jitter = (rng or random).uniform(0.75, 1.25)
+    return timedelta(seconds=max(low, min(high, base * jitter)))
+
+
+class Template:
+    """Stored content split at its placeholders once, so each message is a single join."""
+
+    def __init__(self, body: bytes) -> None:
+        self.parts = _PLACEHOLDER.split(body)
+        self.names = {p.decode("ascii") for p in self.parts[1::2]}
+
+    def fill(self, item: Claimed) -> bytes:
+        values: dict[str, bytes] = {MESSAGE_ID_PLACEHOLDER: item.message_id.encode()}
+        for name, value in item.substitutions.items():
+            if "\r" in value or "\n" in value:
+                raise ValueError(f"substitution {name}: value contains a line break")
+            values[name] = value.encode("utf-8")
+        parts = self.parts[:]
+        for i in range(1, len(parts), 2):
+            found = values.get(parts[i].decode("ascii"))
+            if found is not None:
+                parts[i] = found
+        return b"".join(parts)
+
+
+_PLACEHOLDER = re.compile(rb"(%%[A-Z0-9_]+%%)")
+
+
+def personalise(template: bytes, item: Claimed) -> bytes:
+    """Fill the row's substitutions and its Message-ID into the stored content."""
+    return fill(template, item.substitutions, item.message_id)
+
+
+def fill(template: bytes, substitutions: Mapping[str, str], message_id: str) -> bytes:
+    """Splice per-recipient values into stored content, in one pass.
+
+    Values go in as UTF-8. A value with CR or LF is refused where its placeholder stands in
+    the header block (header injection); in the body a producer may fold text into CRLF lines
+    (a share's note does), and the sender dot-stuffs the finished message.
+    """
+    end = template.find(b"\r\n\r\n")
+    head = template if end < 0 else template[:end]
+    for name, value in substitutions.items():
+        if ("\r" in value or "\n" in value) and name.encode() in head:
+            raise ValueError(f"substitution {name}: header value contains a line break")
+    values = {MESSAGE_ID_PLACEHOLDER: message_id, **substitutions}
+
+    # One pass: a value is never searched again, so a placeholder a reader typed into a value
+    # (a share note, an imported name) stays literal text instead of being filled in turn.
+    def filled(found: re.Match[bytes]) -> bytes:
+        text = values.get(found.group(0).decode("ascii"))
+        return found.group(0) if text is None else text.encode("utf-8")
+
+    return _PLACEHOLDER.sub(filled, template)

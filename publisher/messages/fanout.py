@@ -1,0 +1,140 @@
+"""From rendered variants to stored contents and one outbox row per recipient.
+
+Everything personal is a placeholder in the stored bytes and a value on the outbox row, so
+a 100k fan-out renders nothing per recipient: it signs two tokens and builds a small dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from publisher.core import tokens
+from publisher.core.addresses import domain_of, to_ascii
+from publisher.core.config import Settings
+from publisher.messages import mime
+from publisher.messages.enqueue import KINDS, NewMessage, enqueue, expiry_for, store_content
+from publisher.render.linebudget import check_values
+from publisher.render.templates import Renderer
+from publisher.store.subscribers import Recipient
+from publisher.store.types import Connection
+
+# Demo mode only (settings refuse an empty secret_key otherwise): links work, but are forgeable.
+DEMO_SECRET = "publisher-demo-secret-not-for-production"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who sends, and the URL shapes the web pages answer."""
+
+    sender: mime.Sender
+    base_url: str
+    secret: str
+    list_domain: str
+    unsubscribe_mailto: str
+    message_id_domain: str
+    expiries: Mapping[str, timedelta]  # per outbox kind, from the expiry_* settings
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> Identity:
+        domain = domain_of(s.from_address)
+        secret = s.secret_key or (DEMO_SECRET if s.demo else "")
+        if not secret:
+            raise ValueError(
+                "secret_key: required to sign unsubscribe links (set PUBLISHER_SECRET_KEY)"
+            )
+        return cls(
+            sender=mime.Sender(s.from_name or s.site_name, s.from_address, s.reply_to),
+            base_url=s.public_base_url.rstrip("/"),
+            secret=secret,
+            list_domain=s.list_id_domain or domain,
+            unsubscribe_mailto=to_ascii(s.unsubscribe_mailto or f"unsubscribe@{domain}"),
+            message_id_domain=domain,
+            expiries={kind: expiry_for(s, kind) for kind in KINDS},
+        )
+
+    def archive_url(self, digest_id: str, run_id: int) -> str:
+        return f"{self.base_url}/archive/{digest_id}/{run_id}"
+
+    def list_info(self, name: str, digest_id: str) -> mime.ListInfo:
+        return mime.ListInfo(name=name, list_id=f"{digest_id}.{self.list_domain}")
+
+    def substitutions(
+        self, *, subscriber_id: int, name: str, email: str, now: datetime
+    ) -> dict[str, str]:
+        """Per-recipient values in wire form; a different unsubscribe token per recipient."""
+        unsub = tokens.make(self.secret, "unsubscribe", (subscriber_id,), now=now)
+        prefs = tokens.make(self.secret, "preferences", (subscriber_id,), now=now)
+        values = {
+            mime.TO: mime.address(name, email),
+            mime.UNSUBSCRIBE_URL: f"{self.base_url}/u/{unsub}",
+            # Tokens are URL-safe already; only the space needs escaping.
+            mime.UNSUBSCRIBE_MAILTO: f"{self.unsubscribe_mailto}?subject=unsubscribe%20{unsub}",
+            mime.PREFERENCES_URL: f"{self.base_url}/preferences/{prefs}",
+        }
+        # Each fits its placeholder's line budget (render/linebudget.py), or no row is written.
+        check_values(values)
+        return values
+
+
+def personal_links() -> dict[str, str]:
+    """What the renderer puts where per-recipient links go."""
+    return {"preferences": mime.PREFERENCES_URL, "unsubscribe": mime.UNSUBSCRIBE_URL}
+
+
+def messages(
+    identity: Identity,
+    *,
+    recipients: list[Recipient],
+    content_id: int,
+    dedupe_prefix: str,
+    kind: str,
+    now: datetime,
+) -> list[NewMessage]:
+    return [
+        NewMessage(
+            dedupe_key=f"{dedupe_prefix}{r.id}",
+            kind=kind,
+            recipient=to_ascii(r.email),
+            content_id=content_id,
+            substitutions=identity.substitutions(
+                subscriber_id=r.id, name=r.name, email=r.email, now=now
+            ),
+            expires_in=identity.expiries[kind],
+        )
+        for r in recipients
+    ]
+
+
+def store_and_enqueue(
+    conn: Connection,
+    identity: Identity,
+    *,
+    body: bytes,
+    content_key: str,
+    recipients: list[Recipient],
+    dedupe_prefix: str,
+    kind: str,
+    now: datetime,
+) -> int:
+    """Store one variant's bytes once and give each recipient a row; returns new rows."""
+    cid = store_content(conn, key=content_key, kind=kind, body=body, now=now)
+    batch = messages(
+        identity, recipients=recipients, content_id=cid, dedupe_prefix=dedupe_prefix,
+        kind=kind, now=now,
+    )  # fmt: skip
+    return enqueue(conn, batch, now=now, domain=identity.message_id_domain)
+
+
+def renderer_for(settings: Settings) -> Renderer:
+    return Renderer(
+        templates_dir=settings.templates_dir,
+        site_name=settings.site_name,
+        site_url=settings.site_url,
+        language=settings.language,
+        tz=settings.tz,
+        sender_name=settings.from_name or settings.site_name,
+        postal_address=settings.postal_address,
+        html_budget=settings.html_size_budget,
+    )

@@ -1,0 +1,3 @@
+"""Readers: sign-up, confirmation, preferences, unsubscribe, sharing, the operator's subscriber
+list.
+"""

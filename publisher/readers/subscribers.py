@@ -1,0 +1,317 @@
+"""Subscriber use cases: import (CSV / JSON Lines), add, remove, list, export.
+
+Rows an import or the CLI leaves *pending* are marked as imported: nobody asked them to
+confirm, so the nightly cleanup keeps them until ``ask_to_confirm`` has (see store/pending.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import re
+import secrets
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from publisher.core.addresses import AddressError, normalise, to_ascii
+from publisher.core.config import Settings
+from publisher.core.models import Subscriber
+from publisher.intake.records import check_utf8
+from publisher.store import outbox as store_outbox
+from publisher.store import pending as store_pending
+from publisher.store import ratecounters
+from publisher.store import subscribers as store
+from publisher.store.types import Connection, Engine
+
+COLUMNS = ("email", "name", "sections", "frequency", "status")
+FREQUENCIES = ("daily", "weekly")
+STATUSES = ("pending", "confirmed")  # what an import or add may set
+ALL_STATUSES = (*STATUSES, "unsubscribed")  # what a subscriber may have
+_EDITABLE = ("name", "sections", "frequency", "status")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    line: int
+    email: str
+    name: str
+    sections: tuple[str, ...]
+    frequency: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # emails of the file's pending rows
+
+
+def validate(line: int, raw: dict[str, Any]) -> Row | RowError:
+    """One record → a clean row, or the first problem with its field."""
+    unknown = sorted(set(raw) - set(COLUMNS))
+    if unknown:
+        return RowError(line, unknown[0], "unknown column")
+    email = str(raw.get("email") or "").strip()
+    if not email:
+        return RowError(line, "email", "missing")
+    try:
+        email = normalise(email)
+    except AddressError as exc:
+        return RowError(line, "email", str(exc))
+    sections_raw = raw.get("sections") or []
+    if isinstance(sections_raw, str):
+        sections_raw = [s for s in (p.strip() for p in sections_raw.split(";")) if s]
+    if not isinstance(sections_raw, list):
+        return RowError(line, "sections", "must be ;-separated slugs or a list")
+    for s in sections_raw:
+        if not isinstance(s, str) or not _SLUG.match(s):
+            return RowError(line, "sections", f"not a section slug: {s!r}")
+    frequency = str(raw.get("frequency") or "daily").strip()
+    if frequency not in FREQUENCIES:
+        return RowError(line, "frequency", f"must be daily or weekly, got {frequency!r}")
+    status = str(raw.get("status") or "pending").strip()
+    if status not in STATUSES:
+        return RowError(line, "status", f"must be pending or confirmed, got {status!r}")
+    name = str(raw.get("name") or "").strip()
+    if len(name) > 200 or any(c in name for c in "\r\n"):
+        return RowError(line, "name", "at most 200 characters on one line")
+    return Row(line, email, name, tuple(sorted(set(sections_raw))), frequency, status)
+
+
+def _check_suffix(path: Path) -> None:
+    if path.suffix.lower() not in (".csv", ".jsonl", ".ndjson"):
+        raise ValueError(f"{path}: use a .csv or .jsonl file")
+
+
+def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    """(line number, record) from a .csv (header row) or .jsonl file."""
+    _check_suffix(path)
+    suffix = path.suffix.lower()
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        if suffix == ".csv":
+            reader = csv.DictReader(fh)
+            if reader.fieldnames is None or "email" not in reader.fieldnames:
+                yield 1, RowError(1, "email", "the header row must name an email column")
+                return
+            for rec in reader:
+                if None in rec:
+                    yield reader.line_num, RowError(reader.line_num, "(row)", "too many fields")
+                else:
+                    yield reader.line_num, {k: v for k, v in rec.items() if k is not None}
+        else:
+            for n, text in enumerate(fh, start=1):
+                if not text.strip():
+                    continue
+                try:
+                    rec = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    yield n, RowError(n, "(line)", f"not JSON: {exc.msg}")
+                    continue
+                yield n, rec if isinstance(rec, dict) else RowError(n, "(line)", "not an object")
+
+
+def _upsert(conn: Connection, row: Row, *, now: datetime) -> store.Outcome:
+    outcome = store.upsert(
+        conn, email=row.email, name=row.name, sections=row.sections,
+        frequency=row.frequency, status=row.status, now=now,
+    )  # fmt: skip
+    if row.status == "pending":
+        # Written by an operator, not the web form: nobody asked this reader yet.
+        store_pending.mark_imported(conn, [row.email])
+    return outcome
+
+
+def _import_row(conn: Connection, row: Row, *, now: datetime) -> store.Outcome:
+    old = store.get_by_email(conn, row.email)
+    if old is not None and old.status == "unsubscribed":
+        # An old list must not re-subscribe someone who opted out: they are left as they are.
+        return "unchanged"
+    if old is not None and old.status == "confirmed" and row.status == "pending":
+        # Nor take back consent already given ("pending" is also the default of a file
+        # without a status column): a confirmed reader stays confirmed.
+        row = dataclasses.replace(row, status="confirmed")
+    return _upsert(conn, row, now=now)
+
+
+def import_file(engine: Engine, path: Path, *, now: datetime) -> ImportReport:
+    """Each good row is upserted on its own; bad rows are reported and never half-written.
+
+    A file that is not UTF-8 raises NotUtf8 before anything is written.
+    """
+    _check_suffix(path)
+    check_utf8(path)
+    report = ImportReport()
+    for line, rec in read_records(path):
+        row = rec if isinstance(rec, RowError) else validate(line, rec)
+        if isinstance(row, RowError):
+            report.errors.append(row)
+            continue
+        with engine.begin() as conn:
+            outcome = _import_row(conn, row, now=now)
+            who = store.get_by_email(conn, row.email)
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        if who is not None and who.status == "pending":
+            report.pending.append(who.email)
+    return report
+
+
+def _valid(raw: Mapping[str, Any]) -> Row:
+    row = validate(0, dict(raw))
+    if isinstance(row, RowError):
+        raise ValueError(f"{row.field}: {row.reason}")
+    return row
+
+
+def add(engine: Engine, raw: dict[str, Any], *, now: datetime) -> str:
+    """One record, as one row of an import (missing fields take the import defaults)."""
+    row = _valid(raw)
+    with engine.begin() as conn:
+        return _import_row(conn, row, now=now)
+
+
+def add_or_update(
+    engine: Engine, given: Mapping[str, Any], *, now: datetime, defaults: Mapping[str, Any]
+) -> str:
+    """A new subscriber gets ``given`` over ``defaults``; an existing one changes only ``given``."""
+    row = _valid({**defaults, **given})
+    with engine.begin() as conn:
+        old = store.get_by_email(conn, row.email)
+        if old is not None:
+            kept = Row(0, old.email, old.name, old.sections, old.frequency, old.status)
+            row = dataclasses.replace(kept, **{k: getattr(row, k) for k in _EDITABLE if k in given})
+        return _upsert(conn, row, now=now)
+
+
+# What a removed reader was sent as a subscriber; shares come from other readers and are
+# stopped by the suppression list instead.
+SUBSCRIBER_KINDS = ("digest", "confirm")
+
+
+def remove(engine: Engine, email: str, *, now: datetime) -> int | None:
+    """Delete a subscriber and stop what is queued for them: None when unknown, else how
+    many queued messages were cancelled (in the same transaction)."""
+    try:
+        email = normalise(email)
+    except AddressError:
+        return None
+    with engine.begin() as conn:
+        if not store.remove(conn, email):
+            return None
+        return store_outbox.cancel_queued(
+            conn, [email, to_ascii(email)], kinds=SUBSCRIBER_KINDS, now=now,
+            reason="cancelled: subscriber removed",
+        )  # fmt: skip
+
+
+# Per-row placeholder in the one rendered confirmation (see outbox.fill).
+CONFIRM_TOKEN = "%%CONFIRM_TOKEN%%"
+_ASK_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    asked: int = 0  # confirmation mails queued
+    already: int = 0  # pending rows an earlier import had asked already
+    capped: int = 0  # over confirm_per_address_day today: ask again tomorrow
+
+
+def ask_to_confirm(
+    engine: Engine, settings: Settings, emails: Sequence[str], *, now: datetime
+) -> Asked:
+    """Queue one confirmation mail per pending, not yet asked address among ``emails``.
+
+    The mails go through the outbox, so the drain paces them by the delivery limits; the
+    per-address daily cap of the web form applies too. The message is rendered and inlined
+    once (a few tens of milliseconds); each row carries only its address and token. From now
+    on the cleanup forgets an address that does not confirm within its pending period.
+    """
+    # Rendering (Jinja2, premailer) only for the imports that send.
+    from publisher.core import tokens
+    from publisher.messages import fanout, mime
+    from publisher.messages.enqueue import NewMessage, enqueue, store_content
+    from publisher.readers import signup
+
+    identity = fanout.Identity.from_settings(settings)
+    rendered = fanout.renderer_for(settings).confirm(
+        confirm_url=f"{identity.base_url}/confirm/{CONFIRM_TOKEN}"
+    )
+    body = mime.compose(rendered=rendered, sender=identity.sender, date=now)
+    with engine.connect() as conn:
+        todo = store_pending.unasked(conn, list(emails))
+    asked = capped = 0
+    for start in range(0, len(todo), _ASK_BATCH):
+        with engine.begin() as conn:
+            cid = store_content(
+                conn, key=f"confirm-import:{now.isoformat()}", kind="confirm", body=body, now=now
+            )
+            batch: list[NewMessage] = []
+            for email in todo[start : start + _ASK_BATCH]:
+                who = store.get_by_email(conn, email)
+                if who is None or who.status != "pending":
+                    continue
+                key = signup.address_key("confirm:", email)
+                count = ratecounters.bump(conn, key, signup.day_start(now))
+                if count > settings.confirm_per_address_day:
+                    capped += 1
+                    continue
+                # One request per mail, as the sign-up form makes: the token confirms this
+                # request once, and a later request (form or import) replaces it.
+                nonce = secrets.randbelow(2**31 - 1) + 1
+                store.set_pending(conn, who.id, nonce=nonce, choice=None)
+                token = tokens.make(identity.secret, "confirm", (who.id, nonce), now=now)
+                batch.append(
+                    NewMessage(
+                        # The sign-up form's key: one per request, never reused by a later row.
+                        dedupe_key=f"confirm:{who.id}:{nonce}", kind="confirm",
+                        recipient=to_ascii(who.email), content_id=cid,
+                        substitutions={mime.TO: mime.address(who.name, who.email),
+                                       CONFIRM_TOKEN: token},
+                        expires_in=identity.expiries["confirm"],
+                    )
+                )  # fmt: skip
+                store_pending.mark_asked(conn, who.id, now=now)
+            asked += enqueue(conn, batch, now=now, domain=identity.message_id_domain)
+    return Asked(asked=asked, already=len(set(emails)) - len(todo), capped=capped)
+
+
+def listing(
+    engine: Engine, *, status: str | None = None, limit: int | None = None
+) -> list[Subscriber]:
+    with engine.connect() as conn:
+        return list(store.iter_subscribers(conn, status=status, limit=limit))
+
+
+def export(engine: Engine, out: TextIO, *, fmt: str = "csv") -> int:
+    """Write every subscriber in the import format; returns how many."""
+    rows = listing(engine)
+    records: Sequence[dict[str, str]] = [
+        {"email": s.email, "name": s.name, "sections": ";".join(s.sections),
+         "frequency": s.frequency, "status": s.status}
+        for s in rows
+    ]  # fmt: skip
+    if fmt == "jsonl":
+        for rec in records:
+            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    else:
+        writer = csv.DictWriter(out, fieldnames=list(COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+    return len(records)

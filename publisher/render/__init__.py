@@ -1,0 +1,3 @@
+"""Render: templates (the only home of Jinja2 and premailer), the translation tables, text
+layout.
+"""
