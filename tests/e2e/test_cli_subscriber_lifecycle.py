@@ -128,6 +128,8 @@ def test_remove_cancels_queued_digest_and_nothing_reaches_the_relay(
 ) -> None:
     for e in READERS[:2]:
         assert runner.invoke(app, ["subscribers", "add", e]).exit_code == 0
+    # The test clock: a run queues its mail at the clock's now (its expiry counts from then).
+    monkeypatch.setattr("publisher.cli.common.App", _app_at(NOW))
     run = runner.invoke(app, ["digest", "run", "morning", "--at", NOW.isoformat()])
     assert "enqueued 2" in run.output, run.output
     removed = runner.invoke(app, ["subscribers", "remove", "kim@example.kr"])
