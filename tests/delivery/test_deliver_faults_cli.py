@@ -17,7 +17,7 @@ import pytest
 from publisher.core.clock import SystemClock
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
-from tests.integration.conftest import fill, statuses, suppressed
+from tests.outboxkit import fill, statuses, suppressed
 from tests.smtpserver import Behaviour, ThreadedServer
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -24,7 +24,7 @@ from publisher.messages.enqueue import fill
 from publisher.store import articles as store_articles
 from publisher.store.schema import contents, outbox
 from tests.digestkit import DUE, NOW, add_subscriber, load_store, schedules
-from tests.e2e.test_browser import ARGS, CHROMIUM
+from tests.web.test_browser import ARGS, CHROMIUM
 
 pytestmark = [
     pytest.mark.slow,

@@ -16,7 +16,7 @@ from publisher.core.config import Settings
 from publisher.daemon.jobtable import JobTable
 from publisher.daemon.supervise import Backoff, PartState, supervise
 from publisher.store.types import Engine
-from tests.integration.conftest import fill, statuses
+from tests.outboxkit import fill, statuses
 
 pytestmark = pytest.mark.asyncio
 

@@ -12,7 +12,7 @@ from publisher.core.config import FolderSource, Settings
 from publisher.intake.polling import run_collect
 from publisher.store import articles as store_articles
 from tests.conftest import T0
-from tests.sources.kit import jsonl, obj, state, titles, touch, with_sources
+from tests.intake.sources.kit import jsonl, obj, state, titles, touch, with_sources
 
 
 def _settings(settings: Settings, drop: Path) -> Settings:

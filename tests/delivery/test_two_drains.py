@@ -12,7 +12,7 @@ from publisher.delivery.drain import DeliverConfig, Drain
 from publisher.delivery.mailer import Mailer
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
-from tests.integration.conftest import fill, statuses
+from tests.outboxkit import fill, statuses
 from tests.smtpserver import SmtpServer
 
 

@@ -16,7 +16,7 @@ from publisher.core.clock import SystemClock
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
 from publisher.store.schema import outbox
-from tests.integration.conftest import fill, statuses
+from tests.outboxkit import fill, statuses
 
 runner = CliRunner()
 

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from publisher.core.clock import FixedClock
 from publisher.delivery.drain import Drain
-from tests.integration.conftest import fill, statuses, suppressed
+from tests.outboxkit import fill, statuses, suppressed
 from tests.smtpserver import SmtpServer
 
 pytestmark = pytest.mark.asyncio

@@ -17,7 +17,7 @@ from publisher.delivery.drain import DeliverConfig, Drain
 from publisher.delivery.mailer import Mailer
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
-from tests.integration.conftest import fill, statuses
+from tests.outboxkit import fill, statuses
 from tests.pgserver import PgServer, pg_bin
 from tests.smtpserver import SmtpServer
 

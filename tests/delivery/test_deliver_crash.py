@@ -15,7 +15,7 @@ import pytest
 from publisher.core.clock import SystemClock
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
-from tests.integration.conftest import fill, statuses
+from tests.outboxkit import fill, statuses
 from tests.smtpserver import ThreadedServer
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ from publisher.intake.sources.entries import entry_id
 from publisher.store import articles as store_articles
 from tests.conftest import T0
 from tests.httpkit import Answer, Server, serving
-from tests.sources.kit import LAST_MODIFIED, Upstream, item, rss, state, titles, with_sources
+from tests.intake.sources.kit import LAST_MODIFIED, Upstream, item, rss, state, titles, with_sources
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
 from tests.conftest import ROOT
 from tests.digestkit import NOW, SCHEDULES, add_subscriber, load_store, schedules
-from tests.sources.kit import jsonl, obj, touch
+from tests.intake.sources.kit import jsonl, obj, touch
 
 runner = CliRunner()
 

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from publisher.core.clock import FixedClock
 from publisher.delivery.drain import Drain
-from tests.integration.conftest import fill, statuses
+from tests.outboxkit import fill, statuses
 from tests.smtpserver import SmtpServer
 
 pytestmark = pytest.mark.asyncio

@@ -11,7 +11,7 @@ import pytest
 from publisher.core import schedules as model
 from publisher.daemon import scheduler
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 # Every pipeline package, imported in a fresh interpreter.
 PIPELINE = (

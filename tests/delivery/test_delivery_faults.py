@@ -18,7 +18,7 @@ from publisher.delivery.drainstore import UNANSWERED
 from publisher.delivery.mailer import Mailer
 from publisher.store import suppressions as store_suppressions
 from publisher.store.schema import outbox
-from tests.integration.conftest import fill, statuses, suppressed
+from tests.outboxkit import fill, statuses, suppressed
 from tests.smtpserver import SmtpServer
 
 pytestmark = pytest.mark.asyncio

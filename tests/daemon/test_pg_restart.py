@@ -27,7 +27,7 @@ from publisher.daemon.scheduler import JobSpec, interval_trigger
 from publisher.daemon.supervise import Backoff
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
-from tests.integration.conftest import fill, statuses
+from tests.outboxkit import fill, statuses
 from tests.pgserver import PgServer, pg_bin
 from tests.smtpserver import Behaviour, SmtpServer
 

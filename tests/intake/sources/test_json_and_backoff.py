@@ -16,7 +16,7 @@ from publisher.core.metrics import Metrics
 from publisher.intake.polling import backoff, run_collect
 from tests.conftest import T0
 from tests.httpkit import Answer, Server, serving
-from tests.sources.kit import Upstream, item, obj, rss, state, titles, with_sources
+from tests.intake.sources.kit import Upstream, item, obj, rss, state, titles, with_sources
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from publisher.core.clock import FixedClock
 from publisher.delivery.drain import Drain
 from publisher.messages.enqueue import NewMessage, enqueue, store_content
-from tests.integration.conftest import BODY, statuses
+from tests.outboxkit import BODY, statuses
 from tests.smtpserver import SmtpServer
 
 pytestmark = pytest.mark.asyncio
