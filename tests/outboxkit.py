@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, select
 
-from publisher.core.clock import FixedClock
+from publisher.core.clock import Clock
 from publisher.messages.enqueue import NewMessage, enqueue, store_content
 from publisher.store.schema import outbox, suppressions
 
@@ -23,7 +23,7 @@ BODY = (
 
 def fill(
     engine: Engine,
-    clock: FixedClock,
+    clock: Clock,
     n: int,
     *,
     kind: str = "digest",

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -58,7 +59,8 @@ def _cleanup_after(days: int) -> None:
         runtime.app.close()
 
 
-def _rows(db: Path, sql: str) -> list[tuple[object, ...]]:
+def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    """sqlite3 rows: their values' types are the columns', unknown to the type checker."""
     with sqlite3.connect(db) as conn:
         return conn.execute(sql).fetchall()
 
@@ -107,7 +109,7 @@ def _reader_confirms(db: Path, address: str) -> None:
         db, "SELECT c.body, o.substitutions FROM outbox o JOIN contents c ON c.id = o.content_id "
         f"WHERE o.recipient = '{address}'",
     )  # fmt: skip
-    raw = personalise(bytes(body), json.loads(subs), "<m@news.example.kr>")  # type: ignore[arg-type]
+    raw = personalise(bytes(body), json.loads(subs), "<m@news.example.kr>")
     msg = email_lib.message_from_bytes(raw, policy=email_lib.policy.default)
     assert msg["To"].addresses[0].addr_spec == address
     text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]

@@ -92,9 +92,10 @@ def _check_first_digest(mail: Path, key: str, port: int) -> None:
     """The digest links to the demo's own port and shows images the demo serves."""
     msg = mailbox.Maildir(mail, create=False).get_message(key)
     html = next(
-        p.get_payload(decode=True).decode()
+        payload.decode()
         for p in msg.walk()
         if p.get_content_type() == "text/html"
+        and isinstance(payload := p.get_payload(decode=True), bytes)
     )
     assert f"http://127.0.0.1:{port}/u/" in html and ":8080" not in html
     images = re.findall(rf'<img src="(http://127\.0\.0\.1:{port}/demo/images/\w+\.png)"', html)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -37,7 +38,7 @@ def environ() -> Iterator[None]:
 def _sample(new_id: str) -> dict[str, object]:
     """The first sample article, as an editor would copy it, under a new id."""
     first = (SAMPLES / "articles.jsonl").read_text("utf-8").splitlines()[0]
-    article = json.loads(first)
+    article: dict[str, Any] = json.loads(first)
     assert ":8080/demo/images/" in article["image_url"]  # what the samples say
     for key in ("image_type", "image_length"):
         article.pop(key, None)  # an editor may leave them out: the demo fills them in

@@ -47,7 +47,11 @@ def _get(url: str) -> tuple[int, dict[str, object]]:
 
 
 def _problems(url: str) -> str:
-    found = _get(url)[1].get("problems", [])
+    return _problem_text(_get(url)[1])
+
+
+def _problem_text(body: dict[str, object]) -> str:
+    found = body.get("problems", [])
     return " ".join(str(p) for p in found) if isinstance(found, list) else ""
 
 
@@ -124,7 +128,7 @@ def test_a_drain_that_cannot_start_is_reported_and_recovers_once_fixed(
                      what="/healthz: DkimError", alive=[d])  # fmt: skip
             code, body = _get(health)
             assert code == 503
-            problems = " ".join(str(p) for p in body.get("problems", []))  # type: ignore[union-attr]
+            problems = _problem_text(body)
             assert body["drain"] is False and body["database"] is True, body
             assert "drain: DkimError" in problems and str(key) in problems, body
             assert "ERROR" in d.log() and "drain stopped: DkimError" in d.log()

@@ -50,7 +50,7 @@ def test_rows_of_a_killed_drain_are_sent_at_once_by_the_next(tmp_path: Path) -> 
     db = f"sqlite:///{tmp_path / 'kill.db'}"
     engine = make_engine(db)
     upgrade(engine)
-    fill(engine, SystemClock(), n)  # type: ignore[arg-type]
+    fill(engine, SystemClock(), n)
     with ThreadedServer(Behaviour(final_delay=0.01)) as smtpd:
         env = _env(db, smtpd.url)  # lease_duration stays at its default, 15 minutes
         record = smtpd.server.record
@@ -78,7 +78,7 @@ def test_refused_return_path_pauses_exit_3_and_suppresses_nobody(tmp_path: Path)
     db = f"sqlite:///{tmp_path / 'sender.db'}"
     engine = make_engine(db)
     upgrade(engine)
-    fill(engine, SystemClock(), 300)  # type: ignore[arg-type]
+    fill(engine, SystemClock(), 300)
     reply = "553 5.1.8 Sender address rejected: Domain not found"
     with ThreadedServer(Behaviour(mail_reply=lambda _s: reply)) as smtpd:
         done = subprocess.run(
@@ -147,7 +147,7 @@ def test_postfix_sender_rejection_at_rcpt_pauses_and_suppresses_nobody(tmp_path:
     db = f"sqlite:///{tmp_path / 'rcpt-sender.db'}"
     engine = make_engine(db)
     upgrade(engine)
-    fill(engine, SystemClock(), 200)  # type: ignore[arg-type]
+    fill(engine, SystemClock(), 200)
     port = _free_port()
     privs = ["-u", "root"] if os.geteuid() == 0 else []
     text = POSTFIX_SENDER_REJECT
@@ -172,7 +172,7 @@ def test_sender_rejection_at_pipelined_rcpt_pauses_and_suppresses_nobody(tmp_pat
     db = f"sqlite:///{tmp_path / 'rcpt-sender-pipelined.db'}"
     engine = make_engine(db)
     upgrade(engine)
-    fill(engine, SystemClock(), 200)  # type: ignore[arg-type]
+    fill(engine, SystemClock(), 200)
     behaviour = Behaviour(pipelining=True, rcpt_reply=lambda _a: POSTFIX_SENDER_REJECT)
     with ThreadedServer(behaviour) as smtpd:
         env = _env(db, smtpd.url, PUBLISHER_DELIVERY_RETURN_PATH=RETURN_PATH)
@@ -191,7 +191,7 @@ def test_one_bounce_text_for_everyone_pauses_and_stops_suppressing(tmp_path: Pat
     db = f"sqlite:///{tmp_path / 'same-bounce.db'}"
     engine = make_engine(db)
     upgrade(engine)
-    fill(engine, SystemClock(), 200)  # type: ignore[arg-type]
+    fill(engine, SystemClock(), 200)
     behaviour = Behaviour(rcpt_reply=lambda _a: "550 5.1.1 Unrouteable address")
     with ThreadedServer(behaviour) as smtpd:
         env = _env(db, smtpd.url, PUBLISHER_DELIVERY_RETURN_PATH=RETURN_PATH)
@@ -209,7 +209,7 @@ def test_bounces_that_name_their_mailbox_do_not_pause(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'real-bounces.db'}"
     engine = make_engine(db)
     upgrade(engine)
-    fill(engine, SystemClock(), 60)  # type: ignore[arg-type]
+    fill(engine, SystemClock(), 60)
     behaviour = Behaviour(rcpt_reply=lambda a: f"550 5.1.1 <{a}>: Recipient address rejected")
     with ThreadedServer(behaviour) as smtpd:
         done = subprocess.run(
@@ -228,7 +228,7 @@ def test_dkim_selector_without_key_file_sends_nothing(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'dkim-half.db'}"
     engine = make_engine(db)
     upgrade(engine)
-    fill(engine, SystemClock(), 5)  # type: ignore[arg-type]
+    fill(engine, SystemClock(), 5)
     maildir = tmp_path / "mail"
     env = _env(db, f"maildir://{maildir}", PUBLISHER_DKIM_SELECTOR="s1")
     done = subprocess.run(CMD, cwd=tmp_path, env=env, capture_output=True, timeout=120)
@@ -245,7 +245,7 @@ def test_dkim_key_file_with_garbage_is_one_line_and_exit_2(tmp_path: Path) -> No
     db = f"sqlite:///{tmp_path / 'dkim-garbage.db'}"
     engine = make_engine(db)
     upgrade(engine)
-    fill(engine, SystemClock(), 5)  # type: ignore[arg-type]
+    fill(engine, SystemClock(), 5)
     key = tmp_path / "garbage.pem"
     key.write_text("not a key\n")
     maildir = tmp_path / "mail"

@@ -101,7 +101,7 @@ async def test_relay_slower_than_the_lease_sends_each_message_once(
     engine: Engine, clock: FixedClock, smtpd: SmtpServer
 ) -> None:
     smtpd.behaviour.final_delay = 0.1  # 40 rows on 2 connections: ~2 s, four leases
-    fill(engine, SystemClock(), 40)  # type: ignore[arg-type]
+    fill(engine, SystemClock(), 40)
     report = await _drain(engine, smtpd.url, lease=timedelta(seconds=0.5)).run()
     assert smtpd.record.recipients() == {f"user{i}@example.kr": 1 for i in range(40)}
     assert statuses(engine) == {"sent": 40} and report.sent == 40
@@ -111,7 +111,7 @@ async def test_leases_of_waiting_rows_are_renewed_so_another_drain_cannot_take_t
     engine: Engine, smtpd: SmtpServer
 ) -> None:
     smtpd.behaviour.final_delay = 0.1  # 20 messages/s: the last rows wait ~4 s, 2+ leases
-    fill(engine, SystemClock(), 80)  # type: ignore[arg-type]
+    fill(engine, SystemClock(), 80)
     lease = timedelta(seconds=1.5)
     first, second = _drain(engine, smtpd.url, lease=lease), _drain(engine, smtpd.url, lease=lease)
     running = asyncio.create_task(first.run(until_empty=True))

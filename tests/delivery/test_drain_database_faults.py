@@ -59,7 +59,7 @@ async def test_postgresql_shutdown_mid_drain_waits_and_finishes(
     engine = make_engine(own_pg.new_database())
     upgrade(engine)
     n = 400
-    fill(engine, SystemClock(), n)  # type: ignore[arg-type]
+    fill(engine, SystemClock(), n)
     smtpd.behaviour.final_delay = 0.005
     drain = _drain(engine, smtpd.url)
     run = asyncio.create_task(drain.run(until_empty=True))
@@ -84,7 +84,7 @@ async def test_stop_while_the_database_is_down_returns_and_loses_nothing(
     engine = make_engine(own_pg.new_database())
     upgrade(engine)
     n = 300
-    fill(engine, SystemClock(), n)  # type: ignore[arg-type]
+    fill(engine, SystemClock(), n)
     smtpd.behaviour.final_delay = 0.005
     mailer = Mailer(smtpd.url, pool_size=4, connect_timeout=5, command_timeout=5, data_timeout=10)
     config = DeliverConfig(

@@ -26,8 +26,10 @@ digests:
     return s.digests[0], s.tz
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 # 07:00 Seoul = 22:00 UTC the day before.

@@ -29,7 +29,8 @@ def _rows(engine: Engine) -> list[Any]:
 
 def _message(engine: Engine, row: Any) -> email.message.EmailMessage:
     with engine.connect() as conn:
-        body = conn.execute(select(contents.c.body).where(contents.c.id == row.content_id)).scalar()
+        q = select(contents.c.body).where(contents.c.id == row.content_id)
+        body = conn.execute(q).scalar_one()
     raw = personalise(bytes(body), json.loads(row.substitutions), row.message_id)
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(msg, email.message.EmailMessage)

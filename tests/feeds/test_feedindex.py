@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from typing import Literal
 
 import pytest
 
@@ -49,7 +50,9 @@ def _page(settings: Settings) -> _Page:
 
 
 @pytest.mark.parametrize("language", ["ko", "en"])
-def test_index_names_the_site_once_and_each_feed_by_its_own_name(language: str) -> None:
+def test_index_names_the_site_once_and_each_feed_by_its_own_name(
+    language: Literal["ko", "en"],
+) -> None:
     """It said "Example News Example News 최신 기사": title and description both had the name."""
     s = Settings(site_name="Example News", language=language)
     page = _page(s)

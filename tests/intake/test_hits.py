@@ -38,7 +38,7 @@ def add_articles(engine: Engine, *numbers: int) -> None:
 def buckets(engine: Engine) -> list[tuple[datetime, int]]:
     with engine.connect() as conn:
         rows = conn.execute(select(view_buckets.c.hour, view_buckets.c.count).order_by("hour"))
-        return [(r.hour, r.count) for r in rows]
+        return [(hour, count) for hour, count in rows]
 
 
 @pytest.mark.parametrize(

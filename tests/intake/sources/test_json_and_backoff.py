@@ -103,6 +103,7 @@ def test_a_failing_source_backs_off_and_keeps_its_state(
     assert sample == len(waits)
 
     up.status = 200
+    assert st.next_attempt_at is not None
     clock.set(st.next_attempt_at)
     run = run_collect(s, engine, now=clock.now())
     assert run.sources[0].status == "ok" and "not modified" in run.sources[0].detail
