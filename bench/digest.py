@@ -155,9 +155,8 @@ def personalise_cost(db: Path) -> tuple[float, float, int]:
     engine = make_engine(f"sqlite:///{db}")
     with engine.connect() as conn:
         row = conn.execute(select(outbox).order_by(outbox.c.id).limit(1)).one()
-        body = bytes(
-            conn.execute(select(contents.c.body).where(contents.c.id == row.content_id)).scalar()
-        )
+        q = select(contents.c.body).where(contents.c.id == row.content_id)
+        body = bytes(conn.execute(q).scalar_one())
     engine.dispose()
     subs = json.loads(row.substitutions)
     runs = []

@@ -41,7 +41,7 @@ from publisher.store import outbox as store_outbox
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
 from publisher.store.schema import outbox, suppressions
-from tests.integration.conftest import BODY  # the suite's small digest
+from tests.outboxkit import BODY  # the suite's small digest
 
 INJECTABLE = ("sigterm", "kill9", "pg_restart")
 

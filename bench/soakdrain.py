@@ -1,6 +1,6 @@
 """The drain under test: ``publisher deliver`` as a subprocess, started again whenever it ends.
 
-Started like tests/e2e/test_deliver_crash.py starts it: ``sys.executable -m publisher deliver``
+Started like tests/delivery/test_deliver_crash.py starts it: ``sys.executable -m publisher deliver``
 with the settings in the environment (demo mode: no secret key needed). The supervisor plays
 systemd's part: a drain that exits on its own is recorded and started again.
 """

@@ -91,7 +91,7 @@ class Handler:
         return "250 2.0.0 queued"
 
 
-class _Server(SMTP):  # type: ignore[misc]
+class _Server(SMTP):
     def __init__(self, handler: Handler, **kw: Any) -> None:
         super().__init__(handler, hostname="mx.test", **kw)
         self._h = handler
@@ -115,6 +115,7 @@ class _Server(SMTP):  # type: ignore[misc]
             r.grouped += 1
         if self._after_data and b.drop_mid_data > 0 and len(data) > 100:
             b.drop_mid_data -= 1
+            assert isinstance(self.transport, asyncio.WriteTransport)  # connected by now
             self.transport.abort()
             return
         self._after_data = data.endswith(b"DATA\r\n")

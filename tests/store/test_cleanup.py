@@ -54,5 +54,5 @@ def test_old_view_hours_fold_into_days_keeping_totals(any_engine: Engine) -> Non
             select(view_buckets.c.hour, view_buckets.c.count).order_by(view_buckets.c.hour)
         ).all()
         total = conn.execute(select(func.sum(view_buckets.c.count))).scalar()
-    assert [(r.hour, r.count) for r in rows] == [(old_day, 30), (recent, 4)]
+    assert [(hour, count) for hour, count in rows] == [(old_day, 30), (recent, 4)]
     assert total == 34

@@ -82,6 +82,7 @@ def test_migration_takes_pending_rows_nobody_asked_as_imported(tmp_path: Path) -
         )
     upgrade(engine)
     with engine.connect() as conn:
-        origins = dict(conn.execute(select(subscribers.c.email, subscribers.c.origin)).all())
+        rows = conn.execute(select(subscribers.c.email, subscribers.c.origin))
+        origins = {email: origin for email, origin in rows}
     engine.dispose()
     assert origins == {"asked@x.kr": "signup", "imported@x.kr": "import"}

@@ -3,6 +3,7 @@ answer is the same bytes for every address, and the per-address work happens aft
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -88,13 +89,13 @@ async def _post_raw(web: Web, form: dict[str, Any]) -> tuple[int, bytes, dict[st
     """POST /subscribe straight through ASGI; also counts the confirmation rows queued at the
     moment the last body byte is handed to the server (what the client sees, and when)."""
     body = urlencode(form, doseq=True).encode()
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
     queued_at_answer = -1
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": body, "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         nonlocal queued_at_answer
         sent.append(message)
         if message["type"] == "http.response.body" and not message.get("more_body"):

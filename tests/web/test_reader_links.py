@@ -203,5 +203,6 @@ async def test_a_strangers_name_never_reaches_an_existing_readers_mail(web: Web)
         assert "Evil" not in msg.as_string()
     # Held, and applied only when the mailbox itself confirms.
     with web.engine.connect() as conn:
-        names = dict(conn.execute(select(subscribers.c.email, subscribers.c.name)).all())
+        rows = conn.execute(select(subscribers.c.email, subscribers.c.name))
+        names = {email: name for email, name in rows}
     assert names["reader1@x.kr"] == "Reader One" and names["reader2@x.kr"] == ""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Err
 from sqlalchemy import Engine
 
 from publisher.core.clock import FixedClock
@@ -32,6 +35,8 @@ def test_no_server_errors(web_schema: schemathesis.BaseSchema) -> None:
     schemathesis release does not load under this pytest, so hypothesis drives it directly)."""
     checked = []
     for found in web_schema.get_all_operations():
+        if isinstance(found, Err):
+            raise found.err()
         operation = found.ok()
 
         @given(case=operation.as_strategy())
@@ -39,7 +44,7 @@ def test_no_server_errors(web_schema: schemathesis.BaseSchema) -> None:
             max_examples=25, deadline=None, derandomize=True, database=None,
             suppress_health_check=list(HealthCheck),
         )  # fmt: skip
-        def check(case: schemathesis.Case) -> None:
+        def check(case: schemathesis.Case[Any]) -> None:
             case.call_and_validate(
                 checks=[not_a_server_error], headers={"X-API-Key": API_KEY, "User-Agent": UA}
             )

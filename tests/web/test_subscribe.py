@@ -111,7 +111,7 @@ async def test_one_click_unsubscribe_without_cookies(web: Web) -> None:
     assert r.status_code == 200 and subscriber_status(web.engine, "minsu@example.kr") == "confirmed"
     for body in ({"data": {"List-Unsubscribe": "One-Click"}},
                  {"files": {"List-Unsubscribe": (None, "One-Click")}}):  # fmt: skip
-        r = await web.client.post(f"/u/{token}", **body)  # type: ignore[arg-type]
+        r = await web.client.post(f"/u/{token}", **body)
         assert r.status_code == 200 and "location" not in r.headers
         assert "set-cookie" not in r.headers
     assert subscriber_status(web.engine, "minsu@example.kr") == "unsubscribed"

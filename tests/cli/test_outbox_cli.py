@@ -1,0 +1,98 @@
+"""The delivery commands end to end: deliver into a Maildir, status, retry, purge, suppressions."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+from typer.testing import CliRunner
+
+from publisher.cli import app
+from publisher.core.clock import SystemClock
+from publisher.store.db import make_engine
+from publisher.store.migrate import upgrade
+from publisher.store.schema import outbox
+from tests.outboxkit import fill, statuses
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    monkeypatch.setenv("PUBLISHER_DATABASE_URL", db)
+    monkeypatch.setenv("PUBLISHER_SMTP_URL", f"maildir://{tmp_path / 'mail'}")
+    monkeypatch.setenv("PUBLISHER_DEMO", "true")
+    monkeypatch.setenv("PUBLISHER_DELIVERY_RATE", "0")
+    engine = make_engine(db)
+    upgrade(engine)
+    fill(engine, SystemClock(), 5)
+    engine.dispose()
+    return db
+
+
+def test_deliver_then_status_json(env: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["deliver", "--until-empty"])
+    assert result.exit_code == 0, result.output
+    assert "sent 5" in result.output
+    assert len(mailbox.Maildir(tmp_path / "mail", create=False)) == 5
+    status = runner.invoke(app, ["outbox", "status", "--json"])
+    doc = json.loads(status.stdout)
+    assert doc["sent"] == 5 and doc["queued"] == 0
+    assert doc["by_kind"] == {"digest": {"sent": 5}}
+
+
+def test_retry_failed_and_purge(env: str) -> None:
+    engine = make_engine(env)
+    with engine.begin() as conn:
+        conn.execute(update(outbox).values(status="failed", last_reply="554 5.6.0 refused"))
+    assert runner.invoke(app, ["outbox", "retry"]).exit_code == 2  # --failed is required
+    result = runner.invoke(app, ["outbox", "retry", "--failed", "--kind", "digest"])
+    assert result.exit_code == 0 and "5 failed" in result.output
+    assert statuses(engine) == {"queued": 5}
+    assert runner.invoke(app, ["deliver", "--until-empty"]).exit_code == 0
+    assert runner.invoke(app, ["outbox", "purge", "--older-than", "1x"]).exit_code == 2
+    old = SystemClock().now() - timedelta(days=40)
+    with engine.begin() as conn:
+        conn.execute(update(outbox).values(updated_at=old))
+    result = runner.invoke(app, ["outbox", "purge", "--older-than", "30d"])
+    assert result.exit_code == 0 and "purged 5 row(s)" in result.output
+    assert statuses(engine) == {}
+    engine.dispose()
+
+
+def test_suppressions_commands(env: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text("a@example.kr\nnot an address\n", "utf-8")
+    result = runner.invoke(app, ["suppressions", "import", str(bad)])
+    assert result.exit_code == 1 and "bad.txt:2" in result.output
+    listed = runner.invoke(app, ["suppressions", "list", "--json"])
+    assert json.loads(listed.stdout) == []  # nothing half-imported
+    good = tmp_path / "good.csv"
+    good.write_text("email,name\nuser1@example.kr,x\n# comment\nUSER2@example.kr\n", "utf-8")
+    assert runner.invoke(app, ["suppressions", "import", str(good)]).exit_code == 0
+    assert runner.invoke(app, ["suppressions", "add", "user3@example.kr"]).exit_code == 0
+    assert runner.invoke(app, ["suppressions", "remove", "user3@example.kr"]).exit_code == 0
+    assert runner.invoke(app, ["suppressions", "remove", "user3@example.kr"]).exit_code == 1
+    emails = [
+        s["email"]
+        for s in json.loads(runner.invoke(app, ["suppressions", "list", "--json"]).stdout)
+    ]
+    assert sorted(emails) == ["user1@example.kr", "user2@example.kr"]
+    result = runner.invoke(app, ["deliver", "--until-empty"])
+    assert "sent 3" in result.output and "skipped 2" in result.output
+
+
+def test_max_seconds_stops_a_slow_drain_cleanly(env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBLISHER_DELIVERY_RATE", "4")  # 5 rows take over a second
+    result = runner.invoke(app, ["deliver", "--max-seconds", "0.3"])
+    assert result.exit_code == 0, result.output
+    engine = make_engine(env)
+    counts = statuses(engine)
+    engine.dispose()
+    assert "sending" not in counts
+    assert 0 < counts.get("sent", 0) < 5 and counts["queued"] == 5 - counts["sent"]

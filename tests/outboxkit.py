@@ -1,0 +1,56 @@
+"""An outbox with messages, and what became of them: shared by delivery, CLI and soak tests."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Engine, select
+
+from publisher.core.clock import Clock
+from publisher.messages.enqueue import NewMessage, enqueue, store_content
+from publisher.store.schema import outbox, suppressions
+
+BODY = (
+    b"From: news@news.example.kr\r\nTo: %%TO%%\r\nSubject: =?utf-8?b?7ZWc67mb?=\r\n"
+    b"Message-ID: %%MESSAGE_ID%%\r\nMIME-Version: 1.0\r\n"
+    b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    + "안녕하세요 %%NAME%%\r\n".encode()
+    + b".a line that starts with a dot\r\n"
+    + b"x" * 900
+    + b"\r\nUnsubscribe: %%UNSUBSCRIBE_URL%%\r\n"
+)
+
+
+def fill(
+    engine: Engine,
+    clock: Clock,
+    n: int,
+    *,
+    kind: str = "digest",
+    domain: str = "example.kr",
+    expires_in: timedelta = timedelta(hours=24),
+) -> None:
+    with engine.begin() as conn:
+        cid = store_content(conn, key=f"{kind}:v1", kind=kind, body=BODY, now=clock.now())
+        enqueue(conn, [
+            NewMessage(dedupe_key=f"{kind}:run1:subscriber:{i}", kind=kind,
+                       recipient=f"user{i}@{domain}", content_id=cid,
+                       substitutions={"%%TO%%": f"user{i}@{domain}", "%%NAME%%": f"독자{i}",
+                                      "%%UNSUBSCRIBE_URL%%": f"https://news.example.kr/u/{i}"},
+                       expires_in=expires_in)
+            for i in range(n)
+        ], now=clock.now(), domain="news.example.kr")  # fmt: skip
+
+
+def statuses(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        out: dict[str, int] = {}
+        for (s,) in conn.execute(select(outbox.c.status)):
+            out[s] = out.get(s, 0) + 1
+        return out
+
+
+def suppressed(engine: Engine) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        q = select(suppressions.c.email, suppressions.c.reason)
+        return [(e, r) for e, r in conn.execute(q)]
