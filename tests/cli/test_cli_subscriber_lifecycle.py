@@ -140,7 +140,7 @@ def test_remove_cancels_queued_digest_and_nothing_reaches_the_relay(
     with ThreadedServer() as sink:
         monkeypatch.setenv("PUBLISHER_SMTP_URL", sink.url)
         monkeypatch.setenv("PUBLISHER_DELIVERY_RATE", "0")
-        # `digest run --at` in the past queues its messages now (490df97): the system clock.
+        # Still the test clock of the run above: the rows are due at NOW.
         done = runner.invoke(app, ["deliver", "--until-empty"])
         assert done.exit_code == 0, done.output
         received = sink.server.record.recipients()
