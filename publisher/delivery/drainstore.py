@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from publisher.core.clock import Clock
 from publisher.delivery.leaseholder import Holder, is_alive
-from publisher.delivery.mailer import Failed, Outcome, RetryAt
+from publisher.delivery.smtpwire import Failed, Outcome, RetryAt
 from publisher.delivery.ratelimit import Limit
 from publisher.messages import enqueue
 from publisher.store import outbox as store_outbox

@@ -64,9 +64,13 @@ def test_every_timing_of_a_parsed_file_has_its_trigger() -> None:
     assert model.parse_schedules("{}").jobs.collect is not s.jobs.collect
 
 
-# No module over 400 lines; no function over 60 lines, except route tables (`router()` in
-# publisher/web, which only declares routes) and migrations (generated, run once).
+# No module over 400 lines; no function over 60 lines, except route tables (`router()` and
+# `_*_routes()` in publisher/web, which declare routes) and migrations (generated, run once).
 MAX_MODULE_LINES, MAX_FUNCTION_LINES = 400, 60
+
+
+def _route_table(rel: str, name: str) -> bool:
+    return rel.startswith("publisher/web/") and (name == "router" or name.endswith("_routes"))
 
 
 def _oversized() -> list[str]:
@@ -83,8 +87,8 @@ def _oversized() -> list[str]:
         for node in ast.walk(ast.parse(text)):
             if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue
-            if node.name == "router" and rel.startswith("publisher/web/"):
-                continue
+            if _route_table(rel, node.name):
+                continue  # its handlers (nested functions) are still measured
             first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             length = (node.end_lineno or node.lineno) - first + 1
             if length > MAX_FUNCTION_LINES:
