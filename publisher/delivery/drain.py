@@ -48,7 +48,7 @@ log = logging.getLogger("publisher.delivery.drain")
 class Drain:
     def __init__(
         self,
-        engine: Engine,
+        engine: Engine | None,
         mailer: Transport,
         clock: Clock,
         *,
@@ -61,13 +61,17 @@ class Drain:
         store: DrainOutbox | None = None,
     ) -> None:
         """``store`` replaces the outbox tables of ``engine`` (its report is the run's)."""
+        if store is None:
+            if engine is None:
+                raise TypeError("a drain needs an engine or a store")
+            store = DrainStore(
+                engine, clock, config, uuid.uuid4().hex[:16], Report(), rng or random.Random(),
+                holder or this_holder(),
+            )  # fmt: skip
         self.engine, self.mailer, self.clock, self.config = engine, mailer, clock, config
         self.on_progress = on_progress
         self.on_message = on_message  # (outcome, kind, recipient), e.g. for metrics
-        self.ledger: DrainOutbox = store if store is not None else DrainStore(
-            engine, clock, config, uuid.uuid4().hex[:16], Report(), rng or random.Random(),
-            holder or this_holder(),
-        )  # fmt: skip
+        self.ledger: DrainOutbox = store
         self.owner, self.report = self.ledger.owner, self.ledger.report
         self.personalise = Personaliser(self.ledger.content, transform=transform)
         self._permits = Permits(config.rate, config.domain_limits)
