@@ -10,8 +10,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from publisher.cli.common import console, fail, open_app
+from publisher.delivery.configured import build_drain
 from publisher.delivery.dkimsign import DkimError
-from publisher.delivery.drain import STOP_REASON, Drain, Report, build_drain
+from publisher.delivery.drain import STOP_REASON, Drain, Report
 from publisher.store import outbox as store_outbox
 
 

@@ -6,21 +6,18 @@ reference is checked against this class by a test.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import tomllib
 from collections.abc import Mapping
 from contextvars import ContextVar
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_origin
-from urllib.parse import urlsplit
+from typing import Any, Literal, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -33,9 +30,24 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from publisher.core.addresses import AddressError
-from publisher.core.addresses import normalise as normalise_address
+from publisher.core.feedsettings import FeedSettings
+from publisher.core.fieldchecks import email_address, http_url
+from publisher.core.mailsettings import DeliverySettings, DigestSettings, DomainLimit
+from publisher.core.sourcesettings import (
+    SOURCE_NAME,
+    FeedSource,
+    FolderSource,
+    JsonSource,
+    SourceConfig,
+    SourceSettings,
+)
 from publisher.core.timeparse import parse_duration
+from publisher.core.websettings import WebApiSettings
+
+__all__ = [
+    "CONFIG_ENV", "ENV_PREFIX", "SOURCE_NAME", "ConfigError", "DomainLimit", "FeedSource",
+    "FolderSource", "JsonSource", "Settings", "SourceConfig", "load_settings", "local_base_url",
+]  # fmt: skip
 
 ENV_PREFIX = "PUBLISHER_"
 CONFIG_ENV = "PUBLISHER_CONFIG"
@@ -48,78 +60,6 @@ class ConfigError(Exception):
         super().__init__("\n".join(problems))
         self.problems = problems
         self.schedules_file = schedules_file  # where to check schedules.yaml all the same
-
-
-class DomainLimit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    rate: float = Field(default=10.0, gt=0, description="messages per second to this domain")
-    connections: int = Field(default=4, ge=1, description="connections open to this domain")
-
-
-SOURCE_NAME = r"^[a-z0-9][a-z0-9-]*$"
-
-
-def _http_url(value: str) -> str:
-    try:
-        host = urlsplit(value).hostname
-    except ValueError:  # a broken [IPv6] host
-        host = None
-    if not value.startswith(("http://", "https://")) or any(c.isspace() for c in value) or not host:
-        raise ValueError(f"{value!r} is not an absolute http(s) URL")
-    return value
-
-
-def _address(value: str) -> str:
-    if value:
-        try:
-            normalise_address(value)
-        except AddressError as exc:
-            raise ValueError(f"{value!r} is not an email address: {exc}") from None
-    return value
-
-
-class _SourceBase(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    name: str = Field(
-        pattern=SOURCE_NAME, max_length=64, description="Unique name; prefixes feed entry ids."
-    )
-
-
-class FolderSource(_SourceBase):
-    """A drop folder of *.json / *.jsonl files (the import formats)."""
-
-    kind: Literal["folder"]
-    path: Path = Field(description="The folder the CMS writes into.")
-    settle_seconds: int = Field(
-        default=10, ge=0, le=3600, description="A file modified more recently than this waits."
-    )
-
-
-class FeedSource(_SourceBase):
-    """An upstream RSS or Atom feed."""
-
-    kind: Literal["feed"]
-    url: str = Field(description="The feed's URL.")
-    section: str | None = Field(
-        default=None, pattern=r"^[a-z0-9-]{1,64}$", description="Section of every entry."
-    )
-
-    _url = field_validator("url")(_http_url)
-
-
-class JsonSource(_SourceBase):
-    """An HTTP endpoint answering a JSON array of article objects."""
-
-    kind: Literal["json"]
-    url: str = Field(description="The endpoint's URL.")
-    since_param: str = Field(
-        default="since", min_length=1, description="Query parameter carrying the cursor."
-    )
-
-    _url = field_validator("url")(_http_url)
-
-
-SourceConfig = Annotated[FolderSource | FeedSource | JsonSource, Field(discriminator="kind")]
 
 
 def local_base_url(host: object, port: object) -> str | None:
@@ -137,13 +77,7 @@ def local_base_url(host: object, port: object) -> str | None:
     return f"http://[{name}]:{number}" if ":" in name else f"http://{name}:{number}"
 
 
-def _duration_field(default: str, description: str) -> Any:
-    return Field(default=default, description=description, pattern=r"^\s*\d+\s*[smhdw]\s*$")
-
-
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
-
+class SiteSettings(BaseModel):
     # --- site ---
     site_name: str = Field(default="Example News", description="The site's name.")
     site_url: str = Field(default="https://news.example.kr/", description="The site's home page.")
@@ -196,142 +130,8 @@ class Settings(BaseSettings):
         default=9464, ge=0, le=65535, description="Port of the operations listener; 0 turns it off."
     )
 
-    # --- feeds ---
-    feed_items: int = Field(default=50, ge=1, le=500, description="Entries per feed.")
-    feed_full_text: bool = Field(
-        default=True,
-        description="Full article HTML in content:encoded / Atom content (summary stays in "
-        "description / summary); false: summary only.",
-    )
-    feed_scopes: list[Literal["site", "sections", "popular"]] = Field(
-        default=["site", "sections", "popular"],
-        description="Which feeds to build: the whole site, one per section, most viewed.",
-    )
-    popular_window: str = _duration_field("24h", "Window of the most-viewed feed (e.g. 24h, 7d).")
-    feed_ttl: int = Field(
-        default=15, ge=0, le=1440, description="RSS <ttl> in minutes (0: omitted)."
-    )
-    feed_logo_url: str = Field(
-        default="",
-        pattern=r"^(https?://\S+)?$",
-        description="Absolute URL of the feed logo (RSS image, Atom logo, JSON icon).",
-    )
-    feed_description: str = Field(
-        default="", description="Channel description (empty: derived from site_name)."
-    )
-    feeds_base_url: str = Field(
-        default="",
-        pattern=r"^(https?://\S+)?$",
-        description="Public URL of the feeds folder (empty: public_base_url + /feeds/).",
-    )
-    feed_tag_authority: str = Field(
-        default="",
-        description="Authority of entry tag URIs (empty: host of site_url). Never change it.",
-    )
-    feed_tag_date: str = Field(
-        default="2026",
-        pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$",
-        description="Date of entry tag URIs (YYYY[-MM[-DD]]). Never change it.",
-    )
-    websub_hubs: list[str] = Field(
-        default=[], description="WebSub hub URLs pinged after a feed changes (empty: none)."
-    )
 
-    @field_validator("websub_hubs")
-    @classmethod
-    def _hub_urls(cls, value: list[str]) -> list[str]:
-        for i, url in enumerate(value):
-            if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
-                raise ValueError(f"[{i}]: {url!r} is not an absolute http(s) URL")
-        return value
-
-    # --- delivery ---
-    smtp_pool_size: int = Field(
-        default=8, ge=1, le=256, description="Persistent SMTP connections kept open by a drain."
-    )
-    smtp_connect_timeout: float = Field(
-        default=30.0, gt=0, description="Seconds to connect, greet, EHLO, STARTTLS and AUTH."
-    )
-    smtp_command_timeout: float = Field(
-        default=60.0, gt=0, description="Seconds to wait for the reply to MAIL, RCPT or DATA."
-    )
-    smtp_data_timeout: float = Field(
-        default=600.0,
-        gt=0,
-        description="Seconds to wait for the final reply after the message (RFC 5321: 10 min).",
-    )
-    delivery_return_path: str = Field(
-        default="", description="Envelope sender (MAIL FROM); from_address if empty."
-    )
-    delivery_rate: float = Field(
-        default=200.0, ge=0, description="Messages per second for the whole drain; 0 = no limit."
-    )
-    delivery_domain_limits: dict[str, DomainLimit] = Field(
-        default_factory=lambda: {
-            "naver.com": DomainLimit(rate=20, connections=4),
-            "daum.net": DomainLimit(rate=10, connections=3),
-            "hanmail.net": DomainLimit(rate=10, connections=3),
-            "gmail.com": DomainLimit(rate=50, connections=8),
-        },
-        description="Per recipient-domain limits: {domain: {rate, connections}}.",
-    )
-    expiry_digest: str = _duration_field("24h", "A digest not delivered by then expires.")
-    expiry_confirm: str = _duration_field("3d", "A confirmation not delivered by then expires.")
-    expiry_share: str = _duration_field("1d", "A shared article not delivered by then expires.")
-    expiry_test: str = _duration_field("1h", "A test send not delivered by then expires.")
-    backoff_min: str = _duration_field("1m", "First retry delay after a temporary failure.")
-    backoff_max: str = _duration_field("4h", "Longest retry delay (the delay grows ×4).")
-    circuit_breaker_threshold: int = Field(
-        default=5,
-        ge=1,
-        description="Policy/reputation replies (5.7.x, 4.7.x) among the last 50 that pause a run.",
-    )
-    lease_duration: str = _duration_field(
-        "15m", "How long a claimed row stays leased; keep it above smtp_data_timeout."
-    )
-    mark_batch_size: int = Field(
-        default=50, ge=1, le=1000, description="Sent marks committed together (duplicate bound)."
-    )
-    shutdown_grace: str = _duration_field(
-        "30s", "On SIGTERM, how long in-flight messages may finish before being released."
-    )
-
-    # --- digests ---
-    postal_address: str = Field(
-        default="", description="Sender's postal address, shown in every digest footer."
-    )
-    list_id_domain: str = Field(
-        default="", description="Domain part of List-Id (from_address's domain if empty)."
-    )
-    unsubscribe_mailto: str = Field(
-        default="", description="mailto: unsubscribe address (unsubscribe@ from's domain if empty)."
-    )
-    dkim_selector: str = Field(default="", description="DKIM selector; signing is off if empty.")
-    dkim_domain: str = Field(default="", description="DKIM d= domain (from's domain if empty).")
-    dkim_private_key_file: str = Field(
-        default="", description="PEM file of the DKIM private key; signing is off if empty."
-    )
-    html_size_budget: int = Field(
-        default=100_000, ge=10_000, description="Max inlined HTML bytes (Gmail clips ~102 KB)."
-    )
-
-    # --- sources ---
-    sources: list[SourceConfig] = Field(
-        default=[], description="Polled sources of articles (folder, feed, json); see README."
-    )
-    collect_backoff_base: str = _duration_field(
-        "1m", "Wait after a source's first failed poll; doubles with each further failure."
-    )
-    collect_backoff_max: str = _duration_field(
-        "1h", "Longest wait between polls of a failing source."
-    )
-    source_timeout: float = Field(
-        default=10.0, gt=0, le=300, description="Seconds an HTTP source may take to answer."
-    )
-    source_max_bytes: int = Field(
-        default=10 * 1024 * 1024, ge=1024, description="Largest HTTP source response accepted."
-    )
-
+class DaemonSettings(BaseModel):
     # --- daemon ---
     leader_poll_seconds: float = Field(
         default=15.0,
@@ -340,76 +140,20 @@ class Settings(BaseSettings):
         description="How often an instance tries to take, or checks it holds, the scheduler lock.",
     )
 
-    @field_validator("sources")
-    @classmethod
-    def _unique_source_names(cls, value: list[SourceConfig]) -> list[SourceConfig]:
-        seen: set[str] = set()
-        for i, source in enumerate(value):
-            if source.name in seen:
-                raise ValueError(f"[{i}]: duplicate source name {source.name!r}")
-            seen.add(source.name)
-        return value
 
-    # --- web pages and API ---
-    api_keys: list[str] = Field(
-        default=[], description="Keys accepted in X-API-Key for /api (empty: operator API closed)."
-    )
-    cors_origin: str = Field(
-        default="", description="Origin allowed by CORS for public endpoints (empty: site_url's)."
-    )
-    trust_forwarded_for: bool = Field(
-        default=False, description="Take the client IP from X-Forwarded-For (behind a proxy)."
-    )
-    trusted_proxies: list[str] = Field(
-        default=["127.0.0.1", "::1"],
-        description="Proxy addresses or networks whose X-Forwarded-For entries are believed.",
-    )
-    max_body_bytes: int = Field(
-        default=16 * 1024 * 1024, ge=1024,
-        description="Largest request body accepted by /api (forms and view hits have less).",
-    )  # fmt: skip
-    confirm_per_address_day: int = Field(
-        default=3, ge=1, description="Confirmation emails per address per day."
-    )
-    subscribe_per_ip_hour: int = Field(
-        default=20, ge=1, description="Subscribe form submissions per client IP per hour."
-    )
-    share_per_ip_hour: int = Field(default=5, ge=1, description="Shares per client IP per hour.")
-    share_per_recipient_day: int = Field(
-        default=3, ge=1, description="Shares to one recipient address per day."
-    )
-    share_site_day: int = Field(default=2000, ge=1, description="Shares per day, whole site.")
-    share_min_seconds: int = Field(
-        default=3, ge=0, description="Minimum seconds between showing the share form and submit."
-    )
-    views_per_ip_minute: int = Field(
-        default=600, ge=1, description="POST /api/views and /v/{id}.gif per client IP per minute."
-    )
-    views_per_ip_article_hour: int = Field(
-        default=3, ge=1, description="Views one client IP can add to one article per hour."
-    )
-    views_flush_seconds: int = Field(
-        default=10, ge=1, description="How often buffered page views are written."
-    )
-    most_viewed_cache_seconds: int = Field(
-        default=30, ge=0, description="How long GET /api/most-viewed answers are reused."
-    )
+# The groups in the order of the configuration reference: pydantic collects the fields of
+# the bases last to first, so the first group listed here comes last.
+class Settings(
+    WebApiSettings, DaemonSettings, SourceSettings, DigestSettings, DeliverySettings,
+    FeedSettings, SiteSettings, BaseSettings,
+):  # fmt: skip
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 
-    _urls = field_validator("site_url", "public_base_url")(_http_url)
-
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _networks(cls, value: list[str]) -> list[str]:
-        for item in value:
-            try:
-                ipaddress.ip_network(item.strip(), strict=False)
-            except ValueError:
-                raise ValueError(f"{item!r} is not an IP address or network") from None
-        return value
+    _urls = field_validator("site_url", "public_base_url")(http_url)
 
     _addresses = field_validator(
         "from_address", "reply_to", "delivery_return_path", "unsubscribe_mailto"
-    )(_address)
+    )(email_address)
 
     @model_validator(mode="before")
     @classmethod
@@ -421,17 +165,6 @@ class Settings(BaseSettings):
             if base is not None:
                 data = {**data, "public_base_url": base}
         return data
-
-    @field_validator("feed_tag_date")
-    @classmethod
-    def _real_date(cls, value: str) -> str:
-        # The pattern checks the shape; a tag URI with month 13 is still invalid (RFC 4151).
-        parts = [int(p) for p in value.split("-")]
-        try:
-            date(parts[0], *(parts[1:] + [1] * (3 - len(parts))))
-        except ValueError as exc:
-            raise ValueError(f"{value!r} is not a date: {exc}") from None
-        return value
 
     @field_validator("timezone")
     @classmethod

@@ -21,7 +21,8 @@ from publisher.core.schedules import Digest, Schedules
 from publisher.core.timeparse import parse_duration
 from publisher.daemon.scheduler import JobSpec, trigger_for
 from publisher.daemon.supervise import PartState
-from publisher.delivery.drain import Drain, build_drain
+from publisher.delivery.configured import build_drain
+from publisher.delivery.drain import Drain
 from publisher.delivery.drainstore import Report
 from publisher.delivery.mailer import RelayUnavailable
 from publisher.digests.pipeline import run_digest

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import errno
 import logging
 import signal
 import socket
@@ -33,6 +32,7 @@ from publisher.daemon.connguard import (
     connection_cap,
     raise_fd_limit,
 )
+from publisher.daemon.listeners import ListenError, bind_all
 from publisher.daemon.scheduler import JobSpec, Scheduler, load_schedules
 from publisher.daemon.supervise import Backoff, Part, PartState, supervise
 from publisher.store.leader import LeaderLock
@@ -47,11 +47,6 @@ FLUSH_ALLOWANCE = timedelta(seconds=15)
 MAX_HEAD_BYTES = 64 * 1024  # a request head larger than this is hostile, not a browser
 OPS_MAX_CONNECTIONS = 32
 KEEP_ALIVE_SECONDS = 5
-LISTEN_BACKLOG = 2048  # uvicorn's default
-
-
-class ListenError(Exception):
-    """A listener could not be opened (port in use, unknown host): one line for the operator."""
 
 
 @dataclass
@@ -265,15 +260,7 @@ class Daemon:
             wanted["web"] = (s.web_host, s.web_port, "web_host/web_port")
         if self.parts.ops_app is not None and s.ops_port:
             wanted["ops"] = (s.ops_host, s.ops_port, "ops_host/ops_port")
-        out: dict[str, socket.socket] = {}
-        try:
-            for name, (host, port, keys) in wanted.items():
-                out[name] = _bind(host, port, keys)
-        except ListenError:
-            for sock in out.values():
-                sock.close()
-            raise
-        return out
+        return bind_all(wanted)
 
     async def _serve(self, name: str, sock: socket.socket) -> None:
         s = self.app.settings
@@ -329,34 +316,6 @@ async def _finish(tasks: list[asyncio.Task[Any]], grace: float) -> None:
     for task in done:
         if not task.cancelled() and task.exception() is not None:
             log.error("%s ended with %r", task.get_name(), task.exception())
-
-
-def _bind(host: str, port: int, keys: str) -> socket.socket:
-    try:
-        family, kind, proto, _, addr = socket.getaddrinfo(
-            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-    except socket.gaierror as exc:
-        raise ListenError(f"{keys}: cannot resolve {host!r}: {exc.strerror}") from None
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-        sock.bind(addr)
-        # Listen now: with SO_REUSEADDR two binds of one port both succeed on Linux, and only
-        # listen() finds the clash. Here it is one line and exit 2; later (in uvicorn) it
-        # would be a half-started daemon.
-        sock.listen(LISTEN_BACKLOG)
-        sock.set_inheritable(False)
-    except OSError as exc:
-        sock.close()
-        why = "the address is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
-        raise ListenError(
-            f"{keys}: cannot listen on {host}:{port}: {why} (another publisher running? "
-            f"set {keys.split('/')[1]} to a free port); nothing was started"
-        ) from None
-    return sock
 
 
 def _guarded_protocol(guard: ConnectionGuard) -> type[asyncio.Protocol]:

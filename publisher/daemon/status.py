@@ -130,6 +130,25 @@ def _next(timing: Timing, schedules: Schedules, now: datetime) -> datetime | Non
     return times[0] if times else None
 
 
+def _source_rows(
+    settings: Settings, states: dict[str, store_sources.SourceState]
+) -> list[SourceRow]:
+    rows: list[SourceRow] = []
+    for config in settings.sources:
+        st = states.get(config.name)
+        state = "never polled" if st is None else ("failing" if st.failures else "ok")
+        target = str(getattr(config, "url", "") or getattr(config, "path", ""))
+        rows.append(
+            SourceRow(
+                config.name, config.kind, target, state,
+                st.last_success_at if st else None, st.failures if st else 0,
+                st.next_attempt_at if st else None, st.last_result if st else "",
+                st.last_error if st else "",
+            )
+        )  # fmt: skip
+    return rows
+
+
 def gather(
     settings: Settings,
     engine: Engine,
@@ -145,18 +164,7 @@ def gather(
         out.outbox = stats.outbox_depth(conn)
         out.oldest_queued = stats.oldest_queued(conn)
         out.suppressions = stats.suppression_counts(conn)
-        for config in settings.sources:
-            st = states.get(config.name)
-            state = "never polled" if st is None else ("failing" if st.failures else "ok")
-            target = str(getattr(config, "url", "") or getattr(config, "path", ""))
-            out.sources.append(
-                SourceRow(
-                    config.name, config.kind, target, state,
-                    st.last_success_at if st else None, st.failures if st else 0,
-                    st.next_attempt_at if st else None, st.last_result if st else "",
-                    st.last_error if st else "",
-                )
-            )  # fmt: skip
+        out.sources = _source_rows(settings, states)
         if schedules is None:
             return out
         history: list[RunRow] = []

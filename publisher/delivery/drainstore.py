@@ -18,8 +18,8 @@ from datetime import timedelta
 
 from publisher.core.clock import Clock
 from publisher.delivery.leaseholder import Holder, is_alive
-from publisher.delivery.mailer import Failed, Outcome, RetryAt
 from publisher.delivery.ratelimit import Limit
+from publisher.delivery.smtpwire import Failed, Outcome, RetryAt
 from publisher.messages import enqueue
 from publisher.store import outbox as store_outbox
 from publisher.store.types import Connection, Engine

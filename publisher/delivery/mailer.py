@@ -14,11 +14,12 @@ import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, cast
+from typing import cast
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
+from publisher.delivery.ports import RelayUnavailable, Session
 from publisher.delivery.smtpwire import (
     ConnectionBroken,
     Failed,
@@ -34,15 +35,6 @@ from publisher.delivery.smtpwire import (
 __all__ = ["Failed", "Mailer", "Outcome", "RelayUnavailable", "RetryAt", "Sent", "Session"]
 
 _IDLE_CHECK = 30.0  # seconds idle before a pooled connection is checked with NOOP
-
-
-class RelayUnavailable(Exception):
-    """No connection could be made (refused, 421 greeting, TLS or AUTH failure)."""
-
-    def __init__(self, reply: str, *, permanent: bool = False) -> None:
-        super().__init__(reply)
-        self.reply = reply
-        self.permanent = permanent
 
 
 @dataclass
@@ -80,25 +72,6 @@ class RelayBackoff:
         delay = self.until - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-
-
-class Session(Protocol):
-    @property
-    def healthy(self) -> bool: ...
-
-    @property
-    def busy(self) -> bool: ...
-
-    @property
-    def pipelining(self) -> bool: ...
-
-    async def send(
-        self, sender: str, recipient: str, data: bytes, then: tuple[str, str] | None = None
-    ) -> Outcome: ...
-
-    async def check(self) -> bool: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

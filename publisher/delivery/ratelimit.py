@@ -65,3 +65,28 @@ class DomainLimits:
 
     def bucket(self, domain: str) -> Bucket | None:
         return self._buckets.get(domain)
+
+
+class Permits:
+    """What a message waits for before it goes: its domain's connection slot and rate tokens,
+    then a token of the global rate."""
+
+    def __init__(self, rate: float, limits: Mapping[str, Limit]) -> None:
+        self._bucket = Bucket(rate)
+        self._domains = DomainLimits(limits)
+
+    async def take(self, domain: str) -> asyncio.Semaphore | None:
+        """Wait for the permits of one message to ``domain``; returns its slot (to release
+        once the message is sent), None where the domain has no connection cap."""
+        slot = self._domains.slots(domain)
+        if slot is not None:
+            await slot.acquire()
+        bucket = self._domains.bucket(domain)
+        if bucket is not None:
+            await bucket.take()
+        await self._bucket.take()
+        return slot
+
+    def take_now(self, domain: str) -> bool:
+        """Take the permits of a message that may go with no wait (no domain limit)."""
+        return not self._domains.limited(domain) and self._bucket.try_take()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from publisher.core.config import Settings
-from publisher.core.models import RankedArticle, Selection
+from publisher.core.models import Article, RankedArticle, Selection
 from publisher.core.schedules import Digest, Schedules
 from publisher.digests import selection
 from publisher.messages import enqueue, fanout, mime
@@ -91,42 +91,52 @@ def run_digest(
             log.info("digest %s: window ending %s skipped: %s", digest.id, w.end, note)
             digest_runs.finish(conn, run_id, status="too_few", item_count=len(articles), note=note)
             return RunResult("too_few", digest.id, w, run_id, items=len(articles), note=note)
-        ranked = selection.most_viewed_for(conn, digest, w)
-        order = store_articles.list_sections(conn)
-        people = store_subscribers.recipients(conn, frequency=digest.frequency)
-        variants, skipped = selection.group_variants(
-            recipients=people, articles=articles, ranked=ranked, order=order, digest=digest
-        )
-        renderer = fanout.renderer_for(settings)
-        archive_url = identity.archive_url(digest.id, run_id)
-        links = Links(view_in_browser=archive_url, **fanout.personal_links())
-        list_info = identity.list_info(digest.name, digest.id)
-        prefix = digest_runs.dedupe_prefix(digest.id, run_id)
-        enqueued = 0
-        for v in variants:
-            rendered = renderer.digest(_input(digest, w, v.selection, links))
-            body = mime.compose(
-                rendered=rendered, sender=identity.sender, date=queued, list_info=list_info
-            )
-            enqueued += fanout.store_and_enqueue(
-                conn, identity, body=body, content_key=f"{prefix}{v.key}",
-                recipients=v.recipients, dedupe_prefix=prefix, kind="digest", now=queued,
-            )  # fmt: skip
-        full = selection.select_for(
-            sections=None, articles=articles, ranked=ranked, order=order, digest=digest
-        )
-        archive = renderer.digest(
-            _input(digest, w, full, Links(view_in_browser=archive_url), archive=True)
-        )
-        recipients = sum(len(v.recipients) for v in variants)
-        digest_runs.finish(
-            conn, run_id, status="enqueued", item_count=len(articles),
-            most_viewed_count=len(full.most_viewed), variant_count=len(variants),
-            recipient_count=recipients, subject=archive.subject, archive_html=archive.html,
-        )  # fmt: skip
+        result = _enqueue_run(conn, settings, identity, digest, w, run_id, articles, queued)
     log.info(
         "digest %s: run %d window (%s, %s]: %d items, %d variants, %d enqueued",
-        digest.id, run_id, w.start, w.end, len(articles), len(variants), enqueued,
+        digest.id, run_id, w.start, w.end, result.items, result.variants, result.enqueued,
+    )  # fmt: skip
+    return result
+
+
+def _enqueue_run(
+    conn: Connection, settings: Settings, identity: fanout.Identity, digest: Digest,
+    w: selection.Window, run_id: int, articles: list[Article], queued: datetime,
+) -> RunResult:  # fmt: skip
+    """Render each variant, queue it for its recipients, and keep the full issue as the
+    run's archive (in the run's transaction)."""
+    ranked = selection.most_viewed_for(conn, digest, w)
+    order = store_articles.list_sections(conn)
+    people = store_subscribers.recipients(conn, frequency=digest.frequency)
+    variants, skipped = selection.group_variants(
+        recipients=people, articles=articles, ranked=ranked, order=order, digest=digest
+    )
+    renderer = fanout.renderer_for(settings)
+    archive_url = identity.archive_url(digest.id, run_id)
+    links = Links(view_in_browser=archive_url, **fanout.personal_links())
+    list_info = identity.list_info(digest.name, digest.id)
+    prefix = digest_runs.dedupe_prefix(digest.id, run_id)
+    enqueued = 0
+    for v in variants:
+        rendered = renderer.digest(_input(digest, w, v.selection, links))
+        body = mime.compose(
+            rendered=rendered, sender=identity.sender, date=queued, list_info=list_info
+        )
+        enqueued += fanout.store_and_enqueue(
+            conn, identity, body=body, content_key=f"{prefix}{v.key}",
+            recipients=v.recipients, dedupe_prefix=prefix, kind="digest", now=queued,
+        )  # fmt: skip
+    full = selection.select_for(
+        sections=None, articles=articles, ranked=ranked, order=order, digest=digest
+    )
+    archive = renderer.digest(
+        _input(digest, w, full, Links(view_in_browser=archive_url), archive=True)
+    )
+    recipients = sum(len(v.recipients) for v in variants)
+    digest_runs.finish(
+        conn, run_id, status="enqueued", item_count=len(articles),
+        most_viewed_count=len(full.most_viewed), variant_count=len(variants),
+        recipient_count=recipients, subject=archive.subject, archive_html=archive.html,
     )  # fmt: skip
     return RunResult(
         "enqueued", digest.id, w, run_id, items=len(articles), most_viewed=len(full.most_viewed),

@@ -59,24 +59,9 @@ _CLAIMABLE = ("queued", "deferred")
 _FINAL = ("sent", "failed", "suppressed", "expired")
 
 
-def claim(
-    conn: Connection,
-    *,
-    owner: str,
-    now: datetime,
-    lease_until: datetime,
-    limit: int,
-    host: str | None = None,
-    process: str | None = None,
-) -> list[dict[str, Any]]:
-    """Lease up to ``limit`` due rows (and other drains' rows whose lease ran out) to ``owner``.
-
-    PostgreSQL: the candidate rows are locked with FOR UPDATE SKIP LOCKED, so concurrent
-    drains never take the same row. SQLite has one writer; UPDATE … RETURNING is atomic.
-    One indexed range per status (status, next_attempt_at), never a scan past sent rows.
-    A drain never gets back a row it already holds, even when that lease ran out: the row
-    is still in its memory and would go out twice.
-    """
+def _due_ids(conn: Connection, *, owner: str, now: datetime, limit: int) -> list[int]:
+    """Up to ``limit`` claimable ids: lapsed leases of other drains, then due deferred rows,
+    then due queued rows (locked, skipping locked rows, on PostgreSQL)."""
     pg = conn.dialect.name == "postgresql"
     not_mine = or_(outbox.c.lease_owner.is_(None), outbox.c.lease_owner != owner)
     ranges = [
@@ -97,6 +82,28 @@ def claim(
         if pg:
             q = q.with_for_update(skip_locked=True)
         ids.extend(int(i) for i in conn.execute(q).scalars())
+    return ids
+
+
+def claim(
+    conn: Connection,
+    *,
+    owner: str,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    host: str | None = None,
+    process: str | None = None,
+) -> list[dict[str, Any]]:
+    """Lease up to ``limit`` due rows (and other drains' rows whose lease ran out) to ``owner``.
+
+    PostgreSQL: the candidate rows are locked with FOR UPDATE SKIP LOCKED, so concurrent
+    drains never take the same row. SQLite has one writer; UPDATE … RETURNING is atomic.
+    One indexed range per status (status, next_attempt_at), never a scan past sent rows.
+    A drain never gets back a row it already holds, even when that lease ran out: the row
+    is still in its memory and would go out twice.
+    """
+    ids = _due_ids(conn, owner=owner, now=now, limit=limit)
     if not ids:
         return []
     stmt = (

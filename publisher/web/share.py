@@ -7,6 +7,7 @@ import hashlib
 import logging
 import secrets
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, Response
@@ -56,6 +57,25 @@ def _same_site(ctx: WebContext, request: Request) -> bool:
     return origin in (f"{ours.scheme}://{ours.netloc}", ctx.cors_origin)
 
 
+def _checked(
+    ctx: WebContext, request: Request, form: dict[str, Any], article_id: str,
+    values: dict[str, str],
+    now: datetime,
+) -> tuple[int, int, str, str, str]:  # fmt: skip
+    """The share form read and checked: (shown at, nonce, to, name, note). Raises
+    ``tokens.TokenError`` or ``formcheck.InputError``."""
+    if not _same_site(ctx, request):
+        raise formcheck.InputError("form_token", "err_form")
+    shown, nonce = _read_form_token(ctx.identity.secret, article_id,
+                                    str(form.get("form_token", "")), now)  # fmt: skip
+    if now.timestamp() - shown < ctx.settings.share_min_seconds:
+        raise formcheck.InputError("form_token", "err_fast")
+    to = formcheck.single_address(values["to"], "to")
+    name = formcheck.person_name(values["name"], required=True)
+    note = formcheck.plain_note(values["note"])
+    return shown, nonce, to, name, note
+
+
 def router(_settings: Settings) -> APIRouter:
     r = APIRouter(include_in_schema=False)
 
@@ -88,15 +108,7 @@ def router(_settings: Settings) -> APIRouter:
         values = {k: str(form.get(k, "")) for k in ("to", "name", "note")}
         now = ctx.now()
         try:
-            if not _same_site(ctx, request):
-                raise formcheck.InputError("form_token", "err_form")
-            shown, nonce = _read_form_token(ctx.identity.secret, article_id,
-                                            str(form.get("form_token", "")), now)  # fmt: skip
-            if now.timestamp() - shown < ctx.settings.share_min_seconds:
-                raise formcheck.InputError("form_token", "err_fast")
-            to = formcheck.single_address(values["to"], "to")
-            name = formcheck.person_name(values["name"], required=True)
-            note = formcheck.plain_note(values["note"])
+            shown, nonce, to, name, note = _checked(ctx, request, form, article_id, values, now)
         except (tokens.TokenError, formcheck.InputError) as exc:
             article = await asyncio.to_thread(_published, ctx, article_id)
             if article is None:

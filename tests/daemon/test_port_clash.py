@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher.daemon.process import ListenError, _bind
+from publisher.daemon.listeners import ListenError, bind
 from tests.daemonkit import daemon_env
 from tests.pgserver import free_port
 
@@ -57,13 +57,13 @@ def test_distinct_addresses_may_share_a_port(tmp_path: Path) -> None:
 
 def test_a_port_clash_is_found_when_binding_not_after_start() -> None:
     """Two SO_REUSEADDR binds of one port both succeed on Linux; the listen must not."""
-    first = _bind("127.0.0.1", 0, "web_host/web_port")
+    first = bind("127.0.0.1", 0, "web_host/web_port")
     try:
         port = first.getsockname()[1]
         with pytest.raises(ListenError, match="ops_port to a free port"):
-            _bind("127.0.0.1", port, "ops_host/ops_port")
+            bind("127.0.0.1", port, "ops_host/ops_port")
         with pytest.raises(ListenError):
-            _bind("0.0.0.0", port, "ops_host/ops_port")
+            bind("0.0.0.0", port, "ops_host/ops_port")
         probe = socket.create_connection(("127.0.0.1", port), timeout=5)
         probe.close()  # the first listener is untouched
     finally:

@@ -210,6 +210,7 @@ async def test_421_mid_session_backs_off_and_keeps_the_relays_words(
     assert len(record.messages) == 5 and report.sent == 5
     assert report.relay_down == words  # gave up on the relay after repeated 421s
     # Not one per message: each connection may open once per backoff step, then it gives up.
+    assert isinstance(drain.mailer, Mailer)
     assert record.connections <= 2 * (1 + drain.mailer.backoff.limit) < 30
     replies = {r for s, _a, r in _rows(engine) if s != "sent" and r is not None}
     assert replies == {words}  # never "connection closed by server"

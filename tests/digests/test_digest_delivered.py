@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 from publisher.app import App
 from publisher.core.clock import FixedClock
 from publisher.core.config import Settings
+from publisher.delivery.configured import build_drain
 from publisher.delivery.dkimsign import verify
-from publisher.delivery.drain import build_drain
 from publisher.digests import pipeline
 from tests.digestkit import NOW, add_subscriber, load_store, schedules
 from tests.smtpserver import SmtpServer

@@ -1,0 +1,90 @@
+"""The drain's one database thread, and its retries while the database is down.
+
+Store calls are blocking (SQLAlchemy): they run one at a time on this thread, so the event
+loop keeps sending. A lost connection or a full disk (``drainstore.StoreUnavailable``) is
+retried with backoff, logged at most every 10 s: the drain waits, it does not die.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from publisher.delivery.drainstore import Report, StoreUnavailable
+
+log = logging.getLogger("publisher.delivery.drain")
+T = TypeVar("T")
+_RETRY_FIRST, _RETRY_MAX = 0.05, 5.0  # seconds between database retries
+
+
+class Abandoned(Exception):
+    """A database call was given up (stopping, or its deadline passed)."""
+
+
+class DbThread:
+    def __init__(self, report: Report, stopping: asyncio.Event) -> None:
+        self.report = report
+        self._stopping = stopping
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="outbox-db")
+        self._warned = 0.0
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+
+    async def retry(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        deadline: float | None = None,
+        abandon_on_stop: bool = False,
+    ) -> T:
+        """``fn`` on the database thread, retried with backoff while the database is down.
+
+        Gives up (``Abandoned``) when ``deadline`` (loop time) passes, or, with
+        ``abandon_on_stop``, once the drain is stopping; otherwise waits as long as it takes.
+        """
+        loop = asyncio.get_running_loop()
+        delay = _RETRY_FIRST
+        while True:
+            try:
+                return await self.call(fn, *args)
+            except StoreUnavailable as exc:
+                self.trouble(exc)
+                if deadline is not None and loop.time() + delay > deadline:
+                    raise Abandoned(first_line(exc)) from None
+                if abandon_on_stop and self._stopping.is_set():
+                    raise Abandoned(first_line(exc)) from None
+                if abandon_on_stop:
+                    await wait_for(self._stopping, delay)
+                else:
+                    await asyncio.sleep(delay)
+                delay = min(delay * 2, _RETRY_MAX)
+
+    def trouble(self, exc: BaseException) -> None:
+        """Count and log (at most every 10 s) a database error the drain will retry."""
+        self.report.db_errors += 1
+        now = asyncio.get_running_loop().time()
+        if now - self._warned >= 10 or self.report.db_errors == 1:
+            self._warned = now
+            log.error("database unavailable, delivery waits and retries: %s", first_line(exc))
+
+    def shutdown(self) -> None:
+        self._thread.shutdown(wait=True)
+
+
+async def wait_for(event: asyncio.Event, seconds: float) -> None:
+    """Wait until ``event`` is set, or ``seconds`` have passed."""
+    try:
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        pass
+
+
+def first_line(exc: BaseException) -> str:
+    """The error without SQLAlchemy's "[SQL: …] [parameters: …]" lines (addresses, tokens)."""
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:300]
