@@ -207,13 +207,21 @@ def recipients(conn: Connection, *, frequency: str) -> list[Recipient]:
 def suppress(
     conn: Connection, *, email: str, reason: str, now: datetime, scope: str = "all"
 ) -> None:
-    """List an address (by its canonical key); one already listed keeps its first reason."""
+    """List an address (by its canonical key); one already listed keeps its first reason,
+    except that a reader who deletes their data after unsubscribing is recorded as ``deleted``
+    (the stronger of the reader's own requests, and the one the README promises)."""
     email = canonical(email)
     exists = conn.execute(
-        select(suppressions.c.email).where(
+        select(suppressions.c.reason).where(
             suppressions.c.email == email, suppressions.c.scope == scope
         )
     ).first()
+    if exists is not None and exists.reason == "unsubscribed" and reason == "deleted":
+        conn.execute(
+            update(suppressions)
+            .where(suppressions.c.email == email, suppressions.c.scope == scope)
+            .values(reason=reason, created_at=now)
+        )
     if exists is None:
         conn.execute(
             insert(suppressions).values(

@@ -47,3 +47,18 @@ def test_each_suppression_stops_only_what_it_should(any_engine: Engine) -> None:
         ("digest", "noshare@example.kr"),
     ]
     assert set_aside == 3
+
+
+def test_deleting_after_unsubscribing_is_recorded_as_deleted(any_engine: Engine) -> None:
+    from sqlalchemy import text
+
+    from publisher.store import subscribers
+
+    with any_engine.begin() as conn:
+        subscribers.suppress(conn, email="Gone@example.kr", reason="unsubscribed", now=NOW)
+        subscribers.suppress(conn, email="gone@example.kr", reason="deleted", now=NOW)
+        subscribers.suppress(conn, email="bounced@example.kr", reason="hard_bounce", now=NOW)
+        subscribers.suppress(conn, email="bounced@example.kr", reason="deleted", now=NOW)
+        q = text("SELECT email, reason FROM suppressions")
+        rows = {str(e): str(r) for e, r in conn.execute(q)}
+    assert rows == {"gone@example.kr": "deleted", "bounced@example.kr": "hard_bounce"}
