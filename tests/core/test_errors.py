@@ -24,6 +24,7 @@ from publisher.digests.pipeline import NothingDue
 from publisher.intake.records import FileError, NotUtf8
 from publisher.intake.sources.base import SourceError
 from publisher.intake.workers import WorkerDied
+from publisher.messages.enqueue import SubstitutionError
 from publisher.messages.mime import ComposeError
 from publisher.readers import formcheck
 from publisher.readers import subscribers as use
@@ -38,11 +39,13 @@ NAMED: list[type[Exception]] = [
     AddressError, ConfigError, HttpError, TokenError, ListenError, DkimError, RelayUnavailable,
     ConnectionBroken, NothingDue, FileError, NotUtf8, SourceError, WorkerDied, ComposeError,
     formcheck.InputError, FormUsed, RateLimited, Gone, TooMany, Unfit, StoreError,
-    InputError, ParseError, ScheduleError,
+    SubstitutionError, InputError, ParseError, ScheduleError,
 ]  # fmt: skip
 # Still ValueErrors: pydantic validators raise them, and older callers catch them.
-STILL_VALUE_ERRORS = [AddressError, TokenError, DkimError, ComposeError, Unfit, NotUtf8,
-                      InputError, ParseError, ScheduleError]  # fmt: skip
+STILL_VALUE_ERRORS = [
+    AddressError, TokenError, SubstitutionError, DkimError, ComposeError, Unfit, NotUtf8,
+    InputError, ParseError, ScheduleError,
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("kind", NAMED, ids=lambda k: k.__name__)
