@@ -11,6 +11,7 @@ from rich.text import Text
 
 from publisher.app import App
 from publisher.core.config import ConfigError, load_settings
+from publisher.core.errors import PublisherError
 from publisher.store.db import StoreError, failure_line
 
 console = Console(soft_wrap=True)
@@ -70,5 +71,5 @@ def require_signing_key(app: App) -> None:
 
     try:
         fanout.Identity.from_settings(app.settings)
-    except ValueError as exc:
+    except PublisherError as exc:  # secret_key missing (InputError), a bad from_address
         raise fail(str(exc)) from None

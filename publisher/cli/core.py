@@ -9,6 +9,7 @@ import typer
 
 from publisher.cli.common import console, fail, open_app
 from publisher.core.config import ConfigError, Settings, load_settings
+from publisher.core.errors import ScheduleError
 from publisher.core.schedules import Schedules
 from publisher.daemon.scheduler import load_schedules
 
@@ -60,7 +61,7 @@ def all_problems(*, network: bool) -> list[str]:
     if schedules_path is not None:
         try:
             schedules = load_schedules(schedules_path)
-        except ValueError as exc:
+        except ScheduleError as exc:
             problems.extend(str(exc).splitlines())
     if settings is not None:
         from publisher.daemon import preflight

@@ -12,6 +12,7 @@ import typer
 from publisher.app import App
 from publisher.cli.common import fail, open_app, require_signing_key, say
 from publisher.core.addresses import AddressError, normalise
+from publisher.core.errors import ParseError, PublisherError, ScheduleError
 from publisher.core.schedules import Schedules
 from publisher.core.timeparse import parse_rfc3339
 from publisher.store import digest_runs
@@ -26,7 +27,7 @@ def register(app: typer.Typer) -> None:
 def _schedules(app: App, digest_id: str) -> Schedules:
     try:
         schedules = app.schedules
-    except ValueError as exc:
+    except ScheduleError as exc:
         raise fail(str(exc).splitlines()) from None
     if digest_id not in {d.id for d in schedules.digests}:
         known = ", ".join(d.id for d in schedules.digests) or "none"
@@ -53,7 +54,7 @@ def _at(app: App, at: str | None) -> datetime:
     text = f"{m.group(1)}:00{m.group(2) or ''}" if m else at
     try:
         return parse_rfc3339(text, app.settings.tz)
-    except ValueError as exc:
+    except ParseError as exc:
         raise fail(f"--at: {exc}") from None
 
 
@@ -95,7 +96,7 @@ def preview(
         try:
             pv = pipeline.preview(app.engine, app.settings, schedules, digest_id,
                                   now=_at(app, at), as_email=as_email)  # fmt: skip
-        except ValueError as exc:
+        except PublisherError as exc:
             raise fail(str(exc), code=1) from None
     w = pv.window
     say(f"subject: {pv.rendered.subject}")
@@ -134,7 +135,7 @@ def test(
             # Rendered as of --at, enqueued now: a future --at must not hold the copy back.
             n = pipeline.send_test(app.engine, app.settings, schedules, digest_id, to=address,
                                now=app.clock.now(), at=_at(app, at))  # fmt: skip
-        except ValueError as exc:
+        except PublisherError as exc:
             raise fail(str(exc)) from None
     say(f"enqueued {n} test message to {address}")
 
@@ -163,7 +164,7 @@ def run(
         try:
             r = pipeline.run_digest(app.engine, app.settings, schedules, digest_id,
                                 now=when, manual=now, queued_at=app.clock.now())  # fmt: skip
-        except ValueError as exc:
+        except PublisherError as exc:
             raise fail(str(exc)) from None
     if r.window is not None:
         kind = "manual run" if now else "window"

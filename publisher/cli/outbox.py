@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from publisher.cli.common import console, fail, open_app
+from publisher.core.errors import ParseError
 from publisher.core.timeparse import parse_duration
 from publisher.messages.enqueue import KINDS, STATUSES, expiry_for
 from publisher.store import outbox as store_outbox
@@ -80,7 +81,7 @@ def purge(
     """Delete finished rows (sent, failed, suppressed, expired) and unused contents."""
     try:
         age = parse_duration(older_than)
-    except ValueError as exc:
+    except ParseError as exc:
         raise fail(f"--older-than: {exc}") from None
     with open_app() as pub, pub.engine.begin() as conn:
         rows, contents = store_outbox.purge(conn, before=pub.clock.now() - age)

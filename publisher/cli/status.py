@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from publisher.cli.common import console, open_app
+from publisher.core.errors import ScheduleError
 from publisher.daemon.status import Status, daemon_health, gather
 
 OUTBOX_ORDER = ("queued", "sending", "deferred", "sent", "failed", "suppressed", "expired")
@@ -31,7 +32,7 @@ def status(
         problems: list[str] = []
         try:
             schedules = app.schedules
-        except ValueError as exc:
+        except ScheduleError as exc:
             schedules, problems = None, str(exc).splitlines()
         report = gather(
             app.settings, app.engine, now=app.clock.now(), schedules=schedules,

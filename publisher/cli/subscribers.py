@@ -10,6 +10,7 @@ import typer
 from rich.text import Text
 
 from publisher.cli.common import console, fail, open_app, require_signing_key, say
+from publisher.core.errors import InputError
 from publisher.intake.records import NotUtf8
 from publisher.readers import subscribers as use
 
@@ -49,7 +50,7 @@ def import_(
             raise fail(f"{file}:{exc}; nothing was imported") from None
         except OSError as exc:
             raise fail(f"{file}: {exc.strerror or exc}") from None
-        except ValueError as exc:
+        except InputError as exc:
             raise fail(str(exc)) from None
         asked = None
         if send_confirmation and report.pending:
@@ -100,7 +101,7 @@ def add(
             outcome = use.add_or_update(
                 app.engine, given, now=app.clock.now(), defaults={"status": "confirmed"}
             )
-        except ValueError as exc:
+        except InputError as exc:
             raise fail(str(exc), code=1) from None
     say(f"{outcome}: {email}")
 

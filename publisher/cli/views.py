@@ -10,6 +10,7 @@ from rich.cells import cell_len
 
 from publisher.cli.articles import file_progress, print_problems
 from publisher.cli.common import console, fail, open_app
+from publisher.core.errors import ParseError
 from publisher.core.timeparse import parse_duration
 from publisher.intake.pageviews import import_view_counts, most_viewed
 from publisher.intake.records import read_jsonl
@@ -44,7 +45,7 @@ def top(
     """Print the most viewed articles (많이 본 뉴스): rank, id, title, views."""
     try:
         span = parse_duration(window)
-    except ValueError as exc:
+    except ParseError as exc:
         raise fail(f"--window: {exc}") from None
     with open_app() as application:
         ranking = most_viewed(

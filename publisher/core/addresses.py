@@ -16,8 +16,10 @@ from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
+from publisher.core.errors import PublisherError
 
-class AddressError(ValueError):
+
+class AddressError(PublisherError, ValueError):  # ValueError: pydantic validators raise it
     """Not exactly one valid addr-spec; the message says why."""
 
 

@@ -30,6 +30,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from publisher.core.errors import PublisherError
 from publisher.core.feedsettings import FeedSettings
 from publisher.core.fieldchecks import email_address, http_url
 from publisher.core.mailsettings import DeliverySettings, DigestSettings, DomainLimit
@@ -53,7 +54,7 @@ ENV_PREFIX = "PUBLISHER_"
 CONFIG_ENV = "PUBLISHER_CONFIG"
 
 
-class ConfigError(Exception):
+class ConfigError(PublisherError):
     """Every problem found, each prefixed with where it came from and its key path."""
 
     def __init__(self, problems: list[str], *, schedules_file: Path | None = None) -> None:

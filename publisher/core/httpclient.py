@@ -9,11 +9,12 @@ from types import TracebackType
 import httpx
 
 from publisher import __version__
+from publisher.core.errors import PublisherError
 
 USER_AGENT = f"publisher/{__version__}"
 
 
-class HttpError(Exception):
+class HttpError(PublisherError):
     """The request could not be made or answered (connection, timeout, protocol)."""
 
 

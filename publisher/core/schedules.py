@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from publisher.core.errors import ScheduleError
 from publisher.core.timeparse import parse_duration
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
@@ -215,7 +216,7 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
 def parse_schedules(
     text: str, *, source: str = "schedules.yaml", triggers: TriggerFactory | None = None
 ) -> Schedules:
-    """Parse and validate; raise ValueError whose lines each name ``source: key.path``.
+    """Parse and validate; raise ScheduleError whose lines each name ``source: key.path``.
 
     Without ``triggers`` a ``cron:`` is not checked and no timing can give its trigger: the
     daemon's ``scheduler.parse_schedules`` passes them in.
@@ -223,11 +224,11 @@ def parse_schedules(
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ValueError(f"{source}: not valid YAML: {exc}") from None
+        raise ScheduleError(f"{source}: not valid YAML: {exc}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ValueError(f"{source}: (top): must be a mapping")
+        raise ScheduleError(f"{source}: (top): must be a mapping")
     try:
         return Schedules.model_validate(data, context={"triggers": triggers})
     except ValidationError as exc:
@@ -238,12 +239,12 @@ def parse_schedules(
             line = f"{source}: {_key_path(err['loc'])}: {msg}"
             if line not in lines:
                 lines.append(line)
-        raise ValueError("\n".join(lines)) from None
+        raise ScheduleError("\n".join(lines)) from None
 
 
 def load_schedules(path: Path, *, triggers: TriggerFactory | None = None) -> Schedules:
     try:
         text = path.read_text("utf-8")
     except FileNotFoundError:
-        raise ValueError(f"{path}: file not found") from None
+        raise ScheduleError(f"{path}: file not found") from None
     return parse_schedules(text, source=path.name, triggers=triggers)

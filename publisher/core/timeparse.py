@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
 
+from publisher.core.errors import ParseError
+
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # RFC 3339 date-time; the offset is optional here (a naive value is read in the site timezone).
@@ -20,10 +22,10 @@ def parse_duration(text: str) -> timedelta:
     """Parse "90s", "30m", "24h", "7d" or "2w"."""
     m = _DURATION.match(text)
     if not m:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 30m, 24h, 7d)")
+        raise ParseError(f"not a duration: {text!r} (use e.g. 30m, 24h, 7d)")
     seconds = int(m.group(1)) * _UNITS[m.group(2)]
     if seconds <= 0:
-        raise ValueError(f"duration must be positive: {text!r}")
+        raise ParseError(f"duration must be positive: {text!r}")
     return timedelta(seconds=seconds)
 
 
@@ -43,16 +45,16 @@ def parse_rfc3339(text: str, default_tz: tzinfo) -> datetime:
     """
     m = _RFC3339.match(text.strip())
     if not m:
-        raise ValueError(f"not an RFC 3339 timestamp: {text[:40]!r}")
+        raise ParseError(f"not an RFC 3339 timestamp: {text[:40]!r}")
     year, month, day, hour, minute, second = (int(m.group(i)) for i in range(1, 7))
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise ValueError(f"year {year} is out of range {MIN_YEAR}-{MAX_YEAR}")
+        raise ParseError(f"year {year} is out of range {MIN_YEAR}-{MAX_YEAR}")
     frac = m.group(7)
     micro = int((frac[1:] + "000000")[:6]) if frac else 0
     try:
         naive = datetime(year, month, day, hour, minute, min(second, 59), micro)
     except ValueError as exc:
-        raise ValueError(f"invalid date: {exc}") from None
+        raise ParseError(f"invalid date: {exc}") from None
     if m.group(8):
         return naive.replace(tzinfo=UTC)
     if m.group(9):

@@ -12,6 +12,8 @@ from typing import Literal
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 
+from publisher.core.errors import PublisherError
+
 Purpose = Literal["confirm", "unsubscribe", "preferences", "share-block", "form"]
 
 MAX_AGE: dict[Purpose, timedelta] = {
@@ -25,7 +27,7 @@ MAX_AGE: dict[Purpose, timedelta] = {
 }
 
 
-class TokenError(ValueError):
+class TokenError(PublisherError, ValueError):  # ValueError: callers and tests predate the tree
     """Bad, tampered, expired or wrong-purpose token."""
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import errno
 import socket
 
+from publisher.core.errors import PublisherError
+
 __all__ = ["ListenError", "bind", "bind_all"]
 
 LISTEN_BACKLOG = 2048  # uvicorn's default
 
 
-class ListenError(Exception):
+class ListenError(PublisherError):
     """A listener could not be opened (port in use, unknown host): one line for the operator."""
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from publisher.core.config import Settings
+from publisher.core.errors import InputError
 from publisher.core.schedules import Schedules
 from publisher.store.db import StoreError, driver_reason, make_engine, sqlite_path
 from publisher.store.migrate import current_revision, known_revision
@@ -189,7 +190,7 @@ async def _greet(s: Settings) -> list[str]:
 
     try:
         mailer = Mailer(s.smtp_url, pool_size=1, connect_timeout=s.smtp_connect_timeout)
-    except ValueError as exc:
+    except InputError as exc:
         return [str(exc)]
     where = f"{mailer.endpoint.scheme}://{mailer.endpoint.host}:{mailer.endpoint.port}"
     try:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import dkim
 
+from publisher.core.errors import PublisherError
+
 # dkimpy signs List-Unsubscribe by default but not List-Unsubscribe-Post (RFC 8058 wants both).
 SIGNED_HEADERS: tuple[bytes, ...] = (
     b"from", b"to", b"subject", b"date", b"message-id", b"reply-to", b"mime-version",
@@ -14,7 +16,7 @@ SIGNED_HEADERS: tuple[bytes, ...] = (
 )  # fmt: skip
 
 
-class DkimError(ValueError):
+class DkimError(PublisherError, ValueError):  # ValueError: dkimpy's own errors are caught with it
     pass
 
 

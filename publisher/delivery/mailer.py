@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
 
+from publisher.core.errors import InputError
 from publisher.delivery.ports import RelayUnavailable, Session
 from publisher.delivery.smtpwire import (
     ConnectionBroken,
@@ -90,7 +91,7 @@ class Endpoint:
         parts = urlsplit(url)
         ports = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
         if parts.scheme not in ports or not parts.hostname:
-            raise ValueError(f"smtp_url: unsupported or incomplete URL {url!r}")
+            raise InputError("smtp_url", f"unsupported or incomplete URL {url!r}")
         return cls(
             scheme=parts.scheme,
             host=parts.hostname,

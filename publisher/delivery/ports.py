@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from publisher.core.errors import PublisherError
 from publisher.delivery.drainstore import Report
 from publisher.delivery.smtpwire import Outcome
 from publisher.messages.enqueue import Claimed
@@ -57,7 +58,7 @@ class DrainOutbox(Protocol):
         """Make the rows of dead drains on this host claimable; returns how many."""
 
 
-class RelayUnavailable(Exception):
+class RelayUnavailable(PublisherError):
     """No connection could be made (refused, 421 greeting, TLS or AUTH failure)."""
 
     def __init__(self, reply: str, *, permanent: bool = False) -> None:

@@ -13,6 +13,8 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
+from publisher.core.errors import PublisherError
+
 # --- outcomes: what the drain needs to know about one message ---
 
 
@@ -150,7 +152,7 @@ def _expire(waiter: asyncio.Future[None]) -> None:
         waiter.set_exception(TimeoutError())
 
 
-class ConnectionBroken(Exception):
+class ConnectionBroken(PublisherError):
     """The connection dropped or a reply timed out; the session must be discarded."""
 
 

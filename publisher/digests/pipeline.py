@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from publisher.core.config import Settings
+from publisher.core.errors import InputError, PublisherError
 from publisher.core.models import Article, RankedArticle, Selection
 from publisher.core.schedules import Digest, Schedules
 from publisher.digests import selection
@@ -18,6 +19,10 @@ from publisher.store import subscribers as store_subscribers
 from publisher.store.types import Connection, Engine
 
 log = logging.getLogger("publisher.digests.pipeline")
+
+
+class NothingDue(PublisherError):
+    """A preview asked for a moment when no window is due; the message says why."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +188,7 @@ def preview(
         last_end = digest_runs.last_window_end(conn, digest.id)
         plan = selection.plan_run(digest, tz=schedules.tz, now=now, last_end=last_end)
         if plan.window is None:
-            raise ValueError(f"digest {digest.id}: {plan.reason}")
+            raise NothingDue(f"digest {digest.id}: {plan.reason}")
         w = plan.window
         articles = selection.new_articles(conn, digest, w)
         ranked = selection.most_viewed_for(conn, digest, w)
@@ -193,7 +198,7 @@ def preview(
         if as_email is not None:
             who = store_subscribers.get_by_email(conn, as_email)
             if who is None:
-                raise ValueError(f"--as: no subscriber {as_email}")
+                raise InputError("--as", f"no subscriber {as_email}")
     variants, _ = selection.group_variants(
         recipients=people, articles=articles, ranked=ranked, order=order, digest=digest
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from publisher.core.errors import ParseError
 from publisher.core.models import RankedArticle
 from publisher.core.timeparse import hour_floor, parse_rfc3339
 from publisher.intake.batch import Problem
@@ -50,7 +51,7 @@ def _parse(value: dict[str, Any], tz: tzinfo) -> tuple[str, int, datetime] | lis
     else:
         try:
             when = parse_rfc3339(at, tz)
-        except ValueError as exc:
+        except ParseError as exc:
             problems.append(Problem(0, "at", str(exc)))
     if problems:
         return problems

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
+from publisher.core.errors import PublisherError
+
 Format = Literal["jsonl", "json", "csv"]
 FORMATS: tuple[Format, ...] = ("jsonl", "json", "csv")
 _EXTENSIONS: dict[str, Format] = {
@@ -30,7 +32,7 @@ MAX_RECORD_CHARS = 16 << 20
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
-class FileError(Exception):
+class FileError(PublisherError):
     """The file as a whole cannot be read; nothing from it was imported."""
 
 
@@ -43,7 +45,7 @@ class Record:
     error: str | None = None
 
 
-class NotUtf8(ValueError):
+class NotUtf8(PublisherError, ValueError):  # ValueError: callers and tests predate the tree
     """A file is not UTF-8 text; it names the first bad byte so the user can find it."""
 
     def __init__(self, line: int, offset: int, byte: int) -> None:

@@ -163,8 +163,8 @@ def _image(obj: Mapping[str, Any]) -> tuple[str | None, str | None, int | None]:
     raw_length = obj.get("image_length")
     length: int | None = None
     if raw_length not in (None, ""):
-        if isinstance(raw_length, str) and raw_length.strip().isdigit():
-            raw_length = int(raw_length)  # from CSV
+        if isinstance(raw_length, str) and raw_length.strip().isdecimal():
+            raw_length = int(raw_length)  # from CSV; isdecimal, as "²" is a digit int() refuses
         if (
             not isinstance(raw_length, int)
             or isinstance(raw_length, bool)

@@ -18,6 +18,7 @@ from datetime import tzinfo
 from itertools import islice
 from typing import Any
 
+from publisher.core.errors import PublisherError
 from publisher.intake.records import Item, RawLine, parse_jsonl_line
 from publisher.intake.validate import FieldError, validate_article
 from publisher.store.articles import ArticleRow, article_row
@@ -28,7 +29,7 @@ CHUNK = 250
 _Payload = bytes | dict[str, Any] | str
 
 
-class WorkerDied(Exception):
+class WorkerDied(PublisherError):
     """A worker process died (killed, out of memory). What was written before stays whole."""
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from publisher.core.config import Settings
+from publisher.core.errors import PublisherError
 from publisher.store import outbox as store_outbox
 from publisher.store import suppressions as store_suppressions
 from publisher.store.types import Connection
@@ -243,6 +244,13 @@ def backoff(
     return timedelta(seconds=max(low, min(high, base * jitter)))
 
 
+class SubstitutionError(PublisherError, ValueError):
+    """A per-recipient value that would break its message (a line break in a header).
+
+    A ``ValueError`` too: the drain fails the item on any ``ValueError`` from personalising.
+    """
+
+
 class Template:
     """Stored content split at its placeholders once, so each message is a single join."""
 
@@ -254,7 +262,7 @@ class Template:
         values: dict[str, bytes] = {MESSAGE_ID_PLACEHOLDER: item.message_id.encode()}
         for name, value in item.substitutions.items():
             if "\r" in value or "\n" in value:
-                raise ValueError(f"substitution {name}: value contains a line break")
+                raise SubstitutionError(f"substitution {name}: value contains a line break")
             values[name] = value.encode("utf-8")
         parts = self.parts[:]
         for i in range(1, len(parts), 2):
@@ -283,7 +291,7 @@ def fill(template: bytes, substitutions: Mapping[str, str], message_id: str) -> 
     head = template if end < 0 else template[:end]
     for name, value in substitutions.items():
         if ("\r" in value or "\n" in value) and name.encode() in head:
-            raise ValueError(f"substitution {name}: header value contains a line break")
+            raise SubstitutionError(f"substitution {name}: header value contains a line break")
     values = {MESSAGE_ID_PLACEHOLDER: message_id, **substitutions}
 
     # One pass: a value is never searched again, so a placeholder a reader typed into a value

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from publisher.core import tokens
 from publisher.core.addresses import domain_of, to_ascii
 from publisher.core.config import Settings
+from publisher.core.errors import InputError
 from publisher.messages import mime
 from publisher.messages.enqueue import KINDS, NewMessage, enqueue, expiry_for, store_content
 from publisher.render.linebudget import check_values
@@ -41,8 +42,8 @@ class Identity:
         domain = domain_of(s.from_address)
         secret = s.secret_key or (DEMO_SECRET if s.demo else "")
         if not secret:
-            raise ValueError(
-                "secret_key: required to sign unsubscribe links (set PUBLISHER_SECRET_KEY)"
+            raise InputError(
+                "secret_key", "required to sign unsubscribe links (set PUBLISHER_SECRET_KEY)"
             )
         return cls(
             sender=mime.Sender(s.from_name or s.site_name, s.from_address, s.reply_to),

@@ -17,6 +17,7 @@ from email.header import Header
 from email.utils import format_datetime
 
 from publisher.core.addresses import to_ascii
+from publisher.core.errors import PublisherError
 from publisher.messages.enqueue import MESSAGE_ID_PLACEHOLDER
 from publisher.render.linebudget import MAX_LINE, VALUE_LINE_MAX, cost
 from publisher.render.templates import RenderedEmail
@@ -30,7 +31,7 @@ CRLF = "\r\n"
 _ATEXT = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]*$")
 
 
-class ComposeError(ValueError):
+class ComposeError(PublisherError, ValueError):  # ValueError: callers and tests predate the tree
     pass
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from publisher.core import errors
 from publisher.core.addresses import AddressError, normalise
 
 NAME_MAX = 50
@@ -68,12 +69,11 @@ _URL_SHAPES = re.compile(
 _ENCODED_BREAK = re.compile(r"%0[ad]|\\[rn]", re.IGNORECASE)
 
 
-class InputError(ValueError):
+class InputError(errors.InputError):
     """A form field that cannot be accepted; ``field`` names it, ``key`` picks the message."""
 
     def __init__(self, field: str, key: str, detail: str = "") -> None:
-        super().__init__(f"{field}: {detail or key}")
-        self.field = field
+        super().__init__(field, detail or key)
         self.key = key
 
 

@@ -17,6 +17,7 @@ from typing import Literal
 
 from publisher.core import tokens
 from publisher.core.addresses import to_ascii
+from publisher.core.errors import PublisherError
 from publisher.core.models import Article
 from publisher.messages import mime
 from publisher.messages.enqueue import (
@@ -46,11 +47,11 @@ NOTE_HTML = "%%SHARE_NOTE_HTML%%"
 NOTE_INDENT = "  "  # the text template indents the note's first line; we indent the rest
 
 
-class RateLimited(Exception):
+class RateLimited(PublisherError):
     """Some share limit is reached; deliberately not saying which."""
 
 
-class FormUsed(Exception):
+class FormUsed(PublisherError):
     """The form this share came from was already sent once: a replay, or a double submit."""
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from publisher.core import tokens
 from publisher.core.addresses import canonical, to_ascii
+from publisher.core.errors import PublisherError
 from publisher.core.models import Subscriber
 from publisher.messages import mime
 from publisher.messages.enqueue import READER_OWN, NewMessage, enqueue, store_content
@@ -57,7 +58,7 @@ def day_start(now: datetime) -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-class TooMany(Exception):
+class TooMany(PublisherError):
     """This client asked for too many subscriptions this hour."""
 
 

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from publisher.core.addresses import AddressError, normalise, to_ascii
 from publisher.core.config import Settings
+from publisher.core.errors import InputError
 from publisher.core.models import Subscriber
 from publisher.intake.records import check_utf8
 from publisher.store import outbox as store_outbox
@@ -98,7 +99,7 @@ def validate(line: int, raw: dict[str, Any]) -> Row | RowError:
 
 def _check_suffix(path: Path) -> None:
     if path.suffix.lower() not in (".csv", ".jsonl", ".ndjson"):
-        raise ValueError(f"{path}: use a .csv or .jsonl file")
+        raise InputError(str(path), "use a .csv or .jsonl file")
 
 
 def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
@@ -176,7 +177,7 @@ def import_file(engine: Engine, path: Path, *, now: datetime) -> ImportReport:
 def _valid(raw: Mapping[str, Any]) -> Row:
     row = validate(0, dict(raw))
     if isinstance(row, RowError):
-        raise ValueError(f"{row.field}: {row.reason}")
+        raise InputError(row.field, row.reason)
     return row
 
 

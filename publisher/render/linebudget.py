@@ -17,12 +17,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from publisher.core.errors import PublisherError
+
 MAX_LINE = 998  # RFC 5322 2.1.1, without the CRLF
 VALUE_LINE_MAX = 300  # bytes: an e-mail address (≤ 254) in <>, a link with a signed token
 PLACEHOLDER = re.compile(r"%%[A-Z0-9_]+%%")
 
 
-class Unfit(ValueError):
+class Unfit(PublisherError, ValueError):  # ValueError: callers and tests predate the tree
     """A value, or the message it makes, that cannot be sent as it is."""
 
 

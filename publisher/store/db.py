@@ -14,8 +14,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.types import TypeDecorator
 
+from publisher.core.errors import PublisherError
 
-class StoreError(Exception):
+
+class StoreError(PublisherError):
     """The store cannot be opened or written; the message says which path or URL."""
 
 

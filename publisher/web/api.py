@@ -17,6 +17,7 @@ from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
 from publisher.core.config import Settings
+from publisher.core.errors import InputError
 from publisher.core.models import Article
 from publisher.digests import pipeline
 from publisher.intake.records import NotUtf8
@@ -168,9 +169,8 @@ def router(_settings: Settings) -> APIRouter:
         obj = await read_object(request)
         try:
             outcome = subscribers.add(ctx.engine, obj, now=ctx.now())
-        except ValueError as exc:
-            field, _, reason = str(exc).partition(": ")
-            raise ApiError(422, reason or str(exc), field=field) from None
+        except InputError as exc:
+            raise ApiError(422, exc.reason, field=exc.field) from None
         return JSONResponse({"outcome": outcome})
 
     @r.get("/outbox/stats", tags=["operators"])

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from publisher.core.config import Settings
+from publisher.core.errors import ParseError
 from publisher.core.timeparse import parse_duration
 from publisher.intake.pageviews import most_viewed
 from publisher.web.bodies import read_object
@@ -127,7 +128,7 @@ def router(_settings: Settings) -> APIRouter:
         ctx = context_of(request)
         try:
             span = parse_duration(window)
-        except ValueError as exc:
+        except ParseError as exc:
             raise ApiError(422, str(exc), field="window") from None
         if span.total_seconds() > 90 * 86400:
             raise ApiError(422, "window is at most 90 days", field="window")

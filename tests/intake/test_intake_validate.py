@@ -196,3 +196,8 @@ def test_images_https_or_data_url() -> None:
 def test_numeric_id_becomes_text_and_ids_with_slashes_are_refused() -> None:
     assert ok(good(id=20261123)).external_id == "20261123"
     assert "id" in errors(good(id="a/b"))
+
+
+def test_a_superscript_image_length_is_a_named_error_not_a_crash() -> None:
+    # "²".isdigit() is true but int("²") raises: found by the property test below.
+    assert "image_length" in errors(good(image_url="https://x.example/a.jpg", image_length="²"))

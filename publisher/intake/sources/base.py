@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Protocol
 
+from publisher.core.errors import PublisherError
 from publisher.core.httpclient import HttpResponse
 from publisher.intake.batch import ImportReport, import_articles
 from publisher.intake.records import Record
@@ -14,7 +15,7 @@ from publisher.store.sources import SourceState
 from publisher.store.types import Engine
 
 
-class SourceError(Exception):
+class SourceError(PublisherError):
     """The poll failed as a whole; the source keeps its state and is retried with backoff."""
 
 
