@@ -11,8 +11,8 @@ from publisher.readers import subscribers
 
 def test_runtime_lists_are_the_literals() -> None:
     assert enqueue.KINDS == get_args(OutboxKind) == ("digest", "confirm", "share", "test")
-    assert enqueue.STATUSES == get_args(OutboxStatus)
-    assert subscribers.ALL_STATUSES == get_args(SubscriberStatus)
+    assert get_args(OutboxStatus) == enqueue.STATUSES
+    assert get_args(SubscriberStatus) == subscribers.ALL_STATUSES
     assert set(subscribers.STATUSES) < set(subscribers.ALL_STATUSES)
 
 
