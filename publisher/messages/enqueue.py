@@ -189,9 +189,12 @@ def recheck(
 
 
 def expiry_for(settings: Settings, kind: OutboxKind) -> timedelta:
-    """How long a message of ``kind`` may wait (settings expiry_<kind>; 24 h if unknown)."""
-    name = f"expiry_{kind}"
-    return settings.duration(name) if name in type(settings).model_fields else timedelta(hours=24)
+    """How long a message of ``kind`` may wait (the setting expiry_<kind>)."""
+    expiries: dict[OutboxKind, timedelta] = {
+        "digest": settings.expiry_digest, "confirm": settings.expiry_confirm,
+        "share": settings.expiry_share, "test": settings.expiry_test,
+    }  # fmt: skip
+    return expiries[kind]
 
 
 def mark_sent(conn: Connection, ids: Sequence[int], *, now: datetime, owner: str) -> int:
