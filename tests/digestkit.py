@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from publisher.core.models import Article
 from publisher.core.schedules import Schedules
+from publisher.core.vocab import SubscriberStatus
 from publisher.daemon.scheduler import parse_schedules
 from publisher.store import articles as store_articles
 from publisher.store import pageviews as store_pageviews
@@ -99,7 +100,7 @@ def add_subscriber(
     *,
     name: str = "",
     frequency: str = "daily",
-    status: str = "confirmed",
+    status: SubscriberStatus = "confirmed",
     now: datetime = DUE - timedelta(days=3),
 ) -> int:
     with engine.begin() as conn:

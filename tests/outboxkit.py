@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import Engine, select
 
 from publisher.core.clock import Clock
+from publisher.core.vocab import OutboxKind
 from publisher.messages.enqueue import NewMessage, enqueue, store_content
 from publisher.store.schema import outbox, suppressions
 
@@ -26,7 +27,7 @@ def fill(
     clock: Clock,
     n: int,
     *,
-    kind: str = "digest",
+    kind: OutboxKind = "digest",
     domain: str = "example.kr",
     expires_in: timedelta = timedelta(hours=24),
 ) -> None:

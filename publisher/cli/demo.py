@@ -144,7 +144,7 @@ def _seed(app: App) -> None:
         records = live_articles(read_records(fh, "jsonl"), base_url=s.public_base_url)
         report = import_articles(app.engine, records, tz=s.tz, now=now - BACKDATE)
     console.print(f"articles: {report.summary()}")
-    window = s.duration("popular_window")
+    window = s.popular_window
     # Views are loaded when none is recent: a repeated demo adds nothing, a demo started
     # again days later gets a most-viewed box again. They end now (the demo's clock).
     if not most_viewed(app.engine, now=now, window=window, limit=1):

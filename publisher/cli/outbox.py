@@ -11,6 +11,7 @@ import typer
 from publisher.cli.common import console, fail, open_app
 from publisher.core.errors import ParseError
 from publisher.core.timeparse import parse_duration
+from publisher.core.vocab import pick
 from publisher.messages.enqueue import KINDS, STATUSES, expiry_for
 from publisher.store import outbox as store_outbox
 
@@ -33,7 +34,7 @@ def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
         oldest = store_outbox.oldest_queued(conn)
         retry = store_outbox.next_retry(conn)
         reasons = store_outbox.top_deferral_reasons(conn)
-    per_status = {s: 0 for s in STATUSES}
+    per_status: dict[str, int] = {s: 0 for s in STATUSES}
     by_kind: dict[str, dict[str, int]] = {}
     for s, k, n in rows:
         per_status[s] = per_status.get(s, 0) + n
@@ -63,14 +64,13 @@ def retry(
     """Put failed messages back in the queue, with a fresh expiry."""
     if not failed:
         raise fail("--failed: required (only failed rows can be retried)")
-    if kind is not None and kind not in KINDS:
+    chosen = pick(kind, KINDS)
+    if kind is not None and chosen is None:
         raise fail(f"--kind: must be one of {', '.join(KINDS)}, got {kind!r}")
     with open_app() as pub, pub.engine.begin() as conn:
         now = pub.clock.now()
-        expires = {k: now + expiry_for(pub.settings, k) for k in KINDS}
-        if kind:
-            expires.setdefault(kind, now + expiry_for(pub.settings, kind))
-        n = store_outbox.requeue_failed(conn, kind=kind, now=now, expires_at=expires)
+        expires: dict[str, datetime] = {k: now + expiry_for(pub.settings, k) for k in KINDS}
+        n = store_outbox.requeue_failed(conn, kind=chosen, now=now, expires_at=expires)
     console.print(f"{n} failed message(s) queued again")
 
 

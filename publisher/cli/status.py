@@ -12,9 +12,19 @@ from rich.table import Table
 
 from publisher.cli.common import console, open_app
 from publisher.core.errors import ScheduleError
+from publisher.core.vocab import OutboxStatus
 from publisher.daemon.status import Status, daemon_health, gather
 
-OUTBOX_ORDER = ("queued", "sending", "deferred", "sent", "failed", "suppressed", "expired")
+# Display order (waiting first, then finished); the words are checked against OutboxStatus.
+OUTBOX_ORDER: tuple[OutboxStatus, ...] = (
+    "queued",
+    "sending",
+    "deferred",
+    "sent",
+    "failed",
+    "suppressed",
+    "expired",
+)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from publisher.cli.common import console, fail, open_app, require_signing_key, say
 from publisher.core.errors import InputError
+from publisher.core.vocab import pick
 from publisher.intake.records import NotUtf8
 from publisher.readers import subscribers as use
 
@@ -123,11 +124,12 @@ def list_(
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
 ) -> None:
     """Subscribers with their frequency, status and sections."""
-    if status is not None and status not in use.ALL_STATUSES:
+    chosen = pick(status, use.ALL_STATUSES)
+    if status is not None and chosen is None:
         # A typo would otherwise list nobody, as if there were no such subscribers.
         raise fail(f"--status: must be one of {', '.join(use.ALL_STATUSES)}, got {status!r}")
     with open_app() as app:
-        rows = use.listing(app.engine, status=status, limit=limit)
+        rows = use.listing(app.engine, status=chosen, limit=limit)
     for s in rows:
         sections = ";".join(s.sections) or "(all)"
         say(f"{s.email}\t{s.name}\t{s.frequency}\t{s.status}\t{sections}")

@@ -11,7 +11,6 @@ import os
 import tomllib
 from collections.abc import Mapping
 from contextvars import ContextVar
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -42,7 +41,6 @@ from publisher.core.sourcesettings import (
     SourceConfig,
     SourceSettings,
 )
-from publisher.core.timeparse import parse_duration
 from publisher.core.websettings import WebApiSettings
 
 __all__ = [
@@ -209,9 +207,6 @@ class Settings(
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
-
-    def duration(self, name: str) -> timedelta:
-        return parse_duration(str(getattr(self, name)))
 
     def problems(self) -> list[str]:
         """Semantic problems that do not stop read-only commands but do stop `run`."""

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from publisher.core.fieldchecks import duration_field
+from publisher.core.fieldchecks import Duration, duration_field
 
 
 class FeedSettings(BaseModel):
@@ -22,7 +22,9 @@ class FeedSettings(BaseModel):
         default=["site", "sections", "popular"],
         description="Which feeds to build: the whole site, one per section, most viewed.",
     )
-    popular_window: str = duration_field("24h", "Window of the most-viewed feed (e.g. 24h, 7d).")
+    popular_window: Duration = duration_field(
+        "24h", "Window of the most-viewed feed (e.g. 24h, 7d)."
+    )
     feed_ttl: int = Field(
         default=15, ge=0, le=1440, description="RSS <ttl> in minutes (0: omitted)."
     )

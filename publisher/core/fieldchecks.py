@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from publisher.core.addresses import AddressError
 from publisher.core.addresses import normalise as normalise_address
+from publisher.core.timeparse import parse_duration
 
 
 def http_url(value: str) -> str:
@@ -30,5 +32,20 @@ def email_address(value: str) -> str:
     return value
 
 
+def _duration(value: object) -> object:
+    """A setting's "24h" (file or environment) → timedelta; a timedelta (code, tests) stays.
+    Anything else (a bare TOML number: seconds or minutes?) is refused."""
+    if isinstance(value, str):
+        return parse_duration(value)  # ParseError is a ValueError: pydantic reports it
+    if isinstance(value, timedelta):
+        return value
+    raise ValueError(f"not a duration: {value!r} (use e.g. 30m, 24h, 7d)")
+
+
+# A duration setting: written "90s", "30m", "24h", "7d" or "2w"; read as a timedelta.
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
 def duration_field(default: str, description: str) -> Any:
-    return Field(default=default, description=description, pattern=r"^\s*\d+\s*[smhdw]\s*$")
+    """``default`` as the README shows it ("24h"); the field holds its timedelta."""
+    return Field(default=parse_duration(default), description=description)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from publisher.core.fieldchecks import duration_field
+from publisher.core.fieldchecks import Duration, duration_field
 
 
 class DomainLimit(BaseModel):
@@ -45,24 +45,24 @@ class DeliverySettings(BaseModel):
         },
         description="Per recipient-domain limits: {domain: {rate, connections}}.",
     )
-    expiry_digest: str = duration_field("24h", "A digest not delivered by then expires.")
-    expiry_confirm: str = duration_field("3d", "A confirmation not delivered by then expires.")
-    expiry_share: str = duration_field("1d", "A shared article not delivered by then expires.")
-    expiry_test: str = duration_field("1h", "A test send not delivered by then expires.")
-    backoff_min: str = duration_field("1m", "First retry delay after a temporary failure.")
-    backoff_max: str = duration_field("4h", "Longest retry delay (the delay grows ×4).")
+    expiry_digest: Duration = duration_field("24h", "A digest not delivered by then expires.")
+    expiry_confirm: Duration = duration_field("3d", "A confirmation not delivered by then expires.")
+    expiry_share: Duration = duration_field("1d", "A shared article not delivered by then expires.")
+    expiry_test: Duration = duration_field("1h", "A test send not delivered by then expires.")
+    backoff_min: Duration = duration_field("1m", "First retry delay after a temporary failure.")
+    backoff_max: Duration = duration_field("4h", "Longest retry delay (the delay grows ×4).")
     circuit_breaker_threshold: int = Field(
         default=5,
         ge=1,
         description="Policy/reputation replies (5.7.x, 4.7.x) among the last 50 that pause a run.",
     )
-    lease_duration: str = duration_field(
+    lease_duration: Duration = duration_field(
         "15m", "How long a claimed row stays leased; keep it above smtp_data_timeout."
     )
     mark_batch_size: int = Field(
         default=50, ge=1, le=1000, description="Sent marks committed together (duplicate bound)."
     )
-    shutdown_grace: str = duration_field(
+    shutdown_grace: Duration = duration_field(
         "30s", "On SIGTERM, how long in-flight messages may finish before being released."
     )
 

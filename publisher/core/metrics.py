@@ -19,7 +19,15 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from publisher.core.vocab import OutboxStatus
+
 Snapshot = Callable[[], tuple[dict[str, int], datetime | None, datetime]]
+
+
+# Exposition order (waiting first, then finished); the words are checked against OutboxStatus.
+_ORDER: tuple[OutboxStatus, ...] = (
+    "queued", "sending", "deferred", "sent", "failed", "suppressed", "expired",
+)  # fmt: skip
 
 
 class _OutboxCollector(Collector):
@@ -31,7 +39,7 @@ class _OutboxCollector(Collector):
         fam = GaugeMetricFamily(
             "publisher_outbox_messages", "Outbox rows by status", labels=["status"]
         )
-        for status in ("queued", "sending", "deferred", "sent", "failed", "suppressed", "expired"):
+        for status in _ORDER:
             fam.add_metric([status], depth.get(status, 0))
         yield fam
         age = 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())

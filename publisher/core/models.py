@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from publisher.core.vocab import SubscriberFrequency, SubscriberStatus
+
 ArticleStatus = Literal["published", "retracted"]
 
 
@@ -55,8 +57,8 @@ class Subscriber:
     id: int
     email: str
     name: str
-    status: Literal["pending", "confirmed", "unsubscribed"]
-    frequency: Literal["daily", "weekly"]
+    status: SubscriberStatus
+    frequency: SubscriberFrequency
     sections: tuple[str, ...] = field(default=())
     created_at: datetime | None = None
     confirmed_at: datetime | None = None

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from publisher.core.fieldchecks import duration_field, http_url
+from publisher.core.fieldchecks import Duration, duration_field, http_url
 
 SOURCE_NAME = r"^[a-z0-9][a-z0-9-]*$"
 
@@ -61,10 +61,10 @@ class SourceSettings(BaseModel):
     sources: list[SourceConfig] = Field(
         default=[], description="Polled sources of articles (folder, feed, json); see README."
     )
-    collect_backoff_base: str = duration_field(
+    collect_backoff_base: Duration = duration_field(
         "1m", "Wait after a source's first failed poll; doubles with each further failure."
     )
-    collect_backoff_max: str = duration_field(
+    collect_backoff_max: Duration = duration_field(
         "1h", "Longest wait between polls of a failing source."
     )
     source_timeout: float = Field(

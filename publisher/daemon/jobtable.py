@@ -263,7 +263,7 @@ def compose(app: App, role: Role) -> Daemon:
         jobs=runtime.jobs,
         web_app=web,
         drain=runtime.drain_forever,
-        grace=s.duration("shutdown_grace"),
+        grace=s.shutdown_grace,
         leader_poll=timedelta(seconds=s.leader_poll_seconds),
     )
     daemon = Daemon(app, parts, role=role)

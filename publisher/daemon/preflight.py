@@ -16,6 +16,7 @@ from pathlib import Path
 from publisher.core.config import Settings
 from publisher.core.errors import InputError
 from publisher.core.schedules import Schedules
+from publisher.core.timeparse import format_duration
 from publisher.store.db import StoreError, driver_reason, make_engine, sqlite_path
 from publisher.store.migrate import current_revision, known_revision
 
@@ -40,10 +41,10 @@ def problems(settings: Settings, schedules: Schedules | None, *, network: bool) 
 
 def settings_problems(s: Settings) -> list[str]:
     found: list[str] = []
-    lease = s.duration("lease_duration").total_seconds()
-    if lease <= s.smtp_data_timeout:
+    if s.lease_duration.total_seconds() <= s.smtp_data_timeout:
+        lease = format_duration(s.lease_duration)
         found.append(
-            f"lease_duration: {s.lease_duration} must be longer than smtp_data_timeout "
+            f"lease_duration: {lease} must be longer than smtp_data_timeout "
             f"({s.smtp_data_timeout:g} s): a row still waiting for its final reply would be "
             "claimed again and sent twice"
         )

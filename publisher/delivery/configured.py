@@ -44,12 +44,12 @@ def build_drain(
             d: Limit(rate=lim.rate, connections=lim.connections)
             for d, lim in settings.delivery_domain_limits.items()
         },
-        lease=settings.duration("lease_duration"),
+        lease=settings.lease_duration,
         mark_batch=settings.mark_batch_size,
-        backoff_min=settings.duration("backoff_min"),
-        backoff_max=settings.duration("backoff_max"),
+        backoff_min=settings.backoff_min,
+        backoff_max=settings.backoff_max,
         breaker_threshold=settings.circuit_breaker_threshold,
-        grace=settings.duration("shutdown_grace"),
+        grace=settings.shutdown_grace,
     )
     return Drain(
         engine, mailer, clock, config=config, transform=transform, on_progress=on_progress,

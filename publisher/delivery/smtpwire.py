@@ -12,8 +12,18 @@ import asyncio
 import re
 from collections import deque
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from publisher.core.errors import PublisherError
+
+
+class Reply(NamedTuple):
+    """One complete SMTP reply: the three-digit code (0 if the server sent none) and its
+    text, continuation lines joined by newlines."""
+
+    code: int
+    text: str
+
 
 # --- outcomes: what the drain needs to know about one message ---
 
@@ -163,7 +173,7 @@ class Wire(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self._buf = bytearray()
         self._lines: list[str] = []
-        self._replies: deque[tuple[int, str]] = deque()
+        self._replies: deque[Reply] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self._want = 0
         self._lost: str | None = None
@@ -188,7 +198,7 @@ class Wire(asyncio.Protocol):
             if len(line) < 4 or line[3] != "-":
                 code = int(line[:3]) if line[:3].isdigit() else 0
                 text = "\n".join(self._lines).strip()
-                self._replies.append((code, text))
+                self._replies.append(Reply(code, text))
                 self._lines = []
                 if code == 421 and self.closing is None:  # RFC 5321 4.2.2: it will hang up
                     self.closing = f"421 {text}"[:500]
@@ -221,7 +231,7 @@ class Wire(asyncio.Protocol):
             raise ConnectionBroken(self._lost or "connection closed")
         self.transport.writelines(chunks)
 
-    async def read(self, n: int, timeout: float) -> list[tuple[int, str]]:
+    async def read(self, n: int, timeout: float) -> list[Reply]:
         if len(self._replies) < n:
             if self._lost:
                 raise ConnectionBroken(self._lost)
@@ -295,42 +305,42 @@ class Transaction:
                 await self._step(b"RSET\r\n")
             mail, rcpt = self._envelope(sender, recipient).split(b"\r\n")[:2]
             m = await self._step(mail + b"\r\n")
-            if not 200 <= m[0] < 300:
+            if not 200 <= m.code < 300:
                 return self._refused(m, "mail", sender, recipient)
             r = await self._step(rcpt + b"\r\n")
-            if not 200 <= r[0] < 300:
+            if not 200 <= r.code < 300:
                 return self._refused(r, "rcpt", sender, recipient)
             d = await self._step(b"DATA\r\n")
-        if d[0] != 354:
-            if not 200 <= m[0] < 300:
+        if d.code != 354:
+            if not 200 <= m.code < 300:
                 return self._refused(m, "mail", sender, recipient)
-            if not 200 <= r[0] < 300:
+            if not 200 <= r.code < 300:
                 return self._refused(r, "rcpt", sender, recipient)
             return self._refused(d, "data", sender, recipient)
-        if not (200 <= m[0] < 300 and 200 <= r[0] < 300):
+        if not (200 <= m.code < 300 and 200 <= r.code < 300):
             # A server that said 354 without a recipient gets an empty message ended at once.
             self.wire.write(b".\r\n")
             await self.wire.read(1, self.command_timeout)
-            stage = "mail" if m[0] >= 300 else "rcpt"
-            return self._refused(m if m[0] >= 300 else r, stage, sender, recipient)
+            stage = "mail" if m.code >= 300 else "rcpt"
+            return self._refused(m if m.code >= 300 else r, stage, sender, recipient)
         if then is not None and self.pipelining:
             self.wire.write(data, b".\r\n", self._envelope(*then))
             self.ahead = then
         else:
             self.wire.write(data, b".\r\n")
         final = (await self.wire.read(1, self.data_timeout))[0]
-        return classify(*final, stage="data", sender=sender, recipient=recipient)
+        return classify(final.code, final.text, stage="data", sender=sender, recipient=recipient)
 
-    async def _step(self, command: bytes) -> tuple[int, str]:
+    async def _step(self, command: bytes) -> Reply:
         self.wire.write(command)
         return (await self.wire.read(1, self.command_timeout))[0]
 
-    def _refused(self, reply: tuple[int, str], stage: str, sender: str, recipient: str) -> Outcome:
+    def _refused(self, reply: Reply, stage: str, sender: str, recipient: str) -> Outcome:
         self.dirty = True
-        return classify(*reply, stage=stage, sender=sender, recipient=recipient)
+        return classify(reply.code, reply.text, stage=stage, sender=sender, recipient=recipient)
 
     async def noop(self) -> bool:
         try:
-            return (await self._step(b"NOOP\r\n"))[0] == 250
+            return (await self._step(b"NOOP\r\n")).code == 250
         except ConnectionBroken:
             return False

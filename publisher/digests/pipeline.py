@@ -10,6 +10,7 @@ from publisher.core.config import Settings
 from publisher.core.errors import InputError, PublisherError
 from publisher.core.models import Article, RankedArticle, Selection
 from publisher.core.schedules import Digest, Schedules
+from publisher.core.vocab import RunOutcome, RunStatus
 from publisher.digests import selection
 from publisher.messages import enqueue, fanout, mime
 from publisher.render.templates import DigestInput, Links, RenderedEmail
@@ -27,7 +28,7 @@ class NothingDue(PublisherError):
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
-    status: str  # enqueued | already | stale | too_few | nothing-due
+    status: RunOutcome
     digest_id: str
     window: selection.Window | None = None
     run_id: int | None = None
@@ -80,7 +81,7 @@ def run_digest(
             return RunResult("nothing-due", digest.id, note=plan.reason)
         if plan.action == "done":
             return _already(conn, digest.id, w)
-        status = "stale" if plan.action == "stale" else "running"
+        status: RunStatus = "stale" if plan.action == "stale" else "running"
         run_id = digest_runs.claim(
             conn, digest_id=digest.id, window_start=w.start, window_end=w.end, due_at=w.due,
             status=status, now=now, note=plan.reason,

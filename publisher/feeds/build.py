@@ -153,7 +153,7 @@ class FeedBuilder:
     ) -> _Plan:
         """The ranking is an aggregate over every view in the window, the one costly read of a
         no-change build: skip it while the view data and the ranked articles are untouched."""
-        window = self.settings.duration("popular_window")
+        window = self.settings.popular_window
         views = views_signature(conn, now=now, window=window)
         if old and old.get("views") == views:
             ids: list[str] = old.get("ids", [])

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from publisher import __version__
 from publisher.core.config import Settings
 from publisher.core.models import Section
+from publisher.core.timeparse import format_duration
 from publisher.feeds.items import FILENAMES, FORMATS, FeedFormat, FeedItem, FeedMeta, TagScheme
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def text(settings: Settings, key: str) -> str:
 
 def window_text(settings: Settings) -> str:
     """The popular window for people: "24시간", "7일"."""
-    seconds = int(settings.duration("popular_window").total_seconds())
+    seconds = int(settings.popular_window.total_seconds())
     if seconds % 86400 == 0 and seconds > 2 * 86400:
         return text(settings, "days").format(n=seconds // 86400)
     return text(settings, "hours").format(n=max(1, round(seconds / 3600)))
@@ -134,6 +135,7 @@ _SIGNATURE_FIELDS = (
 def config_signature(settings: Settings) -> str:
     """Everything besides the articles that changes a feed's bytes."""
     values = {name: getattr(settings, name) for name in _SIGNATURE_FIELDS}
+    values["popular_window"] = format_duration(settings.popular_window)  # "24h" and "1d" alike
     values["_version"] = f"{__version__}/{FORMAT_VERSION}"
     blob = json.dumps(values, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()

@@ -68,8 +68,8 @@ class CollectReport:
 
 
 def backoff(settings: Settings, failures: int) -> timedelta:
-    base = settings.duration("collect_backoff_base")
-    cap = settings.duration("collect_backoff_max")
+    base = settings.collect_backoff_base
+    cap = settings.collect_backoff_max
     return min(cap, base * (1 << min(max(failures - 1, 0), 30)))
 
 

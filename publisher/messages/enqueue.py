@@ -20,9 +20,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal, get_args
 
 from publisher.core.config import Settings
 from publisher.core.errors import PublisherError
+from publisher.core.vocab import OutboxKind, OutboxStatus
 from publisher.store import outbox as store_outbox
 from publisher.store import suppressions as store_suppressions
 from publisher.store.types import Connection
@@ -33,7 +35,7 @@ MESSAGE_ID_PLACEHOLDER = "%%MESSAGE_ID%%"
 @dataclass(frozen=True, slots=True)
 class NewMessage:
     dedupe_key: str
-    kind: str
+    kind: OutboxKind
     recipient: str
     content_id: int
     substitutions: dict[str, str] = field(default_factory=dict)
@@ -45,7 +47,9 @@ def message_id_for(dedupe_key: str, domain: str) -> str:
     return f"<{digest}@{domain}>"
 
 
-def store_content(conn: Connection, *, key: str, kind: str, body: bytes, now: datetime) -> int:
+def store_content(
+    conn: Connection, *, key: str, kind: OutboxKind, body: bytes, now: datetime
+) -> int:
     return store_outbox.put_content(conn, key=key, kind=kind, body=body, now=now)
 
 
@@ -76,8 +80,8 @@ def enqueue(conn: Connection, messages: Iterable[NewMessage], *, now: datetime, 
 
 # --- the drain's side: claim with a lease, then mark ---
 
-STATUSES = ("queued", "sending", "sent", "deferred", "failed", "suppressed", "expired")
-KINDS = ("digest", "confirm", "share", "test")
+STATUSES: tuple[OutboxStatus, ...] = get_args(OutboxStatus)
+KINDS: tuple[OutboxKind, ...] = get_args(OutboxKind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +89,7 @@ class Claimed:
     """One leased row, ready to personalise and send."""
 
     id: int
-    kind: str
+    kind: OutboxKind
     recipient: str
     content_id: int
     substitutions: dict[str, str]
@@ -103,7 +107,7 @@ class Claimed:
 READER_OWN = ("unsubscribed", "deleted")
 
 
-def blocks(kind: str, entries: set[tuple[str, str]]) -> bool:
+def blocks(kind: OutboxKind, entries: set[tuple[str, str]]) -> bool:
     """Whether suppression entries (scope, reason) stop a message of this kind.
 
     Scope ``all`` stops everything, except that a reader who unsubscribed or deleted their
@@ -184,10 +188,13 @@ def recheck(
     return [i for i in items if i.id not in stopped]
 
 
-def expiry_for(settings: Settings, kind: str) -> timedelta:
-    """How long a message of ``kind`` may wait (settings expiry_<kind>; 24 h if unknown)."""
-    name = f"expiry_{kind}"
-    return settings.duration(name) if name in type(settings).model_fields else timedelta(hours=24)
+def expiry_for(settings: Settings, kind: OutboxKind) -> timedelta:
+    """How long a message of ``kind`` may wait (the setting expiry_<kind>)."""
+    expiries: dict[OutboxKind, timedelta] = {
+        "digest": settings.expiry_digest, "confirm": settings.expiry_confirm,
+        "share": settings.expiry_share, "test": settings.expiry_test,
+    }  # fmt: skip
+    return expiries[kind]
 
 
 def mark_sent(conn: Connection, ids: Sequence[int], *, now: datetime, owner: str) -> int:
@@ -206,7 +213,9 @@ def mark_failed(
         )
 
 
-def mark_retry(conn: Connection, item: Claimed, *, reply: str, now: datetime, at: datetime) -> str:
+def mark_retry(
+    conn: Connection, item: Claimed, *, reply: str, now: datetime, at: datetime
+) -> Literal["expired", "deferred"]:
     """Temporary failure: deferred until ``at``, or expired when that is past its expiry."""
     if at >= item.expires_at:
         store_outbox.set_final(conn, [item.id], status="expired", now=now, reply=reply)

@@ -14,6 +14,7 @@ from publisher.core import tokens
 from publisher.core.addresses import domain_of, to_ascii
 from publisher.core.config import Settings
 from publisher.core.errors import InputError
+from publisher.core.vocab import OutboxKind
 from publisher.messages import mime
 from publisher.messages.enqueue import KINDS, NewMessage, enqueue, expiry_for, store_content
 from publisher.render.linebudget import check_values
@@ -35,7 +36,7 @@ class Identity:
     list_domain: str
     unsubscribe_mailto: str
     message_id_domain: str
-    expiries: Mapping[str, timedelta]  # per outbox kind, from the expiry_* settings
+    expiries: Mapping[OutboxKind, timedelta]  # per outbox kind, from the expiry_* settings
 
     @classmethod
     def from_settings(cls, s: Settings) -> Identity:
@@ -90,7 +91,7 @@ def messages(
     recipients: list[Recipient],
     content_id: int,
     dedupe_prefix: str,
-    kind: str,
+    kind: OutboxKind,
     now: datetime,
 ) -> list[NewMessage]:
     return [
@@ -116,7 +117,7 @@ def store_and_enqueue(
     content_key: str,
     recipients: list[Recipient],
     dedupe_prefix: str,
-    kind: str,
+    kind: OutboxKind,
     now: datetime,
 ) -> int:
     """Store one variant's bytes once and give each recipient a row; returns new rows."""

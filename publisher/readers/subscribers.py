@@ -15,12 +15,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, get_args
 
 from publisher.core.addresses import AddressError, normalise, to_ascii
 from publisher.core.config import Settings
 from publisher.core.errors import InputError
 from publisher.core.models import Subscriber
+from publisher.core.vocab import SubscriberStatus, pick
 from publisher.intake.records import check_utf8
 from publisher.store import outbox as store_outbox
 from publisher.store import pending as store_pending
@@ -30,8 +31,8 @@ from publisher.store.types import Connection, Engine
 
 COLUMNS = ("email", "name", "sections", "frequency", "status")
 FREQUENCIES = ("daily", "weekly")
-STATUSES = ("pending", "confirmed")  # what an import or add may set
-ALL_STATUSES = (*STATUSES, "unsubscribed")  # what a subscriber may have
+STATUSES: tuple[SubscriberStatus, ...] = ("pending", "confirmed")  # what an import or add may set
+ALL_STATUSES: tuple[SubscriberStatus, ...] = get_args(SubscriberStatus)  # what one may have
 _EDITABLE = ("name", "sections", "frequency", "status")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
@@ -43,7 +44,7 @@ class Row:
     name: str
     sections: tuple[str, ...]
     frequency: str
-    status: str
+    status: SubscriberStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,9 +89,10 @@ def validate(line: int, raw: dict[str, Any]) -> Row | RowError:
     frequency = str(raw.get("frequency") or "daily").strip()
     if frequency not in FREQUENCIES:
         return RowError(line, "frequency", f"must be daily or weekly, got {frequency!r}")
-    status = str(raw.get("status") or "pending").strip()
-    if status not in STATUSES:
-        return RowError(line, "status", f"must be pending or confirmed, got {status!r}")
+    given = str(raw.get("status") or "pending").strip()
+    status = pick(given, STATUSES)
+    if status is None:
+        return RowError(line, "status", f"must be pending or confirmed, got {given!r}")
     name = str(raw.get("name") or "").strip()
     if len(name) > 200 or any(c in name for c in "\r\n"):
         return RowError(line, "name", "at most 200 characters on one line")
@@ -294,7 +296,7 @@ def ask_to_confirm(
 
 
 def listing(
-    engine: Engine, *, status: str | None = None, limit: int | None = None
+    engine: Engine, *, status: SubscriberStatus | None = None, limit: int | None = None
 ) -> list[Subscriber]:
     with engine.connect() as conn:
         return list(store.iter_subscribers(conn, status=status, limit=limit))

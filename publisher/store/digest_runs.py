@@ -8,14 +8,15 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
+from publisher.core.vocab import RunStatus
 from publisher.store.db import dialect_insert
 from publisher.store.schema import digest_runs, outbox
 
 # Statuses after which the next window starts at this run's end.
-ADVANCING = ("running", "enqueued", "stale")
+ADVANCING: tuple[RunStatus, ...] = ("running", "enqueued", "stale")
 # Runs that sent their window (a manual run starts after the last of these: what was skipped
 # as stale has not been sent yet).
-SENDING = ("running", "enqueued")
+SENDING: tuple[RunStatus, ...] = ("running", "enqueued")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,7 @@ class RunRow:
     window_start: datetime
     window_end: datetime
     due_at: datetime
-    status: str
+    status: RunStatus
     item_count: int
     most_viewed_count: int
     variant_count: int
@@ -46,7 +47,7 @@ def _row(r: Any) -> RunRow:
 
 
 def last_window_end(
-    conn: Connection, digest_id: str, statuses: tuple[str, ...] = ADVANCING
+    conn: Connection, digest_id: str, statuses: tuple[RunStatus, ...] = ADVANCING
 ) -> datetime | None:
     q = select(func.max(digest_runs.c.window_end)).where(
         digest_runs.c.digest_id == digest_id, digest_runs.c.status.in_(statuses)
@@ -70,7 +71,7 @@ def claim(
     window_start: datetime,
     window_end: datetime,
     due_at: datetime,
-    status: str,
+    status: RunStatus,
     now: datetime,
     note: str = "",
 ) -> int | None:

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, func,
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from publisher.core.addresses import canonical
+from publisher.core.vocab import OutboxKind, OutboxStatus
 from publisher.store.db import dialect_insert
 from publisher.store.schema import contents, outbox, suppressions
 
@@ -21,7 +22,7 @@ _CHUNK = 1000
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
 
 
-def put_content(conn: Connection, *, key: str, kind: str, body: bytes, now: datetime) -> int:
+def put_content(conn: Connection, *, key: str, kind: OutboxKind, body: bytes, now: datetime) -> int:
     """Store a body once under ``key``; a second call with the same key returns the first id."""
     stmt = dialect_insert(conn)(contents).values(key=key, kind=kind, body=body, created_at=now)
     conn.execute(stmt.on_conflict_do_nothing(index_elements=[contents.c.key]))
@@ -55,8 +56,8 @@ def insert_rows(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
 
 # --- claiming and marking (the drain) ---
 
-_CLAIMABLE = ("queued", "deferred")
-_FINAL = ("sent", "failed", "suppressed", "expired")
+_CLAIMABLE: tuple[OutboxStatus, ...] = ("queued", "deferred")
+_FINAL: tuple[OutboxStatus, ...] = ("sent", "failed", "suppressed", "expired")
 
 
 def _due_ids(conn: Connection, *, owner: str, now: datetime, limit: int) -> list[int]:
@@ -196,7 +197,7 @@ def set_final(
     conn: Connection,
     ids: Sequence[int],
     *,
-    status: str,
+    status: OutboxStatus,
     now: datetime,
     reply: str | None = None,
     owner: str | None = None,
@@ -301,7 +302,11 @@ def top_deferral_reasons(conn: Connection, limit: int = 5) -> list[tuple[str, in
 
 
 def requeue_failed(
-    conn: Connection, *, kind: str | None, now: datetime, expires_at: dict[str, datetime]
+    conn: Connection,
+    *,
+    kind: OutboxKind | None,
+    now: datetime,
+    expires_at: dict[str, datetime],
 ) -> int:
     """Failed rows back to the queue, with a fresh expiry per kind; returns how many."""
     total = 0

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from publisher.core.addresses import canonical
 from publisher.core.models import Subscriber
+from publisher.core.vocab import SubscriberFrequency, SubscriberStatus
 from publisher.store.schema import subscriber_aliases, subscribers, subscriptions, suppressions
 
 Outcome = Literal["added", "updated", "unchanged"]
@@ -68,7 +69,7 @@ def upsert(
     name: str,
     sections: Sequence[str],
     frequency: str,
-    status: str,
+    status: SubscriberStatus,
     now: datetime,
     language: str | None = None,
 ) -> Outcome:
@@ -152,7 +153,7 @@ def remove(conn: Connection, email: str) -> bool:
 
 
 def iter_subscribers(
-    conn: Connection, *, status: str | None = None, limit: int | None = None
+    conn: Connection, *, status: SubscriberStatus | None = None, limit: int | None = None
 ) -> Iterator[Subscriber]:
     q = select(subscribers).order_by(subscribers.c.id)
     if status is not None:
@@ -167,7 +168,7 @@ def iter_subscribers(
             yield _model(r, sections.get(r.id, ()))
 
 
-def recipients(conn: Connection, *, frequency: str) -> list[Recipient]:
+def recipients(conn: Connection, *, frequency: SubscriberFrequency) -> list[Recipient]:
     """Confirmed subscribers of ``frequency`` whose address is not suppressed (scope all)."""
     suppressed = select(suppressions.c.email).where(suppressions.c.scope == "all")
     # One outer join in id order, folded here: the cheapest shape on both backends.
@@ -261,7 +262,9 @@ def _before(created_at: datetime | None, issued: datetime | None) -> bool:
     return created_at.replace(microsecond=0) <= issued
 
 
-def set_status(conn: Connection, subscriber_id: int, status: str, *, now: datetime) -> None:
+def set_status(
+    conn: Connection, subscriber_id: int, status: SubscriberStatus, *, now: datetime
+) -> None:
     """A new status ends any pending confirmation request (its token stops working)."""
     values: dict[str, Any] = {"status": status, "confirm_nonce": None, "pending_choice": None}
     if status == "confirmed":

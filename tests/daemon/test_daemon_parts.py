@@ -156,4 +156,4 @@ def test_the_systemd_unit_leaves_room_for_the_defaults() -> None:
     stop = int(re.search(r"^TimeoutStopSec=(\d+)$", unit, re.M).group(1))  # type: ignore[union-attr]
     s = Settings()
     assert nofile >= s.web_max_connections + FD_HEADROOM
-    assert stop > (s.duration("shutdown_grace") + FLUSH_ALLOWANCE).total_seconds()
+    assert stop > (s.shutdown_grace + FLUSH_ALLOWANCE).total_seconds()

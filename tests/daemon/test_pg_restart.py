@@ -132,7 +132,7 @@ def test_the_drain_survives_a_postgresql_restart_and_sends_everything(
     upgrade(eng)
     fill(eng, FixedClock(datetime.now(UTC)), total)
     s = settings.model_copy(
-        update={"database_url": url, "smtp_pool_size": 2, "lease_duration": "5s",
+        update={"database_url": url, "smtp_pool_size": 2, "lease_duration": timedelta(seconds=5),
                 "smtp_data_timeout": 3.0, "mark_batch_size": 10}
     )  # fmt: skip
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from publisher.core.vocab import SubscriberStatus
 from publisher.messages.enqueue import NewMessage, enqueue, store_content
 from publisher.store import digest_runs
 from publisher.store import subscribers as store
@@ -42,9 +43,12 @@ def test_run_key_is_claimed_once(any_engine: Engine) -> None:
 
 def test_recipients_and_outbox_counts(any_engine: Engine) -> None:
     with any_engine.begin() as conn:
-        for i, (freq, status) in enumerate(
-            [("daily", "confirmed"), ("daily", "pending"), ("weekly", "confirmed")] * 2
-        ):
+        people: list[tuple[str, SubscriberStatus]] = [
+            ("daily", "confirmed"),
+            ("daily", "pending"),
+            ("weekly", "confirmed"),
+        ]
+        for i, (freq, status) in enumerate(people * 2):
             store.upsert(
                 conn,
                 email=f"r{i}@example.kr",

@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
+from publisher.core.vocab import OutboxKind
 from publisher.messages import enqueue
 from publisher.store import suppressions
 
 NOW = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 
 
-def _enqueue(engine: Engine, rows: list[tuple[str, str]]) -> None:
+def _enqueue(engine: Engine, rows: list[tuple[OutboxKind, str]]) -> None:
     with engine.begin() as conn:
         cid = enqueue.store_content(conn, key="c", kind="digest", body=b"x\r\n", now=NOW)
         enqueue.enqueue(

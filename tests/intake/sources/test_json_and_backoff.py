@@ -113,7 +113,12 @@ def test_a_failing_source_backs_off_and_keeps_its_state(
 
 
 def test_backoff_table(settings: Settings) -> None:
-    s = settings.model_copy(update={"collect_backoff_base": "30s", "collect_backoff_max": "10m"})
+    s = settings.model_copy(
+        update={
+            "collect_backoff_base": timedelta(seconds=30),
+            "collect_backoff_max": timedelta(minutes=10),
+        }
+    )
     assert [int(backoff(s, n).total_seconds()) for n in range(1, 8)] == [
         30, 60, 120, 240, 480, 600, 600
     ]  # fmt: skip
