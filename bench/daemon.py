@@ -133,6 +133,7 @@ def main() -> None:
             "PUBLISHER_FEEDS_DIR": str(tmp / "feeds"),
             "PUBLISHER_TEMPLATES_DIR": str(ROOT / "templates"),
             "PUBLISHER_SECRET_KEY": "bench-secret-key-0123456789abcdef",
+            "PUBLISHER_POSTAL_ADDRESS": "Bench Press, 1 Loopback Lane, 00000 Localhost",
             "PUBLISHER_WEB_PORT": str(port),
         }
         log = (tmp / "run.log").open("wb")
