@@ -282,7 +282,7 @@ class Mailer:
         if protocol is None or transport is None or transport.is_closing():
             raise RelayUnavailable(f"421 4.4.1 {ep.host}:{ep.port} closed the connection")
         wire = Wire()
-        wire.attach(cast(asyncio.Transport, transport), bytes(getattr(protocol, "_buffer", b"")))
+        wire.attach(cast(asyncio.Transport, transport), unread_bytes(protocol))
         ext = client.esmtp_extensions
         self.connections_made += 1
         self.backoff.opened += 1
@@ -294,3 +294,19 @@ class Mailer:
             data_timeout=self.data_timeout,
         )
         return SmtpSession(tx, self.backoff, self.backoff.opened)
+
+
+def unread_bytes(protocol: object) -> bytes:
+    """What aiosmtplib's protocol received but has not parsed yet (a pipelining server may
+    already have sent more), handed to our own wire so nothing is lost at the switch.
+
+    aiosmtplib has no public API for it: ``SMTPProtocol._buffer`` is private. Rather than
+    default quietly when a release renames it (replies would go missing), fail loudly here;
+    tests/delivery/test_aiosmtplib_private.py pins the attribute for the installed release.
+    """
+    buffered = getattr(protocol, "_buffer", None)
+    if not isinstance(buffered, bytes | bytearray):
+        raise RuntimeError(
+            "aiosmtplib changed: SMTPProtocol._buffer is gone; see delivery/mailer.unread_bytes"
+        )
+    return bytes(buffered)
