@@ -17,3 +17,15 @@ def run_archive(engine: Engine, digest_id: str, run_id: int) -> tuple[str, str] 
     """The archived (subject, html) of one run, or None."""
     with engine.connect() as conn:
         return digest_runs.run_archive(conn, digest_id, run_id)
+
+
+def run_history(
+    engine: Engine, digest_id: str, *, limit: int
+) -> list[tuple[RunRow, dict[str, int]]]:
+    """The digest's runs, newest first, each with its outbox rows per status."""
+    with engine.connect() as conn:
+        runs = digest_runs.list_runs(conn, digest_id, limit=limit)
+        return [
+            (r, digest_runs.outbox_counts(conn, digest_runs.dedupe_prefix(digest_id, r.id)))
+            for r in runs
+        ]

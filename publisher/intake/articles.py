@@ -28,11 +28,18 @@ def set_status(
 
 
 def latest_articles(
-    engine: Engine, *, limit: int, section: str | None = None, since: datetime | None = None
+    engine: Engine,
+    *,
+    limit: int,
+    section: str | None = None,
+    include_retracted: bool = False,
+    since: datetime | None = None,
 ) -> list[Article]:
-    """The newest published articles, optionally of one section and since a time."""
+    """The newest articles (published only, unless asked), of one section, since a time."""
     with engine.connect() as conn:
-        return list(store_articles.latest_articles(conn, limit=limit, section=section, since=since))
+        return store_articles.latest_articles(
+            conn, limit=limit, section=section, include_retracted=include_retracted, since=since
+        )
 
 
 def list_sections(engine: Engine) -> list[Section]:
