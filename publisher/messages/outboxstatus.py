@@ -50,3 +50,9 @@ def purge(engine: Engine, *, before: datetime) -> tuple[int, int]:
     """Delete finished rows older than `before` and unused contents: (rows, contents)."""
     with engine.begin() as conn:
         return store_outbox.purge(conn, before=before)
+
+
+def queued_count(engine: Engine) -> int:
+    """How many outbox rows are queued (due now or later)."""
+    with engine.connect() as conn:
+        return sum(n for s, _k, n in store_outbox.status_counts(conn) if s in ("queued",))
