@@ -11,11 +11,11 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from publisher.cli.common import console, err_console, fail, open_app
+from publisher.intake import articles as articles_uc
 from publisher.intake.batch import Problem, import_articles
 from publisher.intake.records import FileError, detect_format, read_items
 from publisher.intake.validate import REQUIRED
 from publisher.intake.workers import WorkerDied, default_workers
-from publisher.store import articles as store_articles
 
 app = typer.Typer(help="Import, list and retract articles.", no_args_is_help=True)
 
@@ -99,10 +99,9 @@ def list_(
     """List the newest articles: published time (site timezone), id, section, title."""
     with open_app() as application:
         tz = application.settings.tz
-        with application.engine.connect() as conn:
-            found = store_articles.latest_articles(
-                conn, limit=limit, section=section, include_retracted=retracted
-            )
+        found = articles_uc.latest_articles(
+            application.engine, limit=limit, section=section, include_retracted=retracted
+        )
     for a in found:
         when = a.published_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
         mark = " [retracted]" if a.status == "retracted" else ""
@@ -124,8 +123,9 @@ def retract(
     (anything in it changed) brings the CMS's status.
     """
     status: Literal["published", "retracted"] = "published" if undo else "retracted"
-    with open_app() as application, application.engine.begin() as conn:
-        found = store_articles.set_status(conn, article_id, status, now=application.clock.now())
+    with open_app() as application:
+        now = application.clock.now()
+        found = articles_uc.set_status(application.engine, article_id, status, now=now)
     if not found:
         raise fail(f"no article with id {article_id!r}", code=1)
     done = "published again" if undo else "retracted"

@@ -13,7 +13,7 @@ from publisher.cli.common import console, fail, open_app
 from publisher.delivery.configured import build_drain
 from publisher.delivery.dkimsign import DkimError
 from publisher.delivery.drain import STOP_REASON, Drain, Report
-from publisher.store import outbox as store_outbox
+from publisher.messages.outboxstatus import queued_count
 
 
 def register(root: typer.Typer) -> None:
@@ -41,8 +41,7 @@ def deliver(
 
 def _deliver(*, until_empty: bool, max_seconds: float | None) -> None:
     with open_app() as pub:
-        with pub.engine.connect() as conn:
-            due = sum(n for s, _k, n in store_outbox.status_counts(conn) if s in ("queued",))
+        due = queued_count(pub.engine)
         progress = Progress(
             TextColumn("delivering"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             console=console, disable=not console.is_terminal,

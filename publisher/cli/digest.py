@@ -15,7 +15,7 @@ from publisher.core.addresses import AddressError, normalise
 from publisher.core.errors import ParseError, PublisherError, ScheduleError
 from publisher.core.schedules import Schedules
 from publisher.core.timeparse import parse_rfc3339
-from publisher.store import digest_runs
+from publisher.digests.runs import run_history
 
 digest_app = typer.Typer(help="Preview, test, run and review email digests.", no_args_is_help=True)
 
@@ -182,13 +182,11 @@ def history(
     limit: Annotated[int, typer.Option(min=1, help="At most this many runs.")] = 20,
 ) -> None:
     """Past runs: window, items, recipients, sent, failed."""
-    with open_app() as app, app.engine.connect() as conn:
+    with open_app() as app:
         _schedules(app, digest_id)  # a typo must not read as "no runs yet"
-        runs = digest_runs.list_runs(conn, digest_id, limit=limit)
-        counts = {
-            r.id: digest_runs.outbox_counts(conn, digest_runs.dedupe_prefix(digest_id, r.id))
-            for r in runs
-        }
+        history_rows = run_history(app.engine, digest_id, limit=limit)
+    runs = [r for r, _c in history_rows]
+    counts = {r.id: c for r, c in history_rows}
     say("run\twindow start\twindow end\tstatus\titems\trecipients\tsent\tfailed\tqueued")
     for r in runs:
         c = counts[r.id]

@@ -12,8 +12,8 @@ from publisher.cli.common import console, fail, open_app
 from publisher.core.errors import ParseError
 from publisher.core.timeparse import parse_duration
 from publisher.core.vocab import pick
+from publisher.messages import outboxstatus
 from publisher.messages.enqueue import KINDS, STATUSES, expiry_for
-from publisher.store import outbox as store_outbox
 
 app = typer.Typer(help="The outbox: what is waiting to be delivered.", no_args_is_help=True)
 
@@ -29,11 +29,10 @@ def _iso(value: datetime | None) -> str | None:
 @app.command("status")
 def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Counts per status and kind, the oldest queued, the next retry, top deferral reasons."""
-    with open_app() as pub, pub.engine.connect() as conn:
-        rows = store_outbox.status_counts(conn)
-        oldest = store_outbox.oldest_queued(conn)
-        retry = store_outbox.next_retry(conn)
-        reasons = store_outbox.top_deferral_reasons(conn)
+    with open_app() as pub:
+        found = outboxstatus.outbox_status(pub.engine)
+    rows, oldest = found.rows, found.oldest_queued
+    retry, reasons = found.next_retry, found.top_deferral_reasons
     per_status: dict[str, int] = {s: 0 for s in STATUSES}
     by_kind: dict[str, dict[str, int]] = {}
     for s, k, n in rows:
@@ -67,10 +66,10 @@ def retry(
     chosen = pick(kind, KINDS)
     if kind is not None and chosen is None:
         raise fail(f"--kind: must be one of {', '.join(KINDS)}, got {kind!r}")
-    with open_app() as pub, pub.engine.begin() as conn:
+    with open_app() as pub:
         now = pub.clock.now()
         expires: dict[str, datetime] = {k: now + expiry_for(pub.settings, k) for k in KINDS}
-        n = store_outbox.requeue_failed(conn, kind=chosen, now=now, expires_at=expires)
+        n = outboxstatus.requeue_failed(pub.engine, kind=chosen, now=now, expires_at=expires)
     console.print(f"{n} failed message(s) queued again")
 
 
@@ -83,6 +82,6 @@ def purge(
         age = parse_duration(older_than)
     except ParseError as exc:
         raise fail(f"--older-than: {exc}") from None
-    with open_app() as pub, pub.engine.begin() as conn:
-        rows, contents = store_outbox.purge(conn, before=pub.clock.now() - age)
+    with open_app() as pub:
+        rows, contents = outboxstatus.purge(pub.engine, before=pub.clock.now() - age)
     console.print(f"purged {rows} row(s) and {contents} unused content(s)")

@@ -10,7 +10,7 @@ import typer
 
 from publisher.cli.common import console, fail, open_app
 from publisher.intake.records import NotUtf8, check_utf8
-from publisher.store import suppressions as store
+from publisher.readers import suppressions
 
 app = typer.Typer(help="Addresses that are never mailed.", no_args_is_help=True)
 
@@ -45,8 +45,8 @@ def list_(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Every suppressed address with its reason."""
-    with open_app() as pub, pub.engine.connect() as conn:
-        found = store.list_all(conn, reason=reason)
+    with open_app() as pub:
+        found = suppressions.list_suppressions(pub.engine, reason=reason)
     if as_json:
         typer.echo(json.dumps([
             {"email": s.email, "scope": s.scope, "reason": s.reason, "detail": s.detail,
@@ -67,16 +67,16 @@ def add(
 ) -> None:
     """Never mail these addresses again (until removed)."""
     checked = _check(emails)
-    with open_app() as pub, pub.engine.begin() as conn:
-        n = store.add(conn, checked, reason=reason, now=pub.clock.now())
+    with open_app() as pub:
+        n = suppressions.suppress(pub.engine, checked, reason=reason, now=pub.clock.now())
     console.print(f"{n} added, {len(checked) - n} already suppressed")
 
 
 @app.command("remove")
 def remove(email: str = typer.Argument(..., help="Address to allow again.")) -> None:
     """Take an address off the list."""
-    with open_app() as pub, pub.engine.begin() as conn:
-        found = store.remove(conn, email)
+    with open_app() as pub:
+        found = suppressions.unsuppress_one(pub.engine, email)
     if not found:
         raise fail(f"EMAIL: {email} is not suppressed", 1)
     console.print(f"{email} removed", markup=False)
@@ -101,6 +101,6 @@ def import_(
             problems.append(f"{path}:{number}: not an email address: {value!r}")
     if problems:
         raise fail(problems, 1)
-    with open_app() as pub, pub.engine.begin() as conn:
-        n = store.add(conn, addresses, reason=reason, now=pub.clock.now())
+    with open_app() as pub:
+        n = suppressions.suppress(pub.engine, addresses, reason=reason, now=pub.clock.now())
     console.print(f"{n} added, {len(addresses) - n} already suppressed")

@@ -21,12 +21,12 @@ from publisher.core.errors import InputError
 from publisher.core.models import Article
 from publisher.core.vocab import pick
 from publisher.digests import pipeline
+from publisher.digests.runs import list_runs
+from publisher.intake import articles as articles_uc
 from publisher.intake.records import NotUtf8
 from publisher.intake.validate import validate_article
+from publisher.messages.outboxstatus import outbox_depth
 from publisher.readers import subscribers
-from publisher.store import articles as store_articles
-from publisher.store import digest_runs
-from publisher.store.stats import outbox_depth
 from publisher.web.bodies import is_csv_type, is_json_type, read_json, read_object
 from publisher.web.context import WebContext, context_of
 from publisher.web.errors import ApiError
@@ -68,7 +68,7 @@ def _validated(ctx: WebContext, obj: Any) -> Article:
 
 
 def _write(ctx: WebContext, batch: list[Article]) -> list[str]:
-    outcomes = store_articles.write_articles(ctx.engine, batch, now=ctx.now())
+    outcomes = articles_uc.write_articles(ctx.engine, batch, now=ctx.now())
     return [str(o) for o in outcomes]
 
 
@@ -120,8 +120,7 @@ def router(_settings: Settings) -> APIRouter:
     def retract(request: Request, article_id: str) -> dict[str, Any]:
         """Retract: the article leaves feeds, digests, most viewed and the share form."""
         ctx = context_of(request)
-        with ctx.engine.begin() as conn:
-            found = store_articles.set_status(conn, article_id, "retracted", now=ctx.now())
+        found = articles_uc.set_status(ctx.engine, article_id, "retracted", now=ctx.now())
         if not found:
             raise ApiError(404, f"no article {article_id!r}", field="id")
         return {"id": article_id, "status": "retracted"}
@@ -135,8 +134,7 @@ def router(_settings: Settings) -> APIRouter:
         ctx = context_of(request)
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=ctx.settings.tz)
-        with ctx.engine.connect() as conn:
-            found = store_articles.latest_articles(conn, limit=limit, section=section, since=since)
+        found = articles_uc.latest_articles(ctx.engine, limit=limit, section=section, since=since)
         return {"articles": [article_json(a) for a in found]}
 
     @r.get("/subscribers", tags=["subscribers"], response_model=None)
@@ -179,8 +177,7 @@ def router(_settings: Settings) -> APIRouter:
     @r.get("/outbox/stats", tags=["operators"])
     def outbox_stats(request: Request) -> dict[str, Any]:
         """Outbox rows per status."""
-        with context_of(request).engine.connect() as conn:
-            counts = outbox_depth(conn)
+        counts = outbox_depth(context_of(request).engine)
         return {"counts": counts, "total": sum(counts.values())}
 
     @r.get("/digests/{digest_id}/runs", tags=["operators"])
@@ -188,8 +185,7 @@ def router(_settings: Settings) -> APIRouter:
         """The digest's runs, newest first."""
         ctx = context_of(request)
         _digest(ctx, digest_id)
-        with ctx.engine.connect() as conn:
-            found = digest_runs.list_runs(conn, digest_id, limit=limit)
+        found = list_runs(ctx.engine, digest_id, limit=limit)
         return {"runs": [_jsonable(dataclasses.asdict(x)) for x in found]}
 
     @r.post("/digests/{digest_id}/run", tags=["operators"])

@@ -24,7 +24,7 @@ from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from publisher.core.metrics import Metrics
-from publisher.store.health import ping
+from publisher.daemon.health import database_answers
 from publisher.store.types import Engine
 
 # Each part the daemon runs in this role: name -> (ok, the reason when not ok).
@@ -36,7 +36,7 @@ def health_router(*, engine: Engine, checks: Checks, maildir: Path | None = None
 
     @router.get("/healthz")
     async def healthz() -> JSONResponse:
-        db = await asyncio.to_thread(ping, engine)
+        db = await asyncio.to_thread(database_answers, engine)
         parts = checks()
         problems = [] if db else ["database: does not answer"]
         problems += [f"{name}: {reason}" for name, (ok, reason) in parts.items() if not ok]

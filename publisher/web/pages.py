@@ -18,10 +18,10 @@ from starlette.background import BackgroundTask
 from publisher.core import tokens
 from publisher.core.config import Settings
 from publisher.core.models import Subscriber
+from publisher.digests.runs import run_archive
+from publisher.intake.articles import list_sections
 from publisher.readers import formcheck, signup
 from publisher.readers.sharing import hash_ip
-from publisher.store import digest_runs
-from publisher.store.articles import list_sections
 from publisher.web.context import WebContext, context_of
 
 log = logging.getLogger("publisher.web")
@@ -138,8 +138,7 @@ async def _subscribe_later(ctx: WebContext, **request: Any) -> bool:
 
 
 def _sections(ctx: WebContext) -> list[dict[str, str]]:
-    with ctx.engine.connect() as conn:
-        return [{"slug": s.slug, "name": s.name} for s in list_sections(conn)]
+    return [{"slug": s.slug, "name": s.name} for s in list_sections(ctx.engine)]
 
 
 def _choice(ctx: WebContext, form: dict[str, Any]) -> tuple[list[str], str]:
@@ -240,8 +239,7 @@ def router(_settings: Settings) -> APIRouter:
     @r.get("/archive/{digest_id}/{run_id}")
     def archive(request: Request, digest_id: str, run_id: int) -> Response:
         ctx = context_of(request)
-        with ctx.engine.connect() as conn:
-            found = digest_runs.run_archive(conn, digest_id, run_id)
+        found = run_archive(ctx.engine, digest_id, run_id)
         if found is None:
             return message(ctx, request, "bad_link_title", "bad_link", status=404)
         return HTMLResponse(found[1], headers={"Cache-Control": "public, max-age=300"})

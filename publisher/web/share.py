@@ -15,9 +15,9 @@ from fastapi import APIRouter, Request, Response
 from publisher.core import tokens
 from publisher.core.config import Settings
 from publisher.core.models import Article
+from publisher.intake.articles import published_article
 from publisher.readers import formcheck, sharing
 from publisher.render.linebudget import Unfit
-from publisher.store.articles import published_article
 from publisher.web.context import WebContext, context_of
 from publisher.web.pages import form_of, message, page, token_action, token_page
 
@@ -25,8 +25,7 @@ log = logging.getLogger("publisher.web.share")
 
 
 def _published(ctx: WebContext, article_id: str) -> Article | None:
-    with ctx.engine.connect() as conn:
-        return published_article(conn, article_id)
+    return published_article(ctx.engine, article_id)
 
 
 def _article_tag(article_id: str) -> int:

@@ -1,0 +1,54 @@
+"""Article use cases for the web and CLI handlers: write, retract, list, look up."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal
+
+from publisher.core.models import Article, Section
+from publisher.store import articles as store_articles
+from publisher.store.articles import Outcome
+from publisher.store.types import Engine
+
+
+def write_articles(
+    engine: Engine, batch: Sequence[Article], *, now: datetime
+) -> list[Outcome | str]:
+    """Upsert a batch in one transaction; one outcome per article, or the database's reason."""
+    return store_articles.write_articles(engine, batch, now=now)
+
+
+def set_status(
+    engine: Engine, external_id: str, status: Literal["published", "retracted"], *, now: datetime
+) -> bool:
+    """Publish or retract an article; False when no such article exists."""
+    with engine.begin() as conn:
+        return store_articles.set_status(conn, external_id, status, now=now)
+
+
+def latest_articles(
+    engine: Engine,
+    *,
+    limit: int,
+    section: str | None = None,
+    include_retracted: bool = False,
+    since: datetime | None = None,
+) -> list[Article]:
+    """The newest articles (published only, unless asked), of one section, since a time."""
+    with engine.connect() as conn:
+        return store_articles.latest_articles(
+            conn, limit=limit, section=section, include_retracted=include_retracted, since=since
+        )
+
+
+def list_sections(engine: Engine) -> list[Section]:
+    """Every known section."""
+    with engine.connect() as conn:
+        return store_articles.list_sections(conn)
+
+
+def published_article(engine: Engine, external_id: str) -> Article | None:
+    """The article if it exists and is published."""
+    with engine.connect() as conn:
+        return store_articles.published_article(conn, external_id)

@@ -1,0 +1,58 @@
+"""Outbox use cases for the web and CLI handlers: depth, status, retry, purge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from publisher.core.vocab import OutboxKind
+from publisher.store import outbox as store_outbox
+from publisher.store.stats import outbox_depth as _outbox_depth
+from publisher.store.types import Engine
+
+
+def outbox_depth(engine: Engine) -> dict[str, int]:
+    """Outbox rows per status."""
+    with engine.connect() as conn:
+        return _outbox_depth(conn)
+
+
+@dataclass(frozen=True)
+class OutboxSummary:
+    """Rows per (status, kind), the oldest queued, the next retry, top deferral reasons."""
+
+    rows: list[tuple[str, str, int]]
+    oldest_queued: datetime | None
+    next_retry: datetime | None
+    top_deferral_reasons: list[tuple[str, int]]
+
+
+def outbox_status(engine: Engine) -> OutboxSummary:
+    """The outbox at a glance, read in one connection."""
+    with engine.connect() as conn:
+        return OutboxSummary(
+            rows=store_outbox.status_counts(conn),
+            oldest_queued=store_outbox.oldest_queued(conn),
+            next_retry=store_outbox.next_retry(conn),
+            top_deferral_reasons=store_outbox.top_deferral_reasons(conn),
+        )
+
+
+def requeue_failed(
+    engine: Engine, *, kind: OutboxKind | None, now: datetime, expires_at: dict[str, datetime]
+) -> int:
+    """Put failed messages back in the queue; how many."""
+    with engine.begin() as conn:
+        return store_outbox.requeue_failed(conn, kind=kind, now=now, expires_at=expires_at)
+
+
+def purge(engine: Engine, *, before: datetime) -> tuple[int, int]:
+    """Delete finished rows older than `before` and unused contents: (rows, contents)."""
+    with engine.begin() as conn:
+        return store_outbox.purge(conn, before=before)
+
+
+def queued_count(engine: Engine) -> int:
+    """How many outbox rows are queued (due now or later)."""
+    with engine.connect() as conn:
+        return sum(n for s, _k, n in store_outbox.status_counts(conn) if s in ("queued",))
