@@ -24,6 +24,9 @@ RunOutcome = RunStatus | Literal["already", "nothing-due"]
 SubscriberStatus = Literal["pending", "confirmed", "unsubscribed"]
 SubscriberFrequency = Literal["daily", "weekly"]
 
+# The SMTP command a reply answers (delivery/smtpwire.classify reads a reply by it).
+SmtpStage = Literal["mail", "rcpt", "data"]
+
 
 def pick(value: str | None, words: tuple[_Word, ...]) -> _Word | None:
     """``value`` as a member of the vocabulary ``words``; None when it is not one (or None)."""
