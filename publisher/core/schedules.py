@@ -28,6 +28,7 @@ from pydantic import (
 
 from publisher.core.errors import ScheduleError
 from publisher.core.timeparse import parse_duration
+from publisher.core.vocab import SubscriberFrequency
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
 _AT = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -124,7 +125,7 @@ class MostViewed(_Strict):
 class Digest(Timing):
     id: str = Field(pattern=SLUG, max_length=40)
     name: str = Field(min_length=1, max_length=200)
-    frequency: Literal["daily", "weekly"] = "daily"
+    frequency: SubscriberFrequency = "daily"
     sections: Literal["all"] | list[Annotated[str, Field(pattern=SLUG)]] = "all"
     subject: str = Field(default="{{ site_name }} {{ date | ko_date }}", min_length=1)
     template: str = Field(default="digest", pattern=r"^[a-z0-9_-]+$")

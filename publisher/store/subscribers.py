@@ -73,7 +73,7 @@ def upsert(
     email: str,
     name: str,
     sections: Sequence[str],
-    frequency: str,
+    frequency: SubscriberFrequency,
     status: SubscriberStatus,
     now: datetime,
     language: str | None = None,
@@ -285,8 +285,8 @@ def set_status(
 
 
 def set_choice(
-    conn: Connection, subscriber_id: int, *, sections: Sequence[str], frequency: str,
-    name: str | None = None, language: str | None = None,
+    conn: Connection, subscriber_id: int, *, sections: Sequence[str],
+    frequency: SubscriberFrequency, name: str | None = None, language: str | None = None,
 ) -> None:  # fmt: skip
     values: dict[str, Any] = {"frequency": frequency}
     if name is not None:
