@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from publisher.core.models import Article
 from publisher.core.schedules import Schedules
-from publisher.core.vocab import SubscriberStatus
+from publisher.core.vocab import SubscriberFrequency, SubscriberStatus
 from publisher.daemon.scheduler import parse_schedules
 from publisher.store import articles as store_articles
 from publisher.store import pageviews as store_pageviews
@@ -99,7 +99,7 @@ def add_subscriber(
     sections: tuple[str, ...] = (),
     *,
     name: str = "",
-    frequency: str = "daily",
+    frequency: SubscriberFrequency = "daily",
     status: SubscriberStatus = "confirmed",
     now: datetime = DUE - timedelta(days=3),
 ) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta, tzinfo
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,6 +29,7 @@ from pydantic import (
 
 from publisher.core.errors import ScheduleError
 from publisher.core.timeparse import parse_duration
+from publisher.core.vocab import SubscriberFrequency
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
 _AT = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -103,6 +105,11 @@ class Timing(_Strict):
             raise ValueError(f"give exactly one of cron, every, at, weekly (got {given or 'none'})")
         return self
 
+    @cached_property
+    def every_span(self) -> timedelta | None:
+        """``every`` as a duration (the string stays for messages and the README)."""
+        return None if self.every is None else parse_duration(self.every)
+
     def trigger(self, tz: tzinfo) -> Any:
         """This timing's trigger, from the factory the schedules were parsed with."""
         if self._triggers is None:
@@ -115,6 +122,11 @@ class MostViewed(_Strict):
     window: str = "24h"
     exclude_listed: bool = False
 
+    @cached_property
+    def span(self) -> timedelta:
+        """``window`` as a duration."""
+        return parse_duration(self.window)
+
     @field_validator("window")
     @classmethod
     def _window(cls, value: str) -> str:
@@ -124,7 +136,7 @@ class MostViewed(_Strict):
 class Digest(Timing):
     id: str = Field(pattern=SLUG, max_length=40)
     name: str = Field(min_length=1, max_length=200)
-    frequency: Literal["daily", "weekly"] = "daily"
+    frequency: SubscriberFrequency = "daily"
     sections: Literal["all"] | list[Annotated[str, Field(pattern=SLUG)]] = "all"
     subject: str = Field(default="{{ site_name }} {{ date | ko_date }}", min_length=1)
     template: str = Field(default="digest", pattern=r"^[a-z0-9_-]+$")
@@ -139,6 +151,16 @@ class Digest(Timing):
     @classmethod
     def _durations(cls, value: str) -> str:
         return _check_duration(value)
+
+    @cached_property
+    def first_span(self) -> timedelta:
+        """``first_window`` as a duration."""
+        return parse_duration(self.first_window)
+
+    @cached_property
+    def stale_span(self) -> timedelta:
+        """``stale_after`` as a duration."""
+        return parse_duration(self.stale_after)
 
     @property
     def settle(self) -> timedelta:

@@ -24,6 +24,15 @@ RunOutcome = RunStatus | Literal["already", "nothing-due"]
 SubscriberStatus = Literal["pending", "confirmed", "unsubscribed"]
 SubscriberFrequency = Literal["daily", "weekly"]
 
+# Why an address is on the suppression list, for the entries the code writes (an operator may
+# add others by hand with their own wording: store/suppressions.add takes any text).
+SuppressionReason = Literal["unsubscribed", "deleted", "hard_bounce", "share_block"]
+# What a suppression stops: every message (all) or shared articles only (share).
+SuppressionScope = Literal["all", "share"]
+
+# The SMTP command a reply answers (delivery/smtpwire.classify reads a reply by it).
+SmtpStage = Literal["mail", "rcpt", "data"]
+
 
 def pick(value: str | None, words: tuple[_Word, ...]) -> _Word | None:
     """``value`` as a member of the vocabulary ``words``; None when it is not one (or None)."""

@@ -18,7 +18,6 @@ from publisher.app import App
 from publisher.core.httpclient import HttpClient
 from publisher.core.metrics import Metrics
 from publisher.core.schedules import Digest, Schedules
-from publisher.core.timeparse import parse_duration
 from publisher.daemon.scheduler import JobSpec, trigger_for
 from publisher.daemon.supervise import PartState
 from publisher.delivery.configured import build_drain
@@ -242,7 +241,7 @@ def catch_up_due(digest: Digest, *, tz: tzinfo, now: datetime) -> datetime | Non
     instead, which fires on the schedule's own grid (the catch-up never moves it).
     """
     due = latest_due(digest, tz=tz, now=now)
-    if due is None or now - due > parse_duration(digest.stale_after):
+    if due is None or now - due > digest.stale_span:
         return None
     return due
 

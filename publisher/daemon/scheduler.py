@@ -21,7 +21,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from publisher.core import schedules as model
 from publisher.core.schedules import Schedules, Timing
-from publisher.core.timeparse import parse_duration
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -121,8 +120,8 @@ def trigger_for(timing: Timing, tz: tzinfo) -> BaseTrigger:
     """The trigger of one ``cron`` / ``every`` / ``at`` / ``weekly`` timing, read in ``tz``."""
     if timing.cron is not None:
         return cron_trigger(timing.cron, tz)
-    if timing.every is not None:
-        return interval_trigger(parse_duration(timing.every), tz)
+    if timing.every_span is not None:
+        return interval_trigger(timing.every_span, tz)
     if timing.at is not None:
         hh, mm = timing.at.split(":")
         return daily_trigger(int(hh), int(mm), tz)

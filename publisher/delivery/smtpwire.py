@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from publisher.core.errors import PublisherError
+from publisher.core.vocab import SmtpStage
 
 
 class Reply(NamedTuple):
@@ -96,7 +97,9 @@ def names_recipient(text: str, *, recipient: str = "") -> bool:
     )
 
 
-def classify(code: int, text: str, *, stage: str, sender: str = "", recipient: str = "") -> Outcome:
+def classify(
+    code: int, text: str, *, stage: SmtpStage, sender: str = "", recipient: str = ""
+) -> Outcome:
     """One SMTP reply → outcome, by the stage (mail, rcpt or data), the enhanced code and,
     where the code is ambiguous, the reply text (``sender``/``recipient``: the envelope).
 
@@ -321,7 +324,7 @@ class Transaction:
             # A server that said 354 without a recipient gets an empty message ended at once.
             self.wire.write(b".\r\n")
             await self.wire.read(1, self.command_timeout)
-            stage = "mail" if m.code >= 300 else "rcpt"
+            stage: SmtpStage = "mail" if m.code >= 300 else "rcpt"
             return self._refused(m if m.code >= 300 else r, stage, sender, recipient)
         if then is not None and self.pipelining:
             self.wire.write(data, b".\r\n", self._envelope(*then))
@@ -335,7 +338,7 @@ class Transaction:
         self.wire.write(command)
         return (await self.wire.read(1, self.command_timeout))[0]
 
-    def _refused(self, reply: Reply, stage: str, sender: str, recipient: str) -> Outcome:
+    def _refused(self, reply: Reply, stage: SmtpStage, sender: str, recipient: str) -> Outcome:
         self.dirty = True
         return classify(reply.code, reply.text, stage=stage, sender=sender, recipient=recipient)
 

@@ -14,7 +14,6 @@ from typing import Literal
 
 from publisher.core.models import Article, RankedArticle, Section, SectionGroup, Selection
 from publisher.core.schedules import Digest
-from publisher.core.timeparse import parse_duration
 from publisher.store import articles as store_articles
 from publisher.store import pageviews as store_pageviews
 from publisher.store.subscribers import Recipient
@@ -41,9 +40,9 @@ class Plan:
 
 def latest_due(digest: Digest, *, tz: tzinfo, now: datetime) -> datetime | None:
     """The last scheduled fire time at or before ``now``."""
-    if digest.every is not None:
+    step = digest.every_span
+    if step is not None:
         # Aligned to the epoch, so every process agrees without shared state.
-        step = parse_duration(digest.every)
         return EPOCH + ((now - EPOCH) // step) * step
     trigger = digest.trigger(tz)
     for lookback in _LOOKBACKS:
@@ -63,12 +62,12 @@ def plan_run(digest: Digest, *, tz: tzinfo, now: datetime, last_end: datetime | 
     if due is None:
         return Plan("nothing-due", None, "no scheduled time yet")
     end = due - digest.settle
-    start = last_end if last_end is not None else end - parse_duration(digest.first_window)
+    start = last_end if last_end is not None else end - digest.first_span
     window = Window(digest_id=digest.id, start=start, end=end, due=due)
     if last_end is not None and end <= last_end:
         return Plan("done", window, "this window has already run")
     late = now - due
-    if late > parse_duration(digest.stale_after):
+    if late > digest.stale_span:
         return Plan(
             "stale", window, f"{late} after its due time (stale_after {digest.stale_after})"
         )
@@ -87,7 +86,7 @@ def plan_now(digest: Digest, *, tz: tzinfo, now: datetime, last_sent: datetime |
     due = latest_due(digest, tz=tz, now=now + digest.settle)
     if due is not None and due - digest.settle == end:
         end -= timedelta(microseconds=1)
-    start = last_sent if last_sent is not None else end - parse_duration(digest.first_window)
+    start = last_sent if last_sent is not None else end - digest.first_span
     window = Window(digest_id=digest.id, start=start, end=end, due=now)
     if last_sent is not None and end == last_sent:  # the same manual run again
         return Plan("done", window, "this run key has already run")
@@ -121,7 +120,7 @@ def most_viewed_for(conn: Connection, digest: Digest, window: Window) -> list[Ra
         return []
     extra = digest.max_items if mv.exclude_listed else 0
     return store_pageviews.top_articles(
-        conn, now=window.end, window=parse_duration(mv.window), limit=mv.count + extra
+        conn, now=window.end, window=mv.span, limit=mv.count + extra
     )
 
 

@@ -24,7 +24,7 @@ from typing import Literal, get_args
 
 from publisher.core.config import Settings
 from publisher.core.errors import PublisherError
-from publisher.core.vocab import OutboxKind, OutboxStatus
+from publisher.core.vocab import OutboxKind, OutboxStatus, SuppressionReason, SuppressionScope
 from publisher.store import outbox as store_outbox
 from publisher.store import suppressions as store_suppressions
 from publisher.store.types import Connection
@@ -104,10 +104,10 @@ class Claimed:
 
 # The reader's own suppressions: a confirmation mail passes them (the reader asked to come
 # back; confirming lifts them, see signup.confirm). A bounce or complaint stops it.
-READER_OWN = ("unsubscribed", "deleted")
+READER_OWN: tuple[SuppressionReason, ...] = ("unsubscribed", "deleted")
 
 
-def blocks(kind: OutboxKind, entries: set[tuple[str, str]]) -> bool:
+def blocks(kind: OutboxKind, entries: set[tuple[SuppressionScope, str]]) -> bool:
     """Whether suppression entries (scope, reason) stop a message of this kind.
 
     Scope ``all`` stops everything, except that a reader who unsubscribed or deleted their

@@ -26,15 +26,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, get_args
 
 from publisher.core import tokens
 from publisher.core.addresses import canonical, to_ascii
 from publisher.core.errors import PublisherError
 from publisher.core.models import Subscriber
+from publisher.core.vocab import SubscriberFrequency, pick
 from publisher.messages import mime
 from publisher.messages.enqueue import READER_OWN, NewMessage, enqueue, store_content
 from publisher.messages.fanout import Identity
+from publisher.readers.formcheck import InputError
 from publisher.render.templates import Renderer
 from publisher.store import outbox as store_outbox
 from publisher.store import ratecounters
@@ -110,6 +112,17 @@ class ConfirmMail:
         return store_content(conn, key=key, kind="confirm", body=self.body, now=now)
 
 
+_FREQUENCIES: tuple[SubscriberFrequency, ...] = get_args(SubscriberFrequency)
+
+
+def _frequency(value: str) -> SubscriberFrequency:
+    """A form's frequency as the vocabulary's word; InputError on ``frequency`` when it is none."""
+    found = pick(value, _FREQUENCIES)
+    if found is None:
+        raise InputError("frequency", "frequency", f"not a frequency: {value!r}")
+    return found
+
+
 def subscribe(
     engine: Engine, identity: Identity, mail: ConfirmMail, *, email: str, name: str,
     sections: Sequence[str], frequency: str, language: str, now: datetime, cap_per_day: int,
@@ -130,7 +143,7 @@ def subscribe(
         nonce = secrets.randbelow(2**31 - 1) + 1  # fits a 32-bit INTEGER on both backends
         if who is None:
             store_subscribers.upsert(
-                conn, email=email, name=name, sections=sections, frequency=frequency,
+                conn, email=email, name=name, sections=sections, frequency=_frequency(frequency),
                 status="pending", now=now, language=language,
             )  # fmt: skip
             who = store_subscribers.get_by_email(conn, email)
@@ -209,7 +222,7 @@ def confirm(engine: Engine, secret: str, token: str, *, now: datetime) -> bool:
             c = held.choice
             store_subscribers.set_choice(
                 conn, who.id, sections=list(c.get("sections") or []),
-                frequency=str(c.get("frequency") or who.frequency),
+                frequency=_frequency(str(c.get("frequency") or who.frequency)),
                 name=str(c.get("name") or who.name), language=c.get("language"),
             )  # fmt: skip
         store_subscribers.set_status(conn, who.id, "confirmed", now=now)  # clears the request
@@ -248,14 +261,18 @@ def change_choice(
     """The preferences link's "save"; Gone when the link's reader no longer exists."""
     with engine.begin() as conn:
         who = _holder(conn, secret, "preferences", token, now)[0]
-        store_subscribers.set_choice(conn, who.id, sections=sections, frequency=frequency)
+        store_subscribers.set_choice(
+            conn, who.id, sections=sections, frequency=_frequency(frequency)
+        )
 
 
 def update_choice(
     engine: Engine, subscriber_id: int, *, sections: Sequence[str], frequency: str
 ) -> None:
     with engine.begin() as conn:
-        store_subscribers.set_choice(conn, subscriber_id, sections=sections, frequency=frequency)
+        store_subscribers.set_choice(
+            conn, subscriber_id, sections=sections, frequency=_frequency(frequency)
+        )
 
 
 def my_data(who: Subscriber) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from publisher.core.addresses import AddressError, normalise, to_ascii
 from publisher.core.config import Settings
 from publisher.core.errors import InputError
 from publisher.core.models import Subscriber
-from publisher.core.vocab import SubscriberStatus, pick
+from publisher.core.vocab import SubscriberFrequency, SubscriberStatus, pick
 from publisher.intake.records import check_utf8
 from publisher.store import outbox as store_outbox
 from publisher.store import pending as store_pending
@@ -30,7 +30,7 @@ from publisher.store import subscribers as store
 from publisher.store.types import Connection, Engine
 
 COLUMNS = ("email", "name", "sections", "frequency", "status")
-FREQUENCIES = ("daily", "weekly")
+FREQUENCIES: tuple[SubscriberFrequency, ...] = get_args(SubscriberFrequency)
 STATUSES: tuple[SubscriberStatus, ...] = ("pending", "confirmed")  # what an import or add may set
 ALL_STATUSES: tuple[SubscriberStatus, ...] = get_args(SubscriberStatus)  # what one may have
 _EDITABLE = ("name", "sections", "frequency", "status")
@@ -43,7 +43,7 @@ class Row:
     email: str
     name: str
     sections: tuple[str, ...]
-    frequency: str
+    frequency: SubscriberFrequency
     status: SubscriberStatus
 
 
@@ -86,9 +86,10 @@ def validate(line: int, raw: dict[str, Any]) -> Row | RowError:
     for s in sections_raw:
         if not isinstance(s, str) or not _SLUG.match(s):
             return RowError(line, "sections", f"not a section slug: {s!r}")
-    frequency = str(raw.get("frequency") or "daily").strip()
-    if frequency not in FREQUENCIES:
-        return RowError(line, "frequency", f"must be daily or weekly, got {frequency!r}")
+    asked = str(raw.get("frequency") or "daily").strip()
+    frequency = pick(asked, FREQUENCIES)
+    if frequency is None:
+        return RowError(line, "frequency", f"must be daily or weekly, got {asked!r}")
     given = str(raw.get("status") or "pending").strip()
     status = pick(given, STATUSES)
     if status is None:

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, func,
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from publisher.core.addresses import canonical
-from publisher.core.vocab import OutboxKind, OutboxStatus
+from publisher.core.vocab import OutboxKind, OutboxStatus, SuppressionScope
 from publisher.store.db import dialect_insert
 from publisher.store.schema import contents, outbox, suppressions
 
@@ -174,7 +174,9 @@ def expire_leases(conn: Connection, owners: Sequence[str], *, now: datetime) -> 
     return int(conn.execute(stmt).rowcount)
 
 
-def suppressions_for(conn: Connection, emails: Sequence[str]) -> dict[str, set[tuple[str, str]]]:
+def suppressions_for(
+    conn: Connection, emails: Sequence[str]
+) -> dict[str, set[tuple[SuppressionScope, str]]]:
     """Lower-cased address → its suppression entries as (scope, reason), for those listed.
 
     Suppressions are keyed by ``addresses.canonical`` (a punycode recipient finds the entry of
@@ -182,14 +184,14 @@ def suppressions_for(conn: Connection, emails: Sequence[str]) -> dict[str, set[t
     """
     keys = {e: canonical(e) for e in emails}
     wanted = sorted(set(keys.values()))
-    by_key: dict[str, set[tuple[str, str]]] = {}
+    by_key: dict[str, set[tuple[SuppressionScope, str]]] = {}
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
         q = select(suppressions.c.email, suppressions.c.scope, suppressions.c.reason).where(
             suppressions.c.email.in_(chunk)
         )
         for email, scope, reason in conn.execute(q):
-            by_key.setdefault(str(email), set()).add((str(scope), str(reason)))
+            by_key.setdefault(str(email), set()).add((scope, str(reason)))
     return {e.lower(): by_key[k] for e, k in keys.items() if k in by_key}
 
 

@@ -17,7 +17,12 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from publisher.core.addresses import canonical
 from publisher.core.models import Subscriber
-from publisher.core.vocab import SubscriberFrequency, SubscriberStatus
+from publisher.core.vocab import (
+    SubscriberFrequency,
+    SubscriberStatus,
+    SuppressionReason,
+    SuppressionScope,
+)
 from publisher.store.schema import subscriber_aliases, subscribers, subscriptions, suppressions
 
 Outcome = Literal["added", "updated", "unchanged"]
@@ -68,7 +73,7 @@ def upsert(
     email: str,
     name: str,
     sections: Sequence[str],
-    frequency: str,
+    frequency: SubscriberFrequency,
     status: SubscriberStatus,
     now: datetime,
     language: str | None = None,
@@ -206,7 +211,12 @@ def recipients(conn: Connection, *, frequency: SubscriberFrequency) -> list[Reci
 
 
 def suppress(
-    conn: Connection, *, email: str, reason: str, now: datetime, scope: str = "all"
+    conn: Connection,
+    *,
+    email: str,
+    reason: SuppressionReason,
+    now: datetime,
+    scope: SuppressionScope = "all",
 ) -> None:
     """List an address (by its canonical key); one already listed keeps its first reason,
     except that a reader who deletes their data after unsubscribing is recorded as ``deleted``
@@ -275,8 +285,8 @@ def set_status(
 
 
 def set_choice(
-    conn: Connection, subscriber_id: int, *, sections: Sequence[str], frequency: str,
-    name: str | None = None, language: str | None = None,
+    conn: Connection, subscriber_id: int, *, sections: Sequence[str],
+    frequency: SubscriberFrequency, name: str | None = None, language: str | None = None,
 ) -> None:  # fmt: skip
     values: dict[str, Any] = {"frequency": frequency}
     if name is not None:

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import Connection, bindparam, delete, select
 
 from publisher.core.addresses import canonical
+from publisher.core.vocab import SuppressionReason, SuppressionScope
 from publisher.store.db import dialect_insert
 from publisher.store.schema import suppressions
 
@@ -19,7 +20,7 @@ from publisher.store.schema import suppressions
 @dataclass(frozen=True, slots=True)
 class Suppression:
     email: str
-    scope: str
+    scope: SuppressionScope
     reason: str
     detail: str
     created_at: datetime
@@ -32,9 +33,11 @@ def add(
     reason: str,
     now: datetime,
     detail: str = "",
-    scope: str = "all",
+    scope: SuppressionScope = "all",
 ) -> int:
-    """Suppress addresses (by canonical key); one already listed keeps its first reason."""
+    """Suppress addresses (by canonical key); one already listed keeps its first reason.
+
+    ``reason`` is any text: the code writes a ``SuppressionReason``, an operator their own."""
     keys = dict.fromkeys(canonical(e) for e in emails)  # one row per key, even in one call
     rows = [
         {"email": e, "scope": scope, "reason": reason, "detail": detail, "created_at": now}
@@ -50,7 +53,7 @@ def add(
     return len(conn.execute(stmt.returning(suppressions.c.email)).all())
 
 
-def remove(conn: Connection, email: str, *, scope: str = "all") -> bool:
+def remove(conn: Connection, email: str, *, scope: SuppressionScope = "all") -> bool:
     stmt = delete(suppressions).where(
         suppressions.c.email == canonical(email), suppressions.c.scope == scope
     )
@@ -75,12 +78,12 @@ _SUPPRESSED = select(suppressions.c.email).where(
 )
 
 
-def is_suppressed(conn: Connection, email: str, scope: str) -> bool:
+def is_suppressed(conn: Connection, email: str, scope: SuppressionScope) -> bool:
     found = conn.execute(_SUPPRESSED, {"email": canonical(email), "scope": scope}).first()
     return found is not None
 
 
-def unsuppress(conn: Connection, email: str, *, reasons: Sequence[str]) -> None:
+def unsuppress(conn: Connection, email: str, *, reasons: Sequence[SuppressionReason]) -> None:
     """Lift the reader's own entries ("unsubscribed", "deleted") when they confirm again;
     bounces and complaints stay."""
     conn.execute(

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from publisher.core.vocab import SmtpStage
 from publisher.delivery.smtpwire import Failed, RetryAt, Sent, classify, prepare, unstuff
 from publisher.messages.enqueue import Claimed, Template, backoff, personalise
 
@@ -85,7 +86,7 @@ from publisher.messages.enqueue import Claimed, Template, backoff, personalise
          Failed("551 5.1.6 user has moved", hard_bounce=True)),
     ],
 )  # fmt: skip
-def test_reply_classification(code: int, text: str, stage: str, expected: object) -> None:
+def test_reply_classification(code: int, text: str, stage: SmtpStage, expected: object) -> None:
     envelope = {"sender": "news@example.kr", "recipient": "a@b.kr"}
     assert classify(code, text, stage=stage, **envelope) == expected
 

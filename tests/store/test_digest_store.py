@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from publisher.core.vocab import SubscriberStatus
+from publisher.core.vocab import SubscriberFrequency, SubscriberStatus
 from publisher.messages.enqueue import NewMessage, enqueue, store_content
 from publisher.store import digest_runs
 from publisher.store import subscribers as store
@@ -43,7 +43,7 @@ def test_run_key_is_claimed_once(any_engine: Engine) -> None:
 
 def test_recipients_and_outbox_counts(any_engine: Engine) -> None:
     with any_engine.begin() as conn:
-        people: list[tuple[str, SubscriberStatus]] = [
+        people: list[tuple[SubscriberFrequency, SubscriberStatus]] = [
             ("daily", "confirmed"),
             ("daily", "pending"),
             ("weekly", "confirmed"),
