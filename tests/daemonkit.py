@@ -39,6 +39,21 @@ def cli(env: dict[str, str], *args: str, cwd: Path) -> str:
     return done.stdout
 
 
+def queue_digest(
+    env: dict[str, str], *, db: Path, articles: Path, subscribers: Path, digest: str, cwd: Path
+) -> str:
+    """A fresh database with the articles and subscribers, and one digest run queued for the
+    daemon to drain (articles registered before the window due now closed)."""
+    import sqlite3
+
+    cli(env, "init", cwd=cwd)
+    cli(env, "articles", "import", str(articles), cwd=cwd)
+    cli(env, "subscribers", "import", str(subscribers), cwd=cwd)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE articles SET registered_at = datetime('now', '-2 hours')")
+    return cli(env, "digest", "run", digest, cwd=cwd)
+
+
 class Daemon:
     """`publisher run` in a subprocess, its output going to a log file."""
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemonkit import ROOT, Daemon, cli, daemon_env, wait_for
+from tests.daemonkit import ROOT, Daemon, cli, daemon_env, queue_digest, wait_for
 from tests.pgserver import free_port
 from tests.smtpserver import Behaviour, ThreadedServer
 
@@ -110,12 +110,8 @@ def test_sigterm_during_a_drain_exits_0_and_loses_nothing(tmp_path: Path) -> Non
             web_port=str(free_port()), smtp_pool_size="2", shutdown_grace="10s",
             postal_address="서울특별시 중구 세종대로 1",
         )  # fmt: skip
-        cli(env, "init", cwd=tmp_path)
-        cli(env, "articles", "import", str(articles), cwd=tmp_path)
-        cli(env, "subscribers", "import", str(subscribers), cwd=tmp_path)
-        with sqlite3.connect(db) as conn:  # registered before the window due now closed
-            conn.execute("UPDATE articles SET registered_at = datetime('now', '-2 hours')")
-        out = cli(env, "digest", "run", "morning", cwd=tmp_path)  # the queue the daemon drains
+        out = queue_digest(env, db=db, articles=articles, subscribers=subscribers,
+                           digest="morning", cwd=tmp_path)  # fmt: skip
         assert _statuses(db) == {"queued": total}, out
         d = Daemon(env, cwd=tmp_path, log=tmp_path / "run.log")
         try:

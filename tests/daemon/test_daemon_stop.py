@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests.daemonkit import ROOT, Daemon, cli, daemon_env, wait_for
+from tests.daemonkit import ROOT, Daemon, daemon_env, queue_digest, wait_for
 from tests.pgserver import free_port
 
 pytestmark = pytest.mark.slow
@@ -114,12 +114,8 @@ def test_sigterm_with_hung_final_replies_keeps_every_sent_mark(tmp_path: Path) -
             web_port=str(free_port()), smtp_pool_size="4", shutdown_grace="3s",
             postal_address="서울특별시 중구 세종대로 1",
         )  # fmt: skip
-        cli(env, "init", cwd=tmp_path)
-        cli(env, "articles", "import", str(articles), cwd=tmp_path)
-        cli(env, "subscribers", "import", str(subscribers), cwd=tmp_path)
-        with sqlite3.connect(db) as conn:  # registered before the window due now closed
-            conn.execute("UPDATE articles SET registered_at = datetime('now', '-2 hours')")
-        cli(env, "digest", "run", "morning", cwd=tmp_path)
+        queue_digest(env, db=db, articles=articles, subscribers=subscribers, digest="morning",
+                     cwd=tmp_path)  # fmt: skip
         assert _statuses(db) == {"queued": TOTAL}
         d = Daemon(env, cwd=tmp_path, log=tmp_path / "run.log")
         try:

@@ -7,7 +7,6 @@ import asyncio
 import json
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import urllib.error
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemonkit import ROOT, Daemon, cli, daemon_env, wait_for
+from tests.daemonkit import ROOT, Daemon, cli, daemon_env, queue_digest, wait_for
 from tests.pgserver import free_port
 from tests.smtpserver import Behaviour, ThreadedServer
 
@@ -92,12 +91,8 @@ def _queue_a_digest(tmp_path: Path, env: dict[str, str], readers: int) -> None:
     published = (datetime.now(UTC) - timedelta(hours=3)).isoformat(timespec="seconds")
     articles = tmp_path / "articles.jsonl"
     articles.write_text(json.dumps(article | {"published_at": published}) + "\n", "utf-8")
-    cli(env, "init", cwd=tmp_path)
-    cli(env, "articles", "import", str(articles), cwd=tmp_path)
-    cli(env, "subscribers", "import", str(subscribers), cwd=tmp_path)
-    with sqlite3.connect(tmp_path / "p.db") as conn:  # registered before the due window closed
-        conn.execute("UPDATE articles SET registered_at = datetime('now', '-2 hours')")
-    cli(env, "digest", "run", "hourly", cwd=tmp_path)
+    queue_digest(env, db=tmp_path / "p.db", articles=articles, subscribers=subscribers,
+                 digest="hourly", cwd=tmp_path)  # fmt: skip
 
 
 def test_a_drain_that_cannot_start_is_reported_and_recovers_once_fixed(
