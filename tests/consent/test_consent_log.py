@@ -110,6 +110,7 @@ async def test_cli_export_of_the_consent_log(web: Web, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert [(r["email"], r["event"]) for r in rows] == [
-        ("reader@example.kr", "subscribed"), ("reader@example.kr", "confirmed"),
+        ("reader@example.kr", "subscribed"),
+        ("reader@example.kr", "confirmed"),
     ]
     assert "exported 2 consent log rows" in done.stdout
