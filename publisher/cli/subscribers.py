@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated, TextIO, get_args
 
 import typer
 from rich.text import Text
 
+from publisher.cli import moving as moving_cli
 from publisher.cli.common import console, fail, open_app, require_signing_key, say
 from publisher.consent import history as consent_history
 from publisher.consent.record import act_of, site_key
 from publisher.core.errors import InputError
-from publisher.core.vocab import pick
+from publisher.core.vocab import ImportSource, pick
 from publisher.intake.records import NotUtf8
 from publisher.readers import subscribers as use
+
+IMPORT_SOURCES: tuple[ImportSource, ...] = get_args(ImportSource)
 
 subscribers_app = typer.Typer(help="Import, add, remove, list and export subscribers.",
                               no_args_is_help=True)  # fmt: skip
@@ -42,8 +45,22 @@ def import_(
             help="Queue a confirmation mail to each pending row not asked before.",
         ),
     ] = False,
+    source: Annotated[
+        str,
+        typer.Option("--from", help="mailchimp, listmonk, ghost, substack or csv (ours)."),
+    ] = "csv",
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Read the file and say what would happen; write nothing."),
+    ] = False,
 ) -> None:
     """Upsert subscribers by email; bad rows are reported by line number (exit 1)."""
+    tool = pick(source, IMPORT_SOURCES)
+    if tool is None:
+        raise fail(f"--from: must be one of {', '.join(IMPORT_SOURCES)}, got {source!r}")
+    if tool != "csv" or dry_run:
+        moving_cli.import_from(file, tool, send_confirmation=send_confirmation, dry_run=dry_run)
+        return
     with open_app(kept=IMPORT_KEPT) as app:
         if send_confirmation:
             require_signing_key(app)  # before anything is written: the mails need tokens
@@ -64,12 +81,12 @@ def import_(
         console.print(Text.assemble(("rejected", "red"), f" {file}:{err}"), highlight=False)
     say(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
         f"rejected {len(report.errors)}")  # fmt: skip
-    _say_pending(len(report.pending), asked)
+    say_pending(len(report.pending), asked)
     if report.errors:
         raise typer.Exit(1)
 
 
-def _say_pending(pending: int, asked: use.Asked | None) -> None:
+def say_pending(pending: int, asked: use.Asked | None) -> None:
     """What will happen to the pending rows: an operator must never lose a list unawares."""
     if not pending:
         return
