@@ -97,3 +97,13 @@ def test_quiet_hours_window(settings: Settings, local: str, opens: str | None) -
 
 def test_no_quiet_hours_sends_at_once(settings: Settings) -> None:
     assert QuietHours.from_settings(settings.model_copy(update={"quiet_hours": ""})) is None
+
+
+def test_a_long_korean_sender_name_still_fits_the_line_limit(
+    settings: Settings, engine: Engine
+) -> None:
+    load_store(engine)
+    add_subscriber(engine, "reader@example.kr")
+    s = ad_settings(settings, advertiser_name="가" * 200, advertiser_contact="나" * 300)
+    result = pipeline.run_digest(engine, s, ad_schedules(), "offers", now=NOW)
+    assert result.enqueued == 1  # composed: every line within 998 bytes
