@@ -15,6 +15,7 @@ from datetime import datetime
 
 from publisher.consent.record import Act, consented, record
 from publisher.core import tokens
+from publisher.core.addresses import to_ascii
 from publisher.core.config import Settings
 from publisher.core.timeparse import format_duration
 from publisher.messages import fanout, mime
@@ -101,7 +102,7 @@ def _ask(
     token = tokens.make(identity.secret, "reconfirm", (sid,), now=now)
     values[RECONFIRM_URL] = f"{identity.base_url}/reconfirm/{token}"
     return NewMessage(
-        dedupe_key=f"reconfirm:{sid}:{now:%Y%m%d}", kind="digest", recipient=email,
+        dedupe_key=f"reconfirm:{sid}:{now:%Y%m%d}", kind="digest", recipient=to_ascii(email),
         content_id=content_id, substitutions=values, expires_in=identity.expiries["confirm"],
     )  # fmt: skip
 

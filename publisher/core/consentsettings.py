@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -40,6 +41,15 @@ class ConsentSettings(BaseModel):
     reconfirm_grace: Duration = duration_field(
         "30d", "Without an answer this long after the ask, advertising mail stops."
     )
+
+    @field_validator("quiet_hours_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
 
     @field_validator("quiet_hours")
     @classmethod

@@ -46,21 +46,35 @@ def backup(url: str, dest: Path) -> BackupInfo:
     raise StoreError(f"database_url: backups support SQLite files and PostgreSQL, not {url!r}")
 
 
+def _partial(dest: Path) -> Path:
+    """The hidden file a backup is written to before it is renamed into place. It holds
+    readers' data: only its owner may read it (mode 0600, before a byte is written)."""
+    if not dest.parent.is_dir():
+        raise StoreError(f"{dest.parent}: no such folder for the backup")
+    tmp = dest.with_name(f".{dest.name}.partial")
+    tmp.unlink(missing_ok=True)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    return tmp
+
+
 def _sqlite_backup(source: Path, dest: Path) -> BackupInfo:
     if not source.exists():
         raise StoreError(f"database_url: {source} does not exist")
-    tmp = dest.with_name(f".{dest.name}.partial")
-    tmp.unlink(missing_ok=True)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+    tmp = _partial(dest)
     try:
-        out = sqlite3.connect(tmp)
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
         try:
-            src.backup(out)  # all pages in one step: a consistent snapshot
-            out.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            out = sqlite3.connect(tmp)
+            try:
+                src.backup(out)  # all pages in one step: a consistent snapshot
+                out.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            finally:
+                out.close()
         finally:
-            out.close()
-    finally:
-        src.close()
+            src.close()
+    except sqlite3.Error as exc:
+        tmp.unlink(missing_ok=True)
+        raise StoreError(f"backup of {source} failed: {exc}") from None
     os.replace(tmp, dest)
     return BackupInfo(dest, dest.stat().st_size, "sqlite")
 
@@ -96,7 +110,7 @@ def _run(args: list[str], env: dict[str, str], what: str) -> None:
 def _pg_dump(url: str, dest: Path) -> BackupInfo:
     tool = _tool("pg_dump")
     uri, env = _libpq(url)
-    tmp = dest.with_name(f".{dest.name}.partial")
+    tmp = _partial(dest)
     _run([tool, "--format=custom", "--no-owner", f"--file={tmp}", f"--dbname={uri}"], env,
          "pg_dump")  # fmt: skip
     os.replace(tmp, dest)
@@ -150,9 +164,13 @@ def _sqlite_restore(source: Path, target: Path) -> None:
     if ok is None or ok[0] != "ok" or "alembic_version" not in tables:
         raise StoreError(f"{source}: not a publisher backup (or damaged)")
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    out = sqlite3.connect(target)
     try:
-        src.backup(out)
+        out = sqlite3.connect(target)
+        try:
+            src.backup(out)
+        finally:
+            out.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"restore into {target} failed: {exc}") from None
     finally:
-        out.close()
         src.close()

@@ -107,3 +107,13 @@ def test_a_long_korean_sender_name_still_fits_the_line_limit(
     s = ad_settings(settings, advertiser_name="가" * 200, advertiser_contact="나" * 300)
     result = pipeline.run_digest(engine, s, ad_schedules(), "offers", now=NOW)
     assert result.enqueued == 1  # composed: every line within 998 bytes
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("quiet_hours", "9pm-8am"), ("quiet_hours_timezone", "Mars/Olympus")]
+)
+def test_bad_quiet_hours_settings_are_refused(settings: Settings, key: str, value: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=key):
+        Settings.model_validate({**settings.model_dump(), key: value})

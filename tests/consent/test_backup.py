@@ -135,3 +135,15 @@ def test_postgres_backup_and_restore(pg_url: str, tmp_path: Path) -> None:
     ]
     assert _counts(restored)["subscribers"] == 1
     restored.dispose()
+
+
+def test_backup_file_is_private_and_a_missing_folder_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cli_store(tmp_path, monkeypatch)
+    done = _cli("backup", str(tmp_path / "b.db"))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "b.db").stat().st_mode & 0o777 == 0o600  # readers' data
+    assert not list(tmp_path.glob(".*partial"))
+    done = _cli("backup", str(tmp_path / "nowhere" / "b.db"))
+    assert done.returncode == 2 and "no such folder" in done.stderr
