@@ -41,7 +41,7 @@ class Act:
     """Who did it and how: the channel, the client's keyed IP hash, the consent text shown."""
 
     channel: ConsentChannel
-    secret: str = ""
+    secret: str  # the site key (``site_key``): one history per address across every channel
     ip_hash: str | None = None
     text_version: str = ""
 

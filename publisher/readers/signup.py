@@ -271,14 +271,12 @@ def unsubscribe(
                      act or Act("mail", secret))  # fmt: skip
 
 
-def unsubscribe_id(
-    engine: Engine, subscriber_id: int, *, now: datetime, act: Act | None = None
-) -> None:
+def unsubscribe_id(engine: Engine, subscriber_id: int, *, now: datetime, act: Act) -> None:
     """By id, for the operator's tools; idempotent."""
     with engine.begin() as conn:
         who = store_subscribers.subscriber_by_id(conn, subscriber_id, issued=None)
         if who is not None:
-            _unsubscribe(conn, who, now, act or Act("cli"))
+            _unsubscribe(conn, who, now, act)
 
 
 def change_choice(
@@ -297,16 +295,16 @@ def change_choice(
 
 def update_choice(
     engine: Engine, subscriber_id: int, *, sections: Sequence[str], frequency: str,
-    now: datetime | None = None, act: Act | None = None,
+    now: datetime, act: Act,
 ) -> None:  # fmt: skip
     with engine.begin() as conn:
         store_subscribers.set_choice(
             conn, subscriber_id, sections=sections, frequency=_frequency(frequency)
         )
         who = store_subscribers.subscriber_by_id(conn, subscriber_id, issued=None)
-        if who is not None and now is not None:
+        if who is not None:
             detail = {"sections": sorted(set(sections)), "frequency": frequency}
-            _log(conn, act or Act("api"), who, "changed", now, detail)
+            _log(conn, act, who, "changed", now, detail)
 
 
 def my_data(who: Subscriber, consent: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -337,7 +335,7 @@ def delete_mine(
                 act or Act("form", secret))  # fmt: skip
 
 
-def delete(engine: Engine, subscriber_id: int, *, now: datetime, act: Act | None = None) -> None:
+def delete(engine: Engine, subscriber_id: int, *, now: datetime, act: Act) -> None:
     """Remove the subscriber; the address stays only as a suppression, so queued mail drops.
 
     Signing up again is double opt-in as for anyone: the confirmation passes the "deleted"
@@ -345,4 +343,4 @@ def delete(engine: Engine, subscriber_id: int, *, now: datetime, act: Act | None
     with engine.begin() as conn:
         who = store_subscribers.subscriber_by_id(conn, subscriber_id, issued=None)
         if who is not None:
-            _delete(conn, who, now, act or Act("cli"))
+            _delete(conn, who, now, act)

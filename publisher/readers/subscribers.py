@@ -159,11 +159,9 @@ def _logged(conn: Connection, row: Row, outcome: store.Outcome, act: Act, now: d
         consented(conn, who.id, at=now)
 
 
-def _import_row(
-    conn: Connection, row: Row, *, now: datetime, act: Act | None = None
-) -> store.Outcome:
+def _import_row(conn: Connection, row: Row, *, now: datetime, act: Act) -> store.Outcome:
     outcome = _import_row_unlogged(conn, row, now=now)
-    _logged(conn, row, outcome, act or Act("import"), now)
+    _logged(conn, row, outcome, act, now)
     return outcome
 
 
@@ -179,9 +177,7 @@ def _import_row_unlogged(conn: Connection, row: Row, *, now: datetime) -> store.
     return _upsert(conn, row, now=now)
 
 
-def import_file(
-    engine: Engine, path: Path, *, now: datetime, act: Act | None = None
-) -> ImportReport:
+def import_file(engine: Engine, path: Path, *, now: datetime, act: Act) -> ImportReport:
     """Each good row is upserted on its own; bad rows are reported and never half-written.
 
     A file that is not UTF-8 raises NotUtf8 before anything is written.
@@ -195,7 +191,7 @@ def import_file(
             report.errors.append(row)
             continue
         with engine.begin() as conn:
-            outcome = _import_row(conn, row, now=now, act=act or Act("import"))
+            outcome = _import_row(conn, row, now=now, act=act)
             who = store.get_by_email(conn, row.email)
         setattr(report, outcome, getattr(report, outcome) + 1)
         if who is not None and who.status == "pending":
@@ -210,11 +206,11 @@ def _valid(raw: Mapping[str, Any]) -> Row:
     return row
 
 
-def add(engine: Engine, raw: dict[str, Any], *, now: datetime, act: Act | None = None) -> str:
+def add(engine: Engine, raw: dict[str, Any], *, now: datetime, act: Act) -> str:
     """One record, as one row of an import (missing fields take the import defaults)."""
     row = _valid(raw)
     with engine.begin() as conn:
-        return _import_row(conn, row, now=now, act=act or Act("api"))
+        return _import_row(conn, row, now=now, act=act)
 
 
 def add_or_update(
@@ -223,7 +219,7 @@ def add_or_update(
     *,
     now: datetime,
     defaults: Mapping[str, Any],
-    act: Act | None = None,
+    act: Act,
 ) -> str:
     """A new subscriber gets ``given`` over ``defaults``; an existing one changes only ``given``."""
     row = _valid({**defaults, **given})
@@ -233,7 +229,7 @@ def add_or_update(
             kept = Row(0, old.email, old.name, old.sections, old.frequency, old.status)
             row = dataclasses.replace(kept, **{k: getattr(row, k) for k in _EDITABLE if k in given})
         outcome = _upsert(conn, row, now=now)
-        _logged(conn, row, outcome, act or Act("cli"), now)
+        _logged(conn, row, outcome, act, now)
         return outcome
 
 
@@ -242,7 +238,7 @@ def add_or_update(
 SUBSCRIBER_KINDS = ("digest", "confirm")
 
 
-def remove(engine: Engine, email: str, *, now: datetime, act: Act | None = None) -> int | None:
+def remove(engine: Engine, email: str, *, now: datetime, act: Act) -> int | None:
     """Delete a subscriber and stop what is queued for them: None when unknown, else how
     many queued messages were cancelled (in the same transaction)."""
     try:
@@ -253,7 +249,7 @@ def remove(engine: Engine, email: str, *, now: datetime, act: Act | None = None)
         who = store.get_by_email(conn, email)
         if who is None or not store.remove(conn, email):
             return None
-        record(conn, act or Act("cli"), email=who.email, subscriber_id=who.id, event="deleted",
+        record(conn, act, email=who.email, subscriber_id=who.id, event="deleted",
                now=now)  # fmt: skip
         return store_outbox.cancel_queued(
             conn, [email, to_ascii(email)], kinds=SUBSCRIBER_KINDS, now=now,
