@@ -114,3 +114,15 @@ async def test_cli_export_of_the_consent_log(web: Web, tmp_path: Path) -> None:
         ("reader@example.kr", "confirmed"),
     ]
     assert "exported 2 consent log rows" in done.stdout
+
+
+async def test_one_click_unsubscribe_is_logged_as_mail(web: Web) -> None:
+    await _signed_up(web)
+    with web.engine.connect() as conn:
+        sid = conn.execute(text("SELECT id FROM subscribers")).scalar_one()
+    unsub = tokens.make(web.settings.secret_key, "unsubscribe", (sid,), now=web.clock.now())
+    r = await web.client.post(f"/u/{unsub}", data={"List-Unsubscribe": "One-Click"})
+    assert r.status_code == 200
+    rows = history.history(web.engine, web.settings.secret_key, "reader@example.kr")
+    assert (rows[-1]["event"], rows[-1]["channel"]) == ("unsubscribed", "mail")
+    assert rows[-1]["ip_hash"]  # the client that posted, as a keyed hash
