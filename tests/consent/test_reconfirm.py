@@ -69,3 +69,24 @@ async def test_old_consent_is_asked_and_without_answer_advertising_stops(web: We
 async def test_a_bad_or_foreign_reconfirm_link_changes_nothing(web: Web) -> None:
     assert (await web.client.post("/reconfirm/not-a-token")).status_code == 400
     assert (await web.client.get("/reconfirm/not-a-token")).status_code == 400
+
+
+@pytest.mark.asyncio
+async def test_the_daemon_job_asks_with_the_injected_clock(
+    settings: Settings, engine: Engine
+) -> None:
+    from publisher.app import App
+    from publisher.daemon.jobtable import JobTable
+
+    add_subscriber(engine, "old@example.kr", now=LONG_AGO)
+    clock = FixedClock(LONG_AGO + timedelta(days=700))  # not two years yet: nothing
+    app = App(settings=settings, clock=clock)
+    app.__dict__["engine"] = engine  # the test's store
+    runtime = JobTable(app)
+    await runtime.reconfirm()
+    assert outbox_rows(engine, "digest") == [] and not runtime.deliver_tick.is_set()
+    clock.set(LONG_AGO + timedelta(days=731))
+    await runtime.reconfirm()
+    [row] = outbox_rows(engine, "digest")
+    assert row["recipient"] == "old@example.kr" and runtime.deliver_tick.is_set()
+    assert "/reconfirm/" in message_of(engine, row)
