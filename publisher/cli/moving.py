@@ -11,7 +11,7 @@ from publisher.core.vocab import ImportSource
 from publisher.intake.records import NotUtf8
 from publisher.readers import moving
 from publisher.readers import subscribers as use
-from publisher.readers.importformats import FormatError
+from publisher.readers.importformats import FormatError, recognise
 
 # One transaction: a failure leaves the database as it was.
 MOVE_KEPT = "nothing was imported (the import is one transaction)"
@@ -31,6 +31,20 @@ def _dry_run_csv(file: Path) -> None:
     for status, n in sorted(counts.items()):
         say(f"would import {n} {status}")
     say(f"would reject {rejected}; nothing was written (--dry-run)")
+
+
+def refuse_other_tools(file: Path) -> None:
+    """A file without --from that is another tool's export: say which --from reads it, rather
+    than rejecting every row of it."""
+    if file.suffix.lower() != ".csv":
+        return
+    try:
+        with file.open(encoding="utf-8-sig", newline="") as fh:
+            tool = recognise(fh)
+    except (OSError, UnicodeDecodeError):
+        return  # the import reports these with its own messages
+    if tool is not None:
+        raise fail(f"{file}: this is a {tool} export; import it as it is with --from {tool}")
 
 
 def import_from(file: Path, tool: ImportSource, *, send_confirmation: bool, dry_run: bool) -> None:

@@ -48,14 +48,16 @@ def import_(
     source: Annotated[
         str,
         typer.Option("--from", help="mailchimp, listmonk, ghost, substack or csv (ours)."),
-    ] = "csv",
+    ] = "",
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Read the file and say what would happen; write nothing."),
     ] = False,
 ) -> None:
     """Upsert subscribers by email; bad rows are reported by line number (exit 1)."""
-    tool = pick(source, IMPORT_SOURCES)
+    tool = pick(source or "csv", IMPORT_SOURCES)
+    if not source:
+        moving_cli.refuse_other_tools(file)
     if tool is None:
         raise fail(f"--from: must be one of {', '.join(IMPORT_SOURCES)}, got {source!r}")
     if tool != "csv" or dry_run:

@@ -136,3 +136,13 @@ def test_listmonk_bad_attributes_and_status_are_named(db: Engine, tmp_path: Path
 def test_unknown_source_is_a_usage_error(db: Engine) -> None:
     result = runner.invoke(app, ["subscribers", "import", "--from", "sendy", "x.csv"])
     assert result.exit_code == 2 and "--from: must be one of" in result.output
+
+
+@pytest.mark.parametrize(("name", "tool"), [("mailchimp_subscribed.csv", "mailchimp"),
+                                            ("listmonk.csv", "listmonk")])  # fmt: skip
+def test_another_tools_export_without_from_says_which_from_reads_it(
+    db: Engine, name: str, tool: str
+) -> None:
+    result = runner.invoke(app, ["subscribers", "import", str(EXPORTS / name)])
+    assert result.exit_code == 2 and f"--from {tool}" in result.output
+    assert _people(db) == {}

@@ -8,6 +8,7 @@ cannot read; they never write anything (``readers/moving.py`` does).
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable, Iterator
 from typing import TextIO
 
@@ -24,4 +25,19 @@ READERS: dict[ImportSource, Reader] = {
     "substack": substack.read,
 }
 
-__all__ = ["READERS", "FormatError", "Incoming", "Reader"]
+# Columns only that tool's export has: how a file given without --from is recognised.
+_MARKS: tuple[tuple[ImportSource, frozenset[str]], ...] = (
+    ("mailchimp", frozenset({"Email Address"})),
+    ("listmonk", frozenset({"uuid", "attributes"})),
+    ("ghost", frozenset({"subscribed_to_emails"})),
+    ("substack", frozenset({"email_disabled"})),
+)
+
+
+def recognise(fh: TextIO) -> ImportSource | None:
+    """The tool whose export this CSV looks like (by its header row), or None."""
+    header = set(next(csv.reader([fh.readline()]), []))
+    return next((tool for tool, marks in _MARKS if marks & header), None)
+
+
+__all__ = ["READERS", "FormatError", "Incoming", "Reader", "recognise"]
