@@ -15,6 +15,7 @@ import typer
 from publisher.app import App
 from publisher.cli.common import console, fail, open_app
 from publisher.cli.run import run as run_daemon
+from publisher.consent.record import act_of
 from publisher.core.config import CONFIG_ENV, ConfigError, load_settings
 from publisher.intake.batch import import_articles
 from publisher.intake.demodata import (
@@ -152,7 +153,8 @@ def _seed(app: App) -> None:
             loaded = live_views(read_records(fh, "jsonl"), now=now, tz=s.tz)
         views = import_view_counts(app.engine, loaded, tz=s.tz)
         console.print(f"views: {views.summary()}")
-    subs = import_subscribers(app.engine, SAMPLES / "subscribers.csv", now=now)
+    subs = import_subscribers(app.engine, SAMPLES / "subscribers.csv", now=now,
+                              act=act_of(app.settings, "import"))  # fmt: skip
     console.print(
         f"subscribers: added {subs.added}, updated {subs.updated}, unchanged {subs.unchanged}"
     )

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO, get_args
 
 import typer
 from rich.text import Text
 
+from publisher.cli import moving as moving_cli
 from publisher.cli.common import console, fail, open_app, require_signing_key, say
+from publisher.consent import history as consent_history
+from publisher.consent.record import act_of, site_key
 from publisher.core.errors import InputError
-from publisher.core.vocab import pick
+from publisher.core.vocab import ImportSource, pick
 from publisher.intake.records import NotUtf8
 from publisher.readers import subscribers as use
+
+IMPORT_SOURCES: tuple[ImportSource, ...] = get_args(ImportSource)
 
 subscribers_app = typer.Typer(help="Import, add, remove, list and export subscribers.",
                               no_args_is_help=True)  # fmt: skip
@@ -40,13 +45,30 @@ def import_(
             help="Queue a confirmation mail to each pending row not asked before.",
         ),
     ] = False,
+    source: Annotated[
+        str,
+        typer.Option("--from", help="mailchimp, listmonk, ghost, substack or csv (ours)."),
+    ] = "",
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Read the file and say what would happen; write nothing."),
+    ] = False,
 ) -> None:
     """Upsert subscribers by email; bad rows are reported by line number (exit 1)."""
+    tool = pick(source or "csv", IMPORT_SOURCES)
+    if not source:
+        moving_cli.refuse_other_tools(file)
+    if tool is None:
+        raise fail(f"--from: must be one of {', '.join(IMPORT_SOURCES)}, got {source!r}")
+    if tool != "csv" or dry_run:
+        moving_cli.import_from(file, tool, send_confirmation=send_confirmation, dry_run=dry_run)
+        return
     with open_app(kept=IMPORT_KEPT) as app:
         if send_confirmation:
             require_signing_key(app)  # before anything is written: the mails need tokens
         try:
-            report = use.import_file(app.engine, file, now=app.clock.now())
+            report = use.import_file(app.engine, file, now=app.clock.now(),
+                                     act=act_of(app.settings, "import"))  # fmt: skip
         except NotUtf8 as exc:
             raise fail(f"{file}:{exc}; nothing was imported") from None
         except OSError as exc:
@@ -61,12 +83,12 @@ def import_(
         console.print(Text.assemble(("rejected", "red"), f" {file}:{err}"), highlight=False)
     say(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
         f"rejected {len(report.errors)}")  # fmt: skip
-    _say_pending(len(report.pending), asked)
+    say_pending(len(report.pending), asked)
     if report.errors:
         raise typer.Exit(1)
 
 
-def _say_pending(pending: int, asked: use.Asked | None) -> None:
+def say_pending(pending: int, asked: use.Asked | None) -> None:
     """What will happen to the pending rows: an operator must never lose a list unawares."""
     if not pending:
         return
@@ -100,7 +122,11 @@ def add(
     with open_app() as app:
         try:
             outcome = use.add_or_update(
-                app.engine, given, now=app.clock.now(), defaults={"status": "confirmed"}
+                app.engine,
+                given,
+                now=app.clock.now(),
+                defaults={"status": "confirmed"},
+                act=act_of(app.settings, "cli"),
             )
         except InputError as exc:
             raise fail(str(exc), code=1) from None
@@ -112,7 +138,8 @@ def remove(email: str) -> None:
     """Delete a subscriber and their section choice; cancel digests and confirmations queued
     for them."""
     with open_app() as app:
-        cancelled = use.remove(app.engine, email, now=app.clock.now())
+        cancelled = use.remove(app.engine, email, now=app.clock.now(),
+                               act=act_of(app.settings, "cli"))  # fmt: skip
         if cancelled is None:
             raise fail(f"no subscriber {email}", code=1)
     say(f"removed {email}; cancelled {cancelled} queued messages to them")
@@ -142,19 +169,29 @@ def export(
         Path | None, typer.Option("--output", "-o", help="File (.csv/.jsonl).")
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "",
+    consent: Annotated[
+        bool,
+        typer.Option("--consent", help="The consent log instead (deleted readers: hash only)."),
+    ] = False,
 ) -> None:
-    """Every subscriber in the import format (stdout unless --output)."""
+    """Every subscriber in the import format, or the consent log (stdout unless --output)."""
     kind = fmt or (output.suffix.lstrip(".") if output else "csv")
     if kind not in ("csv", "jsonl"):
         raise fail(f"--format: csv or jsonl, got {kind!r}")
     with open_app() as app:
+
+        def write(out: TextIO) -> int:
+            if consent:
+                return consent_history.export(app.engine, site_key(app.settings), out, fmt=kind)
+            return use.export(app.engine, out, fmt=kind)
+
         if output is None:
-            n = use.export(app.engine, sys.stdout, fmt=kind)
+            n = write(sys.stdout)
         else:
             try:
                 with output.open("w", encoding="utf-8", newline="") as fh:
-                    n = use.export(app.engine, fh, fmt=kind)
+                    n = write(fh)
             except OSError as exc:
                 raise fail(f"--output: cannot write {output}: {exc.strerror or exc}") from None
     if output is not None:
-        say(f"exported {n} subscribers to {output}")
+        say(f"exported {n} {'consent log rows' if consent else 'subscribers'} to {output}")

@@ -146,6 +146,9 @@ class Digest(Timing):
     most_viewed: MostViewed = MostViewed()
     first_window: str = "24h"
     stale_after: str = "6h"
+    # 정보통신망법 제50조 (issue 18): "(광고)" subject, sender and 수신거부 notice, quiet hours,
+    # only readers whose advertising consent has not lapsed. Editorial digests: false.
+    advertising: bool = False
 
     @field_validator("first_window", "stale_after")
     @classmethod
@@ -177,9 +180,10 @@ class Jobs(_Strict):
     feeds: Timing = _default(every="5m")
     deliver: Timing = _default(every="30s")
     cleanup: Timing = _default(cron="30 3 * * *")
+    reconfirm: Timing = _default(cron="0 10 * * *")  # advertising consent (issue 18)
 
     def timings(self) -> tuple[Timing, ...]:
-        return (self.collect, self.feeds, self.deliver, self.cleanup)
+        return (self.collect, self.feeds, self.deliver, self.cleanup, self.reconfirm)
 
 
 class Schedules(_Strict):

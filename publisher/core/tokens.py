@@ -14,7 +14,7 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 
 from publisher.core.errors import PublisherError
 
-Purpose = Literal["confirm", "unsubscribe", "preferences", "share-block", "form"]
+Purpose = Literal["confirm", "unsubscribe", "preferences", "share-block", "form", "reconfirm"]
 
 MAX_AGE: dict[Purpose, timedelta] = {
     "confirm": timedelta(days=7),
@@ -24,6 +24,8 @@ MAX_AGE: dict[Purpose, timedelta] = {
     "share-block": timedelta(days=365),
     # A web form's anti-forgery token carries the time it was shown; a stale form is refused.
     "form": timedelta(hours=2),
+    # A reconfirmation of advertising consent: valid past its grace period (issue 18).
+    "reconfirm": timedelta(days=90),
 }
 
 

@@ -34,6 +34,26 @@ SuppressionScope = Literal["all", "share"]
 SmtpStage = Literal["mail", "rcpt", "data"]
 
 
+# --- consent (issue 18) ---
+# What a consent log row records (store/consent.py): the log is append-only.
+ConsentEvent = Literal[
+    "subscribed",
+    "confirmed",
+    "changed",
+    "unsubscribed",
+    "imported",
+    "reconfirm_asked",
+    "reconfirmed",
+    "advertising_lapsed",
+    "deleted",
+]
+# Where the act came from: the web form, the API, a file import, the console, a mail
+# (an unsubscribe by mail or a link in one), the command line, or a job of the daemon.
+ConsentChannel = Literal["form", "api", "import", "console", "mail", "cli", "system"]
+# The tools `subscribers import --from` reads (readers/importformats/).
+ImportSource = Literal["mailchimp", "listmonk", "ghost", "substack", "csv"]
+
+
 def pick(value: str | None, words: tuple[_Word, ...]) -> _Word | None:
     """``value`` as a member of the vocabulary ``words``; None when it is not one (or None)."""
     return next((w for w in words if w == value), None)

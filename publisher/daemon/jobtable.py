@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from publisher.app import App
+from publisher.consent.reconfirm import run as run_reconfirm
 from publisher.core.httpclient import HttpClient
 from publisher.core.metrics import Metrics
 from publisher.core.schedules import Digest, Schedules
@@ -144,6 +145,19 @@ class JobTable:
 
         await self._timed("cleanup", work)
 
+    async def reconfirm(self) -> None:
+        """Advertising consent older than reconfirm_after: ask; unanswered: stop (issue 18)."""
+
+        async def work() -> str:
+            done = await asyncio.to_thread(
+                run_reconfirm, self.app.engine, self.app.settings, now=self.app.clock.now()
+            )
+            if done.asked:
+                self.deliver_tick.set()
+            return f"{done.asked} asked to reconfirm, {done.lapsed} lapsed"
+
+        await self._timed("reconfirm", work)
+
     def jobs(self, schedules: Schedules) -> list[JobSpec]:
         tz = schedules.tz
         j = schedules.jobs
@@ -152,6 +166,7 @@ class JobTable:
             JobSpec("feeds", self.feeds, trigger_for(j.feeds, tz)),
             JobSpec("deliver", self.deliver, trigger_for(j.deliver, tz)),
             JobSpec("cleanup", self.cleanup, trigger_for(j.cleanup, tz), timedelta(hours=6)),
+            JobSpec("reconfirm", self.reconfirm, trigger_for(j.reconfirm, tz), timedelta(hours=6)),
         ]
         for d in schedules.digests:
             specs.append(

@@ -6,6 +6,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from publisher.consent import advertising as ads
+from publisher.consent.reconfirm import without_lapsed
 from publisher.core.config import Settings
 from publisher.core.errors import InputError, PublisherError
 from publisher.core.models import Article, RankedArticle, Selection
@@ -114,6 +116,9 @@ def _enqueue_run(
     ranked = selection.most_viewed_for(conn, digest, w)
     order = store_articles.list_sections(conn)
     people = store_subscribers.recipients(conn, frequency=digest.frequency)
+    rules = ads.Rules.from_settings(settings) if digest.advertising else None
+    if rules is not None:  # advertising: not to readers whose consent lapsed
+        people = without_lapsed(conn, people)
     variants, skipped = selection.group_variants(
         recipients=people, articles=articles, ranked=ranked, order=order, digest=digest
     )
@@ -125,12 +130,15 @@ def _enqueue_run(
     enqueued = 0
     for v in variants:
         rendered = renderer.digest(_input(digest, w, v.selection, links))
+        if rules is not None:
+            rendered = rules.apply(rendered, mime.UNSUBSCRIBE_URL)
         body = mime.compose(
             rendered=rendered, sender=identity.sender, date=queued, list_info=list_info
         )
         enqueued += fanout.store_and_enqueue(
             conn, identity, body=body, content_key=f"{prefix}{v.key}",
             recipients=v.recipients, dedupe_prefix=prefix, kind="digest", now=queued,
+            not_before=rules.hold_until(queued) if rules is not None else None,
         )  # fmt: skip
     full = selection.select_for(
         sections=None, articles=articles, ranked=ranked, order=order, digest=digest
@@ -214,6 +222,8 @@ def preview(
     renderer = fanout.renderer_for(settings)
     links = Links(view_in_browser=identity.archive_url(digest.id, 0), **fanout.personal_links())
     rendered = renderer.digest(_input(digest, w, picked, links, test=test_to is not None))
+    if digest.advertising:
+        rendered = ads.Rules.from_settings(settings).apply(rendered, mime.UNSUBSCRIBE_URL)
     body = mime.compose(
         rendered=rendered, sender=identity.sender, date=now,
         list_info=identity.list_info(digest.name, digest.id),

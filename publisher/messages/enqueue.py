@@ -40,6 +40,10 @@ class NewMessage:
     content_id: int
     substitutions: dict[str, str] = field(default_factory=dict)
     expires_in: timedelta = timedelta(hours=24)
+    # Held until then (advertising in the quiet hours, issue 18): the row is queued with its
+    # next attempt at this time, so the drain's claim skips it until the window opens, and
+    # its expiry runs from then, so the wait never expires it.
+    not_before: datetime | None = None
 
 
 def message_id_for(dedupe_key: str, domain: str) -> str:
@@ -60,6 +64,7 @@ def enqueue(conn: Connection, messages: Iterable[NewMessage], *, now: datetime, 
     """
     rows = [
         {
+            **_timing(m, now),
             "dedupe_key": m.dedupe_key,
             "kind": m.kind,
             "recipient": m.recipient,
@@ -67,8 +72,6 @@ def enqueue(conn: Connection, messages: Iterable[NewMessage], *, now: datetime, 
             "substitutions": m.substitutions,
             "status": "queued",
             "attempts": 0,
-            "next_attempt_at": now,
-            "expires_at": now + m.expires_in,
             "message_id": message_id_for(m.dedupe_key, domain),
             "created_at": now,
             "updated_at": now,
@@ -76,6 +79,11 @@ def enqueue(conn: Connection, messages: Iterable[NewMessage], *, now: datetime, 
         for m in messages
     ]
     return store_outbox.insert_rows(conn, rows)
+
+
+def _timing(m: NewMessage, now: datetime) -> dict[str, datetime]:
+    start = now if m.not_before is None or m.not_before <= now else m.not_before
+    return {"next_attempt_at": start, "expires_at": start + m.expires_in}
 
 
 # --- the drain's side: claim with a lease, then mark ---

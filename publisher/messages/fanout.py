@@ -93,6 +93,7 @@ def messages(
     dedupe_prefix: str,
     kind: OutboxKind,
     now: datetime,
+    not_before: datetime | None = None,
 ) -> list[NewMessage]:
     return [
         NewMessage(
@@ -104,6 +105,7 @@ def messages(
                 subscriber_id=r.id, name=r.name, email=r.email, now=now
             ),
             expires_in=identity.expiries[kind],
+            not_before=not_before,
         )
         for r in recipients
     ]
@@ -119,12 +121,13 @@ def store_and_enqueue(
     dedupe_prefix: str,
     kind: OutboxKind,
     now: datetime,
+    not_before: datetime | None = None,
 ) -> int:
     """Store one variant's bytes once and give each recipient a row; returns new rows."""
     cid = store_content(conn, key=content_key, kind=kind, body=body, now=now)
     batch = messages(
         identity, recipients=recipients, content_id=cid, dedupe_prefix=dedupe_prefix,
-        kind=kind, now=now,
+        kind=kind, now=now, not_before=not_before,
     )  # fmt: skip
     return enqueue(conn, batch, now=now, domain=identity.message_id_domain)
 

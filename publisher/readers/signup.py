@@ -28,11 +28,12 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any, get_args
 
+from publisher.consent.record import Act, consented, record
 from publisher.core import tokens
 from publisher.core.addresses import canonical, to_ascii
 from publisher.core.errors import PublisherError
 from publisher.core.models import Subscriber
-from publisher.core.vocab import SubscriberFrequency, pick
+from publisher.core.vocab import ConsentEvent, SubscriberFrequency, pick
 from publisher.messages import mime
 from publisher.messages.enqueue import READER_OWN, NewMessage, enqueue, store_content
 from publisher.messages.fanout import Identity
@@ -126,6 +127,7 @@ def _frequency(value: str) -> SubscriberFrequency:
 def subscribe(
     engine: Engine, identity: Identity, mail: ConfirmMail, *, email: str, name: str,
     sections: Sequence[str], frequency: str, language: str, now: datetime, cap_per_day: int,
+    act: Act | None = None,
 ) -> bool:  # fmt: skip
     """Record a pending request and enqueue its confirmation; True when one was enqueued.
 
@@ -153,6 +155,8 @@ def subscribe(
             choice = {"name": name, "sections": sorted(set(sections)), "frequency": frequency,
                       "language": language}  # fmt: skip
             store_subscribers.set_pending(conn, who.id, nonce=nonce, choice=choice)
+        choice_of = {"sections": sorted(set(sections)), "frequency": frequency}
+        _log(conn, act or Act("form", identity.secret), who, "subscribed", now, choice_of)
         _enqueue_confirm(conn, identity, who, cid, nonce=nonce, now=now)
         return True
 
@@ -209,7 +213,18 @@ def _token_matches(
     return held is None and who.status == "pending" and who.confirmed_at is None
 
 
-def confirm(engine: Engine, secret: str, token: str, *, now: datetime) -> bool:
+def _log(
+    conn: Connection, act: Act, who: Subscriber, event: ConsentEvent, now: datetime,
+    detail: dict[str, Any] | None = None,
+) -> None:  # fmt: skip
+    """The consent log's row for this change, in its transaction."""
+    record(conn, act, email=who.email, subscriber_id=who.id, event=event, now=now,
+           advertising=event in ("confirmed", "reconfirmed"), detail=detail)  # fmt: skip
+
+
+def confirm(
+    engine: Engine, secret: str, token: str, *, now: datetime, act: Act | None = None
+) -> bool:
     """Confirm the pending request the token was issued for; any other token changes nothing.
 
     TokenError (``Gone``) when the link's reader no longer exists."""
@@ -226,37 +241,47 @@ def confirm(engine: Engine, secret: str, token: str, *, now: datetime) -> bool:
                 name=str(c.get("name") or who.name), language=c.get("language"),
             )  # fmt: skip
         store_subscribers.set_status(conn, who.id, "confirmed", now=now)  # clears the request
+        _log(conn, act or Act("mail", secret), who, "confirmed", now)
+        consented(conn, who.id, at=now)
         # The mailbox said yes again: its own "unsubscribed" or "deleted" entry goes.
         store_suppressions.unsuppress(conn, who.email, reasons=READER_OWN)
         return True
 
 
-def _unsubscribe(conn: Connection, who: Subscriber, now: datetime) -> None:
+def _unsubscribe(conn: Connection, who: Subscriber, now: datetime, act: Act) -> None:
     if who.status != "unsubscribed":
         store_subscribers.set_status(conn, who.id, "unsubscribed", now=now)
+        _log(conn, act, who, "unsubscribed", now)
     store_subscribers.suppress(conn, email=who.email, reason="unsubscribed", now=now)
 
 
 def unsubscribe(
-    engine: Engine, secret: str, purpose: tokens.Purpose, token: str, *, now: datetime
+    engine: Engine,
+    secret: str,
+    purpose: tokens.Purpose,
+    token: str,
+    *,
+    now: datetime,
+    act: Act | None = None,
 ) -> None:
     """The reader's link (``unsubscribe`` or ``preferences``); idempotent. Gone when the link's
     reader no longer exists. The suppression makes the delivery drop digests already queued."""
     with engine.begin() as conn:
-        _unsubscribe(conn, _holder(conn, secret, purpose, token, now)[0], now)
+        _unsubscribe(conn, _holder(conn, secret, purpose, token, now)[0], now,
+                     act or Act("mail", secret))  # fmt: skip
 
 
-def unsubscribe_id(engine: Engine, subscriber_id: int, *, now: datetime) -> None:
+def unsubscribe_id(engine: Engine, subscriber_id: int, *, now: datetime, act: Act) -> None:
     """By id, for the operator's tools; idempotent."""
     with engine.begin() as conn:
         who = store_subscribers.subscriber_by_id(conn, subscriber_id, issued=None)
         if who is not None:
-            _unsubscribe(conn, who, now)
+            _unsubscribe(conn, who, now, act)
 
 
 def change_choice(
     engine: Engine, secret: str, token: str, *, sections: Sequence[str], frequency: str,
-    now: datetime,
+    now: datetime, act: Act | None = None,
 ) -> None:  # fmt: skip
     """The preferences link's "save"; Gone when the link's reader no longer exists."""
     with engine.begin() as conn:
@@ -264,38 +289,53 @@ def change_choice(
         store_subscribers.set_choice(
             conn, who.id, sections=sections, frequency=_frequency(frequency)
         )
+        detail = {"sections": sorted(set(sections)), "frequency": frequency}
+        _log(conn, act or Act("form", secret), who, "changed", now, detail)
 
 
 def update_choice(
-    engine: Engine, subscriber_id: int, *, sections: Sequence[str], frequency: str
-) -> None:
+    engine: Engine, subscriber_id: int, *, sections: Sequence[str], frequency: str,
+    now: datetime, act: Act,
+) -> None:  # fmt: skip
     with engine.begin() as conn:
         store_subscribers.set_choice(
             conn, subscriber_id, sections=sections, frequency=_frequency(frequency)
         )
+        who = store_subscribers.subscriber_by_id(conn, subscriber_id, issued=None)
+        if who is not None:
+            detail = {"sections": sorted(set(sections)), "frequency": frequency}
+            _log(conn, act, who, "changed", now, detail)
 
 
-def my_data(who: Subscriber) -> dict[str, Any]:
+def my_data(who: Subscriber, consent: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """What we hold about the reader, with the consent log's rows about them (oldest first)."""
     return {
         "email": who.email, "name": who.name, "status": who.status,
         "frequency": who.frequency, "sections": list(who.sections),
         "created_at": who.created_at.isoformat() if who.created_at else None,
         "confirmed_at": who.confirmed_at.isoformat() if who.confirmed_at else None,
+        "consent": consent or [],
     }  # fmt: skip
 
 
-def _delete(conn: Connection, who: Subscriber, now: datetime) -> None:
+def _delete(conn: Connection, who: Subscriber, now: datetime, act: Act) -> None:
+    """What stays is what the law requires: the consent log (by a keyed hash of the address,
+    never the address) and the suppression that keeps the address from being mailed again."""
+    _log(conn, act, who, "deleted", now)
     store_subscribers.suppress(conn, email=who.email, reason="deleted", now=now)
     store_subscribers.delete_subscriber(conn, who.id)
 
 
-def delete_mine(engine: Engine, secret: str, token: str, *, now: datetime) -> None:
+def delete_mine(
+    engine: Engine, secret: str, token: str, *, now: datetime, act: Act | None = None
+) -> None:
     """ "Delete my data" from the preferences link; Gone when the reader no longer exists."""
     with engine.begin() as conn:
-        _delete(conn, _holder(conn, secret, "preferences", token, now)[0], now)
+        _delete(conn, _holder(conn, secret, "preferences", token, now)[0], now,
+                act or Act("form", secret))  # fmt: skip
 
 
-def delete(engine: Engine, subscriber_id: int, *, now: datetime) -> None:
+def delete(engine: Engine, subscriber_id: int, *, now: datetime, act: Act) -> None:
     """Remove the subscriber; the address stays only as a suppression, so queued mail drops.
 
     Signing up again is double opt-in as for anyone: the confirmation passes the "deleted"
@@ -303,4 +343,4 @@ def delete(engine: Engine, subscriber_id: int, *, now: datetime) -> None:
     with engine.begin() as conn:
         who = store_subscribers.subscriber_by_id(conn, subscriber_id, issued=None)
         if who is not None:
-            _delete(conn, who, now)
+            _delete(conn, who, now, act)

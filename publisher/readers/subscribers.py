@@ -17,11 +17,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO, get_args
 
+from publisher.consent.record import Act, consented, record
 from publisher.core.addresses import AddressError, normalise, to_ascii
 from publisher.core.config import Settings
 from publisher.core.errors import InputError
 from publisher.core.models import Subscriber
-from publisher.core.vocab import SubscriberFrequency, SubscriberStatus, pick
+from publisher.core.vocab import ConsentEvent, SubscriberFrequency, SubscriberStatus, pick
 from publisher.intake.records import check_utf8
 from publisher.store import outbox as store_outbox
 from publisher.store import pending as store_pending
@@ -143,7 +144,28 @@ def _upsert(conn: Connection, row: Row, *, now: datetime) -> store.Outcome:
     return outcome
 
 
-def _import_row(conn: Connection, row: Row, *, now: datetime) -> store.Outcome:
+def _logged(conn: Connection, row: Row, outcome: store.Outcome, act: Act, now: datetime) -> None:
+    """An import or an operator's add is logged as what it is: "imported" (or "subscribed"
+    by hand), and "confirmed" only when the row says the reader had confirmed."""
+    if outcome == "unchanged":
+        return
+    who = store.get_by_email(conn, row.email)
+    assert who is not None
+    event: ConsentEvent = "imported" if act.channel == "import" else "subscribed"
+    detail = {"status": row.status, "sections": list(row.sections), "frequency": row.frequency}
+    record(conn, act, email=who.email, subscriber_id=who.id, event=event, now=now,
+           advertising=row.status == "confirmed", detail=detail)  # fmt: skip
+    if row.status == "confirmed":
+        consented(conn, who.id, at=now)
+
+
+def _import_row(conn: Connection, row: Row, *, now: datetime, act: Act) -> store.Outcome:
+    outcome = _import_row_unlogged(conn, row, now=now)
+    _logged(conn, row, outcome, act, now)
+    return outcome
+
+
+def _import_row_unlogged(conn: Connection, row: Row, *, now: datetime) -> store.Outcome:
     old = store.get_by_email(conn, row.email)
     if old is not None and old.status == "unsubscribed":
         # An old list must not re-subscribe someone who opted out: they are left as they are.
@@ -155,7 +177,7 @@ def _import_row(conn: Connection, row: Row, *, now: datetime) -> store.Outcome:
     return _upsert(conn, row, now=now)
 
 
-def import_file(engine: Engine, path: Path, *, now: datetime) -> ImportReport:
+def import_file(engine: Engine, path: Path, *, now: datetime, act: Act) -> ImportReport:
     """Each good row is upserted on its own; bad rows are reported and never half-written.
 
     A file that is not UTF-8 raises NotUtf8 before anything is written.
@@ -169,7 +191,7 @@ def import_file(engine: Engine, path: Path, *, now: datetime) -> ImportReport:
             report.errors.append(row)
             continue
         with engine.begin() as conn:
-            outcome = _import_row(conn, row, now=now)
+            outcome = _import_row(conn, row, now=now, act=act)
             who = store.get_by_email(conn, row.email)
         setattr(report, outcome, getattr(report, outcome) + 1)
         if who is not None and who.status == "pending":
@@ -184,15 +206,20 @@ def _valid(raw: Mapping[str, Any]) -> Row:
     return row
 
 
-def add(engine: Engine, raw: dict[str, Any], *, now: datetime) -> str:
+def add(engine: Engine, raw: dict[str, Any], *, now: datetime, act: Act) -> str:
     """One record, as one row of an import (missing fields take the import defaults)."""
     row = _valid(raw)
     with engine.begin() as conn:
-        return _import_row(conn, row, now=now)
+        return _import_row(conn, row, now=now, act=act)
 
 
 def add_or_update(
-    engine: Engine, given: Mapping[str, Any], *, now: datetime, defaults: Mapping[str, Any]
+    engine: Engine,
+    given: Mapping[str, Any],
+    *,
+    now: datetime,
+    defaults: Mapping[str, Any],
+    act: Act,
 ) -> str:
     """A new subscriber gets ``given`` over ``defaults``; an existing one changes only ``given``."""
     row = _valid({**defaults, **given})
@@ -201,7 +228,9 @@ def add_or_update(
         if old is not None:
             kept = Row(0, old.email, old.name, old.sections, old.frequency, old.status)
             row = dataclasses.replace(kept, **{k: getattr(row, k) for k in _EDITABLE if k in given})
-        return _upsert(conn, row, now=now)
+        outcome = _upsert(conn, row, now=now)
+        _logged(conn, row, outcome, act, now)
+        return outcome
 
 
 # What a removed reader was sent as a subscriber; shares come from other readers and are
@@ -209,7 +238,7 @@ def add_or_update(
 SUBSCRIBER_KINDS = ("digest", "confirm")
 
 
-def remove(engine: Engine, email: str, *, now: datetime) -> int | None:
+def remove(engine: Engine, email: str, *, now: datetime, act: Act) -> int | None:
     """Delete a subscriber and stop what is queued for them: None when unknown, else how
     many queued messages were cancelled (in the same transaction)."""
     try:
@@ -217,8 +246,11 @@ def remove(engine: Engine, email: str, *, now: datetime) -> int | None:
     except AddressError:
         return None
     with engine.begin() as conn:
-        if not store.remove(conn, email):
+        who = store.get_by_email(conn, email)
+        if who is None or not store.remove(conn, email):
             return None
+        record(conn, act, email=who.email, subscriber_id=who.id, event="deleted",
+               now=now)  # fmt: skip
         return store_outbox.cancel_queued(
             conn, [email, to_ascii(email)], kinds=SUBSCRIBER_KINDS, now=now,
             reason="cancelled: subscriber removed",

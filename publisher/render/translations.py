@@ -100,6 +100,9 @@ PAGE_STRINGS: dict[str, dict[str, str]] = {
     "ko": {
         "subscribe_title": "뉴스레터 구독",
         "subscribe_intro": "{site} 뉴스레터를 이메일로 받아 보세요.",
+        "consent_text": "구독 신청 시 이메일 주소와 이름을 뉴스레터 발송에만 이용하며, "
+        "광고성 정보가 포함될 수 있습니다. "
+        "언제든지 메일 하단의 수신거부 링크로 동의를 철회할 수 있습니다.",
         "email": "이메일 주소",
         "name": "이름 (선택)",
         "sections": "받을 분야",
@@ -182,6 +185,8 @@ PAGE_STRINGS: dict[str, dict[str, str]] = {
     "en": {
         "subscribe_title": "Newsletter",
         "subscribe_intro": "Get the {site} newsletter by email.",
+        "consent_text": "We use your address and name only to send the newsletter, which may "
+        "contain advertising. You can withdraw consent at any time with the link in each mail.",
         "email": "Email address",
         "name": "Name (optional)",
         "sections": "Sections",

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
+from publisher.consent.record import act_of
 from publisher.core.config import Settings
 from publisher.core.errors import InputError
 from publisher.core.models import Article
@@ -169,7 +170,9 @@ def router(_settings: Settings) -> APIRouter:
             raise ApiError(415, "send a JSON object as application/json, or CSV as text/csv")
         obj = await read_object(request)
         try:
-            outcome = subscribers.add(ctx.engine, obj, now=ctx.now())
+            outcome = subscribers.add(
+                ctx.engine, obj, now=ctx.now(), act=act_of(ctx.settings, "api")
+            )
         except InputError as exc:
             raise ApiError(422, exc.reason, field=exc.field) from None
         return JSONResponse({"outcome": outcome})
@@ -235,7 +238,8 @@ async def _import_csv(ctx: WebContext, raw: bytes) -> dict[str, Any]:
         path = Path(tmp) / "import.csv"
         path.write_bytes(raw)
         try:
-            report = await ctx.write(subscribers.import_file, ctx.engine, path, now=ctx.now())
+            report = await ctx.write(subscribers.import_file, ctx.engine, path, now=ctx.now(),
+                                     act=act_of(ctx.settings, "import"))  # fmt: skip
         except NotUtf8 as exc:
             raise ApiError(400, f"CSV body {exc}; nothing was imported") from None
     return {"added": report.added, "updated": report.updated, "unchanged": report.unchanged,

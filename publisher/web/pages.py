@@ -6,6 +6,7 @@ A GET never changes anything (link scanners follow GETs); every change is a POST
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.background import BackgroundTask
 
+from publisher.consent.history import history as consent_history
 from publisher.core import tokens
 from publisher.core.config import Settings
 from publisher.core.models import Subscriber
@@ -22,6 +24,7 @@ from publisher.digests.runs import run_archive
 from publisher.intake.articles import list_sections
 from publisher.readers import formcheck, signup
 from publisher.readers.sharing import hash_ip
+from publisher.web.consentpages import web_act
 from publisher.web.context import WebContext, context_of
 
 log = logging.getLogger("publisher.web")
@@ -158,7 +161,8 @@ def router(_settings: Settings) -> APIRouter:
         ctx = context_of(request)
         sections = await asyncio.to_thread(_sections, ctx)
         return page(ctx, request, "subscribe", sections=sections,
-                    frequencies=ctx.frequencies(), error=None, field=None)  # fmt: skip
+                    frequencies=ctx.frequencies(), error=None, field=None,
+                    consent_text=ctx.settings.consent_text)  # fmt: skip
 
     @r.post("/subscribe")
     async def subscribe(request: Request) -> Response:
@@ -172,7 +176,8 @@ def router(_settings: Settings) -> APIRouter:
         except formcheck.InputError as exc:
             return page(ctx, request, "subscribe", status=400, lang=lang,
                         sections=await asyncio.to_thread(_sections, ctx),
-                        frequencies=ctx.frequencies(), error=exc.key, field=exc.field)  # fmt: skip
+                        frequencies=ctx.frequencies(), error=exc.key, field=exc.field,
+                        consent_text=ctx.settings.consent_text)  # fmt: skip
         resp = message(ctx, request, "subscribe_done_title", "subscribe_done", lang=lang)
         if not form.get("website"):  # the honeypot: bots fill every field
             client = hash_ip(ctx.identity.secret, ctx.client_ip(request))
@@ -188,7 +193,7 @@ def router(_settings: Settings) -> APIRouter:
             # sent: the same bytes at the same time for every address (issue 11.14).
             resp.background = BackgroundTask(
                 _subscribe_later, ctx, email=email, name=name, sections=sections,
-                frequency=frequency, language=lang, now=ctx.now(),
+                frequency=frequency, language=lang, now=ctx.now(), act=web_act(ctx, request),
             )  # fmt: skip
         return resp
 
@@ -204,7 +209,12 @@ def router(_settings: Settings) -> APIRouter:
         ctx = context_of(request)
         try:
             done = await ctx.write(
-                signup.confirm, ctx.engine, ctx.identity.secret, token, now=ctx.now()
+                signup.confirm,
+                ctx.engine,
+                ctx.identity.secret,
+                token,
+                now=ctx.now(),
+                act=dataclasses.replace(web_act(ctx, request), channel="mail"),
             )
         except tokens.TokenError:
             return bad_link(ctx, request)
@@ -228,8 +238,9 @@ def router(_settings: Settings) -> APIRouter:
         """
         ctx = context_of(request)
         try:  # a reader who is gone (deleted, or the id is someone's since): a bad link
+            act = dataclasses.replace(web_act(ctx, request), channel="mail")
             await ctx.write(signup.unsubscribe, ctx.engine, ctx.identity.secret, "unsubscribe",
-                            token, now=ctx.now())  # fmt: skip
+                            token, now=ctx.now(), act=act)  # fmt: skip
         except tokens.TokenError:
             return bad_link(ctx, request)
         return message(ctx, request, "unsubscribed_title", "unsubscribed")
@@ -300,7 +311,10 @@ def _preference_routes(r: APIRouter) -> None:
             return bad_link(ctx, request, lang=lang)
         action = form.get("action", "save")
         if action == "export":
-            body = json.dumps(signup.my_data(who), ensure_ascii=False, indent=2)
+            history = await asyncio.to_thread(
+                consent_history, ctx.engine, ctx.identity.secret, who.email
+            )
+            body = json.dumps(signup.my_data(who, history), ensure_ascii=False, indent=2)
             disposition = 'attachment; filename="my-newsletter-data.json"'
             return Response(body, media_type="application/json",
                             headers={**NO_STORE, "Content-Disposition": disposition})  # fmt: skip
@@ -310,7 +324,8 @@ def _preference_routes(r: APIRouter) -> None:
         if action == "unsubscribe":
             try:  # by the token again, in the writing transaction
                 await ctx.write(signup.unsubscribe, ctx.engine, ctx.identity.secret,
-                                "preferences", token, now=ctx.now())  # fmt: skip
+                                "preferences", token, now=ctx.now(),
+                                act=web_act(ctx, request))  # fmt: skip
             except tokens.TokenError:
                 return bad_link(ctx, request, lang=lang)
             return message(ctx, request, "unsubscribed_title", "unsubscribed", lang=lang)
@@ -324,7 +339,8 @@ def _preference_routes(r: APIRouter) -> None:
             return await _resubscribe(ctx, request, who, sections, frequency, lang)
         try:
             await ctx.write(signup.change_choice, ctx.engine, ctx.identity.secret, token,
-                            sections=sections, frequency=frequency, now=ctx.now())  # fmt: skip
+                            sections=sections, frequency=frequency, now=ctx.now(),
+                            act=web_act(ctx, request))  # fmt: skip
         except tokens.TokenError:
             return bad_link(ctx, request, lang=lang)
         fresh = await reader(ctx, token)
@@ -357,7 +373,7 @@ def _preference_routes(r: APIRouter) -> None:
                                 status=400)  # fmt: skip
         try:
             await ctx.write(signup.delete_mine, ctx.engine, ctx.identity.secret, token,
-                            now=ctx.now())  # fmt: skip
+                            now=ctx.now(), act=web_act(ctx, request))  # fmt: skip
         except tokens.TokenError:
             return bad_link(ctx, request, lang=lang)
         return message(ctx, request, "deleted_title", "deleted", lang=lang)
@@ -372,7 +388,7 @@ async def _resubscribe(
     sent = await ctx.write(
         signup.subscribe, ctx.engine, ctx.identity, await confirm_mail(ctx, lang), email=who.email,
         name=who.name, sections=sections, frequency=frequency, language=lang, now=ctx.now(),
-        cap_per_day=ctx.settings.confirm_per_address_day,
+        cap_per_day=ctx.settings.confirm_per_address_day, act=web_act(ctx, request),
     )  # fmt: skip
     if not sent:  # today's confirmations for this address are used up
         resp = message(ctx, request, "too_many_title", "too_many", status=429, lang=lang)

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from publisher.cli import app
+from publisher.consent.record import Act
 from publisher.readers.signup import unsubscribe_id
 from publisher.store import subscribers as store_subscribers
 from publisher.store.db import make_engine
@@ -233,5 +234,5 @@ def unsubscribe(db: Path, email: str) -> None:
     with eng.connect() as conn:
         who = store_subscribers.get_by_email(conn, email)
     assert who is not None
-    unsubscribe_id(eng, who.id, now=NOW)
+    unsubscribe_id(eng, who.id, now=NOW, act=Act("cli", "k"))
     eng.dispose()

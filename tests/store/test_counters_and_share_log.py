@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Engine
 
+from publisher.consent.record import Act
 from publisher.core import tokens
 from publisher.core.config import Settings
 from publisher.messages import fanout
@@ -42,8 +43,8 @@ def test_signup_and_share_round_trip(any_engine: Engine, settings: Settings) -> 
     assert not signup.confirm(any_engine, identity.secret, legacy, now=NOW)
     assert signup.confirm(any_engine, identity.secret, token, now=NOW)
     assert not signup.confirm(any_engine, identity.secret, token, now=NOW)
-    signup.unsubscribe_id(any_engine, sid, now=NOW)
-    signup.unsubscribe_id(any_engine, sid, now=NOW)  # idempotent
+    signup.unsubscribe_id(any_engine, sid, now=NOW, act=Act("cli", "k"))
+    signup.unsubscribe_id(any_engine, sid, now=NOW, act=Act("cli", "k"))  # idempotent
     assert subscriber_status(any_engine, "new@example.kr") == "unsubscribed"
     assert suppressed(any_engine, "new@example.kr") == [("all", "unsubscribed")]
 
@@ -66,6 +67,6 @@ def test_signup_and_share_round_trip(any_engine: Engine, settings: Settings) -> 
 
 def test_delete_keeps_only_a_suppression(any_engine: Engine) -> None:
     sid = add_subscriber(any_engine, "gone@example.kr", ("politics",))
-    signup.delete(any_engine, sid, now=NOW)
+    signup.delete(any_engine, sid, now=NOW, act=Act("cli", "k"))
     assert subscriber_status(any_engine, "gone@example.kr") is None
     assert suppressed(any_engine, "gone@example.kr") == [("all", "deleted")]

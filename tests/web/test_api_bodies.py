@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from publisher.consent.record import Act
 from publisher.readers.signup import unsubscribe_id
 from tests.webkit import API_KEY, Web, subscriber_status
 
@@ -86,7 +87,7 @@ async def test_adding_again_does_not_resubscribe_an_unsubscribed_reader(web: Web
     assert r.json() == {"outcome": "added"}
     listed = await web.client.get("/api/subscribers", headers=JSON)
     (kim,) = [s for s in listed.json()["subscribers"] if s["email"] == "kim@example.kr"]
-    unsubscribe_id(web.engine, kim["id"], now=web.clock.now())
+    unsubscribe_id(web.engine, kim["id"], now=web.clock.now(), act=Act("api", "k"))
 
     r = await web.client.post("/api/subscribers", json=row, headers=JSON)
     assert r.json() == {"outcome": "unchanged"}

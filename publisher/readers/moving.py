@@ -1,0 +1,119 @@
+"""Moving in from another tool: `subscribers import --from mailchimp|listmonk|ghost|substack`.
+
+The file is read twice, streaming (memory stays flat whatever its size): first to check
+every row (a bad row raises ``FormatError`` with its line, and nothing is written), then to
+write every row in ONE transaction, so an import is all or nothing. Each row leaves its
+consent log rows with the source's own dates ("imported", and "confirmed" only where the
+source recorded a confirmation, "unsubscribed" where it recorded the reader leaving).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from publisher.consent.record import Act, consented, record
+from publisher.core.vocab import ImportSource, SubscriberStatus
+from publisher.intake.records import check_utf8
+from publisher.readers.importformats import READERS, Incoming
+from publisher.readers.importformats.common import FATES, Fate
+from publisher.store import pending as store_pending
+from publisher.store import subscribers as store
+from publisher.store import suppressions as store_suppressions
+from publisher.store.types import Connection, Engine
+
+# What each fate does here (the --dry-run lines say the same).
+MEANS: dict[Fate, str] = {
+    "confirmed": "confirmed subscribers (the source recorded their confirmation)",
+    "pending": "pending: no mail until they confirm (--send-confirmation asks them)",
+    "unsubscribed": "unsubscribed: suppressed, never mailed",
+    "bounced": "hard_bounce suppression (the source stopped mailing them)",
+    "blocked": "blocklisted suppression",
+}
+
+
+@dataclass
+class MoveReport:
+    fates: Counter[Fate] = field(default_factory=Counter)  # rows of the file, by fate
+    statuses: Counter[str] = field(default_factory=Counter)  # rows by the tool's own status
+    kept: int = 0  # readers who had unsubscribed here: an old list never re-subscribes them
+    pending: list[str] = field(default_factory=list)  # addresses left pending
+
+    def lines(self) -> list[str]:
+        out = [f"{self.fates[f]} {MEANS[f]}" for f in FATES if self.fates[f]]
+        out += [f"source status {s!r}: {n}" for s, n in sorted(self.statuses.items())]
+        if self.kept:
+            out.append(f"{self.kept} had unsubscribed here: left unsubscribed")
+        return out
+
+
+def check(path: Path, source: ImportSource) -> MoveReport:
+    """Read the whole file without writing: its counts per fate, or FormatError."""
+    check_utf8(path)
+    report = MoveReport()
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        for inc in READERS[source](fh):
+            report.fates[inc.fate] += 1
+            report.statuses[inc.source_status] += 1
+    return report
+
+
+def move_in(engine: Engine, path: Path, source: ImportSource, *, now: datetime,
+            act: Act) -> MoveReport:  # fmt: skip
+    """Check the file, then import it in one transaction (see the module's docstring)."""
+    report = check(path, source)
+    with engine.begin() as conn, path.open(encoding="utf-8-sig", newline="") as fh:
+        for inc in READERS[source](fh):
+            _apply(conn, inc, source, act=act, now=now, report=report)
+    return report
+
+
+def _log(conn: Connection, act: Act, inc: Incoming, source: str, *, sid: int | None,
+         now: datetime) -> None:  # fmt: skip
+    detail = {"source": source, "source_status": inc.source_status, "line": inc.line}
+    record(conn, act, email=inc.email, subscriber_id=sid, event="imported", now=now,
+           at=inc.subscribed_at, detail=detail)  # fmt: skip
+    if inc.fate == "confirmed":
+        record(conn, act, email=inc.email, subscriber_id=sid, event="confirmed", now=now,
+               at=inc.confirmed_at, advertising=True, detail=detail)  # fmt: skip
+    elif inc.fate == "unsubscribed":
+        record(conn, act, email=inc.email, subscriber_id=sid, event="unsubscribed", now=now,
+               at=inc.left_at, detail=detail)  # fmt: skip
+
+
+def _apply(conn: Connection, inc: Incoming, source: str, *, act: Act, now: datetime,
+           report: MoveReport) -> None:  # fmt: skip
+    old = store.get_by_email(conn, inc.email)
+    if inc.fate in ("confirmed", "pending"):
+        if old is not None and old.status == "unsubscribed":
+            report.kept += 1
+            return
+        was_confirmed = old is not None and old.status == "confirmed"
+        status: SubscriberStatus = (
+            "confirmed" if inc.fate == "confirmed" or was_confirmed else "pending"
+        )
+        store.upsert(
+            conn, email=inc.email, name=inc.name or (old.name if old else ""),
+            sections=old.sections if old else (), frequency=old.frequency if old else "daily",
+            status=status, now=now,
+        )  # fmt: skip
+        who = store.get_by_email(conn, inc.email)
+        assert who is not None
+        if status == "pending":
+            store_pending.mark_imported(conn, [who.email])
+            report.pending.append(who.email)
+        _log(conn, act, inc, source, sid=who.id, now=now)
+        if inc.fate == "confirmed":
+            consented(conn, who.id, at=inc.confirmed_at or now)
+        return
+    if inc.fate == "unsubscribed":
+        if old is not None and old.status != "unsubscribed":
+            store.set_status(conn, old.id, "unsubscribed", now=inc.left_at or now)
+        store.suppress(conn, email=inc.email, reason="unsubscribed", now=now)
+    else:
+        reason = "hard_bounce" if inc.fate == "bounced" else "blocklisted"
+        store_suppressions.add(conn, [inc.email], reason=reason, now=now,
+                               detail=f"imported from {source}: {inc.source_status}")  # fmt: skip
+    _log(conn, act, inc, source, sid=old.id if old else None, now=now)
