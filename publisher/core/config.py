@@ -29,6 +29,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from publisher.core.alertsettings import AlertSettings
 from publisher.core.errors import PublisherError
 from publisher.core.feedsettings import FeedSettings
 from publisher.core.fieldchecks import email_address, http_url
@@ -144,7 +145,7 @@ class DaemonSettings(BaseModel):
 # the bases last to first, so the first group listed here comes last.
 class Settings(
     WebApiSettings, DaemonSettings, SourceSettings, DigestSettings, DeliverySettings,
-    FeedSettings, SiteSettings, BaseSettings,
+    FeedSettings, SiteSettings, AlertSettings, BaseSettings,
 ):  # fmt: skip
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 

@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 from publisher.app import App
 from publisher.core.httpclient import HttpClient
 from publisher.core.metrics import Metrics
-from publisher.core.schedules import Digest, Schedules
+from publisher.core.schedules import Digest, Schedules, Timing
 from publisher.daemon.scheduler import JobSpec, trigger_for
 from publisher.daemon.supervise import PartState
 from publisher.delivery.configured import build_drain
 from publisher.delivery.drain import Drain
 from publisher.delivery.drainstore import Report
 from publisher.delivery.mailer import RelayUnavailable
+from publisher.digests.approval import settle_deadlines
 from publisher.digests.pipeline import run_digest
 from publisher.digests.selection import latest_due
 from publisher.feeds.build import FeedBuilder
@@ -40,6 +41,7 @@ DIGEST_GRACE = timedelta(hours=6)
 PENDING_TTL = timedelta(days=7)
 OUTBOX_TTL = timedelta(days=30)
 VIEWS_HOURLY_TTL = timedelta(days=90)
+EVERY_MINUTE = Timing(every="60s")  # the editorial jobs: approval deadlines, breaking news
 
 
 class JobTable:
@@ -129,6 +131,23 @@ class JobTable:
     async def deliver(self) -> None:
         self.deliver_tick.set()
 
+    def approvals(self, schedules: Schedules) -> Callable[[], Awaitable[None]]:
+        """Runs awaiting approval whose deadline has come: skipped or sent (issue 15)."""
+
+        async def job() -> None:
+            async def work() -> str:
+                done = await asyncio.to_thread(
+                    settle_deadlines, self.app.engine, self.app.settings, schedules,
+                    now=self.app.clock.now(),
+                )  # fmt: skip
+                if any(d.enqueued for d in done):
+                    self.deliver_tick.set()
+                return ", ".join(f"run {d.run_id} {d.status}" for d in done) or "none due"
+
+            await self._timed("approvals", work)
+
+        return job
+
     async def cleanup(self) -> None:
         async def work() -> str:
             now = self.app.clock.now()
@@ -152,6 +171,9 @@ class JobTable:
             JobSpec("feeds", self.feeds, trigger_for(j.feeds, tz)),
             JobSpec("deliver", self.deliver, trigger_for(j.deliver, tz)),
             JobSpec("cleanup", self.cleanup, trigger_for(j.cleanup, tz), timedelta(hours=6)),
+            # Every minute, with or without a digest needing approval now: a run left
+            # waiting by a schedule that changed since must still meet its deadline.
+            JobSpec("approvals", self.approvals(schedules), trigger_for(EVERY_MINUTE, tz)),
         ]
         for d in schedules.digests:
             specs.append(
