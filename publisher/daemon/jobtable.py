@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from publisher.alerts.send import send_marked
 from publisher.app import App
 from publisher.core.httpclient import HttpClient
 from publisher.core.metrics import Metrics
@@ -131,6 +132,19 @@ class JobTable:
     async def deliver(self) -> None:
         self.deliver_tick.set()
 
+    async def alerts(self) -> None:
+        """Articles an intake marked breaking: their alert goes out (issue 15)."""
+
+        async def work() -> str:
+            sent = await asyncio.to_thread(
+                send_marked, self.app.engine, self.app.settings, now=self.app.clock.now()
+            )
+            if any(a.enqueued for a in sent):
+                self.deliver_tick.set()
+            return ", ".join(f"alert {a.alert_id} ({a.article_id})" for a in sent) or "none"
+
+        await self._timed("alerts", work)
+
     def approvals(self, schedules: Schedules) -> Callable[[], Awaitable[None]]:
         """Runs awaiting approval whose deadline has come: skipped or sent (issue 15)."""
 
@@ -174,6 +188,7 @@ class JobTable:
             # Every minute, with or without a digest needing approval now: a run left
             # waiting by a schedule that changed since must still meet its deadline.
             JobSpec("approvals", self.approvals(schedules), trigger_for(EVERY_MINUTE, tz)),
+            JobSpec("alerts", self.alerts, trigger_for(EVERY_MINUTE, tz)),
         ]
         for d in schedules.digests:
             specs.append(

@@ -112,7 +112,8 @@ async def test_reject_holds_for_good_and_hostile_ids(
     async with _web(settings, engine, clock, APPROVAL) as client:
         assert (await client.post("/api/runs/999999/approve")).status_code == 404
         assert (await client.post("/api/runs/abc/approve")).status_code == 422
-        assert (await client.post("/api/runs/-1/reject")).status_code == 404
+        assert (await client.post("/api/runs/-1/reject")).status_code == 422
+        assert (await client.post(f"/api/runs/{2**70}/reject")).status_code == 422
         bad = await client.post(f"/api/runs/{r.run_id}/approve", json={"by": "x" * 500})
         assert bad.status_code == 422 and bad.json()["error"]["field"] == "by"
         junk = await client.post(
