@@ -86,8 +86,10 @@ def approval_routes(r: APIRouter) -> None:
                 "recipients_now": pv.recipients_now}  # fmt: skip
 
     @r.get("/runs/{run_id}/preview", tags=["approval"], response_class=HTMLResponse)
-    def preview(request: Request, run_id: int = _RUN_ID, variant: str | None = Query(None, max_length=64)
-                ) -> HTMLResponse:  # fmt: skip
+    def preview(
+        request: Request, run_id: int = _RUN_ID,
+        variant: str | None = Query(None, max_length=64),
+    ) -> HTMLResponse:  # fmt: skip
         """The run's HTML as readers would see it: a variant (`variant=KEY`, personal links as
         placeholders) or the whole issue. Sandboxed by its Content-Security-Policy."""
         ctx = context_of(request)
