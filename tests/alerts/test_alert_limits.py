@@ -3,8 +3,9 @@ the site timezone, and never twice for one article, also when two sends race."""
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -42,7 +43,7 @@ def test_per_day_cap_in_the_site_timezone_and_once_per_article(
     assert len(outbox_rows(engine, "alert")) == 3
 
 
-def _race(calls: list[Callable[[], object]]) -> list[object]:
+def _race(calls: Sequence[Callable[[], object]]) -> list[object]:
     """Run the calls at the same moment in threads; each result or the exception raised."""
     gate = threading.Barrier(len(calls))
     out: list[object] = [None] * len(calls)
@@ -85,7 +86,7 @@ def test_concurrent_sends_at_the_cap_send_only_up_to_it(
     reader(any_engine, "kim@example.kr", alerts=True)
     s = settings.model_copy(update={"alerts_per_day": 2})
     calls = [
-        (lambda a=a: alerts.send(any_engine, s, a, by="desk", now=LATE))  # type: ignore[misc]
+        functools.partial(alerts.send, any_engine, s, a, by="desk", now=LATE)
         for a in ("a0005", "a0006", "a0007", "a0008")
     ]
     results = _race(calls)
