@@ -174,6 +174,9 @@ def run(
         + (f", nothing for {r.skipped_recipients}" if r.skipped_recipients else ""))  # fmt: skip
     if r.note:
         say(r.note)
+    if r.status == "awaiting_approval":
+        say(f"nothing is sent until an editor approves: publisher digest approve {r.run_id} "
+            f"(or reject {r.run_id})")  # fmt: skip
 
 
 @digest_app.command("history")
