@@ -116,7 +116,7 @@ def send(
     with engine.begin() as conn:
         article = _article(conn, article_id)
         store_alerts.forget_over_cap(conn, article_id)  # an editor overrides the job's refusal
-        outcome, alert_id = store_alerts.claim(
+        outcome, alert_id, slot = store_alerts.claim(
             conn, article_id=article_id, title=article.title, local_day=day,
             cap=settings.alerts_per_day, requested_by=by[:200], now=now,
         )  # fmt: skip
@@ -135,7 +135,6 @@ def send(
             dedupe_prefix=prefix, kind="alert", now=now,
         )  # fmt: skip
         store_alerts.finish(conn, alert_id, subject=rendered.subject, recipient_count=len(people))
-        slot = store_alerts.sent_on(conn, day)
     log.info("alert %d: article %s to %d readers (%s)", alert_id, article_id, enqueued, by)
     return AlertSent(alert_id, article_id, rendered.subject, len(people), enqueued, slot)
 

@@ -28,7 +28,6 @@ from publisher.core.schedules import Schedules
 from publisher.core.vocab import RunStatus
 from publisher.digests import pipeline
 from publisher.store import digest_runs
-from publisher.store import subscribers as store_subscribers
 from publisher.store.digest_runs import RunRow
 from publisher.store.types import Connection, Engine
 
@@ -63,7 +62,7 @@ class HeldPreview:
     subject: str
     html: str  # the chosen variant's HTML (personal links as placeholders), else the archive
     variants: tuple[str, ...]  # the stored variants' keys
-    recipients_now: int  # confirmed, unsuppressed readers of the digest's frequency now
+    recipients_now: int  # the readers an approval now would queue it for
 
 
 def _name(by: str) -> str:
@@ -168,13 +167,15 @@ def settle_deadlines(
 
 
 def recipients_now(engine: Engine, schedules: Schedules, run: RunRow) -> int:
-    """How many readers an approval now would queue the run for (before variant filtering)."""
+    """How many readers an approval now would queue the run for (0 once its digest left the
+    schedules): the confirmed, unsuppressed readers of its frequency whose variant of the
+    run's window has something to send."""
     try:
-        frequency = schedules.digest(run.digest_id).frequency
+        digest = schedules.digest(run.digest_id)
     except KeyError:
         return 0
     with engine.connect() as conn:
-        return len(store_subscribers.recipients(conn, frequency=frequency))
+        return pipeline.approval_recipients(conn, digest, run)
 
 
 def preview(

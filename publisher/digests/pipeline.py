@@ -180,6 +180,14 @@ def _enqueue_run(
     )  # fmt: skip
 
 
+def approval_recipients(conn: Connection, digest: Digest, run: digest_runs.RunRow) -> int:
+    """How many readers an approval now would queue the run for (those whose variant has
+    something to send), without rendering anything."""
+    w = selection.Window(digest.id, run.window_start, run.window_end, run.due_at)
+    variants = _variants(conn, digest, w, selection.new_articles(conn, digest, w))[0]
+    return sum(len(v.recipients) for v in variants)
+
+
 def enqueue_approved(
     conn: Connection, settings: Settings, digest: Digest, run: digest_runs.RunRow,
     *, now: datetime,

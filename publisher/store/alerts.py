@@ -52,7 +52,8 @@ def sent_on(conn: Connection, local_day: str) -> int:
     return int(conn.execute(q).scalar() or 0)
 
 
-Claim = tuple[Literal["claimed", "duplicate", "full"], int | None]
+# (outcome, the alert's id, its slot of the day)
+Claim = tuple[Literal["claimed", "duplicate", "full"], int | None, int]
 
 
 def claim(
@@ -60,7 +61,8 @@ def claim(
     requested_by: str, now: datetime,
 ) -> Claim:  # fmt: skip
     """Take the next free slot of ``local_day`` for the article: ("claimed", id); the
-    article already has a row: ("duplicate", its id); every slot is taken: ("full", None)."""
+    article already has a row: ("duplicate", its id); every slot is taken: ("full", None).
+    The third value is the slot taken (0 when none)."""
     insert_fn = dialect_insert(conn)
     slot = sent_on(conn, local_day) + 1
     while slot <= cap:
@@ -70,12 +72,12 @@ def claim(
         )  # fmt: skip
         found = conn.execute(stmt.on_conflict_do_nothing().returning(alerts.c.id)).first()
         if found is not None:
-            return "claimed", int(found[0])
+            return "claimed", int(found[0]), slot
         other = for_article(conn, article_id)
         if other is not None:  # a concurrent send of the same article won
-            return "duplicate", other.id
+            return "duplicate", other.id, 0
         slot += 1  # a concurrent alert took this slot: try the next one
-    return "full", None
+    return "full", None, 0
 
 
 def record_over_cap(
