@@ -118,7 +118,7 @@ def send(
         store_alerts.forget_over_cap(conn, article_id)  # an editor overrides the job's refusal
         outcome, alert_id, slot = store_alerts.claim(
             conn, article_id=article_id, title=article.title, local_day=day,
-            cap=settings.alerts_per_day, requested_by=by[:200], now=now,
+            cap=settings.alerts_per_day, requested_by=" ".join(by.split())[:200], now=now,
         )  # fmt: skip
         if outcome == "duplicate":
             raise AlreadySent(f"article {article_id!r} already had its alert")

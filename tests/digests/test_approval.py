@@ -186,3 +186,33 @@ def test_schedule_approval_shape_is_validated(extra: str, message: str) -> None:
     text = SCHEDULES.replace("    first_window: 24h\n", "    first_window: 24h\n" + extra, 1)
     with pytest.raises(ScheduleError, match=message):
         schedules(text)
+
+
+def test_two_editors_approving_at_once_queue_the_run_once(
+    engine: Engine, settings: Settings
+) -> None:
+    import threading
+
+    load_store(engine)
+    add_subscriber(engine, "kim@example.kr")
+    sched = schedules(APPROVAL)
+    r = pipeline.run_digest(engine, settings, sched, "morning", now=NOW)
+    assert r.run_id is not None
+    run_id = r.run_id
+    gate = threading.Barrier(2)
+    results: list[object] = []
+
+    def approve(who: str) -> None:
+        gate.wait(timeout=30)
+        try:
+            results.append(approval.approve(engine, settings, sched, run_id, by=who, now=NOW))
+        except approval.NotWaiting as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=approve, args=(w,)) for w in ("kim", "lee")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(type(x).__name__ for x in results) == ["Decision", "NotWaiting"]
+    assert len(outbox_rows(engine, "digest")) == 1
