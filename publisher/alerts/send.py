@@ -18,11 +18,12 @@ from publisher.core.config import Settings
 from publisher.core.errors import PublisherError
 from publisher.core.models import Article
 from publisher.messages import enqueue, fanout, mime
-from publisher.render.templates import Links, RenderedEmail
+from publisher.render.templates import Links, RenderedEmail, with_subject
 from publisher.store import alerts as store_alerts
 from publisher.store import articles as store_articles
 from publisher.store import digest_runs
 from publisher.store.alerts import AlertRow
+from publisher.store.subscribers import Recipient
 from publisher.store.types import Connection, Engine
 
 log = logging.getLogger("publisher.alerts")
@@ -137,6 +138,30 @@ def send(
         store_alerts.finish(conn, alert_id, subject=rendered.subject, recipient_count=len(people))
     log.info("alert %d: article %s to %d readers (%s)", alert_id, article_id, enqueued, by)
     return AlertSent(alert_id, article_id, rendered.subject, len(people), enqueued, slot)
+
+
+def send_test(
+    engine: Engine, settings: Settings, article_id: str, *, to: str, now: datetime
+) -> int:
+    """One "[TEST]" copy of the article's alert to ``to`` (outbox kind ``test``): an editor's
+    look at it in a real mailbox. Not an alert: it takes no slot and does not count as the
+    article's one alert. ``to`` must already be a normalised address."""
+    identity = fanout.Identity.from_settings(settings)
+    with engine.connect() as conn:
+        article = _article(conn, article_id)
+    rendered, _ = _compose(settings, identity, article, now)
+    rendered = with_subject(rendered, f"[TEST] {rendered.subject}")
+    body = mime.compose(
+        rendered=rendered, sender=identity.sender, date=now,
+        list_info=identity.list_info(settings.site_name, LIST_ID),
+    )  # fmt: skip
+    key = f"test:alert:{article_id}:{now.isoformat()}:{to}"
+    recipient = Recipient(id=0, email=to, name="", sections=(), language=None)
+    with engine.begin() as conn:
+        return fanout.store_and_enqueue(
+            conn, identity, body=body, content_key=key, recipients=[recipient],
+            dedupe_prefix=f"{key}:", kind="test", now=now,
+        )  # fmt: skip
 
 
 def send_marked(engine: Engine, settings: Settings, *, now: datetime) -> list[AlertSent]:

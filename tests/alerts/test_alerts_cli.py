@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from publisher.cli import app
+from publisher.core.config import Settings
 from publisher.store.db import make_engine
 from tests.alerts.alertkit import reader
 from tests.digestkit import cli_store
@@ -37,3 +39,16 @@ def test_preview_send_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     hist = runner.invoke(app, ["alerts", "history"])
     line = hist.output.splitlines()[1].split("\t")
     assert line[3:8] == ["sent", "1", "a0001", "1", "0"] and line[9] == "편집국"
+
+
+def test_a_test_copy_is_not_the_alert(engine: Engine, settings: Settings) -> None:
+    from publisher.alerts import send as alerts
+    from tests.digestkit import NOW, load_store
+    from tests.webkit import outbox_rows
+
+    load_store(engine)
+    assert alerts.send_test(engine, settings, "a0001", to="editor@example.kr", now=NOW) == 1
+    rows = outbox_rows(engine)
+    assert [(r["kind"], r["recipient"]) for r in rows] == [("test", "editor@example.kr")]
+    assert alerts.history(engine) == []  # no slot taken: the real alert can still go
+    assert alerts.send(engine, settings, "a0001", by="desk", now=NOW).slot == 1
