@@ -14,7 +14,7 @@ from publisher.core.schedules import Digest, Schedules
 from publisher.core.vocab import RunOutcome, RunStatus
 from publisher.digests import selection
 from publisher.messages import enqueue, fanout, mime
-from publisher.render.templates import DigestInput, Links, RenderedEmail
+from publisher.render.templates import DigestInput, Links, RenderedEmail, Renderer
 from publisher.store import articles as store_articles
 from publisher.store import digest_runs
 from publisher.store import outbox as store_outbox
@@ -121,13 +121,13 @@ def _variants(
 
 
 def _store_variant(
-    conn: Connection, settings: Settings, identity: fanout.Identity, digest: Digest,
+    conn: Connection, renderer: Renderer, identity: fanout.Identity, digest: Digest,
     w: selection.Window, run_id: int, v: selection.Variant, queued: datetime,
 ) -> int:  # fmt: skip
     """Render one variant, compose it and store it once; its content id."""
     links = Links(view_in_browser=identity.archive_url(digest.id, run_id),
                   **fanout.personal_links())  # fmt: skip
-    rendered = fanout.renderer_for(settings).digest(_input(digest, w, v.selection, links))
+    rendered = renderer.digest(_input(digest, w, v.selection, links))
     body = mime.compose(
         rendered=rendered, sender=identity.sender, date=queued,
         list_info=identity.list_info(digest.name, digest.id),
@@ -146,9 +146,10 @@ def _enqueue_run(
     variants, skipped, ranked, order = _variants(conn, digest, w, articles)
     hold = digest.approval_span is not None
     prefix = digest_runs.dedupe_prefix(digest.id, run_id)
+    renderer = fanout.renderer_for(settings)  # one per run: Jinja2 compiles its templates once
     enqueued = 0
     for v in variants:
-        cid = _store_variant(conn, settings, identity, digest, w, run_id, v, queued)
+        cid = _store_variant(conn, renderer, identity, digest, w, run_id, v, queued)
         if not hold:
             enqueued += fanout.enqueue_stored(
                 conn, identity, content_id=cid, recipients=v.recipients, dedupe_prefix=prefix,
@@ -158,7 +159,7 @@ def _enqueue_run(
         sections=None, articles=articles, ranked=ranked, order=order, digest=digest
     )
     archive_url = identity.archive_url(digest.id, run_id)
-    archive = fanout.renderer_for(settings).digest(
+    archive = renderer.digest(
         _input(digest, w, full, Links(view_in_browser=archive_url), archive=True)
     )
     recipients = sum(len(v.recipients) for v in variants)
@@ -201,11 +202,13 @@ def enqueue_approved(
     articles = selection.new_articles(conn, digest, w)
     variants, _skipped, _ranked, _order = _variants(conn, digest, w, articles)
     prefix = digest_runs.dedupe_prefix(digest.id, run.id)
+    renderer: Renderer | None = None
     enqueued = 0
     for v in variants:
         cid = store_outbox.content_id(conn, f"{prefix}{v.key}")
-        if cid is None:
-            cid = _store_variant(conn, settings, identity, digest, w, run.id, v, now)
+        if cid is None:  # a section choice no reader had when the run was rendered
+            renderer = renderer or fanout.renderer_for(settings)
+            cid = _store_variant(conn, renderer, identity, digest, w, run.id, v, now)
         enqueued += fanout.enqueue_stored(
             conn, identity, content_id=cid, recipients=v.recipients, dedupe_prefix=prefix,
             kind="digest", now=now,

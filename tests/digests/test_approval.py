@@ -216,3 +216,26 @@ def test_two_editors_approving_at_once_queue_the_run_once(
         t.join(timeout=60)
     assert sorted(type(x).__name__ for x in results) == ["Decision", "NotWaiting"]
     assert len(outbox_rows(engine, "digest")) == 1
+
+
+def test_approval_queues_for_the_readers_of_the_moment(engine: Engine, settings: Settings) -> None:
+    from publisher.readers import signup
+
+    load_store(engine)
+    kim = add_subscriber(engine, "kim@example.kr")
+    add_subscriber(engine, "park@example.kr", ("politics",))
+    sched = schedules(APPROVAL)
+    r = pipeline.run_digest(engine, settings, sched, "morning", now=NOW)
+    assert r.run_id is not None and r.variants == 2
+    # Meanwhile one reader leaves and one with a section choice nobody had arrives.
+    signup.unsubscribe_id(engine, kim, now=NOW + timedelta(minutes=1))
+    add_subscriber(engine, "lee@example.kr", ("sports",))
+    assert approval.recipients_now(engine, sched, approval.get_run(engine, r.run_id)) == 2
+    d = approval.approve(
+        engine, settings, sched, r.run_id, by="desk", now=NOW + timedelta(minutes=5)
+    )
+    assert (d.enqueued, d.recipients) == (2, 2)
+    rows = {x["recipient"]: x["content_id"] for x in outbox_rows(engine, "digest")}
+    assert set(rows) == {"park@example.kr", "lee@example.kr"}
+    assert rows["park@example.kr"] != rows["lee@example.kr"]  # lee's variant rendered now
+    assert approval.get_run(engine, r.run_id).recipient_count == 2
