@@ -123,6 +123,8 @@ def send(
         )  # fmt: skip
         if outcome == "duplicate":
             raise AlreadySent(f"article {article_id!r} already had its alert")
+        if outcome == "full" and settings.alerts_per_day == 0:
+            raise OverCap("alerts_per_day is 0: breaking-news alerts are turned off")
         if outcome == "full" or alert_id is None:
             raise OverCap(
                 f"{settings.alerts_per_day} alerts went out on {day} already "
