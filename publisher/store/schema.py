@@ -185,7 +185,8 @@ digest_runs = Table(
     Column("window_start", UTCDateTime(), nullable=False),
     Column("window_end", UTCDateTime(), nullable=False),
     Column("due_at", UTCDateTime(), nullable=False),
-    Column("status", String(16), nullable=False),  # running | enqueued | stale | too_few
+    # running | enqueued | stale | too_few | awaiting_approval | held | skipped (32 since 0013)
+    Column("status", String(32), nullable=False),
     Column("item_count", Integer, nullable=False, default=0),
     Column("most_viewed_count", Integer, nullable=False, default=0),
     Column("variant_count", Integer, nullable=False, default=0),

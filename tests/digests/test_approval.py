@@ -141,23 +141,27 @@ async def test_reject_holds_for_good_and_hostile_ids(
     ("text", "status", "rows"), [(APPROVAL, "skipped", 0), (SENDING, "enqueued", 1)]
 )
 def test_deadline_skips_or_sends_on_the_injected_clock(
-    engine: Engine, settings: Settings, text: str, status: str, rows: int
+    any_engine: Engine, settings: Settings, text: str, status: str, rows: int
 ) -> None:
-    load_store(engine)
-    add_subscriber(engine, "kim@example.kr")
+    load_store(any_engine)
+    add_subscriber(any_engine, "kim@example.kr")
     sched = schedules(text)
-    r = pipeline.run_digest(engine, settings, sched, "morning", now=NOW)
+    r = pipeline.run_digest(any_engine, settings, sched, "morning", now=NOW)
     assert r.run_id is not None
     due = NOW - timedelta(seconds=30) + timedelta(hours=2)
-    assert approval.settle_deadlines(engine, settings, sched, now=due - timedelta(seconds=1)) == []
-    done = approval.settle_deadlines(engine, settings, sched, now=due)
+    assert (
+        approval.settle_deadlines(any_engine, settings, sched, now=due - timedelta(seconds=1)) == []
+    )
+    done = approval.settle_deadlines(any_engine, settings, sched, now=due)
     assert [(d.run_id, d.status, d.by) for d in done] == [(r.run_id, status, "deadline")]
-    assert len(outbox_rows(engine, "digest")) == rows
-    run = approval.get_run(engine, r.run_id)
+    assert len(outbox_rows(any_engine, "digest")) == rows
+    run = approval.get_run(any_engine, r.run_id)
     assert run.status == status and run.decided_by == "deadline" and run.decided_at == due
-    assert approval.settle_deadlines(engine, settings, sched, now=due + timedelta(hours=1)) == []
+    assert (
+        approval.settle_deadlines(any_engine, settings, sched, now=due + timedelta(hours=1)) == []
+    )
     with pytest.raises(approval.NotWaiting):  # decided: an editor's late click changes nothing
-        approval.approve(engine, settings, sched, r.run_id, by="late", now=due)
+        approval.approve(any_engine, settings, sched, r.run_id, by="late", now=due)
 
 
 def test_late_approval_is_refused_before_the_job_settles(
@@ -189,14 +193,14 @@ def test_schedule_approval_shape_is_validated(extra: str, message: str) -> None:
 
 
 def test_two_editors_approving_at_once_queue_the_run_once(
-    engine: Engine, settings: Settings
+    any_engine: Engine, settings: Settings
 ) -> None:
     import threading
 
-    load_store(engine)
-    add_subscriber(engine, "kim@example.kr")
+    load_store(any_engine)
+    add_subscriber(any_engine, "kim@example.kr")
     sched = schedules(APPROVAL)
-    r = pipeline.run_digest(engine, settings, sched, "morning", now=NOW)
+    r = pipeline.run_digest(any_engine, settings, sched, "morning", now=NOW)
     assert r.run_id is not None
     run_id = r.run_id
     gate = threading.Barrier(2)
@@ -205,7 +209,7 @@ def test_two_editors_approving_at_once_queue_the_run_once(
     def approve(who: str) -> None:
         gate.wait(timeout=30)
         try:
-            results.append(approval.approve(engine, settings, sched, run_id, by=who, now=NOW))
+            results.append(approval.approve(any_engine, settings, sched, run_id, by=who, now=NOW))
         except approval.NotWaiting as exc:
             results.append(exc)
 
@@ -215,7 +219,7 @@ def test_two_editors_approving_at_once_queue_the_run_once(
     for t in threads:
         t.join(timeout=60)
     assert sorted(type(x).__name__ for x in results) == ["Decision", "NotWaiting"]
-    assert len(outbox_rows(engine, "digest")) == 1
+    assert len(outbox_rows(any_engine, "digest")) == 1
 
 
 def test_approval_queues_for_the_readers_of_the_moment(engine: Engine, settings: Settings) -> None:

@@ -1,6 +1,7 @@
 """editorial: digest runs that wait for approval, breaking-news alerts, the reader's alert choice
 
-- digest_runs: the approval deadline and what it does, who decided and when.
+- digest_runs: the approval deadline and what it does, who decided and when; a status
+  column wide enough for "awaiting_approval".
 - subscribers.alerts: 1 when the reader opted in to breaking-news alerts (0 for everyone
   who subscribed before: nobody gets an alert they did not ask for).
 - articles.breaking_at: when an intake marked the article breaking (the alert job sends it).
@@ -24,6 +25,13 @@ depends_on = None
 
 def upgrade() -> None:
     # Plain ADD COLUMN, never batch mode (a batch rebuild of subscribers cascades, see 0010).
+    # "awaiting_approval" is 17 characters: the status column grows. SQLite does not enforce
+    # VARCHAR lengths (and cannot ALTER a column's type without a rebuild): PostgreSQL only.
+    if op.get_bind().dialect.name == "postgresql":
+        op.alter_column(
+            "digest_runs", "status", type_=sa.String(32), existing_type=sa.String(16),
+            existing_nullable=False,
+        )  # fmt: skip
     op.add_column("digest_runs", sa.Column("approval_deadline", sa.DateTime, nullable=True))
     op.add_column("digest_runs", sa.Column("on_deadline", sa.String(8), nullable=True))
     op.add_column("digest_runs", sa.Column("decided_by", sa.String(200), nullable=True))
@@ -61,3 +69,9 @@ def downgrade() -> None:
     op.drop_column("digest_runs", "decided_by")
     op.drop_column("digest_runs", "on_deadline")
     op.drop_column("digest_runs", "approval_deadline")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("UPDATE digest_runs SET status = 'held' WHERE status = 'awaiting_approval'")
+        op.alter_column(
+            "digest_runs", "status", type_=sa.String(16), existing_type=sa.String(32),
+            existing_nullable=False,
+        )  # fmt: skip
