@@ -213,6 +213,8 @@ def _decided(r: RunRow) -> str:
 
 # --- approval (issue 15): runs of schedules with `approval: required` ---
 
+APPROVE_KEPT = "the approval was rolled back: the run still awaits approval, nothing was enqueued"
+
 
 def _who(by: str | None) -> str:
     """--by, else the operator's login name: the history says who decided."""
@@ -250,11 +252,12 @@ def approve(
     """Approve a run awaiting approval: it is queued now, to the readers of now."""
     from publisher.digests import approval
 
-    with open_app(kept=RUN_KEPT) as app:
+    with open_app(kept=APPROVE_KEPT) as app:
         try:
             schedules = app.schedules
         except ScheduleError as exc:
             raise fail(str(exc).splitlines()) from None
+        require_signing_key(app)
         try:
             d = approval.approve(app.engine, app.settings, schedules, run_id, by=_who(by),
                                  now=app.clock.now())  # fmt: skip
