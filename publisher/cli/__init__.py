@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from publisher.cli import alerts as alerts_cli
 from publisher.cli import articles, core, deliver, digest, subscribers, suppressions, views
 from publisher.cli import backup as backup_cli
 from publisher.cli import demo as demo_cli
@@ -32,6 +33,7 @@ status_cli.register(app)
 run_cli.register(app)
 demo_cli.register(app)
 backup_cli.register(app)
+alerts_cli.register(app)
 
 
 def main() -> None:

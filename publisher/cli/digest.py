@@ -15,7 +15,7 @@ from publisher.core.addresses import AddressError, normalise
 from publisher.core.errors import ParseError, PublisherError, ScheduleError
 from publisher.core.schedules import Schedules
 from publisher.core.timeparse import parse_rfc3339
-from publisher.digests.runs import run_history
+from publisher.digests.runs import RunRow, run_history
 
 digest_app = typer.Typer(help="Preview, test, run and review email digests.", no_args_is_help=True)
 
@@ -174,6 +174,9 @@ def run(
         + (f", nothing for {r.skipped_recipients}" if r.skipped_recipients else ""))  # fmt: skip
     if r.note:
         say(r.note)
+    if r.status == "awaiting_approval":
+        say(f"nothing is sent until an editor approves: publisher digest approve {r.run_id} "
+            f"(or reject {r.run_id})")  # fmt: skip
 
 
 @digest_app.command("history")
@@ -187,12 +190,94 @@ def history(
         history_rows = run_history(app.engine, digest_id, limit=limit)
     runs = [r for r, _c in history_rows]
     counts = {r.id: c for r, c in history_rows}
-    say("run\twindow start\twindow end\tstatus\titems\trecipients\tsent\tfailed\tqueued")
+    say("run\twindow start\twindow end\tstatus\titems\trecipients\tsent\tfailed\tqueued\t"
+        "decided")  # fmt: skip
     for r in runs:
         c = counts[r.id]
         queued = sum(n for s, n in c.items() if s not in ("sent", "failed"))
         say(f"{r.id}\t{r.window_start:%Y-%m-%d %H:%M}\t{r.window_end:%Y-%m-%d %H:%M}\t"
             f"{r.status}\t{r.item_count}\t{r.recipient_count}\t{c.get('sent', 0)}\t"
-            f"{c.get('failed', 0)}\t{queued}")  # fmt: skip
+            f"{c.get('failed', 0)}\t{queued}\t{_decided(r)}")  # fmt: skip
     if not runs:
         say(f"no runs of {digest_id} yet")
+
+
+def _decided(r: RunRow) -> str:
+    """Approval, for runs that needed it: who decided and when (UTC), or the deadline."""
+    if r.decided_at is not None:
+        return f"{r.decided_by} {r.decided_at:%Y-%m-%d %H:%M}"
+    if r.approval_deadline is not None:
+        return f"awaiting until {r.approval_deadline:%Y-%m-%d %H:%M} ({r.on_deadline})"
+    return ""
+
+
+# --- approval (issue 15): runs of schedules with `approval: required` ---
+
+APPROVE_KEPT = "the approval was rolled back: the run still awaits approval, nothing was enqueued"
+
+
+def _who(by: str | None) -> str:
+    """--by, else the operator's login name: the history says who decided."""
+    import getpass
+
+    if by:
+        return by
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+@digest_app.command("pending")
+def pending() -> None:
+    """Runs awaiting approval: run id, digest, due, deadline and what it does, recipients."""
+    from publisher.digests import approval
+
+    with open_app() as app:
+        runs = approval.pending(app.engine)
+    say("run\tdigest\tdue\tdeadline\ton deadline\titems\trecipients\tsubject")
+    for r in runs:
+        deadline = f"{r.approval_deadline:%Y-%m-%d %H:%M}" if r.approval_deadline else ""
+        say(f"{r.id}\t{r.digest_id}\t{r.due_at:%Y-%m-%d %H:%M}\t{deadline}\t{r.on_deadline}\t"
+            f"{r.item_count}\t{r.recipient_count}\t{r.subject}")  # fmt: skip
+    if not runs:
+        say("no run is awaiting approval")
+
+
+@digest_app.command("approve")
+def approve(
+    run_id: Annotated[int, typer.Argument(metavar="RUN_ID")],
+    by: Annotated[str | None, typer.Option("--by", help="Who approves (history).")] = None,
+) -> None:
+    """Approve a run awaiting approval: it is queued now, to the readers of now."""
+    from publisher.digests import approval
+
+    with open_app(kept=APPROVE_KEPT) as app:
+        try:
+            schedules = app.schedules
+        except ScheduleError as exc:
+            raise fail(str(exc).splitlines()) from None
+        require_signing_key(app)
+        try:
+            d = approval.approve(app.engine, app.settings, schedules, run_id, by=_who(by),
+                                 now=app.clock.now())  # fmt: skip
+        except PublisherError as exc:
+            raise fail(str(exc), code=1) from None
+    say(f"approved: run {d.run_id} ({d.digest_id}) by {d.by}: enqueued {d.enqueued} "
+        f"for {d.recipients} recipients")  # fmt: skip
+
+
+@digest_app.command("reject")
+def reject(
+    run_id: Annotated[int, typer.Argument(metavar="RUN_ID")],
+    by: Annotated[str | None, typer.Option("--by", help="Who rejects (history).")] = None,
+) -> None:
+    """Reject (hold) a run awaiting approval: nothing of it is ever sent."""
+    from publisher.digests import approval
+
+    with open_app() as app:
+        try:
+            d = approval.reject(app.engine, run_id, by=_who(by), now=app.clock.now())
+        except PublisherError as exc:
+            raise fail(str(exc), code=1) from None
+    say(f"held: run {d.run_id} ({d.digest_id}) by {d.by}; nothing will be sent")

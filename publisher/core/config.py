@@ -29,6 +29,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from publisher.core.alertsettings import AlertSettings
 from publisher.core.consentsettings import ConsentSettings
 from publisher.core.errors import PublisherError
 from publisher.core.feedsettings import FeedSettings
@@ -145,7 +146,7 @@ class DaemonSettings(BaseModel):
 # the bases last to first, so the first group listed here comes last.
 class Settings(
     WebApiSettings, DaemonSettings, SourceSettings, DigestSettings, DeliverySettings,
-    FeedSettings, SiteSettings, ConsentSettings, BaseSettings,
+    FeedSettings, SiteSettings, ConsentSettings, AlertSettings, BaseSettings,
 ):  # fmt: skip
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
 

@@ -31,6 +31,7 @@ class Article:
     image_type: str | None = None
     image_length: int | None = None
     status: ArticleStatus = "published"
+    breaking: bool = False  # intake asked for a breaking-news alert (issue 15); not stored
     # Set by the store.
     id: int | None = None
     registered_at: datetime | None = None
@@ -62,6 +63,7 @@ class Subscriber:
     sections: tuple[str, ...] = field(default=())
     created_at: datetime | None = None
     confirmed_at: datetime | None = None
+    alerts: bool = False  # opted in to breaking-news alerts (issue 15)
 
 
 # What a digest run selected (digests/selection.py), as the renderer receives it.

@@ -29,7 +29,7 @@ from pydantic import (
 
 from publisher.core.errors import ScheduleError
 from publisher.core.timeparse import parse_duration
-from publisher.core.vocab import SubscriberFrequency
+from publisher.core.vocab import ApprovalPolicy, DeadlineAction, SubscriberFrequency
 
 SLUG = r"^[a-z0-9][a-z0-9-]*$"
 _AT = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -149,11 +149,48 @@ class Digest(Timing):
     # 정보통신망법 제50조 (issue 18): "(광고)" subject, sender and 수신거부 notice, quiet hours,
     # only readers whose advertising consent has not lapsed. Editorial digests: false.
     advertising: bool = False
+    # Approval (issue 15, digests/approval.py): a run waits for an editor until its deadline.
+    approval: ApprovalPolicy = "none"
+    approval_deadline: str | None = None
+    approval_on_deadline: DeadlineAction | None = None
 
     @field_validator("first_window", "stale_after")
     @classmethod
     def _durations(cls, value: str) -> str:
         return _check_duration(value)
+
+    @field_validator("approval_deadline")
+    @classmethod
+    def _deadline(cls, value: str | None) -> str | None:
+        if value is not None and parse_duration(value) <= timedelta(0):
+            raise ValueError("must be longer than 0")
+        return value
+
+    @model_validator(mode="after")
+    def _approval_shape(self) -> Digest:
+        if self.approval == "required":
+            if self.approval_deadline is None:
+                raise ValueError(
+                    "approval: required needs approval_deadline (e.g. 2h: how long a run "
+                    "waits for an editor)"
+                )
+            return self
+        extra = [k for k in ("approval_deadline", "approval_on_deadline") if getattr(self, k)]
+        if extra:
+            raise ValueError(f"{', '.join(extra)} only with approval: required")
+        return self
+
+    @cached_property
+    def approval_span(self) -> timedelta | None:
+        """How long after its due time a run waits for approval (None: no approval)."""
+        if self.approval != "required" or self.approval_deadline is None:
+            return None
+        return parse_duration(self.approval_deadline)
+
+    @property
+    def on_deadline(self) -> DeadlineAction:
+        """What the deadline does to an unapproved run (default: skip, never send unseen)."""
+        return self.approval_on_deadline or "skip"
 
     @cached_property
     def first_span(self) -> timedelta:

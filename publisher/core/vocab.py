@@ -14,10 +14,14 @@ _Word = TypeVar("_Word", bound=str)
 # suppressed | expired. Kept in this order: it is the order status tables show.
 OutboxStatus = Literal["queued", "sending", "sent", "deferred", "failed", "suppressed", "expired"]
 # What produced an outbox row (it decides its expiry and how it is counted).
-OutboxKind = Literal["digest", "confirm", "share", "test"]
+OutboxKind = Literal["digest", "confirm", "share", "test", "alert"]
 
 # What a digest run row records (store/digest_runs.py).
-RunStatus = Literal["running", "enqueued", "stale", "too_few"]
+# awaiting_approval: rendered, nothing enqueued until an editor approves (digests/approval.py);
+# held: an editor rejected it; skipped: nobody approved it by its approval deadline.
+RunStatus = Literal[
+    "running", "enqueued", "stale", "too_few", "awaiting_approval", "held", "skipped"
+]
 # What a digest run call answers: a stored status, or why nothing was stored.
 RunOutcome = RunStatus | Literal["already", "nothing-due"]
 
@@ -29,6 +33,14 @@ SubscriberFrequency = Literal["daily", "weekly"]
 SuppressionReason = Literal["unsubscribed", "deleted", "hard_bounce", "share_block"]
 # What a suppression stops: every message (all) or shared articles only (share).
 SuppressionScope = Literal["all", "share"]
+
+# --- editorial (issue 15): approval of digest runs, breaking-news alerts ---
+# A schedule's `approval:` (none: runs enqueue at once; required: they wait for an editor).
+ApprovalPolicy = Literal["none", "required"]
+# What happens to a run still awaiting approval at its deadline.
+DeadlineAction = Literal["skip", "send"]
+# An alert row's outcome (store/alerts.py): sent to the outbox, or refused by the daily cap.
+AlertStatus = Literal["sent", "over_cap"]
 
 # The SMTP command a reply answers (delivery/smtpwire.classify reads a reply by it).
 SmtpStage = Literal["mail", "rcpt", "data"]

@@ -14,17 +14,19 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from publisher.alerts.send import send_marked
 from publisher.app import App
 from publisher.consent.reconfirm import run as run_reconfirm
 from publisher.core.httpclient import HttpClient
 from publisher.core.metrics import Metrics
-from publisher.core.schedules import Digest, Schedules
+from publisher.core.schedules import Digest, Schedules, Timing
 from publisher.daemon.scheduler import JobSpec, trigger_for
 from publisher.daemon.supervise import PartState
 from publisher.delivery.configured import build_drain
 from publisher.delivery.drain import Drain
 from publisher.delivery.drainstore import Report
 from publisher.delivery.mailer import RelayUnavailable
+from publisher.digests.approval import settle_deadlines
 from publisher.digests.pipeline import run_digest
 from publisher.digests.selection import latest_due
 from publisher.feeds.build import FeedBuilder
@@ -41,6 +43,7 @@ DIGEST_GRACE = timedelta(hours=6)
 PENDING_TTL = timedelta(days=7)
 OUTBOX_TTL = timedelta(days=30)
 VIEWS_HOURLY_TTL = timedelta(days=90)
+EVERY_MINUTE = Timing(every="60s")  # the editorial jobs: approval deadlines, breaking news
 
 
 class JobTable:
@@ -130,6 +133,36 @@ class JobTable:
     async def deliver(self) -> None:
         self.deliver_tick.set()
 
+    async def alerts(self) -> None:
+        """Articles an intake marked breaking: their alert goes out (issue 15)."""
+
+        async def work() -> str:
+            sent = await asyncio.to_thread(
+                send_marked, self.app.engine, self.app.settings, now=self.app.clock.now()
+            )
+            if any(a.enqueued for a in sent):
+                self.deliver_tick.set()
+            return ", ".join(f"alert {a.alert_id} ({a.article_id})" for a in sent) or "none"
+
+        await self._timed("alerts", work)
+
+    def approvals(self, schedules: Schedules) -> Callable[[], Awaitable[None]]:
+        """Runs awaiting approval whose deadline has come: skipped or sent (issue 15)."""
+
+        async def job() -> None:
+            async def work() -> str:
+                done = await asyncio.to_thread(
+                    settle_deadlines, self.app.engine, self.app.settings, schedules,
+                    now=self.app.clock.now(),
+                )  # fmt: skip
+                if any(d.enqueued for d in done):
+                    self.deliver_tick.set()
+                return ", ".join(f"run {d.run_id} {d.status}" for d in done) or "none due"
+
+            await self._timed("approvals", work)
+
+        return job
+
     async def cleanup(self) -> None:
         async def work() -> str:
             now = self.app.clock.now()
@@ -167,6 +200,10 @@ class JobTable:
             JobSpec("deliver", self.deliver, trigger_for(j.deliver, tz)),
             JobSpec("cleanup", self.cleanup, trigger_for(j.cleanup, tz), timedelta(hours=6)),
             JobSpec("reconfirm", self.reconfirm, trigger_for(j.reconfirm, tz), timedelta(hours=6)),
+            # Every minute, with or without a digest needing approval now: a run left
+            # waiting by a schedule that changed since must still meet its deadline.
+            JobSpec("approvals", self.approvals(schedules), trigger_for(EVERY_MINUTE, tz)),
+            JobSpec("alerts", self.alerts, trigger_for(EVERY_MINUTE, tz)),
         ]
         for d in schedules.digests:
             specs.append(

@@ -146,7 +146,9 @@ def templates(s: Settings, schedules: Schedules | None) -> list[str]:
     root = s.templates_dir
     if not root.is_dir():
         return [f"templates_dir: {root}: no such folder"]
-    names = {"confirm", "article"} | {d.template for d in (schedules.digests if schedules else [])}
+    names = {"confirm", "article", "alert"} | {
+        d.template for d in (schedules.digests if schedules else [])
+    }
     needed = ["email/email.css", "web"] + [
         f"email/{n}.{kind}.j2" for n in sorted(names) for kind in ("html", "txt")
     ]

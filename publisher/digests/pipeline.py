@@ -5,19 +5,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from publisher.consent import advertising as ads
 from publisher.consent.reconfirm import without_lapsed
 from publisher.core.config import Settings
 from publisher.core.errors import InputError, PublisherError
-from publisher.core.models import Article, RankedArticle, Selection
+from publisher.core.models import Article, RankedArticle, Section, Selection
 from publisher.core.schedules import Digest, Schedules
 from publisher.core.vocab import RunOutcome, RunStatus
 from publisher.digests import selection
 from publisher.messages import enqueue, fanout, mime
-from publisher.render.templates import DigestInput, Links, RenderedEmail
+from publisher.render.templates import DigestInput, Links, RenderedEmail, Renderer
 from publisher.store import articles as store_articles
 from publisher.store import digest_runs
+from publisher.store import outbox as store_outbox
 from publisher.store import subscribers as store_subscribers
 from publisher.store.types import Connection, Engine
 
@@ -107,56 +109,129 @@ def run_digest(
     return result
 
 
-def _enqueue_run(
-    conn: Connection, settings: Settings, identity: fanout.Identity, digest: Digest,
-    w: selection.Window, run_id: int, articles: list[Article], queued: datetime,
-) -> RunResult:  # fmt: skip
-    """Render each variant, queue it for its recipients, and keep the full issue as the
-    run's archive (in the run's transaction)."""
+def _variants(
+    conn: Connection, digest: Digest, w: selection.Window, articles: list[Article]
+) -> tuple[list[selection.Variant], int, list[RankedArticle], list[Section]]:
+    """Who gets which variant of this window, as of now."""
     ranked = selection.most_viewed_for(conn, digest, w)
     order = store_articles.list_sections(conn)
     people = store_subscribers.recipients(conn, frequency=digest.frequency)
-    rules = ads.Rules.from_settings(settings) if digest.advertising else None
-    if rules is not None:  # advertising: not to readers whose consent lapsed
+    if digest.advertising:  # advertising: not to readers whose consent lapsed
         people = without_lapsed(conn, people)
     variants, skipped = selection.group_variants(
         recipients=people, articles=articles, ranked=ranked, order=order, digest=digest
     )
-    renderer = fanout.renderer_for(settings)
-    archive_url = identity.archive_url(digest.id, run_id)
-    links = Links(view_in_browser=archive_url, **fanout.personal_links())
-    list_info = identity.list_info(digest.name, digest.id)
+    return variants, skipped, ranked, order
+
+
+def _rules(settings: Settings, digest: Digest) -> ads.Rules | None:
+    """The advertising rules ("(광고)", notice, quiet hours) when the digest is advertising."""
+    return ads.Rules.from_settings(settings) if digest.advertising else None
+
+
+def _hold_until(rules: ads.Rules | None, queued: datetime) -> datetime | None:
+    return rules.hold_until(queued) if rules is not None else None
+
+
+def _store_variant(
+    conn: Connection, renderer: Renderer, identity: fanout.Identity, digest: Digest,
+    w: selection.Window, run_id: int, v: selection.Variant, queued: datetime,
+    rules: ads.Rules | None,
+) -> int:  # fmt: skip
+    """Render one variant, compose it and store it once; its content id."""
+    links = Links(view_in_browser=identity.archive_url(digest.id, run_id),
+                  **fanout.personal_links())  # fmt: skip
+    rendered = renderer.digest(_input(digest, w, v.selection, links))
+    if rules is not None:
+        rendered = rules.apply(rendered, mime.UNSUBSCRIBE_URL)
+    body = mime.compose(
+        rendered=rendered, sender=identity.sender, date=queued,
+        list_info=identity.list_info(digest.name, digest.id),
+    )  # fmt: skip
+    key = f"{digest_runs.dedupe_prefix(digest.id, run_id)}{v.key}"
+    return enqueue.store_content(conn, key=key, kind="digest", body=body, now=queued)
+
+
+def _enqueue_run(
+    conn: Connection, settings: Settings, identity: fanout.Identity, digest: Digest,
+    w: selection.Window, run_id: int, articles: list[Article], queued: datetime,
+) -> RunResult:  # fmt: skip
+    """Render each variant, queue it for its recipients (or, with approval required, only
+    keep it until an editor approves), and keep the full issue as the run's archive (in the
+    run's transaction)."""
+    variants, skipped, ranked, order = _variants(conn, digest, w, articles)
+    hold = digest.approval_span is not None
+    rules = _rules(settings, digest)
     prefix = digest_runs.dedupe_prefix(digest.id, run_id)
+    renderer = fanout.renderer_for(settings)  # one per run: Jinja2 compiles its templates once
     enqueued = 0
     for v in variants:
-        rendered = renderer.digest(_input(digest, w, v.selection, links))
-        if rules is not None:
-            rendered = rules.apply(rendered, mime.UNSUBSCRIBE_URL)
-        body = mime.compose(
-            rendered=rendered, sender=identity.sender, date=queued, list_info=list_info
-        )
-        enqueued += fanout.store_and_enqueue(
-            conn, identity, body=body, content_key=f"{prefix}{v.key}",
-            recipients=v.recipients, dedupe_prefix=prefix, kind="digest", now=queued,
-            not_before=rules.hold_until(queued) if rules is not None else None,
-        )  # fmt: skip
+        cid = _store_variant(conn, renderer, identity, digest, w, run_id, v, queued, rules)
+        if not hold:
+            enqueued += fanout.enqueue_stored(
+                conn, identity, content_id=cid, recipients=v.recipients, dedupe_prefix=prefix,
+                kind="digest", now=queued, not_before=_hold_until(rules, queued),
+            )  # fmt: skip
     full = selection.select_for(
         sections=None, articles=articles, ranked=ranked, order=order, digest=digest
     )
+    archive_url = identity.archive_url(digest.id, run_id)
     archive = renderer.digest(
         _input(digest, w, full, Links(view_in_browser=archive_url), archive=True)
     )
     recipients = sum(len(v.recipients) for v in variants)
+    status: RunStatus = "awaiting_approval" if hold else "enqueued"
+    approval: dict[str, Any] = {}
+    if digest.approval_span is not None:  # the deadline counts from the due time
+        approval = {"approval_deadline": w.due + digest.approval_span,
+                    "on_deadline": digest.on_deadline}  # fmt: skip
     digest_runs.finish(
-        conn, run_id, status="enqueued", item_count=len(articles),
+        conn, run_id, status=status, item_count=len(articles),
         most_viewed_count=len(full.most_viewed), variant_count=len(variants),
         recipient_count=recipients, subject=archive.subject, archive_html=archive.html,
+        **approval,
     )  # fmt: skip
     return RunResult(
-        "enqueued", digest.id, w, run_id, items=len(articles), most_viewed=len(full.most_viewed),
+        status, digest.id, w, run_id, items=len(articles), most_viewed=len(full.most_viewed),
         variants=len(variants), recipients=recipients, enqueued=enqueued,
         skipped_recipients=skipped,
     )  # fmt: skip
+
+
+def approval_recipients(conn: Connection, digest: Digest, run: digest_runs.RunRow) -> int:
+    """How many readers an approval now would queue the run for (those whose variant has
+    something to send), without rendering anything."""
+    w = selection.Window(digest.id, run.window_start, run.window_end, run.due_at)
+    variants = _variants(conn, digest, w, selection.new_articles(conn, digest, w))[0]
+    return sum(len(v.recipients) for v in variants)
+
+
+def enqueue_approved(
+    conn: Connection, settings: Settings, digest: Digest, run: digest_runs.RunRow,
+    *, now: datetime,
+) -> tuple[int, int]:  # fmt: skip
+    """Queue an approved run, as a run without approval would have queued it, to the
+    recipients of now (a reader who left since gets nothing, one who came gets it). The
+    variants rendered when the run was made are sent as they were previewed; a variant
+    nobody had then is rendered now. Returns (rows enqueued, recipients)."""
+    identity = fanout.Identity.from_settings(settings)
+    w = selection.Window(digest.id, run.window_start, run.window_end, run.due_at)
+    articles = selection.new_articles(conn, digest, w)
+    variants, _skipped, _ranked, _order = _variants(conn, digest, w, articles)
+    prefix = digest_runs.dedupe_prefix(digest.id, run.id)
+    renderer: Renderer | None = None
+    rules = _rules(settings, digest)
+    enqueued = 0
+    for v in variants:
+        cid = store_outbox.content_id(conn, f"{prefix}{v.key}")
+        if cid is None:  # a section choice no reader had when the run was rendered
+            renderer = renderer or fanout.renderer_for(settings)
+            cid = _store_variant(conn, renderer, identity, digest, w, run.id, v, now, rules)
+        enqueued += fanout.enqueue_stored(
+            conn, identity, content_id=cid, recipients=v.recipients, dedupe_prefix=prefix,
+            kind="digest", now=now, not_before=_hold_until(rules, now),
+        )  # fmt: skip
+    return enqueued, sum(len(v.recipients) for v in variants)
 
 
 def _already(conn: Connection, digest_id: str, w: selection.Window) -> RunResult:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from publisher.store import digest_runs
 from publisher.store.digest_runs import RunRow
+
+__all__ = ["RunRow", "list_runs", "run_archive", "run_history"]
 from publisher.store.types import Engine
 
 

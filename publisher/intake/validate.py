@@ -213,6 +213,20 @@ def _body(obj: Mapping[str, Any], base_url: str) -> str:
     return clean_html(raw, base_url=base_url).strip()
 
 
+def _breaking(obj: Mapping[str, Any]) -> bool:
+    """``breaking: true`` asks for a breaking-news alert (issue 15); CSV cells say true/false."""
+    raw = obj.get("breaking")
+    if raw is None or raw == "":
+        return False
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in ("true", "1", "yes"):
+        return True
+    if isinstance(raw, str) and raw.strip().lower() in ("false", "0", "no"):
+        return False
+    raise _Invalid("breaking", "must be true or false")
+
+
 def _published(obj: Mapping[str, Any], tz: tzinfo) -> datetime:
     _required(obj, "published_at")
     value = _timestamp(obj, "published_at", tz)
@@ -247,6 +261,7 @@ def validate_article(obj: object, *, tz: tzinfo) -> Article | list[FieldError]:
     take("image_caption", lambda: _trim(_text(obj, "image_caption"), MAX_CAPTION))
     take("status", _status, obj)
     take("content_html", _body, obj, values.get("url", ""))
+    take("breaking", _breaking, obj)
     if errors:
         return errors
     image_url, image_type, image_length = values.pop("image")

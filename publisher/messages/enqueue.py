@@ -201,6 +201,7 @@ def expiry_for(settings: Settings, kind: OutboxKind) -> timedelta:
     expiries: dict[OutboxKind, timedelta] = {
         "digest": settings.expiry_digest, "confirm": settings.expiry_confirm,
         "share": settings.expiry_share, "test": settings.expiry_test,
+        "alert": settings.alert_expiry,
     }  # fmt: skip
     return expiries[kind]
 

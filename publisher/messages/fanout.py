@@ -125,8 +125,27 @@ def store_and_enqueue(
 ) -> int:
     """Store one variant's bytes once and give each recipient a row; returns new rows."""
     cid = store_content(conn, key=content_key, kind=kind, body=body, now=now)
+    return enqueue_stored(
+        conn, identity, content_id=cid, recipients=recipients, dedupe_prefix=dedupe_prefix,
+        kind=kind, now=now, not_before=not_before,
+    )  # fmt: skip
+
+
+def enqueue_stored(
+    conn: Connection,
+    identity: Identity,
+    *,
+    content_id: int,
+    recipients: list[Recipient],
+    dedupe_prefix: str,
+    kind: OutboxKind,
+    now: datetime,
+    not_before: datetime | None = None,
+) -> int:
+    """One row per recipient for content already stored (a run approved after it was
+    rendered); returns new rows."""
     batch = messages(
-        identity, recipients=recipients, content_id=cid, dedupe_prefix=dedupe_prefix,
+        identity, recipients=recipients, content_id=content_id, dedupe_prefix=dedupe_prefix,
         kind=kind, now=now, not_before=not_before,
     )  # fmt: skip
     return enqueue(conn, batch, now=now, domain=identity.message_id_domain)

@@ -39,6 +39,7 @@ from publisher.messages.enqueue import READER_OWN, NewMessage, enqueue, store_co
 from publisher.messages.fanout import Identity
 from publisher.readers.formcheck import InputError
 from publisher.render.templates import Renderer
+from publisher.store import alerts as store_alerts
 from publisher.store import outbox as store_outbox
 from publisher.store import ratecounters
 from publisher.store import subscribers as store_subscribers
@@ -127,7 +128,7 @@ def _frequency(value: str) -> SubscriberFrequency:
 def subscribe(
     engine: Engine, identity: Identity, mail: ConfirmMail, *, email: str, name: str,
     sections: Sequence[str], frequency: str, language: str, now: datetime, cap_per_day: int,
-    act: Act | None = None,
+    act: Act | None = None, alerts: bool = False,
 ) -> bool:  # fmt: skip
     """Record a pending request and enqueue its confirmation; True when one was enqueued.
 
@@ -150,10 +151,11 @@ def subscribe(
             )  # fmt: skip
             who = store_subscribers.get_by_email(conn, email)
             assert who is not None
+            store_alerts.set_alerts(conn, who.id, alerts)
             store_subscribers.set_pending(conn, who.id, nonce=nonce, choice=None)
         else:
             choice = {"name": name, "sections": sorted(set(sections)), "frequency": frequency,
-                      "language": language}  # fmt: skip
+                      "language": language, "alerts": alerts}  # fmt: skip
             store_subscribers.set_pending(conn, who.id, nonce=nonce, choice=choice)
         choice_of = {"sections": sorted(set(sections)), "frequency": frequency}
         _log(conn, act or Act("form", identity.secret), who, "subscribed", now, choice_of)
@@ -240,6 +242,8 @@ def confirm(
                 frequency=_frequency(str(c.get("frequency") or who.frequency)),
                 name=str(c.get("name") or who.name), language=c.get("language"),
             )  # fmt: skip
+            if "alerts" in c:  # requests from before alerts existed leave the choice alone
+                store_alerts.set_alerts(conn, who.id, bool(c["alerts"]))
         store_subscribers.set_status(conn, who.id, "confirmed", now=now)  # clears the request
         _log(conn, act or Act("mail", secret), who, "confirmed", now)
         consented(conn, who.id, at=now)
@@ -281,9 +285,10 @@ def unsubscribe_id(engine: Engine, subscriber_id: int, *, now: datetime, act: Ac
 
 def change_choice(
     engine: Engine, secret: str, token: str, *, sections: Sequence[str], frequency: str,
-    now: datetime, act: Act | None = None,
+    now: datetime, act: Act | None = None, alerts: bool | None = None,
 ) -> None:  # fmt: skip
-    """The preferences link's "save"; Gone when the link's reader no longer exists."""
+    """The preferences link's "save"; Gone when the link's reader no longer exists.
+    ``alerts``: the breaking-news choice (None leaves it as it is)."""
     with engine.begin() as conn:
         who = _holder(conn, secret, "preferences", token, now)[0]
         store_subscribers.set_choice(
@@ -291,27 +296,37 @@ def change_choice(
         )
         detail = {"sections": sorted(set(sections)), "frequency": frequency}
         _log(conn, act or Act("form", secret), who, "changed", now, detail)
+        if alerts is not None:
+            store_alerts.set_alerts(conn, who.id, alerts)
 
 
 def update_choice(
     engine: Engine, subscriber_id: int, *, sections: Sequence[str], frequency: str,
-    now: datetime, act: Act,
+    now: datetime, act: Act, alerts: bool | None = None,
 ) -> None:  # fmt: skip
     with engine.begin() as conn:
         store_subscribers.set_choice(
             conn, subscriber_id, sections=sections, frequency=_frequency(frequency)
         )
+        if alerts is not None:
+            store_alerts.set_alerts(conn, subscriber_id, alerts)
         who = store_subscribers.subscriber_by_id(conn, subscriber_id, issued=None)
         if who is not None:
             detail = {"sections": sorted(set(sections)), "frequency": frequency}
             _log(conn, act, who, "changed", now, detail)
 
 
+def set_alerts(engine: Engine, subscriber_id: int, *, on: bool) -> None:
+    """The breaking-news alert choice alone (an operator's tool, the console)."""
+    with engine.begin() as conn:
+        store_alerts.set_alerts(conn, subscriber_id, on)
+
+
 def my_data(who: Subscriber, consent: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """What we hold about the reader, with the consent log's rows about them (oldest first)."""
     return {
         "email": who.email, "name": who.name, "status": who.status,
-        "frequency": who.frequency, "sections": list(who.sections),
+        "frequency": who.frequency, "sections": list(who.sections), "alerts": who.alerts,
         "created_at": who.created_at.isoformat() if who.created_at else None,
         "confirmed_at": who.confirmed_at.isoformat() if who.confirmed_at else None,
         "consent": consent or [],

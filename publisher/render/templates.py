@@ -229,6 +229,19 @@ class Renderer:
         html, text = self._page("article", values)
         return RenderedEmail(subject=subj, html=html, text=text, preheader=article.summary[:90])
 
+    def alert(self, *, article: Article, links: Links) -> RenderedEmail:
+        """A breaking-news alert (속보): one article, to the readers who opted in. Rendered
+        and inlined once per alert; ``links`` carry the per-recipient placeholders."""
+        t = MAIL_STRINGS[self.language]
+        subj = f"[{t['alert_label']}] {article.title}"
+        preheader = article.summary[:90]
+        values: dict[str, Any] = {
+            "subject": subj, "preheader": preheader, "item": self._item(article, None),
+            "preferences_url": links.preferences, "unsubscribe_url": links.unsubscribe,
+        }  # fmt: skip
+        html, text = self._page("alert", values)
+        return RenderedEmail(subject=subj, html=html, text=text, preheader=preheader)
+
 
 def _is_web(url: str | None) -> bool:
     return bool(url) and str(url).startswith(("https://", "http://"))

@@ -40,6 +40,11 @@ MAIL_STRINGS: dict[str, dict[str, str]] = {
         "share_why": "{sender}님이 {site}의 공유 기능으로 이 메일을 보냈습니다.",
         "share_block": "앞으로 공유 메일 받지 않기",
         "read_article": "기사 읽기",
+        # Breaking-news alerts (issue 15)
+        "alert_label": "속보",
+        "alert_why": "{site} 뉴스레터 구독 설정에서 속보 알림을 받겠다고 하셔서 이 메일을 "
+        "받으셨습니다.",
+        "alert_stop": "속보 알림 그만 받기",
     },
     "en": {
         "view_in_browser": "View in browser",
@@ -70,6 +75,10 @@ MAIL_STRINGS: dict[str, dict[str, str]] = {
         "share_why": "{sender} sent this with the share feature of {site}.",
         "share_block": "Don't send me shared articles again",
         "read_article": "Read the article",
+        "alert_label": "Breaking news",
+        "alert_why": "You receive this because you chose breaking-news alerts in your {site} "
+        "newsletter preferences.",
+        "alert_stop": "Stop breaking-news alerts",
     },
 }
 
@@ -107,6 +116,9 @@ PAGE_STRINGS: dict[str, dict[str, str]] = {
         "name": "이름 (선택)",
         "sections": "받을 분야",
         "sections_hint": "선택하지 않으면 모든 분야를 받습니다.",
+        "alerts_legend": "속보",
+        "alerts_choice": "속보 알림 받기",
+        "alerts_hint": "큰 뉴스가 나면 바로 메일로 알려 드립니다. 하루 몇 건을 넘지 않습니다.",
         "frequency": "받는 주기",
         "daily": "매일",
         "weekly": "매주",
@@ -191,6 +203,9 @@ PAGE_STRINGS: dict[str, dict[str, str]] = {
         "name": "Name (optional)",
         "sections": "Sections",
         "sections_hint": "None ticked: you get every section.",
+        "alerts_legend": "Breaking news",
+        "alerts_choice": "Breaking-news alerts",
+        "alerts_hint": "An email as soon as big news breaks; never more than a few a day.",
         "frequency": "How often",
         "daily": "Daily",
         "weekly": "Weekly",

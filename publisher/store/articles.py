@@ -43,10 +43,11 @@ class ArticleRow(NamedTuple):
     updated_at: datetime
     content_hash: str
     section_name: str | None  # goes to the sections table, not to this row
+    breaking: bool = False  # sets breaking_at once (issue 15), not a column of its own
 
 
 # The articles columns an ArticleRow fills, in its order, then registered_at.
-_ROW_COLUMNS = ArticleRow._fields[:-1]
+_ROW_COLUMNS = ArticleRow._fields[: ArticleRow._fields.index("section_name")]
 _INSERT_COLUMNS = (*_ROW_COLUMNS, "registered_at")
 
 
@@ -66,7 +67,7 @@ def article_row(a: Article) -> ArticleRow:
         a.external_id, a.url, a.title, a.summary, a.content_html, a.author, a.section,
         json.dumps(list(a.tags), ensure_ascii=False), a.image_url, a.image_caption,
         a.image_type, a.image_length, a.status, a.published_at.astimezone(UTC),
-        a.updated_at.astimezone(UTC), content_hash(a), a.section_name,
+        a.updated_at.astimezone(UTC), content_hash(a), a.section_name, a.breaking,
     )  # fmt: skip
 
 
@@ -134,7 +135,22 @@ def upsert_rows(conn: Connection, batch: Sequence[ArticleRow], *, now: datetime)
                 outcomes.append("updated")
         if inserts:
             _insert(conn, inserts, now)
+    _mark_breaking(conn, [r.external_id for r in batch if r.breaking], now)
     return outcomes
+
+
+def _mark_breaking(conn: Connection, external_ids: list[str], now: datetime) -> None:
+    """Articles an intake marked ``breaking``: the alert job sends each once (issue 15). Only
+    the first mark counts: the same article imported again does not restart its clock."""
+    for start in range(0, len(external_ids), _CHUNK):
+        conn.execute(
+            update(articles)
+            .where(
+                articles.c.external_id.in_(external_ids[start : start + _CHUNK]),
+                articles.c.breaking_at.is_(None),
+            )
+            .values(breaking_at=now)
+        )
 
 
 def _insert(conn: Connection, rows: list[ArticleRow], now: datetime) -> None:

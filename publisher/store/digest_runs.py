@@ -10,13 +10,17 @@ from sqlalchemy import Connection, func, select, update
 
 from publisher.core.vocab import RunStatus
 from publisher.store.db import dialect_insert
-from publisher.store.schema import digest_runs, outbox
+from publisher.store.schema import contents, digest_runs, outbox
 
 # Statuses after which the next window starts at this run's end.
-ADVANCING: tuple[RunStatus, ...] = ("running", "enqueued", "stale")
+# A run waiting for approval, held by an editor or skipped at its deadline advances too: its
+# articles were offered once, and the next run must not offer them again.
+ADVANCING: tuple[RunStatus, ...] = (
+    "running", "enqueued", "stale", "awaiting_approval", "held", "skipped",
+)  # fmt: skip
 # Runs that sent their window (a manual run starts after the last of these: what was skipped
-# as stale has not been sent yet).
-SENDING: tuple[RunStatus, ...] = ("running", "enqueued")
+# as stale has not been sent yet). One awaiting approval may still send its window.
+SENDING: tuple[RunStatus, ...] = ("running", "enqueued", "awaiting_approval")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,10 @@ class RunRow:
     subject: str
     note: str
     created_at: datetime
+    approval_deadline: datetime | None = None
+    on_deadline: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
 
 
 def _row(r: Any) -> RunRow:
@@ -42,7 +50,8 @@ def _row(r: Any) -> RunRow:
         due_at=r.due_at, status=r.status, item_count=r.item_count,
         most_viewed_count=r.most_viewed_count, variant_count=r.variant_count,
         recipient_count=r.recipient_count, subject=r.subject, note=r.note,
-        created_at=r.created_at,
+        created_at=r.created_at, approval_deadline=r.approval_deadline,
+        on_deadline=r.on_deadline, decided_by=r.decided_by, decided_at=r.decided_at,
     )  # fmt: skip
 
 
@@ -136,3 +145,59 @@ def run_archive(conn: Connection, digest_id: str, run_id: int) -> tuple[str, str
     if r is None or not r.archive_html:
         return None
     return str(r.subject), str(r.archive_html)
+
+
+# --- approval (issue 15) ---
+
+
+def run_by_id(conn: Connection, run_id: int) -> RunRow | None:
+    r = conn.execute(select(digest_runs).where(digest_runs.c.id == run_id)).first()
+    return None if r is None else _row(r)
+
+
+def runs_in_state(conn: Connection, status: RunStatus, *, limit: int = 100) -> list[RunRow]:
+    """Runs of every digest in one state, oldest due first (the queue an editor works on)."""
+    q = (
+        select(digest_runs)
+        .where(digest_runs.c.status == status)
+        .order_by(digest_runs.c.due_at, digest_runs.c.id)
+        .limit(limit)
+    )
+    return [_row(r) for r in conn.execute(q)]
+
+
+def past_deadline(conn: Connection, now: datetime) -> list[RunRow]:
+    """Runs still awaiting approval whose deadline has come."""
+    q = (
+        select(digest_runs)
+        .where(
+            digest_runs.c.status == "awaiting_approval",
+            digest_runs.c.approval_deadline <= now,
+        )
+        .order_by(digest_runs.c.approval_deadline, digest_runs.c.id)
+    )
+    return [_row(r) for r in conn.execute(q)]
+
+
+def decide(
+    conn: Connection, run_id: int, *, to: RunStatus, by: str, now: datetime, note: str = ""
+) -> bool:
+    """Move a run out of ``awaiting_approval``; False when it is no longer waiting (another
+    editor or the deadline decided first: the conditional update decides, not a read)."""
+    values: dict[str, Any] = {"status": to, "decided_by": by, "decided_at": now}
+    if note:
+        values["note"] = note
+    done = conn.execute(
+        update(digest_runs)
+        .where(digest_runs.c.id == run_id, digest_runs.c.status == "awaiting_approval")
+        .values(**values)
+    )
+    return done.rowcount == 1
+
+
+def contents_of_run(conn: Connection, digest_id: str, run_id: int) -> dict[str, bytes]:
+    """The stored variants of a run: {content key: message bytes}."""
+    prefix = dedupe_prefix(digest_id, run_id)
+    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    q = select(contents.c.key, contents.c.body).where(contents.c.key.like(pattern, escape="\\"))
+    return {str(k): bytes(b) for k, b in conn.execute(q)}

@@ -50,6 +50,7 @@ articles = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("registered_at", UTCDateTime(), nullable=False),
     Column("content_hash", String(64), nullable=False),
+    Column("breaking_at", UTCDateTime(), nullable=True),  # 0013: an intake marked it breaking
     Index("ix_articles_published_at", "published_at"),
     Index("ix_articles_section_published", "section", "published_at"),
     Index("ix_articles_registered_at", "registered_at"),
@@ -97,6 +98,8 @@ subscribers = Table(
     # sign-ups, never imported rows that were not asked.
     Column("origin", String(16), nullable=False, default="signup", server_default="signup"),
     Column("confirm_asked_at", UTCDateTime(), nullable=True),  # last confirmation an import sent
+    # Migration 0013: 1 = the reader opted in to breaking-news alerts (default off).
+    Column("alerts", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_subscribers_status_frequency", "status", "frequency"),
     Index("uq_subscribers_email_key", "email_key", unique=True),
 )
@@ -182,7 +185,8 @@ digest_runs = Table(
     Column("window_start", UTCDateTime(), nullable=False),
     Column("window_end", UTCDateTime(), nullable=False),
     Column("due_at", UTCDateTime(), nullable=False),
-    Column("status", String(16), nullable=False),  # running | enqueued | stale | too_few
+    # running | enqueued | stale | too_few | awaiting_approval | held | skipped (32 since 0013)
+    Column("status", String(32), nullable=False),
     Column("item_count", Integer, nullable=False, default=0),
     Column("most_viewed_count", Integer, nullable=False, default=0),
     Column("variant_count", Integer, nullable=False, default=0),
@@ -191,8 +195,14 @@ digest_runs = Table(
     Column("archive_html", Text, nullable=False, default=""),  # no personal links
     Column("note", Text, nullable=False, default=""),
     Column("created_at", UTCDateTime(), nullable=False),
+    # Migration 0013 (approval): when an unapproved run is skipped or sent, and who decided.
+    Column("approval_deadline", UTCDateTime(), nullable=True),
+    Column("on_deadline", String(8), nullable=True),  # skip | send
+    Column("decided_by", String(200), nullable=True),
+    Column("decided_at", UTCDateTime(), nullable=True),
     # A unique index (not a table constraint) so both backends can ON CONFLICT on it.
     Index("uq_digest_runs_key", "digest_id", "window_end", unique=True),
+    Index("ix_digest_runs_status", "status"),
 )
 
 # --- sources (issue 7) ---
@@ -275,4 +285,24 @@ advertising_consent = Table(
     Column("consented_at", UTCDateTime(), nullable=False),
     Column("asked_at", UTCDateTime(), nullable=True),  # reconfirmation mailed
     Column("lapsed_at", UTCDateTime(), nullable=True),  # no answer in time: no advertising
+)
+
+# --- editorial: breaking-news alerts (issue 15, migration 0013) ---
+# One row per article ever alerted: the unique article id is "never twice"; a sent alert
+# takes slot 1..alerts_per_day of its local day, unique, so the cap holds under concurrency.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("article_id", String(200), nullable=False),  # the article's external id
+    Column("title", Text, nullable=False, default=""),
+    Column("status", String(16), nullable=False),  # sent | over_cap
+    Column("local_day", String(10), nullable=False),  # YYYY-MM-DD in the site timezone
+    Column("slot", Integer, nullable=True),  # NULL when refused
+    Column("subject", Text, nullable=False, default=""),
+    Column("recipient_count", Integer, nullable=False, default=0),
+    Column("requested_by", String(200), nullable=False, default=""),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Index("uq_alerts_article", "article_id", unique=True),
+    Index("uq_alerts_day_slot", "local_day", "slot", unique=True),
 )

@@ -57,6 +57,7 @@ def _model(r: Any, sections: tuple[str, ...]) -> Subscriber:
     return Subscriber(
         id=r.id, email=r.email, name=r.name, status=r.status, frequency=r.frequency,
         sections=sections, created_at=r.created_at, confirmed_at=r.confirmed_at,
+        alerts=bool(r.alerts),
     )  # fmt: skip
 
 

@@ -156,7 +156,8 @@ def router(_settings: Settings) -> APIRouter:
         rows = subscribers.listing(ctx.engine, status=chosen, limit=limit)
         return {"subscribers": [
             {"id": s.id, "email": s.email, "name": s.name, "status": s.status,
-             "frequency": s.frequency, "sections": list(s.sections)} for s in rows
+             "frequency": s.frequency, "sections": list(s.sections), "alerts": s.alerts}
+            for s in rows
         ]}  # fmt: skip
 
     @r.post("/subscribers", tags=["subscribers"])

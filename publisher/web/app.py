@@ -18,6 +18,7 @@ from publisher.web import (
     consentpages,
     demo,
     docs,
+    editorial,
     errors,
     feeds,
     guards,
@@ -34,7 +35,7 @@ RouterFactory = Callable[[Settings], APIRouter]
 # Later areas append their factory here; order is the matching order.
 ROUTERS: tuple[RouterFactory, ...] = (
     feeds.router, pages.router, share.router, pageviews.router, api.router, docs.router,
-    demo.router, consentpages.router,
+    demo.router, consentpages.router, editorial.router,
 )  # fmt: skip
 
 

@@ -153,6 +153,11 @@ def _choice(ctx: WebContext, form: dict[str, Any]) -> tuple[list[str], str]:
     return sections, frequency
 
 
+def _alerts(form: dict[str, Any]) -> bool:
+    """The breaking-news checkbox: ticked is "yes"; absent (unticked) is no."""
+    return form.get("alerts") == "yes"
+
+
 def router(_settings: Settings) -> APIRouter:
     r = APIRouter(include_in_schema=False)
 
@@ -193,7 +198,8 @@ def router(_settings: Settings) -> APIRouter:
             # sent: the same bytes at the same time for every address (issue 11.14).
             resp.background = BackgroundTask(
                 _subscribe_later, ctx, email=email, name=name, sections=sections,
-                frequency=frequency, language=lang, now=ctx.now(), act=web_act(ctx, request),
+                frequency=frequency, language=lang, now=ctx.now(), alerts=_alerts(form),
+                act=web_act(ctx, request),
             )  # fmt: skip
         return resp
 
@@ -336,11 +342,12 @@ def _preference_routes(r: APIRouter) -> None:
                 _prefs_page, ctx, request, who, token=token, lang=lang, error=exc.key, status=400
             )
         if action == "resubscribe" and who.status != "confirmed":
-            return await _resubscribe(ctx, request, who, sections, frequency, lang)
+            return await _resubscribe(ctx, request, who, sections, frequency, lang,
+                                      alerts=_alerts(form))  # fmt: skip
         try:
             await ctx.write(signup.change_choice, ctx.engine, ctx.identity.secret, token,
                             sections=sections, frequency=frequency, now=ctx.now(),
-                            act=web_act(ctx, request))  # fmt: skip
+                            alerts=_alerts(form), act=web_act(ctx, request))  # fmt: skip
         except tokens.TokenError:
             return bad_link(ctx, request, lang=lang)
         fresh = await reader(ctx, token)
@@ -381,14 +388,15 @@ def _preference_routes(r: APIRouter) -> None:
 
 async def _resubscribe(
     ctx: WebContext, request: Request, who: Subscriber, sections: list[str], frequency: str,
-    lang: str,
+    lang: str, *, alerts: bool = False,
 ) -> Response:  # fmt: skip
     """Subscribe again from the preferences page: a confirmation mail, as for a new sign-up
     (a preferences link is often forwarded; the mailbox must still say yes)."""
     sent = await ctx.write(
         signup.subscribe, ctx.engine, ctx.identity, await confirm_mail(ctx, lang), email=who.email,
         name=who.name, sections=sections, frequency=frequency, language=lang, now=ctx.now(),
-        cap_per_day=ctx.settings.confirm_per_address_day, act=web_act(ctx, request),
+        cap_per_day=ctx.settings.confirm_per_address_day, alerts=alerts,
+        act=web_act(ctx, request),
     )  # fmt: skip
     if not sent:  # today's confirmations for this address are used up
         resp = message(ctx, request, "too_many_title", "too_many", status=429, lang=lang)
