@@ -11,7 +11,7 @@ from publisher.core.errors import InputError, PublisherError
 from publisher.core.models import Article, RankedArticle, Selection
 from publisher.core.schedules import Digest, Schedules
 from publisher.core.vocab import RunOutcome, RunStatus
-from publisher.digests import selection
+from publisher.digests import runs, selection
 from publisher.messages import enqueue, fanout, mime
 from publisher.render.templates import DigestInput, Links, RenderedEmail
 from publisher.store import articles as store_articles
@@ -143,6 +143,10 @@ def _enqueue_run(
         conn, run_id, status="enqueued", item_count=len(articles),
         most_viewed_count=len(full.most_viewed), variant_count=len(variants),
         recipient_count=recipients, subject=archive.subject, archive_html=archive.html,
+    )  # fmt: skip
+    runs.record_sent(
+        conn, digest_id=digest.id, run_id=run_id, subject=archive.subject,
+        recipients=recipients, items=len(articles), now=queued,
     )  # fmt: skip
     return RunResult(
         "enqueued", digest.id, w, run_id, items=len(articles), most_viewed=len(full.most_viewed),

@@ -32,6 +32,7 @@ from publisher.feeds.scopes import (
     make_scopes,
     tag_scheme,
 )
+from publisher.feeds.sitemaps import SitemapBuilder
 from publisher.feeds.writer import fsync_dir, write_if_changed
 from publisher.store.articles import latest_articles, list_sections
 from publisher.store.feed_queries import (
@@ -56,6 +57,7 @@ class FeedResult:
     items: int
     changed: bool
     bytes: int
+    kind: str = "feed"  # feed | sitemap | partner: WebSub hubs hear of feeds only
 
 
 @dataclass
@@ -107,6 +109,7 @@ class FeedBuilder:
         self.engine = engine
         self.root = Path(settings.feeds_dir)
         self._state: BuildState | None = None
+        self.sitemaps = SitemapBuilder(settings, engine)
 
     @property
     def state(self) -> BuildState:
@@ -221,6 +224,13 @@ class FeedBuilder:
             fsync_dir(folder)
         write_if_changed(self.root / STATE_FILE, state.dump())
         return results
+
+    def build_syndication(self, *, now: datetime, force: bool = False) -> list[FeedResult]:
+        """The sitemaps (issue 17), each as cheap when nothing changed as the feeds."""
+        return [
+            FeedResult(f.path, f.url, f.urls, f.changed, f.bytes, "sitemap")
+            for f in self.sitemaps.build(now=now, force=force)
+        ]
 
 
 def build_feeds(

@@ -38,6 +38,7 @@ from publisher.messages.enqueue import READER_OWN, NewMessage, enqueue, store_co
 from publisher.messages.fanout import Identity
 from publisher.readers.formcheck import InputError
 from publisher.render.templates import Renderer
+from publisher.store import events as store_events
 from publisher.store import outbox as store_outbox
 from publisher.store import ratecounters
 from publisher.store import subscribers as store_subscribers
@@ -226,6 +227,11 @@ def confirm(engine: Engine, secret: str, token: str, *, now: datetime) -> bool:
                 name=str(c.get("name") or who.name), language=c.get("language"),
             )  # fmt: skip
         store_subscribers.set_status(conn, who.id, "confirmed", now=now)  # clears the request
+        if who.status != "confirmed":
+            store_events.record_event(
+                conn, "subscriber.confirmed", str(who.id),
+                {"subscriber_id": who.id, "email": who.email}, now=now,
+            )  # fmt: skip
         # The mailbox said yes again: its own "unsubscribed" or "deleted" entry goes.
         store_suppressions.unsuppress(conn, who.email, reasons=READER_OWN)
         return True
@@ -234,6 +240,10 @@ def confirm(engine: Engine, secret: str, token: str, *, now: datetime) -> bool:
 def _unsubscribe(conn: Connection, who: Subscriber, now: datetime) -> None:
     if who.status != "unsubscribed":
         store_subscribers.set_status(conn, who.id, "unsubscribed", now=now)
+        store_events.record_event(
+            conn, "subscriber.unsubscribed", str(who.id),
+            {"subscriber_id": who.id, "email": who.email}, now=now,
+        )  # fmt: skip
     store_subscribers.suppress(conn, email=who.email, reason="unsubscribed", now=now)
 
 

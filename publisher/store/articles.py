@@ -160,14 +160,18 @@ def _insert(conn: Connection, rows: list[ArticleRow], now: datetime) -> None:
 
 
 def write_articles(
-    engine: Engine, batch: Sequence[Article], *, now: datetime
+    engine: Engine, batch: Sequence[Article], *, now: datetime, after: AfterWrite | None = None
 ) -> list[Outcome | str]:
     """Upsert a batch in one transaction; see write_rows."""
-    return write_rows(engine, [article_row(a) for a in batch], now=now)
+    return write_rows(engine, [article_row(a) for a in batch], now=now, after=after)
+
+
+# Called in the write's transaction with what was written (store/events.article_written).
+AfterWrite = Callable[[Connection, Sequence[ArticleRow], Sequence[Outcome], datetime], None]
 
 
 def write_rows(
-    engine: Engine, batch: Sequence[ArticleRow], *, now: datetime
+    engine: Engine, batch: Sequence[ArticleRow], *, now: datetime, after: AfterWrite | None = None
 ) -> list[Outcome | str]:
     """Upsert a batch in one transaction; one outcome per article, or the database's reason.
 
@@ -177,13 +181,16 @@ def write_rows(
     """
     try:
         with engine.begin() as conn:
-            return list(upsert_rows(conn, batch, now=now))
+            outcomes = list(upsert_rows(conn, batch, now=now))
+            if after is not None:
+                after(conn, batch, outcomes, now)
+            return list(outcomes)
     except (IntegrityError, DataError) as exc:
         if len(batch) == 1:
             return [f"the database refused it: {str(exc.orig).strip().splitlines()[0]}"]
         results: list[Outcome | str] = []
         for row in batch:
-            results.extend(write_rows(engine, [row], now=now))
+            results.extend(write_rows(engine, [row], now=now, after=after))
         return results
     except OperationalError as exc:
         raise StoreError(f"database_url: cannot write: {str(exc.orig).strip()}") from None
