@@ -31,6 +31,10 @@ class Article:
     image_type: str | None = None
     image_length: int | None = None
     status: ArticleStatus = "published"
+    # The image's pixel size and credit (issue 17: ninjs, partner MRSS); optional.
+    image_width: int | None = None
+    image_height: int | None = None
+    image_credit: str | None = None
     # Set by the store.
     id: int | None = None
     registered_at: datetime | None = None

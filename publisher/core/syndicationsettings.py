@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from publisher.core.fieldchecks import http_url
+from publisher.core.vocab import EventType
 
 # The events a webhook endpoint may ask for (syndication/events.py emits them).
-WEBHOOK_EVENTS = (
-    "article.published", "article.updated", "article.retracted", "digest.run.sent",
-    "subscriber.confirmed", "subscriber.unsubscribed", "bounce", "complaint",
-)  # fmt: skip
+WEBHOOK_EVENTS: tuple[str, ...] = get_args(EventType)
 _SECRET = re.compile(r"^whsec_[A-Za-z0-9+/=]{16,}$")
 _KEY = re.compile(r"^[A-Za-z0-9-]{8,128}$")  # the IndexNow protocol's key alphabet and length
 

@@ -33,6 +33,16 @@ SuppressionScope = Literal["all", "share"]
 # The SMTP command a reply answers (delivery/smtpwire.classify reads a reply by it).
 SmtpStage = Literal["mail", "rcpt", "data"]
 
+# --- syndication (issue 17) ---
+# What the event log records and webhook endpoints subscribe to (bounce and complaint come
+# from the inbound mail).
+EventType = Literal[
+    "article.published", "article.updated", "article.retracted", "digest.run.sent",
+    "subscriber.confirmed", "subscriber.unsubscribed", "bounce", "complaint",
+]  # fmt: skip
+# A webhook delivery's life: pending (→ retried with backoff) → delivered.
+DeliveryStatus = Literal["pending", "delivered"]
+
 
 def pick(value: str | None, words: tuple[_Word, ...]) -> _Word | None:
     """``value`` as a member of the vocabulary ``words``; None when it is not one (or None)."""

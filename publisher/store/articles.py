@@ -38,6 +38,9 @@ class ArticleRow(NamedTuple):
     image_caption: str | None
     image_type: str | None
     image_length: int | None
+    image_width: int | None
+    image_height: int | None
+    image_credit: str | None
     status: str
     published_at: datetime
     updated_at: datetime
@@ -58,6 +61,8 @@ def content_hash(a: Article) -> str:
         a.image_type or "", str(a.image_length or ""), a.status,
         a.published_at.isoformat(),
     ]  # fmt: skip
+    if a.image_width or a.image_height or a.image_credit:  # issue 17: older hashes stay valid
+        parts += [str(a.image_width or ""), str(a.image_height or ""), a.image_credit or ""]
     return hashlib.sha256("\x1e".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -65,8 +70,9 @@ def article_row(a: Article) -> ArticleRow:
     return ArticleRow(
         a.external_id, a.url, a.title, a.summary, a.content_html, a.author, a.section,
         json.dumps(list(a.tags), ensure_ascii=False), a.image_url, a.image_caption,
-        a.image_type, a.image_length, a.status, a.published_at.astimezone(UTC),
-        a.updated_at.astimezone(UTC), content_hash(a), a.section_name,
+        a.image_type, a.image_length, a.image_width, a.image_height, a.image_credit, a.status,
+        a.published_at.astimezone(UTC), a.updated_at.astimezone(UTC), content_hash(a),
+        a.section_name,
     )  # fmt: skip
 
 
@@ -237,6 +243,9 @@ def article_from_row(r: Row[Any]) -> Article:
         image_caption=r.image_caption,
         image_type=r.image_type,
         image_length=r.image_length,
+        image_width=r.image_width,
+        image_height=r.image_height,
+        image_credit=r.image_credit,
         status=r.status,
         published_at=r.published_at,
         updated_at=r.updated_at,

@@ -150,3 +150,26 @@ def article_written(
         data = article_data(row.external_id, row.url, row.title, row.status, row.updated_at)
         batch.append((kind, row.external_id, data))
     record_events(conn, batch, now=now)
+
+
+def last_seq_before(conn: Connection, when: datetime) -> int:
+    """The last event recorded before ``when`` (0: none)."""
+    q = select(func.max(events.c.id)).where(events.c.created_at < when)
+    return int(conn.execute(q).scalar() or 0)
+
+
+def count_for(conn: Connection, subject: str, types: Sequence[str]) -> int:
+    """How many events of ``types`` name ``subject`` (an article's corrections: its version)."""
+    q = select(func.count()).where(events.c.subject == subject, events.c.type.in_(list(types)))
+    return int(conn.execute(q).scalar_one())
+
+
+def counts_for(conn: Connection, subjects: Sequence[str], types: Sequence[str]) -> dict[str, int]:
+    if not subjects:
+        return {}
+    q = (
+        select(events.c.subject, func.count())
+        .where(events.c.subject.in_(list(subjects)), events.c.type.in_(list(types)))
+        .group_by(events.c.subject)
+    )
+    return {str(s): int(n) for s, n in conn.execute(q)}

@@ -309,5 +309,9 @@ indexnow_state = Table(
     Column("last_error", Text, nullable=False, default=""),
 )
 
+# The image's pixel size and credit, for ninjs and the partner MRSS feed (issue 17).
+articles.append_column(Column("image_width", Integer, nullable=True))
+articles.append_column(Column("image_height", Integer, nullable=True))
+articles.append_column(Column("image_credit", Text, nullable=True))
 # The monthly sitemaps find "something changed" from the newest update (issue 17).
 Index("ix_articles_updated_at", articles.c.updated_at)

@@ -13,7 +13,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from publisher import __version__
 from publisher.core.clock import Clock, SystemClock
 from publisher.core.config import Settings
-from publisher.web import api, demo, docs, errors, feeds, guards, pages, pageviews, share
+from publisher.web import (
+    api,
+    demo,
+    docs,
+    errors,
+    feeds,
+    guards,
+    pages,
+    pageviews,
+    share,
+    syndication,
+)
 from publisher.web.context import WebContext
 
 GIL_SWITCH_INTERVAL = 0.001  # seconds
@@ -23,7 +34,7 @@ RouterFactory = Callable[[Settings], APIRouter]
 # Later areas append their factory here; order is the matching order.
 ROUTERS: tuple[RouterFactory, ...] = (
     feeds.router, pages.router, share.router, pageviews.router, api.router, docs.router,
-    demo.router,
+    demo.router, syndication.router,
 )  # fmt: skip
 
 

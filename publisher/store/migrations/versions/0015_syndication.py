@@ -1,5 +1,6 @@
 """syndication: the event log and its consumers' cursors, webhook deliveries and endpoint
-state, the IndexNow queue and endpoint state, and an index on articles.updated_at
+state, the IndexNow queue and endpoint state, an index on articles.updated_at, and the
+image's width, height and credit
 
 Revision ID: 0015
 Revises: 0010
@@ -74,9 +75,15 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text, nullable=False),
     )
     op.create_index("ix_articles_updated_at", "articles", ["updated_at"])
+    # Plain ADD COLUMN (no batch rebuild): the image's size and credit.
+    op.add_column("articles", sa.Column("image_width", sa.Integer, nullable=True))
+    op.add_column("articles", sa.Column("image_height", sa.Integer, nullable=True))
+    op.add_column("articles", sa.Column("image_credit", sa.Text, nullable=True))
 
 
 def downgrade() -> None:
+    for column in ("image_credit", "image_height", "image_width"):
+        op.drop_column("articles", column)
     op.drop_index("ix_articles_updated_at", "articles")
     for table in (
         "indexnow_state", "indexnow_queue", "webhook_endpoints", "webhook_deliveries",
