@@ -18,7 +18,7 @@ from publisher.app import App
 from publisher.core.httpclient import HttpClient
 from publisher.core.metrics import Metrics
 from publisher.core.schedules import Digest, Schedules
-from publisher.daemon.scheduler import JobSpec, trigger_for
+from publisher.daemon.scheduler import JobSpec, interval_trigger, trigger_for
 from publisher.daemon.supervise import PartState
 from publisher.delivery.configured import build_drain
 from publisher.delivery.drain import Drain
@@ -31,6 +31,9 @@ from publisher.feeds.publish import published_articles, run_feeds
 from publisher.intake.polling import run_collect
 from publisher.store import cleanup, stats
 from publisher.store import outbox as store_outbox
+from publisher.syndication.run import EVERY as SYNDICATION_EVERY
+from publisher.syndication.run import configured as syndication_configured
+from publisher.syndication.run import run_syndication
 
 if TYPE_CHECKING:
     from publisher.daemon.process import Daemon, Role
@@ -144,6 +147,15 @@ class JobTable:
 
         await self._timed("cleanup", work)
 
+    async def syndication(self) -> None:
+        async def work() -> str:
+            return await asyncio.to_thread(
+                run_syndication, self.app.settings, self.app.engine, self.http,
+                now=self.app.clock.now(),
+            )  # fmt: skip
+
+        await self._timed("syndication", work)
+
     def jobs(self, schedules: Schedules) -> list[JobSpec]:
         tz = schedules.tz
         j = schedules.jobs
@@ -153,6 +165,10 @@ class JobTable:
             JobSpec("deliver", self.deliver, trigger_for(j.deliver, tz)),
             JobSpec("cleanup", self.cleanup, trigger_for(j.cleanup, tz), timedelta(hours=6)),
         ]
+        if syndication_configured(self.app.settings):  # webhooks, IndexNow (issue 17)
+            specs.append(
+                JobSpec("syndication", self.syndication, interval_trigger(SYNDICATION_EVERY, tz))
+            )
         for d in schedules.digests:
             specs.append(
                 JobSpec(
