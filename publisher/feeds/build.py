@@ -24,6 +24,7 @@ from publisher.core.models import Article
 from publisher.feeds.formats import render_feed
 from publisher.feeds.index import render_index
 from publisher.feeds.items import FORMATS, FeedItem, prepare_items
+from publisher.feeds.partner import build_partner
 from publisher.feeds.scopes import (
     Scope,
     config_signature,
@@ -226,11 +227,17 @@ class FeedBuilder:
         return results
 
     def build_syndication(self, *, now: datetime, force: bool = False) -> list[FeedResult]:
-        """The sitemaps (issue 17), each as cheap when nothing changed as the feeds."""
-        return [
+        """The sitemaps and the partner MRSS feed (issue 17), as cheap as the feeds when
+        nothing changed."""
+        out = [
             FeedResult(f.path, f.url, f.urls, f.changed, f.bytes, "sitemap")
             for f in self.sitemaps.build(now=now, force=force)
         ]
+        partner = build_partner(self.settings, self.engine, now=now, force=force)
+        if partner is not None:
+            out.append(FeedResult(partner.path, partner.url, partner.items, partner.changed,
+                                  partner.bytes, "partner"))  # fmt: skip
+        return out
 
 
 def build_feeds(
