@@ -131,6 +131,7 @@ class SitemapState:
     months: dict[str, dict[str, Any]] = field(default_factory=dict)  # month → totals, files
     news: dict[str, Any] = field(default_factory=dict)
     index: list[int] | None = None
+    top: int | None = None  # the newest article row seen (rows added since: their months)
 
     @classmethod
     def load(cls, path: Path) -> SitemapState:
@@ -138,7 +139,7 @@ class SitemapState:
             raw = json.loads(path.read_text("utf-8"))
             return cls(
                 str(raw["signature"]), int(raw["seq"]), dict(raw["months"]), dict(raw["news"]),
-                raw["index"],
+                raw["index"], raw.get("top"),
             )  # fmt: skip
         except (OSError, ValueError, KeyError, TypeError):
             return cls()  # missing or damaged: the next build renders everything
@@ -146,7 +147,7 @@ class SitemapState:
     def dump(self) -> bytes:
         blob = {
             "signature": self.signature, "seq": self.seq, "months": self.months,
-            "news": self.news, "index": self.index,
+            "news": self.news, "index": self.index, "top": self.top,
         }  # fmt: skip
         return json.dumps(blob, sort_keys=True).encode("utf-8")
 
@@ -216,11 +217,28 @@ class SitemapBuilder:
                 out.append(SitemapFile(rel, self.base + rel, urls, False, size))
         return out
 
+    def _totals(self, conn: Any, touched: set[str] | None) -> dict[str, tuple[int, str]]:
+        """Per-month totals. With the article events since the last build at hand, only the
+        months they name and the months of rows added since are counted again (an index
+        range each); otherwise, or on a first build, every month (one scan)."""
+        st = self.state
+        if touched is None or st.top is None or not st.months:
+            return q.month_totals(conn)
+        totals = {m: (int(e["totals"][0]), str(e["totals"][1])) for m, e in st.months.items()}
+        for month in touched | q.months_after(conn, st.top):
+            n, newest = q.month_total(conn, *month_range(month))
+            if n:
+                totals[month] = (n, newest)
+            else:
+                totals.pop(month, None)
+        return totals
+
     def _months(self, conn: Any, *, force: bool, results: list[SitemapFile]) -> None:
         st = self.state
-        totals = q.month_totals(conn)
         touched = None if force else q.months_of_events(conn, st.seq, limit=_EVENT_LIMIT)
+        totals = self._totals(conn, touched)
         st.seq = q.last_article_event(conn)
+        st.top = q.max_id(conn)
         touched_dirs = False
         for month in sorted(totals):
             old = st.months.get(month)

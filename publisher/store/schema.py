@@ -249,6 +249,8 @@ events = Table(
     Column("subject", String(200), nullable=False),  # article external id, run id, subscriber id
     Column("payload", Text, nullable=False),  # JSON object
     Column("created_at", UTCDateTime(), nullable=False),
+    Index("ix_events_type", "type", "id"),
+    Index("ix_events_subject", "subject"),
 )
 
 # How far each consumer of the event log (a webhook endpoint, IndexNow) has read.

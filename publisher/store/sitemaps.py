@@ -26,21 +26,15 @@ def _month(conn: Connection) -> Any:
 
 
 def change_signature(conn: Connection) -> str:
-    """Moves whenever an article is added, removed, changed, retracted or restored.
+    """Moves whenever an article is added, changed, retracted or restored (articles are never
+    deleted): a new row (max id), a newer updated_at, or an article event (every write path
+    records one, also for an update dated before the newest one).
 
-    Each is either a new row (max id, count), a newer updated_at, or an article event (every
-    write path records one, also for an update dated before the newest one)."""
-    n, newest, top = conn.execute(
-        select(
-            func.count(),
-            type_coerce(func.max(articles.c.updated_at), String),
-            func.max(articles.c.id),
-        )
-    ).one()
-    seq = conn.execute(
-        select(func.max(events.c.id)).where(events.c.type.in_(_ARTICLE_EVENTS))
-    ).scalar()
-    return f"{n}/{newest}/{top}/{seq}"
+    Each part is one index lookup (no count, no scan): a no-change build stays in
+    milliseconds at a million articles."""
+    top = conn.execute(select(func.max(articles.c.id))).scalar()
+    newest = conn.execute(select(type_coerce(func.max(articles.c.updated_at), String))).scalar()
+    return f"{newest}/{top}/{last_article_event(conn)}"
 
 
 def month_totals(conn: Connection) -> dict[str, tuple[int, str]]:
@@ -52,6 +46,27 @@ def month_totals(conn: Connection) -> dict[str, tuple[int, str]]:
         .group_by(month)
     )
     return {str(m): (int(n), str(u)) for m, n, u in conn.execute(q)}
+
+
+def max_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.max(articles.c.id))).scalar() or 0)
+
+
+def months_after(conn: Connection, after_id: int) -> set[str]:
+    """The months of the article rows added after ``after_id`` (a primary-key range)."""
+    q = select(_month(conn)).where(articles.c.id > after_id).distinct()
+    return {str(m) for m in conn.execute(q).scalars()}
+
+
+def month_total(conn: Connection, start: datetime, end: datetime) -> tuple[int, str]:
+    """(published articles, newest updated_at stamp) of [start, end): one index range."""
+    q = select(func.count(), type_coerce(func.max(articles.c.updated_at), String)).where(
+        articles.c.status == "published",
+        articles.c.published_at >= start,
+        articles.c.published_at < end,
+    )
+    n, newest = conn.execute(q).one()
+    return int(n), str(newest)
 
 
 def months_of_events(conn: Connection, after: int, *, limit: int) -> set[str] | None:
@@ -74,8 +89,12 @@ def months_of_events(conn: Connection, after: int, *, limit: int) -> set[str] | 
 
 
 def last_article_event(conn: Connection) -> int:
-    q = select(func.max(events.c.id)).where(events.c.type.in_(_ARTICLE_EVENTS))
-    return int(conn.execute(q).scalar() or 0)
+    """One lookup per type in ix_events_type (an IN list would scan the events)."""
+    found = [
+        conn.execute(select(func.max(events.c.id)).where(events.c.type == kind)).scalar() or 0
+        for kind in _ARTICLE_EVENTS
+    ]
+    return int(max(found))
 
 
 def month_entries(conn: Connection, start: datetime, end: datetime) -> Iterator[tuple[str, Stamp]]:

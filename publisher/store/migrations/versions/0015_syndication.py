@@ -27,6 +27,8 @@ def upgrade() -> None:
         sa.Column("payload", sa.Text, nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
     )
+    op.create_index("ix_events_type", "events", ["type", "id"])
+    op.create_index("ix_events_subject", "events", ["subject"])
     op.create_table(
         "event_cursors",
         sa.Column("consumer", sa.String(80), primary_key=True),
