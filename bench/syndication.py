@@ -114,6 +114,15 @@ def make_store(folder: Path, n: int) -> None:
     engine.dispose()
 
 
+def _peak_mb() -> float:
+    """This process's own peak RSS (VmHWM): ru_maxrss would carry over the parent's peak
+    through fork and exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _child(folder: Path, mode: str, runs: int) -> dict[str, Any]:
     """One measurement in this (child) process."""
     settings = settings_for(folder)
@@ -134,7 +143,7 @@ def _child(folder: Path, mode: str, runs: int) -> dict[str, Any]:
         files, changed = len(results), sum(r.changed for r in results)
         if mode == "cold":
             builder = SitemapBuilder(settings, engine)  # state from the file again
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB → MiB
+    peak = _peak_mb()
     return {"seconds": statistics.median(times), "peak_mb": peak, "files": files,
             "changed": changed}  # fmt: skip
 
