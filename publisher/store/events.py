@@ -10,7 +10,7 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -85,6 +85,25 @@ def events_after(
     if types is not None:
         q = q.where(events.c.type.in_(list(types)))
     return [_event(r) for r in conn.execute(q.order_by(events.c.id).limit(limit))]
+
+
+# How long a gap in the event ids may still be filled by a transaction that has not committed.
+GAP_GRACE = timedelta(seconds=60)
+
+
+def settled_after(conn: Connection, after: int, *, now: datetime, limit: int = 1000) -> list[Event]:
+    """Events after ``after``, in id order, stopping at the first gap in the ids that may still
+    be filled: PostgreSQL hands out ids at insert, so a transaction holding a lower id can
+    commit after one holding a higher id, and a consumer that read past it would never see
+    it. A gap whose next event is older than GAP_GRACE is an insert that was rolled back."""
+    out: list[Event] = []
+    expected = after + 1
+    for e in events_after(conn, after, limit=limit):
+        if e.seq != expected and now - e.created_at < GAP_GRACE:
+            break
+        out.append(e)
+        expected = e.seq + 1
+    return out
 
 
 def events_by_seq(conn: Connection, seqs: Sequence[int]) -> dict[int, Event]:

@@ -34,10 +34,16 @@ def take_events(conn: Connection, endpoints: Sequence[str], *, start: int, now: 
     after = start if after is None else after
     queued = 0
     while True:
-        batch = store_events.events_after(conn, after, types=_ARTICLE_EVENTS, limit=5000)
+        batch = store_events.settled_after(conn, after, now=now, limit=5000)
         if not batch:
             break
-        urls = sorted({str(e.payload.get("url")) for e in batch if e.payload.get("url")})
+        urls = sorted(
+            {
+                str(e.payload["url"])
+                for e in batch
+                if e.type in _ARTICLE_EVENTS and e.payload.get("url")
+            }
+        )
         for endpoint in endpoints:
             queued += _queue(conn, endpoint, urls, now)
         after = batch[-1].seq

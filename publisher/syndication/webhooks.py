@@ -70,7 +70,7 @@ def _fan_out(conn: Connection, endpoint: WebhookEndpoint, *, now: datetime) -> i
         after = store_events.last_seq_before(conn, now - NEW_ENDPOINT_HISTORY)
     queued = 0
     while True:
-        batch = store_events.events_after(conn, after, limit=1000)
+        batch = store_events.settled_after(conn, after, now=now)
         if not batch:
             break
         wanted = [e.seq for e in batch if endpoint.wants(e.type)]

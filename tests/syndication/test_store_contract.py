@@ -14,6 +14,7 @@ from publisher.intake.articles import set_status, write_articles
 from publisher.store import events as store_events
 from publisher.store import indexnow as store_indexnow
 from publisher.store import webhooks as store_webhooks
+from publisher.store.schema import events
 from publisher.syndication import ninjs
 from tests.feedsample import T0, article, sample_articles
 
@@ -59,3 +60,17 @@ def test_events_cursors_queues_and_versions(any_engine: Engine, settings: Settin
         assert (hook.pending, hook.failures, hook.failing_since) == (3, 1, T0)
     doc = ninjs.document(settings, any_engine, sample_articles()[0].external_id)
     assert doc is not None and doc["version"] == "2"
+
+
+def test_a_consumer_stops_at_a_gap_until_it_settles(any_engine: Engine) -> None:
+    """An id gap may be a transaction still to commit (PostgreSQL): read up to it, and past
+    it only once the event after it is older than GAP_GRACE (an insert rolled back)."""
+    with any_engine.begin() as conn:
+        for n in range(3):
+            store_events.record_event(conn, "bounce", f"s{n}", {}, now=T0)
+        seqs = [e.seq for e in store_events.events_after(conn, 0)]
+        conn.execute(events.delete().where(events.c.id == seqs[1]))  # a hole, as a late commit
+        soon = store_events.settled_after(conn, 0, now=T0 + timedelta(seconds=5))
+        assert [e.seq for e in soon] == seqs[:1]
+        late = store_events.settled_after(conn, 0, now=T0 + store_events.GAP_GRACE)
+        assert [e.seq for e in late] == [seqs[0], seqs[2]]
