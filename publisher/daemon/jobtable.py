@@ -31,6 +31,7 @@ from publisher.feeds.publish import published_articles, run_feeds
 from publisher.intake.polling import run_collect
 from publisher.store import cleanup, stats
 from publisher.store import outbox as store_outbox
+from publisher.store import webhooks as store_webhooks
 from publisher.syndication.run import EVERY as SYNDICATION_EVERY
 from publisher.syndication.run import configured as syndication_configured
 from publisher.syndication.run import run_syndication
@@ -141,7 +142,11 @@ class JobTable:
                     pending = cleanup.purge_pending_subscribers(conn, before=now - PENDING_TTL)
                     rows, _ = store_outbox.purge(conn, before=now - OUTBOX_TTL)
                     folded = cleanup.rollup_views(conn, before=now - VIEWS_HOURLY_TTL)
-                return f"{pending} pending sign-ups, {rows} outbox rows, {folded} view hours"
+                    hooks = store_webhooks.purge_delivered(conn, before=now - OUTBOX_TTL)
+                return (
+                    f"{pending} pending sign-ups, {rows} outbox rows, {folded} view hours, "
+                    f"{hooks} webhook deliveries"
+                )
 
             return await asyncio.to_thread(run)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from publisher.store.schema import webhook_deliveries, webhook_endpoints
@@ -183,3 +183,12 @@ def states(conn: Connection, names: Sequence[str]) -> list[EndpointState]:
             )
         )  # fmt: skip
     return out
+
+
+def purge_delivered(conn: Connection, *, before: datetime) -> int:
+    """Delivered rows older than ``before`` go (the events themselves stay: ninjs versions
+    count the corrections in them)."""
+    q = delete(webhook_deliveries).where(
+        webhook_deliveries.c.status == "delivered", webhook_deliveries.c.delivered_at < before
+    )
+    return int(conn.execute(q).rowcount or 0)

@@ -74,3 +74,17 @@ def test_a_consumer_stops_at_a_gap_until_it_settles(any_engine: Engine) -> None:
         assert [e.seq for e in soon] == seqs[:1]
         late = store_events.settled_after(conn, 0, now=T0 + store_events.GAP_GRACE)
         assert [e.seq for e in late] == [seqs[0], seqs[2]]
+
+
+def test_delivered_webhooks_are_purged_pending_kept(any_engine: Engine) -> None:
+    with any_engine.begin() as conn:
+        store_events.record_event(conn, "bounce", "a", {}, now=T0)
+        store_events.record_event(conn, "bounce", "b", {}, now=T0)
+        seqs = [e.seq for e in store_events.events_after(conn, 0)]
+        store_webhooks.queue(conn, "hook", seqs, now=T0)
+        first = store_webhooks.due(conn, "hook", now=T0, limit=10)[0]
+        store_webhooks.delivered(conn, first.id, now=T0)
+        assert store_webhooks.purge_delivered(conn, before=T0) == 0
+        assert store_webhooks.purge_delivered(conn, before=T0 + timedelta(days=31)) == 1
+        (hook,) = store_webhooks.states(conn, ["hook"])
+        assert (hook.pending, hook.delivered) == (1, 0)
