@@ -52,6 +52,16 @@ class SitemapFile:
     bytes: int
 
 
+def write_key_file(settings: Settings) -> Path | None:
+    """``feeds_dir/{indexnow_key}.txt``, for nginx to serve at the site's root (IndexNow's
+    keyLocation); written with the sitemaps and before each submission, only on change."""
+    if not settings.indexnow_key:
+        return None
+    path = Path(settings.feeds_dir) / f"{settings.indexnow_key}.txt"
+    write_if_changed(path, settings.indexnow_key.encode("ascii"))
+    return path
+
+
 def w3c(stamp: q.Stamp) -> str:
     """A stored UTC time (SQLite text or a datetime) as a W3C datetime."""
     if isinstance(stamp, datetime):
@@ -181,6 +191,7 @@ class SitemapBuilder:
 
     def build(self, *, now: datetime, force: bool = False) -> list[SitemapFile]:
         """Write what changed; one result per file (news, each month part, the index)."""
+        write_key_file(self.settings)
         st = self.state
         s = self.settings
         results: list[SitemapFile] = []

@@ -22,13 +22,12 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from publisher.core.config import Settings
 from publisher.core.httpclient import HttpResponse
-from publisher.feeds.writer import write_if_changed
+from publisher.feeds.sitemaps import write_key_file
 from publisher.store import events as store_events
 from publisher.store import indexnow as store_indexnow
 from publisher.store.indexnow import EndpointState
@@ -63,16 +62,6 @@ def backoff(failures: int) -> timedelta:
 def key_location(settings: Settings, host_url: str) -> str:
     parts = urlsplit(host_url)
     return f"{parts.scheme}://{parts.netloc}/{settings.indexnow_key}.txt"
-
-
-def write_key_file(settings: Settings) -> Path | None:
-    """``feeds_dir/{key}.txt`` for nginx to serve at the site's root (README); only changes
-    are written."""
-    if not settings.indexnow_key:
-        return None
-    path = Path(settings.feeds_dir) / f"{settings.indexnow_key}.txt"
-    write_if_changed(path, settings.indexnow_key.encode("ascii"))
-    return path
 
 
 def body_for(settings: Settings, urls: list[str]) -> bytes:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from publisher.core.config import Settings
 from publisher.core.httpclient import HttpClient
+from publisher.feeds.build import FeedBuilder
 from publisher.intake.articles import set_status, write_articles
 from publisher.store import events as store_events
 from publisher.syndication import indexnow
@@ -158,3 +159,13 @@ def test_key_and_endpoints_are_checked() -> None:
         Settings(indexnow_endpoints=["https://www.bing.com/indexnow"])
     with pytest.raises(ValueError, match="8 to 128"):
         Settings(indexnow_key="short")
+
+
+def test_the_feed_build_writes_the_key_file_for_nginx(settings: Settings, engine: Engine) -> None:
+    s = settings.model_copy(update={"indexnow_key": KEY})
+    FeedBuilder(s, engine).build_syndication(now=T0)
+    assert (Path(s.feeds_dir) / f"{KEY}.txt").read_text() == KEY
+    app = TestClient(create_app(s))
+    assert app.get(f"/{KEY}.txt").text == KEY
+    assert app.get(f"/feeds/{KEY}.txt").status_code == 404  # only at the root, as IndexNow wants
+    assert TestClient(create_app(settings)).get(f"/{KEY}.txt").status_code == 404  # no key set
