@@ -162,3 +162,13 @@ def test_bad_endpoint_settings_are_named() -> None:
         WebhookEndpoint(name="x", url="https://a.example/", secret="plain")
     with pytest.raises(ValueError, match="not an event"):
         WebhookEndpoint(name="x", url="https://a.example/", secret=SECRET, events=["nope"])
+
+
+def test_a_bad_endpoint_in_the_environment_is_named(tmp_path: Path) -> None:
+    env = {
+        "PUBLISHER_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+        "PUBLISHER_WEBHOOKS": json.dumps([{"name": "p", "url": "ftp://x", "secret": "nope"}]),
+    }
+    result = CliRunner().invoke(app, ["webhooks", "status"], env=env)
+    assert result.exit_code == 2
+    assert "webhooks" in result.output and "secret" in result.output
