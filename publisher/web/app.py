@@ -13,18 +13,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from publisher import __version__
 from publisher.core.clock import Clock, SystemClock
 from publisher.core.config import Settings
-from publisher.web import (
-    api,
-    demo,
-    docs,
-    errors,
-    feeds,
-    guards,
-    pages,
-    pageviews,
-    share,
-    syndication,
-)
+from publisher.web import api, demo, docs, errors, feeds, guards, pages, pageviews, share
+from publisher.web import syndication as syndication_routes
 from publisher.web.context import WebContext
 
 GIL_SWITCH_INTERVAL = 0.001  # seconds
@@ -34,7 +24,7 @@ RouterFactory = Callable[[Settings], APIRouter]
 # Later areas append their factory here; order is the matching order.
 ROUTERS: tuple[RouterFactory, ...] = (
     feeds.router, pages.router, share.router, pageviews.router, api.router, docs.router,
-    demo.router, syndication.router,
+    demo.router, syndication_routes.router,
 )  # fmt: skip
 
 
