@@ -12,6 +12,7 @@ from publisher.cli import feeds as feeds_cli
 from publisher.cli import outbox as outbox_cli
 from publisher.cli import run as run_cli
 from publisher.cli import status as status_cli
+from publisher.cli import webhooks as webhooks_cli
 
 app = typer.Typer(
     name="publisher",
@@ -34,6 +35,7 @@ run_cli.register(app)
 demo_cli.register(app)
 backup_cli.register(app)
 alerts_cli.register(app)
+webhooks_cli.register(app)
 
 
 def main() -> None:

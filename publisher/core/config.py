@@ -43,6 +43,7 @@ from publisher.core.sourcesettings import (
     SourceConfig,
     SourceSettings,
 )
+from publisher.core.syndicationsettings import SyndicationSettings
 from publisher.core.websettings import WebApiSettings
 
 __all__ = [
@@ -145,6 +146,7 @@ class DaemonSettings(BaseModel):
 # The groups in the order of the configuration reference: pydantic collects the fields of
 # the bases last to first, so the first group listed here comes last.
 class Settings(
+    SyndicationSettings,
     WebApiSettings, DaemonSettings, SourceSettings, DigestSettings, DeliverySettings,
     FeedSettings, SiteSettings, ConsentSettings, AlertSettings, BaseSettings,
 ):  # fmt: skip

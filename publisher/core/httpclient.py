@@ -41,6 +41,26 @@ class HttpClient:
         except httpx.HTTPError as exc:
             raise HttpError(f"{url}: {type(exc).__name__}: {exc}") from None
 
+    def post_bytes(
+        self, url: str, body: bytes, *, headers: Mapping[str, str], max_bytes: int = 64 << 10
+    ) -> HttpResponse:
+        """POST ``body`` as is (webhooks, IndexNow); the answer's body is cut at ``max_bytes``
+        (only shown in logs and status)."""
+        try:
+            with self._client.stream("POST", url, content=body, headers=dict(headers)) as resp:
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in resp.iter_bytes():
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size >= max_bytes:
+                        break
+                names = {k.lower(): v for k, v in resp.headers.items()}
+                data = b"".join(chunks)[:max_bytes]
+                return HttpResponse(resp.status_code, names, data, str(resp.url))
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise HttpError(f"{url}: {type(exc).__name__}: {exc}") from None
+
     def get(
         self, url: str, *, headers: Mapping[str, str] | None = None, max_bytes: int = 10 << 20
     ) -> HttpResponse:

@@ -32,6 +32,10 @@ class Article:
     image_length: int | None = None
     status: ArticleStatus = "published"
     breaking: bool = False  # intake asked for a breaking-news alert (issue 15); not stored
+    # The image's pixel size and credit (issue 17: ninjs, partner MRSS); optional.
+    image_width: int | None = None
+    image_height: int | None = None
+    image_credit: str | None = None
     # Set by the store.
     id: int | None = None
     registered_at: datetime | None = None

@@ -45,6 +45,16 @@ AlertStatus = Literal["sent", "over_cap"]
 # The SMTP command a reply answers (delivery/smtpwire.classify reads a reply by it).
 SmtpStage = Literal["mail", "rcpt", "data"]
 
+# --- syndication (issue 17) ---
+# What the event log records and webhook endpoints subscribe to (bounce and complaint come
+# from the inbound mail).
+EventType = Literal[
+    "article.published", "article.updated", "article.retracted", "digest.run.sent",
+    "subscriber.confirmed", "subscriber.unsubscribed", "bounce", "complaint",
+]  # fmt: skip
+# A webhook delivery's life: pending (→ retried with backoff) → delivered.
+DeliveryStatus = Literal["pending", "delivered"]
+
 
 # --- consent (issue 18) ---
 # What a consent log row records (store/consent.py): the log is append-only.

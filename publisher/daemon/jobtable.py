@@ -20,7 +20,7 @@ from publisher.consent.reconfirm import run as run_reconfirm
 from publisher.core.httpclient import HttpClient
 from publisher.core.metrics import Metrics
 from publisher.core.schedules import Digest, Schedules, Timing
-from publisher.daemon.scheduler import JobSpec, trigger_for
+from publisher.daemon.scheduler import JobSpec, interval_trigger, trigger_for
 from publisher.daemon.supervise import PartState
 from publisher.delivery.configured import build_drain
 from publisher.delivery.drain import Drain
@@ -34,6 +34,10 @@ from publisher.feeds.publish import published_articles, run_feeds
 from publisher.intake.polling import run_collect
 from publisher.store import cleanup, stats
 from publisher.store import outbox as store_outbox
+from publisher.store import webhooks as store_webhooks
+from publisher.syndication.run import EVERY as SYNDICATION_EVERY
+from publisher.syndication.run import configured as syndication_configured
+from publisher.syndication.run import run_syndication
 
 if TYPE_CHECKING:
     from publisher.daemon.process import Daemon, Role
@@ -172,7 +176,11 @@ class JobTable:
                     pending = cleanup.purge_pending_subscribers(conn, before=now - PENDING_TTL)
                     rows, _ = store_outbox.purge(conn, before=now - OUTBOX_TTL)
                     folded = cleanup.rollup_views(conn, before=now - VIEWS_HOURLY_TTL)
-                return f"{pending} pending sign-ups, {rows} outbox rows, {folded} view hours"
+                    hooks = store_webhooks.purge_delivered(conn, before=now - OUTBOX_TTL)
+                return (
+                    f"{pending} pending sign-ups, {rows} outbox rows, {folded} view hours, "
+                    f"{hooks} webhook deliveries"
+                )
 
             return await asyncio.to_thread(run)
 
@@ -191,6 +199,15 @@ class JobTable:
 
         await self._timed("reconfirm", work)
 
+    async def syndication(self) -> None:
+        async def work() -> str:
+            return await asyncio.to_thread(
+                run_syndication, self.app.settings, self.app.engine, self.http,
+                now=self.app.clock.now(),
+            )  # fmt: skip
+
+        await self._timed("syndication", work)
+
     def jobs(self, schedules: Schedules) -> list[JobSpec]:
         tz = schedules.tz
         j = schedules.jobs
@@ -205,6 +222,10 @@ class JobTable:
             JobSpec("approvals", self.approvals(schedules), trigger_for(EVERY_MINUTE, tz)),
             JobSpec("alerts", self.alerts, trigger_for(EVERY_MINUTE, tz)),
         ]
+        if syndication_configured(self.app.settings):  # webhooks, IndexNow (issue 17)
+            specs.append(
+                JobSpec("syndication", self.syndication, interval_trigger(SYNDICATION_EVERY, tz))
+            )
         for d in schedules.digests:
             specs.append(
                 JobSpec(

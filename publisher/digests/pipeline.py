@@ -14,7 +14,7 @@ from publisher.core.errors import InputError, PublisherError
 from publisher.core.models import Article, RankedArticle, Section, Selection
 from publisher.core.schedules import Digest, Schedules
 from publisher.core.vocab import RunOutcome, RunStatus
-from publisher.digests import selection
+from publisher.digests import runs, selection
 from publisher.messages import enqueue, fanout, mime
 from publisher.render.templates import DigestInput, Links, RenderedEmail, Renderer
 from publisher.store import articles as store_articles
@@ -191,6 +191,11 @@ def _enqueue_run(
         recipient_count=recipients, subject=archive.subject, archive_html=archive.html,
         **approval,
     )  # fmt: skip
+    if not hold:  # a run waiting for approval is "sent" when approved (enqueue_approved)
+        runs.record_sent(
+            conn, digest_id=digest.id, run_id=run_id, subject=archive.subject,
+            recipients=recipients, items=len(articles), now=queued,
+        )  # fmt: skip
     return RunResult(
         status, digest.id, w, run_id, items=len(articles), most_viewed=len(full.most_viewed),
         variants=len(variants), recipients=recipients, enqueued=enqueued,
@@ -231,7 +236,12 @@ def enqueue_approved(
             conn, identity, content_id=cid, recipients=v.recipients, dedupe_prefix=prefix,
             kind="digest", now=now, not_before=_hold_until(rules, now),
         )  # fmt: skip
-    return enqueued, sum(len(v.recipients) for v in variants)
+    recipients = sum(len(v.recipients) for v in variants)
+    runs.record_sent(
+        conn, digest_id=digest.id, run_id=run.id, subject=run.subject or "",
+        recipients=recipients, items=len(articles), now=now,
+    )  # fmt: skip
+    return enqueued, recipients
 
 
 def _already(conn: Connection, digest_id: str, w: selection.Window) -> RunResult:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from publisher.store import digest_runs
-from publisher.store.digest_runs import RunRow
+from datetime import datetime
 
-__all__ = ["RunRow", "list_runs", "run_archive", "run_history"]
-from publisher.store.types import Engine
+from publisher.store import digest_runs
+from publisher.store import events as store_events
+from publisher.store.digest_runs import RunRow
+from publisher.store.types import Connection, Engine
+
+__all__ = ["RunRow", "list_runs", "record_sent", "run_archive", "run_history"]
 
 
 def list_runs(engine: Engine, digest_id: str, *, limit: int = 50) -> list[RunRow]:
@@ -31,3 +34,16 @@ def run_history(
             (r, digest_runs.outbox_counts(conn, digest_runs.dedupe_prefix(digest_id, r.id)))
             for r in runs
         ]
+
+
+def record_sent(
+    conn: Connection, *, digest_id: str, run_id: int, subject: str, recipients: int,
+    items: int, now: datetime,
+) -> None:  # fmt: skip
+    """digest.run.sent, in the run's transaction: the issue is in the outbox for every
+    recipient (the webhook receiver learns it once, whatever the delivery retries)."""
+    data = {
+        "digest_id": digest_id, "run_id": run_id, "subject": subject,
+        "recipients": recipients, "items": items,
+    }  # fmt: skip
+    store_events.record_event(conn, "digest.run.sent", f"{digest_id}/{run_id}", data, now=now)

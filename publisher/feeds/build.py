@@ -24,6 +24,7 @@ from publisher.core.models import Article
 from publisher.feeds.formats import render_feed
 from publisher.feeds.index import render_index
 from publisher.feeds.items import FORMATS, FeedItem, prepare_items
+from publisher.feeds.partner import build_partner
 from publisher.feeds.scopes import (
     Scope,
     config_signature,
@@ -32,6 +33,7 @@ from publisher.feeds.scopes import (
     make_scopes,
     tag_scheme,
 )
+from publisher.feeds.sitemaps import SitemapBuilder
 from publisher.feeds.writer import fsync_dir, write_if_changed
 from publisher.store.articles import latest_articles, list_sections
 from publisher.store.feed_queries import (
@@ -56,6 +58,7 @@ class FeedResult:
     items: int
     changed: bool
     bytes: int
+    kind: str = "feed"  # feed | sitemap | partner: WebSub hubs hear of feeds only
 
 
 @dataclass
@@ -107,6 +110,7 @@ class FeedBuilder:
         self.engine = engine
         self.root = Path(settings.feeds_dir)
         self._state: BuildState | None = None
+        self.sitemaps = SitemapBuilder(settings, engine)
 
     @property
     def state(self) -> BuildState:
@@ -221,6 +225,19 @@ class FeedBuilder:
             fsync_dir(folder)
         write_if_changed(self.root / STATE_FILE, state.dump())
         return results
+
+    def build_syndication(self, *, now: datetime, force: bool = False) -> list[FeedResult]:
+        """The sitemaps and the partner MRSS feed (issue 17), as cheap as the feeds when
+        nothing changed."""
+        out = [
+            FeedResult(f.path, f.url, f.urls, f.changed, f.bytes, "sitemap")
+            for f in self.sitemaps.build(now=now, force=force)
+        ]
+        partner = build_partner(self.settings, self.engine, now=now, force=force)
+        if partner is not None:
+            out.append(FeedResult(partner.path, partner.url, partner.items, partner.changed,
+                                  partner.bytes, "partner"))  # fmt: skip
+        return out
 
 
 def build_feeds(

@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
+DCTERMS_NS = "http://purl.org/dc/terms/"
 _EXT = "publisher"
+_PARTNER_EXT = "publisher_partner"
 
 
 def _dt(at: datetime) -> datetime:
@@ -152,6 +154,60 @@ def _entry(fe: FeedEntry, item: FeedItem, fmt: FeedFormat) -> None:
             item.image_length,
             xml_safe(item.image_caption),
         )
+
+
+class _PartnerFeedExtension(BaseExtension):  # type: ignore[misc]
+    """The dcterms namespace, for the partner profile only (the other feeds stay as they are)."""
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"dcterms": DCTERMS_NS}
+
+
+class _PartnerEntryExtension(BaseEntryExtension):  # type: ignore[misc]
+    """MRSS for partner portals: the image's width, height and credit on media:content, and
+    dcterms:modified. Runs after _EntryExtension, which wrote media:content."""
+
+    def __init__(self) -> None:
+        self.modified: datetime | None = None
+        self.size: tuple[int, int] | None = None
+        self.credit = ""
+
+    def extend_rss(self, entry: Any) -> Any:
+        media = entry.find(f"{{{MEDIA_NS}}}content")
+        if media is not None:
+            if self.size is not None:
+                media.set("width", str(self.size[0]))
+                media.set("height", str(self.size[1]))
+            if self.credit:
+                credit = xml_elem(f"{{{MEDIA_NS}}}credit", media, role="photographer")
+                credit.text = self.credit
+                # media:credit goes before media:description, as the MRSS examples order them
+                media.remove(credit)
+                media.insert(0, credit)
+        if self.modified is not None:
+            xml_elem(f"{{{DCTERMS_NS}}}modified", entry).text = self.modified.isoformat()
+        return entry
+
+
+def render_partner(meta: FeedMeta, items: Sequence[FeedItem]) -> bytes:
+    """The partner MRSS profile (Flipboard, MSN Partner Hub): RSS 2.0 with the full text in
+    content:encoded, media:content with width, height, media:credit and media:description,
+    and dcterms:modified per item. Items given with their full text."""
+    fg = _channel(meta, "rss")
+    fg.register_extension(_PARTNER_EXT, _PartnerFeedExtension, _PartnerEntryExtension)
+    for item in items:
+        fe = fg.add_entry(order="append")
+        try:
+            _entry(fe, item, "rss")
+            partner: _PartnerEntryExtension = getattr(fe, _PARTNER_EXT)
+            partner.modified = _dt(item.updated)
+            if item.image_width and item.image_height:
+                partner.size = (item.image_width, item.image_height)
+            partner.credit = xml_safe(item.image_credit)
+        except Exception:  # isolation: a bad entry never costs the whole feed
+            log.exception("partner feed: entry %r skipped", item.id)
+            fg.remove_entry(fe)
+    return _serialise(fg, "rss")
 
 
 def _serialise(fg: FeedGenerator, fmt: FeedFormat) -> bytes:

@@ -48,6 +48,10 @@ class FeedItem:
     image_caption: str = ""
     image_type: str | None = None
     image_length: int | None = None
+    # The partner MRSS profile (issue 17) shows these; the other feeds do not.
+    image_width: int | None = None
+    image_height: int | None = None
+    image_credit: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +143,9 @@ def prepare_item(
         image_caption=caption,
         image_type=image_type,
         image_length=length,
+        image_width=article.image_width if article.image_width and article.image_height else None,
+        image_height=article.image_height if article.image_width and article.image_height else None,
+        image_credit=plain(article.image_credit),
     )
 
 

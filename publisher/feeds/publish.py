@@ -31,10 +31,11 @@ def run_feeds(
 ) -> FeedRun:
     builder = builder or FeedBuilder(settings, engine)
     results = builder.build(now=now, force=force)
+    results += builder.build_syndication(now=now, force=force)
     hubs = settings.websub_hubs
     if not hubs and not (Path(settings.feeds_dir) / PENDING_FILE).exists():
         return FeedRun(results, PingReport(0, 0, 0))
-    changed = [r.url for r in results if r.changed and r.path != INDEX]
+    changed = [r.url for r in results if r.changed and r.path != INDEX and r.kind == "feed"]
     if client is not None:
         pings = publish(hubs=hubs, changed_urls=changed, state_dir=builder.root, client=client)
     else:

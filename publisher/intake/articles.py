@@ -8,6 +8,7 @@ from typing import Literal
 
 from publisher.core.models import Article, Section
 from publisher.store import articles as store_articles
+from publisher.store import events as store_events
 from publisher.store.articles import Outcome
 from publisher.store.types import Engine
 
@@ -15,16 +16,26 @@ from publisher.store.types import Engine
 def write_articles(
     engine: Engine, batch: Sequence[Article], *, now: datetime
 ) -> list[Outcome | str]:
-    """Upsert a batch in one transaction; one outcome per article, or the database's reason."""
-    return store_articles.write_articles(engine, batch, now=now)
+    """Upsert a batch in one transaction; one outcome per article, or the database's reason.
+    The article events (article.published, article.updated) go in the same transaction."""
+    return store_articles.write_articles(engine, batch, now=now, after=store_events.article_written)
 
 
 def set_status(
     engine: Engine, external_id: str, status: Literal["published", "retracted"], *, now: datetime
 ) -> bool:
-    """Publish or retract an article; False when no such article exists."""
+    """Publish or retract an article; False when no such article exists. A real change is
+    an event (article.retracted, or article.published again) in the same transaction."""
     with engine.begin() as conn:
-        return store_articles.set_status(conn, external_id, status, now=now)
+        before = store_articles.get_article(conn, external_id)
+        if before is None:
+            return False
+        store_articles.set_status(conn, external_id, status, now=now)
+        if before.status != status:
+            kind = "article.retracted" if status == "retracted" else "article.published"
+            data = store_events.article_data(external_id, before.url, before.title, status, now)
+            store_events.record_event(conn, kind, external_id, data, now=now)
+        return True
 
 
 def latest_articles(

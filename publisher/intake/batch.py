@@ -13,6 +13,7 @@ from datetime import datetime, tzinfo
 from publisher.intake.records import Item
 from publisher.intake.workers import prepare_parallel
 from publisher.store.articles import ArticleRow, Outcome, write_rows
+from publisher.store.events import article_written
 from publisher.store.types import Engine
 
 BATCH_SIZE = 1000
@@ -77,7 +78,9 @@ class _Run:
             return
         items = list(self.pending.values())
         self.pending.clear()
-        results = write_rows(self.engine, [row for _, row in items], now=self.now)
+        results = write_rows(
+            self.engine, [row for _, row in items], now=self.now, after=article_written
+        )
         for (line, row), result in zip(items, results, strict=True):
             key = row.external_id
             if result not in _RANK:

@@ -43,6 +43,8 @@ _PLAIN_HTTP_URL = re.compile(
     r"(?i:https?)://[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*(?:[/?#]|$)",
     re.ASCII,  # no 'ſ' for 's'
 )
+MAX_PIXELS = 100_000
+MAX_CREDIT = 200
 _IMAGE_TYPE = re.compile(r"^image/[a-z0-9.+-]+$")
 _DATA_URL = re.compile(r"^data:(image/[a-z0-9.+-]+)(;[a-z0-9=.-]+)*;base64,([A-Za-z0-9+/=\s]*)$")
 
@@ -156,6 +158,24 @@ def _tags(obj: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for t in cleaned if t))[:MAX_TAGS]
 
 
+def _pixels(obj: Mapping[str, Any], key: str) -> int | None:
+    raw = obj.get(key)
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | str) or not str(raw).isdigit():
+        raise _Invalid(key, f"must be a whole number of pixels, 1-{MAX_PIXELS}")
+    value = int(raw)
+    if not 0 < value <= MAX_PIXELS:
+        raise _Invalid(key, f"must be a whole number of pixels, 1-{MAX_PIXELS}")
+    return value
+
+
+def _image_meta(obj: Mapping[str, Any]) -> tuple[int | None, int | None, str | None]:
+    """The image's width, height and credit (issue 17: ninjs, partner MRSS)."""
+    credit = _trim(_one_line(_text(obj, "image_credit")), MAX_CREDIT) or None
+    return _pixels(obj, "image_width"), _pixels(obj, "image_height"), credit
+
+
 def _image(obj: Mapping[str, Any]) -> tuple[str | None, str | None, int | None]:
     """(url, type, length); a data: URL gives its own type and decoded length."""
     url = _text(obj, "image_url") or None
@@ -259,12 +279,14 @@ def validate_article(obj: object, *, tz: tzinfo) -> Article | list[FieldError]:
     take("tags", _tags, obj)
     take("image", _image, obj)
     take("image_caption", lambda: _trim(_text(obj, "image_caption"), MAX_CAPTION))
+    take("image_meta", _image_meta, obj)
     take("status", _status, obj)
     take("content_html", _body, obj, values.get("url", ""))
     take("breaking", _breaking, obj)
     if errors:
         return errors
     image_url, image_type, image_length = values.pop("image")
+    values["image_width"], values["image_height"], values["image_credit"] = values.pop("image_meta")
     published: datetime = values["published_at"]
     updated: datetime | None = values.pop("updated_at")
     values["section_name"] = values["section_name"] or None

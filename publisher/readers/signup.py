@@ -40,6 +40,7 @@ from publisher.messages.fanout import Identity
 from publisher.readers.formcheck import InputError
 from publisher.render.templates import Renderer
 from publisher.store import alerts as store_alerts
+from publisher.store import events as store_events
 from publisher.store import outbox as store_outbox
 from publisher.store import ratecounters
 from publisher.store import subscribers as store_subscribers
@@ -247,6 +248,11 @@ def confirm(
         store_subscribers.set_status(conn, who.id, "confirmed", now=now)  # clears the request
         _log(conn, act or Act("mail", secret), who, "confirmed", now)
         consented(conn, who.id, at=now)
+        if who.status != "confirmed":
+            store_events.record_event(
+                conn, "subscriber.confirmed", str(who.id),
+                {"subscriber_id": who.id, "email": who.email}, now=now,
+            )  # fmt: skip
         # The mailbox said yes again: its own "unsubscribed" or "deleted" entry goes.
         store_suppressions.unsuppress(conn, who.email, reasons=READER_OWN)
         return True
@@ -256,6 +262,10 @@ def _unsubscribe(conn: Connection, who: Subscriber, now: datetime, act: Act) -> 
     if who.status != "unsubscribed":
         store_subscribers.set_status(conn, who.id, "unsubscribed", now=now)
         _log(conn, act, who, "unsubscribed", now)
+        store_events.record_event(
+            conn, "subscriber.unsubscribed", str(who.id),
+            {"subscriber_id": who.id, "email": who.email}, now=now,
+        )  # fmt: skip
     store_subscribers.suppress(conn, email=who.email, reason="unsubscribed", now=now)
 
 

@@ -38,6 +38,9 @@ class ArticleRow(NamedTuple):
     image_caption: str | None
     image_type: str | None
     image_length: int | None
+    image_width: int | None
+    image_height: int | None
+    image_credit: str | None
     status: str
     published_at: datetime
     updated_at: datetime
@@ -59,6 +62,8 @@ def content_hash(a: Article) -> str:
         a.image_type or "", str(a.image_length or ""), a.status,
         a.published_at.isoformat(),
     ]  # fmt: skip
+    if a.image_width or a.image_height or a.image_credit:  # issue 17: older hashes stay valid
+        parts += [str(a.image_width or ""), str(a.image_height or ""), a.image_credit or ""]
     return hashlib.sha256("\x1e".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -66,8 +71,9 @@ def article_row(a: Article) -> ArticleRow:
     return ArticleRow(
         a.external_id, a.url, a.title, a.summary, a.content_html, a.author, a.section,
         json.dumps(list(a.tags), ensure_ascii=False), a.image_url, a.image_caption,
-        a.image_type, a.image_length, a.status, a.published_at.astimezone(UTC),
-        a.updated_at.astimezone(UTC), content_hash(a), a.section_name, a.breaking,
+        a.image_type, a.image_length, a.image_width, a.image_height, a.image_credit, a.status,
+        a.published_at.astimezone(UTC), a.updated_at.astimezone(UTC), content_hash(a),
+        a.section_name, a.breaking,
     )  # fmt: skip
 
 
@@ -176,14 +182,18 @@ def _insert(conn: Connection, rows: list[ArticleRow], now: datetime) -> None:
 
 
 def write_articles(
-    engine: Engine, batch: Sequence[Article], *, now: datetime
+    engine: Engine, batch: Sequence[Article], *, now: datetime, after: AfterWrite | None = None
 ) -> list[Outcome | str]:
     """Upsert a batch in one transaction; see write_rows."""
-    return write_rows(engine, [article_row(a) for a in batch], now=now)
+    return write_rows(engine, [article_row(a) for a in batch], now=now, after=after)
+
+
+# Called in the write's transaction with what was written (store/events.article_written).
+AfterWrite = Callable[[Connection, Sequence[ArticleRow], Sequence[Outcome], datetime], None]
 
 
 def write_rows(
-    engine: Engine, batch: Sequence[ArticleRow], *, now: datetime
+    engine: Engine, batch: Sequence[ArticleRow], *, now: datetime, after: AfterWrite | None = None
 ) -> list[Outcome | str]:
     """Upsert a batch in one transaction; one outcome per article, or the database's reason.
 
@@ -193,13 +203,16 @@ def write_rows(
     """
     try:
         with engine.begin() as conn:
-            return list(upsert_rows(conn, batch, now=now))
+            outcomes = list(upsert_rows(conn, batch, now=now))
+            if after is not None:
+                after(conn, batch, outcomes, now)
+            return list(outcomes)
     except (IntegrityError, DataError) as exc:
         if len(batch) == 1:
             return [f"the database refused it: {str(exc.orig).strip().splitlines()[0]}"]
         results: list[Outcome | str] = []
         for row in batch:
-            results.extend(write_rows(engine, [row], now=now))
+            results.extend(write_rows(engine, [row], now=now, after=after))
         return results
     except OperationalError as exc:
         raise StoreError(f"database_url: cannot write: {str(exc.orig).strip()}") from None
@@ -246,6 +259,9 @@ def article_from_row(r: Row[Any]) -> Article:
         image_caption=r.image_caption,
         image_type=r.image_type,
         image_length=r.image_length,
+        image_width=r.image_width,
+        image_height=r.image_height,
+        image_credit=r.image_credit,
         status=r.status,
         published_at=r.published_at,
         updated_at=r.updated_at,

@@ -26,6 +26,7 @@ from publisher.web import (
     pageviews,
     share,
 )
+from publisher.web import syndication as syndication_routes
 from publisher.web.context import WebContext
 
 GIL_SWITCH_INTERVAL = 0.001  # seconds
@@ -35,7 +36,7 @@ RouterFactory = Callable[[Settings], APIRouter]
 # Later areas append their factory here; order is the matching order.
 ROUTERS: tuple[RouterFactory, ...] = (
     feeds.router, pages.router, share.router, pageviews.router, api.router, docs.router,
-    demo.router, consentpages.router, editorial.router,
+    demo.router, consentpages.router, editorial.router, syndication_routes.router,
 )  # fmt: skip
 
 

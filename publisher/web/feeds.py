@@ -7,6 +7,7 @@ this route gives the same answers for a single-process set-up and for tests.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path, PurePosixPath
@@ -22,6 +23,20 @@ CONTENT_TYPES = {
     "index.html": "text/html; charset=utf-8",
 }
 _CACHE_SIZE = 256
+# Sitemaps (issue 17): the index, the news sitemap and the monthly parts; the partner MRSS feed.
+_SITEMAP = re.compile(r"^(sitemap|news-sitemap|sitemap-\d{4}-\d{2}(-\d+)?)\.xml$")
+PARTNER_FEED = "partner.xml"
+
+
+def content_type(name: str) -> str | None:
+    """The Content-Type of a feeds_dir file by its name; None for a file not served."""
+    if name in CONTENT_TYPES:
+        return CONTENT_TYPES[name]
+    if _SITEMAP.match(name):
+        return "application/xml; charset=utf-8"
+    if name == PARTNER_FEED:
+        return "application/rss+xml; charset=utf-8"
+    return None
 
 
 class _FileCache:
@@ -58,7 +73,7 @@ def _resolve(root: Path, rel: str) -> Path | None:
     parts = PurePosixPath(rel).parts
     if not parts or any(p in ("", ".", "..") or p.startswith(".") or "\\" in p for p in parts):
         return None
-    if parts[-1] not in CONTENT_TYPES:
+    if content_type(parts[-1]) is None:
         return None
     path = root.joinpath(*parts)
     try:
@@ -109,6 +124,6 @@ def router(settings: Settings) -> APIRouter:
             return Response(status_code=304, headers=headers)
         body = b"" if request.method == "HEAD" else data
         headers["Content-Length"] = str(len(data))
-        return Response(body, media_type=CONTENT_TYPES[path.name], headers=headers)
+        return Response(body, media_type=content_type(path.name), headers=headers)
 
     return api

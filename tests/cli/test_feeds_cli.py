@@ -27,15 +27,15 @@ def test_feeds_build_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     first = runner.invoke(app, ["feeds", "build"], env={"COLUMNS": "200"})
     assert first.exit_code == 0, first.output
     assert "sections/politics/atom.xml" in first.output
-    assert "16 of 16 files changed" in first.output
+    assert "20 of 20 files changed" in first.output
     assert (tmp_path / "feeds" / "popular" / "feed.json").exists()
 
     second = runner.invoke(app, ["feeds", "build"], env={"COLUMNS": "200"})
     assert second.exit_code == 0 and "unchanged" in second.output
-    assert "0 of 16 files changed" in second.output
+    assert "0 of 20 files changed" in second.output
 
     forced = runner.invoke(app, ["feeds", "build", "--force"], env={"COLUMNS": "200"})
-    assert "16 of 16 files changed" in forced.output
+    assert "20 of 20 files changed" in forced.output
 
 
 def test_bad_feed_setting_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
