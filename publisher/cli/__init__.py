@@ -10,6 +10,7 @@ from publisher.cli import feeds as feeds_cli
 from publisher.cli import outbox as outbox_cli
 from publisher.cli import run as run_cli
 from publisher.cli import status as status_cli
+from publisher.cli import users as users_cli
 
 app = typer.Typer(
     name="publisher",
@@ -30,6 +31,7 @@ suppressions.register(app)
 status_cli.register(app)
 run_cli.register(app)
 demo_cli.register(app)
+users_cli.register(app)
 
 
 def main() -> None:

@@ -241,9 +241,13 @@ def with_subject(rendered: RenderedEmail, subject: str) -> RenderedEmail:
 class WebPages:
     """HTML pages for readers (``templates/web/``), autoescaped, in the site's languages."""
 
-    def __init__(self, *, templates_dir: Path, strings: dict[str, dict[str, str]], **base: Any):
+    def __init__(
+        self, *, templates_dir: Path, strings: dict[str, dict[str, str]], folder: str = "web",
+        **base: Any,
+    ) -> None:  # fmt: skip
+        # ``folder``: "web" for the reader pages, "console" for the operators' console.
         self._env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(templates_dir / "web")), autoescape=True,
+            loader=jinja2.FileSystemLoader(str(templates_dir / folder)), autoescape=True,
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         )  # fmt: skip
         self._strings = strings

@@ -11,6 +11,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from publisher import __version__
+from publisher.console import routes as console
 from publisher.core.clock import Clock, SystemClock
 from publisher.core.config import Settings
 from publisher.web import api, demo, docs, errors, feeds, guards, pages, pageviews, share
@@ -23,7 +24,7 @@ RouterFactory = Callable[[Settings], APIRouter]
 # Later areas append their factory here; order is the matching order.
 ROUTERS: tuple[RouterFactory, ...] = (
     feeds.router, pages.router, share.router, pageviews.router, api.router, docs.router,
-    demo.router,
+    demo.router, console.router,
 )  # fmt: skip
 
 
