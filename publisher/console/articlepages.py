@@ -12,34 +12,37 @@ from publisher.staff import lookups
 from publisher.web.context import context_of
 
 
+async def articles(request: Request, op: Operator = Depends(require("viewer"))) -> Response:
+    rows = await run(lookups.articles, context_of(request).engine, limit=100)
+    return render(request, op, "articles", rows=rows)
+
+
+async def _set(request: Request, op: Operator, external_id: str, published: bool) -> Response:
+    ctx = context_of(request)
+    status = "published" if published else "retracted"
+    found = await ctx.write(set_status, ctx.engine, external_id[:200], status, now=ctx.now())
+    if not found:
+        raise HTTPException(404, "no such article")
+    await audit(request, op.email, f"article.{'restore' if published else 'retract'}",
+                external_id)  # fmt: skip
+    return back(f"{BASE}/articles")
+
+
+async def retract(
+    request: Request, external_id: str, op: Operator = Depends(require("editor"))
+) -> Response:
+    return await _set(request, op, external_id, False)
+
+
+async def restore(
+    request: Request, external_id: str, op: Operator = Depends(require("editor"))
+) -> Response:
+    return await _set(request, op, external_id, True)
+
+
 def router() -> APIRouter:
     r = APIRouter(include_in_schema=False)
-
-    @r.get(BASE + "/articles")
-    async def articles(request: Request, op: Operator = Depends(require("viewer"))) -> Response:
-        rows = await run(lookups.articles, context_of(request).engine, limit=100)
-        return render(request, op, "articles", rows=rows)
-
-    async def _set(request: Request, op: Operator, external_id: str, published: bool) -> Response:
-        ctx = context_of(request)
-        status = "published" if published else "retracted"
-        found = await ctx.write(set_status, ctx.engine, external_id[:200], status, now=ctx.now())
-        if not found:
-            raise HTTPException(404, "no such article")
-        await audit(request, op.email, f"article.{'restore' if published else 'retract'}",
-                    external_id)  # fmt: skip
-        return back(f"{BASE}/articles")
-
-    @r.post(BASE + "/articles/{external_id}/retract")
-    async def retract(
-        request: Request, external_id: str, op: Operator = Depends(require("editor"))
-    ) -> Response:
-        return await _set(request, op, external_id, False)
-
-    @r.post(BASE + "/articles/{external_id}/restore")
-    async def restore(
-        request: Request, external_id: str, op: Operator = Depends(require("editor"))
-    ) -> Response:
-        return await _set(request, op, external_id, True)
-
+    r.add_api_route(BASE + "/articles", articles, methods=["GET"])
+    r.add_api_route(BASE + "/articles/{external_id}/retract", retract, methods=["POST"])
+    r.add_api_route(BASE + "/articles/{external_id}/restore", restore, methods=["POST"])
     return r

@@ -52,88 +52,93 @@ def _counts(counts: dict[str, int]) -> dict[str, int]:
             "other": counts.get("suppressed", 0) + counts.get("expired", 0)}  # fmt: skip
 
 
+async def digests(request: Request, op: Operator = Depends(require("viewer"))) -> Response:
+    ctx = context_of(request)
+    now = ctx.now()
+    rows = [(d, describe(d), _upcoming(ctx, d, now)) for d in _schedules(ctx).digests]
+    return render(request, op, "digests", digests=rows)
+
+
+async def digest_page(
+    request: Request, digest_id: str, op: Operator = Depends(require("viewer"))
+) -> Response:
+    ctx = context_of(request)
+    d = _digest(ctx, digest_id)
+    history = await run(run_history, ctx.engine, d.id, limit=30)
+    chosen = [s for s in request.query_params.getlist("sections") if s][:50]
+    return render(
+        request, op, "digest", digest=d, timing=describe(d),
+        upcoming=_upcoming(ctx, d, ctx.now()), sections=await run(list_sections, ctx.engine),
+        chosen=chosen, runs=[(row, _counts(c)) for row, c in history],
+        query="&".join(f"sections={s}" for s in chosen),
+    )  # fmt: skip
+
+
+async def preview(
+    request: Request, digest_id: str, op: Operator = Depends(require("editor"))
+) -> Response:
+    ctx = context_of(request)
+    d = _digest(ctx, digest_id)
+    chosen = [s for s in request.query_params.getlist("sections") if s][:50]
+    try:
+        pv = await run(
+            pipeline.preview, ctx.engine, ctx.settings, _schedules(ctx), d.id,
+            now=ctx.now(), sections=chosen or None,
+        )  # fmt: skip
+    except PublisherError as exc:
+        return HTMLResponse(f"<p>{_esc(str(exc))}</p>", 409, headers=FRAME_HEADERS)
+    return HTMLResponse(pv.rendered.html, headers=FRAME_HEADERS)
+
+
+async def archive(
+    request: Request, digest_id: str, run_id: int, op: Operator = Depends(require("viewer"))
+) -> Response:
+    ctx = context_of(request)
+    found = await run(run_archive, ctx.engine, digest_id, run_id)
+    if found is None or not found[1]:
+        raise HTTPException(404, "no archived issue for this run")
+    return HTMLResponse(found[1], headers=FRAME_HEADERS)
+
+
+async def send_test(
+    request: Request, digest_id: str, op: Operator = Depends(require("editor"))
+) -> Response:
+    ctx = context_of(request)
+    d = _digest(ctx, digest_id)
+    try:
+        n = await ctx.write(pipeline.send_test, ctx.engine, ctx.settings, _schedules(ctx),
+                            d.id, to=op.email, now=ctx.now())  # fmt: skip
+    except PublisherError as exc:
+        return back(f"{BASE}/digests/{d.id}", str(exc))
+    await audit(request, op.email, "digest.test", d.id, to=op.email, enqueued=n)
+    return back(f"{BASE}/digests/{d.id}")
+
+
+async def send_now(
+    request: Request, digest_id: str, op: Operator = Depends(require("editor"))
+) -> Response:
+    ctx = context_of(request)
+    d = _digest(ctx, digest_id)
+    await form(request)
+    now = ctx.now()
+    try:
+        result = await ctx.write(pipeline.run_digest, ctx.engine, ctx.settings,
+                                 _schedules(ctx), d.id, now=now, manual=True)  # fmt: skip
+    except PublisherError as exc:
+        return back(f"{BASE}/digests/{d.id}", str(exc))
+    await audit(request, op.email, "digest.send", d.id, status=result.status,
+                run=result.run_id, enqueued=result.enqueued)  # fmt: skip
+    return back(f"{BASE}/digests/{d.id}", f"{result.status}: {result.enqueued}")
+
+
 def router() -> APIRouter:
     r = APIRouter(include_in_schema=False)
-
-    @r.get(BASE + "/digests")
-    async def digests(request: Request, op: Operator = Depends(require("viewer"))) -> Response:
-        ctx = context_of(request)
-        now = ctx.now()
-        rows = [(d, describe(d), _upcoming(ctx, d, now)) for d in _schedules(ctx).digests]
-        return render(request, op, "digests", digests=rows)
-
-    @r.get(BASE + "/digests/{digest_id}")
-    async def digest_page(
-        request: Request, digest_id: str, op: Operator = Depends(require("viewer"))
-    ) -> Response:
-        ctx = context_of(request)
-        d = _digest(ctx, digest_id)
-        history = await run(run_history, ctx.engine, d.id, limit=30)
-        chosen = [s for s in request.query_params.getlist("sections") if s][:50]
-        return render(
-            request, op, "digest", digest=d, timing=describe(d),
-            upcoming=_upcoming(ctx, d, ctx.now()), sections=await run(list_sections, ctx.engine),
-            chosen=chosen, runs=[(row, _counts(c)) for row, c in history],
-            query="&".join(f"sections={s}" for s in chosen),
-        )  # fmt: skip
-
-    @r.get(BASE + "/digests/{digest_id}/preview.html")
-    async def preview(
-        request: Request, digest_id: str, op: Operator = Depends(require("editor"))
-    ) -> Response:
-        ctx = context_of(request)
-        d = _digest(ctx, digest_id)
-        chosen = [s for s in request.query_params.getlist("sections") if s][:50]
-        try:
-            pv = await run(
-                pipeline.preview, ctx.engine, ctx.settings, _schedules(ctx), d.id,
-                now=ctx.now(), sections=chosen or None,
-            )  # fmt: skip
-        except PublisherError as exc:
-            return HTMLResponse(f"<p>{_esc(str(exc))}</p>", 409, headers=FRAME_HEADERS)
-        return HTMLResponse(pv.rendered.html, headers=FRAME_HEADERS)
-
-    @r.get(BASE + "/digests/{digest_id}/runs/{run_id}.html")
-    async def archive(
-        request: Request, digest_id: str, run_id: int, op: Operator = Depends(require("viewer"))
-    ) -> Response:
-        ctx = context_of(request)
-        found = await run(run_archive, ctx.engine, digest_id, run_id)
-        if found is None or not found[1]:
-            raise HTTPException(404, "no archived issue for this run")
-        return HTMLResponse(found[1], headers=FRAME_HEADERS)
-
-    @r.post(BASE + "/digests/{digest_id}/test")
-    async def send_test(
-        request: Request, digest_id: str, op: Operator = Depends(require("editor"))
-    ) -> Response:
-        ctx = context_of(request)
-        d = _digest(ctx, digest_id)
-        try:
-            n = await ctx.write(pipeline.send_test, ctx.engine, ctx.settings, _schedules(ctx),
-                                d.id, to=op.email, now=ctx.now())  # fmt: skip
-        except PublisherError as exc:
-            return back(f"{BASE}/digests/{d.id}", str(exc))
-        await audit(request, op.email, "digest.test", d.id, to=op.email, enqueued=n)
-        return back(f"{BASE}/digests/{d.id}")
-
-    @r.post(BASE + "/digests/{digest_id}/send")
-    async def send_now(
-        request: Request, digest_id: str, op: Operator = Depends(require("editor"))
-    ) -> Response:
-        ctx = context_of(request)
-        d = _digest(ctx, digest_id)
-        await form(request)
-        now = ctx.now()
-        try:
-            result = await ctx.write(pipeline.run_digest, ctx.engine, ctx.settings,
-                                     _schedules(ctx), d.id, now=now, manual=True)  # fmt: skip
-        except PublisherError as exc:
-            return back(f"{BASE}/digests/{d.id}", str(exc))
-        await audit(request, op.email, "digest.send", d.id, status=result.status,
-                    run=result.run_id, enqueued=result.enqueued)  # fmt: skip
-        return back(f"{BASE}/digests/{d.id}", f"{result.status}: {result.enqueued}")
-
+    r.add_api_route(BASE + "/digests", digests, methods=["GET"])
+    r.add_api_route(BASE + "/digests/{digest_id}", digest_page, methods=["GET"])
+    r.add_api_route(BASE + "/digests/{digest_id}/preview.html", preview, methods=["GET"])
+    r.add_api_route(BASE + "/digests/{digest_id}/runs/{run_id}.html", archive, methods=["GET"])
+    r.add_api_route(BASE + "/digests/{digest_id}/test", send_test, methods=["POST"])
+    r.add_api_route(BASE + "/digests/{digest_id}/send", send_now, methods=["POST"])
     return r
 
 

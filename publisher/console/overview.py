@@ -87,23 +87,23 @@ def chart_set(board: Dashboard, lang: str) -> list[str]:
     return [people, mail, rates]
 
 
+async def home(request: Request, op: Operator = Depends(require("viewer"))) -> Response:
+    ctx = context_of(request)
+    now = ctx.now()
+    board = await run(dashboard.gather, ctx.engine, now=now, tz=ctx.settings.tz)
+    _keep_counts_fresh(ctx, board)
+    lang = language(request)
+    behind = board.oldest_waiting is not None and now - board.oldest_waiting > BEHIND
+    return render(
+        request, op, "dashboard", board=board, charts=chart_set(board, lang),
+        runs=next_runs(ctx, now), daemon=await _daemon(ctx), behind=behind,
+        age=_age(now, board.oldest_waiting),
+    )  # fmt: skip
+
+
 def router() -> APIRouter:
     r = APIRouter(include_in_schema=False)
-
-    @r.get(BASE + "/")
-    async def home(request: Request, op: Operator = Depends(require("viewer"))) -> Response:
-        ctx = context_of(request)
-        now = ctx.now()
-        board = await run(dashboard.gather, ctx.engine, now=now, tz=ctx.settings.tz)
-        _keep_counts_fresh(ctx, board)
-        lang = language(request)
-        behind = board.oldest_waiting is not None and now - board.oldest_waiting > BEHIND
-        return render(
-            request, op, "dashboard", board=board, charts=chart_set(board, lang),
-            runs=next_runs(ctx, now), daemon=await _daemon(ctx), behind=behind,
-            age=_age(now, board.oldest_waiting),
-        )  # fmt: skip
-
+    r.add_api_route(BASE + "/", home, methods=["GET"])
     return r
 
 

@@ -20,92 +20,91 @@ def _digest_of(dedupe_key: str) -> str:
     return f"{parts[1]} #{parts[2]}" if parts[0] == "digest" and len(parts) > 3 else ""
 
 
+async def search(request: Request, op: Operator = Depends(require("viewer"))) -> Response:
+    ctx = context_of(request)
+    q = request.query_params.get("q", "")[:320]
+    found = await run(lookups.find, ctx.engine, q) if q.strip() else []
+    return render(request, op, "subscribers", q=q, found=found)
+
+
+async def _reader(request: Request, sid: int) -> lookups.Reader:
+    found = await run(lookups.reader, context_of(request).engine, sid)
+    if found is None:
+        raise HTTPException(404, "no such subscriber")
+    return found
+
+
+async def reader(request: Request, sid: int, op: Operator = Depends(require("viewer"))) -> Response:
+    ctx = context_of(request)
+    who = await _reader(request, sid)
+    return render(
+        request, op, "subscriber", who=who.subscriber, messages=who.messages,
+        digest_of=_digest_of, sections=await run(list_sections, ctx.engine),
+        frequencies=ctx.frequencies(),
+    )  # fmt: skip
+
+
+async def choice(request: Request, sid: int, op: Operator = Depends(require("admin"))) -> Response:
+    ctx = context_of(request)
+    who = (await _reader(request, sid)).subscriber
+    fields = await form(request)
+    sections = [s for s in fields.get("sections", []) if s][:100]
+    frequency = str(fields.get("frequency", who.frequency))
+    if frequency not in ctx.frequencies():
+        raise HTTPException(400, "frequency: not one of the schedules' frequencies")
+    await ctx.write(signup.update_choice, ctx.engine, sid, sections=sections,
+                    frequency=frequency)  # fmt: skip
+    await audit(request, op.email, "subscriber.choice", who.email,
+                sections=sections, frequency=frequency)  # fmt: skip
+    return back(f"{BASE}/subscribers/{sid}")
+
+
+async def unsubscribe(
+    request: Request, sid: int, op: Operator = Depends(require("admin"))
+) -> Response:
+    ctx = context_of(request)
+    who = (await _reader(request, sid)).subscriber
+    await ctx.write(signup.unsubscribe_id, ctx.engine, sid, now=ctx.now())
+    await audit(request, op.email, "subscriber.unsubscribe", who.email)
+    return back(f"{BASE}/subscribers/{sid}")
+
+
+async def resend(request: Request, sid: int, op: Operator = Depends(require("admin"))) -> Response:
+    ctx = context_of(request)
+    who = (await _reader(request, sid)).subscriber
+    asked = await ctx.write(ask_to_confirm, ctx.engine, ctx.settings, [who.email],
+                            now=ctx.now())  # fmt: skip
+    await audit(request, op.email, "subscriber.confirm", who.email,
+                asked=asked.asked, already=asked.already, capped=asked.capped)  # fmt: skip
+    return back(f"{BASE}/subscribers/{sid}", f"asked {asked.asked}, already {asked.already}, "
+                f"capped {asked.capped}")  # fmt: skip
+
+
+async def delete_page(
+    request: Request, sid: int, op: Operator = Depends(require("admin"))
+) -> Response:
+    who = (await _reader(request, sid)).subscriber
+    return render(request, op, "delete", who=who)
+
+
+async def delete(request: Request, sid: int, op: Operator = Depends(require("admin"))) -> Response:
+    ctx = context_of(request)
+    who = (await _reader(request, sid)).subscriber
+    fields = await form(request)
+    if fields.get("confirm") != who.email:
+        return render(request, op, "delete", status=400, who=who, error=True)
+    await ctx.write(signup.delete, ctx.engine, sid, now=ctx.now())
+    await audit(request, op.email, "subscriber.delete", who.email)
+    return back(f"{BASE}/subscribers")
+
+
 def router() -> APIRouter:
     r = APIRouter(include_in_schema=False)
-
-    @r.get(BASE + "/subscribers")
-    async def search(request: Request, op: Operator = Depends(require("viewer"))) -> Response:
-        ctx = context_of(request)
-        q = request.query_params.get("q", "")[:320]
-        found = await run(lookups.find, ctx.engine, q) if q.strip() else []
-        return render(request, op, "subscribers", q=q, found=found)
-
-    async def _reader(request: Request, sid: int) -> lookups.Reader:
-        found = await run(lookups.reader, context_of(request).engine, sid)
-        if found is None:
-            raise HTTPException(404, "no such subscriber")
-        return found
-
-    @r.get(BASE + "/subscribers/{sid}")
-    async def reader(
-        request: Request, sid: int, op: Operator = Depends(require("viewer"))
-    ) -> Response:
-        ctx = context_of(request)
-        who = await _reader(request, sid)
-        return render(
-            request, op, "subscriber", who=who.subscriber, messages=who.messages,
-            digest_of=_digest_of, sections=await run(list_sections, ctx.engine),
-            frequencies=ctx.frequencies(),
-        )  # fmt: skip
-
-    @r.post(BASE + "/subscribers/{sid}/choice")
-    async def choice(
-        request: Request, sid: int, op: Operator = Depends(require("admin"))
-    ) -> Response:
-        ctx = context_of(request)
-        who = (await _reader(request, sid)).subscriber
-        fields = await form(request)
-        sections = [s for s in fields.get("sections", []) if s][:100]
-        frequency = str(fields.get("frequency", who.frequency))
-        if frequency not in ctx.frequencies():
-            raise HTTPException(400, "frequency: not one of the schedules' frequencies")
-        await ctx.write(signup.update_choice, ctx.engine, sid, sections=sections,
-                        frequency=frequency)  # fmt: skip
-        await audit(request, op.email, "subscriber.choice", who.email,
-                    sections=sections, frequency=frequency)  # fmt: skip
-        return back(f"{BASE}/subscribers/{sid}")
-
-    @r.post(BASE + "/subscribers/{sid}/unsubscribe")
-    async def unsubscribe(
-        request: Request, sid: int, op: Operator = Depends(require("admin"))
-    ) -> Response:
-        ctx = context_of(request)
-        who = (await _reader(request, sid)).subscriber
-        await ctx.write(signup.unsubscribe_id, ctx.engine, sid, now=ctx.now())
-        await audit(request, op.email, "subscriber.unsubscribe", who.email)
-        return back(f"{BASE}/subscribers/{sid}")
-
-    @r.post(BASE + "/subscribers/{sid}/confirm")
-    async def resend(
-        request: Request, sid: int, op: Operator = Depends(require("admin"))
-    ) -> Response:
-        ctx = context_of(request)
-        who = (await _reader(request, sid)).subscriber
-        asked = await ctx.write(ask_to_confirm, ctx.engine, ctx.settings, [who.email],
-                                now=ctx.now())  # fmt: skip
-        await audit(request, op.email, "subscriber.confirm", who.email,
-                    asked=asked.asked, already=asked.already, capped=asked.capped)  # fmt: skip
-        return back(f"{BASE}/subscribers/{sid}", f"asked {asked.asked}, already {asked.already}, "
-                    f"capped {asked.capped}")  # fmt: skip
-
-    @r.get(BASE + "/subscribers/{sid}/delete")
-    async def delete_page(
-        request: Request, sid: int, op: Operator = Depends(require("admin"))
-    ) -> Response:
-        who = (await _reader(request, sid)).subscriber
-        return render(request, op, "delete", who=who)
-
-    @r.post(BASE + "/subscribers/{sid}/delete")
-    async def delete(
-        request: Request, sid: int, op: Operator = Depends(require("admin"))
-    ) -> Response:
-        ctx = context_of(request)
-        who = (await _reader(request, sid)).subscriber
-        fields = await form(request)
-        if fields.get("confirm") != who.email:
-            return render(request, op, "delete", status=400, who=who, error=True)
-        await ctx.write(signup.delete, ctx.engine, sid, now=ctx.now())
-        await audit(request, op.email, "subscriber.delete", who.email)
-        return back(f"{BASE}/subscribers")
-
+    r.add_api_route(BASE + "/subscribers", search, methods=["GET"])
+    r.add_api_route(BASE + "/subscribers/{sid}", reader, methods=["GET"])
+    r.add_api_route(BASE + "/subscribers/{sid}/choice", choice, methods=["POST"])
+    r.add_api_route(BASE + "/subscribers/{sid}/unsubscribe", unsubscribe, methods=["POST"])
+    r.add_api_route(BASE + "/subscribers/{sid}/confirm", resend, methods=["POST"])
+    r.add_api_route(BASE + "/subscribers/{sid}/delete", delete_page, methods=["GET"])
+    r.add_api_route(BASE + "/subscribers/{sid}/delete", delete, methods=["POST"])
     return r

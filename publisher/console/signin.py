@@ -61,61 +61,65 @@ async def _start(ctx: WebContext, request: Request, user: UserRow, target: str) 
     return response
 
 
+async def signin_page(request: Request) -> Response:
+    return _with_pre(request, "signin", next=_next(request.query_params.get("next", "")))
+
+
+async def signin(request: Request) -> Response:
+    ctx = context_of(request)
+    fields = await _check_pre(request)
+    email, password = str(fields.get("email", ""))[:320], str(fields.get("password", ""))
+    target = _next(str(fields.get("next", "")))
+    ip = ctx.client_ip(request)
+    try:
+        user = await ctx.write(accounts.sign_in, ctx.engine, ctx.settings, email, password,
+                               ip=ip, now=ctx.now())  # fmt: skip
+    except Throttled:
+        await audit(request, email, "signin.throttled")
+        return _with_pre(request, "signin", 429, error="signin_throttled", next=target)
+    if user is None:
+        await audit(request, email, "signin.failed")
+        return _with_pre(request, "signin", 401, error="signin_failed", next=target)
+    await audit(request, user.email, "signin")
+    return await _start(ctx, request, user, target)
+
+
+async def welcome_page(request: Request, token: str) -> Response:
+    ctx = context_of(request)
+    user = accounts.invited(ctx.engine, token, now=ctx.now())
+    if user is None:
+        return render(request, None, "message", status=410, message="bad_link")
+    return _with_pre(request, "welcome", email=user.email)
+
+
+async def welcome(request: Request, token: str) -> Response:
+    ctx = context_of(request)
+    fields = await _check_pre(request)
+    try:
+        user = await ctx.write(accounts.set_password, ctx.engine, token,
+                               str(fields.get("password", "")), now=ctx.now())  # fmt: skip
+    except InputError as exc:
+        if exc.field == "token":
+            return render(request, None, "message", status=410, message="bad_link")
+        return _with_pre(request, "welcome", 400, email="", error="password_short")
+    await audit(request, user.email, "password.set")
+    return await _start(ctx, request, user, BASE + "/")
+
+
+async def signout(request: Request, op: Operator = Depends(require("viewer"))) -> Response:
+    ctx = context_of(request)
+    await ctx.write(accounts.end_session, ctx.engine, op.session)
+    await audit(request, op.email, "signout")
+    response = RedirectResponse(BASE + "/signin", status_code=303)
+    response.delete_cookie(COOKIE, path=BASE)
+    return response
+
+
 def router() -> APIRouter:
     r = APIRouter(include_in_schema=False)
-
-    @r.get(BASE + "/signin")
-    async def signin_page(request: Request) -> Response:
-        return _with_pre(request, "signin", next=_next(request.query_params.get("next", "")))
-
-    @r.post(BASE + "/signin")
-    async def signin(request: Request) -> Response:
-        ctx = context_of(request)
-        fields = await _check_pre(request)
-        email, password = str(fields.get("email", ""))[:320], str(fields.get("password", ""))
-        target = _next(str(fields.get("next", "")))
-        ip = ctx.client_ip(request)
-        try:
-            user = await ctx.write(accounts.sign_in, ctx.engine, ctx.settings, email, password,
-                                   ip=ip, now=ctx.now())  # fmt: skip
-        except Throttled:
-            await audit(request, email, "signin.throttled")
-            return _with_pre(request, "signin", 429, error="signin_throttled", next=target)
-        if user is None:
-            await audit(request, email, "signin.failed")
-            return _with_pre(request, "signin", 401, error="signin_failed", next=target)
-        await audit(request, user.email, "signin")
-        return await _start(ctx, request, user, target)
-
-    @r.get(BASE + "/welcome/{token}")
-    async def welcome_page(request: Request, token: str) -> Response:
-        ctx = context_of(request)
-        user = accounts.invited(ctx.engine, token, now=ctx.now())
-        if user is None:
-            return render(request, None, "message", status=410, message="bad_link")
-        return _with_pre(request, "welcome", email=user.email)
-
-    @r.post(BASE + "/welcome/{token}")
-    async def welcome(request: Request, token: str) -> Response:
-        ctx = context_of(request)
-        fields = await _check_pre(request)
-        try:
-            user = await ctx.write(accounts.set_password, ctx.engine, token,
-                                   str(fields.get("password", "")), now=ctx.now())  # fmt: skip
-        except InputError as exc:
-            if exc.field == "token":
-                return render(request, None, "message", status=410, message="bad_link")
-            return _with_pre(request, "welcome", 400, email="", error="password_short")
-        await audit(request, user.email, "password.set")
-        return await _start(ctx, request, user, BASE + "/")
-
-    @r.post(BASE + "/signout")
-    async def signout(request: Request, op: Operator = Depends(require("viewer"))) -> Response:
-        ctx = context_of(request)
-        await ctx.write(accounts.end_session, ctx.engine, op.session)
-        await audit(request, op.email, "signout")
-        response = RedirectResponse(BASE + "/signin", status_code=303)
-        response.delete_cookie(COOKIE, path=BASE)
-        return response
-
+    r.add_api_route(BASE + "/signin", signin_page, methods=["GET"])
+    r.add_api_route(BASE + "/signin", signin, methods=["POST"])
+    r.add_api_route(BASE + "/welcome/{token}", welcome_page, methods=["GET"])
+    r.add_api_route(BASE + "/welcome/{token}", welcome, methods=["POST"])
+    r.add_api_route(BASE + "/signout", signout, methods=["POST"])
     return r
