@@ -22,7 +22,7 @@ STYLE = Style(
 )  # fmt: skip
 # pygal writes its config for the tooltips script inline; with js=[] nothing reads it, and
 # the console's CSP would refuse it anyway.
-_SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
+_SCRIPT = re.compile(r"<script\b.*?</script>|<!--.*?-->", re.S)  # and its credit comments
 Series = Sequence[tuple[str, Sequence[float | None]]]
 
 
