@@ -18,7 +18,7 @@ from publisher.app import App
 from publisher.core.httpclient import HttpClient
 from publisher.core.metrics import Metrics
 from publisher.core.schedules import Digest, Schedules
-from publisher.daemon.scheduler import JobSpec, trigger_for
+from publisher.daemon.scheduler import JobSpec, interval_trigger, trigger_for
 from publisher.daemon.supervise import PartState
 from publisher.delivery.configured import build_drain
 from publisher.delivery.drain import Drain
@@ -29,6 +29,8 @@ from publisher.digests.selection import latest_due
 from publisher.feeds.build import FeedBuilder
 from publisher.feeds.publish import published_articles, run_feeds
 from publisher.intake.polling import run_collect
+from publisher.staff import accounts as console_accounts
+from publisher.staff import dashboard as console_dashboard
 from publisher.store import cleanup, stats
 from publisher.store import outbox as store_outbox
 
@@ -144,6 +146,22 @@ class JobTable:
 
         await self._timed("cleanup", work)
 
+    async def rollup(self) -> None:
+        """The console's daily counts (a few index ranges), and idle console sessions ended."""
+
+        async def work() -> str:
+            now, s = self.app.clock.now(), self.app.settings
+
+            def run() -> str:
+                n = console_dashboard.rollup(self.app.engine, now=now, tz=s.tz)
+                idle = timedelta(minutes=s.console_idle_minutes)
+                ended = console_accounts.prune(self.app.engine, now=now, idle=idle)
+                return f"{n} daily counts, {ended} idle console sessions ended"
+
+            return await asyncio.to_thread(run)
+
+        await self._timed("rollup", work)
+
     def jobs(self, schedules: Schedules) -> list[JobSpec]:
         tz = schedules.tz
         j = schedules.jobs
@@ -152,7 +170,9 @@ class JobTable:
             JobSpec("feeds", self.feeds, trigger_for(j.feeds, tz)),
             JobSpec("deliver", self.deliver, trigger_for(j.deliver, tz)),
             JobSpec("cleanup", self.cleanup, trigger_for(j.cleanup, tz), timedelta(hours=6)),
-        ]
+            JobSpec("rollup", self.rollup, interval_trigger(
+                timedelta(minutes=self.app.settings.console_rollup_minutes), tz)),
+        ]  # fmt: skip
         for d in schedules.digests:
             specs.append(
                 JobSpec(

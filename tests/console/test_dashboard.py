@@ -22,7 +22,7 @@ def add_messages(engine: Engine, rows: list[tuple[str, str, datetime]]) -> None:
         cid = conn.execute(
             insert(contents).values(
                 key=f"k{len(rows)}{rows[0][2]}", kind="digest", body=b"x", created_at=rows[0][2]
-            )  # fmt: skip
+            )
         ).inserted_primary_key[0]
         values: list[dict[str, Any]] = [
             {"dedupe_key": f"t:{i}:{at.isoformat()}", "kind": kind, "recipient": f"r{i}@x.org",
