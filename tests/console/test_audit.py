@@ -4,6 +4,7 @@ the log is a page and a JSON Lines export."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ async def test_each_action_is_recorded_with_who_and_where(console: Console) -> N
     c = console.client
     sid = add_subscriber(console.engine, "reader@example.org", ("politics",))
     token = await signed_in(c, "admin")
-    actions = [
+    actions: list[tuple[str, dict[str, Any]]] = [
         ("/admin/suppressions", {"email": "x@example.org", "reason": "asked by phone"}),
         ("/admin/suppressions/remove", {"email": "x@example.org", "reason": "mistake"}),
         (f"/admin/subscribers/{sid}/choice", {"sections": ["economy"], "frequency": "daily"}),

@@ -19,11 +19,13 @@ SEOUL_MIDNIGHT = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # 24 Nov 00:00 in Se
 
 def add_messages(engine: Engine, rows: list[tuple[str, str, datetime]]) -> None:
     with engine.begin() as conn:
-        cid = conn.execute(
+        made = conn.execute(
             insert(contents).values(
                 key=f"k{len(rows)}{rows[0][2]}", kind="digest", body=b"x", created_at=rows[0][2]
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key
+        assert made is not None
+        cid = made[0]
         values: list[dict[str, Any]] = [
             {"dedupe_key": f"t:{i}:{at.isoformat()}", "kind": kind, "recipient": f"r{i}@x.org",
              "content_id": cid, "status": status, "next_attempt_at": at, "expires_at": at,

@@ -38,7 +38,7 @@ def admin_routes(console: Console) -> list[tuple[str, str]]:
             if route.path in PUBLIC:
                 continue
             path = re.sub(r"\{(\w+)\}", lambda m: SAMPLE[m.group(1)], route.path)
-            found += [(m, path) for m in sorted(route.methods)]
+            found += [(m, path) for m in sorted(route.methods or ())]
     return found
 
 
