@@ -95,10 +95,22 @@ async def home(request: Request, op: Operator = Depends(require("viewer"))) -> R
     lang = language(request)
     behind = board.oldest_waiting is not None and now - board.oldest_waiting > BEHIND
     return render(
-        request, op, "dashboard", board=board, charts=chart_set(board, lang),
+        request, op, "dashboard", board=board, charts=await run(cached_charts, ctx, board, lang),
         runs=next_runs(ctx, now), daemon=await _daemon(ctx), behind=behind,
         age=_age(now, board.oldest_waiting),
     )  # fmt: skip
+
+
+def cached_charts(ctx: WebContext, board: Dashboard, lang: str) -> list[str]:
+    """The charts change only when a rollup does: drawn once per rollup, day and language
+    (pygal takes ~60 ms a chart; the page itself a few)."""
+    key = (board.rolled_up_at, board.days[-1].day if board.days else "")
+    per_language: dict[str, tuple[object, list[str]]] = ctx.state.setdefault("console-charts", {})
+    found = per_language.get(lang)
+    if found is None or found[0] != key:
+        found = per_language[lang] = (key, chart_set(board, lang))
+    charts_ = found[1]
+    return charts_
 
 
 def router() -> APIRouter:
