@@ -15,8 +15,8 @@ from pygal.style import Style
 STYLE = Style(
     background="#ffffff", plot_background="#ffffff", foreground="#1f2328",
     foreground_strong="#1f2328", foreground_subtle="#57606a", opacity=".85",
-    opacity_hover=".95", font_family="system-ui, sans-serif", label_font_size=11,
-    major_label_font_size=11, legend_font_size=12, title_font_size=14,
+    opacity_hover=".95", font_family="system-ui, sans-serif", label_font_size=13,
+    major_label_font_size=13, legend_font_size=14, title_font_size=16,
     colors=("#0b4f9c", "#d4a72c", "#a40e26", "#2da44e", "#8250df", "#57606a", "#bc4c00",
             "#1b7c83", "#cf222e", "#6e7781"),
 )  # fmt: skip
@@ -29,10 +29,10 @@ Series = Sequence[tuple[str, Sequence[float | None]]]
 def _config(title: str, labels: Sequence[str]) -> dict[str, object]:
     return {
         "title": title, "style": STYLE, "js": [], "disable_xml_declaration": True,
-        "width": 800, "height": 320, "explicit_size": False, "legend_at_bottom": True,
-        "legend_at_bottom_columns": 3, "show_minor_x_labels": False,
+        "width": 1000, "height": 300, "explicit_size": False, "legend_at_bottom": True,
+        "legend_at_bottom_columns": 4, "show_minor_x_labels": False,
         "x_labels_major_every": max(1, len(labels) // 6), "truncate_legend": 30,
-        "print_values": False, "margin": 8, "no_data_text": "-",
+        "truncate_label": -1, "print_values": False, "margin": 8, "no_data_text": "-",
     }  # fmt: skip
 
 
@@ -54,6 +54,7 @@ def rates(title: str, days: Sequence[str], series: Series, *, line: float, line_
                        show_dots=False, range=(0, max(line * 200, 0.5)))  # fmt: skip
     chart.x_labels = [_short(d) for d in days]
     for name, values in series:
-        chart.add(name, [None if v is None else v * 100 for v in values])
-    chart.add(line_name, [line * 100] * len(days), stroke_style={"dasharray": "6,4"})
+        chart.add(name, [None if v is None else v * 100 for v in values],
+                  stroke_style={"width": 3})  # fmt: skip
+    chart.add(line_name, [line * 100] * len(days), stroke_style={"width": 3, "dasharray": "8,6"})
     return _SCRIPT.sub("", str(chart.render(is_unicode=True)))

@@ -5,15 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 
 from publisher.core.clock import FixedClock
 from publisher.core.config import Settings
 from publisher.staff import accounts
+from publisher.store.schema import contents, outbox
 from publisher.web.app import create_app
 from publisher.web.context import WebContext
 from tests.digestkit import NOW, load_store, schedules
@@ -83,3 +84,21 @@ async def signed_in(client: httpx.AsyncClient, role: str) -> str:
     home = await client.get("/admin/")
     assert home.status_code == 200, home.text
     return csrf_of(home.text)
+
+
+def add_messages(engine: Engine, rows: list[tuple[str, str, datetime]]) -> None:
+    with engine.begin() as conn:
+        made = conn.execute(
+            insert(contents).values(
+                key=f"k{len(rows)}{rows[0][2]}", kind="digest", body=b"x", created_at=rows[0][2]
+            )
+        ).inserted_primary_key
+        assert made is not None
+        cid = made[0]
+        values: list[dict[str, Any]] = [
+            {"dedupe_key": f"t:{i}:{at.isoformat()}", "kind": kind, "recipient": f"r{i}@x.org",
+             "content_id": cid, "status": status, "next_attempt_at": at, "expires_at": at,
+             "message_id": f"<{i}@x>", "created_at": at, "updated_at": at}
+            for i, (kind, status, at) in enumerate(rows)
+        ]  # fmt: skip
+        conn.execute(insert(outbox), values)

@@ -3,36 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, update
+from sqlalchemy import insert, update
 
 from publisher.staff import dashboard
-from publisher.store.schema import contents, outbox, subscribers, suppressions
-from tests.console.consolekit import Console, signed_in
+from publisher.store.schema import subscribers, suppressions
+from tests.console.consolekit import Console, add_messages, signed_in
 from tests.digestkit import NOW, add_subscriber
 
 pytestmark = pytest.mark.asyncio
 SEOUL_MIDNIGHT = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # 24 Nov 00:00 in Seoul
-
-
-def add_messages(engine: Engine, rows: list[tuple[str, str, datetime]]) -> None:
-    with engine.begin() as conn:
-        made = conn.execute(
-            insert(contents).values(
-                key=f"k{len(rows)}{rows[0][2]}", kind="digest", body=b"x", created_at=rows[0][2]
-            )
-        ).inserted_primary_key
-        assert made is not None
-        cid = made[0]
-        values: list[dict[str, Any]] = [
-            {"dedupe_key": f"t:{i}:{at.isoformat()}", "kind": kind, "recipient": f"r{i}@x.org",
-             "content_id": cid, "status": status, "next_attempt_at": at, "expires_at": at,
-             "message_id": f"<{i}@x>", "created_at": at, "updated_at": at}
-            for i, (kind, status, at) in enumerate(rows)
-        ]  # fmt: skip
-        conn.execute(insert(outbox), values)
 
 
 async def test_rollup_counts_per_local_day_and_recounts_only_recent_days(console: Console) -> None:
