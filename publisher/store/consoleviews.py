@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, select
 
 from publisher.store.schema import (
     articles,
@@ -50,20 +50,28 @@ def _found(r: Any) -> Found:
     return Found(r.id, r.email, r.name, r.status, r.frequency, r.created_at)
 
 
+def _bytewise(conn: Connection, column: Any) -> Any:
+    """``column`` compared in byte order: PostgreSQL's "C" collation (indexed so by 0012)."""
+    return column.collate("C") if conn.dialect.name == "postgresql" else column
+
+
+def _prefix(conn: Connection, column: Any, prefix: str) -> tuple[Any, Any]:
+    """WHERE and ORDER BY of "starts with ``prefix``" as an index range."""
+    col = _bytewise(conn, column)
+    return and_(col >= prefix, col < prefix + HIGH), col
+
+
 def search_subscribers(conn: Connection, *, key: str, name: str, limit: int) -> list[Found]:
     """Address prefix (canonical, so case-insensitive) or name prefix: both index ranges."""
     cols = (subscribers.c.id, subscribers.c.email, subscribers.c.name, subscribers.c.status,
             subscribers.c.frequency, subscribers.c.created_at)  # fmt: skip
     found: dict[int, Found] = {}
-    if key:
-        q = select(*cols).where(
-            subscribers.c.email_key >= key, subscribers.c.email_key < key + HIGH
-        )
-        for r in conn.execute(q.order_by(subscribers.c.email_key).limit(limit)):
-            found[r.id] = _found(r)
-    if name and len(found) < limit:
-        q = select(*cols).where(subscribers.c.name >= name, subscribers.c.name < name + HIGH)
-        for r in conn.execute(q.order_by(subscribers.c.name).limit(limit - len(found))):
+    for column, prefix in ((subscribers.c.email_key, key), (subscribers.c.name, name)):
+        if not prefix or len(found) >= limit:
+            continue
+        where, order = _prefix(conn, column, prefix)
+        q = select(*cols).where(where).order_by(order).limit(limit - len(found))
+        for r in conn.execute(q):
             found.setdefault(r.id, _found(r))
     return list(found.values())
 
@@ -123,7 +131,7 @@ def waiting(conn: Connection) -> tuple[dict[str, int], datetime | None]:
 def search_suppressions(conn: Connection, *, prefix: str, limit: int) -> list[Any]:
     q = select(suppressions).order_by(suppressions.c.created_at.desc()).limit(limit)
     if prefix:
-        q = q.where(suppressions.c.email >= prefix, suppressions.c.email < prefix + HIGH)
+        q = q.where(_prefix(conn, suppressions.c.email, prefix)[0])
     return list(conn.execute(q))
 
 

@@ -302,3 +302,5 @@ Index("ix_subscribers_name", subscribers.c.name)
 Index("ix_subscribers_confirmed_at", subscribers.c.confirmed_at)
 Index("ix_subscribers_unsubscribed_at", subscribers.c.unsubscribed_at)
 Index("ix_suppressions_created_at", suppressions.c.created_at)
+# On PostgreSQL only, migration 0012 also indexes subscribers.email_key, subscribers.name and
+# suppressions.email COLLATE "C", for the console's prefix searches (store/consoleviews.py).

@@ -25,6 +25,16 @@ INDEXES = (
 )
 
 
+# PostgreSQL compares text by the database's collation, where a prefix range is not a prefix
+# (en_US ignores punctuation such as "@" and "."): the console's prefix searches compare in
+# "C" (byte) order, through these indexes. SQLite compares bytes already.
+PG_PREFIX_INDEXES = (
+    ("ix_subscribers_email_key_c", "subscribers", "email_key"),
+    ("ix_subscribers_name_c", "subscribers", "name"),
+    ("ix_suppressions_email_c", "suppressions", "email"),
+)
+
+
 def upgrade() -> None:
     op.create_table(
         "console_users",
@@ -78,9 +88,15 @@ def upgrade() -> None:
     )
     for name, table, cols in INDEXES:
         op.create_index(name, table, cols)
+    if op.get_bind().dialect.name == "postgresql":
+        for name, table, col in PG_PREFIX_INDEXES:
+            op.execute(f'CREATE INDEX {name} ON {table} ({col} COLLATE "C")')
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for name, _table, _col in PG_PREFIX_INDEXES:
+            op.execute(f"DROP INDEX IF EXISTS {name}")
     for name, table, _cols in INDEXES:
         op.drop_index(name, table_name=table)
     for table in ("rollup_marks", "daily_counts", "audit_log", "console_sessions"):
