@@ -283,4 +283,8 @@ def template_problems(renderer: Renderer, templates_dir: Path) -> list[str]:
     found = _compile(renderer._text, "email", [n for n in email if n.endswith(".txt.j2")])
     found += _compile(renderer._html, "email", [n for n in email if not n.endswith(".txt.j2")])
     web = WebPages(templates_dir=templates_dir, strings={})._env
-    return found + _compile(web, "web", web.list_templates(extensions=["j2"]))
+    found += _compile(web, "web", web.list_templates(extensions=["j2"]))
+    if (templates_dir / "console").is_dir():  # the operators' console (/admin/)
+        con = WebPages(templates_dir=templates_dir, strings={}, folder="console")._env
+        found += _compile(con, "console", con.list_templates(extensions=["j2"]))
+    return found

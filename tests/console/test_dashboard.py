@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, update
 
+from publisher.core.config import Settings
 from publisher.staff import dashboard
 from publisher.store.schema import subscribers, suppressions
 from tests.console.consolekit import Console, add_messages, signed_in
@@ -72,3 +75,15 @@ async def test_static_assets_are_served_by_publisher(console: Console) -> None:
     assert css.status_code == js.status_code == 200
     assert css.headers["content-type"].startswith("text/css")
     assert (await console.client.get("/admin/static/..%2Fbase.html.j2")).status_code == 404
+
+
+async def test_preflight_compiles_the_console_templates(settings: Settings, tmp_path: Path) -> None:
+    from publisher.messages import fanout
+    from publisher.render.templates import template_problems
+
+    root = tmp_path / "templates"
+    shutil.copytree(settings.templates_dir, root)
+    assert template_problems(fanout.renderer_for(settings), root) == []
+    (root / "console" / "users.html.j2").write_text("{% if %}", "utf-8")
+    [problem] = template_problems(fanout.renderer_for(settings), root)
+    assert problem.startswith("console/users.html.j2:1:")
