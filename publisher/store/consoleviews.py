@@ -123,8 +123,15 @@ def waiting(conn: Connection) -> tuple[dict[str, int], datetime | None]:
         .group_by(outbox.c.status)
     )
     depth = {str(s): int(n) for s, n in conn.execute(q)}
-    oldest = select(func.min(outbox.c.created_at)).where(outbox.c.status.in_(WAITING))
-    value: datetime | None = conn.execute(oldest).scalar() if depth else None
+    if not depth:
+        return depth, None
+    # Ids grow with creation, so the oldest waiting row is the smallest id: read from the
+    # (status, next_attempt_at) index alone, then one row's created_at.
+    q = select(func.min(outbox.c.id)).where(outbox.c.status.in_(WAITING))
+    first = conn.execute(q).scalar()
+    value: datetime | None = conn.execute(
+        select(outbox.c.created_at).where(outbox.c.id == first)
+    ).scalar()
     return depth, value
 
 
