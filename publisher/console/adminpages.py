@@ -18,8 +18,8 @@ from publisher.web.context import context_of
 
 async def audit_page(request: Request, op: Operator = Depends(require("admin"))) -> Response:
     before = request.query_params.get("before", "")
-    rows = await run(audit_log.recent, context_of(request).engine, limit=100,
-                     before_id=int(before) if before.isdigit() else None)  # fmt: skip
+    before_id = int(before) if before.isdigit() and len(before) < 18 else None
+    rows = await run(audit_log.recent, context_of(request).engine, limit=100, before_id=before_id)
     return render(request, op, "audit", rows=rows)
 
 

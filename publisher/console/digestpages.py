@@ -8,7 +8,7 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from publisher.console.kit import BASE, Operator, audit, back, form, render, require, run
+from publisher.console.kit import BASE, Operator, RowId, audit, back, form, render, require, run
 from publisher.core.errors import PublisherError
 from publisher.core.schedules import Digest, Schedules
 from publisher.daemon.scheduler import next_fire_times, trigger_for
@@ -91,7 +91,7 @@ async def preview(
 
 
 async def archive(
-    request: Request, digest_id: str, run_id: int, op: Operator = Depends(require("viewer"))
+    request: Request, digest_id: str, run_id: RowId, op: Operator = Depends(require("viewer"))
 ) -> Response:
     ctx = context_of(request)
     found = await run(run_archive, ctx.engine, digest_id, run_id)

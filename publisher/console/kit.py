@@ -19,10 +19,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from functools import partial
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from publisher.console.strings import CONSOLE_STRINGS
@@ -33,6 +33,8 @@ from publisher.staff import audit as audit_log
 from publisher.web.context import WebContext, context_of
 
 T = TypeVar("T")
+# A row id in a path: anything else (too big for the database, negative) is a 422.
+RowId = Annotated[int, Path(ge=1, le=2**62)]
 COOKIE = "publisher_console"
 LANG_COOKIE = "publisher_console_lang"
 PRE_COOKIE = "publisher_console_pre"  # the sign-in form's CSRF (before any session)

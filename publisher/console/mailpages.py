@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
 from publisher.console.kit import BASE, Operator, audit, back, form, render, require, run
-from publisher.core.addresses import AddressError, canonical
+from publisher.core.addresses import AddressError, canonical, normalise
 from publisher.core.vocab import pick
 from publisher.messages import outboxstatus
 from publisher.messages.enqueue import KINDS, STATUSES, expiry_for
@@ -23,7 +23,7 @@ LISTED_REASON_MAX = 32  # the suppression list's reason column
 
 def _address(text: str) -> str:
     try:
-        return canonical(text.strip())
+        return canonical(normalise(text.strip()))
     except (AddressError, ValueError):
         raise HTTPException(400, "email: not a valid address") from None
 

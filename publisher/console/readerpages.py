@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
-from publisher.console.kit import BASE, Operator, audit, back, form, render, require, run
+from publisher.console.kit import BASE, Operator, RowId, audit, back, form, render, require, run
 from publisher.intake.articles import list_sections
 from publisher.readers import signup
 from publisher.readers.subscribers import ask_to_confirm
@@ -27,14 +27,16 @@ async def search(request: Request, op: Operator = Depends(require("viewer"))) ->
     return render(request, op, "subscribers", q=q, found=found)
 
 
-async def _reader(request: Request, sid: int) -> lookups.Reader:
+async def _reader(request: Request, sid: RowId) -> lookups.Reader:
     found = await run(lookups.reader, context_of(request).engine, sid)
     if found is None:
         raise HTTPException(404, "no such subscriber")
     return found
 
 
-async def reader(request: Request, sid: int, op: Operator = Depends(require("viewer"))) -> Response:
+async def reader(
+    request: Request, sid: RowId, op: Operator = Depends(require("viewer"))
+) -> Response:
     ctx = context_of(request)
     who = await _reader(request, sid)
     return render(
@@ -44,7 +46,9 @@ async def reader(request: Request, sid: int, op: Operator = Depends(require("vie
     )  # fmt: skip
 
 
-async def choice(request: Request, sid: int, op: Operator = Depends(require("admin"))) -> Response:
+async def choice(
+    request: Request, sid: RowId, op: Operator = Depends(require("admin"))
+) -> Response:
     ctx = context_of(request)
     who = (await _reader(request, sid)).subscriber
     fields = await form(request)
@@ -60,7 +64,7 @@ async def choice(request: Request, sid: int, op: Operator = Depends(require("adm
 
 
 async def unsubscribe(
-    request: Request, sid: int, op: Operator = Depends(require("admin"))
+    request: Request, sid: RowId, op: Operator = Depends(require("admin"))
 ) -> Response:
     ctx = context_of(request)
     who = (await _reader(request, sid)).subscriber
@@ -69,7 +73,9 @@ async def unsubscribe(
     return back(f"{BASE}/subscribers/{sid}")
 
 
-async def resend(request: Request, sid: int, op: Operator = Depends(require("admin"))) -> Response:
+async def resend(
+    request: Request, sid: RowId, op: Operator = Depends(require("admin"))
+) -> Response:
     ctx = context_of(request)
     who = (await _reader(request, sid)).subscriber
     asked = await ctx.write(ask_to_confirm, ctx.engine, ctx.settings, [who.email],
@@ -81,13 +87,15 @@ async def resend(request: Request, sid: int, op: Operator = Depends(require("adm
 
 
 async def delete_page(
-    request: Request, sid: int, op: Operator = Depends(require("admin"))
+    request: Request, sid: RowId, op: Operator = Depends(require("admin"))
 ) -> Response:
     who = (await _reader(request, sid)).subscriber
     return render(request, op, "delete", who=who)
 
 
-async def delete(request: Request, sid: int, op: Operator = Depends(require("admin"))) -> Response:
+async def delete(
+    request: Request, sid: RowId, op: Operator = Depends(require("admin"))
+) -> Response:
     ctx = context_of(request)
     who = (await _reader(request, sid)).subscriber
     fields = await form(request)
