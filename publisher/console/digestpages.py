@@ -46,10 +46,11 @@ def _upcoming(ctx: WebContext, digest: Digest, now: datetime, n: int = 3) -> lis
 
 
 def _counts(counts: dict[str, int]) -> dict[str, int]:
+    """A run's outbox rows: sent, failed (refused or expired), still waiting."""
     waiting = sum(v for k, v in counts.items() if k in ("queued", "sending", "deferred"))
-    return {"sent": counts.get("sent", 0), "failed": counts.get("failed", 0),
-            "bounced": counts.get("bounced", 0), "waiting": waiting,
-            "other": counts.get("suppressed", 0) + counts.get("expired", 0)}  # fmt: skip
+    failed = counts.get("failed", 0) + counts.get("expired", 0)
+    return {"sent": counts.get("sent", 0), "failed": failed, "waiting": waiting,
+            "suppressed": counts.get("suppressed", 0)}  # fmt: skip
 
 
 async def digests(request: Request, op: Operator = Depends(require("viewer"))) -> Response:

@@ -14,11 +14,17 @@ async def test_odd_paths_and_queries_are_client_errors(console: Console) -> None
     c = console.client
     token = await signed_in(c, "admin")
     gets = [
-        f"/admin/subscribers/{HUGE}", "/admin/subscribers/abc", "/admin/subscribers/-1",
-        f"/admin/digests/morning/runs/{HUGE}.html", "/admin/digests/nope",
-        "/admin/digests/nope/preview.html", f"/admin/audit?before={HUGE}",
-        "/admin/subscribers?q=" + "a" * 5000, "/admin/subscribers?q=%00%ff",
-        "/admin/outbox?status=bogus&kind=bogus&domain=%25%5F", "/admin/suppressions?q=%00",
+        f"/admin/subscribers/{HUGE}",
+        "/admin/subscribers/abc",
+        "/admin/subscribers/-1",
+        f"/admin/digests/morning/runs/{HUGE}.html",
+        "/admin/digests/nope",
+        "/admin/digests/nope/preview.html",
+        f"/admin/audit?before={HUGE}",
+        "/admin/subscribers?q=" + "a" * 5000,
+        "/admin/subscribers?q=%00%ff",
+        "/admin/outbox?status=bogus&kind=bogus&domain=%25%5F",
+        "/admin/suppressions?q=%00",
         "/admin/digests/morning?sections=" + "x" * 300,
     ]
     for path in gets:

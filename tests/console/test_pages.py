@@ -112,3 +112,16 @@ async def test_english_on_request_korean_by_default(console: Console) -> None:
     assert "대시보드" in (await c.get("/admin/")).text
     assert "Dashboard" in (await c.get("/admin/?lang=en")).text
     assert "Dashboard" in (await c.get("/admin/")).text  # remembered
+
+
+async def test_admin_resends_a_confirmation_to_a_pending_reader(console: Console) -> None:
+    from tests.webkit import outbox_rows
+
+    sid = add_subscriber(console.engine, "wait@example.org", status="pending")
+    c = console.client
+    token = await signed_in(c, "admin")
+    r = await c.post(f"/admin/subscribers/{sid}/confirm", data={"csrf": token})
+    assert r.status_code == 303 and "asked%201" in r.headers["location"]
+    assert [row["recipient"] for row in outbox_rows(console.engine, "confirm")] == [
+        "wait@example.org"
+    ]
