@@ -64,9 +64,9 @@ async def outbox(request: Request, op: Operator = Depends(require("viewer"))) ->
     domain = p.get("domain", "")[:253]
     rows = await run(lookups.outbox_rows, ctx.engine, status=status, kind=kind,
                      domain=domain)  # fmt: skip
-    summary = await run(outboxstatus.outbox_status, ctx.engine)
+    glance = await run(lookups.outbox_glance, ctx.engine)
     return render(
-        request, op, "outbox", rows=rows, summary=summary, chosen=status or "",
+        request, op, "outbox", rows=rows, glance=glance, chosen=status or "",
         kind=kind or "", domain=domain, statuses=STATUSES, kinds=KINDS,
     )  # fmt: skip
 

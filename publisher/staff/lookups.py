@@ -4,15 +4,17 @@ articles. Searches are index ranges (prefixes), never scans."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from publisher.core.addresses import AddressError, canonical, to_ascii
 from publisher.core.models import Subscriber
 from publisher.store import consoleviews
+from publisher.store import outbox as store_outbox
 from publisher.store import subscribers as store_subscribers
 from publisher.store.consoleviews import ArticleLine, Found, Message
 from publisher.store.types import Engine
 
-__all__ = ["ArticleLine", "Found", "Message", "Reader", "find", "reader"]
+__all__ = ["ArticleLine", "Found", "Message", "OutboxGlance", "Reader", "find", "reader"]
 SEARCH_LIMIT = 50
 MESSAGE_LIMIT = 200
 
@@ -72,9 +74,23 @@ def outbox_rows(
         return consoleviews.outbox_rows(conn, status=status, kind=kind, domain=domain, limit=limit)
 
 
-def waiting(engine: Engine) -> tuple[dict[str, int], object]:
+@dataclass(frozen=True, slots=True)
+class OutboxGlance:
+    """The outbox without counting its millions of finished rows: what waits, per status
+    (an index range), the oldest, the next retry, and why messages are deferred."""
+
+    waiting: dict[str, int]
+    oldest: datetime | None
+    next_retry: datetime | None
+    reasons: list[tuple[str, int]]
+
+
+def outbox_glance(engine: Engine) -> OutboxGlance:
     with engine.connect() as conn:
-        return consoleviews.waiting(conn)
+        depth, oldest = consoleviews.waiting(conn)
+        return OutboxGlance(
+            depth, oldest, store_outbox.next_retry(conn), store_outbox.top_deferral_reasons(conn)
+        )
 
 
 def suppressions(engine: Engine, prefix: str, *, limit: int = 200) -> list[object]:
