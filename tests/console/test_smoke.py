@@ -15,3 +15,4 @@ async def test_every_page_renders_for_an_admin(console: Console) -> None:
                  "/admin/users", "/admin/digests/morning/preview.html"):  # fmt: skip
         r = await c.get(path)
         assert r.status_code == 200, (path, r.text[:2000])
+        assert "built-in method" not in r.text, path  # a key shadowed by a dict method
