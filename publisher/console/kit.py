@@ -3,9 +3,10 @@
 
 A later page adds itself with::
 
-    @r.get("/admin/thing")
     async def thing(request: Request, op: Operator = Depends(require("editor"))) -> Response:
-        return render(request, op, "thing", rows=...)
+        return render(request, op, "thing", rows=...)  # templates/console/thing.html.j2
+
+    r.add_api_route(BASE + "/thing", thing, methods=["GET"])  # in the module's router()
 
 ``require(role)`` redirects a request without a session to the sign-in page, answers 403
 to a role below ``role``, and refuses a POST whose ``csrf`` field does not match (403).
