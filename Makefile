@@ -31,7 +31,7 @@ demo: $(STAMP)
 
 # Each prints its figures beside its baseline; see bench/README.md.
 bench: $(STAMP)
-	for b in intake feeds deliver digest web daemon; do $(BIN)/python bench/$$b.py || exit 1; done
+	for b in intake feeds deliver digest web daemon console; do $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -12,6 +12,7 @@ from publisher.cli import feeds as feeds_cli
 from publisher.cli import outbox as outbox_cli
 from publisher.cli import run as run_cli
 from publisher.cli import status as status_cli
+from publisher.cli import users as users_cli
 from publisher.cli import webhooks as webhooks_cli
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ demo_cli.register(app)
 backup_cli.register(app)
 alerts_cli.register(app)
 webhooks_cli.register(app)
+users_cli.register(app)
 
 
 def main() -> None:

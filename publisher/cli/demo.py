@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shlex
 import sys
 from datetime import timedelta
@@ -35,6 +36,8 @@ BACKDATE = timedelta(minutes=5)
 # Where the printed `digest test` hint sends its copy: a reserved domain; the demo's mail stays
 # in var/mail anyway.
 TEST_ADDRESS = "you@example.kr"
+# The console's demo operator (an admin); a new password is printed on every `make demo`.
+DEMO_ADMIN = "admin@example.kr"
 
 
 def register(app: typer.Typer) -> None:
@@ -64,6 +67,8 @@ def demo(
             f"  subscribe page  {base}/subscribe\n"
             f"  share form      {base}/articles/20261123-0021/share\n"
             f"  demo mailbox    {base}/dev/mail\n"
+            f"  console         {base}/admin/  (sign in as {DEMO_ADMIN}, password "
+            f"{_demo_admin(app)})\n"
             "drop articles as a JSON array (.json) or JSON Lines (.jsonl) into\n"
             f"  {_inbox()}/ to see them collected.",
             highlight=False,
@@ -87,6 +92,17 @@ def demo(
     )
     if run:
         run_daemon(role="all", log_format="text", demo=True)
+
+
+def _demo_admin(app: App) -> str:
+    """Make (or reset) the demo's console admin; their new password."""
+    from publisher.staff import accounts
+
+    password = secrets.token_urlsafe(12)
+    now = app.clock.now()
+    inv = accounts.invite(app.engine, DEMO_ADMIN, role="admin", now=now, valid=timedelta(hours=1))
+    accounts.set_password(app.engine, inv.token, password, now=now)
+    return password
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -31,6 +31,7 @@ from pydantic_settings import (
 
 from publisher.core.alertsettings import AlertSettings
 from publisher.core.consentsettings import ConsentSettings
+from publisher.core.consolesettings import ConsoleSettings
 from publisher.core.errors import PublisherError
 from publisher.core.feedsettings import FeedSettings
 from publisher.core.fieldchecks import email_address, http_url
@@ -147,6 +148,7 @@ class DaemonSettings(BaseModel):
 # the bases last to first, so the first group listed here comes last.
 class Settings(
     SyndicationSettings,
+    ConsoleSettings,
     WebApiSettings, DaemonSettings, SourceSettings, DigestSettings, DeliverySettings,
     FeedSettings, SiteSettings, ConsentSettings, AlertSettings, BaseSettings,
 ):  # fmt: skip

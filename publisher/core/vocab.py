@@ -79,3 +79,7 @@ ImportSource = Literal["mailchimp", "listmonk", "ghost", "substack", "csv"]
 def pick(value: str | None, words: tuple[_Word, ...]) -> _Word | None:
     """``value`` as a member of the vocabulary ``words``; None when it is not one (or None)."""
     return next((w for w in words if w == value), None)
+
+
+# --- console (issue 15): who may do what in /admin/, lowest first ---
+ConsoleRole = Literal["viewer", "editor", "admin"]

@@ -32,6 +32,8 @@ from publisher.digests.selection import latest_due
 from publisher.feeds.build import FeedBuilder
 from publisher.feeds.publish import published_articles, run_feeds
 from publisher.intake.polling import run_collect
+from publisher.staff import accounts as console_accounts
+from publisher.staff import dashboard as console_dashboard
 from publisher.store import cleanup, stats
 from publisher.store import outbox as store_outbox
 from publisher.store import webhooks as store_webhooks
@@ -208,6 +210,22 @@ class JobTable:
 
         await self._timed("syndication", work)
 
+    async def rollup(self) -> None:
+        """The console's daily counts (a few index ranges), and idle console sessions ended."""
+
+        async def work() -> str:
+            now, s = self.app.clock.now(), self.app.settings
+
+            def run() -> str:
+                n = console_dashboard.rollup(self.app.engine, now=now, tz=s.tz)
+                idle = timedelta(minutes=s.console_idle_minutes)
+                ended = console_accounts.prune(self.app.engine, now=now, idle=idle)
+                return f"{n} daily counts, {ended} idle console sessions ended"
+
+            return await asyncio.to_thread(run)
+
+        await self._timed("rollup", work)
+
     def jobs(self, schedules: Schedules) -> list[JobSpec]:
         tz = schedules.tz
         j = schedules.jobs
@@ -221,7 +239,9 @@ class JobTable:
             # waiting by a schedule that changed since must still meet its deadline.
             JobSpec("approvals", self.approvals(schedules), trigger_for(EVERY_MINUTE, tz)),
             JobSpec("alerts", self.alerts, trigger_for(EVERY_MINUTE, tz)),
-        ]
+            JobSpec("rollup", self.rollup, interval_trigger(
+                timedelta(minutes=self.app.settings.console_rollup_minutes), tz)),
+        ]  # fmt: skip
         if syndication_configured(self.app.settings):  # webhooks, IndexNow (issue 17)
             specs.append(
                 JobSpec("syndication", self.syndication, interval_trigger(SYNDICATION_EVERY, tz))

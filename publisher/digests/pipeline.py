@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -274,8 +275,10 @@ def preview(
     now: datetime,
     as_email: str | None = None,
     test_to: str | None = None,
+    sections: Sequence[str] | None = None,
 ) -> Preview:
-    """Render what a run at ``now`` would send (to ``as_email``'s variant), without sending."""
+    """Render what a run at ``now`` would send (to ``as_email``'s variant, or to a reader
+    who chose ``sections``), without sending."""
     digest = schedules.digest(digest_id)
     identity = fanout.Identity.from_settings(settings)
     with engine.connect() as conn:
@@ -297,7 +300,8 @@ def preview(
         recipients=people, articles=articles, ranked=ranked, order=order, digest=digest
     )
     known = [s.slug for s in order]
-    chosen = selection.chosen_sections(who.sections, digest, known) if who else None
+    mine = who.sections if who else sections
+    chosen = selection.chosen_sections(mine, digest, known) if mine is not None else None
     picked = selection.select_for(
         sections=chosen, articles=articles, ranked=ranked, order=order, digest=digest
     )

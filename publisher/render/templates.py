@@ -254,9 +254,13 @@ def with_subject(rendered: RenderedEmail, subject: str) -> RenderedEmail:
 class WebPages:
     """HTML pages for readers (``templates/web/``), autoescaped, in the site's languages."""
 
-    def __init__(self, *, templates_dir: Path, strings: dict[str, dict[str, str]], **base: Any):
+    def __init__(
+        self, *, templates_dir: Path, strings: dict[str, dict[str, str]], folder: str = "web",
+        **base: Any,
+    ) -> None:  # fmt: skip
+        # ``folder``: "web" for the reader pages, "console" for the operators' console.
         self._env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(templates_dir / "web")), autoescape=True,
+            loader=jinja2.FileSystemLoader(str(templates_dir / folder)), autoescape=True,
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         )  # fmt: skip
         self._strings = strings
@@ -292,4 +296,8 @@ def template_problems(renderer: Renderer, templates_dir: Path) -> list[str]:
     found = _compile(renderer._text, "email", [n for n in email if n.endswith(".txt.j2")])
     found += _compile(renderer._html, "email", [n for n in email if not n.endswith(".txt.j2")])
     web = WebPages(templates_dir=templates_dir, strings={})._env
-    return found + _compile(web, "web", web.list_templates(extensions=["j2"]))
+    found += _compile(web, "web", web.list_templates(extensions=["j2"]))
+    if (templates_dir / "console").is_dir():  # the operators' console (/admin/)
+        con = WebPages(templates_dir=templates_dir, strings={}, folder="console")._env
+        found += _compile(con, "console", con.list_templates(extensions=["j2"]))
+    return found

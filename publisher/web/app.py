@@ -11,6 +11,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from publisher import __version__
+from publisher.console import routes as console
 from publisher.core.clock import Clock, SystemClock
 from publisher.core.config import Settings
 from publisher.web import (
@@ -37,6 +38,7 @@ RouterFactory = Callable[[Settings], APIRouter]
 ROUTERS: tuple[RouterFactory, ...] = (
     feeds.router, pages.router, share.router, pageviews.router, api.router, docs.router,
     demo.router, consentpages.router, editorial.router, syndication_routes.router,
+    console.router,
 )  # fmt: skip
 
 

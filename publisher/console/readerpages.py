@@ -1,0 +1,118 @@
+"""Subscribers: search by address prefix or name, a reader's page with every message we sent
+them; admins change choices, unsubscribe, resend a confirmation, delete (confirmed twice)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response
+
+from publisher.console.kit import BASE, Operator, RowId, audit, back, form, render, require, run
+from publisher.intake.articles import list_sections
+from publisher.readers import signup
+from publisher.readers.subscribers import ask_to_confirm
+from publisher.staff import lookups
+from publisher.web.context import context_of
+
+
+def _digest_of(dedupe_key: str) -> str:
+    """'digest:daily:12:…' → 'daily #12' (what run a message belongs to)."""
+    parts = dedupe_key.split(":")
+    return f"{parts[1]} #{parts[2]}" if parts[0] == "digest" and len(parts) > 3 else ""
+
+
+async def search(request: Request, op: Operator = Depends(require("viewer"))) -> Response:
+    ctx = context_of(request)
+    q = request.query_params.get("q", "")[:320]
+    found = await run(lookups.find, ctx.engine, q) if q.strip() else []
+    return render(request, op, "subscribers", q=q, found=found)
+
+
+async def _reader(request: Request, sid: RowId) -> lookups.Reader:
+    found = await run(lookups.reader, context_of(request).engine, sid)
+    if found is None:
+        raise HTTPException(404, "no such subscriber")
+    return found
+
+
+async def reader(
+    request: Request, sid: RowId, op: Operator = Depends(require("viewer"))
+) -> Response:
+    ctx = context_of(request)
+    who = await _reader(request, sid)
+    return render(
+        request, op, "subscriber", who=who.subscriber, messages=who.messages,
+        digest_of=_digest_of, sections=await run(list_sections, ctx.engine),
+        frequencies=ctx.frequencies(),
+    )  # fmt: skip
+
+
+async def choice(
+    request: Request, sid: RowId, op: Operator = Depends(require("admin"))
+) -> Response:
+    ctx = context_of(request)
+    who = (await _reader(request, sid)).subscriber
+    fields = await form(request)
+    sections = [s for s in fields.get("sections", []) if s][:100]
+    frequency = str(fields.get("frequency", who.frequency))
+    if frequency not in ctx.frequencies():
+        raise HTTPException(400, "frequency: not one of the schedules' frequencies")
+    await ctx.write(signup.update_choice, ctx.engine, sid, sections=sections,
+                    frequency=frequency)  # fmt: skip
+    await audit(request, op.email, "subscriber.choice", who.email,
+                sections=sections, frequency=frequency)  # fmt: skip
+    return back(f"{BASE}/subscribers/{sid}")
+
+
+async def unsubscribe(
+    request: Request, sid: RowId, op: Operator = Depends(require("admin"))
+) -> Response:
+    ctx = context_of(request)
+    who = (await _reader(request, sid)).subscriber
+    await ctx.write(signup.unsubscribe_id, ctx.engine, sid, now=ctx.now())
+    await audit(request, op.email, "subscriber.unsubscribe", who.email)
+    return back(f"{BASE}/subscribers/{sid}")
+
+
+async def resend(
+    request: Request, sid: RowId, op: Operator = Depends(require("admin"))
+) -> Response:
+    ctx = context_of(request)
+    who = (await _reader(request, sid)).subscriber
+    asked = await ctx.write(ask_to_confirm, ctx.engine, ctx.settings, [who.email],
+                            now=ctx.now())  # fmt: skip
+    await audit(request, op.email, "subscriber.confirm", who.email,
+                asked=asked.asked, already=asked.already, capped=asked.capped)  # fmt: skip
+    return back(f"{BASE}/subscribers/{sid}", f"asked {asked.asked}, already {asked.already}, "
+                f"capped {asked.capped}")  # fmt: skip
+
+
+async def delete_page(
+    request: Request, sid: RowId, op: Operator = Depends(require("admin"))
+) -> Response:
+    who = (await _reader(request, sid)).subscriber
+    return render(request, op, "delete", who=who)
+
+
+async def delete(
+    request: Request, sid: RowId, op: Operator = Depends(require("admin"))
+) -> Response:
+    ctx = context_of(request)
+    who = (await _reader(request, sid)).subscriber
+    fields = await form(request)
+    if fields.get("confirm") != who.email:
+        return render(request, op, "delete", status=400, who=who, error=True)
+    await ctx.write(signup.delete, ctx.engine, sid, now=ctx.now())
+    await audit(request, op.email, "subscriber.delete", who.email)
+    return back(f"{BASE}/subscribers")
+
+
+def router() -> APIRouter:
+    r = APIRouter(include_in_schema=False)
+    r.add_api_route(BASE + "/subscribers", search, methods=["GET"])
+    r.add_api_route(BASE + "/subscribers/{sid}", reader, methods=["GET"])
+    r.add_api_route(BASE + "/subscribers/{sid}/choice", choice, methods=["POST"])
+    r.add_api_route(BASE + "/subscribers/{sid}/unsubscribe", unsubscribe, methods=["POST"])
+    r.add_api_route(BASE + "/subscribers/{sid}/confirm", resend, methods=["POST"])
+    r.add_api_route(BASE + "/subscribers/{sid}/delete", delete_page, methods=["GET"])
+    r.add_api_route(BASE + "/subscribers/{sid}/delete", delete, methods=["POST"])
+    return r
