@@ -3,6 +3,8 @@ retract and undo."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
@@ -19,7 +21,7 @@ async def articles(request: Request, op: Operator = Depends(require("viewer"))) 
 
 async def _set(request: Request, op: Operator, external_id: str, published: bool) -> Response:
     ctx = context_of(request)
-    status = "published" if published else "retracted"
+    status: Literal["published", "retracted"] = "published" if published else "retracted"
     found = await ctx.write(set_status, ctx.engine, external_id[:200], status, now=ctx.now())
     if not found:
         raise HTTPException(404, "no such article")

@@ -6,12 +6,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
+from publisher.consent.record import Act, act_of
 from publisher.console.kit import BASE, Operator, RowId, audit, back, form, render, require, run
 from publisher.intake.articles import list_sections
 from publisher.readers import signup
 from publisher.readers.subscribers import ask_to_confirm
 from publisher.staff import lookups
-from publisher.web.context import context_of
+from publisher.web.context import WebContext, context_of
 
 
 def _digest_of(dedupe_key: str) -> str:
@@ -57,7 +58,7 @@ async def choice(
     if frequency not in ctx.frequencies():
         raise HTTPException(400, "frequency: not one of the schedules' frequencies")
     await ctx.write(signup.update_choice, ctx.engine, sid, sections=sections,
-                    frequency=frequency)  # fmt: skip
+                    frequency=frequency, now=ctx.now(), act=_act(ctx))  # fmt: skip
     await audit(request, op.email, "subscriber.choice", who.email,
                 sections=sections, frequency=frequency)  # fmt: skip
     return back(f"{BASE}/subscribers/{sid}")
@@ -68,7 +69,7 @@ async def unsubscribe(
 ) -> Response:
     ctx = context_of(request)
     who = (await _reader(request, sid)).subscriber
-    await ctx.write(signup.unsubscribe_id, ctx.engine, sid, now=ctx.now())
+    await ctx.write(signup.unsubscribe_id, ctx.engine, sid, now=ctx.now(), act=_act(ctx))
     await audit(request, op.email, "subscriber.unsubscribe", who.email)
     return back(f"{BASE}/subscribers/{sid}")
 
@@ -101,9 +102,14 @@ async def delete(
     fields = await form(request)
     if fields.get("confirm") != who.email:
         return render(request, op, "delete", status=400, who=who, error=True)
-    await ctx.write(signup.delete, ctx.engine, sid, now=ctx.now())
+    await ctx.write(signup.delete, ctx.engine, sid, now=ctx.now(), act=_act(ctx))
     await audit(request, op.email, "subscriber.delete", who.email)
     return back(f"{BASE}/subscribers")
+
+
+def _act(ctx: WebContext) -> Act:
+    """The consent log's "who and how" for an operator's change: the console channel."""
+    return act_of(ctx.settings, "console")
 
 
 def router() -> APIRouter:

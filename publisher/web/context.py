@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, partial
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import Request
@@ -30,6 +30,7 @@ from publisher.web import clientip
 
 log = logging.getLogger("publisher.web")
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 @dataclass
@@ -138,7 +139,7 @@ class WebContext:
     def _writer(self) -> ThreadPoolExecutor:
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
 
-    async def write(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    async def write(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a store write off the event loop, one at a time in this process."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._writer, partial(fn, *args, **kwargs))
