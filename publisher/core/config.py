@@ -32,6 +32,7 @@ from pydantic_settings import (
 from publisher.core.errors import PublisherError
 from publisher.core.feedsettings import FeedSettings
 from publisher.core.fieldchecks import email_address, http_url
+from publisher.core.inboundsettings import InboundSettings
 from publisher.core.mailsettings import DeliverySettings, DigestSettings, DomainLimit
 from publisher.core.sourcesettings import (
     SOURCE_NAME,
@@ -143,7 +144,7 @@ class DaemonSettings(BaseModel):
 # The groups in the order of the configuration reference: pydantic collects the fields of
 # the bases last to first, so the first group listed here comes last.
 class Settings(
-    WebApiSettings, DaemonSettings, SourceSettings, DigestSettings, DeliverySettings,
+    InboundSettings, WebApiSettings, DaemonSettings, SourceSettings, DigestSettings, DeliverySettings,
     FeedSettings, SiteSettings, BaseSettings,
 ):  # fmt: skip
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
@@ -221,7 +222,7 @@ class Settings(
 
 
 # Lists whose items are tagged unions: pydantic puts the tag in an error's path, the file does not.
-_TAGGED_LISTS = frozenset({"sources"})
+_TAGGED_LISTS = frozenset({"sources", "inbound_sources"})
 # Off only while checking the environment alone, when the TOML file cannot be read.
 _READ_TOML: ContextVar[bool] = ContextVar("publisher_read_toml", default=True)
 
