@@ -144,7 +144,8 @@ class DaemonSettings(BaseModel):
 # The groups in the order of the configuration reference: pydantic collects the fields of
 # the bases last to first, so the first group listed here comes last.
 class Settings(
-    InboundSettings, WebApiSettings, DaemonSettings, SourceSettings, DigestSettings, DeliverySettings,
+    InboundSettings,
+    WebApiSettings, DaemonSettings, SourceSettings, DigestSettings, DeliverySettings,
     FeedSettings, SiteSettings, BaseSettings,
 ):  # fmt: skip
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
