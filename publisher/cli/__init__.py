@@ -7,6 +7,7 @@ import typer
 from publisher.cli import articles, core, deliver, digest, subscribers, suppressions, views
 from publisher.cli import demo as demo_cli
 from publisher.cli import feeds as feeds_cli
+from publisher.cli import inbound as inbound_cli
 from publisher.cli import outbox as outbox_cli
 from publisher.cli import run as run_cli
 from publisher.cli import status as status_cli
@@ -30,6 +31,7 @@ suppressions.register(app)
 status_cli.register(app)
 run_cli.register(app)
 demo_cli.register(app)
+inbound_cli.register(app)
 
 
 def main() -> None:

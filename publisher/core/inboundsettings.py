@@ -61,6 +61,10 @@ class InboundSettings(BaseModel):
     inbound_sources: list[InboundSourceConfig] = Field(
         default=[], description="Where bounces and emailed unsubscribes are read (maildir, imap)."
     )
+    inbound_unmatched_dir: Path = Field(
+        default=Path("var/inbound-unmatched"),
+        description="Maildir keeping what `inbound process` (files, stdin) did not understand.",
+    )
     inbound_max_bytes: int = Field(
         default=10 * 1024 * 1024,
         ge=64 * 1024,

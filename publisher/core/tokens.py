@@ -29,6 +29,15 @@ MAX_AGE: dict[Purpose, timedelta] = {
 }
 
 
+# Demo mode only (settings refuse an empty secret_key otherwise): links work, but are forgeable.
+DEMO_SECRET = "publisher-demo-secret-not-for-production"
+
+
+def signing_secret(secret_key: str, demo: bool) -> str:
+    """The key tokens are signed with: secret_key, the demo's fixed key, or none."""
+    return secret_key or (DEMO_SECRET if demo else "")
+
+
 class TokenError(PublisherError, ValueError):  # ValueError: callers and tests predate the tree
     """Bad, tampered, expired or wrong-purpose token."""
 

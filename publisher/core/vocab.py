@@ -19,7 +19,7 @@ OutboxKind = Literal["digest", "confirm", "share", "test"]
 # What a digest run row records (store/digest_runs.py).
 RunStatus = Literal["running", "enqueued", "stale", "too_few"]
 # What a digest run call answers: a stored status, or why nothing was stored.
-RunOutcome = RunStatus | Literal["already", "nothing-due"]
+RunOutcome = RunStatus | Literal["already", "nothing-due", "held"]  # held: digests/holds.py
 
 SubscriberStatus = Literal["pending", "confirmed", "unsubscribed"]
 SubscriberFrequency = Literal["daily", "weekly"]
@@ -37,3 +37,16 @@ SmtpStage = Literal["mail", "rcpt", "data"]
 def pick(value: str | None, words: tuple[_Word, ...]) -> _Word | None:
     """``value`` as a member of the vocabulary ``words``; None when it is not one (or None)."""
     return next((w for w in words if w == value), None)
+
+
+# --- inbound mail (issue 14) ---
+# What one inbound message (or webhook event) turned out to be (inbound/classify.py).
+InboundOutcome = Literal[
+    "hard_bounce", "soft_bounce", "complaint", "unsubscribe", "auto_reply", "unmatched"
+]
+# Where inbound messages come from (inbound_messages.source starts with one of these).
+InboundSourceKind = Literal[
+    "file", "stdin", "maildir", "imap", "ses", "sendgrid", "postmark", "mailgun"
+]
+# Suppression reasons the inbound side writes (besides hard_bounce).
+InboundSuppressionReason = Literal["complaint", "bounce_score"]

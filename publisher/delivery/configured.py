@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from publisher.core import tokens
 from publisher.core.clock import Clock
 from publisher.core.config import Settings
 from publisher.delivery.drain import Drain
 from publisher.delivery.drainstore import DeliverConfig, Report
 from publisher.delivery.mailer import Mailer
 from publisher.delivery.ratelimit import Limit
-from publisher.messages.fanout import DEMO_SECRET
 from publisher.store.types import Engine
 
 __all__ = ["bounce_base", "build_drain"]
@@ -44,7 +44,7 @@ def build_drain(
     )
     config = DeliverConfig(
         sender=bounce_base(settings),
-        verp_secret=settings.secret_key or (DEMO_SECRET if settings.demo else ""),
+        verp_secret=tokens.signing_secret(settings.secret_key, settings.demo),
         pool_size=settings.smtp_pool_size,
         rate=settings.delivery_rate,
         domain_limits={

@@ -11,7 +11,7 @@ from publisher.core.errors import InputError, PublisherError
 from publisher.core.models import Article, RankedArticle, Selection
 from publisher.core.schedules import Digest, Schedules
 from publisher.core.vocab import RunOutcome, RunStatus
-from publisher.digests import selection
+from publisher.digests import holds, selection
 from publisher.messages import enqueue, fanout, mime
 from publisher.render.templates import DigestInput, Links, RenderedEmail
 from publisher.store import articles as store_articles
@@ -70,6 +70,8 @@ def run_digest(
     digest = schedules.digest(digest_id)
     identity = fanout.Identity.from_settings(settings)
     with engine.begin() as conn:
+        if (held := holds.holding(conn, digest.id)) is not None:
+            return _held(digest.id, held)
         if manual:
             last_sent = digest_runs.last_window_end(conn, digest.id, digest_runs.SENDING)
             plan = selection.plan_now(digest, tz=schedules.tz, now=now, last_sent=last_sent)
@@ -103,6 +105,13 @@ def run_digest(
         digest.id, run_id, w.start, w.end, result.items, result.variants, result.enqueued,
     )  # fmt: skip
     return result
+
+
+def _held(digest_id: str, held: holds.Hold) -> RunResult:
+    note = (f"held by {held.held_by} since {held.created_at:%Y-%m-%d %H:%M} UTC: {held.reason}; "
+            f"`publisher digest resume {digest_id}` lets its runs go again")  # fmt: skip
+    log.warning("digest %s: run skipped, %s", digest_id, note)
+    return RunResult("held", digest_id, note=note)
 
 
 def _enqueue_run(

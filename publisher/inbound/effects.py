@@ -1,0 +1,150 @@
+"""What an inbound message does, written with its record in one transaction.
+
+The record's unique key is the idempotency: a message seen before applies nothing. A hard
+bounce suppresses the address at once (as a hard bounce at send time does); a soft one
+counts towards the bounce score; a complaint unsubscribes the reader from everything and
+suppresses the address for every kind of mail; an emailed unsubscribe does what the
+one-click link does. Complaints are counted against the digest run of the message, and a
+run whose complaint rate passes ``complaint_hold_rate`` holds its digest (digests/holds.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from publisher.core import tokens
+from publisher.core.config import Settings
+from publisher.core.vocab import InboundOutcome
+from publisher.digests import holds
+from publisher.inbound.classify import Verdict
+from publisher.inbound.match import Base, Match, find
+from publisher.readers import signup
+from publisher.store import inbound as store
+from publisher.store import subscribers as store_subscribers
+from publisher.store.types import Connection
+
+log = logging.getLogger("publisher.inbound")
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """The settings the effects read, taken once per job."""
+
+    base: Base
+    secret: str
+    score_threshold: int
+    score_window: timedelta
+    warning_rate: float
+    hold_rate: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> Rules:
+        secret = tokens.signing_secret(settings.secret_key, settings.demo)
+        address = settings.bounce_address or settings.delivery_return_path or settings.from_address
+        return cls(
+            Base.of(address, secret), secret, settings.bounce_score_threshold,
+            settings.bounce_score_window, settings.complaint_warning_rate,
+            settings.complaint_hold_rate,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    outcome: InboundOutcome
+    matched: bool = False
+    duplicate: bool = False
+    address: str | None = None
+    suppressed: bool = False
+    detail: str = ""
+
+    @property
+    def keep_unmatched(self) -> bool:
+        """Kept for the operator: not understood, or a bounce or complaint naming nothing."""
+        return self.outcome == "unmatched" or (
+            not self.matched and self.outcome in ("hard_bounce", "soft_bounce", "complaint")
+        )
+
+
+def apply(
+    conn: Connection, rules: Rules, verdict: Verdict, *, key: str, source: str, now: datetime
+) -> Applied:
+    if (before := store.seen(conn, key)) is not None:
+        return Applied(before[0], before[1], duplicate=True)
+    if verdict.outcome == "unsubscribe":
+        return _unsubscribe(conn, rules, verdict, key=key, source=source, now=now)
+    found = find(conn, verdict, rules.base) if verdict.outcome != "unmatched" else Match()
+    address = found.row.recipient if found.row is not None else None
+    digest_id, run_id = found.digest_run
+    detail = f"{verdict.detail} [{found.how}]".strip()
+    if not store.record(
+        conn, key=key, source=source, now=now, outcome=verdict.outcome, row=found.row,
+        digest_id=digest_id, run_id=run_id, address=address, detail=detail,
+    ):  # fmt: skip
+        return Applied(verdict.outcome, duplicate=True)
+    suppressed = False
+    if address is not None:
+        suppressed = _effect(conn, rules, verdict.outcome, address, detail, now)
+        if verdict.outcome == "complaint" and run_id is not None:
+            _complaint_rate(conn, rules, run_id, now)
+    return Applied(verdict.outcome, found.row is not None, address=address,
+                   suppressed=suppressed, detail=detail)  # fmt: skip
+
+
+def _effect(
+    conn: Connection, rules: Rules, outcome: InboundOutcome, address: str, detail: str,
+    now: datetime,
+) -> bool:  # fmt: skip
+    if outcome == "hard_bounce":
+        return store.suppress(conn, address, reason="hard_bounce", detail=detail, now=now)
+    if outcome == "soft_bounce":
+        since = now - rules.score_window
+        if store.soft_bounces(conn, address, since=since) >= rules.score_threshold:
+            note = f"{rules.score_threshold} soft bounces within {rules.score_window}"
+            return store.suppress(conn, address, reason="bounce_score", detail=note, now=now)
+        return False
+    if outcome == "complaint":
+        who = store_subscribers.get_by_email(conn, address)
+        if who is not None and who.status != "unsubscribed":
+            store_subscribers.set_status(conn, who.id, "unsubscribed", now=now)
+        return store.suppress(conn, address, reason="complaint", detail=detail, now=now)
+    return False
+
+
+def _unsubscribe(
+    conn: Connection, rules: Rules, verdict: Verdict, *, key: str, source: str, now: datetime
+) -> Applied:
+    assert verdict.token is not None
+    try:
+        with conn.begin_nested():  # a token that does not verify leaves nothing behind
+            who = signup.unsubscribe_in(conn, rules.secret, verdict.token, now=now)
+    except tokens.TokenError as exc:
+        detail = f"unsubscribe token refused: {exc}"
+        store.record(conn, key=key, source=source, now=now, outcome="unmatched", detail=detail)
+        return Applied("unmatched", detail=detail)
+    if not store.record(conn, key=key, source=source, now=now, outcome="unsubscribe",
+                        address=who.email, detail="emailed unsubscribe"):  # fmt: skip
+        return Applied("unsubscribe", duplicate=True)
+    return Applied("unsubscribe", True, address=who.email, suppressed=True)
+
+
+def _complaint_rate(conn: Connection, rules: Rules, run_id: int, now: datetime) -> None:
+    """Warn at ``complaint_warning_rate``; hold the digest at ``complaint_hold_rate``."""
+    run = store.run_recipients(conn, run_id)
+    if run is None or run[1] <= 0:
+        return
+    digest_id, recipients = run
+    complaints = store.run_counts(conn, [run_id]).get(run_id, {}).get("complaint", 0)
+    rate, before = complaints / recipients, (complaints - 1) / recipients
+    if rate >= rules.hold_rate > 0:
+        reason = (f"complaint rate {rate:.2%} of run {run_id} ({complaints} of {recipients}) "
+                  f"reached complaint_hold_rate {rules.hold_rate:.2%}")  # fmt: skip
+        if holds.hold_in(conn, digest_id, reason=reason, by="inbound", now=now):
+            log.critical("COMPLAINT CIRCUIT BREAKER: digest %s held: %s; "
+                         "`publisher digest resume %s` lets it run again",
+                         digest_id, reason, digest_id)  # fmt: skip
+    elif before < rules.warning_rate <= rate:
+        log.warning("digest %s run %d: complaint rate %.2f%% (%d of %d) passed %.2f%%",
+                    digest_id, run_id, rate * 100, complaints, recipients,
+                    rules.warning_rate * 100)  # fmt: skip
