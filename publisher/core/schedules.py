@@ -177,9 +177,10 @@ class Jobs(_Strict):
     feeds: Timing = _default(every="5m")
     deliver: Timing = _default(every="30s")
     cleanup: Timing = _default(cron="30 3 * * *")
+    inbound: Timing = _default(every="60s")  # bounces and unsubscribes (inbound_sources)
 
     def timings(self) -> tuple[Timing, ...]:
-        return (self.collect, self.feeds, self.deliver, self.cleanup)
+        return (self.collect, self.feeds, self.deliver, self.cleanup, self.inbound)
 
 
 class Schedules(_Strict):

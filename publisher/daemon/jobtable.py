@@ -28,6 +28,7 @@ from publisher.digests.pipeline import run_digest
 from publisher.digests.selection import latest_due
 from publisher.feeds.build import FeedBuilder
 from publisher.feeds.publish import published_articles, run_feeds
+from publisher.inbound.sources import poll as poll_inbound
 from publisher.intake.polling import run_collect
 from publisher.store import cleanup, stats
 from publisher.store import outbox as store_outbox
@@ -144,6 +145,18 @@ class JobTable:
 
         await self._timed("cleanup", work)
 
+    async def inbound(self) -> None:
+        async def work() -> str:
+            if not self.app.settings.inbound_sources:
+                return "no inbound sources configured"
+            report = await asyncio.to_thread(
+                poll_inbound, self.app.settings, self.app.engine, now=self.app.clock.now(),
+                on_outcome=self.metrics.inbound_outcome,
+            )  # fmt: skip
+            return report.summary()
+
+        await self._timed("inbound", work)
+
     def jobs(self, schedules: Schedules) -> list[JobSpec]:
         tz = schedules.tz
         j = schedules.jobs
@@ -152,6 +165,7 @@ class JobTable:
             JobSpec("feeds", self.feeds, trigger_for(j.feeds, tz)),
             JobSpec("deliver", self.deliver, trigger_for(j.deliver, tz)),
             JobSpec("cleanup", self.cleanup, trigger_for(j.cleanup, tz), timedelta(hours=6)),
+            JobSpec("inbound", self.inbound, trigger_for(j.inbound, tz)),
         ]
         for d in schedules.digests:
             specs.append(
