@@ -136,8 +136,9 @@ class Dovecot:
         self_signed(self.dir)
         (self.dir / "passwd").write_text(f"{self.username}:{{PLAIN}}{self.password}\n")
         conf = self.dir / "dovecot.conf"
+        group = grp.getgrgid(self.gid).gr_name
         conf.write_text(CONFIG.format(dir=self.dir, user=self.user, uid=self.uid, gid=self.gid,
-                                      group=grp.getgrgid(self.gid).gr_name, port=self.port))  # fmt: skip
+                                      group=group, port=self.port))  # fmt: skip
         for sub in ("cur", "new", "tmp"):
             (self.maildir / sub).mkdir(parents=True)
         self._own(self.dir)
@@ -163,10 +164,12 @@ class Dovecot:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"dovecot exited: {self.log()}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=2) as raw:
-                    with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
-                        if tls.recv(100).startswith(b"* OK"):
-                            return
+                with (
+                    socket.create_connection(("127.0.0.1", self.port), timeout=2) as raw,
+                    context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+                ):
+                    if tls.recv(100).startswith(b"* OK"):
+                        return
             except OSError:
                 time.sleep(0.1)  # polling with a deadline: the server is starting
         raise RuntimeError(f"dovecot did not answer on {self.port}: {self.log()}")
