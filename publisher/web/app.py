@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from publisher import __version__
 from publisher.core.clock import Clock, SystemClock
 from publisher.core.config import Settings
-from publisher.web import api, demo, docs, errors, feeds, guards, pages, pageviews, share
+from publisher.web import api, demo, docs, errors, feeds, guards, hooks, pages, pageviews, share
 from publisher.web.context import WebContext
 
 GIL_SWITCH_INTERVAL = 0.001  # seconds
@@ -24,6 +24,7 @@ RouterFactory = Callable[[Settings], APIRouter]
 ROUTERS: tuple[RouterFactory, ...] = (
     feeds.router, pages.router, share.router, pageviews.router, api.router, docs.router,
     demo.router,
+    hooks.router,
 )  # fmt: skip
 
 
@@ -70,7 +71,8 @@ def create_app(
         guards.SameOrigin, allowed=_form_origins(ctx), skip=ONE_CLICK, language=settings.language
     )
     app.add_middleware(
-        guards.BodyLimit, limit_for=guards.body_limits(settings.max_body_bytes),
+        guards.BodyLimit,
+        limit_for=guards.body_limits(settings.max_body_bytes, settings.webhook_max_bytes),
         language=settings.language,
     )  # fmt: skip
     for make in routers:
