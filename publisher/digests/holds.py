@@ -13,7 +13,7 @@ from publisher.store import holds as store_holds
 from publisher.store.holds import Hold
 from publisher.store.types import Connection, Engine
 
-__all__ = ["Hold", "hold", "hold_in", "holding", "list_holds", "resume"]
+__all__ = ["Hold", "hold", "hold_in", "holding", "holding_of", "list_holds", "resume"]
 
 
 def hold(engine: Engine, digest_id: str, *, reason: str, by: str, now: datetime) -> bool:
@@ -39,6 +39,12 @@ def resume(engine: Engine, digest_id: str) -> Hold | None:
 def holding(conn: Connection, digest_id: str) -> Hold | None:
     """The hold on a digest, read in the run's own transaction."""
     return store_holds.get(conn, digest_id)
+
+
+def holding_of(engine: Engine, digest_id: str) -> Hold | None:
+    """The hold on a digest, if any (for history, status and the API)."""
+    with engine.connect() as conn:
+        return store_holds.get(conn, digest_id)
 
 
 def list_holds(engine: Engine) -> list[Hold]:
