@@ -77,7 +77,7 @@ def apply(
     found = find(conn, verdict, rules.base) if verdict.outcome != "unmatched" else Match()
     address = found.row.recipient if found.row is not None else None
     digest_id, run_id = found.digest_run
-    detail = f"{verdict.detail} [{found.how}]".strip()
+    detail = verdict.detail if verdict.outcome == "unmatched" else f"{verdict.detail} [{found.how}]"
     if not store.record(
         conn, key=key, source=source, now=now, outcome=verdict.outcome, row=found.row,
         digest_id=digest_id, run_id=run_id, address=address, detail=detail,
