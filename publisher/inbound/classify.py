@@ -1,8 +1,9 @@
 """What one inbound message is, from its contents alone (matching it is match.py's job).
 
-In order: a feedback report (complaint); a bounce flufl.bounce understands (hard or soft);
-a sure auto-reply; an emailed unsubscribe (``unsubscribe TOKEN`` in the subject or the
-body, as our List-Unsubscribe mailto writes it); a likely auto-reply; else unmatched.
+In order: a feedback report (complaint); an emailed unsubscribe with ``unsubscribe TOKEN``
+in the subject, as our List-Unsubscribe mailto writes it; a bounce flufl.bounce understands
+(hard or soft); a sure auto-reply; the token in the body; a likely auto-reply; else
+unmatched.
 """
 
 from __future__ import annotations
@@ -76,13 +77,18 @@ def classify(msg: Message, *, recipients: tuple[str, ...] = ()) -> Verdict:
     report = reports.feedback(msg)
     if report is not None:
         return _complaint(msg, report, envelope)
+    subject = text(msg.get("Subject"))
+    # A signed token in the subject is what our mailto writes: a reader's request, never a
+    # bounce (and the bounce detectors are the costly part of classifying).
+    token = _UNSUBSCRIBE.search(subject)
+    if token is not None and not autoreply.strong(msg):
+        return Verdict("unsubscribe", envelope=envelope, token=token.group(1))
     found = bounces.failures(msg)
     if found:
         return _bounce(msg, found, envelope)
     if reason := autoreply.strong(msg):
         return Verdict("auto_reply", envelope=envelope, detail=reason)
-    subject = text(msg.get("Subject"))
-    token = _UNSUBSCRIBE.search(subject) or _UNSUBSCRIBE.search(first_text(msg, 8192))
+    token = token or _UNSUBSCRIBE.search(first_text(msg, 8192))
     if token is not None:
         return Verdict("unsubscribe", envelope=envelope, token=token.group(1))
     if reason := autoreply.weak(msg):

@@ -11,6 +11,7 @@ run whose complaint rate passes ``complaint_hold_rate`` holds its digest (digest
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,10 +20,10 @@ from publisher.core.config import Settings
 from publisher.core.vocab import InboundOutcome
 from publisher.digests import holds
 from publisher.inbound.classify import Verdict
-from publisher.inbound.match import Base, Match, find
+from publisher.inbound.match import Base, Match, find, verp_id
 from publisher.readers import signup
 from publisher.store import inbound as store
-from publisher.store import subscribers as store_subscribers
+from publisher.store.inbound import SentRow
 from publisher.store.types import Connection
 
 log = logging.getLogger("publisher.inbound")
@@ -67,22 +68,57 @@ class Applied:
         )
 
 
+@dataclass
+class Batch:
+    """What a batch reads once instead of per message: the keys seen before (and those
+    recorded in this batch, so a message twice in one batch applies once) and the outbox
+    rows the VERP tokens name."""
+
+    seen: dict[str, tuple[InboundOutcome, bool]]
+    rows: dict[int, SentRow]
+
+
+def prefetch(conn: Connection, rules: Rules, items: Sequence[tuple[Verdict, str]]) -> Batch:
+    ids = [i for v, _k in items if (i := verp_id(v, rules.base)) is not None]
+    return Batch(store.seen_many(conn, [k for _v, k in items]), store.outbox_rows(conn, ids))
+
+
+def apply_many(
+    conn: Connection, rules: Rules, items: Sequence[tuple[Verdict, str]], *, source: str,
+    now: datetime,
+) -> list[Applied]:  # fmt: skip
+    batch = prefetch(conn, rules, items)
+    return [apply(conn, rules, v, key=k, source=source, now=now, batch=batch) for v, k in items]
+
+
 def apply(
-    conn: Connection, rules: Rules, verdict: Verdict, *, key: str, source: str, now: datetime
-) -> Applied:
-    if (before := store.seen(conn, key)) is not None:
+    conn: Connection, rules: Rules, verdict: Verdict, *, key: str, source: str, now: datetime,
+    batch: Batch | None = None,
+) -> Applied:  # fmt: skip
+    before = batch.seen.get(key) if batch is not None else store.seen(conn, key)
+    if before is not None:
         return Applied(before[0], before[1], duplicate=True)
+    applied = _apply(conn, rules, verdict, key=key, source=source, now=now,
+                     rows=batch.rows if batch else None)  # fmt: skip
+    if batch is not None:
+        batch.seen[key] = (applied.outcome, applied.matched)
+    return applied
+
+
+def _apply(
+    conn: Connection, rules: Rules, verdict: Verdict, *, key: str, source: str, now: datetime,
+    rows: dict[int, SentRow] | None,
+) -> Applied:  # fmt: skip
     if verdict.outcome == "unsubscribe":
         return _unsubscribe(conn, rules, verdict, key=key, source=source, now=now)
-    found = find(conn, verdict, rules.base) if verdict.outcome != "unmatched" else Match()
+    found = find(conn, verdict, rules.base, rows) if verdict.outcome != "unmatched" else Match()
     address = found.row.recipient if found.row is not None else None
     digest_id, run_id = found.digest_run
     detail = verdict.detail if verdict.outcome == "unmatched" else f"{verdict.detail} [{found.how}]"
-    if not store.record(
+    store.record(
         conn, key=key, source=source, now=now, outcome=verdict.outcome, row=found.row,
         digest_id=digest_id, run_id=run_id, address=address, detail=detail,
-    ):  # fmt: skip
-        return Applied(verdict.outcome, duplicate=True)
+    )  # fmt: skip
     suppressed = False
     if address is not None:
         suppressed = _effect(conn, rules, verdict.outcome, address, detail, now)
@@ -105,9 +141,7 @@ def _effect(
             return store.suppress(conn, address, reason="bounce_score", detail=note, now=now)
         return False
     if outcome == "complaint":
-        who = store_subscribers.get_by_email(conn, address)
-        if who is not None and who.status != "unsubscribed":
-            store_subscribers.set_status(conn, who.id, "unsubscribed", now=now)
+        store.unsubscribe_address(conn, address, now=now)
         return store.suppress(conn, address, reason="complaint", detail=detail, now=now)
     return False
 
@@ -116,16 +150,14 @@ def _unsubscribe(
     conn: Connection, rules: Rules, verdict: Verdict, *, key: str, source: str, now: datetime
 ) -> Applied:
     assert verdict.token is not None
-    try:
-        with conn.begin_nested():  # a token that does not verify leaves nothing behind
-            who = signup.unsubscribe_in(conn, rules.secret, verdict.token, now=now)
+    try:  # the token is checked before anything is written: a refusal leaves nothing
+        who = signup.unsubscribe_in(conn, rules.secret, verdict.token, now=now)
     except tokens.TokenError as exc:
         detail = f"unsubscribe token refused: {exc}"
         store.record(conn, key=key, source=source, now=now, outcome="unmatched", detail=detail)
         return Applied("unmatched", detail=detail)
-    if not store.record(conn, key=key, source=source, now=now, outcome="unsubscribe",
-                        address=who.email, detail="emailed unsubscribe"):  # fmt: skip
-        return Applied("unsubscribe", duplicate=True)
+    store.record(conn, key=key, source=source, now=now, outcome="unsubscribe",
+                 address=who.email, detail="emailed unsubscribe")  # fmt: skip
     return Applied("unsubscribe", True, address=who.email, suppressed=True)
 
 
@@ -135,7 +167,7 @@ def _complaint_rate(conn: Connection, rules: Rules, run_id: int, now: datetime) 
     if run is None or run[1] <= 0:
         return
     digest_id, recipients = run
-    complaints = store.run_counts(conn, [run_id]).get(run_id, {}).get("complaint", 0)
+    complaints = store.run_complaints(conn, run_id)
     rate, before = complaints / recipients, (complaints - 1) / recipients
     if rate >= rules.hold_rate > 0:
         reason = (f"complaint rate {rate:.2%} of run {run_id} ({complaints} of {recipients}) "

@@ -9,6 +9,7 @@ sent them a message.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from publisher.core import verp
@@ -56,14 +57,26 @@ class Base:
         return None
 
 
-def find(conn: Connection, verdict: Verdict, base: Base) -> Match:
+def verp_id(verdict: Verdict, base: Base) -> int | None:
+    """The outbox row our VERP token names (None: no token, or one that does not verify)."""
+    for address in verdict.envelope:
+        if base.token_of(address) is not None:
+            return verp.outbox_id(address, base.secret) if base.secret else None
+    return None
+
+
+def find(
+    conn: Connection, verdict: Verdict, base: Base, rows: Mapping[int, SentRow] | None = None
+) -> Match:
+    """``rows``: outbox rows already read for a batch (a row not in it is looked up)."""
     for address in verdict.envelope:
         if base.token_of(address) is None:
             continue
         outbox_id = verp.outbox_id(address, base.secret) if base.secret else None
         if outbox_id is None:
             return Match(how="forged")
-        row = store.outbox_row(conn, outbox_id)
+        row = rows.get(outbox_id) if rows else None
+        row = row or store.outbox_row(conn, outbox_id)
         return Match(row, "verp") if row is not None else Match(how="unknown-row")
     for mid in verdict.message_ids:
         row = store.outbox_by_message_id(conn, mid)

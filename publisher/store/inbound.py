@@ -15,8 +15,13 @@ from sqlalchemy import Connection, bindparam, func, select, update
 
 from publisher.core.addresses import canonical
 from publisher.core.vocab import InboundOutcome
-from publisher.store.db import dialect_insert
-from publisher.store.schema import digest_runs, inbound_messages, outbox, suppressions
+from publisher.store.schema import (
+    digest_runs,
+    inbound_messages,
+    outbox,
+    subscribers,
+    suppressions,
+)
 
 # Reader-own reasons a bounce or complaint overrides (they lift when the reader confirms).
 _WEAKER = ("unsubscribed", "deleted")
@@ -71,10 +76,40 @@ _SEEN = select(inbound_messages.c.outcome, inbound_messages.c.matched).where(
 )
 
 
+_SEEN_MANY = select(
+    inbound_messages.c.key, inbound_messages.c.outcome, inbound_messages.c.matched
+).where(inbound_messages.c.key.in_(bindparam("keys", expanding=True)))
+_ROWS = _ROW.where(outbox.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def seen_many(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[InboundOutcome, bool]]:
+    """``seen`` for a batch, in one query."""
+    if not keys:
+        return {}
+    found = conn.execute(_SEEN_MANY, {"keys": list(keys)})
+    return {r.key: (r.outcome, bool(r.matched)) for r in found}
+
+
+def outbox_rows(conn: Connection, ids: Sequence[int]) -> dict[int, SentRow]:
+    """``outbox_row`` for a batch, in one query (ids of rows gone are left out)."""
+    if not ids:
+        return {}
+    return {r.id: row for r in conn.execute(_ROWS, {"ids": list(ids)}) if (row := _sent(r))}
+
+
 def seen(conn: Connection, key: str) -> tuple[InboundOutcome, bool] | None:
     """(outcome, matched) of a message recorded before under this key, else None."""
     r = conn.execute(_SEEN, {"key": key}).first()
     return None if r is None else (r.outcome, bool(r.matched))
+
+
+_RECORD_COLUMNS = ("key", "source", "received_at", "outcome", "matched", "outbox_id",
+                   "digest_id", "run_id", "address", "detail")  # fmt: skip
+# A plain INSERT, compiled once and cached (an ON CONFLICT clause is not cacheable, and this
+# runs thousands of times a second). The caller has read ``seen`` in the same transaction; a
+# concurrent insert of the same key (two processes on PostgreSQL) fails the unique key, the
+# batch rolls back, and its next pass finds the record.
+_RECORD = inbound_messages.insert().values({c: bindparam(f"b_{c}") for c in _RECORD_COLUMNS})
 
 
 def record(
@@ -89,52 +124,55 @@ def record(
     run_id: int | None = None,
     address: str | None = None,
     detail: str = "",
-) -> bool:
-    """Insert the message's row; False when this key was recorded before (apply nothing)."""
-    stmt = (
-        dialect_insert(conn)(inbound_messages)
-        .values(
-            key=key, source=source[:80], received_at=now, outcome=outcome,
-            matched=int(row is not None), outbox_id=row.id if row else None,
-            digest_id=digest_id, run_id=run_id,
-            address=canonical(address) if address else None, detail=detail[:2000],
-        )
-        .on_conflict_do_nothing(index_elements=[inbound_messages.c.key])
-    )  # fmt: skip
-    return conn.execute(stmt.returning(inbound_messages.c.id)).first() is not None
+) -> None:
+    """Insert the message's row (the caller checked ``seen`` first, in this transaction)."""
+    values = {
+        "key": key, "source": source[:80], "received_at": now, "outcome": outcome,
+        "matched": int(row is not None), "outbox_id": row.id if row else None,
+        "digest_id": digest_id, "run_id": run_id,
+        "address": canonical(address) if address else None, "detail": detail[:2000],
+    }  # fmt: skip
+    conn.execute(_RECORD, {f"b_{k}": v for k, v in values.items()})
+
+
+_SOFT = select(func.count()).where(
+    inbound_messages.c.address == bindparam("address"),
+    inbound_messages.c.outcome == "soft_bounce",
+    inbound_messages.c.received_at > bindparam("since"),
+)
 
 
 def soft_bounces(conn: Connection, address: str, *, since: datetime) -> int:
-    q = select(func.count()).where(
-        inbound_messages.c.address == canonical(address),
-        inbound_messages.c.outcome == "soft_bounce",
-        inbound_messages.c.received_at > since,
+    return int(conn.execute(_SOFT, {"address": canonical(address), "since": since}).scalar() or 0)
+
+
+_REASON = select(suppressions.c.reason).where(
+    suppressions.c.email == bindparam("b_email"), suppressions.c.scope == "all"
+)
+_ADD = suppressions.insert().values(
+    email=bindparam("b_email"), scope="all", reason=bindparam("b_reason"),
+    detail=bindparam("b_detail"), created_at=bindparam("b_now"),
+)  # fmt: skip
+_STRONGER = (
+    update(suppressions)
+    .where(suppressions.c.email == bindparam("b_email"), suppressions.c.scope == "all")
+    .values(
+        reason=bindparam("b_reason"), detail=bindparam("b_detail"), created_at=bindparam("b_now")
     )
-    return int(conn.execute(q).scalar() or 0)
+)
 
 
 def suppress(conn: Connection, address: str, *, reason: str, detail: str, now: datetime) -> bool:
     """Suppress for every kind of mail; an entry of the reader's own (unsubscribed, deleted)
     becomes this stronger one, so confirming again no longer lifts it. True when new."""
-    email = canonical(address)
-    found = conn.execute(
-        select(suppressions.c.reason).where(
-            suppressions.c.email == email, suppressions.c.scope == "all"
-        )
-    ).first()
+    params = {"b_email": canonical(address), "b_reason": reason, "b_detail": detail[:500],
+              "b_now": now}  # fmt: skip
+    found = conn.execute(_REASON, params).first()
     if found is None:
-        conn.execute(
-            suppressions.insert().values(
-                email=email, scope="all", reason=reason, detail=detail[:500], created_at=now
-            )
-        )
+        conn.execute(_ADD, params)
         return True
     if found.reason in _WEAKER:
-        conn.execute(
-            update(suppressions)
-            .where(suppressions.c.email == email, suppressions.c.scope == "all")
-            .values(reason=reason, detail=detail[:500], created_at=now)
-        )
+        conn.execute(_STRONGER, params)
     return False
 
 
@@ -151,6 +189,31 @@ def run_counts(conn: Connection, run_ids: Sequence[int]) -> dict[int, dict[str, 
     for run_id, outcome, n in conn.execute(q):
         out.setdefault(int(run_id), {})[str(outcome)] = int(n)
     return out
+
+
+_RUN_COMPLAINTS = select(func.count()).where(
+    inbound_messages.c.run_id == bindparam("run_id"), inbound_messages.c.outcome == "complaint"
+)
+
+
+def run_complaints(conn: Connection, run_id: int) -> int:
+    """Complaints of one run (an index range: each complaint checks its run's rate)."""
+    return int(conn.execute(_RUN_COMPLAINTS, {"run_id": run_id}).scalar() or 0)
+
+
+_UNSUBSCRIBE = (
+    update(subscribers)
+    .where(subscribers.c.email_key == bindparam("b_key"), subscribers.c.status != "unsubscribed")
+    .values(status="unsubscribed", unsubscribed_at=bindparam("b_now"), confirm_nonce=None,
+            pending_choice=None)
+)  # fmt: skip
+
+
+def unsubscribe_address(conn: Connection, address: str, *, now: datetime) -> bool:
+    """A complaint: the subscriber with this address (canonical) unsubscribed, as
+    ``subscribers.set_status`` does it, in one statement; False when none (or already)."""
+    done = conn.execute(_UNSUBSCRIBE, {"b_key": canonical(address), "b_now": now})
+    return bool(done.rowcount)
 
 
 @dataclass(frozen=True, slots=True)

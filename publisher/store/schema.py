@@ -257,7 +257,7 @@ inbound_messages = Table(
     Column("address", String(320), nullable=True),  # canonical form
     Column("detail", Text, nullable=False, default=""),
     Index("ix_inbound_address_outcome", "address", "outcome", "received_at"),
-    Index("ix_inbound_run", "run_id"),
+    Index("ix_inbound_run", "run_id", "outcome"),
     Index("ix_inbound_received", "received_at"),
 )
 

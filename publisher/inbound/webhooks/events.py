@@ -92,17 +92,14 @@ def apply_events(
     on_outcome: OnOutcome | None = None,
 ) -> list[Applied]:  # fmt: skip
     """All of a request's events in one transaction: a failure applies none of them."""
+    items = [
+        (Verdict(e.outcome, reported=(e.address.lower(),), envelope=e.envelope,
+                 message_ids=(e.message_id,) if e.message_id else (), detail=e.detail),
+         hashlib.sha256(f"{source}\0{e.event_id}\0{e.address}".encode()).hexdigest())
+        for e in events
+    ]  # fmt: skip
     with engine.begin() as conn:
-        done = [
-            effects.apply(
-                conn, rules,
-                Verdict(e.outcome, reported=(e.address.lower(),), envelope=e.envelope,
-                        message_ids=(e.message_id,) if e.message_id else (), detail=e.detail),
-                key=hashlib.sha256(f"{source}\0{e.event_id}\0{e.address}".encode()).hexdigest(),
-                source=source, now=now,
-            )
-            for e in events
-        ]  # fmt: skip
+        done = effects.apply_many(conn, rules, items, source=source, now=now)
     if on_outcome is not None:
         for applied in done:
             on_outcome(source, "duplicate" if applied.duplicate else applied.outcome)

@@ -33,7 +33,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_inbound_address_outcome", "inbound_messages", ["address", "outcome", "received_at"]
     )
-    op.create_index("ix_inbound_run", "inbound_messages", ["run_id"])
+    op.create_index("ix_inbound_run", "inbound_messages", ["run_id", "outcome"])
     op.create_index("ix_inbound_received", "inbound_messages", ["received_at"])
     op.create_table(
         "digest_holds",
