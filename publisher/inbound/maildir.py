@@ -9,6 +9,7 @@ finds its record and moves it without applying anything again.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from publisher.inbound.effects import Applied, Rules
 from publisher.inbound.message import read_bounded
 from publisher.inbound.process import Item, OnOutcome, apply_batch
 from publisher.store.types import Engine
+
+log = logging.getLogger("publisher.inbound")
 
 BATCH = 200  # messages per transaction: one commit per batch, not per message
 
@@ -60,6 +63,9 @@ def _read(folder: Path, name: str, limit: int) -> Item | None:
         with open(folder / "new" / name, "rb") as f:
             raw = read_bounded(f, limit)
     except FileNotFoundError:  # taken by another pass meanwhile
+        return None
+    except OSError as exc:  # unreadable (permissions): left in new/, the others go on
+        log.warning("inbound: cannot read %s: %s; left in new/", name, exc.strerror or exc)
         return None
     return Item(raw, name.partition(":")[0])
 

@@ -127,3 +127,17 @@ def test_imap_refuses_a_certificate_it_does_not_trust(
     report = poll(settings.model_copy(update={"inbound_sources": [source]}), engine, now=NOW)
     assert "x" in report.failed and "CERTIFICATE_VERIFY_FAILED" in report.failed["x"]
     assert len(list((dovecot.maildir / "new").iterdir())) == 1
+
+
+def test_preflight_names_an_inbound_maildir_that_is_not_a_folder(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from publisher.core.inboundsettings import MaildirInbound
+    from publisher.daemon.preflight import inbound_folders
+
+    (tmp_path / "file").write_text("x")
+    s = settings.model_copy(update={
+        "inbound_sources": [MaildirInbound(kind="maildir", name="a", path=tmp_path / "file")],
+        "inbound_unmatched_dir": tmp_path / "unmatched",
+    })  # fmt: skip
+    assert inbound_folders(s) == [f"inbound_sources[0].path: {tmp_path / 'file'}: not a folder"]
