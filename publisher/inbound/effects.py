@@ -169,7 +169,9 @@ def _complaint_rate(conn: Connection, rules: Rules, run_id: int, now: datetime) 
     digest_id, recipients = run
     complaints = store.run_complaints(conn, run_id)
     rate, before = complaints / recipients, (complaints - 1) / recipients
-    if rate >= rules.hold_rate > 0:
+    # Each threshold acts when a complaint crosses it: once an operator resumes the digest,
+    # later complaints about the same run do not hold it again (the next run's can).
+    if rules.hold_rate > 0 and before < rules.hold_rate <= rate:
         reason = (f"complaint rate {rate:.2%} of run {run_id} ({complaints} of {recipients}) "
                   f"reached complaint_hold_rate {rules.hold_rate:.2%}")  # fmt: skip
         if holds.hold_in(conn, digest_id, reason=reason, by="inbound", now=now):

@@ -82,6 +82,8 @@ def test_complaint_rate_warns_then_holds_until_resumed(
     resumed = runner.invoke(app, ["digest", "resume", "morning"])
     assert resumed.exit_code == 0 and "resumed morning" in resumed.output
     assert runner.invoke(app, ["digest", "resume", "morning"]).exit_code == 1
+    # A later complaint about the run the operator has seen does not hold the digest again.
+    _complain(tmp_path, rows[2].verp, rows[2].recipient, 2)
     again = pipeline.run_digest(engine, s, schedules(), "morning", now=later)
     assert again.status != "held"
 
