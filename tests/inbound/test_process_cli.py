@@ -138,3 +138,20 @@ def test_status_counts_per_source_and_day(
     by_source = {ln.split("\t")[1]: ln.split("\t")[2:] for ln in lines[1:]}
     assert by_source["file"] == ["2", "1", "1", "0", "0", "0", "0", "1"]
     assert by_source["stdin"] == ["1", "1", "0", "0", "0", "0", "1", "0"]
+
+
+def test_stdin_that_cannot_be_stored_exits_75_for_the_mta(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    blocked = tmp_path / "ro"
+    blocked.write_text("a file where the database folder should be")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
+    env |= {"PUBLISHER_DATABASE_URL": f"sqlite:///{blocked}/sub/p.db",
+            "PUBLISHER_SECRET_KEY": "test-secret-key-0123456789",
+            "PUBLISHER_INBOUND_UNMATCHED_DIR": str(tmp_path / "unmatched")}  # fmt: skip
+    cmd = [sys.executable, "-m", "publisher", "inbound", "process", "-"]
+    done = subprocess.run(cmd, input=mailkit.junk(), env=env, capture_output=True, timeout=120)
+    assert done.returncode == 75, done.stderr
+    assert b"database_url" in done.stderr and b"Traceback" not in done.stderr
