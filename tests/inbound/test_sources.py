@@ -141,3 +141,12 @@ def test_preflight_names_an_inbound_maildir_that_is_not_a_folder(
         "inbound_unmatched_dir": tmp_path / "unmatched",
     })  # fmt: skip
     assert inbound_folders(s) == [f"inbound_sources[0].path: {tmp_path / 'file'}: not a folder"]
+
+
+def test_the_daemon_schedules_the_inbound_job(settings: Settings) -> None:
+    from publisher.core.schedules import Schedules
+
+    table = JobTable(App(settings=settings, clock=FixedClock(NOW)))
+    specs = {spec.job_id: spec for spec in table.jobs(Schedules())}
+    assert "inbound" in specs
+    assert Schedules().jobs.inbound.every == "60s"

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from publisher.core.errors import PublisherError
-from publisher.core.vocab import InboundOutcome
+from publisher.core.vocab import InboundOutcome, InboundSourceKind
 from publisher.inbound import effects
 from publisher.inbound.classify import Verdict
 from publisher.inbound.effects import Applied, Rules
@@ -88,7 +88,8 @@ def bracketed(message_id: object) -> str | None:
 
 
 def apply_events(
-    engine: Engine, rules: Rules, events: Sequence[Event], *, source: str, now: datetime,
+    engine: Engine, rules: Rules, events: Sequence[Event], *, source: InboundSourceKind,
+    now: datetime,
     on_outcome: OnOutcome | None = None,
 ) -> list[Applied]:  # fmt: skip
     """All of a request's events in one transaction: a failure applies none of them."""
