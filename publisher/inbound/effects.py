@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from publisher.core import tokens
 from publisher.core.config import Settings
@@ -76,6 +77,12 @@ class Batch:
 
     seen: dict[str, tuple[InboundOutcome, bool]]
     rows: dict[int, SentRow]
+    # Records written together at the end of the batch; soft bounces and complaints are
+    # written at once, because the bounce score and the complaint rate count them.
+    pending: list[dict[str, Any]] = field(default_factory=list)
+
+    def defer(self, outcome: InboundOutcome) -> list[dict[str, Any]] | None:
+        return None if outcome in ("soft_bounce", "complaint") else self.pending
 
 
 def prefetch(conn: Connection, rules: Rules, items: Sequence[tuple[Verdict, str]]) -> Batch:
@@ -88,7 +95,9 @@ def apply_many(
     now: datetime,
 ) -> list[Applied]:  # fmt: skip
     batch = prefetch(conn, rules, items)
-    return [apply(conn, rules, v, key=k, source=source, now=now, batch=batch) for v, k in items]
+    done = [apply(conn, rules, v, key=k, source=source, now=now, batch=batch) for v, k in items]
+    store.record_many(conn, batch.pending)
+    return done
 
 
 def apply(
@@ -98,8 +107,7 @@ def apply(
     before = batch.seen.get(key) if batch is not None else store.seen(conn, key)
     if before is not None:
         return Applied(before[0], before[1], duplicate=True)
-    applied = _apply(conn, rules, verdict, key=key, source=source, now=now,
-                     rows=batch.rows if batch else None)  # fmt: skip
+    applied = _apply(conn, rules, verdict, key=key, source=source, now=now, batch=batch)
     if batch is not None:
         batch.seen[key] = (applied.outcome, applied.matched)
     return applied
@@ -107,17 +115,19 @@ def apply(
 
 def _apply(
     conn: Connection, rules: Rules, verdict: Verdict, *, key: str, source: str, now: datetime,
-    rows: dict[int, SentRow] | None,
+    batch: Batch | None,
 ) -> Applied:  # fmt: skip
+    defer = batch.defer(verdict.outcome) if batch is not None else None
     if verdict.outcome == "unsubscribe":
-        return _unsubscribe(conn, rules, verdict, key=key, source=source, now=now)
+        return _unsubscribe(conn, rules, verdict, key=key, source=source, now=now, defer=defer)
+    rows = batch.rows if batch is not None else None
     found = find(conn, verdict, rules.base, rows) if verdict.outcome != "unmatched" else Match()
     address = found.row.recipient if found.row is not None else None
     digest_id, run_id = found.digest_run
     detail = verdict.detail if verdict.outcome == "unmatched" else f"{verdict.detail} [{found.how}]"
     store.record(
         conn, key=key, source=source, now=now, outcome=verdict.outcome, row=found.row,
-        digest_id=digest_id, run_id=run_id, address=address, detail=detail,
+        digest_id=digest_id, run_id=run_id, address=address, detail=detail, defer=defer,
     )  # fmt: skip
     suppressed = False
     if address is not None:
@@ -147,17 +157,19 @@ def _effect(
 
 
 def _unsubscribe(
-    conn: Connection, rules: Rules, verdict: Verdict, *, key: str, source: str, now: datetime
-) -> Applied:
+    conn: Connection, rules: Rules, verdict: Verdict, *, key: str, source: str, now: datetime,
+    defer: list[dict[str, Any]] | None,
+) -> Applied:  # fmt: skip
     assert verdict.token is not None
     try:  # the token is checked before anything is written: a refusal leaves nothing
         who = signup.unsubscribe_in(conn, rules.secret, verdict.token, now=now)
     except tokens.TokenError as exc:
         detail = f"unsubscribe token refused: {exc}"
-        store.record(conn, key=key, source=source, now=now, outcome="unmatched", detail=detail)
+        store.record(conn, key=key, source=source, now=now, outcome="unmatched", detail=detail,
+                     defer=defer)  # fmt: skip
         return Applied("unmatched", detail=detail)
     store.record(conn, key=key, source=source, now=now, outcome="unsubscribe",
-                 address=who.email, detail="emailed unsubscribe")  # fmt: skip
+                 address=who.email, detail="emailed unsubscribe", defer=defer)  # fmt: skip
     return Applied("unsubscribe", True, address=who.email, suppressed=True)
 
 

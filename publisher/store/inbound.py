@@ -124,15 +124,30 @@ def record(
     run_id: int | None = None,
     address: str | None = None,
     detail: str = "",
+    defer: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Insert the message's row (the caller checked ``seen`` first, in this transaction)."""
+    """Insert the message's row (the caller checked ``seen`` first, in this transaction).
+
+    ``defer``: append the row there instead, for ``record_many`` at the end of a batch (rows
+    that no count in the same batch reads)."""
     values = {
         "key": key, "source": source[:80], "received_at": now, "outcome": outcome,
         "matched": int(row is not None), "outbox_id": row.id if row else None,
         "digest_id": digest_id, "run_id": run_id,
         "address": canonical(address) if address else None, "detail": detail[:2000],
     }  # fmt: skip
-    conn.execute(_RECORD, {f"b_{k}": v for k, v in values.items()})
+    params = {f"b_{k}": v for k, v in values.items()}
+    if defer is not None:
+        defer.append(params)
+    else:
+        conn.execute(_RECORD, params)
+
+
+def record_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """The deferred rows of a batch, in one executemany."""
+    if rows:
+        conn.execute(_RECORD, rows)
+        rows.clear()
 
 
 _SOFT = select(func.count()).where(
