@@ -271,7 +271,9 @@ def compose(app: App, role: Role) -> Daemon:
 
     runtime = JobTable(app)
     s = app.settings
-    web = create_app(s, clock=app.clock, context=WebContext(s, clock=app.clock, engine_=app.engine))
+    web_ctx = WebContext(s, clock=app.clock, engine_=app.engine)
+    web_ctx.state["inbound_outcome"] = runtime.metrics.inbound_outcome  # webhooks' counters
+    web = create_app(s, clock=app.clock, context=web_ctx)
     parts = Parts(
         jobs=runtime.jobs,
         web_app=web,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 
 from publisher.core.config import Settings
 from publisher.core.httpclient import HttpClient, HttpError
+from publisher.core.vocab import InboundSourceKind
 from publisher.inbound.effects import Rules
 from publisher.inbound.webhooks import espevents, ses
 from publisher.inbound.webhooks.events import Event, WebhookRefused, apply_events, parse
@@ -19,6 +20,7 @@ from publisher.web.errors import ApiError
 
 CERT_MAX_BYTES = 64 * 1024
 FETCHER = "sns_cert_fetch"  # ctx.state key: tests put a loopback fetcher here
+ON_OUTCOME = "inbound_outcome"  # ctx.state key: the daemon's prometheus counter of outcomes
 
 
 def fetch_https(url: str) -> bytes:
@@ -37,9 +39,10 @@ async def _body(request: Request, settings: Settings) -> bytes:
     return raw
 
 
-async def _apply(ctx: WebContext, events: list[Event], source: str) -> dict[str, Any]:
+async def _apply(ctx: WebContext, events: list[Event], source: InboundSourceKind) -> dict[str, Any]:
     rules = Rules.of(ctx.settings)
-    done = await ctx.write(apply_events, ctx.engine, rules, events, source=source, now=ctx.now())
+    done = await ctx.write(apply_events, ctx.engine, rules, events, source=source,
+                           now=ctx.now(), on_outcome=ctx.state.get(ON_OUTCOME))  # fmt: skip
     return {"events": len(done), "applied": sum(1 for a in done if not a.duplicate)}
 
 

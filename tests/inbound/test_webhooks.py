@@ -19,10 +19,11 @@ from sqlalchemy import Engine, func, select
 
 from publisher.core.clock import FixedClock
 from publisher.core.config import Settings
+from publisher.core.metrics import Metrics
 from publisher.store.schema import inbound_messages
 from publisher.web.app import create_app
 from publisher.web.context import WebContext
-from publisher.web.hooks import FETCHER
+from publisher.web.hooks import FETCHER, ON_OUTCOME
 from tests.digestkit import NOW, schedules
 from tests.inbound.inboundkit import SentRow, sent_digest, status_of, suppressed
 from tests.inbound.signkit import (
@@ -47,6 +48,7 @@ class Hooks:
     sns: SnsSigner
     https: LoopbackHttps
     sendgrid: SendGridKey
+    metrics: Metrics
 
 
 @pytest_asyncio.fixture
@@ -61,9 +63,11 @@ async def hooks(engine: Engine, settings: Settings, tmp_path: Path) -> AsyncIter
     https = LoopbackHttps(sns)
     ctx = WebContext(s, clock=FixedClock(NOW), engine_=engine, schedules_=schedules())
     ctx.state[FETCHER] = https.fetch
+    metrics = Metrics()
+    ctx.state[ON_OUTCOME] = metrics.inbound_outcome
     transport = httpx.ASGITransport(app=create_app(s, context=ctx))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield Hooks(client, rows, engine, sns, https, sendgrid)
+        yield Hooks(client, rows, engine, sns, https, sendgrid, metrics)
     await ctx.close()
     https.close()
 
@@ -100,6 +104,9 @@ async def test_ses_bounce_and_complaint_via_signed_sns(hooks: Hooks) -> None:
     again = await hooks.client.post("/hooks/ses", content=json.dumps(doc))
     assert again.json() == {"events": 1, "applied": 0}
     assert hooks.https.requests == ["/SimpleNotificationService-test.pem"]  # fetched once
+    counted = hooks.metrics.render()[0].decode()
+    assert 'publisher_inbound_messages_total{outcome="hard_bounce",source="ses"} 1.0' in counted
+    assert 'publisher_inbound_messages_total{outcome="duplicate",source="ses"} 1.0' in counted
 
 
 @pytest.mark.asyncio
