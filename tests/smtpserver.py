@@ -27,6 +27,7 @@ class Behaviour:
 @dataclass
 class Record:
     messages: list[tuple[str, bytes]] = field(default_factory=list)
+    senders: list[str] = field(default_factory=list)  # MAIL FROM of each kept message
     reads: int = 0
     grouped: int = 0  # reads carrying MAIL FROM, RCPT TO and DATA together
     connections: int = 0
@@ -81,6 +82,7 @@ class Handler:
             return reply
         data = envelope.original_content or b""
         self.r.messages.append((rcpt, bytes(data)))
+        self.r.senders.append(str(envelope.mail_from))
         self.r.busy += 1
         self.r.most_busy = max(self.r.most_busy, self.r.busy)
         try:

@@ -9,6 +9,7 @@ from publisher.cli import articles, core, deliver, digest, subscribers, suppress
 from publisher.cli import backup as backup_cli
 from publisher.cli import demo as demo_cli
 from publisher.cli import feeds as feeds_cli
+from publisher.cli import inbound as inbound_cli
 from publisher.cli import outbox as outbox_cli
 from publisher.cli import run as run_cli
 from publisher.cli import status as status_cli
@@ -38,6 +39,7 @@ backup_cli.register(app)
 alerts_cli.register(app)
 webhooks_cli.register(app)
 users_cli.register(app)
+inbound_cli.register(app)
 
 
 def main() -> None:

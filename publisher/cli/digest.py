@@ -15,6 +15,9 @@ from publisher.core.addresses import AddressError, normalise
 from publisher.core.errors import ParseError, PublisherError, ScheduleError
 from publisher.core.schedules import Schedules
 from publisher.core.timeparse import parse_rfc3339
+from publisher.digests import holds as digest_holds
+from publisher.digests.feedback import run_feedback
+from publisher.digests.holds import holding_of as holding
 from publisher.digests.runs import RunRow, run_history
 
 digest_app = typer.Typer(help="Preview, test, run and review email digests.", no_args_is_help=True)
@@ -188,18 +191,55 @@ def history(
     with open_app() as app:
         _schedules(app, digest_id)  # a typo must not read as "no runs yet"
         history_rows = run_history(app.engine, digest_id, limit=limit)
-    runs = [r for r, _c in history_rows]
+        runs = [r for r, _c in history_rows]
+        back = run_feedback(app.engine, runs)
+        held = holding(app.engine, digest_id)
     counts = {r.id: c for r, c in history_rows}
     say("run\twindow start\twindow end\tstatus\titems\trecipients\tsent\tfailed\tqueued\t"
-        "decided")  # fmt: skip
+        "decided\thard bounces\tsoft bounces\tcomplaints\tcomplaint rate")  # fmt: skip
     for r in runs:
-        c = counts[r.id]
+        c, f = counts[r.id], back[r.id]
         queued = sum(n for s, n in c.items() if s not in ("sent", "failed"))
         say(f"{r.id}\t{r.window_start:%Y-%m-%d %H:%M}\t{r.window_end:%Y-%m-%d %H:%M}\t"
             f"{r.status}\t{r.item_count}\t{r.recipient_count}\t{c.get('sent', 0)}\t"
-            f"{c.get('failed', 0)}\t{queued}\t{_decided(r)}")  # fmt: skip
+            f"{c.get('failed', 0)}\t{queued}\t{_decided(r)}\t{f.hard_bounces}\t{f.soft_bounces}\t"
+            f"{f.complaints}\t{f.complaint_rate:.2%}")  # fmt: skip
     if not runs:
         say(f"no runs of {digest_id} yet")
+    if held is not None:
+        say(f"held by {held.held_by} since {held.created_at:%Y-%m-%d %H:%M} UTC: {held.reason} "
+            f"(`publisher digest resume {digest_id}` lets it run)")  # fmt: skip
+
+
+@digest_app.command("hold")
+def hold(
+    digest_id: Annotated[str, typer.Argument(metavar="ID")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (shown by history and skipped runs).")
+    ] = "held by an operator",
+) -> None:
+    """Hold a digest: its runs are skipped (and say so) until `digest resume`."""
+    import getpass
+
+    try:
+        who = f"operator {getpass.getuser()}"
+    except (OSError, KeyError):  # no login name (a container without a passwd entry)
+        who = "operator"
+    with open_app() as app:
+        _schedules(app, digest_id)
+        done = digest_holds.hold(app.engine, digest_id, reason=reason, by=who, now=app.clock.now())
+    say(f"held {digest_id}" if done else f"{digest_id} was already held (its first reason stays)")
+
+
+@digest_app.command("resume")
+def resume(digest_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Lift a hold (the complaint circuit breaker's, or an operator's): runs go again."""
+    with open_app() as app:
+        _schedules(app, digest_id)
+        lifted = digest_holds.resume(app.engine, digest_id)
+    if lifted is None:
+        raise fail(f"{digest_id} is not held", 1)
+    say(f"resumed {digest_id} (was held by {lifted.held_by}: {lifted.reason})")
 
 
 def _decided(r: RunRow) -> str:

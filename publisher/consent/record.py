@@ -17,8 +17,8 @@ from typing import Any
 
 from publisher.core.addresses import canonical
 from publisher.core.config import Settings
+from publisher.core.tokens import DEMO_SECRET
 from publisher.core.vocab import ConsentChannel, ConsentEvent
-from publisher.messages.fanout import DEMO_SECRET
 from publisher.store import consent as store
 from publisher.store.types import Connection
 

@@ -35,6 +35,7 @@ from publisher.core.consolesettings import ConsoleSettings
 from publisher.core.errors import PublisherError
 from publisher.core.feedsettings import FeedSettings
 from publisher.core.fieldchecks import email_address, http_url
+from publisher.core.inboundsettings import InboundSettings
 from publisher.core.mailsettings import DeliverySettings, DigestSettings, DomainLimit
 from publisher.core.sourcesettings import (
     SOURCE_NAME,
@@ -149,6 +150,7 @@ class DaemonSettings(BaseModel):
 class Settings(
     SyndicationSettings,
     ConsoleSettings,
+    InboundSettings,
     WebApiSettings, DaemonSettings, SourceSettings, DigestSettings, DeliverySettings,
     FeedSettings, SiteSettings, ConsentSettings, AlertSettings, BaseSettings,
 ):  # fmt: skip
@@ -227,7 +229,7 @@ class Settings(
 
 
 # Lists whose items are tagged unions: pydantic puts the tag in an error's path, the file does not.
-_TAGGED_LISTS = frozenset({"sources"})
+_TAGGED_LISTS = frozenset({"sources", "inbound_sources"})
 # Off only while checking the environment alone, when the TOML file cannot be read.
 _READ_TOML: ContextVar[bool] = ContextVar("publisher_read_toml", default=True)
 

@@ -86,6 +86,11 @@ class Metrics:
             "publisher_drain_restarts", "Times the drain ended unexpectedly and was restarted",
             registry=r,
         )  # fmt: skip
+        self.inbound = Counter(
+            "publisher_inbound_messages",
+            "Inbound messages and webhook events by source kind and outcome",
+            ["source", "outcome"], registry=r,
+        )  # fmt: skip
         if snapshot is not None:
             r.register(_OutboxCollector(snapshot))
 
@@ -97,6 +102,9 @@ class Metrics:
     def message(self, outcome: str, kind: str, recipient: str) -> None:
         domain = recipient.rpartition("@")[2].lower() or "unknown"
         self.messages.labels(outcome, kind, domain).inc()
+
+    def inbound_outcome(self, source: str, outcome: str) -> None:
+        self.inbound.labels(source, outcome).inc()
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -218,9 +218,12 @@ class Jobs(_Strict):
     deliver: Timing = _default(every="30s")
     cleanup: Timing = _default(cron="30 3 * * *")
     reconfirm: Timing = _default(cron="0 10 * * *")  # advertising consent (issue 18)
+    inbound: Timing = _default(every="60s")  # bounces and unsubscribes (inbound_sources)
 
     def timings(self) -> tuple[Timing, ...]:
-        return (self.collect, self.feeds, self.deliver, self.cleanup, self.reconfirm)
+        return (
+            self.collect, self.feeds, self.deliver, self.cleanup, self.reconfirm, self.inbound
+        )  # fmt: skip
 
 
 class Schedules(_Strict):

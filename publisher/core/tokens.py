@@ -6,11 +6,13 @@ by anyone holding the link.
 
 from __future__ import annotations
 
+import base64
+import hmac
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Literal
 
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
+from itsdangerous import BadSignature, SignatureExpired, Signer, TimestampSigner
 
 from publisher.core.errors import PublisherError
 
@@ -27,6 +29,15 @@ MAX_AGE: dict[Purpose, timedelta] = {
     # A reconfirmation of advertising consent: valid past its grace period (issue 18).
     "reconfirm": timedelta(days=90),
 }
+
+
+# Demo mode only (settings refuse an empty secret_key otherwise): links work, but are forgeable.
+DEMO_SECRET = "publisher-demo-secret-not-for-production"
+
+
+def signing_secret(secret_key: str, demo: bool) -> str:
+    """The key tokens are signed with: secret_key, the demo's fixed key, or none."""
+    return secret_key or (DEMO_SECRET if demo else "")
 
 
 class TokenError(PublisherError, ValueError):  # ValueError: callers and tests predate the tree
@@ -90,3 +101,59 @@ def read_issued(
         return tuple(int(v) for v in value.split("-")), issued
     except ValueError:
         raise TokenError(f"not a valid {purpose} token") from None
+
+
+# --- short tokens: an id and a truncated MAC, for places a long token does not fit ---
+#
+# A VERP envelope sender (``bounces+TOKEN@domain``) must fit the 64-octet local part, and
+# mail systems may fold its case on the way back (Postfix lowercases Delivered-To): so the
+# token is lower-case base36 + base32, with no timestamp. The signing is itsdangerous's own
+# (key derived from the secret with this purpose's salt, its HMAC), only encoded differently.
+
+ShortPurpose = Literal["bounce"]
+_SHORT_MAC_CHARS = 13  # base32: 65 bits
+
+
+@lru_cache(maxsize=16)
+def _short_key(secret: str, purpose: str) -> hmac.HMAC:
+    # itsdangerous's key derivation and digest; the keyed HMAC state is built once and copied
+    # per token (a third of the cost of itsdangerous's get_signature, per outbox row).
+    signer = Signer(secret, salt=f"publisher.{purpose}")
+    return hmac.new(signer.derive_key(), digestmod=signer.digest_method)
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if not number:
+            return out
+
+
+def _short_mac(secret: str, purpose: ShortPurpose, head: str) -> str:
+    mac = _short_key(secret, purpose).copy()
+    mac.update(head.encode("ascii"))
+    raw = mac.digest()
+    return base64.b32encode(raw).decode("ascii")[:_SHORT_MAC_CHARS].lower()
+
+
+def make_short(secret: str, purpose: ShortPurpose, ident: int) -> str:
+    """``<id in base36>-<MAC>``: about 17 characters, lower case, no expiry."""
+    if not secret:
+        raise TokenError("no secret_key configured")
+    if ident < 0:
+        raise TokenError("a short token names a non-negative id")
+    head = _base36(ident)
+    return f"{head}-{_short_mac(secret, purpose, head)}"
+
+
+def read_short(secret: str, purpose: ShortPurpose, token: str) -> int:
+    """The id a short token names, or TokenError (forged, cut, or another purpose's)."""
+    head, _, mac = token.strip().lower().partition("-")
+    if not secret or not head or len(head) > 13 or not head.isalnum() or not head.isascii():
+        raise TokenError(f"not a valid {purpose} token")
+    if not hmac.compare_digest(mac, _short_mac(secret, purpose, head)):
+        raise TokenError(f"not a valid {purpose} token")
+    return int(head, 36)

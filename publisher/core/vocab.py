@@ -23,7 +23,7 @@ RunStatus = Literal[
     "running", "enqueued", "stale", "too_few", "awaiting_approval", "held", "skipped"
 ]
 # What a digest run call answers: a stored status, or why nothing was stored.
-RunOutcome = RunStatus | Literal["already", "nothing-due"]
+RunOutcome = RunStatus | Literal["already", "nothing-due", "held"]  # held: digests/holds.py
 
 SubscriberStatus = Literal["pending", "confirmed", "unsubscribed"]
 SubscriberFrequency = Literal["daily", "weekly"]
@@ -83,3 +83,15 @@ def pick(value: str | None, words: tuple[_Word, ...]) -> _Word | None:
 
 # --- console (issue 15): who may do what in /admin/, lowest first ---
 ConsoleRole = Literal["viewer", "editor", "admin"]
+
+# --- inbound mail (issue 14) ---
+# What one inbound message (or webhook event) turned out to be (inbound/classify.py).
+InboundOutcome = Literal[
+    "hard_bounce", "soft_bounce", "complaint", "unsubscribe", "auto_reply", "unmatched"
+]
+# Where inbound messages come from (inbound_messages.source starts with one of these).
+InboundSourceKind = Literal[
+    "file", "stdin", "maildir", "imap", "ses", "sendgrid", "postmark", "mailgun"
+]
+# Suppression reasons the inbound side writes (besides hard_bounce).
+InboundSuppressionReason = Literal["complaint", "bounce_score"]

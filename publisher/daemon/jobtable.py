@@ -31,6 +31,7 @@ from publisher.digests.pipeline import run_digest
 from publisher.digests.selection import latest_due
 from publisher.feeds.build import FeedBuilder
 from publisher.feeds.publish import published_articles, run_feeds
+from publisher.inbound.sources import poll as poll_inbound
 from publisher.intake.polling import run_collect
 from publisher.staff import accounts as console_accounts
 from publisher.staff import dashboard as console_dashboard
@@ -226,6 +227,18 @@ class JobTable:
 
         await self._timed("rollup", work)
 
+    async def inbound(self) -> None:
+        async def work() -> str:
+            if not self.app.settings.inbound_sources:
+                return "no inbound sources configured"
+            report = await asyncio.to_thread(
+                poll_inbound, self.app.settings, self.app.engine, now=self.app.clock.now(),
+                on_outcome=self.metrics.inbound_outcome,
+            )  # fmt: skip
+            return report.summary()
+
+        await self._timed("inbound", work)
+
     def jobs(self, schedules: Schedules) -> list[JobSpec]:
         tz = schedules.tz
         j = schedules.jobs
@@ -241,6 +254,7 @@ class JobTable:
             JobSpec("alerts", self.alerts, trigger_for(EVERY_MINUTE, tz)),
             JobSpec("rollup", self.rollup, interval_trigger(
                 timedelta(minutes=self.app.settings.console_rollup_minutes), tz)),
+            JobSpec("inbound", self.inbound, trigger_for(j.inbound, tz)),
         ]  # fmt: skip
         if syndication_configured(self.app.settings):  # webhooks, IndexNow (issue 17)
             specs.append(
@@ -350,7 +364,9 @@ def compose(app: App, role: Role) -> Daemon:
 
     runtime = JobTable(app)
     s = app.settings
-    web = create_app(s, clock=app.clock, context=WebContext(s, clock=app.clock, engine_=app.engine))
+    web_ctx = WebContext(s, clock=app.clock, engine_=app.engine)
+    web_ctx.state["inbound_outcome"] = runtime.metrics.inbound_outcome  # webhooks' counters
+    web = create_app(s, clock=app.clock, context=web_ctx)
     parts = Parts(
         jobs=runtime.jobs,
         web_app=web,

@@ -28,7 +28,8 @@ def problems(settings: Settings, schedules: Schedules | None, *, network: bool) 
     the SMTP relay (`check --offline` and `run` skip it: a relay that is down for a while
     must not stop the web pages; mail waits in the outbox)."""
     found: list[str] = []
-    checks: list[Check] = [database, settings_problems, listeners, feeds_folder, dkim]
+    checks: list[Check] = [database, settings_problems, listeners, feeds_folder, dkim,
+                           inbound_folders]  # fmt: skip
     for check in checks:
         found.extend(check(settings))
     found.extend(templates(settings, schedules))
@@ -104,6 +105,18 @@ def database(s: Settings) -> list[str]:
 def feeds_folder(s: Settings) -> list[str]:
     problem = _writable(s.feeds_dir)
     return [f"feeds_dir: {s.feeds_dir}: {problem}"] if problem else []
+
+
+def inbound_folders(s: Settings) -> list[str]:
+    """Maildir inbound sources and the unmatched folder: messages are moved, files written."""
+    found = [
+        f"inbound_sources[{i}].path: {src.path}: {problem}"
+        for i, src in enumerate(s.inbound_sources)
+        if src.kind == "maildir" and (problem := _writable(src.path))
+    ]
+    if problem := _writable(s.inbound_unmatched_dir):
+        found.append(f"inbound_unmatched_dir: {s.inbound_unmatched_dir}: {problem}")
+    return found
 
 
 def _writable(folder: Path) -> str | None:

@@ -22,7 +22,7 @@ from publisher.store import digest_runs, stats
 from publisher.store import sources as store_sources
 from publisher.store.types import Engine
 
-SYSTEM_JOBS = ("collect", "feeds", "deliver", "cleanup", "reconfirm")
+SYSTEM_JOBS = ("collect", "feeds", "deliver", "cleanup", "reconfirm", "inbound")
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from publisher.core import tokens
 from publisher.core.clock import Clock
 from publisher.core.config import Settings
 from publisher.delivery.drain import Drain
@@ -16,7 +17,12 @@ from publisher.delivery.mailer import Mailer
 from publisher.delivery.ratelimit import Limit
 from publisher.store.types import Engine
 
-__all__ = ["build_drain"]
+__all__ = ["bounce_base", "build_drain"]
+
+
+def bounce_base(settings: Settings) -> str:
+    """The envelope sender before VERP: bounce_address, delivery_return_path or from_address."""
+    return settings.bounce_address or settings.delivery_return_path or settings.from_address
 
 
 def build_drain(
@@ -37,7 +43,8 @@ def build_drain(
         data_timeout=settings.smtp_data_timeout,
     )
     config = DeliverConfig(
-        sender=settings.delivery_return_path or settings.from_address,
+        sender=bounce_base(settings),
+        verp_secret=tokens.signing_secret(settings.secret_key, settings.demo),
         pool_size=settings.smtp_pool_size,
         rate=settings.delivery_rate,
         domain_limits={

@@ -277,10 +277,11 @@ class Drain:
                     item, permitted = await self._next(), False
                     continue
                 nxt = self._prefetch() if session.pipelining else None
-                then = (self.config.sender, nxt.recipient) if nxt is not None else None
+                sender = self.config.envelope_sender
+                then = (sender(nxt.id), nxt.recipient) if nxt is not None else None
                 self._on_wire.add(item.id)
                 try:
-                    outcome = await session.send(self.config.sender, item.recipient, data, then)
+                    outcome = await session.send(sender(item.id), item.recipient, data, then)
                 finally:
                     if slot is not None:
                         slot.release()

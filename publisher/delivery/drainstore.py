@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from publisher.core import verp
 from publisher.core.clock import Clock
 from publisher.delivery.leaseholder import Holder, is_alive
 from publisher.delivery.ratelimit import Limit
@@ -53,6 +54,15 @@ class DeliverConfig:
     # repeated for everyone is a refusal of us that the relay words as a bounce.
     same_bounce_limit: int = 10
     grace: timedelta = timedelta(seconds=30)
+    # VERP: with a secret, each message's envelope sender is sender's LOCAL+TOKEN@DOMAIN,
+    # the token a short signed outbox row id (core/verp.py); empty: ``sender`` as it is.
+    verp_secret: str = ""
+
+    def envelope_sender(self, outbox_id: int) -> str:
+        """MAIL FROM of one row: a few microseconds (one HMAC), computed as it is sent."""
+        if not self.verp_secret:
+            return self.sender
+        return verp.address(self.sender, self.verp_secret, outbox_id)
 
     @property
     def duplicate_bound(self) -> int:

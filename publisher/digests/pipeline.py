@@ -15,7 +15,7 @@ from publisher.core.errors import InputError, PublisherError
 from publisher.core.models import Article, RankedArticle, Section, Selection
 from publisher.core.schedules import Digest, Schedules
 from publisher.core.vocab import RunOutcome, RunStatus
-from publisher.digests import runs, selection
+from publisher.digests import holds, runs, selection
 from publisher.messages import enqueue, fanout, mime
 from publisher.render.templates import DigestInput, Links, RenderedEmail, Renderer
 from publisher.store import articles as store_articles
@@ -75,6 +75,8 @@ def run_digest(
     digest = schedules.digest(digest_id)
     identity = fanout.Identity.from_settings(settings)
     with engine.begin() as conn:
+        if (held := holds.holding(conn, digest.id)) is not None:
+            return _held(digest.id, held)
         if manual:
             last_sent = digest_runs.last_window_end(conn, digest.id, digest_runs.SENDING)
             plan = selection.plan_now(digest, tz=schedules.tz, now=now, last_sent=last_sent)
@@ -151,6 +153,13 @@ def _store_variant(
     )  # fmt: skip
     key = f"{digest_runs.dedupe_prefix(digest.id, run_id)}{v.key}"
     return enqueue.store_content(conn, key=key, kind="digest", body=body, now=queued)
+
+
+def _held(digest_id: str, held: holds.Hold) -> RunResult:
+    note = (f"held by {held.held_by} since {held.created_at:%Y-%m-%d %H:%M} UTC: {held.reason}; "
+            f"`publisher digest resume {digest_id}` lets its runs go again")  # fmt: skip
+    log.warning("digest %s: run skipped, %s", digest_id, note)
+    return RunResult("held", digest_id, note=note)
 
 
 def _enqueue_run(

@@ -14,6 +14,7 @@ from publisher.core import tokens
 from publisher.core.addresses import domain_of, to_ascii
 from publisher.core.config import Settings
 from publisher.core.errors import InputError
+from publisher.core.tokens import DEMO_SECRET
 from publisher.core.vocab import OutboxKind
 from publisher.messages import mime
 from publisher.messages.enqueue import KINDS, NewMessage, enqueue, expiry_for, store_content
@@ -21,9 +22,6 @@ from publisher.render.linebudget import check_values
 from publisher.render.templates import Renderer
 from publisher.store.subscribers import Recipient
 from publisher.store.types import Connection
-
-# Demo mode only (settings refuse an empty secret_key otherwise): links work, but are forgeable.
-DEMO_SECRET = "publisher-demo-secret-not-for-production"
 
 
 @dataclass(frozen=True, slots=True)

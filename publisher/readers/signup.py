@@ -369,3 +369,11 @@ def delete(engine: Engine, subscriber_id: int, *, now: datetime, act: Act) -> No
         who = store_subscribers.subscriber_by_id(conn, subscriber_id, issued=None)
         if who is not None:
             _delete(conn, who, now, act)
+
+
+def unsubscribe_in(conn: Connection, secret: str, token: str, *, now: datetime) -> Subscriber:
+    """An unsubscribe emailed to ``unsubscribe_mailto`` (inbound/effects.py): the one-click
+    link's check and effect, in the caller's transaction. TokenError (or Gone) as there."""
+    who = _holder(conn, secret, "unsubscribe", token, now)[0]
+    _unsubscribe(conn, who, now, Act("mail", secret))
+    return who

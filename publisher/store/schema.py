@@ -455,3 +455,37 @@ Index("ix_subscribers_unsubscribed_at", subscribers.c.unsubscribed_at)
 Index("ix_suppressions_created_at", suppressions.c.created_at)
 # On PostgreSQL only, migration 0012 also indexes subscribers.email_key, subscribers.name and
 # suppressions.email COLLATE "C", for the console's prefix searches (store/consoleviews.py).
+
+# --- inbound mail (issue 14, migration 0011) ---
+# One row per inbound message or webhook event, written with its effect in one transaction:
+# the unique key (a hash of the Message-ID, or of the bytes) makes reprocessing apply nothing
+# twice. Soft bounces per address (the bounce score) and bounces and complaints per digest
+# run are counted from here.
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("source", String(80), nullable=False),  # kind:name, e.g. maildir:bounces
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("outcome", String(16), nullable=False),  # core.vocab.InboundOutcome
+    Column("matched", Integer, nullable=False, default=0),  # 1: named one of our messages
+    Column("outbox_id", Integer, nullable=True),  # no foreign key: outbox rows are purged
+    Column("digest_id", String(40), nullable=True),
+    Column("run_id", Integer, nullable=True),
+    Column("address", String(320), nullable=True),  # canonical form
+    Column("detail", Text, nullable=False, default=""),
+    Index("ix_inbound_address_outcome", "address", "outcome", "received_at"),
+    Index("ix_inbound_run", "run_id", "outcome"),
+    Index("ix_inbound_received", "received_at"),
+)
+
+# Digests whose runs are held (the complaint circuit breaker, or an operator) until resumed.
+digest_holds = Table(
+    "digest_holds",
+    metadata,
+    Column("digest_id", String(40), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("held_by", String(200), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+)

@@ -22,6 +22,8 @@ from publisher.core.errors import InputError
 from publisher.core.models import Article
 from publisher.core.vocab import pick
 from publisher.digests import pipeline
+from publisher.digests.feedback import run_feedback
+from publisher.digests.holds import holding_of
 from publisher.digests.runs import list_runs
 from publisher.intake import articles as articles_uc
 from publisher.intake.records import NotUtf8
@@ -190,7 +192,12 @@ def router(_settings: Settings) -> APIRouter:
         ctx = context_of(request)
         _digest(ctx, digest_id)
         found = list_runs(ctx.engine, digest_id, limit=limit)
-        return {"runs": [_jsonable(dataclasses.asdict(x)) for x in found]}
+        back = run_feedback(ctx.engine, found)  # bounces, complaints, complaint rate
+        held = holding_of(ctx.engine, digest_id)
+        return {
+            "runs": [_jsonable({**dataclasses.asdict(x), **back[x.id].as_dict()}) for x in found],
+            "held": None if held is None else _jsonable(dataclasses.asdict(held)),
+        }
 
     @r.post("/digests/{digest_id}/run", tags=["operators"])
     def run(request: Request, digest_id: str) -> Any:

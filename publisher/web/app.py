@@ -23,6 +23,7 @@ from publisher.web import (
     errors,
     feeds,
     guards,
+    hooks,
     pages,
     pageviews,
     share,
@@ -39,6 +40,7 @@ ROUTERS: tuple[RouterFactory, ...] = (
     feeds.router, pages.router, share.router, pageviews.router, api.router, docs.router,
     demo.router, consentpages.router, editorial.router, syndication_routes.router,
     console.router,
+    hooks.router,
 )  # fmt: skip
 
 
@@ -85,7 +87,8 @@ def create_app(
         guards.SameOrigin, allowed=_form_origins(ctx), skip=ONE_CLICK, language=settings.language
     )
     app.add_middleware(
-        guards.BodyLimit, limit_for=guards.body_limits(settings.max_body_bytes),
+        guards.BodyLimit,
+        limit_for=guards.body_limits(settings.max_body_bytes, settings.webhook_max_bytes),
         language=settings.language,
     )  # fmt: skip
     for make in routers:

@@ -33,11 +33,14 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def body_limits(max_body_bytes: int) -> Callable[[str], int]:
+def body_limits(max_body_bytes: int, hooks_max: int = FORM_BODY_MAX) -> Callable[[str], int]:
     """The cap per path: small for the public view beacon and the HTML forms, the setting
-    for the keyed API (CSV imports and article batches are legitimately large)."""
+    for the keyed API (CSV imports and article batches are legitimately large), and
+    ``hooks_max`` (webhook_max_bytes) for the sending services' webhooks under /hooks/."""
 
     def limit(path: str) -> int:
+        if path.startswith("/hooks/"):
+            return hooks_max
         if path == "/api/views":
             return min(VIEW_BODY_MAX, max_body_bytes)
         if path.startswith("/api/"):

@@ -67,7 +67,7 @@ def test_status_json(env: Path) -> None:
     data = json.loads(result.output)
     rows = {s["job"]: s for s in data["schedules"]}
     assert list(rows) == ["digest:morning", "digest:weekly", "collect", "feeds", "deliver",
-                          "cleanup", "reconfirm"]  # fmt: skip
+                          "cleanup", "reconfirm", "inbound"]  # fmt: skip
     morning = rows["digest:morning"]
     assert morning["timing"] == "cron 0 7 * * *" and morning["last_result"] == "enqueued"
     assert morning["last_run"] == "2026-11-23T22:00:30Z"

@@ -1,0 +1,150 @@
+"""Amazon SES notifications, delivered by SNS over HTTPS.
+
+SNS signs every message: the certificate is fetched (through a port, ``CertFetcher``) only
+from an ``https://sns.<region>.amazonaws.com/…pem`` URL and cached; the signature over the
+canonical string must verify, the topic must be one of ``ses_topic_arns``, and the signed
+Timestamp must be within ``webhook_tolerance``. A SubscriptionConfirmation is confirmed (its
+SubscribeURL fetched, again only from an SNS host) only after all of that.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from publisher.core.errors import PublisherError
+from publisher.core.timeparse import parse_rfc3339
+from publisher.core.vocab import InboundOutcome
+from publisher.inbound.webhooks.events import (
+    BadPayload,
+    BadSignature,
+    Event,
+    WebhookRefused,
+    bracketed,
+    obj,
+    parse,
+    within,
+)
+from publisher.inbound.webhooks.signatures import verify_rsa_cert
+
+# GET an https URL, return its body (bounded); raises PublisherError when it cannot.
+CertFetcher = Callable[[str], bytes]
+_SNS_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+_FIELDS = {
+    "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
+    "SubscriptionConfirmation": (
+        "Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type",
+    ),
+    "UnsubscribeConfirmation": (
+        "Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type",
+    ),
+}  # fmt: skip
+
+
+class CertUnavailable(WebhookRefused):
+    """The signing certificate could not be fetched now: SNS retries on 5xx."""
+
+    status = 503
+
+
+def aws_url(url: object, *, pem: bool) -> str:
+    """An https URL on an SNS host (no user info, default port), or BadSignature."""
+    text = str(url or "")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise BadSignature("not an SNS URL") from None
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" or not _SNS_HOST.match(host) or parts.username or port not in (
+        None, 443,
+    ):  # fmt: skip
+        raise BadSignature(f"not an SNS URL: {text[:200]!r}")
+    if pem and not parts.path.endswith(".pem"):
+        raise BadSignature("SigningCertURL is not a .pem")
+    return text
+
+
+def canonical(doc: dict[str, Any]) -> bytes:
+    kind = str(doc.get("Type"))
+    if kind not in _FIELDS:
+        raise BadPayload(f"unknown SNS message type {kind[:40]!r}")
+    out = []
+    for name in _FIELDS[kind]:
+        value = doc.get(name)
+        if value is None and name == "Subject":
+            continue
+        if not isinstance(value, str):
+            raise BadPayload(f"SNS field {name} missing")
+        out.append(f"{name}\n{value}\n")
+    return "".join(out).encode("utf-8")
+
+
+def _cert(url: str, fetch: CertFetcher, cache: dict[str, bytes]) -> bytes:
+    """SNS rotates its certificates rarely: the caller keeps a few fetched ones."""
+    if url not in cache:
+        try:
+            body = fetch(url)
+        except PublisherError as exc:
+            raise CertUnavailable(f"cannot fetch the SNS certificate: {exc}") from None
+        if len(cache) >= 16:
+            cache.clear()
+        cache[url] = body
+    return cache[url]
+
+
+def verify(doc: Any, *, topics: list[str], fetch: CertFetcher, cache: dict[str, bytes],
+           now: datetime, tolerance: timedelta) -> dict[str, Any]:  # fmt: skip
+    if not isinstance(doc, dict):
+        raise BadPayload("an SNS message is a JSON object")
+    data = canonical(doc)
+    if doc.get("TopicArn") not in topics:
+        raise BadSignature("topic not listed in ses_topic_arns")
+    version = doc.get("SignatureVersion")
+    if version not in ("1", "2"):
+        raise BadSignature("unknown SignatureVersion")
+    cert = _cert(aws_url(doc.get("SigningCertURL"), pem=True), fetch, cache)
+    verify_rsa_cert(
+        cert, str(doc.get("Signature", "")), data, "sha1" if version == "1" else "sha256"
+    )
+    try:
+        signed_at = parse_rfc3339(str(doc["Timestamp"]), UTC)
+    except (PublisherError, ValueError):
+        raise BadSignature("Timestamp is not a time") from None
+    within(signed_at, now, tolerance)
+    return doc
+
+
+def events(doc: dict[str, Any]) -> list[Event]:
+    """The bounces and complaints of an SES notification (other types yield none)."""
+    note = parse(str(doc["Message"]).encode("utf-8"))
+    if not isinstance(note, dict):
+        raise BadPayload("the SES notification is not a JSON object")
+    kind = note.get("notificationType") or note.get("eventType")
+    mail = obj(note.get("mail"))
+    headers = obj(mail.get("commonHeaders"))
+    envelope = (str(mail["source"]).lower(),) if isinstance(mail.get("source"), str) else ()
+    common = {"envelope": envelope, "message_id": bracketed(headers.get("messageId"))}
+    found: list[Event] = []
+    if kind == "Bounce" and isinstance(note.get("bounce"), dict):
+        bounce = note["bounce"]
+        outcome: InboundOutcome = (
+            "hard_bounce" if bounce.get("bounceType") == "Permanent" else "soft_bounce"
+        )
+        for r in bounce.get("bouncedRecipients") or []:
+            if isinstance(r, dict) and isinstance(r.get("emailAddress"), str):
+                detail = f"SES {bounce.get('bounceType')}/{bounce.get('bounceSubType')}"
+                found.append(Event(str(doc["MessageId"]), outcome, r["emailAddress"],
+                                   detail=detail, **common))  # type: ignore[arg-type]  # fmt: skip
+    elif kind == "Complaint" and isinstance(note.get("complaint"), dict):
+        complaint = note["complaint"]
+        if complaint.get("complaintFeedbackType") == "not-spam":
+            return []
+        for r in complaint.get("complainedRecipients") or []:
+            if isinstance(r, dict) and isinstance(r.get("emailAddress"), str):
+                found.append(Event(str(doc["MessageId"]), "complaint", r["emailAddress"],
+                                   detail="SES complaint", **common))  # type: ignore[arg-type]  # fmt: skip
+    return found

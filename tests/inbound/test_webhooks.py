@@ -1,0 +1,214 @@
+"""The sending services' webhooks through the real ASGI app: a signed SES (SNS) bounce and
+complaint, a SendGrid event batch, Postmark and Mailgun events each change the right reader;
+a bad signature, a replay outside the window, a forged certificate URL, a body that is not
+JSON or is 10 MB are 4xx and change nothing."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import Engine, func, select
+
+from publisher.core.clock import FixedClock
+from publisher.core.config import Settings
+from publisher.core.metrics import Metrics
+from publisher.store.schema import inbound_messages
+from publisher.web.app import create_app
+from publisher.web.context import WebContext
+from publisher.web.hooks import FETCHER, ON_OUTCOME
+from tests.digestkit import NOW, schedules
+from tests.inbound.inboundkit import SentRow, sent_digest, status_of, suppressed
+from tests.inbound.signkit import (
+    SNS_CERT_URL,
+    TOPIC,
+    LoopbackHttps,
+    SendGridKey,
+    SnsSigner,
+    mailgun_body,
+    ses_notification,
+)
+
+POSTMARK = "postmark:a-long-webhook-password"
+MAILGUN_KEY = "key-mailgun-signing-0123456789"
+
+
+@dataclass
+class Hooks:
+    client: httpx.AsyncClient
+    rows: list[SentRow]
+    engine: Engine
+    sns: SnsSigner
+    https: LoopbackHttps
+    sendgrid: SendGridKey
+    metrics: Metrics
+
+
+@pytest_asyncio.fixture
+async def hooks(engine: Engine, settings: Settings, tmp_path: Path) -> AsyncIterator[Hooks]:
+    sns, sendgrid = SnsSigner(tmp_path), SendGridKey()
+    s = settings.model_copy(update={
+        "bounce_address": "bounces@news.example.kr", "ses_topic_arns": [TOPIC],
+        "sendgrid_public_key": sendgrid.public_b64, "postmark_webhook_secret": POSTMARK,
+        "mailgun_signing_key": MAILGUN_KEY,
+    })  # fmt: skip
+    rows = sent_digest(engine, s, 8)
+    https = LoopbackHttps(sns)
+    ctx = WebContext(s, clock=FixedClock(NOW), engine_=engine, schedules_=schedules())
+    ctx.state[FETCHER] = https.fetch
+    metrics = Metrics()
+    ctx.state[ON_OUTCOME] = metrics.inbound_outcome
+    transport = httpx.ASGITransport(app=create_app(s, context=ctx))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield Hooks(client, rows, engine, sns, https, sendgrid, metrics)
+    await ctx.close()
+    https.close()
+
+
+def _records(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(inbound_messages)).scalar_one())
+
+
+def _bounce(row: SentRow) -> dict[str, object]:
+    return {
+        "notificationType": "Bounce",
+        "bounce": {"bounceType": "Permanent", "bounceSubType": "General",
+                   "bouncedRecipients": [{"emailAddress": row.recipient}]},
+        "mail": {"source": row.verp, "commonHeaders": {"messageId": row.message_id}},
+    }  # fmt: skip
+
+
+@pytest.mark.asyncio
+async def test_ses_bounce_and_complaint_via_signed_sns(hooks: Hooks) -> None:
+    r0, r1 = hooks.rows[0], hooks.rows[1]
+    doc = hooks.sns.sign(ses_notification(_bounce(r0), when=NOW, message_id="m-1"))
+    resp = await hooks.client.post("/hooks/ses", content=json.dumps(doc))
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"events": 1, "applied": 1}
+    complaint = {"notificationType": "Complaint",
+                 "complaint": {"complainedRecipients": [{"emailAddress": r1.recipient}]},
+                 "mail": {"source": r1.verp}}  # fmt: skip
+    doc2 = hooks.sns.sign(ses_notification(complaint, when=NOW, message_id="m-2"), version="2")
+    assert (await hooks.client.post("/hooks/ses", content=json.dumps(doc2))).status_code == 200
+    assert suppressed(hooks.engine) == {r0.recipient: "hard_bounce", r1.recipient: "complaint"}
+    assert status_of(hooks.engine, r1.recipient) == "unsubscribed"
+    # SNS delivers at least once: the same message again applies nothing.
+    again = await hooks.client.post("/hooks/ses", content=json.dumps(doc))
+    assert again.json() == {"events": 1, "applied": 0}
+    assert hooks.https.requests == ["/SimpleNotificationService-test.pem"]  # fetched once
+    counted = hooks.metrics.render()[0].decode()
+    assert 'publisher_inbound_messages_total{outcome="hard_bounce",source="ses"} 1.0' in counted
+    assert 'publisher_inbound_messages_total{outcome="duplicate",source="ses"} 1.0' in counted
+
+
+@pytest.mark.asyncio
+async def test_ses_refusals_change_nothing(hooks: Hooks) -> None:
+    row = hooks.rows[2]
+    good = hooks.sns.sign(ses_notification(_bounce(row), when=NOW, message_id="m-3"))
+    tampered = {**good, "Message": good["Message"].replace("Permanent", "Transient")}
+    stale = hooks.sns.sign(ses_notification(_bounce(row), when=NOW - timedelta(hours=1),
+                                            message_id="m-4"))  # fmt: skip
+    evil_url = {**good, "SigningCertURL": "https://sns.evil.example/x.pem"}
+    plain_http = {**good, "SigningCertURL": SNS_CERT_URL.replace("https", "http")}
+    other_topic = hooks.sns.sign({**ses_notification(_bounce(row), when=NOW, message_id="m-5"),
+                                  "TopicArn": "arn:aws:sns:us-east-1:999:other"})  # fmt: skip
+    for doc in (tampered, stale, evil_url, plain_http, other_topic):
+        resp = await hooks.client.post("/hooks/ses", content=json.dumps(doc))
+        assert resp.status_code == 401, resp.text
+    for body in (b"not json", b'{"Type": "Notification"}', b"[]"):
+        resp = await hooks.client.post("/hooks/ses", content=body)
+        assert resp.status_code == 400, resp.text
+    huge = await hooks.client.post("/hooks/ses", content=b"{" + b" " * (10 << 20) + b"}")
+    assert huge.status_code == 413
+    assert suppressed(hooks.engine) == {} and _records(hooks.engine) == 0
+    assert all(p.endswith(".pem") for p in hooks.https.requests)  # no host but the SNS one
+
+
+@pytest.mark.asyncio
+async def test_sns_subscription_confirmed_only_when_signed(hooks: Hooks) -> None:
+    confirm = {
+        "Type": "SubscriptionConfirmation", "MessageId": "c-1", "Token": "tok",
+        "TopicArn": TOPIC, "Message": "You have chosen to subscribe",
+        "SubscribeURL": "https://sns.ap-northeast-2.amazonaws.com/?Action=ConfirmSubscription&Token=tok",
+        "Timestamp": NOW.strftime("%Y-%m-%dT%H:%M:%S.000Z"), "SigningCertURL": SNS_CERT_URL,
+    }  # fmt: skip
+    unsigned = {**confirm, "SignatureVersion": "1", "Signature": base64.b64encode(b"x").decode()}
+    assert (await hooks.client.post("/hooks/ses", content=json.dumps(unsigned))).status_code == 401
+    elsewhere = hooks.sns.sign({**confirm, "SubscribeURL": "https://evil.example/confirm"})
+    assert (await hooks.client.post("/hooks/ses", content=json.dumps(elsewhere))).status_code == 401
+    assert not any("Confirm" in p for p in hooks.https.requests)
+    resp = await hooks.client.post("/hooks/ses", content=json.dumps(hooks.sns.sign(confirm)))
+    assert resp.status_code == 200 and resp.json() == {"subscribed": TOPIC}
+    assert "/?Action=ConfirmSubscription&Token=tok" in hooks.https.requests
+
+
+@pytest.mark.asyncio
+async def test_sendgrid_signed_events(hooks: Hooks) -> None:
+    r3, r4 = hooks.rows[3], hooks.rows[4]
+    stamp = int(NOW.timestamp())
+    body = json.dumps([
+        {"email": r3.recipient, "event": "bounce", "type": "bounce", "status": "5.1.1",
+         "sg_event_id": "e1", "timestamp": stamp},
+        {"email": r4.recipient, "event": "spamreport", "sg_event_id": "e2", "timestamp": stamp},
+        {"email": r4.recipient, "event": "delivered", "sg_event_id": "e3", "timestamp": stamp},
+    ]).encode()  # fmt: skip
+    bad = await hooks.client.post("/hooks/sendgrid", content=body,
+                                  headers=hooks.sendgrid.headers(body + b" ", stamp))  # fmt: skip
+    assert bad.status_code == 401
+    old = await hooks.client.post("/hooks/sendgrid", content=body,
+                                  headers=hooks.sendgrid.headers(body, stamp - 3600))  # fmt: skip
+    assert old.status_code == 401
+    assert suppressed(hooks.engine) == {}
+    resp = await hooks.client.post("/hooks/sendgrid", content=body,
+                                   headers=hooks.sendgrid.headers(body, stamp))  # fmt: skip
+    assert resp.status_code == 200 and resp.json() == {"events": 2, "applied": 2}
+    assert suppressed(hooks.engine) == {r3.recipient: "hard_bounce", r4.recipient: "complaint"}
+    junk = b"not json"
+    resp = await hooks.client.post("/hooks/sendgrid", content=junk,
+                                   headers=hooks.sendgrid.headers(junk, stamp))  # fmt: skip
+    assert resp.status_code == 400
+
+
+@pytest.mark.asyncio
+async def test_postmark_and_mailgun(hooks: Hooks) -> None:
+    r5, r6 = hooks.rows[5], hooks.rows[6]
+    bounce = json.dumps({"RecordType": "Bounce", "ID": 42, "Type": "HardBounce",
+                         "Email": r5.recipient, "BouncedAt": NOW.isoformat()}).encode()  # fmt: skip
+    auth = "Basic " + base64.b64encode(POSTMARK.encode()).decode()
+    wrong = "Basic " + base64.b64encode(b"postmark:guess").decode()
+    refused = await hooks.client.post("/hooks/postmark", content=bounce,
+                                      headers={"Authorization": wrong})  # fmt: skip
+    assert refused.status_code == 401
+    assert (await hooks.client.post("/hooks/postmark", content=bounce)).status_code == 401
+    ok = await hooks.client.post("/hooks/postmark", content=bounce, headers={"Authorization": auth})
+    assert ok.status_code == 200 and ok.json()["applied"] == 1
+    stamp = int(NOW.timestamp())
+    data = {"id": "mg-1", "event": "complained", "recipient": r6.recipient,
+            "message": {"headers": {"message-id": r6.message_id.strip("<>")}}}  # fmt: skip
+    forged = mailgun_body("not-the-key", data, stamp, "t" * 50)
+    assert (await hooks.client.post("/hooks/mailgun", content=forged)).status_code == 401
+    replay = mailgun_body(MAILGUN_KEY, data, stamp - 3600, "u" * 50)
+    assert (await hooks.client.post("/hooks/mailgun", content=replay)).status_code == 401
+    assert suppressed(hooks.engine) == {r5.recipient: "hard_bounce"}
+    good = mailgun_body(MAILGUN_KEY, data, stamp, "v" * 50)
+    resp = await hooks.client.post("/hooks/mailgun", content=good)
+    assert resp.status_code == 200 and resp.json()["applied"] == 1
+    assert status_of(hooks.engine, r6.recipient) == "unsubscribed"
+
+
+@pytest.mark.asyncio
+async def test_unconfigured_services_are_off(engine: Engine, settings: Settings) -> None:
+    ctx = WebContext(settings, clock=FixedClock(NOW), engine_=engine, schedules_=schedules())
+    transport = httpx.ASGITransport(app=create_app(settings, context=ctx))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        for path in ("/hooks/ses", "/hooks/sendgrid", "/hooks/postmark", "/hooks/mailgun"):
+            assert (await client.post(path, content=b"{}")).status_code in (401, 404), path
+    await ctx.close()
