@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from publisher.consent.record import Act
+from publisher.consent.record import record as record_consent
 from publisher.core import tokens
 from publisher.core.config import Settings
 from publisher.core.vocab import InboundOutcome
@@ -23,6 +25,7 @@ from publisher.digests import holds
 from publisher.inbound.classify import Verdict
 from publisher.inbound.match import Base, Match, find, verp_id
 from publisher.readers import signup
+from publisher.store import events as store_events
 from publisher.store import inbound as store
 from publisher.store.inbound import SentRow
 from publisher.store.types import Connection
@@ -132,6 +135,7 @@ def _apply(
     suppressed = False
     if address is not None:
         suppressed = _effect(conn, rules, verdict.outcome, address, detail, now)
+        _tell(conn, verdict.outcome, address, digest_id, run_id, detail, now)
         if verdict.outcome == "complaint" and run_id is not None:
             _complaint_rate(conn, rules, run_id, now)
     return Applied(verdict.outcome, found.row is not None, address=address,
@@ -151,9 +155,26 @@ def _effect(
             return store.suppress(conn, address, reason="bounce_score", detail=note, now=now)
         return False
     if outcome == "complaint":
-        store.unsubscribe_address(conn, address, now=now)
+        if store.unsubscribe_address(conn, address, now=now):  # the consent log keeps why
+            why = {"reason": "complaint"}
+            record_consent(conn, Act("mail", rules.secret), email=address, subscriber_id=None,
+                           event="unsubscribed", now=now, detail=why)  # fmt: skip
         return store.suppress(conn, address, reason="complaint", detail=detail, now=now)
     return False
+
+
+def _tell(
+    conn: Connection, outcome: InboundOutcome, address: str, digest_id: str | None,
+    run_id: int | None, detail: str, now: datetime,
+) -> None:  # fmt: skip
+    """The ``bounce`` and ``complaint`` events for webhook receivers (issue 17), in the
+    transaction of their effect."""
+    if outcome not in ("hard_bounce", "soft_bounce", "complaint"):
+        return
+    event = "complaint" if outcome == "complaint" else "bounce"
+    data = {"address": address, "kind": outcome, "digest_id": digest_id, "run_id": run_id,
+            "detail": detail[:500]}  # fmt: skip
+    store_events.record_event(conn, event, address, data, now=now)
 
 
 def _unsubscribe(
