@@ -29,6 +29,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from publisher.core.analyticssettings import AnalyticsSettings
 from publisher.core.errors import PublisherError
 from publisher.core.feedsettings import FeedSettings
 from publisher.core.fieldchecks import email_address, http_url
@@ -143,6 +144,7 @@ class DaemonSettings(BaseModel):
 # The groups in the order of the configuration reference: pydantic collects the fields of
 # the bases last to first, so the first group listed here comes last.
 class Settings(
+    AnalyticsSettings,
     WebApiSettings, DaemonSettings, SourceSettings, DigestSettings, DeliverySettings,
     FeedSettings, SiteSettings, BaseSettings,
 ):  # fmt: skip

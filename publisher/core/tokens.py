@@ -14,7 +14,9 @@ from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 
 from publisher.core.errors import PublisherError
 
-Purpose = Literal["confirm", "unsubscribe", "preferences", "share-block", "form"]
+Purpose = Literal[
+    "confirm", "unsubscribe", "preferences", "share-block", "form", "click", "click-reader"
+]
 
 MAX_AGE: dict[Purpose, timedelta] = {
     "confirm": timedelta(days=7),
@@ -24,6 +26,10 @@ MAX_AGE: dict[Purpose, timedelta] = {
     "share-block": timedelta(days=365),
     # A web form's anti-forgery token carries the time it was shown; a stale form is refused.
     "form": timedelta(hours=2),
+    # A digest's article links (analytics/links.py) and the reader part of a per-reader link:
+    # an archived digest's links keep working for years.
+    "click": timedelta(days=3650),
+    "click-reader": timedelta(days=3650),
 }
 
 

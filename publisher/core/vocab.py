@@ -33,6 +33,12 @@ SuppressionScope = Literal["all", "share"]
 # The SMTP command a reply answers (delivery/smtpwire.classify reads a reply by it).
 SmtpStage = Literal["mail", "rcpt", "data"]
 
+# --- click analytics (issue 16) ---
+# A click on a tracked link: a reader's, or a machine's (scanner, prefetch, HEAD, burst).
+ClickKind = Literal["human", "machine"]
+# Why a click was taken for a machine's (the report counts each reason).
+MachineReason = Literal["head", "prefetch", "scanner-agent", "scanner-network", "burst"]
+
 
 def pick(value: str | None, words: tuple[_Word, ...]) -> _Word | None:
     """``value`` as a member of the vocabulary ``words``; None when it is not one (or None)."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from publisher.analytics.tracking import Tracking
 from publisher.core.config import Settings
 from publisher.core.errors import InputError, PublisherError
 from publisher.core.models import Article, RankedArticle, Selection
@@ -42,7 +44,7 @@ class RunResult:
 
 
 def _input(
-    digest: Digest, window: selection.Window, picked: Selection, links: Links, **kw: bool
+    digest: Digest, window: selection.Window, picked: Selection, links: Links, **kw: Any
 ) -> DigestInput:
     return DigestInput(
         digest_id=digest.id, digest_name=digest.name, subject_template=digest.subject,
@@ -122,15 +124,19 @@ def _enqueue_run(
     links = Links(view_in_browser=archive_url, **fanout.personal_links())
     list_info = identity.list_info(digest.name, digest.id)
     prefix = digest_runs.dedupe_prefix(digest.id, run_id)
+    tracking = Tracking.start(conn, settings, identity.secret, run_id=run_id, now=queued)
     enqueued = 0
-    for v in variants:
-        rendered = renderer.digest(_input(digest, w, v.selection, links))
+    for number, v in enumerate(variants, start=1):
+        rendered = renderer.digest(
+            _input(digest, w, v.selection, links, **tracking.render_args(number))
+        )
         body = mime.compose(
             rendered=rendered, sender=identity.sender, date=queued, list_info=list_info
         )
         enqueued += fanout.store_and_enqueue(
             conn, identity, body=body, content_key=f"{prefix}{v.key}",
             recipients=v.recipients, dedupe_prefix=prefix, kind="digest", now=queued,
+            extra=tracking.extra,
         )  # fmt: skip
     full = selection.select_for(
         sections=None, articles=articles, ranked=ranked, order=order, digest=digest

@@ -6,7 +6,7 @@ a 100k fan-out renders nothing per recipient: it signs two tokens and builds a s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -93,7 +93,9 @@ def messages(
     dedupe_prefix: str,
     kind: OutboxKind,
     now: datetime,
+    extra: Callable[[Recipient], dict[str, str]] | None = None,
 ) -> list[NewMessage]:
+    """``extra``: more per-recipient values (e.g. analytics' reader part of tracked links)."""
     return [
         NewMessage(
             dedupe_key=f"{dedupe_prefix}{r.id}",
@@ -102,7 +104,8 @@ def messages(
             content_id=content_id,
             substitutions=identity.substitutions(
                 subscriber_id=r.id, name=r.name, email=r.email, now=now
-            ),
+            )
+            | (extra(r) if extra else {}),
             expires_in=identity.expiries[kind],
         )
         for r in recipients
@@ -119,12 +122,13 @@ def store_and_enqueue(
     dedupe_prefix: str,
     kind: OutboxKind,
     now: datetime,
+    extra: Callable[[Recipient], dict[str, str]] | None = None,
 ) -> int:
     """Store one variant's bytes once and give each recipient a row; returns new rows."""
     cid = store_content(conn, key=content_key, kind=kind, body=body, now=now)
     batch = messages(
         identity, recipients=recipients, content_id=cid, dedupe_prefix=dedupe_prefix,
-        kind=kind, now=now,
+        kind=kind, now=now, extra=extra,
     )  # fmt: skip
     return enqueue(conn, batch, now=now, domain=identity.message_id_domain)
 

@@ -18,6 +18,8 @@ MAIL_STRINGS: dict[str, dict[str, str]] = {
         "more_on_site": "사이트에서 {n}건 더 보기",
         "read_more": "사이트에서 더 보기",
         "why": "{site}의 뉴스레터를 구독하셔서 이 메일을 받으셨습니다.",
+        "click_note": "이 메일의 기사 링크는 구독자별로 클릭을 기록합니다. "
+        "구독 설정에서 끌 수 있습니다.",
         "why_test": "[테스트] 발송 전 확인용으로 보낸 메일입니다.",
         "preferences": "구독 설정 변경",
         "unsubscribe": "구독 해지",
@@ -49,6 +51,8 @@ MAIL_STRINGS: dict[str, dict[str, str]] = {
         "more_on_site": "{n} more on the site",
         "read_more": "More on the site",
         "why": "You receive this because you subscribed to the {site} newsletter.",
+        "click_note": "Article links in this email record your clicks; "
+        "turn this off in your preferences.",
         "why_test": "[TEST] A copy sent for checking before the real send.",
         "preferences": "Change preferences",
         "unsubscribe": "Unsubscribe",
