@@ -76,8 +76,11 @@ def write_batch(engine: Engine, batch: ClickBatch, merge: Merge) -> int:
             _add_clicks(conn, batch.clicks)
             _add_email_views(conn, batch.email_views)
             _merge_sketches(conn, batch.sketches, merge)
-            if batch.readers:
-                conn.execute(reader_clicks.insert(), [vars_of(r) for r in batch.readers])
+            if batch.readers:  # a reader who opted out since the mail was sent: not kept
+                out = opted_out_ids(conn)
+                rows = [vars_of(r) for r in batch.readers if r.subscriber_id not in out]
+                if rows:
+                    conn.execute(reader_clicks.insert(), rows)
     except OperationalError as exc:
         raise StoreError(f"database_url: cannot write: {str(exc.orig).strip()}") from None
     return sum(batch.clicks.values())

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from publisher import __version__
 from publisher.core.clock import Clock, SystemClock
 from publisher.core.config import Settings
-from publisher.web import api, demo, docs, errors, feeds, guards, pages, pageviews, share
+from publisher.web import api, clicks, demo, docs, errors, feeds, guards, pages, pageviews, share
 from publisher.web.context import WebContext
 
 GIL_SWITCH_INTERVAL = 0.001  # seconds
@@ -23,7 +23,7 @@ RouterFactory = Callable[[Settings], APIRouter]
 # Later areas append their factory here; order is the matching order.
 ROUTERS: tuple[RouterFactory, ...] = (
     feeds.router, pages.router, share.router, pageviews.router, api.router, docs.router,
-    demo.router,
+    demo.router, clicks.router,
 )  # fmt: skip
 
 
@@ -73,6 +73,9 @@ def create_app(
         guards.BodyLimit, limit_for=guards.body_limits(settings.max_body_bytes),
         language=settings.language,
     )  # fmt: skip
+    # Tracked digest links are answered before everything above (web/clicks.py).
+    if clicks.router in routers:
+        app.add_middleware(clicks.FastClicks)
     for make in routers:
         app.include_router(make(settings))
     return app
