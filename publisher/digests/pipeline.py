@@ -113,7 +113,7 @@ def _enqueue_run(
 ) -> RunResult:  # fmt: skip
     """Render each variant, queue it for its recipients, and keep the full issue as the
     run's archive (in the run's transaction)."""
-    ranked = selection.most_viewed_for(conn, digest, w)
+    ranked = selection.most_viewed_for(conn, digest, w, settings.most_viewed_sources)
     order = store_articles.list_sections(conn)
     people = store_subscribers.recipients(conn, frequency=digest.frequency)
     variants, skipped = selection.group_variants(
@@ -198,7 +198,7 @@ def preview(
             raise NothingDue(f"digest {digest.id}: {plan.reason}")
         w = plan.window
         articles = selection.new_articles(conn, digest, w)
-        ranked = selection.most_viewed_for(conn, digest, w)
+        ranked = selection.most_viewed_for(conn, digest, w, settings.most_viewed_sources)
         order = store_articles.list_sections(conn)
         people = store_subscribers.recipients(conn, frequency=digest.frequency)
         who = None
