@@ -12,15 +12,19 @@ from sqlalchemy.exc import OperationalError
 
 from publisher.core.timeparse import hour_floor
 from publisher.store.db import StoreError, dialect_insert
+from publisher.store.digest_runs import RunRow
+from publisher.store.digest_runs import _row as run_from_row
 from publisher.store.schema import (
     articles,
     click_counts,
     click_optouts,
     click_sketches,
     digest_runs,
+    outbox,
     reader_clicks,
     sections,
     source_view_buckets,
+    suppressions,
 )
 
 # (run, variant, position, article, kind, reason, hour)
@@ -188,9 +192,26 @@ def sketch(conn: Connection, run_id: int) -> bytes | None:
     return bytes(found) if found is not None else None
 
 
-def run_digest_id(conn: Connection, run_id: int) -> str | None:
-    found = conn.execute(select(digest_runs.c.digest_id).where(digest_runs.c.id == run_id)).scalar()
-    return str(found) if found is not None else None
+def run_row(conn: Connection, run_id: int) -> RunRow | None:
+    """The digest run ``run_id`` (any digest), or None."""
+    found = conn.execute(select(digest_runs).where(digest_runs.c.id == run_id)).first()
+    return run_from_row(found) if found is not None else None
+
+
+def run_suppressions(conn: Connection, dedupe_prefix: str, since: datetime) -> dict[str, int]:
+    """Recipients of a run suppressed since it was queued, by reason (hard_bounce, complaint…).
+
+    Matched on the lower-cased address, as the suppression list keys most addresses."""
+    pattern = dedupe_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    q = (
+        select(suppressions.c.reason, func.count(func.distinct(outbox.c.recipient)))
+        .select_from(
+            outbox.join(suppressions, suppressions.c.email == func.lower(outbox.c.recipient))
+        )
+        .where(outbox.c.dedupe_key.like(pattern, escape="\\"), suppressions.c.created_at >= since)
+        .group_by(suppressions.c.reason)
+    )
+    return {str(r): int(n) for r, n in conn.execute(q)}
 
 
 # --- per reader --------------------------------------------------------------------------

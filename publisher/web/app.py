@@ -13,8 +13,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from publisher import __version__
 from publisher.core.clock import Clock, SystemClock
 from publisher.core.config import Settings
-from publisher.web import api, clicks, demo, docs, errors, feeds, guards, pages, pageviews, share
+from publisher.web import api, demo, docs, errors, feeds, guards, pages, pageviews, share
+from publisher.web.clicks import FastClicks
+from publisher.web.clicks import router as clicks_router
 from publisher.web.context import WebContext
+from publisher.web.reports import router as reports_router
 
 GIL_SWITCH_INTERVAL = 0.001  # seconds
 # RFC 8058 one-click unsubscribe: mail providers POST from anywhere; the token is the proof.
@@ -23,7 +26,7 @@ RouterFactory = Callable[[Settings], APIRouter]
 # Later areas append their factory here; order is the matching order.
 ROUTERS: tuple[RouterFactory, ...] = (
     feeds.router, pages.router, share.router, pageviews.router, api.router, docs.router,
-    demo.router, clicks.router,
+    demo.router, clicks_router, reports_router,
 )  # fmt: skip
 
 
@@ -74,8 +77,8 @@ def create_app(
         language=settings.language,
     )  # fmt: skip
     # Tracked digest links are answered before everything above (web/clicks.py).
-    if clicks.router in routers:
-        app.add_middleware(clicks.FastClicks)
+    if clicks_router in routers:
+        app.add_middleware(FastClicks)
     for make in routers:
         app.include_router(make(settings))
     return app
