@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from publisher.analytics.retention import apply_retention
 from publisher.app import App
 from publisher.core.httpclient import HttpClient
 from publisher.core.metrics import Metrics
@@ -144,6 +145,17 @@ class JobTable:
 
         await self._timed("cleanup", work)
 
+    async def clicks(self) -> None:
+        """click_retention: per-reader clicks deleted, hourly click counts folded (issue 16)."""
+
+        async def work() -> str:
+            now, keep = self.app.clock.now(), self.app.settings.click_retention
+            return await asyncio.to_thread(
+                apply_retention, self.app.engine, now=now, retention=keep
+            )
+
+        await self._timed("clicks", work)
+
     def jobs(self, schedules: Schedules) -> list[JobSpec]:
         tz = schedules.tz
         j = schedules.jobs
@@ -152,6 +164,7 @@ class JobTable:
             JobSpec("feeds", self.feeds, trigger_for(j.feeds, tz)),
             JobSpec("deliver", self.deliver, trigger_for(j.deliver, tz)),
             JobSpec("cleanup", self.cleanup, trigger_for(j.cleanup, tz), timedelta(hours=6)),
+            JobSpec("clicks", self.clicks, trigger_for(j.cleanup, tz), timedelta(hours=6)),
         ]
         for d in schedules.digests:
             specs.append(

@@ -22,6 +22,7 @@ from publisher.digests.runs import run_archive
 from publisher.intake.articles import list_sections
 from publisher.readers import formcheck, signup
 from publisher.readers.sharing import hash_ip
+from publisher.web import readerclicks as reader_clicks
 from publisher.web.context import WebContext, context_of
 
 log = logging.getLogger("publisher.web")
@@ -264,7 +265,7 @@ def _prefs_page(
     to subscribe again (with a confirmation mail), never a page that looks active."""
     return page(ctx, request, "preferences", status=status, lang=lang, who=who, token=token,
                 sections=_sections(ctx), frequencies=ctx.frequencies(), notice=notice,
-                error=error)  # fmt: skip
+                error=error, click_tracking=reader_clicks.tracking_state(ctx, who.id))  # fmt: skip
 
 
 def _delete_page(
@@ -299,8 +300,14 @@ def _preference_routes(r: APIRouter) -> None:
         if who is None:
             return bad_link(ctx, request, lang=lang)
         action = form.get("action", "save")
+        if action in reader_clicks.ACTIONS:  # per-reader click tracking off / on again
+            await ctx.write(reader_clicks.apply, ctx, who.id, action)
+            return await asyncio.to_thread(
+                _prefs_page, ctx, request, who, token=token, lang=lang, notice="saved"
+            )
         if action == "export":
-            body = json.dumps(signup.my_data(who), ensure_ascii=False, indent=2)
+            data = {**signup.my_data(who), **reader_clicks.my_data(ctx, who.id)}
+            body = json.dumps(data, ensure_ascii=False, indent=2)
             disposition = 'attachment; filename="my-newsletter-data.json"'
             return Response(body, media_type="application/json",
                             headers={**NO_STORE, "Content-Disposition": disposition})  # fmt: skip
