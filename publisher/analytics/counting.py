@@ -97,7 +97,9 @@ class ClickRecorder:
         self._buffer: CountBuffer[ClickKey] = CountBuffer(
             flush_every=flush_every, max_buffered=max_buffered
         )
-        self._sketches: dict[int, bytearray] = {}
+        # Per run, the clients with human clicks since the last flush (and how many): they
+        # go into the run's sketch at the flush, unless a burst took their clicks back.
+        self._clients: dict[int, dict[str, int]] = {}
         self._readers: list[ReaderClick] = []
         self._lock = threading.Lock()
         self.stats = ClickStats()
@@ -174,27 +176,39 @@ class ClickRecorder:
                                  click.at)  # fmt: skip
                 r.human = False
                 self.stats.moved_to_machine += 1
+                self._uncount_client(run, click)
         recent.append(_Recent(now, position, key, human=False))
         self._recent[group] = recent
         return "burst"
 
     def _count_human(self, click: Click, run: int, at: datetime) -> None:
-        registers = self._sketches.get(run)
-        if registers is None:
-            registers = self._sketches[run] = sketch.empty()
-        sketch.add(registers, f"{click.client}|{click.user_agent}".encode())
+        clients = self._clients.setdefault(run, {})
+        who = f"{click.client}|{click.user_agent}"
+        clients[who] = clients.get(who, 0) + 1
         if self._per_reader and click.reader is not None and click.target[3] > 0:
             _run, _variant, position, article = click.target
             self._readers.append(ReaderClick(click.reader, run, position, article, at))
+
+    def _uncount_client(self, run: int, click: Click) -> None:
+        clients = self._clients.get(run, {})
+        who = f"{click.client}|{click.user_agent}"
+        if clients.get(who, 0) > 0:
+            clients[who] -= 1
 
     def flush(self) -> int:
         """Write what is buffered in one transaction; returns the clicks stored (net)."""
         with self._lock:
             counts, buffered = self._buffer.take()
-            sketches, self._sketches = self._sketches, {}
+            clients, self._clients = self._clients, {}
             readers, self._readers = self._readers, []
-        if not counts and not sketches:
+        if not counts and not clients:
             return 0
+        sketches: dict[int, bytearray] = {}
+        for run, seen in clients.items():
+            registers = sketches[run] = sketch.empty()
+            for who, n in seen.items():
+                if n > 0:
+                    sketch.add(registers, who.encode())
         views: dict[tuple[int, datetime], int] = {}
         for (_run, _variant, _pos, article, kind, _reason, hour), n in counts.items():
             if kind == "human" and article > 0:
@@ -208,9 +222,10 @@ class ClickRecorder:
         except Exception:
             with self._lock:
                 self._buffer.restore(counts, buffered)
-                for run, registers in sketches.items():
-                    mine = self._sketches.setdefault(run, sketch.empty())
-                    mine[:] = sketch.merge(bytes(mine), bytes(registers))
+                for run, seen in clients.items():
+                    mine = self._clients.setdefault(run, {})
+                    for who, n in seen.items():
+                        mine[who] = mine.get(who, 0) + n
                 self._readers[:0] = readers
             raise
         self.stats.stored += stored
