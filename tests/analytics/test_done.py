@@ -60,8 +60,8 @@ async def test_delivered_digest_clicked_by_readers_and_a_scanner(
     })  # fmt: skip
     load_store(engine)
     readers = [f"reader{i:02d}@example.kr" for i in range(30)]
-    for r in readers:
-        add_subscriber(engine, r)  # every section: one variant, the same links
+    for address in readers:
+        add_subscriber(engine, address)  # every section: one variant, the same links
     result = pipeline.run_digest(engine, s, schedules(), "morning", now=NOW)
     assert result.enqueued == 30 and result.run_id is not None
     clock = FixedClock(NOW + timedelta(minutes=5))
