@@ -11,7 +11,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from publisher.analytics.links import Target, read_reader, read_target
@@ -65,14 +65,20 @@ def destination(info: store_clicks.ArticleInfo | None, settings: Settings) -> De
     return Destination(info.url, retracted=False)
 
 
+def _end_of(day: int) -> datetime:
+    return datetime.fromtimestamp((day + 1) * 86400 + 3600, tz=UTC)
+
+
 @lru_cache(maxsize=65536)  # verifying a signature costs ~15 µs; a digest has few links
 def parse_token(secret: str, token: str, now_day: int) -> Target | None:
     """The target of a click token, or None if it is forged. ``now_day`` (days since the
-    epoch) keys the cache so a cached answer is never older than a day."""
+    epoch) keys the cache so a cached answer is never older than a day; the token is read as
+    of the end of that day (and an hour, for clocks that differ between hosts), so a link
+    made a moment ago is not "from the future"."""
     if not token or len(token) > MAX_TOKEN:
         return None
     try:
-        return read_target(secret, token, now=datetime.fromtimestamp(now_day * 86400 + 43200))
+        return read_target(secret, token, now=_end_of(now_day))
     except TokenError:
         return None
 
@@ -82,6 +88,6 @@ def parse_reader(secret: str, token: str, now_day: int) -> int | None:
     if not token or len(token) > MAX_TOKEN:
         return None
     try:
-        return read_reader(secret, token, now=datetime.fromtimestamp(now_day * 86400 + 43200))
+        return read_reader(secret, token, now=_end_of(now_day))
     except TokenError:
         return None

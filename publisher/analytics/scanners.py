@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -58,6 +59,19 @@ class Scanners:
         pattern = re.compile("|".join(agents), re.IGNORECASE) if agents else None
         return cls(pattern, tuple(networks))
 
+    @property
+    def v4(self) -> tuple[tuple[int, int], ...]:
+        """The IPv4 networks as (network, mask) integers."""
+        found: tuple[tuple[int, int], ...] | None = self.__dict__.get("_v4")
+        if found is None:
+            found = tuple(
+                (int(n.network_address), int(n.netmask))
+                for n in self.networks
+                if isinstance(n, ipaddress.IPv4Network)
+            )
+            object.__setattr__(self, "_v4", found)
+        return found
+
     def agent_is_machine(self, user_agent: str) -> bool:
         return _agent(self, user_agent)
 
@@ -72,10 +86,20 @@ def _agent(scanners: Scanners, user_agent: str) -> bool:
     return scanners.agents is not None and scanners.agents.search(user_agent) is not None
 
 
-@lru_cache(maxsize=65536)
 def _address(scanners: Scanners, address: str) -> bool:
     if not scanners.networks:
         return False
+    if ":" not in address:  # IPv4, the common case: integer compares, no parsing objects
+        try:
+            number = int.from_bytes(socket.inet_aton(address), "big")
+        except OSError:
+            return False
+        return any(number & mask == net for net, mask in scanners.v4)
+    return _v6(scanners, address)
+
+
+@lru_cache(maxsize=8192)
+def _v6(scanners: Scanners, address: str) -> bool:
     try:
         ip = ipaddress.ip_address(address.split("/")[0])
     except ValueError:

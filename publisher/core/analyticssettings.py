@@ -34,7 +34,7 @@ class AnalyticsSettings(BaseModel):
         description="This many links of one digest from one client, quickly: a machine.",
     )
     click_burst_seconds: int = Field(
-        default=10, ge=1, description="…within this many seconds (the burst rule)."
+        default=3, ge=1, description="…within this many seconds (the burst rule)."
     )
     link_scanners_file: Path | None = Field(
         default=None,

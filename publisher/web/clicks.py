@@ -14,12 +14,15 @@ documents it in /openapi.json) when the fast path is not installed.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from publisher.analytics.counting import Click, ClickRecorder
@@ -27,11 +30,12 @@ from publisher.analytics.links import CLICK_PATH, OPEN_PATH
 from publisher.analytics.redirects import LinkTargets, destination, parse_reader, parse_token
 from publisher.analytics.scanners import Scanners
 from publisher.core.config import Settings
+from publisher.web import clientip
 from publisher.web.context import WebContext, context_of
 from publisher.web.pageviews import PIXEL
 
 FLUSH_AT = 20_000  # buffered clicks that trigger an early background write
-NO_STORE = {"Cache-Control": "no-store, max-age=0", "X-Robots-Tag": "noindex"}
+_NO_STORE = [(b"cache-control", b"no-store, max-age=0"), (b"x-robots-tag", b"noindex")]
 FORGED = """<!doctype html>
 <html lang="ko"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -45,7 +49,8 @@ line-height:1.6;word-break:keep-all">
 Find the article on <a href="{site}">{name}</a>.</p>
 </body></html>
 """
-_PREFETCH = ("sec-purpose", "purpose", "x-purpose", "x-moz")
+_PREFETCH = (b"sec-purpose", b"purpose", b"x-purpose", b"x-moz")
+log = logging.getLogger("publisher.web.clicks")
 
 
 @dataclass
@@ -70,42 +75,79 @@ def click_state(ctx: WebContext) -> ClickState:
     return state
 
 
-def _prefetch(request: Request) -> bool:
-    headers = request.headers
-    return any(
-        "prefetch" in v or "preview" in v
-        for v in (headers.get(h, "").lower() for h in _PREFETCH)
-        if v
-    )
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """What a click request says, read from the ASGI scope without building a Request."""
+
+    method: str
+    user_agent: str = ""
+    prefetch: bool = False
+    peer: str | None = None
+    forwarded: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, scope: Scope) -> Incoming:
+        ua, prefetch, forwarded = "", False, []
+        for name, value in scope["headers"]:
+            if name == b"user-agent":
+                ua = value.decode("latin-1")
+            elif name == b"x-forwarded-for":
+                forwarded.append(value.decode("latin-1"))
+            elif name in _PREFETCH:
+                v = value.lower()
+                prefetch = prefetch or b"prefetch" in v or b"preview" in v
+        client = scope.get("client")
+        return cls(scope["method"], ua, prefetch, client[0] if client else None, tuple(forwarded))
 
 
-async def answer(request: Request, token: str, reader: str | None, *, pixel: bool) -> Response:
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+async def answer(
+    ctx: WebContext, req: Incoming, token: str, reader: str | None, *, pixel: bool
+) -> Answer:
     """The whole click: check the token, count the click, redirect (or the pixel)."""
-    ctx = context_of(request)
     secret = ctx.identity.secret
     day = int(time.time() // 86400)
     target = parse_token(secret, token, day)
     if target is None or (pixel != (target[3] == 0)):
-        return _forged(ctx, request)
+        return _forged(ctx, req)
     state = click_state(ctx)
     found, info = (True, None) if pixel else state.targets.cached(target[3])
     if not found:
-        info = await asyncio.to_thread(state.targets.load, target[3])
+        try:
+            info = await asyncio.to_thread(state.targets.load, target[3])
+        except Exception:  # the store is down: the reader still gets to the site
+            log.exception("clicks: cannot look up article %d", target[3])
     reader_id = parse_reader(secret, reader, day) if reader else None
     ctx.ensure_flusher()
     state.recorder.record(
         Click(
-            target=target, client=ctx.client_ip(request),
-            user_agent=request.headers.get("user-agent", ""), head=request.method == "HEAD",
-            prefetch=_prefetch(request), reader=reader_id, at=ctx.now(),
+            target=target, client=_client(ctx, req), user_agent=req.user_agent,
+            head=req.method == "HEAD", prefetch=req.prefetch, reader=reader_id, at=ctx.now(),
         )
     )  # fmt: skip
     if state.recorder.buffered >= FLUSH_AT and not state.busy:
         state.busy = True
         ctx.state["clicks-flush"] = asyncio.get_running_loop().create_task(_flush(ctx, state))
     if pixel:
-        return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
-    return RedirectResponse(destination(info, ctx.settings).url, 302, headers=NO_STORE)
+        return 200, [(b"content-type", b"image/gif"), *_NO_STORE], PIXEL
+    return 302, [(b"location", _location(destination(info, ctx.settings).url)), *_NO_STORE], b""
+
+
+def _client(ctx: WebContext, req: Incoming) -> str:
+    """The client's address (behind trusted proxies, the one they saw), an IPv6 one's /64."""
+    if not ctx.settings.trust_forwarded_for:
+        address = req.peer or "unknown"
+    else:
+        address = clientip.client_address(req.peer, req.forwarded, ctx.trusted_proxies)
+    return clientip.limit_key(address)
+
+
+@lru_cache(maxsize=65536)
+def _location(url: str) -> bytes:
+    """The Location header of a URL as stored (IRIs percent-encoded, as browsers send them)."""
+    return quote(url, safe=":/%#?=@[]!$&'()*+,;~").encode("latin-1")
 
 
 async def _flush(ctx: WebContext, state: ClickState) -> None:
@@ -115,11 +157,25 @@ async def _flush(ctx: WebContext, state: ClickState) -> None:
         state.busy = False
 
 
-def _forged(ctx: WebContext, request: Request) -> Response:
+def _forged(ctx: WebContext, req: Incoming) -> Answer:
     s = ctx.settings
-    html = FORGED.format(site=escape(s.site_url), name=escape(s.site_name))
-    body = "" if request.method == "HEAD" else html
-    return HTMLResponse(body, status_code=404, headers=NO_STORE)
+    html = FORGED.format(site=escape(s.site_url), name=escape(s.site_name)).encode()
+    body = b"" if req.method == "HEAD" else html
+    return 404, [(b"content-type", b"text/html; charset=utf-8"), *_NO_STORE], body
+
+
+def _response(found: Answer) -> Response:
+    status, headers, body = found
+    response = Response(body, status_code=status)
+    response.raw_headers = [*headers, (b"content-length", str(len(body)).encode())]
+    return response
+
+
+async def _send(found: Answer, send: Send) -> None:
+    status, headers, body = found
+    length = (b"content-length", str(len(body)).encode())
+    await send({"type": "http.response.start", "status": status, "headers": [*headers, length]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def router(_settings: Settings) -> APIRouter:
@@ -133,24 +189,36 @@ def router(_settings: Settings) -> APIRouter:
     @r.get(CLICK_PATH + "{token}", responses=responses)
     async def click(request: Request, token: str) -> Response:
         """A tracked digest link: counted (machines apart), then redirected to the article."""
-        return await answer(request, token, None, pixel=False)
+        found = await answer(
+            context_of(request), Incoming.of(request.scope), token, None, pixel=False
+        )
+        return _response(found)
 
     @r.head(CLICK_PATH + "{token}/{reader}", include_in_schema=False)
     @r.get(CLICK_PATH + "{token}/{reader}", responses=responses)
     async def reader_click(request: Request, token: str, reader: str) -> Response:
         """The same, from a per-reader link (``track_per_reader``)."""
-        return await answer(request, token, reader, pixel=False)
+        found = await answer(
+            context_of(request), Incoming.of(request.scope), token, reader, pixel=False
+        )
+        return _response(found)
 
     @r.head(OPEN_PATH + "{token}", include_in_schema=False)
     @r.get(OPEN_PATH + "{token}")
     async def open_pixel(request: Request, token: str) -> Response:
         """The open pixel (``track_opens``); its counts are unreliable (see the README)."""
-        return await answer(request, token, None, pixel=True)
+        found = await answer(
+            context_of(request), Incoming.of(request.scope), token, None, pixel=True
+        )
+        return _response(found)
 
     @r.head(OPEN_PATH + "{token}/{reader}", include_in_schema=False)
     @r.get(OPEN_PATH + "{token}/{reader}")
     async def reader_open_pixel(request: Request, token: str, reader: str) -> Response:
-        return await answer(request, token, reader, pixel=True)
+        found = await answer(
+            context_of(request), Incoming.of(request.scope), token, reader, pixel=True
+        )
+        return _response(found)
 
     return r
 
@@ -166,14 +234,14 @@ class FastClicks:
             path: str = scope["path"]
             pixel = path.startswith(OPEN_PATH)
             if path.startswith(CLICK_PATH) or pixel:
-                # scope["app"] is set (Starlette did it), so context_of works on this request
-                request = Request(scope, receive)
+                ctx = scope["app"].state.web  # Starlette set scope["app"] before us
+                req = Incoming.of(scope)
                 parts = path[3:].split("/")
                 if 1 <= len(parts) <= 2 and all(parts):
                     reader = parts[1] if len(parts) == 2 else None
-                    response = await answer(request, parts[0], reader, pixel=pixel)
+                    found = await answer(ctx, req, parts[0], reader, pixel=pixel)
                 else:  # /c/ with nothing, or a URL pasted after it: a broken link
-                    response = _forged(context_of(request), request)
-                await response(scope, receive, send)
+                    found = _forged(ctx, req)
+                await _send(found, send)
                 return
         await self.app(scope, receive, send)

@@ -93,3 +93,18 @@ async def test_the_route_is_documented_and_served_without_the_fast_path(cw: Clic
         spec = (await c.get("/openapi.json")).json()
     assert "/c/{token}" in spec["paths"] and "/o/{token}" in spec["paths"]
     await ctx.close()
+
+
+async def test_a_link_made_a_moment_ago_works(cw: ClickWeb) -> None:
+    """Tokens carry the time they were made: one made now is not "from the future"."""
+    from datetime import UTC, datetime
+
+    from publisher.analytics.links import ClickLinks
+
+    path = cw.links[READERS[0]][0]
+    article = read_target(cw.settings.secret_key, path.split("/")[2], now=NOW)[3]
+    links = ClickLinks(base_url="", secret=cw.settings.secret_key, run_id=cw.run_id, variant=1,
+                       now=datetime.now(UTC))  # fmt: skip
+    async with cw.client() as c:
+        r = await c.get(links(article, 1))
+    assert r.status_code == 302 and r.headers["location"] == _url_of(cw, path)
