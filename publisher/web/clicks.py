@@ -30,6 +30,7 @@ from publisher.analytics.links import CLICK_PATH, OPEN_PATH
 from publisher.analytics.redirects import LinkTargets, destination, parse_reader, parse_token
 from publisher.analytics.scanners import Scanners
 from publisher.core.config import Settings
+from publisher.core.errors import InputError
 from publisher.web import clientip
 from publisher.web.context import WebContext, context_of
 from publisher.web.pageviews import PIXEL
@@ -65,8 +66,13 @@ def click_state(ctx: WebContext) -> ClickState:
     if isinstance(found, ClickState):
         return found
     s = ctx.settings
+    try:
+        scanners = Scanners.load(s.link_scanners_file)
+    except InputError as exc:  # `publisher check` names it; clicks must still redirect
+        log.error("clicks: %s; using the shipped scanner list", exc)
+        scanners = Scanners.load()
     recorder = ClickRecorder(
-        ctx.engine, Scanners.load(s.link_scanners_file), window=s.click_window,
+        ctx.engine, scanners, window=s.click_window,
         burst_links=s.click_burst_links, burst_seconds=s.click_burst_seconds, auto_flush=False,
         per_reader=s.track_per_reader,
     )  # fmt: skip

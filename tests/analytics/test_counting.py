@@ -108,3 +108,22 @@ async def test_an_operator_scanner_list_replaces_the_shipped_one(
         (1, "machine", "scanner-agent"): 1, (2, "machine", "scanner-network"): 1,
         (3, "human", ""): 1, (4, "human", ""): 1,
     }  # fmt: skip
+
+
+async def test_a_bad_scanner_list_is_named_by_check_and_never_breaks_a_click(
+    cw: ClickWeb, tmp_path: Path
+) -> None:
+    from publisher.daemon.preflight import scanners
+    from publisher.web.app import create_app
+
+    listing = tmp_path / "scanners.txt"
+    listing.write_text("agent: Fine\nnetwork: 300.1.2.0/24\n", "utf-8")
+    s = cw.settings.model_copy(update={"link_scanners_file": listing})
+    assert scanners(s) == [f"link_scanners_file: {listing}:2: bad network"]
+    assert scanners(cw.settings) == []
+    ctx = WebContext(s, clock=cw.clock, engine_=cw.engine)
+    cw.app = create_app(s, context=ctx)
+    async with cw.client(ua=SCANNER_UA) as c:
+        assert (await c.get(cw.links[READERS[1]][0])).status_code == 302
+    await ctx.close()
+    assert counts(cw.engine) == {(1, "machine", "scanner-agent"): 1}  # the shipped list
