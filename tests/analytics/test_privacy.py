@@ -112,3 +112,29 @@ def test_retention_deletes_reader_clicks_and_folds_hours(engine: Engine) -> None
     apply_retention(engine, now=now, retention=timedelta(days=90))
     with engine.connect() as conn:
         assert conn.execute(select(func.sum(click_counts.c.count))).scalar_one() == 17
+
+
+def test_the_daemon_runs_the_retention_job(settings: Settings, engine: Engine) -> None:
+    import asyncio
+
+    from publisher.app import App
+    from publisher.daemon.jobtable import JobTable
+    from tests.digestkit import schedules
+
+    now = datetime(2026, 11, 29, 12, tzinfo=UTC)
+    app = App(settings=settings, clock=FixedClock(now))
+    rt = JobTable(app)
+    try:
+        assert "clicks" in [j.job_id for j in rt.jobs(schedules())]
+        with engine.begin() as conn:
+            sid = int(conn.execute(insert(subscribers).values(
+                email="b@example.kr", created_at=now, status="confirmed"
+            ).returning(subscribers.c.id)).scalar_one())  # fmt: skip
+            conn.execute(insert(reader_clicks).values(
+                subscriber_id=sid, run_id=1, position=1, article_id=1, at=now - timedelta(days=91)
+            ))  # fmt: skip
+        asyncio.run(rt.clicks())
+        assert _recorded(engine) == 0
+    finally:
+        rt.http.close()
+        app.close()
