@@ -29,6 +29,9 @@ from publisher.store.clicks import ClickBatch, ClickKey, ReaderClick
 from publisher.store.types import Engine
 
 
+MAX_SEEN = 500_000  # (link, client) pairs per generation: about 50 MB
+
+
 @dataclass(frozen=True, slots=True)
 class Click:
     target: Target  # (run, variant, position, article)
@@ -145,7 +148,9 @@ class ClickRecorder:
         return Verdict(kind, reason)
 
     def _repeat(self, key: int, now: float) -> bool:
-        if now - self._generation >= self._window:
+        # A new generation every window, or sooner when a flood of new clients fills this
+        # one: memory stays bounded (a repeat may then count again, never a click lost).
+        if now - self._generation >= self._window or len(self._seen) >= MAX_SEEN:
             self._seen_before, self._seen = self._seen, {}
             self._generation = now
         last = self._seen.get(key)

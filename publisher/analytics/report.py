@@ -18,6 +18,7 @@ from publisher.store import clicks as store_clicks
 from publisher.store import digest_runs
 from publisher.store.types import Engine
 
+MAX_ID = 2**63
 OPENS_CAVEAT = (
     "unreliable: Apple Mail Privacy Protection (and some other mail services) loads every "
     "image of a message when it arrives, opened or not, and mail clients that block images "
@@ -126,6 +127,8 @@ def _article(
 
 def run_report(engine: Engine, run_id: int) -> RunReport:
     """The report of digest run ``run_id``; InputError("run", …) when there is no such run."""
+    if not 0 < run_id < MAX_ID:  # a database integer, or no run at all
+        raise InputError("run", f"no digest run {run_id}")
     with engine.connect() as conn:
         run = store_clicks.run_row(conn, run_id)
         if run is None:

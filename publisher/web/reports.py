@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 
 from publisher.analytics.report import run_report
 from publisher.core.config import Settings
@@ -23,7 +23,7 @@ def router(_settings: Settings) -> APIRouter:
         responses={401: {"description": "missing or wrong API key"},
                    404: {"description": "no such run"}},
     )  # fmt: skip
-    async def report(request: Request, run_id: int) -> dict[str, Any]:
+    async def report(request: Request, run_id: int = Path(ge=1, le=2**63 - 1)) -> dict[str, Any]:
         """Clicks per article, position and section (human and machine apart), the unique-click
         estimate, opens (when tracked; unreliable) and the run's delivery, bounces and
         complaints."""
