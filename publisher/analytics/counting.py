@@ -3,7 +3,8 @@
 A click is a machine's when the request is a ``HEAD``, a prefetch (``Sec-Purpose`` or
 ``Purpose: prefetch``), its User-Agent or address is on the scanner list (scanners.py), or
 it is part of a burst: ``burst_links`` different links of one digest variant from one client
-within ``burst_seconds`` (a security gateway opening every link as the message arrives).
+(with per-reader links: of one reader's message, from any address) within ``burst_seconds``
+(a security gateway opening every link as the message arrives).
 The burst is seen only at its n-th click, so the earlier ones are moved from human to
 machine then (negative deltas, written in the same batch or the next).
 
@@ -27,7 +28,6 @@ from publisher.intake.countbuffer import CountBuffer
 from publisher.store import clicks as store_clicks
 from publisher.store.clicks import ClickBatch, ClickKey, ReaderClick
 from publisher.store.types import Engine
-
 
 MAX_SEEN = 500_000  # (link, client) pairs per generation: about 50 MB
 
@@ -59,6 +59,10 @@ class ClickStats:
     stored: int = 0
 
 
+def _who(click: Click) -> str:
+    return f"{click.client}|{click.user_agent}"
+
+
 @dataclass
 class _Recent:
     """A counted click of one client on one variant, kept for the burst rule."""
@@ -67,6 +71,8 @@ class _Recent:
     position: int
     key: ClickKey
     human: bool
+    who: str = ""  # the client, for the unique-client count
+    row: ReaderClick | None = None  # the reader's record, if one was kept
 
 
 class ClickRecorder:
@@ -133,14 +139,17 @@ class ClickRecorder:
             if self._repeat(hash((click.target, click.client, click.user_agent)), now):
                 self.stats.repeats += 1
                 return Verdict("machine" if reason else "human", reason, counted=False)
+            entry = None
             if reason is None and position > 0:
-                reason = self._burst(click, now, hour)
+                reason, entry = self._burst(click, now, hour)
             kind: ClickKind = "machine" if reason else "human"
             key: ClickKey = (run, variant, position, article, kind, reason or "", hour)
             due = self._buffer.add(key, at)
             if reason is None:
                 self.stats.human += 1
-                self._count_human(click, run, at)
+                row = self._count_human(click, run, at)
+                if entry is not None:
+                    entry.row = row
             else:
                 self.stats.machine += 1
         if due and self._auto_flush:
@@ -161,18 +170,29 @@ class ClickRecorder:
         self._seen[key] = now
         return False
 
-    def _burst(self, click: Click, now: float, hour: datetime) -> MachineReason | None:
-        """The burst rule (locked): too many links of one variant from one client, quickly."""
+    def _burst(
+        self, click: Click, now: float, hour: datetime
+    ) -> tuple[MachineReason | None, _Recent | None]:
+        """The burst rule (locked): too many links of one variant from one client, quickly.
+
+        Returns the reason (or None) and, for a click still taken for a person's, its entry."""
         if now - self._recent_generation >= 4 * self._burst_seconds:
             self._recent, self._recent_generation = {}, now  # older clicks cannot burst now
         run, variant, position, article = click.target
-        group = hash((run, variant, click.client, click.user_agent))
+        # One message's links: with a per-reader link, whatever addresses they come from (a
+        # scanner may open each link from another machine); otherwise one client's.
+        group = hash(
+            (run, variant, click.reader)
+            if click.reader
+            else (run, variant, click.client, click.user_agent)
+        )
         recent = [r for r in self._recent.get(group, []) if now - r.at <= self._burst_seconds]
         key: ClickKey = (run, variant, position, article, "human", "", hour)
         if len({r.position for r in recent} | {position}) < self._burst_links:
-            recent.append(_Recent(now, position, key, human=True))
+            entry = _Recent(now, position, key, human=True, who=_who(click))
+            recent.append(entry)
             self._recent[group] = recent
-            return None
+            return None, entry
         for r in recent:
             if r.human:  # an earlier click of the burst: a machine's after all
                 run_, variant_, pos_, article_, _k, _r, hour_ = r.key
@@ -181,24 +201,29 @@ class ClickRecorder:
                                  click.at)  # fmt: skip
                 r.human = False
                 self.stats.moved_to_machine += 1
-                self._uncount_client(run, click)
+                self._uncount(run, r)
         recent.append(_Recent(now, position, key, human=False))
         self._recent[group] = recent
-        return "burst"
+        return "burst", None
 
-    def _count_human(self, click: Click, run: int, at: datetime) -> None:
+    def _count_human(self, click: Click, run: int, at: datetime) -> ReaderClick | None:
         clients = self._clients.setdefault(run, {})
-        who = f"{click.client}|{click.user_agent}"
+        who = _who(click)
         clients[who] = clients.get(who, 0) + 1
         if self._per_reader and click.reader is not None and click.target[3] > 0:
             _run, _variant, position, article = click.target
-            self._readers.append(ReaderClick(click.reader, run, position, article, at))
+            row = ReaderClick(click.reader, run, position, article, at)
+            self._readers.append(row)
+            return row
+        return None
 
-    def _uncount_client(self, run: int, click: Click) -> None:
+    def _uncount(self, run: int, r: _Recent) -> None:
+        """Take back what a click later found part of a burst added (if not yet written)."""
         clients = self._clients.get(run, {})
-        who = f"{click.client}|{click.user_agent}"
-        if clients.get(who, 0) > 0:
-            clients[who] -= 1
+        if clients.get(r.who, 0) > 0:
+            clients[r.who] -= 1
+        if r.row is not None:
+            self._readers = [x for x in self._readers if x is not r.row]
 
     def flush(self) -> int:
         """Write what is buffered in one transaction; returns the clicks stored (net)."""

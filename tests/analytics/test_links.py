@@ -55,9 +55,11 @@ def test_every_article_link_is_a_signed_click_link_the_same_in_both_parts(
             assert titles[article_id] in text.split(in_text[position - 1])[0].split("\n\n")[-1]
         assert not any(m.group(2) for m in LINK.finditer(html + text))  # no reader part
         tokens_by_reader[rcpt] = in_text
-    # Nothing personal in a link: two readers of different variants share no token, but
-    # no token names either reader (each token's ids are run, variant, position, article).
+    # Nothing personal in a link: each token holds exactly run, variant, position and
+    # article (read_target refuses any other shape), and the two readers' variants differ.
     assert all(len(v) > 5 for v in tokens_by_reader.values())
+    first, second = tokens_by_reader.values()
+    assert first != second
 
 
 def test_links_survive_the_line_budget_and_dkim(

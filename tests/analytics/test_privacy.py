@@ -138,3 +138,16 @@ def test_the_daemon_runs_the_retention_job(settings: Settings, engine: Engine) -
     finally:
         rt.http.close()
         app.close()
+
+
+@pytest.mark.asyncio
+async def test_a_scanner_opening_one_readers_links_from_many_addresses_is_a_burst(
+    pr: ClickWeb,
+) -> None:
+    links = pr.links[READERS[1]]
+    for n, link in enumerate(links[:4]):  # a cloud scanner: every link from another machine
+        async with pr.client(ip=f"20.0.0.{n + 1}") as c:
+            await c.get(link)
+    await pr.ctx.flush_views()
+    assert counts(pr.engine) == {(p, "machine", "burst"): 1 for p in range(1, 5)}
+    assert _recorded(pr.engine) == 0  # and nothing kept as the reader's
