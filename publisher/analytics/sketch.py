@@ -30,7 +30,7 @@ def add(registers: bytearray, key: bytes) -> None:
 def merge(old: bytes | None, new: bytes) -> bytes:
     if old is None or len(old) != M:
         return bytes(new)
-    return bytes(max(a, b) for a, b in zip(old, new, strict=True))
+    return bytes(map(max, old, new))
 
 
 def estimate(registers: bytes | None) -> int:
