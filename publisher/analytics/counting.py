@@ -59,8 +59,10 @@ class ClickStats:
     stored: int = 0
 
 
-def _who(click: Click) -> str:
-    return f"{click.client}|{click.user_agent}"
+def _who(click: Click) -> int:
+    """The client, as the unique-client sketch counts it (hashed on the request path, so a
+    flush has only register updates to do while it holds the interpreter)."""
+    return sketch.key_hash(f"{click.client}|{click.user_agent}".encode())
 
 
 @dataclass
@@ -71,7 +73,7 @@ class _Recent:
     position: int
     key: ClickKey
     human: bool
-    who: str = ""  # the client, for the unique-client count
+    who: int = 0  # the client's hash, for the unique-client count
     row: ReaderClick | None = None  # the reader's record, if one was kept
 
 
@@ -108,7 +110,7 @@ class ClickRecorder:
         )
         # Per run, the clients with human clicks since the last flush (and how many): they
         # go into the run's sketch at the flush, unless a burst took their clicks back.
-        self._clients: dict[int, dict[str, int]] = {}
+        self._clients: dict[int, dict[int, int]] = {}
         self._readers: list[ReaderClick] = []
         self._lock = threading.Lock()
         self.stats = ClickStats()
@@ -238,7 +240,7 @@ class ClickRecorder:
             registers = sketches[run] = sketch.empty()
             for who, n in seen.items():
                 if n > 0:
-                    sketch.add(registers, who.encode())
+                    sketch.add_hash(registers, who)
         views: dict[tuple[int, datetime], int] = {}
         for (_run, _variant, _pos, article, kind, _reason, hour), n in counts.items():
             if kind == "human" and article > 0:

@@ -18,8 +18,16 @@ def empty() -> bytearray:
     return bytearray(M)
 
 
+def key_hash(key: bytes) -> int:
+    """The 64-bit hash a sketch counts: the same in every process (unlike ``hash()``)."""
+    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big")
+
+
 def add(registers: bytearray, key: bytes) -> None:
-    h = int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "big")
+    add_hash(registers, key_hash(key))
+
+
+def add_hash(registers: bytearray, h: int) -> None:
     index = h >> (64 - P)
     rest = h & ((1 << (64 - P)) - 1)
     rank = (64 - P) - rest.bit_length() + 1
