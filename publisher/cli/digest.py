@@ -321,3 +321,27 @@ def reject(
         except PublisherError as exc:
             raise fail(str(exc), code=1) from None
     say(f"held: run {d.run_id} ({d.digest_id}) by {d.by}; nothing will be sent")
+
+
+@digest_app.command("report")
+def report(
+    run_id: Annotated[int, typer.Argument(metavar="RUN", help="The run id (digest history).")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """A run's clicks (human and machine apart) per article, position and section, and its
+    delivery, bounces and complaints."""
+    import json
+
+    from publisher.analytics.report import run_report
+    from publisher.cli.reportview import report_lines
+
+    with open_app() as app:
+        try:
+            found = run_report(app.engine, run_id)
+        except PublisherError as exc:
+            raise fail(str(exc)) from None
+    if as_json:
+        say(json.dumps(found.as_json(), ensure_ascii=False, indent=2))
+        return
+    for line in report_lines(found):
+        say(line)

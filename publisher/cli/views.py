@@ -54,6 +54,7 @@ def top(
             window=span,
             limit=limit,
             section=section,
+            weights=application.settings.most_viewed_sources,
         )
     if not ranking:
         console.print(f"no views in the last {window}", highlight=False)

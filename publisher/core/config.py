@@ -30,6 +30,7 @@ from pydantic_settings import (
 )
 
 from publisher.core.alertsettings import AlertSettings
+from publisher.core.analyticssettings import AnalyticsSettings
 from publisher.core.consentsettings import ConsentSettings
 from publisher.core.consolesettings import ConsoleSettings
 from publisher.core.errors import PublisherError
@@ -151,6 +152,7 @@ class Settings(
     SyndicationSettings,
     ConsoleSettings,
     InboundSettings,
+    AnalyticsSettings,
     WebApiSettings, DaemonSettings, SourceSettings, DigestSettings, DeliverySettings,
     FeedSettings, SiteSettings, ConsentSettings, AlertSettings, BaseSettings,
 ):  # fmt: skip

@@ -16,7 +16,16 @@ from itsdangerous import BadSignature, SignatureExpired, Signer, TimestampSigner
 
 from publisher.core.errors import PublisherError
 
-Purpose = Literal["confirm", "unsubscribe", "preferences", "share-block", "form", "reconfirm"]
+Purpose = Literal[
+    "confirm",
+    "unsubscribe",
+    "preferences",
+    "share-block",
+    "form",
+    "reconfirm",
+    "click",
+    "click-reader",
+]
 
 MAX_AGE: dict[Purpose, timedelta] = {
     "confirm": timedelta(days=7),
@@ -28,6 +37,10 @@ MAX_AGE: dict[Purpose, timedelta] = {
     "form": timedelta(hours=2),
     # A reconfirmation of advertising consent: valid past its grace period (issue 18).
     "reconfirm": timedelta(days=90),
+    # A digest's article links (analytics/links.py) and the reader part of a per-reader link:
+    # an archived digest's links keep working for years.
+    "click": timedelta(days=3650),
+    "click-reader": timedelta(days=3650),
 }
 
 

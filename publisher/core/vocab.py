@@ -76,6 +76,13 @@ ConsentChannel = Literal["form", "api", "import", "console", "mail", "cli", "sys
 ImportSource = Literal["mailchimp", "listmonk", "ghost", "substack", "csv"]
 
 
+# --- click analytics (issue 16) ---
+# A click on a tracked link: a reader's, or a machine's (scanner, prefetch, HEAD, burst).
+ClickKind = Literal["human", "machine"]
+# Why a click was taken for a machine's (the report counts each reason).
+MachineReason = Literal["head", "prefetch", "scanner-agent", "scanner-network", "burst"]
+
+
 def pick(value: str | None, words: tuple[_Word, ...]) -> _Word | None:
     """``value`` as a member of the vocabulary ``words``; None when it is not one (or None)."""
     return next((w for w in words if w == value), None)

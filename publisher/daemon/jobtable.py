@@ -14,33 +14,27 @@ from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from publisher.alerts.send import send_marked
 from publisher.app import App
-from publisher.consent.reconfirm import run as run_reconfirm
 from publisher.core.httpclient import HttpClient
 from publisher.core.metrics import Metrics
 from publisher.core.schedules import Digest, Schedules, Timing
 from publisher.daemon.scheduler import JobSpec, interval_trigger, trigger_for
+from publisher.daemon.sidejobs import SideJobs
 from publisher.daemon.supervise import PartState
 from publisher.delivery.configured import build_drain
 from publisher.delivery.drain import Drain
 from publisher.delivery.drainstore import Report
 from publisher.delivery.mailer import RelayUnavailable
-from publisher.digests.approval import settle_deadlines
 from publisher.digests.pipeline import run_digest
 from publisher.digests.selection import latest_due
 from publisher.feeds.build import FeedBuilder
 from publisher.feeds.publish import published_articles, run_feeds
-from publisher.inbound.sources import poll as poll_inbound
 from publisher.intake.polling import run_collect
-from publisher.staff import accounts as console_accounts
-from publisher.staff import dashboard as console_dashboard
 from publisher.store import cleanup, stats
 from publisher.store import outbox as store_outbox
 from publisher.store import webhooks as store_webhooks
 from publisher.syndication.run import EVERY as SYNDICATION_EVERY
 from publisher.syndication.run import configured as syndication_configured
-from publisher.syndication.run import run_syndication
 
 if TYPE_CHECKING:
     from publisher.daemon.process import Daemon, Role
@@ -53,7 +47,7 @@ VIEWS_HOURLY_TTL = timedelta(days=90)
 EVERY_MINUTE = Timing(every="60s")  # the editorial jobs: approval deadlines, breaking news
 
 
-class JobTable:
+class JobTable(SideJobs):
     """Holds what outlives one job run: the feed builder's state, metrics, the drain's wake-up."""
 
     def __init__(self, app: App, *, metrics: Metrics | None = None) -> None:
@@ -73,19 +67,6 @@ class JobTable:
     def outbox_snapshot(self) -> tuple[dict[str, int], Any, Any]:
         with self.app.engine.connect() as conn:
             return stats.outbox_depth(conn), stats.oldest_queued(conn), self.app.clock.now()
-
-    async def _timed(self, job: str, work: Callable[[], Awaitable[str]]) -> None:
-        started = time.perf_counter()
-        ok = True
-        try:
-            outcome = await work()
-        except Exception:
-            ok = False
-            outcome = "error"
-            log.exception("job %s failed", job)
-        seconds = time.perf_counter() - started
-        self.metrics.job_ran(job, at=self.app.clock.now(), seconds=seconds, ok=ok)
-        log.info("job %s: %s (%.2f s)", job, outcome, seconds, extra={"job": job})
 
     # -- the jobs ----------------------------------------------------------------
     async def feeds(self) -> None:
@@ -140,36 +121,6 @@ class JobTable:
     async def deliver(self) -> None:
         self.deliver_tick.set()
 
-    async def alerts(self) -> None:
-        """Articles an intake marked breaking: their alert goes out (issue 15)."""
-
-        async def work() -> str:
-            sent = await asyncio.to_thread(
-                send_marked, self.app.engine, self.app.settings, now=self.app.clock.now()
-            )
-            if any(a.enqueued for a in sent):
-                self.deliver_tick.set()
-            return ", ".join(f"alert {a.alert_id} ({a.article_id})" for a in sent) or "none"
-
-        await self._timed("alerts", work)
-
-    def approvals(self, schedules: Schedules) -> Callable[[], Awaitable[None]]:
-        """Runs awaiting approval whose deadline has come: skipped or sent (issue 15)."""
-
-        async def job() -> None:
-            async def work() -> str:
-                done = await asyncio.to_thread(
-                    settle_deadlines, self.app.engine, self.app.settings, schedules,
-                    now=self.app.clock.now(),
-                )  # fmt: skip
-                if any(d.enqueued for d in done):
-                    self.deliver_tick.set()
-                return ", ".join(f"run {d.run_id} {d.status}" for d in done) or "none due"
-
-            await self._timed("approvals", work)
-
-        return job
-
     async def cleanup(self) -> None:
         async def work() -> str:
             now = self.app.clock.now()
@@ -189,56 +140,6 @@ class JobTable:
 
         await self._timed("cleanup", work)
 
-    async def reconfirm(self) -> None:
-        """Advertising consent older than reconfirm_after: ask; unanswered: stop (issue 18)."""
-
-        async def work() -> str:
-            done = await asyncio.to_thread(
-                run_reconfirm, self.app.engine, self.app.settings, now=self.app.clock.now()
-            )
-            if done.asked:
-                self.deliver_tick.set()
-            return f"{done.asked} asked to reconfirm, {done.lapsed} lapsed"
-
-        await self._timed("reconfirm", work)
-
-    async def syndication(self) -> None:
-        async def work() -> str:
-            return await asyncio.to_thread(
-                run_syndication, self.app.settings, self.app.engine, self.http,
-                now=self.app.clock.now(),
-            )  # fmt: skip
-
-        await self._timed("syndication", work)
-
-    async def rollup(self) -> None:
-        """The console's daily counts (a few index ranges), and idle console sessions ended."""
-
-        async def work() -> str:
-            now, s = self.app.clock.now(), self.app.settings
-
-            def run() -> str:
-                n = console_dashboard.rollup(self.app.engine, now=now, tz=s.tz)
-                idle = timedelta(minutes=s.console_idle_minutes)
-                ended = console_accounts.prune(self.app.engine, now=now, idle=idle)
-                return f"{n} daily counts, {ended} idle console sessions ended"
-
-            return await asyncio.to_thread(run)
-
-        await self._timed("rollup", work)
-
-    async def inbound(self) -> None:
-        async def work() -> str:
-            if not self.app.settings.inbound_sources:
-                return "no inbound sources configured"
-            report = await asyncio.to_thread(
-                poll_inbound, self.app.settings, self.app.engine, now=self.app.clock.now(),
-                on_outcome=self.metrics.inbound_outcome,
-            )  # fmt: skip
-            return report.summary()
-
-        await self._timed("inbound", work)
-
     def jobs(self, schedules: Schedules) -> list[JobSpec]:
         tz = schedules.tz
         j = schedules.jobs
@@ -255,6 +156,7 @@ class JobTable:
             JobSpec("rollup", self.rollup, interval_trigger(
                 timedelta(minutes=self.app.settings.console_rollup_minutes), tz)),
             JobSpec("inbound", self.inbound, trigger_for(j.inbound, tz)),
+            JobSpec("clicks", self.clicks, trigger_for(j.cleanup, tz), timedelta(hours=6)),
         ]  # fmt: skip
         if syndication_configured(self.app.settings):  # webhooks, IndexNow (issue 17)
             specs.append(

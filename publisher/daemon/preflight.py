@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from publisher.analytics.scanners import Scanners
 from publisher.core.config import Settings
 from publisher.core.errors import InputError
 from publisher.core.schedules import Schedules
@@ -29,7 +30,7 @@ def problems(settings: Settings, schedules: Schedules | None, *, network: bool) 
     must not stop the web pages; mail waits in the outbox)."""
     found: list[str] = []
     checks: list[Check] = [database, settings_problems, listeners, feeds_folder, dkim,
-                           inbound_folders]  # fmt: skip
+                           inbound_folders, scanners]  # fmt: skip
     for check in checks:
         found.extend(check(settings))
     found.extend(templates(settings, schedules))
@@ -55,6 +56,15 @@ def settings_problems(s: Settings) -> list[str]:
             "as anti-spam law asks of newsletters)"
         )
     return found
+
+
+def scanners(s: Settings) -> list[str]:
+    """The link-scanner list loads (issue 16): a bad line is named here, not at the first click."""
+    try:
+        Scanners.load(s.link_scanners_file)
+    except InputError as exc:
+        return [str(exc)]
+    return []
 
 
 WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::", "[::]", "*"})

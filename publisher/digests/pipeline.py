@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from publisher.analytics.tracking import Tracking
 from publisher.consent import advertising as ads
 from publisher.consent.reconfirm import without_lapsed
 from publisher.core.config import Settings
@@ -47,7 +48,7 @@ class RunResult:
 
 
 def _input(
-    digest: Digest, window: selection.Window, picked: Selection, links: Links, **kw: bool
+    digest: Digest, window: selection.Window, picked: Selection, links: Links, **kw: Any
 ) -> DigestInput:
     return DigestInput(
         digest_id=digest.id, digest_name=digest.name, subject_template=digest.subject,
@@ -113,10 +114,11 @@ def run_digest(
 
 
 def _variants(
-    conn: Connection, digest: Digest, w: selection.Window, articles: list[Article]
-) -> tuple[list[selection.Variant], int, list[RankedArticle], list[Section]]:
-    """Who gets which variant of this window, as of now."""
-    ranked = selection.most_viewed_for(conn, digest, w)
+    conn: Connection, digest: Digest, w: selection.Window, articles: list[Article],
+    weights: Mapping[str, float] | None = None,
+) -> tuple[list[selection.Variant], int, list[RankedArticle], list[Section]]:  # fmt: skip
+    """Who gets which variant of this window, as of now (``weights``: most_viewed_sources)."""
+    ranked = selection.most_viewed_for(conn, digest, w, weights)
     order = store_articles.list_sections(conn)
     people = store_subscribers.recipients(conn, frequency=digest.frequency)
     if digest.advertising:  # advertising: not to readers whose consent lapsed
@@ -139,12 +141,13 @@ def _hold_until(rules: ads.Rules | None, queued: datetime) -> datetime | None:
 def _store_variant(
     conn: Connection, renderer: Renderer, identity: fanout.Identity, digest: Digest,
     w: selection.Window, run_id: int, v: selection.Variant, queued: datetime,
-    rules: ads.Rules | None,
+    rules: ads.Rules | None, track: dict[str, Any],
 ) -> int:  # fmt: skip
-    """Render one variant, compose it and store it once; its content id."""
+    """Render one variant (``track``: its tracked links, Tracking.render_args), compose it
+    and store it once; its content id."""
     links = Links(view_in_browser=identity.archive_url(digest.id, run_id),
                   **fanout.personal_links())  # fmt: skip
-    rendered = renderer.digest(_input(digest, w, v.selection, links))
+    rendered = renderer.digest(_input(digest, w, v.selection, links, **track))
     if rules is not None:
         rendered = rules.apply(rendered, mime.UNSUBSCRIBE_URL)
     body = mime.compose(
@@ -169,18 +172,23 @@ def _enqueue_run(
     """Render each variant, queue it for its recipients (or, with approval required, only
     keep it until an editor approves), and keep the full issue as the run's archive (in the
     run's transaction)."""
-    variants, skipped, ranked, order = _variants(conn, digest, w, articles)
+    variants, skipped, ranked, order = _variants(
+        conn, digest, w, articles, settings.most_viewed_sources
+    )
     hold = digest.approval_span is not None
     rules = _rules(settings, digest)
     prefix = digest_runs.dedupe_prefix(digest.id, run_id)
     renderer = fanout.renderer_for(settings)  # one per run: Jinja2 compiles its templates once
+    tracking = Tracking.start(conn, settings, identity.secret, run_id=run_id, now=queued)
     enqueued = 0
-    for v in variants:
-        cid = _store_variant(conn, renderer, identity, digest, w, run_id, v, queued, rules)
+    for number, v in enumerate(variants, start=1):
+        cid = _store_variant(conn, renderer, identity, digest, w, run_id, v, queued, rules,
+                             tracking.render_args(number))  # fmt: skip
         if not hold:
             enqueued += fanout.enqueue_stored(
                 conn, identity, content_id=cid, recipients=v.recipients, dedupe_prefix=prefix,
                 kind="digest", now=queued, not_before=_hold_until(rules, queued),
+                extra=tracking.extra,
             )  # fmt: skip
     full = selection.select_for(
         sections=None, articles=articles, ranked=ranked, order=order, digest=digest
@@ -232,19 +240,23 @@ def enqueue_approved(
     identity = fanout.Identity.from_settings(settings)
     w = selection.Window(digest.id, run.window_start, run.window_end, run.due_at)
     articles = selection.new_articles(conn, digest, w)
-    variants, _skipped, _ranked, _order = _variants(conn, digest, w, articles)
+    variants, _skipped, _ranked, _order = _variants(
+        conn, digest, w, articles, settings.most_viewed_sources
+    )
     prefix = digest_runs.dedupe_prefix(digest.id, run.id)
     renderer: Renderer | None = None
     rules = _rules(settings, digest)
+    tracking = Tracking.start(conn, settings, identity.secret, run_id=run.id, now=now)
     enqueued = 0
-    for v in variants:
+    for number, v in enumerate(variants, start=1):
         cid = store_outbox.content_id(conn, f"{prefix}{v.key}")
         if cid is None:  # a section choice no reader had when the run was rendered
             renderer = renderer or fanout.renderer_for(settings)
-            cid = _store_variant(conn, renderer, identity, digest, w, run.id, v, now, rules)
+            cid = _store_variant(conn, renderer, identity, digest, w, run.id, v, now, rules,
+                                 tracking.render_args(len(variants) + number))  # fmt: skip
         enqueued += fanout.enqueue_stored(
             conn, identity, content_id=cid, recipients=v.recipients, dedupe_prefix=prefix,
-            kind="digest", now=now, not_before=_hold_until(rules, now),
+            kind="digest", now=now, not_before=_hold_until(rules, now), extra=tracking.extra,
         )  # fmt: skip
     recipients = sum(len(v.recipients) for v in variants)
     runs.record_sent(
@@ -297,7 +309,7 @@ def preview(
             raise NothingDue(f"digest {digest.id}: {plan.reason}")
         w = plan.window
         articles = selection.new_articles(conn, digest, w)
-        ranked = selection.most_viewed_for(conn, digest, w)
+        ranked = selection.most_viewed_for(conn, digest, w, settings.most_viewed_sources)
         order = store_articles.list_sections(conn)
         people = store_subscribers.recipients(conn, frequency=digest.frequency)
         who = None
@@ -317,15 +329,7 @@ def preview(
     notes = [f"plan: {plan.action} {plan.reason}".strip()]
     if len(articles) < digest.min_items:
         notes.append(f"a run now would be skipped: {len(articles)} < min_items")
-    renderer = fanout.renderer_for(settings)
-    links = Links(view_in_browser=identity.archive_url(digest.id, 0), **fanout.personal_links())
-    rendered = renderer.digest(_input(digest, w, picked, links, test=test_to is not None))
-    if digest.advertising:
-        rendered = ads.Rules.from_settings(settings).apply(rendered, mime.UNSUBSCRIBE_URL)
-    body = mime.compose(
-        rendered=rendered, sender=identity.sender, date=now,
-        list_info=identity.list_info(digest.name, digest.id),
-    )  # fmt: skip
+    rendered, body = _preview_body(settings, identity, digest, w, picked, now, test_to)
     to = test_to or (who.email if who else identity.sender.address)
     subs = identity.substitutions(
         subscriber_id=who.id if who else 0, name=who.name if who else "", email=to, now=now
@@ -336,6 +340,23 @@ def preview(
         most_viewed=list(picked.most_viewed), variants=len(variants),
         recipients=sum(len(v.recipients) for v in variants), sections=chosen, notes=notes,
     )  # fmt: skip
+
+
+def _preview_body(
+    settings: Settings, identity: fanout.Identity, digest: Digest, w: selection.Window,
+    picked: Selection, now: datetime, test_to: str | None,
+) -> tuple[RenderedEmail, bytes]:  # fmt: skip
+    """The preview's rendering and MIME bytes, with the advertising rules where they apply."""
+    renderer = fanout.renderer_for(settings)
+    links = Links(view_in_browser=identity.archive_url(digest.id, 0), **fanout.personal_links())
+    rendered = renderer.digest(_input(digest, w, picked, links, test=test_to is not None))
+    if digest.advertising:
+        rendered = ads.Rules.from_settings(settings).apply(rendered, mime.UNSUBSCRIBE_URL)
+    body = mime.compose(
+        rendered=rendered, sender=identity.sender, date=now,
+        list_info=identity.list_info(digest.name, digest.id),
+    )  # fmt: skip
+    return rendered, body
 
 
 def send_test(

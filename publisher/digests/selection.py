@@ -7,7 +7,7 @@ wall clock, so a double fire or two daemons compute the same run key.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
@@ -114,13 +114,15 @@ def new_articles(conn: Connection, digest: Digest, window: Window) -> list[Artic
     )
 
 
-def most_viewed_for(conn: Connection, digest: Digest, window: Window) -> list[RankedArticle]:
+def most_viewed_for(
+    conn: Connection, digest: Digest, window: Window, weights: Mapping[str, float] | None = None
+) -> list[RankedArticle]:
     mv = digest.most_viewed
     if mv.count == 0:
         return []
     extra = digest.max_items if mv.exclude_listed else 0
     return store_pageviews.top_articles(
-        conn, now=window.end, window=mv.span, limit=mv.count + extra
+        conn, now=window.end, window=mv.span, limit=mv.count + extra, weights=weights
     )
 
 

@@ -166,12 +166,17 @@ class FeedBuilder:
                 fp = _fingerprint(signature, scope, [(i, current[i]) for i in ids])
                 if fp == old.get("fp"):
                     return _Plan(scope, fp, extra={"ids": ids, "views": views})
-        keys = popular_keys(conn, now=now, window=window, limit=self.settings.feed_items)
+        weights = self.settings.most_viewed_sources
+        keys = popular_keys(
+            conn, now=now, window=window, limit=self.settings.feed_items, weights=weights
+        )
         fp = _fingerprint(signature, scope, keys)
         extra = {"ids": [k[0] for k in keys], "views": views}
         if old and old.get("fp") == fp:
             return _Plan(scope, fp, extra=extra)
-        ranked = top_articles(conn, now=now, window=window, limit=self.settings.feed_items)
+        ranked = top_articles(
+            conn, now=now, window=window, limit=self.settings.feed_items, weights=weights
+        )
         return _Plan(scope, fp, [r.article for r in ranked], extra)
 
     def build(self, *, now: datetime, force: bool = False) -> list[FeedResult]:

@@ -129,6 +129,7 @@ _SIGNATURE_FIELDS = (
     "site_name", "site_url", "language", "timezone", "public_base_url", "feeds_base_url",
     "feed_items", "feed_full_text", "feed_scopes", "popular_window", "feed_ttl",
     "feed_logo_url", "feed_description", "feed_tag_authority", "feed_tag_date", "websub_hubs",
+    "most_viewed_sources",  # the popular feed's ranking weights (issue 16)
 )  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
+from publisher.intake.countbuffer import CountBuffer
 from publisher.store.pageviews import write_view_counts
 from publisher.store.types import Engine
 
@@ -63,8 +64,6 @@ class ViewRecorder:
         may add to one article per clock hour, however many visitor keys it presents."""
         self._engine = engine
         self._collapse_seconds = collapse.total_seconds()
-        self._flush_every = flush_every
-        self._max_buffered = max_buffered
         self._auto_flush = auto_flush
         # hash((visitor, article)) → POSIX time of the last *counted* hit, in two generations
         # of one collapse window each: the older one is dropped whole, so memory stays at
@@ -73,9 +72,9 @@ class ViewRecorder:
         self._seen: dict[int, float] = {}
         self._seen_before: dict[int, float] = {}
         self._generation_start: float | None = None
-        self._counts: dict[tuple[str, datetime], int] = {}
-        self._buffered = 0
-        self._oldest: datetime | None = None
+        self._buffer: CountBuffer[tuple[str, datetime]] = CountBuffer(
+            flush_every=flush_every, max_buffered=max_buffered
+        )
         self._per_source = per_source_hour
         # hash((source, article)) → views counted this hour; dropped whole when the hour turns.
         self._source_hour = -1
@@ -119,12 +118,8 @@ class ViewRecorder:
                 return False
             self._seen[key] = now
             bucket = (article_id, at.replace(minute=0, second=0, microsecond=0))
-            self._counts[bucket] = self._counts.get(bucket, 0) + 1
-            self._buffered += 1
             self.stats.counted += 1
-            if self._oldest is None:
-                self._oldest = at
-            due = self._buffered >= self._max_buffered or at - self._oldest >= self._flush_every
+            due = self._buffer.add(bucket, at)
         if due and self._auto_flush:
             self.flush()
         return True
@@ -146,7 +141,7 @@ class ViewRecorder:
     @property
     def buffered(self) -> int:
         """Counted hits not yet written."""
-        return self._buffered
+        return self._buffer.buffered
 
     def flush(self) -> int:
         """Write the buffered counts in one transaction; returns the views stored.
@@ -155,17 +150,14 @@ class ViewRecorder:
         fails, the counts go back into the buffer and the error is raised.
         """
         with self._lock:
-            counts, self._counts = self._counts, {}
-            buffered, self._buffered, self._oldest = self._buffered, 0, None
+            counts, buffered = self._buffer.take()
         if not counts:
             return 0
         try:
             stored, _unknown = write_view_counts(self._engine, counts)
         except Exception:
             with self._lock:
-                for bucket, n in counts.items():
-                    self._counts[bucket] = self._counts.get(bucket, 0) + n
-                self._buffered += buffered
+                self._buffer.restore(counts, buffered)
             raise
         self.stats.stored += stored
         self.stats.unknown_articles += buffered - stored

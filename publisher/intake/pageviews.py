@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -116,14 +116,16 @@ def most_viewed(
     window: timedelta,
     limit: int,
     section: str | None = None,
+    weights: Mapping[str, float] | None = None,
 ) -> list[RankedArticle]:
     """Top ``limit`` published articles by views in the whole hours inside (now - window, now].
 
+    ``weights``: how much a view of each source counts (the setting most_viewed_sources).
     Ties break on the newer article; retracted and unknown articles never appear.
     """
     if limit <= 0:
         return []
     with engine.connect() as conn:
         return store_pageviews.top_articles(
-            conn, now=now, window=window, limit=limit, section=section
+            conn, now=now, window=window, limit=limit, section=section, weights=weights
         )

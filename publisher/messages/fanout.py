@@ -6,7 +6,7 @@ a 100k fan-out renders nothing per recipient: it signs two tokens and builds a s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -92,7 +92,9 @@ def messages(
     kind: OutboxKind,
     now: datetime,
     not_before: datetime | None = None,
+    extra: Callable[[Recipient], dict[str, str]] | None = None,
 ) -> list[NewMessage]:
+    """``extra``: more per-recipient values (e.g. analytics' reader part of tracked links)."""
     return [
         NewMessage(
             dedupe_key=f"{dedupe_prefix}{r.id}",
@@ -101,7 +103,8 @@ def messages(
             content_id=content_id,
             substitutions=identity.substitutions(
                 subscriber_id=r.id, name=r.name, email=r.email, now=now
-            ),
+            )
+            | (extra(r) if extra else {}),
             expires_in=identity.expiries[kind],
             not_before=not_before,
         )
@@ -120,12 +123,13 @@ def store_and_enqueue(
     kind: OutboxKind,
     now: datetime,
     not_before: datetime | None = None,
+    extra: Callable[[Recipient], dict[str, str]] | None = None,
 ) -> int:
     """Store one variant's bytes once and give each recipient a row; returns new rows."""
     cid = store_content(conn, key=content_key, kind=kind, body=body, now=now)
     return enqueue_stored(
         conn, identity, content_id=cid, recipients=recipients, dedupe_prefix=dedupe_prefix,
-        kind=kind, now=now, not_before=not_before,
+        kind=kind, now=now, not_before=not_before, extra=extra,
     )  # fmt: skip
 
 
@@ -139,12 +143,13 @@ def enqueue_stored(
     kind: OutboxKind,
     now: datetime,
     not_before: datetime | None = None,
+    extra: Callable[[Recipient], dict[str, str]] | None = None,
 ) -> int:
     """One row per recipient for content already stored (a run approved after it was
     rendered); returns new rows."""
     batch = messages(
         identity, recipients=recipients, content_id=content_id, dedupe_prefix=dedupe_prefix,
-        kind=kind, now=now, not_before=not_before,
+        kind=kind, now=now, not_before=not_before, extra=extra,
     )  # fmt: skip
     return enqueue(conn, batch, now=now, domain=identity.message_id_domain)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -63,6 +64,10 @@ class DigestInput:
     links: Links
     archive: bool = False  # the web archive copy: no personal links
     test: bool = False
+    # Tracked links (analytics/links.py): (article id, position) → href; None: the article URL.
+    link_for: Callable[[int, int], str] | None = None
+    open_pixel: str = ""  # an open pixel's src (track_opens), or none
+    per_reader_note: bool = False  # the footer says links name the reader (track_per_reader)
 
 
 class Renderer:
@@ -128,14 +133,16 @@ class Renderer:
         text = self._text.get_template(f"{name}.txt.j2").render(ctx)
         return html, text
 
-    def _item(self, a: Article, summary_limit: int | None) -> dict[str, Any]:
+    def _item(
+        self, a: Article, summary_limit: int | None, url: str | None = None
+    ) -> dict[str, Any]:
         summary = a.summary
         if summary_limit is not None and len(summary) > summary_limit:
             summary = summary[:summary_limit].rstrip() + "…" if summary_limit else ""
         local = a.published_at.astimezone(self.tz)
         other = MAIL_STRINGS[self.language]["other_section"]
         return {
-            "title": a.title, "url": a.url, "section": a.section,
+            "title": a.title, "url": url or a.url, "section": a.section,
             "section_name": a.section_name or a.section or other,
             "published_at": local, "time_label": local_time(local, self.language),
             "summary": summary, "image_url": a.image_url if _is_web(a.image_url) else None,
@@ -170,15 +177,16 @@ class Renderer:
     def _digest_once(self, inp: DigestInput, summary_limit: int | None, keep: int) -> RenderedEmail:
         groups: list[dict[str, Any]] = []
         left = keep
+        href = _hrefs(inp.link_for)
         for g in inp.selection.groups:
-            items = [self._item(a, summary_limit) for a in g.articles[: max(0, left)]]
+            items = [self._item(a, summary_limit, href(a)) for a in g.articles[: max(0, left)]]
             left -= len(items)
             if items:
                 name = g.name or MAIL_STRINGS[self.language]["other_section"]
                 groups.append({"slug": g.slug, "name": name, "items": items})
         moved = inp.selection.item_count - keep
         most_viewed = [
-            {**self._item(r.article, 0), "rank": r.rank, "views": r.views}
+            {**self._item(r.article, 0, href(r.article)), "rank": r.rank, "views": r.views}
             for r in inp.selection.most_viewed
         ]
         date = inp.date.astimezone(self.tz)
@@ -200,7 +208,8 @@ class Renderer:
             "more": {"count": more, "url": self.base["site_url"]} if more else None,
             "view_in_browser_url": inp.links.view_in_browser,
             "preferences_url": inp.links.preferences, "unsubscribe_url": inp.links.unsubscribe,
-            "archive": inp.archive, "test": inp.test,
+            "archive": inp.archive, "test": inp.test, "open_pixel": inp.open_pixel,
+            "per_reader_note": inp.per_reader_note,
         }  # fmt: skip
         html, text = self._page(inp.template, values)
         return RenderedEmail(
@@ -241,6 +250,20 @@ class Renderer:
         }  # fmt: skip
         html, text = self._page("alert", values)
         return RenderedEmail(subject=subj, html=html, text=text, preheader=preheader)
+
+
+def _hrefs(link_for: Callable[[int, int], str] | None) -> Callable[[Article], str | None]:
+    """Each listed article's href in reading order (positions 1, 2, …), or None (its URL)."""
+    position = 0
+
+    def href(a: Article) -> str | None:
+        nonlocal position
+        if link_for is None or a.id is None:
+            return None
+        position += 1
+        return link_for(a.id, position)
+
+    return href
 
 
 def _is_web(url: str | None) -> bool:

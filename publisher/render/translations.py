@@ -18,6 +18,8 @@ MAIL_STRINGS: dict[str, dict[str, str]] = {
         "more_on_site": "사이트에서 {n}건 더 보기",
         "read_more": "사이트에서 더 보기",
         "why": "{site}의 뉴스레터를 구독하셔서 이 메일을 받으셨습니다.",
+        "click_note": "이 메일의 기사 링크는 구독자별로 클릭을 기록합니다. "
+        "구독 설정에서 끌 수 있습니다.",
         "why_test": "[테스트] 발송 전 확인용으로 보낸 메일입니다.",
         "preferences": "구독 설정 변경",
         "unsubscribe": "구독 해지",
@@ -54,6 +56,8 @@ MAIL_STRINGS: dict[str, dict[str, str]] = {
         "more_on_site": "{n} more on the site",
         "read_more": "More on the site",
         "why": "You receive this because you subscribed to the {site} newsletter.",
+        "click_note": "Article links in this email record your clicks; "
+        "turn this off in your preferences.",
         "why_test": "[TEST] A copy sent for checking before the real send.",
         "preferences": "Change preferences",
         "unsubscribe": "Unsubscribe",
@@ -144,6 +148,12 @@ PAGE_STRINGS: dict[str, dict[str, str]] = {
         "download": "내 정보 내려받기 (JSON)",
         "delete": "내 정보 삭제",
         "delete_note": "삭제하면 구독과 설정이 모두 지워집니다.",
+        "clicks_title": "클릭 기록",
+        "clicks_on": "뉴스레터의 기사 링크를 누르면 어떤 기사를 언제 눌렀는지 기록합니다 "
+        "({days}일 보관). 기록은 '내 정보 내려받기'에서 볼 수 있습니다.",
+        "clicks_off": "클릭을 구독자별로 기록하지 않습니다. 다음 뉴스레터부터 적용됩니다.",
+        "clicks_stop": "클릭 기록 끄기 (기록도 삭제)",
+        "clicks_start": "클릭 기록 다시 켜기",
         "prefs_unsubscribed": "구독이 해지된 상태입니다. 뉴스레터를 보내지 않습니다. "
         "다시 받으시려면 '다시 구독하기'를 누르세요. 이 주소로 확인 메일을 보내 드립니다.",
         "prefs_pending": "구독 확인을 기다리고 있습니다. 확인 메일의 버튼을 눌러야 뉴스레터를 "
@@ -231,6 +241,12 @@ PAGE_STRINGS: dict[str, dict[str, str]] = {
         "download": "Download my data (JSON)",
         "delete": "Delete my data",
         "delete_note": "Deleting removes your subscription and preferences.",
+        "clicks_title": "Click records",
+        "clicks_on": "When you open an article from the newsletter, we record which one and "
+        "when (kept {days} days). Download my data shows them.",
+        "clicks_off": "Your clicks are not recorded per reader, from the next newsletter on.",
+        "clicks_stop": "Stop recording my clicks (and delete them)",
+        "clicks_start": "Record my clicks again",
         "prefs_unsubscribed": "You are unsubscribed: we send you no newsletter. To get it "
         "again, press “Subscribe again”; we will send a confirmation email to this address.",
         "prefs_pending": "Your subscription waits for confirmation: press the button in the "

@@ -15,8 +15,9 @@ from typing import Any, Literal
 from sqlalchemy import Connection, delete, func, select, update
 
 from publisher.core.vocab import AlertStatus
+from publisher.store.alertschema import alerts
 from publisher.store.db import dialect_insert
-from publisher.store.schema import alerts, articles, subscribers, suppressions
+from publisher.store.schema import articles, subscribers, suppressions
 from publisher.store.subscribers import Recipient
 
 

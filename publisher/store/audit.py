@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from publisher.store.schema import audit_log
+from publisher.store.consoleschema import audit_log
 
 
 @dataclass(frozen=True, slots=True)

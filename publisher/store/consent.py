@@ -16,7 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from publisher.core.vocab import ConsentChannel, ConsentEvent
-from publisher.store.schema import advertising_consent, consent_log, subscribers
+from publisher.store.consentschema import advertising_consent, consent_log
+from publisher.store.schema import subscribers
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select
 
-from publisher.store.schema import daily_counts, outbox, rollup_marks, subscribers, suppressions
+from publisher.store.consoleschema import daily_counts, rollup_marks
+from publisher.store.schema import outbox, subscribers, suppressions
 
 MARK = "daily"
 # Outbox statuses that end a message's life: each is counted once, on the day it ended.

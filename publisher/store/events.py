@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from publisher.store.schema import event_cursors, events
+from publisher.store.syndicationschema import event_cursors, events
 
 
 @dataclass(frozen=True, slots=True)

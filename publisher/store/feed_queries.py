@@ -7,12 +7,14 @@ build and only needs to be compared with itself).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, String, desc, func, select, type_coerce
 
 from publisher.core.timeparse import hour_floor
+from publisher.store.clickschema import source_view_buckets
+from publisher.store.pageviews import weighted_totals
 from publisher.store.schema import articles, view_buckets
 
 FeedKey = tuple[str, str]  # (external id, updated_at stamp)
@@ -52,15 +54,15 @@ def _window_start(now: datetime, window: timedelta) -> datetime:
 
 
 def popular_keys(
-    conn: Connection, *, now: datetime, window: timedelta, limit: int
+    conn: Connection,
+    *,
+    now: datetime,
+    window: timedelta,
+    limit: int,
+    weights: Mapping[str, float] | None = None,
 ) -> list[FeedKey]:
     """The keys of pageviews.top_articles(conn, now=now, window=window, limit=limit), same order."""
-    totals = (
-        select(view_buckets.c.article_id, func.sum(view_buckets.c.count).label("views"))
-        .where(view_buckets.c.hour >= _window_start(now, window), view_buckets.c.hour <= now)
-        .group_by(view_buckets.c.article_id)
-        .subquery()
-    )
+    totals = weighted_totals(now=now, window=window, weights=weights)
     q = (
         select(articles.c.external_id, _STAMP)
         .join(totals, totals.c.article_id == articles.c.id)
@@ -82,7 +84,13 @@ def views_signature(conn: Connection, *, now: datetime, window: timedelta) -> st
         view_buckets.c.hour >= start, view_buckets.c.hour <= now
     )
     n, total = conn.execute(q).one()
-    return f"{start.isoformat()}/{int(n)}/{int(total)}"
+    # Views from other sources (email clicks) move the ranking too (issue 16).
+    sv = source_view_buckets.c
+    q = select(func.count(), func.coalesce(func.sum(sv.count), 0)).where(
+        sv.hour >= start, sv.hour <= now
+    )
+    n_other, other = conn.execute(q).one()
+    return f"{start.isoformat()}/{int(n)}/{int(total)}/{int(n_other)}/{int(other)}"
 
 
 def published_keys(conn: Connection, external_ids: Sequence[str]) -> dict[str, str]:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, select
 
 from publisher.store.db import dialect_insert
-from publisher.store.schema import digest_holds
+from publisher.store.inboundschema import digest_holds
 
 
 @dataclass(frozen=True, slots=True)

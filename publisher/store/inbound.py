@@ -15,13 +15,8 @@ from sqlalchemy import Connection, bindparam, func, select, update
 
 from publisher.core.addresses import canonical
 from publisher.core.vocab import InboundOutcome
-from publisher.store.schema import (
-    digest_runs,
-    inbound_messages,
-    outbox,
-    subscribers,
-    suppressions,
-)
+from publisher.store.inboundschema import inbound_messages
+from publisher.store.schema import digest_runs, outbox, subscribers, suppressions
 
 # Reader-own reasons a bounce or complaint overrides (they lift when the reader confirms).
 _WEAKER = ("unsubscribed", "deleted")

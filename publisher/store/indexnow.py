@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from publisher.store import events as store_events
-from publisher.store.schema import indexnow_queue, indexnow_state
+from publisher.store.syndicationschema import indexnow_queue, indexnow_state
 
 CONSUMER = "indexnow"
 _ARTICLE_EVENTS = ("article.published", "article.updated", "article.retracted")

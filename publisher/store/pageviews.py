@@ -5,16 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, desc, func, select
+from sqlalchemy import Connection, Engine, Subquery, desc, func, literal, select, union_all
 from sqlalchemy.exc import OperationalError
 
 from publisher.core.models import RankedArticle
 from publisher.core.timeparse import hour_floor
 from publisher.store.articles import article_from_row, select_articles
+from publisher.store.clickschema import source_view_buckets
 from publisher.store.db import StoreError, dialect_insert
 from publisher.store.schema import articles, view_buckets
 
 _CHUNK = 500
+# How much one view of each source counts in the ranking (setting most_viewed_sources):
+# "web" is the view_buckets table, every other source a slice of source_view_buckets.
+DEFAULT_WEIGHTS: Mapping[str, float] = {"web": 1.0, "email": 1.0}
 
 
 def resolve_ids(conn: Connection, external_ids: Iterable[str]) -> dict[str, int]:
@@ -80,20 +84,14 @@ def top_articles(
     window: timedelta,
     limit: int,
     section: str | None = None,
+    weights: Mapping[str, float] | None = None,
 ) -> list[RankedArticle]:
     """Top articles by views in the hourly buckets overlapping (now - window, now].
 
+    Views of each source count ``weights[source]`` times (default: web and email alike).
     Ties break on the newer article. Retracted and unknown articles never appear.
     """
-    start = hour_floor(now - window)
-    if start < now - window:
-        start += timedelta(hours=1)  # only whole buckets inside the window
-    totals = (
-        select(view_buckets.c.article_id, func.sum(view_buckets.c.count).label("views"))
-        .where(view_buckets.c.hour >= start, view_buckets.c.hour <= now)
-        .group_by(view_buckets.c.article_id)
-        .subquery()
-    )
+    totals = weighted_totals(now=now, window=window, weights=weights)
     q = (
         select_articles()
         .add_columns(totals.c.views)
@@ -105,9 +103,60 @@ def top_articles(
     q = q.order_by(desc(totals.c.views), articles.c.published_at.desc(), articles.c.id.desc())
     rows = conn.execute(q.limit(limit)).all()
     return [
-        RankedArticle(rank=i, article=article_from_row(r), views=int(r.views))
+        RankedArticle(rank=i, article=article_from_row(r), views=round(r.views))
         for i, r in enumerate(rows, start=1)
     ]
+
+
+def window_start(now: datetime, window: timedelta) -> datetime:
+    """The first whole hourly bucket inside (now - window, now]."""
+    start = hour_floor(now - window)
+    if start < now - window:
+        start += timedelta(hours=1)  # only whole buckets inside the window
+    return start
+
+
+def weighted_totals(
+    *, now: datetime, window: timedelta, weights: Mapping[str, float] | None = None
+) -> Subquery:
+    """(article_id, views) in the window, each source's views times its weight.
+
+    With the web alone at weight 1 (or no other source's views weighed) this is the plain
+    sum over view_buckets, as fast as before sources existed."""
+    weights = DEFAULT_WEIGHTS if weights is None else weights
+    start = window_start(now, window)
+    web_weight = weights.get("web", 0.0)
+    others = {name: w for name, w in weights.items() if name != "web" and w > 0}
+    vb, sv = view_buckets.c, source_view_buckets.c
+    web_sum = func.sum(vb.count)
+    if not others:
+        views = web_sum if web_weight == 1 else web_sum * literal(web_weight)
+        return (
+            select(vb.article_id, views.label("views"))
+            .where(vb.hour >= start, vb.hour <= now)
+            .group_by(vb.article_id)
+            .subquery()
+        )
+    # Each source summed per article on its own (the web's sum is the plain query's, using
+    # the same index), then the few per-article sums added up: the big table is not re-read.
+    parts = [
+        select(vb.article_id.label("article_id"), (web_sum * literal(web_weight)).label("v"))
+        .where(vb.hour >= start, vb.hour <= now)
+        .group_by(vb.article_id)
+    ]  # fmt: skip
+    for name, w in others.items():
+        parts.append(
+            select(sv.article_id.label("article_id"), (func.sum(sv.count) * literal(w)).label("v"))
+            .where(sv.source == name, sv.hour >= start, sv.hour <= now)
+            .group_by(sv.article_id)
+        )  # fmt: skip
+    rows = union_all(*parts).subquery()
+    return (
+        select(rows.c.article_id, func.sum(rows.c.v).label("views"))
+        .group_by(rows.c.article_id)
+        .having(func.sum(rows.c.v) > 0)
+        .subquery()
+    )
 
 
 def has_views(conn: Connection) -> bool:

@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, String, func, select, type_coerce
 
-from publisher.store.schema import articles, events
+from publisher.store.schema import articles
+from publisher.store.syndicationschema import events
 
 _ARTICLE_EVENTS = ("article.published", "article.updated", "article.retracted")
 Stamp = str | datetime

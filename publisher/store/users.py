@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from publisher.core.vocab import ConsoleRole
-from publisher.store.schema import console_sessions, console_users
+from publisher.store.consoleschema import console_sessions, console_users
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from publisher.store.schema import webhook_deliveries, webhook_endpoints
+from publisher.store.syndicationschema import webhook_deliveries, webhook_endpoints
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,10 +26,14 @@ from publisher.web import (
     hooks,
     pages,
     pageviews,
+    preferences,
     share,
 )
 from publisher.web import syndication as syndication_routes
+from publisher.web.clicks import FastClicks
+from publisher.web.clicks import router as clicks_router
 from publisher.web.context import WebContext
+from publisher.web.reports import router as reports_router
 
 GIL_SWITCH_INTERVAL = 0.001  # seconds
 # RFC 8058 one-click unsubscribe: mail providers POST from anywhere; the token is the proof.
@@ -37,10 +41,13 @@ ONE_CLICK = ("/u/",)
 RouterFactory = Callable[[Settings], APIRouter]
 # Later areas append their factory here; order is the matching order.
 ROUTERS: tuple[RouterFactory, ...] = (
-    feeds.router, pages.router, share.router, pageviews.router, api.router, docs.router,
+    feeds.router, pages.router, preferences.router, share.router, pageviews.router, api.router,
+    docs.router,
     demo.router, consentpages.router, editorial.router, syndication_routes.router,
     console.router,
     hooks.router,
+    clicks_router,
+    reports_router,
 )  # fmt: skip
 
 
@@ -91,6 +98,9 @@ def create_app(
         limit_for=guards.body_limits(settings.max_body_bytes, settings.webhook_max_bytes),
         language=settings.language,
     )  # fmt: skip
+    # Tracked digest links are answered before everything above (web/clicks.py).
+    if clicks_router in routers:
+        app.add_middleware(FastClicks)
     for make in routers:
         app.include_router(make(settings))
     return app

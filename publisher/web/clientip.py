@@ -9,6 +9,7 @@ trusted proxy is the client.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
@@ -25,6 +26,11 @@ def networks(values: Iterable[str]) -> tuple[Network, ...]:
 def parse(text: str) -> Address | None:
     """An address as a proxy may write it (``1.2.3.4``, ``1.2.3.4:5678``, ``[::1]:443``)."""
     text = text.strip()
+    if text.count(".") == 3 and ":" not in text:  # plain IPv4: a third of ip_address's cost
+        try:
+            return ipaddress.IPv4Address(socket.inet_pton(socket.AF_INET, text))
+        except OSError:
+            return None
     if text.startswith("["):
         text = text[1 : text.find("]")] if "]" in text else ""
     elif text.count(":") == 1:  # IPv4 with a port; a bare IPv6 address has two or more

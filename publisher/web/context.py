@@ -44,6 +44,9 @@ class WebContext:
     _share_templates: dict[str, Templates] = field(default_factory=dict)
     # Per-process state owned by the routes: the views limiter, cached answers and pages.
     state: dict[str, Any] = field(default_factory=dict)
+    # Other in-memory counters written with the page views (the click counts): each a
+    # flush() run on the store-writer thread by flush_views.
+    flushers: list[Callable[[], int]] = field(default_factory=list)
     _flush_task: asyncio.Task[None] | None = None
 
     @cached_property
@@ -147,11 +150,13 @@ class WebContext:
     # -- the view buffer: written off the event loop ------------------------------------
 
     async def flush_views(self) -> int:
-        try:
-            return await self.write(self.recorder.flush)
-        except Exception:  # the counts stay buffered; the next tick retries
-            log.exception("views: flush failed; will retry")
-            return 0
+        written = 0
+        for flush in (self.recorder.flush, *self.flushers):
+            try:
+                written += await self.write(flush)
+            except Exception:  # the counts stay buffered; the next tick retries
+                log.exception("views: flush failed; will retry")
+        return written
 
     async def flush_loop(self) -> None:
         while True:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -16,10 +15,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.background import BackgroundTask
 
-from publisher.consent.history import history as consent_history
 from publisher.core import tokens
 from publisher.core.config import Settings
-from publisher.core.models import Subscriber
 from publisher.digests.runs import run_archive
 from publisher.intake.articles import list_sections
 from publisher.readers import formcheck, signup
@@ -140,12 +137,12 @@ async def _subscribe_later(ctx: WebContext, **request: Any) -> bool:
         return False
 
 
-def _sections(ctx: WebContext) -> list[dict[str, str]]:
+def section_options(ctx: WebContext) -> list[dict[str, str]]:
     return [{"slug": s.slug, "name": s.name} for s in list_sections(ctx.engine)]
 
 
-def _choice(ctx: WebContext, form: dict[str, Any]) -> tuple[list[str], str]:
-    known = {s["slug"] for s in _sections(ctx)}
+def choice_from(ctx: WebContext, form: dict[str, Any]) -> tuple[list[str], str]:
+    known = {s["slug"] for s in section_options(ctx)}
     sections = [s for s in form.get("sections", []) if s]
     frequency = str(form.get("frequency") or ctx.frequencies()[0])
     if any(s not in known for s in sections) or frequency not in ctx.frequencies():
@@ -153,7 +150,7 @@ def _choice(ctx: WebContext, form: dict[str, Any]) -> tuple[list[str], str]:
     return sections, frequency
 
 
-def _alerts(form: dict[str, Any]) -> bool:
+def alerts_from(form: dict[str, Any]) -> bool:
     """The breaking-news checkbox: ticked is "yes"; absent (unticked) is no."""
     return form.get("alerts") == "yes"
 
@@ -164,7 +161,7 @@ def router(_settings: Settings) -> APIRouter:
     @r.get("/subscribe")
     async def subscribe_form(request: Request) -> Response:
         ctx = context_of(request)
-        sections = await asyncio.to_thread(_sections, ctx)
+        sections = await asyncio.to_thread(section_options, ctx)
         return page(ctx, request, "subscribe", sections=sections,
                     frequencies=ctx.frequencies(), error=None, field=None,
                     consent_text=ctx.settings.consent_text)  # fmt: skip
@@ -177,10 +174,10 @@ def router(_settings: Settings) -> APIRouter:
         try:
             email = formcheck.single_address(str(form.get("email", "")))
             name = formcheck.person_name(str(form.get("name", "")), required=False)
-            sections, frequency = await asyncio.to_thread(_choice, ctx, form)
+            sections, frequency = await asyncio.to_thread(choice_from, ctx, form)
         except formcheck.InputError as exc:
             return page(ctx, request, "subscribe", status=400, lang=lang,
-                        sections=await asyncio.to_thread(_sections, ctx),
+                        sections=await asyncio.to_thread(section_options, ctx),
                         frequencies=ctx.frequencies(), error=exc.key, field=exc.field,
                         consent_text=ctx.settings.consent_text)  # fmt: skip
         resp = message(ctx, request, "subscribe_done_title", "subscribe_done", lang=lang)
@@ -198,7 +195,7 @@ def router(_settings: Settings) -> APIRouter:
             # sent: the same bytes at the same time for every address (issue 11.14).
             resp.background = BackgroundTask(
                 _subscribe_later, ctx, email=email, name=name, sections=sections,
-                frequency=frequency, language=lang, now=ctx.now(), alerts=_alerts(form),
+                frequency=frequency, language=lang, now=ctx.now(), alerts=alerts_from(form),
                 act=web_act(ctx, request),
             )  # fmt: skip
         return resp
@@ -251,8 +248,6 @@ def router(_settings: Settings) -> APIRouter:
             return bad_link(ctx, request)
         return message(ctx, request, "unsubscribed_title", "unsubscribed")
 
-    _preference_routes(r)
-
     @r.get("/archive/{digest_id}/{run_id}")
     def archive(request: Request, digest_id: str, run_id: int) -> Response:
         ctx = context_of(request)
@@ -262,144 +257,3 @@ def router(_settings: Settings) -> APIRouter:
         return HTMLResponse(found[1], headers={"Cache-Control": "public, max-age=300"})
 
     return r
-
-
-# -- preferences: the link in every digest's footer -----------------------------------------
-
-
-def _prefs(ctx: WebContext, token: str) -> Subscriber | None:
-    return signup.subscriber_for(
-        ctx.engine, ctx.identity.secret, "preferences", token, now=ctx.now()
-    )
-
-
-def _prefs_page(
-    ctx: WebContext, request: Request, who: Subscriber, *, token: str, lang: str | None = None,
-    notice: str | None = None, error: str | None = None, status: int = 200,
-) -> Response:  # fmt: skip
-    """The page shows the subscription's state: an unsubscribed reader is told so and offered
-    to subscribe again (with a confirmation mail), never a page that looks active."""
-    return page(ctx, request, "preferences", status=status, lang=lang, who=who, token=token,
-                sections=_sections(ctx), frequencies=ctx.frequencies(), notice=notice,
-                error=error)  # fmt: skip
-
-
-def _delete_page(
-    ctx: WebContext, request: Request, who: Subscriber, *, action: str, back: str,
-    lang: str | None = None, status: int = 200,
-) -> Response:  # fmt: skip
-    return page(ctx, request, "delete", status=status, lang=lang, who=who, action=action,
-                back=back)  # fmt: skip
-
-
-def _preference_routes(r: APIRouter) -> None:
-    async def reader(ctx: WebContext, token: str) -> Subscriber | None:
-        try:
-            return await asyncio.to_thread(_prefs, ctx, token)
-        except tokens.TokenError:
-            return None
-
-    @r.get("/preferences/{token}")
-    async def preferences_form(request: Request, token: str) -> Response:
-        ctx = context_of(request)
-        who = await reader(ctx, token)
-        if who is None:  # a bad token, or the data is deleted
-            return bad_link(ctx, request)
-        return await asyncio.to_thread(_prefs_page, ctx, request, who, token=token)
-
-    @r.post("/preferences/{token}")
-    async def preferences(request: Request, token: str) -> Response:
-        ctx = context_of(request)
-        form = await form_of(request)
-        lang = ctx.language(request, form.get("lang"))
-        who = await reader(ctx, token)
-        if who is None:
-            return bad_link(ctx, request, lang=lang)
-        action = form.get("action", "save")
-        if action == "export":
-            history = await asyncio.to_thread(
-                consent_history, ctx.engine, ctx.identity.secret, who.email
-            )
-            body = json.dumps(signup.my_data(who, history), ensure_ascii=False, indent=2)
-            disposition = 'attachment; filename="my-newsletter-data.json"'
-            return Response(body, media_type="application/json",
-                            headers={**NO_STORE, "Content-Disposition": disposition})  # fmt: skip
-        if action == "delete":  # a form from before the confirmation step: ask first
-            return _delete_page(ctx, request, who, action=f"{token}/delete", back=token,
-                                lang=lang)  # fmt: skip
-        if action == "unsubscribe":
-            try:  # by the token again, in the writing transaction
-                await ctx.write(signup.unsubscribe, ctx.engine, ctx.identity.secret,
-                                "preferences", token, now=ctx.now(),
-                                act=web_act(ctx, request))  # fmt: skip
-            except tokens.TokenError:
-                return bad_link(ctx, request, lang=lang)
-            return message(ctx, request, "unsubscribed_title", "unsubscribed", lang=lang)
-        try:
-            sections, frequency = await asyncio.to_thread(_choice, ctx, form)
-        except formcheck.InputError as exc:
-            return await asyncio.to_thread(
-                _prefs_page, ctx, request, who, token=token, lang=lang, error=exc.key, status=400
-            )
-        if action == "resubscribe" and who.status != "confirmed":
-            return await _resubscribe(ctx, request, who, sections, frequency, lang,
-                                      alerts=_alerts(form))  # fmt: skip
-        try:
-            await ctx.write(signup.change_choice, ctx.engine, ctx.identity.secret, token,
-                            sections=sections, frequency=frequency, now=ctx.now(),
-                            alerts=_alerts(form), act=web_act(ctx, request))  # fmt: skip
-        except tokens.TokenError:
-            return bad_link(ctx, request, lang=lang)
-        fresh = await reader(ctx, token)
-        if fresh is None:  # deleted meanwhile
-            return bad_link(ctx, request, lang=lang)
-        notice = "saved" if fresh.status == "confirmed" else "saved_inactive"
-        return await asyncio.to_thread(
-            _prefs_page, ctx, request, fresh, token=token, lang=lang, notice=notice
-        )
-
-    @r.get("/preferences/{token}/delete")
-    async def delete_form(request: Request, token: str) -> Response:
-        """Deleting cannot be undone: the GET only asks; the POST needs ``confirm=yes``."""
-        ctx = context_of(request)
-        who = await reader(ctx, token)
-        if who is None:
-            return bad_link(ctx, request)
-        return _delete_page(ctx, request, who, action="", back=f"../{token}")
-
-    @r.post("/preferences/{token}/delete")
-    async def delete(request: Request, token: str) -> Response:
-        ctx = context_of(request)
-        form = await form_of(request)
-        lang = ctx.language(request, form.get("lang"))
-        who = await reader(ctx, token)
-        if who is None:
-            return bad_link(ctx, request, lang=lang)
-        if form.get("confirm") != "yes":
-            return _delete_page(ctx, request, who, action="", back=f"../{token}", lang=lang,
-                                status=400)  # fmt: skip
-        try:
-            await ctx.write(signup.delete_mine, ctx.engine, ctx.identity.secret, token,
-                            now=ctx.now(), act=web_act(ctx, request))  # fmt: skip
-        except tokens.TokenError:
-            return bad_link(ctx, request, lang=lang)
-        return message(ctx, request, "deleted_title", "deleted", lang=lang)
-
-
-async def _resubscribe(
-    ctx: WebContext, request: Request, who: Subscriber, sections: list[str], frequency: str,
-    lang: str, *, alerts: bool = False,
-) -> Response:  # fmt: skip
-    """Subscribe again from the preferences page: a confirmation mail, as for a new sign-up
-    (a preferences link is often forwarded; the mailbox must still say yes)."""
-    sent = await ctx.write(
-        signup.subscribe, ctx.engine, ctx.identity, await confirm_mail(ctx, lang), email=who.email,
-        name=who.name, sections=sections, frequency=frequency, language=lang, now=ctx.now(),
-        cap_per_day=ctx.settings.confirm_per_address_day, alerts=alerts,
-        act=web_act(ctx, request),
-    )  # fmt: skip
-    if not sent:  # today's confirmations for this address are used up
-        resp = message(ctx, request, "too_many_title", "too_many", status=429, lang=lang)
-        resp.headers["Retry-After"] = "3600"
-        return resp
-    return message(ctx, request, "resubscribe_sent_title", "resubscribe_sent", lang=lang)

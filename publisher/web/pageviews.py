@@ -139,7 +139,7 @@ def router(_settings: Settings) -> APIRouter:
         if hit is None or hit[0] < time.monotonic():
             ranked = await asyncio.to_thread(
                 most_viewed, ctx.engine, now=ctx.now(), window=span, limit=limit,
-                section=section or None,
+                section=section or None, weights=ctx.settings.most_viewed_sources,
             )  # fmt: skip
             items = [
                 {"rank": x.rank, "id": x.article.external_id, "title": x.article.title,

@@ -17,8 +17,9 @@ from publisher.consent import history
 from publisher.consent.record import Act
 from publisher.digests import pipeline
 from publisher.readers import subscribers as use
+from publisher.store.consentschema import consent_log
 from publisher.store.db import make_engine
-from publisher.store.schema import consent_log, digest_runs, outbox, subscribers
+from publisher.store.schema import digest_runs, outbox, subscribers
 from tests.digestkit import NOW, cli_store, schedules
 
 SECRET = "test-secret-key-0123456789"

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from publisher.consent import history
 from publisher.core import tokens
-from publisher.store.schema import consent_log
+from publisher.store.consentschema import consent_log
 from tests.webkit import Web, link_in, message_of, outbox_rows, subscriber_status
 
 pytestmark = pytest.mark.asyncio

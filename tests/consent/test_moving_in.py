@@ -11,8 +11,9 @@ from typer.testing import CliRunner
 
 from publisher.cli import app
 from publisher.consent import history
+from publisher.store.consentschema import advertising_consent
 from publisher.store.db import make_engine
-from publisher.store.schema import advertising_consent, outbox, subscribers, suppressions
+from publisher.store.schema import outbox, subscribers, suppressions
 from tests.digestkit import cli_store
 
 EXPORTS = Path(__file__).parent / "exports"

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from publisher.cli import app
 from publisher.core.config import Settings
 from publisher.inbound.maildir import ensure
-from publisher.store.schema import inbound_messages
+from publisher.store.inboundschema import inbound_messages
 from tests.inbound import mailkit
 from tests.inbound.inboundkit import SentRow, inbound_env, sent_digest, suppressed
 

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 from publisher.core.clock import FixedClock
 from publisher.core.config import Settings
 from publisher.core.metrics import Metrics
-from publisher.store.schema import inbound_messages
+from publisher.store.inboundschema import inbound_messages
 from publisher.web.app import create_app
 from publisher.web.context import WebContext
 from publisher.web.hooks import FETCHER, ON_OUTCOME

@@ -18,7 +18,8 @@ from publisher.core.config import Settings
 from publisher.digests import pipeline
 from publisher.intake.articles import latest_articles, set_status, write_articles
 from publisher.store import events as store_events
-from publisher.store.schema import events, subscribers
+from publisher.store.schema import subscribers
+from publisher.store.syndicationschema import events
 from publisher.syndication.events import record_event
 from tests.digestkit import NOW, add_subscriber, load_store, schedules
 from tests.feedsample import T0, article, sample_articles

@@ -14,7 +14,7 @@ from publisher.intake.articles import set_status, write_articles
 from publisher.store import events as store_events
 from publisher.store import indexnow as store_indexnow
 from publisher.store import webhooks as store_webhooks
-from publisher.store.schema import events
+from publisher.store.syndicationschema import events
 from publisher.syndication import ninjs
 from tests.feedsample import T0, article, sample_articles
 

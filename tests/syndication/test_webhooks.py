@@ -20,7 +20,7 @@ from publisher.core.config import Settings
 from publisher.core.httpclient import HttpClient
 from publisher.core.syndicationsettings import WebhookEndpoint
 from publisher.intake.articles import set_status, write_articles
-from publisher.store.schema import events
+from publisher.store.syndicationschema import events
 from publisher.syndication import webhooks
 from tests.feedsample import sample_articles
 from tests.syndication.receiver import Receiver, receiver

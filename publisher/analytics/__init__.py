@@ -1,0 +1,1 @@
+"""Click analytics: tracked links, honest click counting, reports (issue 16)."""

@@ -1,0 +1,264 @@
+"""Counting clicks honestly: once per (link, client) per window, machines apart.
+
+A click is a machine's when the request is a ``HEAD``, a prefetch (``Sec-Purpose`` or
+``Purpose: prefetch``), its User-Agent or address is on the scanner list (scanners.py), or
+it is part of a burst: ``burst_links`` different links of one digest variant from one client
+(with per-reader links: of one reader's message, from any address) within ``burst_seconds``
+(a security gateway opening every link as the message arrives).
+The burst is seen only at its n-th click, so the earlier ones are moved from human to
+machine then (negative deltas, written in the same batch or the next).
+
+Counts pile up in memory (intake/countbuffer.py, as page views do) and ``flush`` writes them
+in one transaction: the click counts, the email views that feed the most-viewed ranking
+(human clicks only), the runs' unique-client sketches and, with ``per_reader``, the readers'
+own clicks.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from publisher.analytics import sketch
+from publisher.analytics.links import Target
+from publisher.analytics.scanners import Scanners
+from publisher.core.vocab import ClickKind, MachineReason
+from publisher.intake.countbuffer import CountBuffer
+from publisher.store import clicks as store_clicks
+from publisher.store.clicks import ClickBatch, ClickKey, ReaderClick
+from publisher.store.types import Engine
+
+MAX_SEEN = 500_000  # (link, client) pairs per generation: about 50 MB
+
+
+@dataclass(frozen=True, slots=True)
+class Click:
+    target: Target  # (run, variant, position, article)
+    client: str  # the client's address (an IPv6 client's /64)
+    user_agent: str
+    head: bool = False
+    prefetch: bool = False
+    reader: int | None = None  # the subscriber, from a per-reader link
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    kind: ClickKind
+    reason: MachineReason | None = None
+    counted: bool = True  # False: a repeat within the window
+
+
+@dataclass
+class ClickStats:
+    human: int = 0
+    machine: int = 0
+    repeats: int = 0
+    moved_to_machine: int = 0  # human clicks found to be part of a burst later
+    stored: int = 0
+
+
+def _who(click: Click) -> int:
+    """The client, as the unique-client sketch counts it (hashed on the request path, so a
+    flush has only register updates to do while it holds the interpreter)."""
+    return sketch.key_hash(f"{click.client}|{click.user_agent}".encode())
+
+
+@dataclass
+class _Recent:
+    """A counted click of one client on one variant, kept for the burst rule."""
+
+    at: float
+    position: int
+    key: ClickKey
+    human: bool
+    who: int = 0  # the client's hash, for the unique-client count
+    row: ReaderClick | None = None  # the reader's record, if one was kept
+
+
+class ClickRecorder:
+    def __init__(
+        self,
+        engine: Engine,
+        scanners: Scanners,
+        *,
+        window: timedelta = timedelta(minutes=30),
+        burst_links: int = 3,
+        burst_seconds: float = 3.0,
+        flush_every: timedelta = timedelta(seconds=30),
+        max_buffered: int = 50_000,
+        auto_flush: bool = True,
+        per_reader: bool = False,
+    ) -> None:
+        self._engine = engine
+        self._scanners = scanners
+        self._window = window.total_seconds()
+        self._burst_links = burst_links
+        self._burst_seconds = burst_seconds
+        self._auto_flush = auto_flush
+        self._per_reader = per_reader
+        # hash((target, client, agent)) → POSIX time of the last counted click, in two
+        # generations of one window each (the page-view recorder's scheme).
+        self._seen: dict[int, float] = {}
+        self._seen_before: dict[int, float] = {}
+        self._generation = 0.0
+        self._recent: dict[int, list[_Recent]] = {}
+        self._recent_generation = 0.0
+        self._buffer: CountBuffer[ClickKey] = CountBuffer(
+            flush_every=flush_every, max_buffered=max_buffered
+        )
+        # Per run, the clients with human clicks since the last flush (and how many): they
+        # go into the run's sketch at the flush, unless a burst took their clicks back.
+        self._clients: dict[int, dict[int, int]] = {}
+        self._readers: list[ReaderClick] = []
+        self._lock = threading.Lock()
+        self.stats = ClickStats()
+
+    @property
+    def buffered(self) -> int:
+        return self._buffer.buffered
+
+    def classify(self, click: Click) -> MachineReason | None:
+        """Why this request is a machine's, by itself (the burst rule needs the others)."""
+        if click.head:
+            return "head"
+        if click.prefetch:
+            return "prefetch"
+        if self._scanners.agent_is_machine(click.user_agent):
+            return "scanner-agent"
+        if self._scanners.address_is_scanner(click.client):
+            return "scanner-network"
+        return None
+
+    def record(self, click: Click) -> Verdict:
+        at = click.at.astimezone(UTC)
+        now = at.timestamp()
+        reason = self.classify(click)
+        run, variant, position, article = click.target
+        hour = at.replace(minute=0, second=0, microsecond=0)
+        with self._lock:
+            if self._repeat(hash((click.target, click.client, click.user_agent)), now):
+                self.stats.repeats += 1
+                return Verdict("machine" if reason else "human", reason, counted=False)
+            entry = None
+            if reason is None and position > 0:
+                reason, entry = self._burst(click, now, hour)
+            kind: ClickKind = "machine" if reason else "human"
+            key: ClickKey = (run, variant, position, article, kind, reason or "", hour)
+            due = self._buffer.add(key, at)
+            if reason is None:
+                self.stats.human += 1
+                row = self._count_human(click, run, at)
+                if entry is not None:
+                    entry.row = row
+            else:
+                self.stats.machine += 1
+        if due and self._auto_flush:
+            self.flush()
+        return Verdict(kind, reason)
+
+    def _repeat(self, key: int, now: float) -> bool:
+        # A new generation every window, or sooner when a flood of new clients fills this
+        # one: memory stays bounded (a repeat may then count again, never a click lost).
+        if now - self._generation >= self._window or len(self._seen) >= MAX_SEEN:
+            self._seen_before, self._seen = self._seen, {}
+            self._generation = now
+        last = self._seen.get(key)
+        if last is None:
+            last = self._seen_before.get(key)
+        if last is not None and now - last < self._window:
+            return True
+        self._seen[key] = now
+        return False
+
+    def _burst(
+        self, click: Click, now: float, hour: datetime
+    ) -> tuple[MachineReason | None, _Recent | None]:
+        """The burst rule (locked): too many links of one variant from one client, quickly.
+
+        Returns the reason (or None) and, for a click still taken for a person's, its entry."""
+        if now - self._recent_generation >= 4 * self._burst_seconds:
+            self._recent, self._recent_generation = {}, now  # older clicks cannot burst now
+        run, variant, position, article = click.target
+        # One message's links: with a per-reader link, whatever addresses they come from (a
+        # scanner may open each link from another machine); otherwise one client's.
+        group = hash(
+            (run, variant, click.reader)
+            if click.reader
+            else (run, variant, click.client, click.user_agent)
+        )
+        recent = [r for r in self._recent.get(group, []) if now - r.at <= self._burst_seconds]
+        key: ClickKey = (run, variant, position, article, "human", "", hour)
+        if len({r.position for r in recent} | {position}) < self._burst_links:
+            entry = _Recent(now, position, key, human=True, who=_who(click))
+            recent.append(entry)
+            self._recent[group] = recent
+            return None, entry
+        for r in recent:
+            if r.human:  # an earlier click of the burst: a machine's after all
+                run_, variant_, pos_, article_, _k, _r, hour_ = r.key
+                self._buffer.add(r.key, click.at, -1)
+                self._buffer.add((run_, variant_, pos_, article_, "machine", "burst", hour_),
+                                 click.at)  # fmt: skip
+                r.human = False
+                self.stats.moved_to_machine += 1
+                self._uncount(run, r)
+        recent.append(_Recent(now, position, key, human=False))
+        self._recent[group] = recent
+        return "burst", None
+
+    def _count_human(self, click: Click, run: int, at: datetime) -> ReaderClick | None:
+        clients = self._clients.setdefault(run, {})
+        who = _who(click)
+        clients[who] = clients.get(who, 0) + 1
+        if self._per_reader and click.reader is not None and click.target[3] > 0:
+            _run, _variant, position, article = click.target
+            row = ReaderClick(click.reader, run, position, article, at)
+            self._readers.append(row)
+            return row
+        return None
+
+    def _uncount(self, run: int, r: _Recent) -> None:
+        """Take back what a click later found part of a burst added (if not yet written)."""
+        clients = self._clients.get(run, {})
+        if clients.get(r.who, 0) > 0:
+            clients[r.who] -= 1
+        if r.row is not None:
+            self._readers = [x for x in self._readers if x is not r.row]
+
+    def flush(self) -> int:
+        """Write what is buffered in one transaction; returns the clicks stored (net)."""
+        with self._lock:
+            counts, buffered = self._buffer.take()
+            clients, self._clients = self._clients, {}
+            readers, self._readers = self._readers, []
+        if not counts and not clients:
+            return 0
+        sketches: dict[int, bytearray] = {}
+        for run, seen in clients.items():
+            registers = sketches[run] = sketch.empty()
+            for who, n in seen.items():
+                if n > 0:
+                    sketch.add_hash(registers, who)
+        views: dict[tuple[int, datetime], int] = {}
+        for (_run, _variant, _pos, article, kind, _reason, hour), n in counts.items():
+            if kind == "human" and article > 0:
+                views[(article, hour)] = views.get((article, hour), 0) + n
+        batch = ClickBatch(
+            clicks=counts, email_views=views, readers=readers,
+            sketches={run: bytes(r) for run, r in sketches.items()},
+        )  # fmt: skip
+        try:
+            stored = store_clicks.write_batch(self._engine, batch, sketch.merge)
+        except Exception:
+            with self._lock:
+                self._buffer.restore(counts, buffered)
+                for run, seen in clients.items():
+                    mine = self._clients.setdefault(run, {})
+                    for who, n in seen.items():
+                        mine[who] = mine.get(who, 0) + n
+                self._readers[:0] = readers
+            raise
+        self.stats.stored += stored
+        return stored

@@ -1,0 +1,72 @@
+"""Tracked links: ``{public_base_url}/c/TOKEN``, made once per rendered variant.
+
+A TOKEN is a signed id list (core/tokens.py, purpose ``click``): run, variant, position and
+article, never the reader. Every mail kind that lists articles (digests now, alerts later)
+builds a ``ClickLinks`` for each variant it renders and hands it to the renderer as its
+``link_for``; the renderer asks it for one href per listed article, in order.
+
+With ``track_per_reader`` the href ends in a placeholder, ``%%CLICK_READER%%``, which the
+outbox row fills per recipient with ``/`` + a signed reader token (or nothing, for a reader
+who opted out), so the stored bytes stay one per variant and personalisation stays a splice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from publisher.core import tokens
+
+CLICK_PATH = "/c/"
+OPEN_PATH = "/o/"
+READER_PLACEHOLDER = "%%CLICK_READER%%"
+# A link names (run, variant, position, article); an open pixel (run, variant, 0, 0).
+Target = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ClickLinks:
+    """The tracked hrefs of one rendered variant of one run (or alert)."""
+
+    base_url: str
+    secret: str
+    run_id: int
+    variant: int
+    now: datetime
+    per_reader: bool = False
+
+    def __call__(self, article_id: int, position: int) -> str:
+        """The href for the article listed at ``position`` (1-based, in reading order)."""
+        ids = (self.run_id, self.variant, position, article_id)
+        token = tokens.make(self.secret, "click", ids, now=self.now)
+        suffix = READER_PLACEHOLDER if self.per_reader else ""
+        return f"{self.base_url.rstrip('/')}{CLICK_PATH}{token}{suffix}"
+
+    def open_pixel(self) -> str:
+        """The open pixel's src (``track_opens``): names the run and variant only."""
+        token = tokens.make(self.secret, "click", (self.run_id, self.variant, 0, 0), now=self.now)
+        suffix = READER_PLACEHOLDER if self.per_reader else ""
+        return f"{self.base_url.rstrip('/')}{OPEN_PATH}{token}{suffix}"
+
+
+def reader_value(secret: str, subscriber_id: int, *, opted_out: bool, now: datetime) -> str:
+    """What ``%%CLICK_READER%%`` becomes for one recipient: ``/TOKEN``, or "" (opted out)."""
+    if opted_out or subscriber_id <= 0:
+        return ""
+    return "/" + tokens.make(secret, "click-reader", (subscriber_id,), now=now)
+
+
+def read_target(secret: str, token: str, *, now: datetime) -> Target:
+    """The (run, variant, position, article) of a click token; TokenError if forged."""
+    ids = tokens.read(secret, "click", token, now=now)
+    if len(ids) != 4:
+        raise tokens.TokenError("not a valid click token")
+    return ids[0], ids[1], ids[2], ids[3]
+
+
+def read_reader(secret: str, token: str, *, now: datetime) -> int:
+    """The subscriber id of a reader token; TokenError if forged."""
+    ids = tokens.read(secret, "click-reader", token, now=now)
+    if len(ids) != 1:
+        raise tokens.TokenError("not a valid reader token")
+    return ids[0]
