@@ -26,13 +26,19 @@ from tests.feedsample import sample_articles
 from tests.syndication.receiver import Receiver, receiver
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-NOW = datetime.now(UTC).replace(microsecond=0)  # the receiver checks timestamps: real time
 
 
 @pytest.fixture
 def hook() -> Iterator[Receiver]:
     with receiver() as r:
         yield r
+
+
+@pytest.fixture
+def now() -> datetime:
+    """Real time, taken when the test starts: the receiver checks timestamps against its
+    own clock (five minutes' tolerance), so a module-level time goes stale in a long run."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def _settings(settings: Settings, url: str, **extra: object) -> Settings:
@@ -52,12 +58,12 @@ def _run(s: Settings, engine: Engine, at: datetime) -> webhooks.WebhookReport:
 
 
 def test_events_are_signed_and_delivered_once(
-    settings: Settings, engine: Engine, hook: Receiver
+    now: datetime, settings: Settings, engine: Engine, hook: Receiver
 ) -> None:
     s = _settings(settings, hook.url)
-    write_articles(engine, sample_articles()[:2], now=NOW)
-    set_status(engine, sample_articles()[0].external_id, "retracted", now=NOW)
-    report = _run(s, engine, NOW)
+    write_articles(engine, sample_articles()[:2], now=now)
+    set_status(engine, sample_articles()[0].external_id, "retracted", now=now)
+    report = _run(s, engine, now)
     assert (report.queued, report.delivered, report.failed) == (3, 3, 0)
     payloads = _verified(hook)
     assert [p["type"] for p in payloads] == [
@@ -69,35 +75,35 @@ def test_events_are_signed_and_delivered_once(
         ids = list(conn.execute(select(events.c.event_id).order_by(events.c.id)).scalars())
     assert [r.headers["webhook-id"] for r in hook.requests] == ids
     assert all(i.startswith("evt_") for i in ids) and len(set(ids)) == 3
-    assert _run(s, engine, NOW + timedelta(seconds=1)).delivered == 0  # nothing twice
+    assert _run(s, engine, now + timedelta(seconds=1)).delivered == 0  # nothing twice
     assert len(hook.requests) == 3
     state = webhooks.status(s, engine)[0]
     assert (state.pending, state.delivered, state.disabled_at) == (0, 3, None)
 
 
 def test_an_endpoint_gets_only_the_events_it_asked_for(
-    settings: Settings, engine: Engine, hook: Receiver
+    now: datetime, settings: Settings, engine: Engine, hook: Receiver
 ) -> None:
     endpoint = WebhookEndpoint(name="n", url=hook.url, secret=SECRET, events=["article.retracted"])
     s = settings.model_copy(update={"webhooks": [endpoint]})
-    write_articles(engine, sample_articles()[:2], now=NOW)
-    set_status(engine, sample_articles()[1].external_id, "retracted", now=NOW)
-    _run(s, engine, NOW)
+    write_articles(engine, sample_articles()[:2], now=now)
+    set_status(engine, sample_articles()[1].external_id, "retracted", now=now)
+    _run(s, engine, now)
     assert [p["type"] for p in _verified(hook)] == ["article.retracted"]
 
 
 def test_a_500_is_retried_with_backoff_and_the_same_webhook_id(
-    settings: Settings, engine: Engine, hook: Receiver
+    now: datetime, settings: Settings, engine: Engine, hook: Receiver
 ) -> None:
     s = _settings(settings, hook.url)
     hook.statuses = [500]
-    write_articles(engine, sample_articles()[:1], now=NOW)
-    first = _run(s, engine, NOW)
+    write_articles(engine, sample_articles()[:1], now=now)
+    first = _run(s, engine, now)
     assert (first.delivered, first.failed) == (0, 1)
-    assert webhooks.status(s, engine)[0].failing_since == NOW
-    assert _run(s, engine, NOW + timedelta(seconds=29)).delivered == 0  # backoff: 30 s
+    assert webhooks.status(s, engine)[0].failing_since == now
+    assert _run(s, engine, now + timedelta(seconds=29)).delivered == 0  # backoff: 30 s
     assert len(hook.requests) == 1
-    again = _run(s, engine, NOW + timedelta(seconds=31))
+    again = _run(s, engine, now + timedelta(seconds=31))
     assert again.delivered == 1 and len(hook.requests) == 2
     _verified(hook)  # both attempts signed correctly, each with its own timestamp
     one, two = hook.requests
@@ -114,20 +120,20 @@ def test_backoff_doubles_up_to_six_hours() -> None:
 
 
 def test_a_long_failure_streak_disables_the_endpoint(
-    settings: Settings, engine: Engine, hook: Receiver, caplog: pytest.LogCaptureFixture,
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    now: datetime, settings: Settings, engine: Engine, hook: Receiver,
+    caplog: pytest.LogCaptureFixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     s = _settings(settings, hook.url, webhook_disable_after=3)
     hook.statuses = [500, 503, 502]
-    write_articles(engine, sample_articles()[:1], now=NOW)
+    write_articles(engine, sample_articles()[:1], now=now)
     with caplog.at_level(logging.WARNING, logger="publisher.syndication.webhooks"):
         for offset in (0, 30, 90):  # each attempt as soon as its backoff allows
-            _run(s, engine, NOW + timedelta(seconds=offset))
+            _run(s, engine, now + timedelta(seconds=offset))
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and "webhook partner disabled" in errors[0].getMessage()
-    assert _run(s, engine, NOW + timedelta(seconds=240)).delivered == 0
+    assert _run(s, engine, now + timedelta(seconds=240)).delivered == 0
     assert len(hook.requests) == 3  # disabled: nothing more is sent
-    write_articles(engine, sample_articles()[1:2], now=NOW)  # events still queue meanwhile
+    write_articles(engine, sample_articles()[1:2], now=now)  # events still queue meanwhile
 
     env = _cli_env(s, monkeypatch)
     shown = CliRunner().invoke(app, ["webhooks", "status", "--json"], env=env)
@@ -142,7 +148,7 @@ def test_a_long_failure_streak_disables_the_endpoint(
     enabled = CliRunner().invoke(app, ["webhooks", "enable", "partner"], env=env)
     assert enabled.exit_code == 0, enabled.output
 
-    report = _run(s, engine, NOW + timedelta(seconds=241))
+    report = _run(s, engine, now + timedelta(seconds=241))
     assert report.delivered == 2 and len(hook.requests) == 5
     assert hook.requests[3].headers["webhook-id"] == hook.requests[0].headers["webhook-id"]
     _verified(hook)
