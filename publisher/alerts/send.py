@@ -14,6 +14,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from publisher.consent import advertising as ads
+from publisher.consent.reconfirm import without_lapsed
 from publisher.core.config import Settings
 from publisher.core.errors import PublisherError
 from publisher.core.models import Article
@@ -82,11 +84,19 @@ def _article(conn: Connection, article_id: str) -> Article:
     return found
 
 
+def _rules(settings: Settings) -> ads.Rules | None:
+    """The advertising rules when the site says its alerts are advertising (issue 18)."""
+    return ads.Rules.from_settings(settings) if settings.alerts_advertising else None
+
+
 def _compose(settings: Settings, identity: fanout.Identity, article: Article, now: datetime
              ) -> tuple[RenderedEmail, bytes]:  # fmt: skip
     """Render, inline and compose once: the per-reader links stay placeholders."""
     links = Links(view_in_browser=article.url, **fanout.personal_links())
     rendered = fanout.renderer_for(settings).alert(article=article, links=links)
+    rules = _rules(settings)
+    if rules is not None:  # "(광고)", the sender and the 수신거부 notice
+        rendered = rules.apply(rendered, mime.UNSUBSCRIBE_URL)
     body = mime.compose(
         rendered=rendered, sender=identity.sender, date=now,
         list_info=identity.list_info(settings.site_name, LIST_ID),
@@ -99,7 +109,7 @@ def preview(engine: Engine, settings: Settings, article_id: str, *, now: datetim
     identity = fanout.Identity.from_settings(settings)
     with engine.connect() as conn:
         article = _article(conn, article_id)
-        people = len(store_alerts.recipients(conn))
+        people = len(_recipients(conn, settings))
         today = store_alerts.sent_on(conn, local_day(settings, now))
     rendered, body = _compose(settings, identity, article, now)
     subs = identity.substitutions(subscriber_id=0, name="", email=identity.sender.address, now=now)
@@ -131,15 +141,24 @@ def send(
                 "(alerts_per_day): none more today"
             )
         rendered, body = _compose(settings, identity, article, now)
-        people = store_alerts.recipients(conn)
+        people = _recipients(conn, settings)
         prefix = f"alert:{alert_id}:"
+        rules = _rules(settings)
         enqueued = fanout.store_and_enqueue(
             conn, identity, body=body, content_key=prefix, recipients=people,
             dedupe_prefix=prefix, kind="alert", now=now,
+            not_before=rules.hold_until(now) if rules is not None else None,
         )  # fmt: skip
         store_alerts.finish(conn, alert_id, subject=rendered.subject, recipient_count=len(people))
     log.info("alert %d: article %s to %d readers (%s)", alert_id, article_id, enqueued, by)
     return AlertSent(alert_id, article_id, rendered.subject, len(people), enqueued, slot)
+
+
+def _recipients(conn: Connection, settings: Settings) -> list[Recipient]:
+    """Readers who opted in to alerts; for advertising alerts, not those whose advertising
+    consent lapsed."""
+    people = store_alerts.recipients(conn)
+    return without_lapsed(conn, people) if settings.alerts_advertising else people
 
 
 def send_test(

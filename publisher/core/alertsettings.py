@@ -18,3 +18,8 @@ class AlertSettings(BaseModel):
     alert_expiry: Duration = duration_field(
         "2h", "An alert not delivered by then is dropped (expired), never sent late."
     )
+    alerts_advertising: bool = Field(
+        default=False,
+        description="Alerts are advertising (정보통신망법 제50조): '(광고)', sender and notice, "
+        "quiet hours, and only readers whose advertising consent has not lapsed.",
+    )
