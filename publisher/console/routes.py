@@ -7,6 +7,7 @@ from fastapi.responses import FileResponse, Response
 
 from publisher.console import (
     adminpages,
+    alertpages,
     approvalpages,
     articlepages,
     digestpages,
@@ -50,6 +51,7 @@ def router(_settings: Settings) -> APIRouter:
         readerpages,
         mailpages,
         articlepages,
+        alertpages,
         adminpages,
     ):
         r.include_router(part.router())
