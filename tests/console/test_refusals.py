@@ -45,3 +45,13 @@ async def test_the_api_and_public_pages_keep_their_answers(console: Console) -> 
     assert api.headers["content-type"].startswith("application/json")
     public = await c.get("/no-such-page", headers=HTML)
     assert public.status_code == 404 and "운영 콘솔" not in public.text
+
+
+async def test_what_the_request_named_is_escaped_in_the_page(console: Console) -> None:
+    c = console.client
+    await signed_in(c, "editor")
+    r = await c.get("/admin/articles/%3Cb%20onclick=x%3Ehi/alert", headers=HTML)
+    assert r.status_code == 404
+    assert "<b onclick" not in r.text and "&lt;b onclick=x&gt;hi" in r.text
+    long = await c.get("/admin/runs/" + "9" * 40, headers=HTML)
+    assert long.status_code == 400 and "<nav" in long.text
