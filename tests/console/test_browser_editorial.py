@@ -53,6 +53,10 @@ def test_editor_approves_a_held_run_and_it_is_delivered(held: Live, browser_page
     p.locator("#pending").get_by_role("link", name=str(made.run_id), exact=True).click()
     assert p.locator("#run-status").inner_text() == "awaiting_approval"
     assert int(p.locator("#recipients").inner_text().replace(",", "")) >= 2
+    p.set_viewport_size({"width": 1280, "height": 1600})  # the whole page: no resize to shoot
+    for size in ("desktop", "phone"):
+        p.locator(f"iframe.{size}").content_frame.get_by_text("아침").first.wait_for()
+    shot(p, held, "console-approval", keep=True)
     p.set_viewport_size({"width": 390, "height": 844})
     frame = p.locator("iframe.phone").content_frame
     frame.get_by_text("아침").first.wait_for()
