@@ -14,6 +14,7 @@ from publisher.core.errors import PublisherError
 from publisher.web.context import context_of
 
 MAX_ID = 200
+RECENT = 300  # alerts looked through for this article's (100 days at 3 a day)
 
 
 def _status(exc: PublisherError) -> int:
@@ -37,7 +38,11 @@ async def alert_page(
 ) -> Response:
     pv = await _preview(request, external_id)
     left = max(0, pv.per_day - pv.sent_today)
-    return render(request, op, "alert", pv=pv, a=pv.article, left=left)
+    # An alert is for news of the last hours: the recent history tells whether it went out.
+    recent = await run(alerts.history, context_of(request).engine, limit=RECENT)
+    sent = next((a for a in recent if a.article_id == pv.article.external_id
+                 and a.status == "sent"), None)  # fmt: skip
+    return render(request, op, "alert", pv=pv, a=pv.article, left=left, sent=sent)
 
 
 async def alert_frame(

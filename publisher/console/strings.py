@@ -57,6 +57,7 @@ CONSOLE_STRINGS: dict[str, dict[str, str]] = {
         "refused": "요청을 처리할 수 없습니다", "refused_400": "잘못된 요청입니다",
         "refused_403": "권한이 없습니다", "refused_404": "찾을 수 없습니다",
         "refused_409": "지금은 할 수 없습니다", "refused_429": "한도를 넘었습니다",
+        "already_alerted": "이 기사는 이미 속보로 나갔습니다",
     },
     "en": {
         "language": "한국어", "console": "Console", "dashboard": "Dashboard",
@@ -116,5 +117,6 @@ CONSOLE_STRINGS: dict[str, dict[str, str]] = {
         "advertising": "Advertising", "refused": "This cannot be done",
         "refused_400": "Bad request", "refused_403": "Not allowed", "refused_404": "Not found",
         "refused_409": "Not possible now", "refused_429": "Over the limit",
+        "already_alerted": "This article already had its alert",
     },
 }  # fmt: skip

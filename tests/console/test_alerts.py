@@ -40,6 +40,8 @@ async def test_editor_previews_and_sends_an_alert_to_opted_in_readers(console: C
     assert entry.actor == USERS["editor"] and entry.target == "a0001"
     assert entry.detail["recipients"] == 2
 
+    shown = await c.get("/admin/articles/a0001/alert")
+    assert 'id="already"' in shown.text and "disabled" in shown.text
     again = await c.post("/admin/articles/a0001/alert", data={"csrf": token}, headers=HTML)
     assert again.status_code == 409 and "text/html" in again.headers["content-type"]
     assert "already had its alert" in again.text and "<nav" in again.text
