@@ -47,6 +47,8 @@ async def test_held_run_is_listed_and_shown_with_count_and_deadline(held: Consol
     c = held.client
     await signed_in(c, "viewer")
     run_id = _run_id(held)
+    home = await c.get("/admin/")
+    assert "승인 대기: 1" in home.text and "/admin/digests#pending" in home.text
     listing = await c.get("/admin/digests")
     assert f'href="/admin/runs/{run_id}"' in listing.text
     page = await c.get(f"/admin/runs/{run_id}")
