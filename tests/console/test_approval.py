@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from publisher.core.clock import FixedClock
 from publisher.core.config import Settings
-from publisher.digests import pipeline
+from publisher.digests import approval, pipeline
 from tests.console.consolekit import (
     APPROVAL,
     HTML,
@@ -38,8 +38,6 @@ async def held(settings: Settings, engine: Engine, clock: FixedClock) -> AsyncIt
 
 
 def _run_id(console: Console) -> int:
-    from publisher.digests import approval
-
     return approval.pending(console.engine)[0].id
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.console.consolekit import HTML, Console, signed_in
+from tests.digestkit import add_subscriber
+from tests.webkit import outbox_rows
 
 pytestmark = pytest.mark.asyncio
 
@@ -55,3 +57,20 @@ async def test_what_the_request_named_is_escaped_in_the_page(console: Console) -
     assert "<b onclick" not in r.text and "&lt;b onclick=x&gt;hi" in r.text
     long = await c.get("/admin/runs/" + "9" * 40, headers=HTML)
     assert long.status_code == 400 and "<nav" in long.text
+
+
+async def test_every_new_form_needs_its_csrf_token(console: Console) -> None:
+    c = console.client
+    sid = add_subscriber(console.engine, "reader@example.org")
+    await signed_in(c, "admin")
+    for path, data in (
+        ("/admin/runs/1/approve", {}), ("/admin/runs/1/reject", {}),
+        ("/admin/articles/a0001/alert", {}), ("/admin/articles/a0001/alert/test", {}),
+        (f"/admin/subscribers/{sid}/alerts", {"alerts": "on"}),
+    ):  # fmt: skip
+        for token in (None, "x" * 43):
+            sent = data if token is None else {**data, "csrf": token}
+            r = await c.post(path, data=sent)
+            assert r.status_code == 403, (path, token, r.status_code)
+    assert outbox_rows(console.engine) == []
+    assert 'id="alerts">받지 않음<' in (await c.get(f"/admin/subscribers/{sid}")).text
