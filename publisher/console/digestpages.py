@@ -13,7 +13,7 @@ from publisher.core.errors import PublisherError
 from publisher.core.schedules import Digest, Schedules
 from publisher.daemon.scheduler import next_fire_times, trigger_for
 from publisher.daemon.status import describe
-from publisher.digests import pipeline
+from publisher.digests import approval, pipeline
 from publisher.digests.runs import run_archive, run_history
 from publisher.intake.articles import list_sections
 from publisher.web.context import WebContext, context_of
@@ -28,21 +28,21 @@ FRAME_HEADERS = {
 }
 
 
-def _schedules(ctx: WebContext) -> Schedules:
+def schedules_of(ctx: WebContext) -> Schedules:
     if ctx.schedules is None:
         raise HTTPException(404, "no schedules file")
     return ctx.schedules
 
 
 def _digest(ctx: WebContext, digest_id: str) -> Digest:
-    found = next((d for d in _schedules(ctx).digests if d.id == digest_id), None)
+    found = next((d for d in schedules_of(ctx).digests if d.id == digest_id), None)
     if found is None:
         raise HTTPException(404, "no such digest")
     return found
 
 
 def _upcoming(ctx: WebContext, digest: Digest, now: datetime, n: int = 3) -> list[datetime]:
-    return next_fire_times(trigger_for(digest, _schedules(ctx).tz), now, n)
+    return next_fire_times(trigger_for(digest, schedules_of(ctx).tz), now, n)
 
 
 def _counts(counts: dict[str, int]) -> dict[str, int]:
@@ -56,8 +56,9 @@ def _counts(counts: dict[str, int]) -> dict[str, int]:
 async def digests(request: Request, op: Operator = Depends(require("viewer"))) -> Response:
     ctx = context_of(request)
     now = ctx.now()
-    rows = [(d, describe(d), _upcoming(ctx, d, now)) for d in _schedules(ctx).digests]
-    return render(request, op, "digests", digests=rows)
+    rows = [(d, describe(d), _upcoming(ctx, d, now)) for d in schedules_of(ctx).digests]
+    waiting = await run(approval.pending, ctx.engine, limit=50)
+    return render(request, op, "digests", digests=rows, pending=waiting)
 
 
 async def digest_page(
@@ -83,7 +84,7 @@ async def preview(
     chosen = [s for s in request.query_params.getlist("sections") if s][:50]
     try:
         pv = await run(
-            pipeline.preview, ctx.engine, ctx.settings, _schedules(ctx), d.id,
+            pipeline.preview, ctx.engine, ctx.settings, schedules_of(ctx), d.id,
             now=ctx.now(), sections=chosen or None,
         )  # fmt: skip
     except PublisherError as exc:
@@ -107,7 +108,7 @@ async def send_test(
     ctx = context_of(request)
     d = _digest(ctx, digest_id)
     try:
-        n = await ctx.write(pipeline.send_test, ctx.engine, ctx.settings, _schedules(ctx),
+        n = await ctx.write(pipeline.send_test, ctx.engine, ctx.settings, schedules_of(ctx),
                             d.id, to=op.email, now=ctx.now())  # fmt: skip
     except PublisherError as exc:
         return back(f"{BASE}/digests/{d.id}", str(exc))
@@ -124,7 +125,7 @@ async def send_now(
     now = ctx.now()
     try:
         result = await ctx.write(pipeline.run_digest, ctx.engine, ctx.settings,
-                                 _schedules(ctx), d.id, now=now, manual=True)  # fmt: skip
+                                 schedules_of(ctx), d.id, now=now, manual=True)  # fmt: skip
     except PublisherError as exc:
         return back(f"{BASE}/digests/{d.id}", str(exc))
     await audit(request, op.email, "digest.send", d.id, status=result.status,

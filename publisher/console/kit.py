@@ -180,3 +180,15 @@ async def audit(request: Request, actor: str, action: str, target: str = "", **d
         audit_log.record, ctx.engine, at=ctx.now(), actor=actor, action=action,
         target=target, detail=detail, ip=ctx.client_address(request),
     )  # fmt: skip
+
+
+def refused(request: Request, op: Operator | None, status: int, message: str) -> HTMLResponse:
+    """A refused action as a console page (403, 404, 400, 409, 429): what and why."""
+    return render(request, op, "refused", status=status, code=status, message=message)
+
+
+async def refused_page(request: Request, status: int, message: str) -> Response:
+    """The global error handler's answer under /admin to a browser (web/errors.py): the
+    console's page, with its menu when the request had a session."""
+    op = await operator_of(request) if COOKIE in request.cookies else None
+    return refused(request, op, status, message)

@@ -16,6 +16,7 @@ from publisher.console.kit import BASE, Operator, language, render, require, run
 from publisher.console.strings import CONSOLE_STRINGS
 from publisher.daemon.scheduler import next_fire_times, trigger_for
 from publisher.daemon.status import DaemonRow, daemon_health, describe
+from publisher.digests import approval
 from publisher.staff import dashboard
 from publisher.staff.dashboard import Dashboard
 from publisher.web.context import WebContext, context_of
@@ -98,6 +99,7 @@ async def home(request: Request, op: Operator = Depends(require("viewer"))) -> R
         request, op, "dashboard", board=board, charts=await run(cached_charts, ctx, board, lang),
         runs=next_runs(ctx, now), daemon=await _daemon(ctx), behind=behind,
         age=_age(now, board.oldest_waiting),
+        pending=await run(approval.pending, ctx.engine, limit=20),
     )  # fmt: skip
 
 

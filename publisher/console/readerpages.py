@@ -3,9 +3,12 @@ them; admins change choices, unsubscribe, resend a confirmation, delete (confirm
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 
+from publisher.consent.history import history as consent_history
 from publisher.consent.record import Act, act_of
 from publisher.console.kit import BASE, Operator, RowId, audit, back, form, render, require, run
 from publisher.intake.articles import list_sections
@@ -40,10 +43,12 @@ async def reader(
 ) -> Response:
     ctx = context_of(request)
     who = await _reader(request, sid)
+    consent = await run(consent_history, ctx.engine, ctx.identity.secret, who.subscriber.email)
     return render(
         request, op, "subscriber", who=who.subscriber, messages=who.messages,
         digest_of=_digest_of, sections=await run(list_sections, ctx.engine),
         frequencies=ctx.frequencies(),
+        consent=[{**e, "at": datetime.fromisoformat(e["at"])} for e in reversed(consent)],
     )  # fmt: skip
 
 
@@ -61,6 +66,22 @@ async def choice(
                     frequency=frequency, now=ctx.now(), act=_act(ctx))  # fmt: skip
     await audit(request, op.email, "subscriber.choice", who.email,
                 sections=sections, frequency=frequency)  # fmt: skip
+    return back(f"{BASE}/subscribers/{sid}")
+
+
+async def alert_choice(
+    request: Request, sid: RowId, op: Operator = Depends(require("admin"))
+) -> Response:
+    """The breaking-news alert choice alone; the consent log records it (channel console)."""
+    ctx = context_of(request)
+    who = (await _reader(request, sid)).subscriber
+    wanted = (await form(request)).get("alerts", "")
+    if wanted not in ("on", "off"):
+        raise HTTPException(400, "alerts: on or off")
+    await ctx.write(signup.update_choice, ctx.engine, sid, sections=list(who.sections),
+                    frequency=who.frequency, now=ctx.now(), act=_act(ctx),
+                    alerts=wanted == "on")  # fmt: skip
+    await audit(request, op.email, "subscriber.alerts", who.email, alerts=wanted == "on")
     return back(f"{BASE}/subscribers/{sid}")
 
 
@@ -117,6 +138,7 @@ def router() -> APIRouter:
     r.add_api_route(BASE + "/subscribers", search, methods=["GET"])
     r.add_api_route(BASE + "/subscribers/{sid}", reader, methods=["GET"])
     r.add_api_route(BASE + "/subscribers/{sid}/choice", choice, methods=["POST"])
+    r.add_api_route(BASE + "/subscribers/{sid}/alerts", alert_choice, methods=["POST"])
     r.add_api_route(BASE + "/subscribers/{sid}/unsubscribe", unsubscribe, methods=["POST"])
     r.add_api_route(BASE + "/subscribers/{sid}/confirm", resend, methods=["POST"])
     r.add_api_route(BASE + "/subscribers/{sid}/delete", delete_page, methods=["GET"])

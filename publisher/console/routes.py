@@ -7,6 +7,8 @@ from fastapi.responses import FileResponse, Response
 
 from publisher.console import (
     adminpages,
+    alertpages,
+    approvalpages,
     articlepages,
     digestpages,
     mailpages,
@@ -14,8 +16,9 @@ from publisher.console import (
     readerpages,
     signin,
 )
-from publisher.console.kit import BASE
+from publisher.console.kit import BASE, refused_page
 from publisher.core.config import Settings
+from publisher.web import errors
 from publisher.web.context import context_of
 
 ASSETS = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}
@@ -25,6 +28,7 @@ PUBLIC = (BASE + "/signin", BASE + "/welcome/{token}", BASE + "/static/{name}", 
 
 def router(_settings: Settings) -> APIRouter:
     r = APIRouter(include_in_schema=False)
+    errors.pages_under(BASE, refused_page)  # a refused action: a console page to a browser
 
     @r.get(BASE)
     async def bare() -> Response:
@@ -39,6 +43,16 @@ def router(_settings: Settings) -> APIRouter:
             path, media_type=ASSETS[name], headers={"Cache-Control": "public, max-age=3600"}
         )
 
-    for part in (signin, overview, digestpages, readerpages, mailpages, articlepages, adminpages):
+    for part in (
+        signin,
+        overview,
+        digestpages,
+        approvalpages,
+        readerpages,
+        mailpages,
+        articlepages,
+        alertpages,
+        adminpages,
+    ):
         r.include_router(part.router())
     return r

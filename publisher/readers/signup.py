@@ -322,7 +322,9 @@ def update_choice(
             store_alerts.set_alerts(conn, subscriber_id, alerts)
         who = store_subscribers.subscriber_by_id(conn, subscriber_id, issued=None)
         if who is not None:
-            detail = {"sections": sorted(set(sections)), "frequency": frequency}
+            detail: dict[str, Any] = {"sections": sorted(set(sections)), "frequency": frequency}
+            if alerts is not None:  # the alert opt-in is a consent of its own: logged with it
+                detail["alerts"] = alerts
             _log(conn, act, who, "changed", now, detail)
 
 

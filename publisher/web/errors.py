@@ -6,7 +6,7 @@ A 4xx says what was wrong with the request and nothing about the code; a 5xx say
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -24,6 +24,24 @@ CODES = {
     405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
     422: "invalid", 429: "rate_limited",
 }  # fmt: skip
+
+
+# A part of the site with pages of its own for a refused request (the console, /admin): a
+# browser there gets that page, everything else keeps the JSON shape (the API always does).
+ErrorPage = Callable[[Request, int, str], Awaitable[Response]]
+_PAGES: dict[str, ErrorPage] = {}
+
+
+def pages_under(prefix: str, page: ErrorPage) -> None:
+    """Answer a browser's refused request under ``prefix`` with ``page`` (status, message)."""
+    _PAGES[prefix] = page
+
+
+def _page_for(request: Request, status: int) -> ErrorPage | None:
+    if status < 400 or not plainpages.wants_html(request.headers):
+        return None
+    path = request.url.path
+    return next((f for p, f in _PAGES.items() if path == p or path.startswith(p + "/")), None)
 
 
 class ApiError(Exception):
@@ -54,10 +72,15 @@ async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code == 404 and _browser_page(request):
-        return not_found_page(request)
     message = exc.detail if isinstance(exc.detail, str) else CODES.get(exc.status_code, "error")
     headers = dict(exc.headers) if exc.headers else None
+    page = _page_for(request, exc.status_code)
+    if page is not None:
+        answer = await page(request, exc.status_code, message)
+        answer.headers.update(headers or {})
+        return answer
+    if exc.status_code == 404 and _browser_page(request):
+        return not_found_page(request)
     return error_response(
         exc.status_code, CODES.get(exc.status_code, "error"), message, headers=headers
     )
@@ -91,9 +114,12 @@ def _unreadable_body(first: Mapping[str, Any]) -> str | None:
     return None
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {}
+    page = _page_for(request, 400)
+    if page is not None:  # a browser on a page of its own: a bad id or field is a 400 there
+        return await page(request, 400, str(first.get("msg", "invalid request")))
     unreadable = _unreadable_body(first)
     if unreadable is not None:  # the README's bad_request: the request is not JSON at all
         return error_response(400, CODES[400], unreadable)

@@ -13,17 +13,24 @@ from sqlalchemy import Engine, insert
 
 from publisher.core.clock import FixedClock
 from publisher.core.config import Settings
-from publisher.staff import accounts
+from publisher.staff import accounts, audit
 from publisher.store.schema import contents, outbox
 from publisher.web.app import create_app
 from publisher.web.context import WebContext
-from tests.digestkit import NOW, load_store, schedules
+from tests.digestkit import NOW, SCHEDULES, load_store, schedules
 
 BASE_URL = "https://news.example.kr"
 PASSWORD = "correct horse battery"
 USERS = {"admin": "boss@example.kr", "editor": "desk@example.kr", "viewer": "intern@example.kr"}
 CLIENT = ("203.0.113.7", 50000)
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+# The morning digest waits for an editor, two hours at most, then is skipped.
+APPROVAL = SCHEDULES.replace(
+    "    first_window: 24h\n",
+    "    first_window: 24h\n    approval: required\n    approval_deadline: 2h\n",
+    1,
+)
+HTML = {"Accept": "text/html,application/xhtml+xml"}
 
 
 @dataclass
@@ -46,13 +53,13 @@ def add_user(engine: Engine, email: str, role: str, *, now: Any = NOW) -> None:
 
 
 async def open_console(
-    settings: Settings, engine: Engine, clock: FixedClock
+    settings: Settings, engine: Engine, clock: FixedClock, text: str = SCHEDULES
 ) -> AsyncIterator[Console]:
     load_store(engine)
     clock.set(NOW)
     for role, email in USERS.items():
         add_user(engine, email, role)
-    ctx = WebContext(settings, clock=clock, engine_=engine, schedules_=schedules())
+    ctx = WebContext(settings, clock=clock, engine_=engine, schedules_=schedules(text))
     app = create_app(settings, context=ctx)
     transport = httpx.ASGITransport(app=app, client=CLIENT)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
@@ -102,3 +109,8 @@ def add_messages(engine: Engine, rows: list[tuple[str, str, datetime]]) -> None:
             for i, (kind, status, at) in enumerate(rows)
         ]  # fmt: skip
         conn.execute(insert(outbox), values)
+
+
+def audited(engine: Engine, action: str) -> list[Any]:
+    """The audit log's entries of ``action``, newest first."""
+    return audit.recent(engine, action=action)
