@@ -1,7 +1,9 @@
 """Sign-in, the invitation link (set a password), sign-out.
 
 Sign-in answers the same for an unknown address and a wrong password, and is counted per
-account and per client IP before the password is checked. Every successful sign-in makes
+account and per client IP before the password is checked. The audit log names only what is
+an address (canonical form) and records one refusal per limit and window, so a flood of
+attempts neither grows the database nor buries the real entries. Every successful sign-in makes
 a new session id: a cookie planted before it is never promoted (no session fixation).
 """
 
@@ -74,11 +76,13 @@ async def signin(request: Request) -> Response:
     try:
         user = await ctx.write(accounts.sign_in, ctx.engine, ctx.settings, email, password,
                                ip=ip, now=ctx.now())  # fmt: skip
-    except Throttled:
-        await audit(request, email, "signin.throttled")
+    except Throttled as refused:
+        if refused.first:  # once per limit and window; the rest of a flood is not logged
+            await audit(request, accounts.actor_of(email), "signin.throttled",
+                        limit=refused.limit)  # fmt: skip
         return _with_pre(request, "signin", 429, error="signin_throttled", next=target)
     if user is None:
-        await audit(request, email, "signin.failed")
+        await audit(request, accounts.actor_of(email), "signin.failed")
         return _with_pre(request, "signin", 401, error="signin_failed", next=target)
     await audit(request, user.email, "signin")
     return await _start(ctx, request, user, target)

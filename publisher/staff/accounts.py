@@ -19,10 +19,12 @@ from publisher.core.vocab import ConsoleRole
 from publisher.staff import passwords
 from publisher.store import ratecounters
 from publisher.store import users as store
-from publisher.store.types import Engine
+from publisher.store.types import Connection, Engine
 from publisher.store.users import UserRow
 
-__all__ = ["ROLES", "Invitation", "Session", "Throttled", "UserRow", "invite", "sign_in"]
+__all__ = [
+    "ROLES", "Invitation", "Session", "Throttled", "UserRow", "actor_of", "invite", "sign_in",
+]  # fmt: skip
 ROLES: tuple[ConsoleRole, ...] = ("viewer", "editor", "admin")
 # How often a session's last-seen time is written (the idle timer's resolution).
 TOUCH_EVERY = timedelta(minutes=1)
@@ -65,6 +67,8 @@ def invite(engine: Engine, email: str, *, role: str, now: datetime, valid: timed
             conn, email=address, email_key=key, role=chosen, invite_hash=_sha(token),
             invite_expires_at=now + valid, now=now,
         )  # fmt: skip
+        # A new link also lifts a sign-in lock on the account (someone guessing at it).
+        ratecounters.clear(conn, _account_counter(key))
     return Invitation(address, chosen, token, now + valid, new)
 
 
@@ -104,7 +108,30 @@ def set_password(engine: Engine, token: str, password: str, *, now: datetime) ->
 
 
 class Throttled(Exception):
-    """Too many sign-in attempts for this account or this client IP."""
+    """Too many sign-in attempts for this account or this client IP.
+
+    ``first`` is true for the one attempt per (key, window) that crossed a limit: the only
+    refusal worth an audit entry (a flood of them would bury the real ones)."""
+
+    def __init__(self, *, first: bool, limit: str) -> None:
+        super().__init__(f"too many sign-in attempts ({limit})")
+        self.first = first
+        self.limit = limit
+
+
+# The longest actor the audit log keeps: an address is at most 254 characters (RFC 5321).
+ACTOR_MAX = 254
+
+
+def actor_of(email: str) -> str:
+    """What the audit log names for a typed address: its canonical form when it is one,
+    else a fixed placeholder (never the attacker's text)."""
+    if len(email) > ACTOR_MAX:
+        return "(not an address)"
+    try:
+        return canonical(normalise(email))[:ACTOR_MAX]
+    except AddressError:
+        return "(not an address)"
 
 
 def _window(now: datetime, minutes: int) -> datetime:
@@ -112,22 +139,49 @@ def _window(now: datetime, minutes: int) -> datetime:
     return datetime.fromtimestamp(epoch, tz=now.tzinfo)
 
 
+def _signin_key(email: str) -> str:
+    try:
+        return _key(email)[1]
+    except InputError:
+        return email.strip().lower()[:320]
+
+
+def _count(
+    conn: Connection, limits: dict[str, tuple[str, int]], start: datetime
+) -> Throttled | None:
+    """Count one attempt against every limit, or refuse it. Past a limit nothing is
+    written any more: one extra count marks the window as refused (the attempt that
+    crossed it is ``first``), and a key over no limit of its own gets no row at all."""
+    seen = {key: ratecounters.current(conn, key, start) for key in limits}
+    over = [key for key, (_name, most) in limits.items() if seen[key] >= most]
+    if over:
+        crossed = [key for key in over if seen[key] == limits[key][1]]
+        first = any(ratecounters.bump(conn, key, start) == limits[key][1] + 1 for key in crossed)
+        return Throttled(first=first, limit=limits[over[0]][0])
+    after = {key: ratecounters.bump(conn, key, start) for key in limits}
+    late = [key for key in limits if after[key] > limits[key][1]]  # a concurrent attempt won
+    if late:
+        first = any(after[key] == limits[key][1] + 1 for key in late)
+        return Throttled(first=first, limit=limits[late[0]][0])
+    return None
+
+
 def sign_in(
     engine: Engine, settings: Settings, email: str, password: str, *, ip: str, now: datetime
 ) -> UserRow | None:
     """The operator for these credentials, or None. Counted per account and per IP first,
     so an unknown address costs and answers exactly like a wrong password."""
-    try:
-        _address, key = _key(email)
-    except InputError:
-        key = email.strip().lower()[:320]
+    key = _signin_key(email)
     start = _window(now, settings.console_signin_window_minutes)
+    limits = {
+        f"console-signin-ip:{ip}": ("ip", settings.console_signin_per_ip),
+        _account_counter(key): ("account", settings.console_signin_per_account),
+    }  # the IP first: a client over its limit makes no rows for the addresses it invents
     with engine.begin() as conn:
-        by_account = ratecounters.bump(conn, f"console-signin:{_sha(key)}", start)
-        by_ip = ratecounters.bump(conn, f"console-signin-ip:{ip}", start)
-        user = store.get_user(conn, key)
-    if by_account > settings.console_signin_per_account or by_ip > settings.console_signin_per_ip:
-        raise Throttled()
+        refused = _count(conn, limits, start)
+        user = None if refused else store.get_user(conn, key)
+    if refused is not None:  # raised after the commit: the refusal mark must stay
+        raise refused
     ok = passwords.verify(user.password_hash if user else None, password[:1024])
     if not ok or user is None:
         return None
@@ -136,6 +190,10 @@ def sign_in(
         if user.password_hash and passwords.needs_rehash(user.password_hash):
             store.set_password(conn, user.id, passwords.hash_password(password))
     return user
+
+
+def _account_counter(key: str) -> str:
+    return f"console-signin:{_sha(key)}"
 
 
 # -- sessions -------------------------------------------------------------------------

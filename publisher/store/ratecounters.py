@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, text
+from sqlalchemy import Connection, bindparam, delete, select, text
 
 from publisher.store.db import UTCDateTime
 from publisher.store.schema import rate_counters
@@ -23,6 +23,22 @@ def bump(conn: Connection, key: str, window_start: datetime) -> int:
     """Add one to a counter in the caller's transaction; returns the new count."""
     found = conn.execute(_BUMP, {"key": key, "window_start": window_start}).scalar_one()
     return int(found)
+
+
+def current(conn: Connection, key: str, window_start: datetime) -> int:
+    """A counter's value without adding to it (0 when it has no row): a refused attempt past
+    the limit writes nothing, so a flood cannot grow the table."""
+    found = conn.execute(
+        select(rate_counters.c.count).where(
+            rate_counters.c.key == key, rate_counters.c.window_start == window_start
+        )
+    ).scalar_one_or_none()
+    return int(found or 0)
+
+
+def clear(conn: Connection, key: str) -> int:
+    """Forget a key's counts in every window (an admin lifting a sign-in lock)."""
+    return conn.execute(delete(rate_counters).where(rate_counters.c.key == key)).rowcount
 
 
 def prune_counters(conn: Connection, *, before: datetime) -> int:
