@@ -1,9 +1,10 @@
 """The partner feed (issue 17): ``feeds_dir/partner.xml``, an MRSS profile for portals and
 aggregators that republish full articles (Flipboard, MSN Partner Hub).
 
-Always full text, whatever ``feed_full_text`` says (partners license the whole article), the
-newest ``feed_items`` published articles. Cheap when nothing changed, like the other feeds:
-a fingerprint of the settings and the (id, updated) keys, kept in
+Full text as ``feed_full_text`` says, like the public feeds: the file is public. A partner that
+licenses the whole article while the public feeds carry summaries gets it from the ninjs API
+with an API key. The newest ``feed_items`` published articles. Cheap when nothing changed,
+like the other feeds: a fingerprint of the settings and the (id, updated) keys, kept in
 ``feeds_dir/.partnerstate.json`` with the file's size and mtime.
 """
 
@@ -84,7 +85,7 @@ def build_partner(
             return PartnerResult(PARTNER, url, int(old.get("items", 0)), False, old["file"][0])
         found = latest_articles(conn, limit=settings.feed_items)
     items = prepare_items(
-        found, tags=tag_scheme(settings), tz=settings.tz, full_text=True,
+        found, tags=tag_scheme(settings), tz=settings.tz, full_text=settings.feed_full_text,
         site_url=settings.site_url,
     )  # fmt: skip
     data = render_partner(partner_meta(settings, items), items)

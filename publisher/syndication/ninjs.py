@@ -8,6 +8,10 @@ and its image as an associated ``picture`` with its renditions, caption and cred
 ``versionCreated`` is the last update. A retracted article is ``pubStatus: canceled``
 without body or image: partners must take it down.
 
+The full text (``bodies``) goes only to whom may have it: everyone when ``feed_full_text``
+is on, otherwise only a request with an API key; the rest get the summary (``descriptions``,
+taken from the body's text when the article has none) and the link to the web page.
+
 3.x names properties in camelCase (versionCreated, pubStatus, contentType, altIds…), 2.x in
 lower case: the document is built once in 3.x names and renamed for 2.2.
 """
@@ -19,6 +23,8 @@ from typing import Any
 
 from publisher.core.config import Settings
 from publisher.core.models import Article
+from publisher.feeds.clean import html_to_text
+from publisher.feeds.items import SUMMARY_LIMIT
 from publisher.feeds.scopes import tag_scheme
 from publisher.store import articles as store_articles
 from publisher.store import events as store_events
@@ -60,8 +66,11 @@ def _image(a: Article) -> dict[str, Any] | None:
     return picture
 
 
-def article_document(settings: Settings, a: Article, *, version: int) -> dict[str, Any]:
-    """One article as a ninjs 3.x object (see ``document`` for the configured version)."""
+def article_document(
+    settings: Settings, a: Article, *, version: int, full_text: bool = True
+) -> dict[str, Any]:
+    """One article as a ninjs 3.x object (see ``document`` for the configured version);
+    without ``full_text`` no ``bodies``, only the summary."""
     canceled = a.status == "retracted"
     doc: dict[str, Any] = {
         "uri": tag_scheme(settings).article(a.external_id),
@@ -86,9 +95,10 @@ def article_document(settings: Settings, a: Article, *, version: int) -> dict[st
         ]
     if canceled:
         return doc
-    if a.summary:
-        doc["descriptions"] = [{"role": "summary", "contentType": "text/plain", "value": a.summary}]
-    if a.content_html:
+    summary = a.summary or ("" if full_text else html_to_text(a.content_html, limit=SUMMARY_LIMIT))
+    if summary:
+        doc["descriptions"] = [{"role": "summary", "contentType": "text/plain", "value": summary}]
+    if a.content_html and full_text:
         body = {"role": "main", "contentType": "text/html", "value": a.content_html}
         doc["bodies"] = [body]
     picture = _image(a)
@@ -109,22 +119,29 @@ def versioned(settings: Settings, doc: dict[str, Any]) -> dict[str, Any]:
     return doc if settings.ninjs_version.startswith("3") else _renamed(doc)
 
 
-def document(settings: Settings, engine: Engine, external_id: str) -> dict[str, Any] | None:
+def document(
+    settings: Settings, engine: Engine, external_id: str, *, full_text: bool
+) -> dict[str, Any] | None:
     """The article (published or retracted) as ninjs; None when there is no such article."""
     with engine.connect() as conn:
         found = store_articles.get_article(conn, external_id)
         if found is None:
             return None
         corrections = store_events.count_for(conn, external_id, CORRECTIONS)
-    return versioned(settings, article_document(settings, found, version=1 + corrections))
+    doc = article_document(settings, found, version=1 + corrections, full_text=full_text)
+    return versioned(settings, doc)
 
 
-def recent(settings: Settings, engine: Engine, *, limit: int) -> list[dict[str, Any]]:
+def recent(
+    settings: Settings, engine: Engine, *, limit: int, full_text: bool
+) -> list[dict[str, Any]]:
     """The newest articles, retracted ones included (as canceled), newest first."""
     with engine.connect() as conn:
         found = store_articles.latest_articles(conn, limit=limit, include_retracted=True)
         counts = store_events.counts_for(conn, [a.external_id for a in found], CORRECTIONS)
     return [
-        versioned(settings, article_document(settings, a, version=1 + counts.get(a.external_id, 0)))
+        versioned(settings, article_document(
+            settings, a, version=1 + counts.get(a.external_id, 0), full_text=full_text,
+        ))
         for a in found
-    ]
+    ]  # fmt: skip

@@ -37,7 +37,7 @@ def _items(settings: Settings) -> list[etree._Element]:
 
 
 def test_full_text_image_credit_and_modified(settings: Settings, engine: Engine) -> None:
-    s = settings.model_copy(update={"feed_full_text": False})  # partners still get it all
+    s = settings  # feed_full_text is on by default (off: see test_full_text_gate.py)
     write_articles(engine, [*sample_articles()[:3], _pictured(4)], now=T0)
     results = {r.path: r for r in FeedBuilder(s, engine).build_syndication(now=T0)}
     assert results["partner.xml"].changed and results["partner.xml"].items == 4

@@ -58,7 +58,7 @@ def test_events_cursors_queues_and_versions(any_engine: Engine, settings: Settin
     with any_engine.connect() as conn:
         (hook,) = state(conn, ["hook"])
         assert (hook.pending, hook.failures, hook.failing_since) == (3, 1, T0)
-    doc = ninjs.document(settings, any_engine, sample_articles()[0].external_id)
+    doc = ninjs.document(settings, any_engine, sample_articles()[0].external_id, full_text=True)
     assert doc is not None and doc["version"] == "2"
 
 
