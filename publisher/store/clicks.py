@@ -106,13 +106,13 @@ def held_clicks(conn: Connection, readers: Sequence[ReaderClick]) -> list[Reader
     ids = list({r.subscriber_id for r in readers})
     created: dict[int, datetime] = {}
     alias: dict[int, int] = {}
+    s, a = subscribers.c, subscriber_aliases.c
     for at in range(0, len(ids), _CHUNK):
         chunk = ids[at : at + _CHUNK]
-        s, a = subscribers.c, subscriber_aliases.c
-        created.update(conn.execute(select(s.id, s.created_at).where(s.id.in_(chunk))).all())
-        alias.update(
-            conn.execute(select(a.old_id, a.subscriber_id).where(a.old_id.in_(chunk))).all()
-        )
+        for sid, made in conn.execute(select(s.id, s.created_at).where(s.id.in_(chunk))):
+            created[int(sid)] = made
+        for old, new in conn.execute(select(a.old_id, a.subscriber_id).where(a.old_id.in_(chunk))):
+            alias[int(old)] = int(new)
     out = opted_out_ids(conn)
     kept: list[ReaderClick] = []
     for r in readers:

@@ -22,8 +22,6 @@ from tests.analytics.clickkit import READERS, ClickWeb, counts, open_clicks
 from tests.digestkit import add_subscriber
 from tests.webkit import web_settings
 
-pytestmark = pytest.mark.asyncio
-
 
 @pytest_asyncio.fixture
 async def pr(settings: Settings, engine: Engine, clock: FixedClock) -> AsyncIterator[ClickWeb]:
@@ -57,6 +55,7 @@ async def _delete_my_data(pr: ClickWeb, sid: int) -> None:
     assert done.status_code == 200
 
 
+@pytest.mark.asyncio
 async def test_an_old_readers_link_is_not_the_new_holder_of_the_id(pr: ClickWeb) -> None:
     old = _sid(pr.engine, READERS[1])  # the newest row: SQLite hands its id out again
     links = pr.links[READERS[1]]
@@ -83,6 +82,7 @@ async def test_an_old_readers_link_is_not_the_new_holder_of_the_id(pr: ClickWeb)
         assert [x["position"] for x in export["clicks"]] == [2]
 
 
+@pytest.mark.asyncio
 async def test_a_deleted_readers_link_still_counts_and_never_blocks_the_flush(
     pr: ClickWeb,
 ) -> None:
@@ -95,3 +95,28 @@ async def test_a_deleted_readers_link_still_counts_and_never_blocks_the_flush(
     await pr.ctx.flush_views()
     assert counts(pr.engine) == {(1, "human", ""): 1, (2, "human", ""): 1}
     assert _recorded(pr.engine) == {_sid(pr.engine, READERS[1]): 1}
+
+
+def test_a_merged_readers_link_follows_them_and_a_reused_id_does_not(engine: Engine) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from publisher.store.clicks import ReaderClick, held_clicks
+    from publisher.store.schema import subscriber_aliases
+
+    issued = datetime(2026, 11, 1, 9, tzinfo=UTC)
+    with engine.begin() as conn:
+        kept = int(conn.execute(insert(subscribers).values(
+            email="kept@example.kr", created_at=issued - timedelta(days=9), status="confirmed"
+        ).returning(subscribers.c.id)).scalar_one())  # fmt: skip
+        late = int(conn.execute(insert(subscribers).values(
+            email="late@example.kr", created_at=issued + timedelta(seconds=1), status="confirmed"
+        ).returning(subscribers.c.id)).scalar_one())  # fmt: skip
+        conn.execute(insert(subscriber_aliases).values(old_id=late, subscriber_id=kept))
+        conn.execute(insert(subscriber_aliases).values(old_id=9999, subscriber_id=kept))
+        clicks = [ReaderClick(sid, 1, 1, 1, issued, issued) for sid in (kept, late, 9999, 777)]
+        found = held_clicks(conn, clicks)
+    # kept: theirs; late: created after the link, so the alias (a merge) names the holder;
+    # 9999: merged away, followed; 777: nobody.
+    assert [c.subscriber_id for c in found] == [kept, kept, kept]
