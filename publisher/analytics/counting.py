@@ -8,6 +8,13 @@ it is part of a burst: ``burst_links`` different links of one digest variant fro
 The burst is seen only at its n-th click, so the earlier ones are moved from human to
 machine then (negative deltas, written in the same batch or the next).
 
+A client is its address and User-Agent, so a client that rotates its User-Agent is a new
+one each time. What stops it from ranking an article is the address cap: at most
+``per_ip_hour`` people's clicks from one address (an IPv6 client's /64; behind trusted
+proxies, the address they saw) on one article per clock hour, whatever the User-Agent.
+Clicks over it are machine clicks, reason ``ip-cap`` (the page views' cap, per_source_hour
+in intake/pagehits.py, does the same for beacons).
+
 Counts pile up in memory (intake/countbuffer.py, as page views do) and ``flush`` writes them
 in one transaction: the click counts, the email views that feed the most-viewed ranking
 (human clicks only), the runs' unique-client sketches and, with ``per_reader``, the readers'
@@ -40,6 +47,7 @@ class Click:
     head: bool = False
     prefetch: bool = False
     reader: int | None = None  # the subscriber, from a per-reader link
+    reader_issued: datetime | None = None  # when that link's reader part was made
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -90,7 +98,10 @@ class ClickRecorder:
         max_buffered: int = 50_000,
         auto_flush: bool = True,
         per_reader: bool = False,
+        per_ip_hour: int | None = None,
     ) -> None:
+        """``per_ip_hour``: people's clicks one address may add to one article per clock
+        hour (None: no cap)."""
         self._engine = engine
         self._scanners = scanners
         self._window = window.total_seconds()
@@ -105,6 +116,12 @@ class ClickRecorder:
         self._generation = 0.0
         self._recent: dict[int, list[_Recent]] = {}
         self._recent_generation = 0.0
+        # hash((address, article)) → people's clicks this hour, in two generations (the
+        # older one is kept when a flood of addresses fills this one); dropped at the hour.
+        self._per_ip_hour = per_ip_hour
+        self._caps: dict[int, int] = {}
+        self._caps_before: dict[int, int] = {}
+        self._cap_hour = -1
         self._buffer: CountBuffer[ClickKey] = CountBuffer(
             flush_every=flush_every, max_buffered=max_buffered
         )
@@ -144,6 +161,10 @@ class ClickRecorder:
             entry = None
             if reason is None and position > 0:
                 reason, entry = self._burst(click, now, hour)
+            if reason is None and not self._under_cap(click, now):
+                reason = "ip-cap"
+                if entry is not None:  # still one of the message's links for the burst rule
+                    entry.human, entry = False, None
             kind: ClickKind = "machine" if reason else "human"
             key: ClickKey = (run, variant, position, article, kind, reason or "", hour)
             due = self._buffer.add(key, at)
@@ -171,6 +192,24 @@ class ClickRecorder:
             return True
         self._seen[key] = now
         return False
+
+    def _under_cap(self, click: Click, now: float) -> bool:
+        """One more person's click from this address on this article this hour, if under
+        the cap (locked). The address alone: a User-Agent is the client's to choose."""
+        if self._per_ip_hour is None:
+            return True
+        hour = int(now // 3600)
+        if hour != self._cap_hour:
+            self._cap_hour, self._caps, self._caps_before = hour, {}, {}
+        elif len(self._caps) >= MAX_SEEN:  # bounded: an address is forgotten after two fills
+            self._caps_before, self._caps = self._caps, {}
+        run, _variant, _position, article = click.target
+        key = hash((click.client, article or -run))  # the open pixel: per run
+        taken = self._caps.get(key, 0)
+        if taken + self._caps_before.get(key, 0) >= self._per_ip_hour:
+            return False
+        self._caps[key] = taken + 1
+        return True
 
     def _burst(
         self, click: Click, now: float, hour: datetime
@@ -214,7 +253,7 @@ class ClickRecorder:
         clients[who] = clients.get(who, 0) + 1
         if self._per_reader and click.reader is not None and click.target[3] > 0:
             _run, _variant, position, article = click.target
-            row = ReaderClick(click.reader, run, position, article, at)
+            row = ReaderClick(click.reader, run, position, article, at, click.reader_issued)
             self._readers.append(row)
             return row
         return None

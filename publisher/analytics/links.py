@@ -66,7 +66,17 @@ def read_target(secret: str, token: str, *, now: datetime) -> Target:
 
 def read_reader(secret: str, token: str, *, now: datetime) -> int:
     """The subscriber id of a reader token; TokenError if forged."""
-    ids = tokens.read(secret, "click-reader", token, now=now)
+    return read_reader_issued(secret, token, now=now)[0]
+
+
+def read_reader_issued(secret: str, token: str, *, now: datetime) -> tuple[int, datetime]:
+    """The subscriber id of a reader token and when it was issued (whole seconds, UTC);
+    TokenError if forged.
+
+    The id alone is not the reader: SQLite gives a deleted subscriber's id to the next
+    sign-up, so a click is the holder's only if their row is no newer than the token (the
+    flush checks it, store/clicks.py, as readers/signup.py's ``_holder`` does for links)."""
+    ids, issued = tokens.read_issued(secret, "click-reader", token, now=now)
     if len(ids) != 1:
         raise tokens.TokenError("not a valid reader token")
-    return ids[0]
+    return ids[0], issued

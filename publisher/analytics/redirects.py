@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from publisher.analytics.links import Target, read_reader, read_target
+from publisher.analytics.links import Target, read_reader_issued, read_target
 from publisher.core.config import Settings
 from publisher.core.tokens import TokenError
 from publisher.store import clicks as store_clicks
@@ -84,10 +84,11 @@ def parse_token(secret: str, token: str, now_day: int) -> Target | None:
 
 
 @lru_cache(maxsize=65536)
-def parse_reader(secret: str, token: str, now_day: int) -> int | None:
+def parse_reader(secret: str, token: str, now_day: int) -> tuple[int, datetime] | None:
+    """The subscriber id of a reader part and when it was issued, or None if forged."""
     if not token or len(token) > MAX_TOKEN:
         return None
     try:
-        return read_reader(secret, token, now=_end_of(now_day))
+        return read_reader_issued(secret, token, now=_end_of(now_day))
     except TokenError:
         return None

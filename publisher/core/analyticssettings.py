@@ -36,6 +36,11 @@ class AnalyticsSettings(BaseModel):
     click_burst_seconds: int = Field(
         default=3, ge=1, description="…within this many seconds (the burst rule)."
     )
+    clicks_per_ip_article_hour: int = Field(
+        default=3,
+        ge=1,
+        description="People's clicks one client IP (an IPv6 /64) adds to one article per hour.",
+    )
     link_scanners_file: Path | None = Field(
         default=None,
         description="Link-scanner user agents and networks (empty: the list in the package).",

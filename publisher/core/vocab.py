@@ -79,8 +79,9 @@ ImportSource = Literal["mailchimp", "listmonk", "ghost", "substack", "csv"]
 # --- click analytics (issue 16) ---
 # A click on a tracked link: a reader's, or a machine's (scanner, prefetch, HEAD, burst).
 ClickKind = Literal["human", "machine"]
-# Why a click was taken for a machine's (the report counts each reason).
-MachineReason = Literal["head", "prefetch", "scanner-agent", "scanner-network", "burst"]
+# Why a click was taken for a machine's (the report counts each reason); "ip-cap": over
+# clicks_per_ip_article_hour from one address.
+MachineReason = Literal["head", "prefetch", "scanner-agent", "scanner-network", "burst", "ip-cap"]
 
 
 def pick(value: str | None, words: tuple[_Word, ...]) -> _Word | None:

@@ -4,7 +4,7 @@ per-reader clicks and opt-outs (issue 16)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, delete, func, select
@@ -21,11 +21,20 @@ from publisher.store.clickschema import (
 from publisher.store.db import StoreError, dialect_insert
 from publisher.store.digest_runs import RunRow
 from publisher.store.digest_runs import _row as run_from_row
-from publisher.store.schema import articles, digest_runs, outbox, sections, suppressions
+from publisher.store.schema import (
+    articles,
+    digest_runs,
+    outbox,
+    sections,
+    subscriber_aliases,
+    subscribers,
+    suppressions,
+)
 
 # (run, variant, position, article, kind, reason, hour)
 ClickKey = tuple[int, int, int, int, str, str, datetime]
 Merge = Callable[[bytes | None, bytes], bytes]
+_CHUNK = 5_000  # ids per IN (…): under every database's parameter limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +44,7 @@ class ReaderClick:
     position: int
     article_id: int
     at: datetime
+    issued: datetime | None = None  # when the link's reader part was made (None: trusted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,14 +86,43 @@ def write_batch(engine: Engine, batch: ClickBatch, merge: Merge) -> int:
             _add_clicks(conn, batch.clicks)
             _add_email_views(conn, batch.email_views)
             _merge_sketches(conn, batch.sketches, merge)
-            if batch.readers:  # a reader who opted out since the mail was sent: not kept
-                out = opted_out_ids(conn)
-                rows = [vars_of(r) for r in batch.readers if r.subscriber_id not in out]
+            if batch.readers:
+                rows = [vars_of(r) for r in held_clicks(conn, batch.readers)]
                 if rows:
                     conn.execute(reader_clicks.insert(), rows)
     except OperationalError as exc:
         raise StoreError(f"database_url: cannot write: {str(exc.orig).strip()}") from None
     return sum(batch.clicks.values())
+
+
+def held_clicks(conn: Connection, readers: Sequence[ReaderClick]) -> list[ReaderClick]:
+    """The clicks kept as their reader's: the subscriber the link was made for still holds
+    the id, and has not opted out since the mail was sent.
+
+    SQLite gives a deleted subscriber's id to the next sign-up: a row created after the
+    link's reader part was issued is someone else (store/subscribers.subscriber_by_id
+    refuses the same for unsubscribe and preferences links); a subscriber merged into
+    another one (migration 0008) is followed to it. The others count in the totals only."""
+    ids = list({r.subscriber_id for r in readers})
+    created: dict[int, datetime] = {}
+    alias: dict[int, int] = {}
+    s, a = subscribers.c, subscriber_aliases.c
+    for at in range(0, len(ids), _CHUNK):
+        chunk = ids[at : at + _CHUNK]
+        for sid, made in conn.execute(select(s.id, s.created_at).where(s.id.in_(chunk))):
+            created[int(sid)] = made
+        for old, new in conn.execute(select(a.old_id, a.subscriber_id).where(a.old_id.in_(chunk))):
+            alias[int(old)] = int(new)
+    out = opted_out_ids(conn)
+    kept: list[ReaderClick] = []
+    for r in readers:
+        made = created.get(r.subscriber_id)
+        sid = r.subscriber_id
+        if made is None or (r.issued is not None and made.replace(microsecond=0) > r.issued):
+            sid = alias.get(sid, 0)
+        if sid and sid not in out:
+            kept.append(r if sid == r.subscriber_id else replace(r, subscriber_id=sid))
+    return kept
 
 
 def vars_of(r: ReaderClick) -> dict[str, object]:

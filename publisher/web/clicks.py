@@ -74,7 +74,7 @@ def click_state(ctx: WebContext) -> ClickState:
     recorder = ClickRecorder(
         ctx.engine, scanners, window=s.click_window,
         burst_links=s.click_burst_links, burst_seconds=s.click_burst_seconds, auto_flush=False,
-        per_reader=s.track_per_reader,
+        per_reader=s.track_per_reader, per_ip_hour=s.clicks_per_ip_article_hour,
     )  # fmt: skip
     state = ctx.state["clicks"] = ClickState(recorder, LinkTargets(ctx.engine))
     ctx.flushers.append(recorder.flush)  # written with the page views, off the event loop
@@ -125,12 +125,13 @@ async def answer(
             info = await asyncio.to_thread(state.targets.load, target[3])
         except Exception:  # the store is down: the reader still gets to the site
             log.exception("clicks: cannot look up article %d", target[3])
-    reader_id = parse_reader(secret, reader, day) if reader else None
+    reader_id, issued = (parse_reader(secret, reader, day) if reader else None) or (None, None)
     ctx.ensure_flusher()
     state.recorder.record(
         Click(
             target=target, client=_client(ctx, req), user_agent=req.user_agent,
-            head=req.method == "HEAD", prefetch=req.prefetch, reader=reader_id, at=ctx.now(),
+            head=req.method == "HEAD", prefetch=req.prefetch, reader=reader_id,
+            reader_issued=issued, at=ctx.now(),
         )
     )  # fmt: skip
     if state.recorder.buffered >= FLUSH_AT and not state.busy:
