@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -48,6 +50,10 @@ def open_app(*, migrate: bool = True, kept: str = KEPT) -> Iterator[App]:
         yield app
     except StoreError as exc:
         raise fail(str(exc)) from None
+    except BrokenPipeError:  # `publisher … | head`: the reader has all it wanted
+        # Python would flush stdout again at exit and complain; point it at nothing first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(0) from None
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         raise fail(f"{where}{exc.strerror or exc}; {kept}", code=1) from None

@@ -45,7 +45,7 @@ class MoveReport:
         out = [f"{self.fates[f]} {MEANS[f]}" for f in FATES if self.fates[f]]
         out += [f"source status {s!r}: {n}" for s, n in sorted(self.statuses.items())]
         if self.kept:
-            out.append(f"{self.kept} had unsubscribed here: left unsubscribed")
+            out.append(f"{self.kept} had unsubscribed or are suppressed here: left as they are")
         return out
 
 
@@ -87,7 +87,9 @@ def _apply(conn: Connection, inc: Incoming, source: str, *, act: Act, now: datet
            report: MoveReport) -> None:  # fmt: skip
     old = store.get_by_email(conn, inc.email)
     if inc.fate in ("confirmed", "pending"):
-        if old is not None and old.status == "unsubscribed":
+        if (old is not None and old.status == "unsubscribed") or (
+            old is None and store_suppressions.is_suppressed(conn, inc.email, "all")
+        ):  # left here (or only a suppression is left of them): an old list never undoes it
             report.kept += 1
             return
         was_confirmed = old is not None and old.status == "confirmed"

@@ -235,7 +235,8 @@ def add_or_update(
 
 # What a removed reader was sent as a subscriber; shares come from other readers and are
 # stopped by the suppression list instead.
-SUBSCRIBER_KINDS = ("digest", "confirm")
+# What a removed reader must not get any more: everything addressed to them as a reader.
+SUBSCRIBER_KINDS = ("digest", "confirm", "alert")
 
 
 def remove(engine: Engine, email: str, *, now: datetime, act: Act) -> int | None:
@@ -251,6 +252,9 @@ def remove(engine: Engine, email: str, *, now: datetime, act: Act) -> int | None
             return None
         record(conn, act, email=who.email, subscriber_id=who.id, event="deleted",
                now=now)  # fmt: skip
+        # As "delete my data" does: the address stays only as a suppression, so an old list
+        # imported later cannot bring the reader back without their own confirmation.
+        store.suppress(conn, email=who.email, reason="deleted", now=now)
         return store_outbox.cancel_queued(
             conn, [email, to_ascii(email)], kinds=SUBSCRIBER_KINDS, now=now,
             reason="cancelled: subscriber removed",

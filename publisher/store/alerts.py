@@ -65,6 +65,9 @@ def claim(
     article already has a row: ("duplicate", its id); every slot is taken: ("full", None).
     The third value is the slot taken (0 when none)."""
     insert_fn = dialect_insert(conn)
+    earlier = for_article(conn, article_id)
+    if earlier is not None:  # "already had its alert" says more than "the day is full"
+        return "duplicate", earlier.id, 0
     slot = sent_on(conn, local_day) + 1
     while slot <= cap:
         stmt = insert_fn(alerts).values(

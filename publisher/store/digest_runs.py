@@ -18,9 +18,11 @@ from publisher.store.schema import contents, digest_runs, outbox
 ADVANCING: tuple[RunStatus, ...] = (
     "running", "enqueued", "stale", "awaiting_approval", "held", "skipped",
 )  # fmt: skip
-# Runs that sent their window (a manual run starts after the last of these: what was skipped
-# as stale has not been sent yet). One awaiting approval may still send its window.
-SENDING: tuple[RunStatus, ...] = ("running", "enqueued", "awaiting_approval")
+# Runs that took their window (a manual run starts after the last of these: what was skipped
+# as stale has not been sent yet). One awaiting approval may still send its window; one an
+# editor rejected, or whose approval deadline skipped it, was decided against: its articles
+# are not offered again.
+SENDING: tuple[RunStatus, ...] = ("running", "enqueued", "awaiting_approval", "held", "skipped")
 
 
 @dataclass(frozen=True, slots=True)

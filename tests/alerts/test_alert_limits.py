@@ -35,6 +35,8 @@ def test_per_day_cap_in_the_site_timezone_and_once_per_article(
     assert alerts.send(engine, s, "a0002", by="desk", now=LATE).slot == 2
     with pytest.raises(alerts.OverCap, match="2 alerts went out on 2026-11-23"):
         alerts.send(engine, s, "a0003", by="desk", now=LATE)
+    with pytest.raises(alerts.AlreadySent):  # not "the day is full": the truth is "already"
+        alerts.send(engine, s, "a0001", by="desk", now=LATE)
     assert alerts.remaining_today(engine, s, now=LATE) == 0
     # Midnight in Seoul, not in UTC, opens the next day's slots.
     assert alerts.send(engine, s, "a0003", by="desk", now=NEXT_DAY).slot == 1

@@ -147,3 +147,30 @@ def test_another_tools_export_without_from_says_which_from_reads_it(
     result = runner.invoke(app, ["subscribers", "import", str(EXPORTS / name)])
     assert result.exit_code == 2 and f"--from {tool}" in result.output
     assert _people(db) == {}
+
+
+def test_an_older_list_never_resubscribes_who_left_or_was_removed(
+    db: Engine, tmp_path: Path
+) -> None:
+    """The unsubscribe list first (a suppression only, no subscriber row), then an older
+    export of the subscribed members that still lists them: they stay out. The same for a
+    reader the operator removed."""
+    _import("--from", "mailchimp", str(EXPORTS / "mailchimp_unsubscribed.csv"))
+    older = tmp_path / "older.csv"
+    head, *_ = (EXPORTS / "mailchimp_subscribed.csv").read_text(encoding="utf-8").splitlines()
+    older.write_text(
+        head + "\n"
+        'left@example.kr,Sora,Park,2,"2019-01-01 00:00:00",,"2019-01-01 00:01:00"'
+        + ",,,,,,,,,,,,,\n",
+        encoding="utf-8",
+    )
+    out = _import("--from", "mailchimp", str(older))
+    assert "1 had unsubscribed or are suppressed here" in out
+    assert "left@example.kr" not in _people(db)
+
+    _import("--from", "mailchimp", str(EXPORTS / "mailchimp_subscribed.csv"))
+    removed = runner.invoke(app, ["subscribers", "remove", "minsu.kim@example.kr"])
+    assert removed.exit_code == 0, removed.output
+    assert _suppressed(db)["minsu.kim@example.kr"] == "deleted"
+    _import("--from", "mailchimp", str(EXPORTS / "mailchimp_subscribed.csv"))
+    assert "minsu.kim@example.kr" not in _people(db)

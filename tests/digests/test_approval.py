@@ -244,3 +244,22 @@ def test_approval_queues_for_the_readers_of_the_moment(engine: Engine, settings:
     assert set(rows) == {"park@example.kr", "lee@example.kr"}
     assert rows["park@example.kr"] != rows["lee@example.kr"]  # lee's variant rendered now
     assert approval.get_run(engine, r.run_id).recipient_count == 2
+
+
+def test_a_manual_run_after_a_rejected_one_does_not_offer_its_articles(
+    engine: Engine, settings: Settings
+) -> None:
+    """`digest run --now` (and the console's "send now") start after the last window that was
+    taken: a rejected run's articles are not offered again, as the README promises."""
+    load_store(engine)
+    add_subscriber(engine, "kim@example.kr")
+    sched = schedules(APPROVAL)
+    first = pipeline.run_digest(engine, settings, sched, "morning", now=NOW, manual=True)
+    assert first.status == "awaiting_approval" and first.run_id is not None
+    approval.reject(engine, first.run_id, by="desk", now=NOW + timedelta(minutes=1))
+    again = pipeline.run_digest(
+        engine, settings, sched, "morning", now=NOW + timedelta(minutes=2), manual=True
+    )
+    assert again.window is not None and first.window is not None
+    assert again.window.start == first.window.end
+    assert again.status == "too_few"  # nothing new since the rejected run
