@@ -95,7 +95,8 @@ def apply_events(
     """All of a request's events in one transaction: a failure applies none of them."""
     items = [
         (Verdict(e.outcome, reported=(e.address.lower(),), envelope=e.envelope,
-                 message_ids=(e.message_id,) if e.message_id else (), detail=e.detail),
+                 message_ids=(e.message_id,) if e.message_id else (), detail=e.detail,
+                 vouched=True),
          hashlib.sha256(f"{source}\0{e.event_id}\0{e.address}".encode()).hexdigest())
         for e in events
     ]  # fmt: skip
