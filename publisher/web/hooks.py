@@ -14,7 +14,7 @@ from publisher.core.httpclient import HttpClient, HttpError
 from publisher.core.vocab import InboundSourceKind
 from publisher.inbound.effects import Rules
 from publisher.inbound.webhooks import espevents, ses
-from publisher.inbound.webhooks.events import Event, WebhookRefused, apply_events, parse
+from publisher.inbound.webhooks.events import Event, Once, WebhookRefused, apply_events, parse
 from publisher.web.context import WebContext, context_of
 from publisher.web.errors import ApiError
 
@@ -40,10 +40,16 @@ async def _body(request: Request, settings: Settings) -> bytes:
     return raw
 
 
-async def _apply(ctx: WebContext, events: list[Event], source: InboundSourceKind) -> dict[str, Any]:
+async def _apply(
+    ctx: WebContext, events: list[Event], source: InboundSourceKind, once: Once | None = None
+) -> dict[str, Any]:
     rules = Rules.of(ctx.settings)
-    done = await ctx.write(apply_events, ctx.engine, rules, events, source=source,
-                           now=ctx.now(), on_outcome=ctx.state.get(ON_OUTCOME))  # fmt: skip
+    try:
+        done = await ctx.write(apply_events, ctx.engine, rules, events, source=source,
+                               now=ctx.now(), on_outcome=ctx.state.get(ON_OUTCOME),
+                               once=once)  # fmt: skip
+    except WebhookRefused as exc:  # a signed token used before
+        raise _refused(exc) from None
     return {"events": len(done), "applied": sum(1 for a in done if not a.duplicate)}
 
 
@@ -117,10 +123,10 @@ def router(_settings: Settings) -> APIRouter:
         s = ctx.settings
         raw = await _body(request, s)
         try:
-            events = espevents.mailgun(raw, key=s.mailgun_signing_key, now=ctx.now(),
-                                       tolerance=s.webhook_tolerance)  # fmt: skip
+            events, once = espevents.mailgun(raw, key=s.mailgun_signing_key, now=ctx.now(),
+                                             tolerance=s.webhook_tolerance)  # fmt: skip
         except WebhookRefused as exc:
             raise _refused(exc) from None
-        return await _apply(ctx, events, "mailgun")
+        return await _apply(ctx, events, "mailgun", once)
 
     return r

@@ -25,7 +25,7 @@ from publisher.core.httpclient import HttpError
 from publisher.core.metrics import Metrics
 from publisher.inbound.webhooks import ses
 from publisher.inbound.webhooks.events import BadSignature
-from publisher.store.inboundschema import inbound_messages
+from publisher.store.inboundschema import inbound_messages, webhook_tokens
 from publisher.web.app import create_app
 from publisher.web.context import WebContext
 from publisher.web.hooks import FETCHER, ON_OUTCOME, fetch_https
@@ -54,6 +54,8 @@ class Hooks:
     https: LoopbackHttps
     sendgrid: SendGridKey
     metrics: Metrics
+    clock: FixedClock
+    tolerance: timedelta
 
 
 @pytest_asyncio.fixture
@@ -66,13 +68,15 @@ async def hooks(engine: Engine, settings: Settings, tmp_path: Path) -> AsyncIter
     })  # fmt: skip
     rows = sent_digest(engine, s, 8)
     https = LoopbackHttps(sns)
-    ctx = WebContext(s, clock=FixedClock(NOW), engine_=engine, schedules_=schedules())
+    clock = FixedClock(NOW)
+    ctx = WebContext(s, clock=clock, engine_=engine, schedules_=schedules())
     ctx.state[FETCHER] = https.fetch
     metrics = Metrics()
     ctx.state[ON_OUTCOME] = metrics.inbound_outcome
     transport = httpx.ASGITransport(app=create_app(s, context=ctx))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield Hooks(client, rows, engine, sns, https, sendgrid, metrics)
+        yield Hooks(client, rows, engine, sns, https, sendgrid, metrics, clock,
+                    s.webhook_tolerance)  # fmt: skip
     await ctx.close()
     https.close()
 
@@ -290,3 +294,32 @@ def test_certificate_fetch_does_not_follow_redirects() -> None:
         server.shutdown()
         server.server_close()
     assert seen == ["/cert.pem"]
+
+
+@pytest.mark.asyncio
+async def test_mailgun_signature_used_once(hooks: Hooks) -> None:
+    """Mailgun signs timestamp + token only: the same signature with other event data (another
+    reader) is a replay, 401, and changes nothing; the token is forgotten after the window."""
+    r6, r7 = hooks.rows[6], hooks.rows[7]
+    stamp = int(NOW.timestamp())
+    first = {"id": "mg-a", "event": "failed", "severity": "permanent", "recipient": r6.recipient}
+    body = mailgun_body(MAILGUN_KEY, first, stamp, "w" * 50)
+    resp = await hooks.client.post("/hooks/mailgun", content=body)
+    assert resp.status_code == 200 and resp.json()["applied"] == 1
+    other = {**first, "id": "mg-b", "recipient": r7.recipient}
+    for data in (other, first):
+        replay = mailgun_body(MAILGUN_KEY, data, stamp, "w" * 50)
+        resp = await hooks.client.post("/hooks/mailgun", content=replay)
+        assert resp.status_code == 401 and "used before" in resp.text, resp.text
+    assert suppressed(hooks.engine) == {r6.recipient: "hard_bounce"}
+    assert _records(hooks.engine) == 1
+    with hooks.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(webhook_tokens)).scalar_one() == 1
+    # A later request purges tokens whose signed time is past the window.
+    later = NOW + hooks.tolerance + timedelta(minutes=1)
+    hooks.clock.set(later)
+    fresh = mailgun_body(MAILGUN_KEY, {**first, "id": "mg-c"}, int(later.timestamp()), "x" * 50)
+    assert (await hooks.client.post("/hooks/mailgun", content=fresh)).status_code == 200
+    with hooks.engine.connect() as conn:
+        tokens = conn.execute(select(webhook_tokens.c.token)).scalars().all()
+    assert tokens == ["x" * 50]
