@@ -22,5 +22,7 @@ def use_once(
         dialect_insert(conn)(webhook_tokens)
         .values(provider=provider, token=token, signed_at=signed_at)
         .on_conflict_do_nothing(index_elements=[webhook_tokens.c.provider, webhook_tokens.c.token])
+        .returning(webhook_tokens.c.token)
     )
-    return bool(conn.execute(stmt).rowcount == 1)
+    # RETURNING, not rowcount: psycopg's rowcount is not the inserted rows here.
+    return conn.execute(stmt).first() is not None
