@@ -62,12 +62,14 @@ class HttpClient:
             raise HttpError(f"{url}: {type(exc).__name__}: {exc}") from None
 
     def get(
-        self, url: str, *, headers: Mapping[str, str] | None = None, max_bytes: int = 10 << 20
-    ) -> HttpResponse:
-        """GET following redirects; a body over ``max_bytes`` is an HttpError, not a truncation."""
+        self, url: str, *, headers: Mapping[str, str] | None = None, max_bytes: int = 10 << 20,
+        follow_redirects: bool = True,
+    ) -> HttpResponse:  # fmt: skip
+        """GET following redirects (unless told not to: a 3xx is then the answer); a body over
+        ``max_bytes`` is an HttpError, not a truncation."""
         try:
             with self._client.stream(
-                "GET", url, headers=dict(headers or {}), follow_redirects=True
+                "GET", url, headers=dict(headers or {}), follow_redirects=follow_redirects
             ) as resp:
                 chunks: list[bytes] = []
                 size = 0

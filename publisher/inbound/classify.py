@@ -30,6 +30,9 @@ class Verdict:
     message_ids: tuple[str, ...] = ()  # the original message's Message-ID
     token: str | None = None  # an unsubscribe token
     detail: str = ""
+    # The report is signed by the service that sent our message (a webhook): the addresses
+    # it names are trusted. Mail we receive is never vouched for (match.py).
+    vouched: bool = False
 
 
 def _envelope(msg: Message, extra: tuple[str, ...]) -> tuple[str, ...]:

@@ -4,8 +4,11 @@ The record's unique key is the idempotency: a message seen before applies nothin
 bounce suppresses the address at once (as a hard bounce at send time does); a soft one
 counts towards the bounce score; a complaint unsubscribes the reader from everything and
 suppresses the address for every kind of mail; an emailed unsubscribe does what the
-one-click link does. Complaints are counted against the digest run of the message, and a
-run whose complaint rate passes ``complaint_hold_rate`` holds its digest (digests/holds.py).
+one-click link does. Only a message matched by its VERP token (or a signed webhook of the
+sending service) has an effect; one matched by address or Message-ID only is recorded as
+``unverified`` and kept for the operator (match.py says why). Complaints are counted
+against the digest run of the message, each address once, and a run whose complaint rate
+passes ``complaint_hold_rate`` holds its digest (digests/holds.py).
 """
 
 from __future__ import annotations
@@ -125,9 +128,17 @@ def _apply(
         return _unsubscribe(conn, rules, verdict, key=key, source=source, now=now, defer=defer)
     rows = batch.rows if batch is not None else None
     found = find(conn, verdict, rules.base, rows) if verdict.outcome != "unmatched" else Match()
+    if found.row is not None and not found.acts(verdict.vouched):
+        return _unverified(conn, verdict, found, key=key, source=source, now=now, defer=defer)
     address = found.row.recipient if found.row is not None else None
     digest_id, run_id = found.digest_run
     detail = verdict.detail if verdict.outcome == "unmatched" else f"{verdict.detail} [{found.how}]"
+    # The same complaint again (a feedback loop resending it, under a new Message-ID) is
+    # recorded but counts once against its run: the rate counts distinct addresses.
+    repeat = (
+        verdict.outcome == "complaint" and run_id is not None and address is not None
+        and store.complained(conn, run_id, address)
+    )  # fmt: skip
     store.record(
         conn, key=key, source=source, now=now, outcome=verdict.outcome, row=found.row,
         digest_id=digest_id, run_id=run_id, address=address, detail=detail, defer=defer,
@@ -135,11 +146,28 @@ def _apply(
     suppressed = False
     if address is not None:
         suppressed = _effect(conn, rules, verdict.outcome, address, detail, now)
-        _tell(conn, verdict.outcome, address, digest_id, run_id, detail, now)
-        if verdict.outcome == "complaint" and run_id is not None:
+        if not repeat:
+            _tell(conn, verdict.outcome, address, digest_id, run_id, detail, now)
+        if verdict.outcome == "complaint" and run_id is not None and not repeat:
             _complaint_rate(conn, rules, run_id, now)
     return Applied(verdict.outcome, found.row is not None, address=address,
                    suppressed=suppressed, detail=detail)  # fmt: skip
+
+
+def _unverified(
+    conn: Connection, verdict: Verdict, found: Match, *, key: str, source: str, now: datetime,
+    defer: list[dict[str, Any]] | None,
+) -> Applied:  # fmt: skip
+    """A bounce or complaint that names one of our messages only by an address or a
+    Message-ID anyone could write (match.py): recorded for the operator (``inbound status``,
+    the unmatched folder), with no effect: no suppression, no unsubscribe, no count against
+    a run, no event."""
+    assert found.row is not None
+    detail = (f"{verdict.detail} [{found.how} {found.row.recipient}: not acted on, "
+              "no VERP token]")  # fmt: skip
+    store.record(conn, key=key, source=source, now=now, outcome=verdict.outcome,
+                 row=found.row, unverified=True, detail=detail, defer=defer)  # fmt: skip
+    return Applied(verdict.outcome, detail=detail)
 
 
 def _effect(

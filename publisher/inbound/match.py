@@ -5,6 +5,14 @@ token that verifies names its outbox row; one that does not (forged, cut, anothe
 or names a row that is gone matches nothing, and nothing else is tried. Without a token (a
 bounce that lost its envelope), the original Message-ID, then the reported addresses, if we
 sent them a message.
+
+Only a token match may act (``Match.acts``). Anyone can mail a made-up bounce or feedback
+report to our bounce address naming any reader we ever mailed; the reported addresses are
+whatever the sender typed, and our Message-IDs are a hash of a guessable dedupe key
+(messages/enqueue.py), so neither proves the message came back from the mailbox we sent to.
+Such a match is recorded and kept for the operator, and does nothing. The signed webhooks of
+the sending service are the exception (``Verdict.vouched``): the service that delivered the
+message names the address, under its signature.
 """
 
 from __future__ import annotations
@@ -23,6 +31,11 @@ from publisher.store.types import Connection
 class Match:
     row: SentRow | None = None
     how: str = "none"  # verp | message-id | address | forged | unknown-row | none
+
+    def acts(self, vouched: bool) -> bool:
+        """May this match suppress, unsubscribe or count against a run? Only a VERP token
+        (signed, names the outbox row), or a report the sending service signed."""
+        return self.row is not None and (self.how == "verp" or vouched)
 
     @property
     def digest_run(self) -> tuple[str | None, int | None]:

@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 from publisher.store import inbound as store
 from publisher.store.types import Engine
 
-COLUMNS = ("processed", "matched", "hard_bounce", "soft_bounce", "complaint", "unsubscribe",
-           "auto_reply", "unmatched")  # fmt: skip
+# unverified: a bounce or complaint that named one of our messages only by address or
+# Message-ID (inbound/match.py): recorded and kept, with no effect.
+COLUMNS = ("processed", "matched", "unverified", "hard_bounce", "soft_bounce", "complaint",
+           "unsubscribe", "auto_reply", "unmatched")  # fmt: skip
 
 
 @dataclass
@@ -28,7 +30,8 @@ def by_source_and_day(engine: Engine, *, now: datetime, days: int = 7) -> list[D
     for c in found:
         row = rows.setdefault((c.day, c.source), DayRow(c.source, c.day))
         row.counts["processed"] += c.count
-        row.counts["matched"] += c.count if c.matched else 0
+        row.counts["matched"] += c.count if c.matched == store.MATCHED else 0
+        row.counts["unverified"] += c.count if c.matched == store.UNVERIFIED else 0
         if c.outcome in row.counts:
             row.counts[c.outcome] += c.count
     return [rows[k] for k in sorted(rows, key=lambda k: (k[0], k[1]), reverse=False)][::-1]

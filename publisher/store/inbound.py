@@ -11,12 +11,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, distinct, func, select, update
 
 from publisher.core.addresses import canonical
 from publisher.core.vocab import InboundOutcome
 from publisher.store.inboundschema import inbound_messages
 from publisher.store.schema import digest_runs, outbox, subscribers, suppressions
+
+# inbound_messages.matched: 0 names none of our messages; 1 named one by its VERP token (or a
+# signed webhook), and acted; 2 named one only by an address or a Message-ID anyone could
+# write (inbound/match.py): recorded for the operator, no effect, counted nowhere else.
+MATCHED, UNVERIFIED = 1, 2
 
 # Reader-own reasons a bounce or complaint overrides (they lift when the reader confirms).
 _WEAKER = ("unsubscribed", "deleted")
@@ -82,7 +87,7 @@ def seen_many(conn: Connection, keys: Sequence[str]) -> dict[str, tuple[InboundO
     if not keys:
         return {}
     found = conn.execute(_SEEN_MANY, {"keys": list(keys)})
-    return {r.key: (r.outcome, bool(r.matched)) for r in found}
+    return {r.key: (r.outcome, r.matched == MATCHED) for r in found}
 
 
 def outbox_rows(conn: Connection, ids: Sequence[int]) -> dict[int, SentRow]:
@@ -95,7 +100,7 @@ def outbox_rows(conn: Connection, ids: Sequence[int]) -> dict[int, SentRow]:
 def seen(conn: Connection, key: str) -> tuple[InboundOutcome, bool] | None:
     """(outcome, matched) of a message recorded before under this key, else None."""
     r = conn.execute(_SEEN, {"key": key}).first()
-    return None if r is None else (r.outcome, bool(r.matched))
+    return None if r is None else (r.outcome, r.matched == MATCHED)
 
 
 _RECORD_COLUMNS = ("key", "source", "received_at", "outcome", "matched", "outbox_id",
@@ -120,14 +125,21 @@ def record(
     address: str | None = None,
     detail: str = "",
     defer: list[dict[str, Any]] | None = None,
+    unverified: bool = False,
 ) -> None:
     """Insert the message's row (the caller checked ``seen`` first, in this transaction).
 
     ``defer``: append the row there instead, for ``record_many`` at the end of a batch (rows
-    that no count in the same batch reads)."""
+    that no count in the same batch reads).
+
+    ``unverified``: ``row`` was named only by address or Message-ID; the record keeps its
+    outbox id but no address and no run, so no count (bounce score, run, rate) sees it."""
+    matched = 0 if row is None else UNVERIFIED if unverified else MATCHED
+    if unverified:
+        digest_id = run_id = address = None
     values = {
         "key": key, "source": source[:80], "received_at": now, "outcome": outcome,
-        "matched": int(row is not None), "outbox_id": row.id if row else None,
+        "matched": matched, "outbox_id": row.id if row else None,
         "digest_id": digest_id, "run_id": run_id,
         "address": canonical(address) if address else None, "detail": detail[:2000],
     }  # fmt: skip
@@ -187,11 +199,16 @@ def suppress(conn: Connection, address: str, *, reason: str, detail: str, now: d
 
 
 def run_counts(conn: Connection, run_ids: Sequence[int]) -> dict[int, dict[str, int]]:
-    """Outcomes per digest run (bounces, complaints, …) of the inbound messages matched to it."""
+    """Outcomes per digest run (bounces, complaints, …) of the inbound messages matched to
+    it, each address once per outcome (a complaint sent again is one complaint)."""
     if not run_ids:
         return {}
     q = (
-        select(inbound_messages.c.run_id, inbound_messages.c.outcome, func.count())
+        select(
+            inbound_messages.c.run_id,
+            inbound_messages.c.outcome,
+            func.count(distinct(inbound_messages.c.address)),
+        )
         .where(inbound_messages.c.run_id.in_(list(run_ids)))
         .group_by(inbound_messages.c.run_id, inbound_messages.c.outcome)
     )
@@ -201,14 +218,30 @@ def run_counts(conn: Connection, run_ids: Sequence[int]) -> dict[int, dict[str, 
     return out
 
 
-_RUN_COMPLAINTS = select(func.count()).where(
+_RUN_COMPLAINTS = select(func.count(distinct(inbound_messages.c.address))).where(
     inbound_messages.c.run_id == bindparam("run_id"), inbound_messages.c.outcome == "complaint"
+)
+_COMPLAINED = (
+    select(inbound_messages.c.id)
+    .where(
+        inbound_messages.c.run_id == bindparam("run_id"),
+        inbound_messages.c.outcome == "complaint",
+        inbound_messages.c.address == bindparam("address"),
+    )
+    .limit(1)
 )
 
 
 def run_complaints(conn: Connection, run_id: int) -> int:
-    """Complaints of one run (an index range: each complaint checks its run's rate)."""
+    """Complaining addresses of one run, each once (an index range: each complaint checks
+    its run's rate)."""
     return int(conn.execute(_RUN_COMPLAINTS, {"run_id": run_id}).scalar() or 0)
+
+
+def complained(conn: Connection, run_id: int, address: str) -> bool:
+    """Has this address complained about this run before (a complaint sent again)?"""
+    params = {"run_id": run_id, "address": canonical(address)}
+    return conn.execute(_COMPLAINED, params).first() is not None
 
 
 _UNSUBSCRIBE = (

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -49,4 +50,18 @@ digest_holds = Table(
     Column("reason", Text, nullable=False),
     Column("held_by", String(200), nullable=False),
     Column("created_at", UTCDateTime(), nullable=False),
+)
+
+# --- webhook tokens (issue 14 review, migration 0017) ---
+# Mailgun signs only timestamp + token, not the event: each (provider, token) is used once.
+# A row is kept while its signed time is inside webhook_tolerance (later the time check
+# refuses the token anyway), then purged.
+webhook_tokens = Table(
+    "webhook_tokens",
+    metadata,
+    Column("provider", String(16), nullable=False),
+    Column("token", String(200), nullable=False),
+    Column("signed_at", UTCDateTime(), nullable=False),
+    PrimaryKeyConstraint("provider", "token"),
+    Index("ix_webhook_tokens_signed", "signed_at"),
 )

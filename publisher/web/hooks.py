@@ -14,7 +14,7 @@ from publisher.core.httpclient import HttpClient, HttpError
 from publisher.core.vocab import InboundSourceKind
 from publisher.inbound.effects import Rules
 from publisher.inbound.webhooks import espevents, ses
-from publisher.inbound.webhooks.events import Event, WebhookRefused, apply_events, parse
+from publisher.inbound.webhooks.events import Event, Once, WebhookRefused, apply_events, parse
 from publisher.web.context import WebContext, context_of
 from publisher.web.errors import ApiError
 
@@ -24,9 +24,10 @@ ON_OUTCOME = "inbound_outcome"  # ctx.state key: the daemon's prometheus counter
 
 
 def fetch_https(url: str) -> bytes:
-    """The real CertFetcher: GET over https with a short timeout, 200 only."""
+    """The real CertFetcher: GET over https with a short timeout, 200 only. A redirect is
+    refused, not followed: the URL was checked to be an SNS host, its target was not."""
     with HttpClient(timeout=10.0) as client:
-        resp = client.get(url, max_bytes=CERT_MAX_BYTES)
+        resp = client.get(url, max_bytes=CERT_MAX_BYTES, follow_redirects=False)
     if resp.status != 200:
         raise HttpError(f"{url}: HTTP {resp.status}")
     return resp.body
@@ -39,10 +40,16 @@ async def _body(request: Request, settings: Settings) -> bytes:
     return raw
 
 
-async def _apply(ctx: WebContext, events: list[Event], source: InboundSourceKind) -> dict[str, Any]:
+async def _apply(
+    ctx: WebContext, events: list[Event], source: InboundSourceKind, once: Once | None = None
+) -> dict[str, Any]:
     rules = Rules.of(ctx.settings)
-    done = await ctx.write(apply_events, ctx.engine, rules, events, source=source,
-                           now=ctx.now(), on_outcome=ctx.state.get(ON_OUTCOME))  # fmt: skip
+    try:
+        done = await ctx.write(apply_events, ctx.engine, rules, events, source=source,
+                               now=ctx.now(), on_outcome=ctx.state.get(ON_OUTCOME),
+                               once=once)  # fmt: skip
+    except WebhookRefused as exc:  # a signed token used before
+        raise _refused(exc) from None
     return {"events": len(done), "applied": sum(1 for a in done if not a.duplicate)}
 
 
@@ -116,10 +123,10 @@ def router(_settings: Settings) -> APIRouter:
         s = ctx.settings
         raw = await _body(request, s)
         try:
-            events = espevents.mailgun(raw, key=s.mailgun_signing_key, now=ctx.now(),
-                                       tolerance=s.webhook_tolerance)  # fmt: skip
+            events, once = espevents.mailgun(raw, key=s.mailgun_signing_key, now=ctx.now(),
+                                             tolerance=s.webhook_tolerance)  # fmt: skip
         except WebhookRefused as exc:
             raise _refused(exc) from None
-        return await _apply(ctx, events, "mailgun")
+        return await _apply(ctx, events, "mailgun", once)
 
     return r

@@ -27,7 +27,8 @@ TOPIC = "arn:aws:sns:ap-northeast-2:123456789012:ses-bounces"
 
 
 class SnsSigner:
-    """An RSA key and its self-signed certificate (also the loopback server's TLS cert)."""
+    """An RSA key, its self-signed CA certificate (also the loopback server's TLS cert), and
+    the signing certificate that CA issues to sns.amazonaws.com, as AWS's is."""
 
     def __init__(self, directory: Path) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -44,6 +45,8 @@ class SnsSigner:
             .sign(self.key, hashes.SHA256())
         )  # fmt: skip
         self.cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+        self.ca_name = name
+        self.sns_pem = self.issue("sns.amazonaws.com")
         self.cert_file = directory / "sns-cert.pem"
         self.cert_file.write_bytes(self.cert_pem)
         self.key_file = directory / "sns-key.pem"
@@ -51,6 +54,21 @@ class SnsSigner:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         ))  # fmt: skip
+
+    def issue(self, common_name: str) -> bytes:
+        """A certificate for this key, issued by the test CA to ``common_name``."""
+        now = dt.datetime.now(dt.UTC)
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+        cert = (
+            x509.CertificateBuilder().subject_name(subject).issuer_name(self.ca_name)
+            .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(common_name)]),
+                           critical=False)
+            .sign(self.key, hashes.SHA256())
+        )  # fmt: skip
+        return cert.public_bytes(serialization.Encoding.PEM)
 
     def sign(self, doc: dict[str, Any], *, version: str = "1") -> dict[str, Any]:
         from publisher.inbound.webhooks.ses import canonical
@@ -66,12 +84,15 @@ class LoopbackHttps:
 
     def __init__(self, signer: SnsSigner) -> None:
         self.requests: list[str] = []
-        body, requests = signer.cert_pem, self.requests
+        self.pem = signer.sns_pem  # what a .pem path serves (a test may swap it)
+        requests, server = self.requests, self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 requests.append(self.path)
-                payload = body if self.path.endswith(".pem") else b"<ConfirmSubscriptionResponse/>"
+                payload = (
+                    server.pem if self.path.endswith(".pem") else b"<ConfirmSubscriptionResponse/>"
+                )
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()

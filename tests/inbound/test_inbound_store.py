@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from publisher.messages.enqueue import NewMessage, enqueue, store_content
-from publisher.store import holds, inbound
+from publisher.store import holds, inbound, inboundtokens
 from publisher.store import suppressions as store_suppressions
+from publisher.store.inboundschema import webhook_tokens
 
 T = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 
@@ -58,3 +59,30 @@ def test_inbound_queries(any_engine: Engine) -> None:
         inbound.record(conn, key="k1", source="x", now=T, outcome="unmatched")
     with any_engine.begin() as conn:
         assert holds.release(conn, "morning") and not holds.release(conn, "morning")
+
+
+def test_webhook_tokens_used_once_then_purged(any_engine: Engine) -> None:
+    window = timedelta(minutes=5)
+    with any_engine.begin() as conn:
+        assert inboundtokens.use_once(conn, "mailgun", "t1", signed_at=T, expired_before=T - window)
+        assert not inboundtokens.use_once(conn, "mailgun", "t1", signed_at=T,
+                                          expired_before=T - window)  # fmt: skip
+        # Another provider's token of the same text is its own.
+        assert inboundtokens.use_once(conn, "other", "t1", signed_at=T, expired_before=T - window)
+    later = T + window + timedelta(seconds=1)
+    with any_engine.begin() as conn:  # past the window: purged, so the table stays small
+        assert inboundtokens.use_once(conn, "mailgun", "t2", signed_at=later,
+                                      expired_before=later - window)  # fmt: skip
+        left = conn.execute(select(webhook_tokens.c.token)).scalars().all()
+    assert left == ["t2"]
+
+
+def test_complaints_per_run_count_each_address_once(any_engine: Engine) -> None:
+    with any_engine.begin() as conn:
+        for n, who in enumerate(["a@example.kr", "A@example.kr", "b@example.kr"]):
+            inbound.record(conn, key=f"c{n}", source="stdin", now=T, outcome="complaint",
+                           digest_id="morning", run_id=7, address=who)  # fmt: skip
+        assert inbound.run_complaints(conn, 7) == 2
+        assert inbound.complained(conn, 7, "a@EXAMPLE.kr")
+        assert not inbound.complained(conn, 8, "a@example.kr")
+        assert inbound.run_counts(conn, [7]) == {7: {"complaint": 2}}

@@ -6,7 +6,9 @@ JSON or is 10 MB are 4xx and change nothing."""
 from __future__ import annotations
 
 import base64
+import http.server
 import json
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,11 +21,14 @@ from sqlalchemy import Engine, func, select
 
 from publisher.core.clock import FixedClock
 from publisher.core.config import Settings
+from publisher.core.httpclient import HttpError
 from publisher.core.metrics import Metrics
-from publisher.store.inboundschema import inbound_messages
+from publisher.inbound.webhooks import ses
+from publisher.inbound.webhooks.events import BadSignature
+from publisher.store.inboundschema import inbound_messages, webhook_tokens
 from publisher.web.app import create_app
 from publisher.web.context import WebContext
-from publisher.web.hooks import FETCHER, ON_OUTCOME
+from publisher.web.hooks import FETCHER, ON_OUTCOME, fetch_https
 from tests.digestkit import NOW, schedules
 from tests.inbound.inboundkit import SentRow, sent_digest, status_of, suppressed
 from tests.inbound.signkit import (
@@ -49,6 +54,8 @@ class Hooks:
     https: LoopbackHttps
     sendgrid: SendGridKey
     metrics: Metrics
+    clock: FixedClock
+    tolerance: timedelta
 
 
 @pytest_asyncio.fixture
@@ -61,13 +68,15 @@ async def hooks(engine: Engine, settings: Settings, tmp_path: Path) -> AsyncIter
     })  # fmt: skip
     rows = sent_digest(engine, s, 8)
     https = LoopbackHttps(sns)
-    ctx = WebContext(s, clock=FixedClock(NOW), engine_=engine, schedules_=schedules())
+    clock = FixedClock(NOW)
+    ctx = WebContext(s, clock=clock, engine_=engine, schedules_=schedules())
     ctx.state[FETCHER] = https.fetch
     metrics = Metrics()
     ctx.state[ON_OUTCOME] = metrics.inbound_outcome
     transport = httpx.ASGITransport(app=create_app(s, context=ctx))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield Hooks(client, rows, engine, sns, https, sendgrid, metrics)
+        yield Hooks(client, rows, engine, sns, https, sendgrid, metrics, clock,
+                    s.webhook_tolerance)  # fmt: skip
     await ctx.close()
     https.close()
 
@@ -212,3 +221,105 @@ async def test_unconfigured_services_are_off(engine: Engine, settings: Settings)
         for path in ("/hooks/ses", "/hooks/sendgrid", "/hooks/postmark", "/hooks/mailgun"):
             assert (await client.post(path, content=b"{}")).status_code in (401, 404), path
     await ctx.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        SNS_CERT_URL,
+        "https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-x.pem",
+        "https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-x.pem",
+    ],
+)
+def test_sns_certificate_urls_on_regional_sns_hosts_are_accepted(url: str) -> None:
+    assert ses.aws_url(url, pem=True) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://sns.s3.amazonaws.com/x.pem",  # an S3 bucket named "sns": anyone's
+        "https://sns.evil.amazonaws.com/x.pem",
+        "https://sns.us-east-1.amazonaws.com.evil.example/x.pem",
+        "https://sns.us-east-1.amazonaws.com/x.txt",
+    ],
+)
+def test_sns_certificate_urls_elsewhere_are_refused(url: str) -> None:
+    with pytest.raises(BadSignature):
+        ses.aws_url(url, pem=True)
+
+
+@pytest.mark.asyncio
+async def test_sns_certificate_from_an_s3_bucket_is_never_fetched(hooks: Hooks) -> None:
+    row = hooks.rows[3]
+    doc = {**ses_notification(_bounce(row), when=NOW, message_id="m-s3"),
+           "SigningCertURL": "https://sns.s3.amazonaws.com/x.pem"}  # fmt: skip
+    resp = await hooks.client.post("/hooks/ses", content=json.dumps(hooks.sns.sign(doc)))
+    assert resp.status_code == 401, resp.text
+    assert hooks.https.requests == []
+    assert suppressed(hooks.engine) == {} and _records(hooks.engine) == 0
+
+
+@pytest.mark.asyncio
+async def test_sns_certificate_not_issued_to_sns_is_refused(hooks: Hooks) -> None:
+    row = hooks.rows[3]
+    hooks.https.pem = hooks.sns.issue("attacker.example")  # same key, another name
+    doc = hooks.sns.sign(ses_notification(_bounce(row), when=NOW, message_id="m-cn"))
+    resp = await hooks.client.post("/hooks/ses", content=json.dumps(doc))
+    assert resp.status_code == 401 and "sns.amazonaws.com" in resp.text, resp.text
+    assert suppressed(hooks.engine) == {} and _records(hooks.engine) == 0
+
+
+def test_certificate_fetch_does_not_follow_redirects() -> None:
+    seen: list[str] = []
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(302)
+            self.send_header("Location", "/attacker.pem")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(HttpError, match="302"):
+            fetch_https(f"http://127.0.0.1:{server.server_address[1]}/cert.pem")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen == ["/cert.pem"]
+
+
+@pytest.mark.asyncio
+async def test_mailgun_signature_used_once(hooks: Hooks) -> None:
+    """Mailgun signs timestamp + token only: the same signature with other event data (another
+    reader) is a replay, 401, and changes nothing; the token is forgotten after the window."""
+    r6, r7 = hooks.rows[6], hooks.rows[7]
+    stamp = int(NOW.timestamp())
+    first = {"id": "mg-a", "event": "failed", "severity": "permanent", "recipient": r6.recipient}
+    body = mailgun_body(MAILGUN_KEY, first, stamp, "w" * 50)
+    resp = await hooks.client.post("/hooks/mailgun", content=body)
+    assert resp.status_code == 200 and resp.json()["applied"] == 1
+    other = {**first, "id": "mg-b", "recipient": r7.recipient}
+    for data in (other, first):
+        replay = mailgun_body(MAILGUN_KEY, data, stamp, "w" * 50)
+        resp = await hooks.client.post("/hooks/mailgun", content=replay)
+        assert resp.status_code == 401 and "used before" in resp.text, resp.text
+    assert suppressed(hooks.engine) == {r6.recipient: "hard_bounce"}
+    assert _records(hooks.engine) == 1
+    with hooks.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(webhook_tokens)).scalar_one() == 1
+    # A later request purges tokens whose signed time is past the window.
+    later = NOW + hooks.tolerance + timedelta(minutes=1)
+    hooks.clock.set(later)
+    fresh = mailgun_body(MAILGUN_KEY, {**first, "id": "mg-c"}, int(later.timestamp()), "x" * 50)
+    assert (await hooks.client.post("/hooks/mailgun", content=fresh)).status_code == 200
+    with hooks.engine.connect() as conn:
+        tokens = conn.execute(select(webhook_tokens.c.token)).scalars().all()
+    assert tokens == ["x" * 50]

@@ -5,7 +5,8 @@
 - Postmark: HTTP basic auth with ``postmark_webhook_secret`` (user:password); the event's
   own time (BouncedAt) within the window.
 - Mailgun: HMAC-SHA256 of timestamp + token with ``mailgun_signing_key``; the timestamp
-  within the window.
+  within the window; the token used once (the signature does not cover the event data, so
+  a replayed signature could carry another recipient: events.Once).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from publisher.inbound.webhooks.events import (
     BadSignature,
     Event,
     NotConfigured,
+    Once,
     bracketed,
     epoch,
     obj,
@@ -105,7 +107,10 @@ def postmark(raw: bytes, authorization: str | None, *, secret: str, now: datetim
                   detail=f"Postmark {kind}")]  # fmt: skip
 
 
-def mailgun(raw: bytes, *, key: str, now: datetime, tolerance: timedelta) -> list[Event]:
+def mailgun(
+    raw: bytes, *, key: str, now: datetime, tolerance: timedelta
+) -> tuple[list[Event], Once]:
+    """The events, and the token the caller records as used with them (apply_events)."""
     if not key:
         raise NotConfigured("mailgun_signing_key is not set")
     body = parse(raw)
@@ -114,9 +119,11 @@ def mailgun(raw: bytes, *, key: str, now: datetime, tolerance: timedelta) -> lis
         raise BadSignature("signature missing")
     stamp, token, given = (str(sig.get(k, "")) for k in ("timestamp", "token", "signature"))
     wanted = hmac.new(key.encode("utf-8"), (stamp + token).encode("utf-8"), hashlib.sha256)
-    if not token or not hmac.compare_digest(wanted.hexdigest(), given.lower()):
+    if not token or len(token) > 200 or not hmac.compare_digest(wanted.hexdigest(), given.lower()):
         raise BadSignature("signature does not verify")
-    within(epoch(stamp), now, tolerance)
+    signed_at = epoch(stamp)
+    within(signed_at, now, tolerance)
+    once = Once("mailgun", token, signed_at, tolerance)
     data = body.get("event-data") if isinstance(body, dict) else None
     if not isinstance(data, dict) or not isinstance(data.get("recipient"), str):
         raise BadPayload("event-data missing")
@@ -127,11 +134,11 @@ def mailgun(raw: bytes, *, key: str, now: datetime, tolerance: timedelta) -> lis
     elif event == "complained":
         outcome = "complaint"
     if outcome is None:
-        return []
+        return [], once
     headers = obj(obj(data.get("message")).get("headers"))
     return [Event(str(data.get("id") or token), outcome, data["recipient"],
                   message_id=bracketed(headers.get("message-id")),
-                  detail=f"Mailgun {event} {data.get('severity', '')}".strip())]  # fmt: skip
+                  detail=f"Mailgun {event} {data.get('severity', '')}".strip())], once  # fmt: skip
 
 
 def _digest(value: Any) -> str:

@@ -16,6 +16,7 @@ from publisher.inbound import effects
 from publisher.inbound.classify import Verdict
 from publisher.inbound.effects import Applied, Rules
 from publisher.inbound.process import OnOutcome
+from publisher.store import inboundtokens
 from publisher.store.types import Engine
 
 
@@ -55,6 +56,17 @@ class Event:
     detail: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Once:
+    """A signed token that must not be used twice: the signature covers only the token and
+    its time (Mailgun), so a replay could carry other event data."""
+
+    provider: str
+    token: str
+    signed_at: datetime
+    tolerance: timedelta
+
+
 def parse(raw: bytes) -> Any:
     try:
         return json.loads(raw)
@@ -91,15 +103,25 @@ def apply_events(
     engine: Engine, rules: Rules, events: Sequence[Event], *, source: InboundSourceKind,
     now: datetime,
     on_outcome: OnOutcome | None = None,
+    once: Once | None = None,
 ) -> list[Applied]:  # fmt: skip
-    """All of a request's events in one transaction: a failure applies none of them."""
+    """All of a request's events in one transaction: a failure applies none of them.
+
+    ``once``: the request's signed token, recorded in the same transaction; a token used
+    before is BadSignature and applies nothing."""
     items = [
         (Verdict(e.outcome, reported=(e.address.lower(),), envelope=e.envelope,
-                 message_ids=(e.message_id,) if e.message_id else (), detail=e.detail),
+                 message_ids=(e.message_id,) if e.message_id else (), detail=e.detail,
+                 vouched=True),
          hashlib.sha256(f"{source}\0{e.event_id}\0{e.address}".encode()).hexdigest())
         for e in events
     ]  # fmt: skip
     with engine.begin() as conn:
+        if once is not None and not inboundtokens.use_once(
+            conn, once.provider, once.token, signed_at=once.signed_at,
+            expired_before=now - once.tolerance,
+        ):  # fmt: skip
+            raise BadSignature("this signature was used before (a replay)")
         done = effects.apply_many(conn, rules, items, source=source, now=now)
     if on_outcome is not None:
         for applied in done:

@@ -1,10 +1,13 @@
 """Amazon SES notifications, delivered by SNS over HTTPS.
 
 SNS signs every message: the certificate is fetched (through a port, ``CertFetcher``) only
-from an ``https://sns.<region>.amazonaws.com/…pem`` URL and cached; the signature over the
-canonical string must verify, the topic must be one of ``ses_topic_arns``, and the signed
-Timestamp must be within ``webhook_tolerance``. A SubscriptionConfirmation is confirmed (its
-SubscribeURL fetched, again only from an SNS host) only after all of that.
+from an ``https://sns.<region>.amazonaws.com/…pem`` URL (a region-shaped host: not
+``sns.s3.amazonaws.com``, an S3 bucket anyone may name ``sns``), never following a redirect,
+and cached; the certificate must be issued to ``sns.amazonaws.com`` (or the URL's own SNS
+host); the signature over the canonical string must verify, the topic must be one of
+``ses_topic_arns``, and the signed Timestamp must be within ``webhook_tolerance``. A
+SubscriptionConfirmation is confirmed (its SubscribeURL fetched, again only from an SNS
+host) only after all of that.
 """
 
 from __future__ import annotations
@@ -28,11 +31,14 @@ from publisher.inbound.webhooks.events import (
     parse,
     within,
 )
-from publisher.inbound.webhooks.signatures import verify_rsa_cert
+from publisher.inbound.webhooks.signatures import cert_names, verify_rsa_cert
 
 # GET an https URL, return its body (bounded); raises PublisherError when it cannot.
 CertFetcher = Callable[[str], bytes]
-_SNS_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$")
+# sns.<region>.amazonaws.com[.cn]; a region is like us-east-1, us-gov-west-1, cn-north-1,
+# eu-isoe-west-1: letters, a dash, a direction word, a dash, a number.
+_SNS_HOST = re.compile(r"^sns\.[a-z]{2}(-[a-z]+)?-[a-z]+-[0-9]{1,2}\.amazonaws\.com(\.cn)?$")
+SNS_CERT_NAME = "sns.amazonaws.com"
 _FIELDS = {
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
     "SubscriptionConfirmation": (
@@ -96,6 +102,13 @@ def _cert(url: str, fetch: CertFetcher, cache: dict[str, bytes]) -> bytes:
     return cache[url]
 
 
+def _issued_to_sns(cert: bytes, url: str) -> None:
+    """The certificate names SNS (its CN or a DNS SAN), not merely sits on an SNS URL."""
+    allowed = {SNS_CERT_NAME, (urlsplit(url).hostname or "").lower()}
+    if not allowed & cert_names(cert):
+        raise BadSignature(f"the signing certificate is not issued to {SNS_CERT_NAME}")
+
+
 def verify(doc: Any, *, topics: list[str], fetch: CertFetcher, cache: dict[str, bytes],
            now: datetime, tolerance: timedelta) -> dict[str, Any]:  # fmt: skip
     if not isinstance(doc, dict):
@@ -106,7 +119,9 @@ def verify(doc: Any, *, topics: list[str], fetch: CertFetcher, cache: dict[str, 
     version = doc.get("SignatureVersion")
     if version not in ("1", "2"):
         raise BadSignature("unknown SignatureVersion")
-    cert = _cert(aws_url(doc.get("SigningCertURL"), pem=True), fetch, cache)
+    url = aws_url(doc.get("SigningCertURL"), pem=True)
+    cert = _cert(url, fetch, cache)
+    _issued_to_sns(cert, url)
     verify_rsa_cert(
         cert, str(doc.get("Signature", "")), data, "sha1" if version == "1" else "sha256"
     )

@@ -14,6 +14,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import NameOID
 
 from publisher.inbound.webhooks.events import BadSignature, NotConfigured
 
@@ -23,6 +24,20 @@ def _b64(value: str) -> bytes:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         raise BadSignature("signature is not base64") from None
+
+
+def cert_names(cert_pem: bytes) -> set[str]:
+    """The subject's common names and the DNS names of the certificate, lower case."""
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+    except ValueError:
+        raise BadSignature("the signing certificate cannot be read") from None
+    names = {str(a.value).lower() for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)}
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return names
+    return names | {n.lower() for n in san.get_values_for_type(x509.DNSName)}
 
 
 def verify_rsa_cert(cert_pem: bytes, signature: str, data: bytes,
