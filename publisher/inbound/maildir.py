@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from publisher.core.errors import PublisherError
 from publisher.inbound.effects import Applied, Rules
 from publisher.inbound.message import read_bounded
 from publisher.inbound.process import Item, OnOutcome, apply_batch
@@ -37,6 +38,10 @@ class Tally:
         self.kept += int(kept)
         name = "duplicate" if applied.duplicate else applied.outcome
         self.by_outcome[name] = self.by_outcome.get(name, 0) + 1
+
+
+class NotAMaildir(PublisherError):
+    """An inbound source's path has no new/ folder: a typo, or the MTA never delivered."""
 
 
 def ensure(folder: Path) -> Path:
@@ -81,8 +86,16 @@ def drain(
     folder: Path, engine: Engine, rules: Rules, *, source: str, now: datetime, limit: int,
     unmatched_name: str = "unmatched", on_outcome: OnOutcome | None = None,
 ) -> Tally:  # fmt: skip
-    """Process every message in ``new/``, a batch per transaction."""
-    ensure(folder)
+    """Process every message in ``new/``, a batch per transaction.
+
+    The folder itself is never created here: a mistyped path would otherwise become an
+    empty Maildir nobody delivers to, and bounces would go unread without a word."""
+    if not (folder / "new").is_dir():
+        raise NotAMaildir(
+            f"{folder} is not a Maildir (no new/ folder): check inbound_sources' path, or "
+            f"create it (mkdir -p {folder}/cur {folder}/new {folder}/tmp) if nothing was "
+            "delivered there yet"
+        )
     unmatched = ensure(folder / f".{unmatched_name}")
     tally = Tally()
     for names in _names(folder):

@@ -150,3 +150,16 @@ def test_the_daemon_schedules_the_inbound_job(settings: Settings) -> None:
     specs = {spec.job_id: spec for spec in table.jobs(Schedules())}
     assert "inbound" in specs
     assert Schedules().jobs.inbound.every == "60s"
+
+
+def test_a_mistyped_maildir_path_fails_loudly_and_is_not_created(
+    engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A typo in inbound_sources' path must not become an empty Maildir nobody delivers to."""
+    missing = tmp_path / "nomaildir"
+    sources = [{"kind": "maildir", "name": "missing", "path": str(missing)}]
+    inbound_env(settings, tmp_path, monkeypatch, INBOUND_SOURCES=json.dumps(sources))
+    result = runner.invoke(app, ["inbound", "poll"])
+    assert result.exit_code == 1
+    assert "missing: failed (NotAMaildir:" in result.output and "no new/ folder" in result.output
+    assert not missing.exists()
