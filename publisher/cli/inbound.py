@@ -73,7 +73,7 @@ def _process(paths: list[str], recipients: tuple[str, ...], stdin: bool) -> None
             return
         missing = [p for p in paths if not Path(p).is_file()]
         if missing:
-            raise fail([f"{p}: no such file" for p in missing])
+            raise fail([_not_a_file(p) for p in missing])
         for p in paths:
             say(_line(p, files.process_file(pub.engine, rules, Path(p), **kw)))  # type: ignore[arg-type]
 
@@ -105,3 +105,14 @@ def status(
         say(f"{r.day}\t{r.source}\t" + "\t".join(str(r.counts[c]) for c in COLUMNS))
     if not rows:
         say(f"nothing received in the last {days} days")
+
+
+def _not_a_file(path: str) -> str:
+    """Why a path cannot be processed, with what to do instead for a Maildir folder."""
+    p = Path(path)
+    if (p / "new").is_dir():
+        return (f"{path}: a Maildir folder, not a message: list it in inbound_sources and "
+                "run `publisher inbound poll`")  # fmt: skip
+    if p.is_dir():
+        return f"{path}: a folder, not a message file"
+    return f"{path}: no such file"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -198,6 +198,8 @@ def _enqueue_run(
         _input(digest, w, full, Links(view_in_browser=archive_url), archive=True)
     )
     recipients = sum(len(v.recipients) for v in variants)
+    if rules is not None:  # history, the report and the console show the subject as sent
+        archive = replace(archive, subject=ads.subject(archive.subject))
     status: RunStatus = "awaiting_approval" if hold else "enqueued"
     approval: dict[str, Any] = {}
     if digest.approval_span is not None:  # the deadline counts from the due time

@@ -117,3 +117,15 @@ def test_bad_quiet_hours_settings_are_refused(settings: Settings, key: str, valu
 
     with pytest.raises(ValidationError, match=key):
         Settings.model_validate({**settings.model_dump(), key: value})
+
+
+def test_the_run_history_shows_the_subject_as_sent(settings: Settings, engine: Engine) -> None:
+    """History, the click report and the console read the run's stored subject: it carries
+    "(광고)" as the sent message does."""
+    from publisher.digests.runs import list_runs
+
+    load_store(engine)
+    add_subscriber(engine, "reader@example.kr")
+    pipeline.run_digest(engine, ad_settings(settings), ad_schedules(), "offers", now=NOW)
+    (run,) = list_runs(engine, "offers")
+    assert run.subject.startswith("(광고) ")

@@ -158,3 +158,14 @@ def test_stdin_that_cannot_be_stored_exits_75_for_the_mta(tmp_path: Path) -> Non
     done = subprocess.run(cmd, input=mailkit.junk(), env=env, capture_output=True, timeout=120)
     assert done.returncode == 75, done.stderr
     assert b"database_url" in done.stderr and b"Traceback" not in done.stderr
+
+
+def test_a_maildir_folder_given_as_a_file_says_what_to_do(
+    rows: list[SentRow], tmp_path: Path
+) -> None:
+    box = tmp_path / "bounces"
+    for sub in ("cur", "new", "tmp"):
+        (box / sub).mkdir(parents=True)
+    result = runner.invoke(app, ["inbound", "process", str(box)])
+    assert result.exit_code == 2
+    assert "a Maildir folder, not a message" in result.output and "inbound poll" in result.output
