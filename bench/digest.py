@@ -134,16 +134,28 @@ def people(rnd: random.Random, start: int, stop: int) -> list[dict[str, object]]
     return out
 
 
+def peak_rss_mb() -> float:
+    """This process's own peak RSS. Not ru_maxrss: Linux carries the parent's high-water mark
+    across fork and exec into it, so a child of a big parent would report the parent's."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(url: str) -> None:
     """The measured run, alone in its process so that peak RSS is the run's own."""
     settings = settings_for(url)
     engine = make_engine(settings.database_url)
     schedules = parse_schedules(SCHEDULES)
-    idle_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    idle_mb = peak_rss_mb()
     start, cpu = time.perf_counter(), time.process_time()
     result = pipeline.run_digest(engine, settings, schedules, "morning", now=NOW)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mb = peak_rss_mb()
     out = {"wall": wall, "cpu": cpu, "rss_mb": rss_mb, "idle_mb": idle_mb,
            "variants": result.variants, "recipients": result.recipients,
            "enqueued": result.enqueued, "status": result.status,
