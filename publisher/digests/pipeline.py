@@ -178,10 +178,10 @@ def _enqueue_run(
         return _store_variant(conn, renderer, identity, digest, w, run_id, v, queued, rules,
                               tracking.render_args(number))  # fmt: skip
 
-    def send(cid: int, people: list[Recipient]) -> int:
-        return fanout.enqueue_stored(
-            conn, identity, content_id=cid, recipients=people, dedupe_prefix=prefix,
-            kind="digest", now=queued, not_before=_hold_until(rules, queued), extra=tracking.extra,
+    def send(groups: dict[int, list[Recipient]]) -> int:
+        return fanout.enqueue_groups(
+            conn, identity, groups=groups, dedupe_prefix=prefix, kind="digest", now=queued,
+            not_before=_hold_until(rules, queued), extra=tracking.extra,
         )  # fmt: skip
 
     done = streamed.fan_out(grouper, streamed.readers(conn, digest), content_for=content_for,
@@ -252,10 +252,10 @@ def enqueue_approved(
                                  tracking.render_args(run.variant_count + number))  # fmt: skip
         return cid
 
-    def send(cid: int, people: list[Recipient]) -> int:
-        return fanout.enqueue_stored(
-            conn, identity, content_id=cid, recipients=people, dedupe_prefix=prefix,
-            kind="digest", now=now, not_before=_hold_until(rules, now), extra=tracking.extra,
+    def send(groups: dict[int, list[Recipient]]) -> int:
+        return fanout.enqueue_groups(
+            conn, identity, groups=groups, dedupe_prefix=prefix, kind="digest", now=now,
+            not_before=_hold_until(rules, now), extra=tracking.extra,
         )  # fmt: skip
 
     done = streamed.fan_out(grouper, streamed.readers(conn, digest), content_for=content_for,

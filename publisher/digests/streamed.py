@@ -18,7 +18,7 @@ from publisher.store.types import Connection
 BATCH = 2000  # rows per enqueue: enough to amortise a statement, small next to the list
 
 ContentFor = Callable[[Variant, int], int]  # (variant, its number from 1) → stored content id
-Send = Callable[[int, list[Recipient]], int]  # (content id, readers) → new outbox rows
+Send = Callable[[dict[int, list[Recipient]]], int]  # content id → readers; new outbox rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +72,8 @@ def fan_out(
 
 
 def _flush(pending: dict[int, list[Recipient]], send: Send) -> int:
-    enqueued = sum(send(cid, people) for cid, people in pending.items())
+    """One statement per batch, whatever the variants: per variant, a batch of 2,000 spread
+    over 93 variants made ~21-row statements, and the statements' overhead dominated."""
+    enqueued = send(pending) if pending else 0
     pending.clear()
     return enqueued
