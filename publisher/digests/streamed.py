@@ -44,10 +44,11 @@ def fan_out(
     *,
     content_for: ContentFor,
     send: Send | None,
-    batch: int = BATCH,
+    batch: int | None = None,
 ) -> FannedOut:
     """Give every reader their variant's row; ``send`` None only counts (a run kept for
     approval renders its variants and queues nothing)."""
+    batch = batch or BATCH
     contents: dict[str, int] = {}
     pending: dict[int, list[Recipient]] = {}
     recipients = enqueued = waiting = 0
