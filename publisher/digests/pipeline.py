@@ -313,15 +313,14 @@ def preview(
         articles = selection.new_articles(conn, digest, w)
         ranked = selection.most_viewed_for(conn, digest, w, settings.most_viewed_sources)
         order = store_articles.list_sections(conn)
-        people = store_subscribers.recipients(conn, frequency=digest.frequency)
         who = None
         if as_email is not None:
             who = store_subscribers.get_by_email(conn, as_email)
             if who is None:
                 raise InputError("--as", f"no subscriber {as_email}")
-    variants, _ = selection.group_variants(
-        recipients=people, articles=articles, ranked=ranked, order=order, digest=digest
-    )
+        grouper = selection.Grouper(articles=articles, ranked=ranked, order=order, digest=digest)
+        people = store_subscribers.iter_recipients(conn, frequency=digest.frequency)
+        counted = streamed.fan_out(grouper, people, content_for=lambda v, n: 0, send=None)
     known = [s.slug for s in order]
     mine = who.sections if who else sections
     chosen = selection.chosen_sections(mine, digest, known) if mine is not None else None
@@ -339,8 +338,8 @@ def preview(
     eml = enqueue.fill(body, subs, f"<preview@{identity.message_id_domain}>")
     return Preview(
         window=w, rendered=rendered, eml=eml, items=picked.item_count,
-        most_viewed=list(picked.most_viewed), variants=len(variants),
-        recipients=sum(len(v.recipients) for v in variants), sections=chosen, notes=notes,
+        most_viewed=list(picked.most_viewed), variants=len(counted.variants),
+        recipients=counted.recipients, sections=chosen, notes=notes,
     )  # fmt: skip
 
 
