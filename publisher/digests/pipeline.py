@@ -10,19 +10,19 @@ from typing import Any
 
 from publisher.analytics.tracking import Tracking
 from publisher.consent import advertising as ads
-from publisher.consent.reconfirm import without_lapsed
 from publisher.core.config import Settings
 from publisher.core.errors import InputError, PublisherError
 from publisher.core.models import Article, RankedArticle, Section, Selection
 from publisher.core.schedules import Digest, Schedules
 from publisher.core.vocab import RunOutcome, RunStatus
-from publisher.digests import holds, runs, selection
+from publisher.digests import holds, runs, selection, streamed
 from publisher.messages import enqueue, fanout, mime
 from publisher.render.templates import DigestInput, Links, RenderedEmail, Renderer
 from publisher.store import articles as store_articles
 from publisher.store import digest_runs
 from publisher.store import outbox as store_outbox
 from publisher.store import subscribers as store_subscribers
+from publisher.store.subscribers import Recipient
 from publisher.store.types import Connection, Engine
 
 log = logging.getLogger("publisher.digests.pipeline")
@@ -113,20 +113,15 @@ def run_digest(
     return result
 
 
-def _variants(
+def _grouper(
     conn: Connection, digest: Digest, w: selection.Window, articles: list[Article],
     weights: Mapping[str, float] | None = None,
-) -> tuple[list[selection.Variant], int, list[RankedArticle], list[Section]]:  # fmt: skip
-    """Who gets which variant of this window, as of now (``weights``: most_viewed_sources)."""
+) -> tuple[selection.Grouper, list[RankedArticle], list[Section]]:  # fmt: skip
+    """What decides each reader's variant of this window (``weights``: most_viewed_sources)."""
     ranked = selection.most_viewed_for(conn, digest, w, weights)
     order = store_articles.list_sections(conn)
-    people = store_subscribers.recipients(conn, frequency=digest.frequency)
-    if digest.advertising:  # advertising: not to readers whose consent lapsed
-        people = without_lapsed(conn, people)
-    variants, skipped = selection.group_variants(
-        recipients=people, articles=articles, ranked=ranked, order=order, digest=digest
-    )
-    return variants, skipped, ranked, order
+    grouper = selection.Grouper(articles=articles, ranked=ranked, order=order, digest=digest)
+    return grouper, ranked, order
 
 
 def _rules(settings: Settings, digest: Digest) -> ads.Rules | None:
@@ -172,24 +167,26 @@ def _enqueue_run(
     """Render each variant, queue it for its recipients (or, with approval required, only
     keep it until an editor approves), and keep the full issue as the run's archive (in the
     run's transaction)."""
-    variants, skipped, ranked, order = _variants(
-        conn, digest, w, articles, settings.most_viewed_sources
-    )
+    grouper, ranked, order = _grouper(conn, digest, w, articles, settings.most_viewed_sources)
     hold = digest.approval_span is not None
     rules = _rules(settings, digest)
     prefix = digest_runs.dedupe_prefix(digest.id, run_id)
     renderer = fanout.renderer_for(settings)  # one per run: Jinja2 compiles its templates once
     tracking = Tracking.start(conn, settings, identity.secret, run_id=run_id, now=queued)
-    enqueued = 0
-    for number, v in enumerate(variants, start=1):
-        cid = _store_variant(conn, renderer, identity, digest, w, run_id, v, queued, rules,
-                             tracking.render_args(number))  # fmt: skip
-        if not hold:
-            enqueued += fanout.enqueue_stored(
-                conn, identity, content_id=cid, recipients=v.recipients, dedupe_prefix=prefix,
-                kind="digest", now=queued, not_before=_hold_until(rules, queued),
-                extra=tracking.extra,
-            )  # fmt: skip
+
+    def content_for(v: selection.Variant, number: int) -> int:
+        return _store_variant(conn, renderer, identity, digest, w, run_id, v, queued, rules,
+                              tracking.render_args(number))  # fmt: skip
+
+    def send(groups: dict[int, list[Recipient]]) -> int:
+        return fanout.enqueue_groups(
+            conn, identity, groups=groups, dedupe_prefix=prefix, kind="digest", now=queued,
+            not_before=_hold_until(rules, queued), extra=tracking.extra,
+        )  # fmt: skip
+
+    done = streamed.fan_out(grouper, streamed.readers(conn, digest), content_for=content_for,
+                            send=None if hold else send)  # fmt: skip
+    variants, recipients, enqueued = done.variants, done.recipients, done.enqueued
     full = selection.select_for(
         sections=None, articles=articles, ranked=ranked, order=order, digest=digest
     )
@@ -197,7 +194,6 @@ def _enqueue_run(
     archive = renderer.digest(
         _input(digest, w, full, Links(view_in_browser=archive_url), archive=True)
     )
-    recipients = sum(len(v.recipients) for v in variants)
     if rules is not None:  # history, the report and the console show the subject as sent
         archive = replace(archive, subject=ads.subject(archive.subject))
     status: RunStatus = "awaiting_approval" if hold else "enqueued"
@@ -219,7 +215,7 @@ def _enqueue_run(
     return RunResult(
         status, digest.id, w, run_id, items=len(articles), most_viewed=len(full.most_viewed),
         variants=len(variants), recipients=recipients, enqueued=enqueued,
-        skipped_recipients=skipped,
+        skipped_recipients=done.skipped,
     )  # fmt: skip
 
 
@@ -227,8 +223,9 @@ def approval_recipients(conn: Connection, digest: Digest, run: digest_runs.RunRo
     """How many readers an approval now would queue the run for (those whose variant has
     something to send), without rendering anything."""
     w = selection.Window(digest.id, run.window_start, run.window_end, run.due_at)
-    variants = _variants(conn, digest, w, selection.new_articles(conn, digest, w))[0]
-    return sum(len(v.recipients) for v in variants)
+    grouper = _grouper(conn, digest, w, selection.new_articles(conn, digest, w))[0]
+    people = streamed.readers(conn, digest)
+    return streamed.fan_out(grouper, people, content_for=lambda v, n: 0, send=None).recipients
 
 
 def enqueue_approved(
@@ -242,25 +239,30 @@ def enqueue_approved(
     identity = fanout.Identity.from_settings(settings)
     w = selection.Window(digest.id, run.window_start, run.window_end, run.due_at)
     articles = selection.new_articles(conn, digest, w)
-    variants, _skipped, _ranked, _order = _variants(
-        conn, digest, w, articles, settings.most_viewed_sources
-    )
+    grouper = _grouper(conn, digest, w, articles, settings.most_viewed_sources)[0]
     prefix = digest_runs.dedupe_prefix(digest.id, run.id)
     renderer: Renderer | None = None
     rules = _rules(settings, digest)
     tracking = Tracking.start(conn, settings, identity.secret, run_id=run.id, now=now)
-    enqueued = 0
-    for number, v in enumerate(variants, start=1):
+
+    def content_for(v: selection.Variant, number: int) -> int:
+        nonlocal renderer
         cid = store_outbox.content_id(conn, f"{prefix}{v.key}")
         if cid is None:  # a section choice no reader had when the run was rendered
             renderer = renderer or fanout.renderer_for(settings)
             cid = _store_variant(conn, renderer, identity, digest, w, run.id, v, now, rules,
-                                 tracking.render_args(len(variants) + number))  # fmt: skip
-        enqueued += fanout.enqueue_stored(
-            conn, identity, content_id=cid, recipients=v.recipients, dedupe_prefix=prefix,
-            kind="digest", now=now, not_before=_hold_until(rules, now), extra=tracking.extra,
+                                 tracking.render_args(run.variant_count + number))  # fmt: skip
+        return cid
+
+    def send(groups: dict[int, list[Recipient]]) -> int:
+        return fanout.enqueue_groups(
+            conn, identity, groups=groups, dedupe_prefix=prefix, kind="digest", now=now,
+            not_before=_hold_until(rules, now), extra=tracking.extra,
         )  # fmt: skip
-    recipients = sum(len(v.recipients) for v in variants)
+
+    done = streamed.fan_out(grouper, streamed.readers(conn, digest), content_for=content_for,
+                            send=send)  # fmt: skip
+    enqueued, recipients = done.enqueued, done.recipients
     runs.record_sent(
         conn, digest_id=digest.id, run_id=run.id, subject=run.subject or "",
         recipients=recipients, items=len(articles), now=now,
@@ -313,15 +315,14 @@ def preview(
         articles = selection.new_articles(conn, digest, w)
         ranked = selection.most_viewed_for(conn, digest, w, settings.most_viewed_sources)
         order = store_articles.list_sections(conn)
-        people = store_subscribers.recipients(conn, frequency=digest.frequency)
         who = None
         if as_email is not None:
             who = store_subscribers.get_by_email(conn, as_email)
             if who is None:
                 raise InputError("--as", f"no subscriber {as_email}")
-    variants, _ = selection.group_variants(
-        recipients=people, articles=articles, ranked=ranked, order=order, digest=digest
-    )
+        grouper = selection.Grouper(articles=articles, ranked=ranked, order=order, digest=digest)
+        people = store_subscribers.iter_recipients(conn, frequency=digest.frequency)
+        counted = streamed.fan_out(grouper, people, content_for=lambda v, n: 0, send=None)
     known = [s.slug for s in order]
     mine = who.sections if who else sections
     chosen = selection.chosen_sections(mine, digest, known) if mine is not None else None
@@ -339,8 +340,8 @@ def preview(
     eml = enqueue.fill(body, subs, f"<preview@{identity.message_id_domain}>")
     return Preview(
         window=w, rendered=rendered, eml=eml, items=picked.item_count,
-        most_viewed=list(picked.most_viewed), variants=len(variants),
-        recipients=sum(len(v.recipients) for v in variants), sections=chosen, notes=notes,
+        most_viewed=list(picked.most_viewed), variants=len(counted.variants),
+        recipients=counted.recipients, sections=chosen, notes=notes,
     )  # fmt: skip
 
 

@@ -7,7 +7,7 @@ wall clock, so a double fire or two daemons compute the same run key.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
@@ -175,34 +175,61 @@ def select_for(
 
 def group_variants(
     *,
-    recipients: Sequence[Recipient],
+    recipients: Iterable[Recipient],
     articles: Sequence[Article],
     ranked: Sequence[RankedArticle],
     order: Sequence[Section],
     digest: Digest,
 ) -> tuple[list[Variant], int]:
     """Variants that have something to send, and how many recipients got nothing."""
-    known = [s.slug for s in order]
-    variants: dict[tuple[str, ...] | None, Variant] = {}
-    skipped = 0
-    keys: dict[tuple[str, ...], tuple[str, ...] | None] = {}
+    grouper = Grouper(articles=articles, ranked=ranked, order=order, digest=digest)
     for r in recipients:
-        if r.sections not in keys:
-            keys[r.sections] = chosen_sections(r.sections, digest, known)
-        key = keys[r.sections]
-        variant = variants.get(key)
-        if variant is None:
-            sel = select_for(
-                sections=key, articles=articles, ranked=ranked, order=order, digest=digest
+        variant = grouper.variant_for(r)
+        if variant is not None:
+            variant.recipients.append(r)
+    return grouper.variants, grouper.skipped
+
+
+class Grouper:
+    """``group_variants`` one recipient at a time, for a run that streams its readers: the
+    variant a reader gets is decided by their section choice alone, so nobody is held."""
+
+    def __init__(
+        self,
+        *,
+        articles: Sequence[Article],
+        ranked: Sequence[RankedArticle],
+        order: Sequence[Section],
+        digest: Digest,
+    ) -> None:
+        self._articles, self._ranked, self._order, self._digest = articles, ranked, order, digest
+        self._known = [s.slug for s in order]
+        self._by_choice: dict[tuple[str, ...], Variant | None] = {}
+        self._by_key: dict[tuple[str, ...] | None, Variant | None] = {}
+        self.variants: list[Variant] = []  # those with something to send, first seen first
+        self.skipped = 0  # recipients whose variant has nothing to send
+
+    def variant_for(self, r: Recipient) -> Variant | None:
+        """The reader's variant, or None (counted in ``skipped``) when it sends nothing."""
+        if r.sections in self._by_choice:
+            found = self._by_choice[r.sections]
+        else:
+            found = self._by_choice[r.sections] = self._variant(
+                chosen_sections(r.sections, self._digest, self._known)
             )
-            variant = variants[key] = Variant(sections=key, selection=sel)
-        variant.recipients.append(r)
-    out: list[Variant] = []
-    for v in variants.values():
-        sel = v.selection
+        if found is None:
+            self.skipped += 1
+        return found
+
+    def _variant(self, key: tuple[str, ...] | None) -> Variant | None:
+        if key in self._by_key:
+            return self._by_key[key]
+        sel = select_for(sections=key, articles=self._articles, ranked=self._ranked,
+                         order=self._order, digest=self._digest)  # fmt: skip
         empty = sel.item_count == 0 and not sel.most_viewed
-        if v.sections == () or empty or sel.item_count < digest.min_items:
-            skipped += len(v.recipients)
-            continue
-        out.append(v)
-    return out, skipped
+        variant = None
+        if not (key == () or empty or sel.item_count < self._digest.min_items):
+            variant = Variant(sections=key, selection=sel)
+            self.variants.append(variant)
+        self._by_key[key] = variant
+        return variant

@@ -6,7 +6,7 @@ a 100k fan-out renders nothing per recipient: it signs two tokens and builds a s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -86,7 +86,7 @@ def personal_links() -> dict[str, str]:
 def messages(
     identity: Identity,
     *,
-    recipients: list[Recipient],
+    recipients: Sequence[Recipient],
     content_id: int,
     dedupe_prefix: str,
     kind: OutboxKind,
@@ -151,6 +151,36 @@ def enqueue_stored(
         identity, recipients=recipients, content_id=content_id, dedupe_prefix=dedupe_prefix,
         kind=kind, now=now, not_before=not_before, extra=extra,
     )  # fmt: skip
+    return enqueue(conn, batch, now=now, domain=identity.message_id_domain)
+
+
+def enqueue_groups(
+    conn: Connection,
+    identity: Identity,
+    *,
+    groups: Mapping[int, Sequence[Recipient]],
+    dedupe_prefix: str,
+    kind: OutboxKind,
+    now: datetime,
+    not_before: datetime | None = None,
+    extra: Callable[[Recipient], dict[str, str]] | None = None,
+) -> int:
+    """``enqueue_stored`` for several stored contents at once (content id → its readers), in
+    one statement: a streamed run's batch spans every variant; returns new rows."""
+    batch = [
+        m
+        for content_id, recipients in groups.items()
+        for m in messages(
+            identity,
+            recipients=recipients,
+            content_id=content_id,
+            dedupe_prefix=dedupe_prefix,
+            kind=kind,
+            now=now,
+            not_before=not_before,
+            extra=extra,
+        )
+    ]
     return enqueue(conn, batch, now=now, domain=identity.message_id_domain)
 
 

@@ -176,6 +176,17 @@ def iter_subscribers(
 
 def recipients(conn: Connection, *, frequency: SubscriberFrequency) -> list[Recipient]:
     """Confirmed subscribers of ``frequency`` whose address is not suppressed (scope all)."""
+    return list(iter_recipients(conn, frequency=frequency))
+
+
+def iter_recipients(
+    conn: Connection, *, frequency: SubscriberFrequency, batch: int = 2000
+) -> Iterator[Recipient]:
+    """``recipients`` streamed in id order, ``batch`` rows fetched at a time (a server-side
+    cursor on PostgreSQL), so a million-reader run never holds the list.
+
+    The caller may write on ``conn`` between items (the digest run enqueues as it reads).
+    """
     suppressed = select(suppressions.c.email).where(suppressions.c.scope == "all")
     # One outer join in id order, folded here: the cheapest shape on both backends.
     q = (
@@ -195,20 +206,19 @@ def recipients(conn: Connection, *, frequency: SubscriberFrequency) -> list[Reci
             subscribers.c.email_key.not_in(suppressed),
         )
         .order_by(subscribers.c.id, subscriptions.c.section)
+        .execution_options(yield_per=batch)
     )
-    out: list[Recipient] = []
     current: tuple[int, str, str, str | None] | None = None
     chosen: list[str] = []
     for sid, email, name, language, section in conn.execute(q):
         if current is None or current[0] != sid:
             if current is not None:
-                out.append(Recipient(*current[:3], sections=tuple(chosen), language=current[3]))
+                yield Recipient(*current[:3], sections=tuple(chosen), language=current[3])
             current, chosen = (sid, email, name, language), []
         if section is not None:
             chosen.append(section)
     if current is not None:
-        out.append(Recipient(*current[:3], sections=tuple(chosen), language=current[3]))
-    return out
+        yield Recipient(*current[:3], sections=tuple(chosen), language=current[3])
 
 
 def suppress(
