@@ -1,5 +1,6 @@
-"""Digests: schedules and their next runs, run history, the preview of the next run for a
-section choice (sandboxed, desktop and phone width), a test copy to me, send now."""
+"""Digests: schedules and their next runs, whether a digest is held, run history, the
+preview of the next run for a section choice (sandboxed, desktop and phone width), a test
+copy to me, send now."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from publisher.core.errors import PublisherError
 from publisher.core.schedules import Digest, Schedules
 from publisher.daemon.scheduler import next_fire_times, trigger_for
 from publisher.daemon.status import describe
-from publisher.digests import approval, pipeline
+from publisher.digests import approval, holds, pipeline
 from publisher.digests.runs import run_archive, run_history
 from publisher.intake.articles import list_sections
 from publisher.web.context import WebContext, context_of
@@ -67,12 +68,13 @@ async def digest_page(
     ctx = context_of(request)
     d = _digest(ctx, digest_id)
     history = await run(run_history, ctx.engine, d.id, limit=30)
+    held = await run(holds.holding_of, ctx.engine, d.id)
     chosen = [s for s in request.query_params.getlist("sections") if s][:50]
     return render(
         request, op, "digest", digest=d, timing=describe(d),
         upcoming=_upcoming(ctx, d, ctx.now()), sections=await run(list_sections, ctx.engine),
         chosen=chosen, runs=[(row, _counts(c)) for row, c in history],
-        query="&".join(f"sections={s}" for s in chosen),
+        query="&".join(f"sections={s}" for s in chosen), held=held,
     )  # fmt: skip
 
 

@@ -26,6 +26,9 @@ CONSOLE_STRINGS: dict[str, dict[str, str]] = {
         "archive": "보관본", "preview": "미리보기", "sections": "섹션", "all_sections":
         "전체 섹션", "desktop": "데스크톱", "phone": "휴대폰", "send_test": "나에게 테스트 발송",
         "send_now": "지금 발송", "send_now_confirm": "지금 구독자 전체에게 발송합니다. 계속할까요?",
+        "held": "발송 보류 중", "hold": "발송 보류", "resume": "발송 재개",
+        "hold_reason": "보류 사유",
+        "hold_confirm": "이 뉴스레터의 발송을 재개할 때까지 멈춥니다. 계속할까요?",
         "search": "검색", "search_hint": "주소 앞부분 또는 이름", "name": "이름",
         "frequency": "빈도", "created": "가입", "no_results": "결과 없음", "messages": "보낸 메일",
         "kind": "종류", "outcome": "결과", "reply": "서버 응답", "attempts": "시도",
@@ -85,6 +88,8 @@ CONSOLE_STRINGS: dict[str, dict[str, str]] = {
         "all_sections": "All sections", "desktop": "Desktop", "phone": "Phone",
         "send_test": "Send a test to me", "send_now": "Send now",
         "send_now_confirm": "This sends to every subscriber now. Continue?",
+        "held": "Held", "hold": "Hold", "resume": "Resume", "hold_reason": "Why",
+        "hold_confirm": "This digest's runs stop until it is resumed. Continue?",
         "search": "Search", "search_hint": "Start of the address, or name", "name": "Name",
         "frequency": "Frequency", "created": "Signed up", "no_results": "No results",
         "messages": "Messages sent", "kind": "Kind", "outcome": "Outcome",
