@@ -4,6 +4,7 @@ rows, the next scheduled runs, and the health of the drain and of each source.""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,8 @@ from publisher.web.context import WebContext, context_of
 HEALTH_CACHE_SECONDS = 30.0
 # The drain is "behind" when the oldest waiting message is older than this.
 BEHIND = timedelta(minutes=30)
+
+log = logging.getLogger("publisher.console")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +67,16 @@ def _keep_counts_fresh(ctx: WebContext, board: Dashboard) -> None:
     stale = board.rolled_up_at is None or ctx.now() - board.rolled_up_at > every
     task = ctx.state.get("console-rollup")
     if stale and (task is None or task.done()):
-        ctx.state["console-rollup"] = asyncio.get_running_loop().create_task(
+        task = asyncio.get_running_loop().create_task(
             ctx.write(dashboard.rollup, ctx.engine, now=ctx.now(), tz=ctx.settings.tz)
         )
+        task.add_done_callback(_said_if_failed)  # nobody awaits it: a failure must be heard
+        ctx.state["console-rollup"] = task
+
+
+def _said_if_failed(task: asyncio.Task[int]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("console: folding the daily counts failed: %s", exc, exc_info=exc)
 
 
 def chart_set(board: Dashboard, lang: str) -> list[str]:

@@ -34,7 +34,7 @@ from publisher.feeds.scopes import (
     tag_scheme,
 )
 from publisher.feeds.sitemaps import SitemapBuilder
-from publisher.feeds.writer import fsync_dir, write_if_changed
+from publisher.feeds.writer import file_stamp, fsync_dir, write_if_changed
 from publisher.store.articles import latest_articles, list_sections
 from publisher.store.feed_queries import (
     FeedKey,
@@ -94,14 +94,6 @@ def _fingerprint(signature: str, scope: Scope, keys: Sequence[FeedKey]) -> str:
     return h.hexdigest()
 
 
-def _stat(path: Path) -> list[int] | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return [st.st_size, st.st_mtime_ns]
-
-
 class FeedBuilder:
     """Reusable across builds (the daemon keeps one; its state then stays in memory)."""
 
@@ -121,7 +113,7 @@ class FeedBuilder:
     def _intact(self, entry: dict[str, Any]) -> bool:
         files: dict[str, list[int]] = entry.get("files", {})
         return len(files) == len(FORMATS) and all(
-            _stat(self.root / rel) == stamp for rel, stamp in files.items()
+            file_stamp(self.root / rel) == stamp for rel, stamp in files.items()
         )
 
     def _plan(self, now: datetime, force: bool) -> tuple[list[Scope], list[_Plan]]:
@@ -212,7 +204,7 @@ class FeedBuilder:
                 changed = write_if_changed(self.root / rel, data, force=force, sync_dir=False)
                 if changed:
                     touched.add((self.root / rel).parent)
-                files[rel] = _stat(self.root / rel)
+                files[rel] = file_stamp(self.root / rel)
                 results.append(FeedResult(rel, base + rel, len(items), changed, len(data)))
             state.scopes[scope.key] = {
                 "fp": plan.fingerprint,

@@ -20,7 +20,7 @@ from publisher.core.config import Settings
 from publisher.feeds.formats import render_partner
 from publisher.feeds.items import FORMATS, FeedItem, FeedMeta, prepare_items
 from publisher.feeds.scopes import EMPTY_FEED_DATE, config_signature, feeds_base_url, tag_scheme
-from publisher.feeds.writer import write_if_changed
+from publisher.feeds.writer import file_stamp, write_if_changed
 from publisher.store.articles import latest_articles
 from publisher.store.feed_queries import latest_keys
 from publisher.store.types import Engine
@@ -54,14 +54,6 @@ def partner_meta(settings: Settings, items: list[FeedItem]) -> FeedMeta:
     )
 
 
-def _stat(path: Path) -> list[int] | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return [st.st_size, st.st_mtime_ns]
-
-
 def build_partner(
     settings: Settings, engine: Engine, *, now: datetime, force: bool = False
 ) -> PartnerResult | None:
@@ -81,7 +73,7 @@ def build_partner(
             old = json.loads(state_path.read_text("utf-8"))
         except (OSError, ValueError):
             old = {}
-        if not force and old.get("fp") == fp and old.get("file") == _stat(path):
+        if not force and old.get("fp") == fp and old.get("file") == file_stamp(path):
             return PartnerResult(PARTNER, url, int(old.get("items", 0)), False, old["file"][0])
         found = latest_articles(conn, limit=settings.feed_items)
     items = prepare_items(
@@ -90,6 +82,6 @@ def build_partner(
     )  # fmt: skip
     data = render_partner(partner_meta(settings, items), items)
     changed = write_if_changed(path, data, force=force)
-    state = {"fp": fp, "file": _stat(path), "items": len(items)}
+    state = {"fp": fp, "file": file_stamp(path), "items": len(items)}
     write_if_changed(state_path, json.dumps(state).encode("utf-8"))
     return PartnerResult(PARTNER, url, len(items), changed, len(data))

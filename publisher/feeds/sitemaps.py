@@ -26,7 +26,7 @@ from xml.sax.saxutils import escape
 
 from publisher.core.config import Settings
 from publisher.feeds.scopes import feeds_base_url
-from publisher.feeds.writer import fsync_dir, write_if_changed
+from publisher.feeds.writer import file_stamp, fsync_dir, write_if_changed
 from publisher.store import sitemaps as q
 from publisher.store.types import Engine
 
@@ -126,14 +126,6 @@ def render_index(files: Iterable[tuple[str, str | None]]) -> bytes:
     return "".join(out).encode("utf-8")
 
 
-def _stat(path: Path) -> list[int] | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return [st.st_size, st.st_mtime_ns]
-
-
 @dataclass
 class SitemapState:
     signature: str = ""
@@ -179,13 +171,13 @@ class SitemapBuilder:
         return self._state
 
     def _intact(self, files: dict[str, Any]) -> bool:
-        return all(_stat(self.root / rel) == stamp for rel, stamp in files.items())
+        return all(file_stamp(self.root / rel) == stamp for rel, stamp in files.items())
 
     def _all_intact(self) -> bool:
         st = self.state
         return (
             st.index is not None
-            and _stat(self.root / INDEX) == st.index
+            and file_stamp(self.root / INDEX) == st.index
             and all(self._intact(m["files"]) for m in st.months.values())
         )
 
@@ -209,7 +201,7 @@ class SitemapBuilder:
         if moved or news_changed:
             data = render_index(self._index_entries())
             changed = write_if_changed(self.root / INDEX, data, force=force)
-            st.index = _stat(self.root / INDEX)
+            st.index = file_stamp(self.root / INDEX)
             results.append(
                 SitemapFile(INDEX, self.base + INDEX, len(st.months), changed, len(data))
             )
@@ -294,7 +286,7 @@ class SitemapBuilder:
             if write_if_changed(self.root / rel, data, force=force, sync_dir=False):
                 written.append(rel)
             parts.append((rel, urls))
-            files[rel] = _stat(self.root / rel)
+            files[rel] = file_stamp(self.root / rel)
         if old is not None:
             self._remove(old["files"], keep=files)
         lastmod = w3c(total[1])
@@ -320,13 +312,13 @@ class SitemapBuilder:
             h.update("\x1f".join(str(v) for v in row).encode("utf-8", "surrogatepass"))
         fp = h.hexdigest()
         old = self.state.news
-        if not force and old.get("fp") == fp and _stat(self.root / NEWS) == old.get("file"):
+        if not force and old.get("fp") == fp and file_stamp(self.root / NEWS) == old.get("file"):
             results.append(SitemapFile(NEWS, self.base + NEWS, len(rows), False, old["file"][0]))
             return False
         data = render_news(rows, name=name, language=s.language)
         changed = write_if_changed(self.root / NEWS, data, force=force)
         lastmod = max((w3c(r[4]) for r in rows), default=None)
-        self.state.news = {"fp": fp, "file": _stat(self.root / NEWS), "lastmod": lastmod}
+        self.state.news = {"fp": fp, "file": file_stamp(self.root / NEWS), "lastmod": lastmod}
         results.append(SitemapFile(NEWS, self.base + NEWS, len(rows), changed, len(data)))
         return True
 

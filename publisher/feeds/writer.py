@@ -28,6 +28,16 @@ def fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+def file_stamp(path: Path) -> list[int] | None:
+    """Size and modification time of a written file (None when gone): a build compares it
+    with what it wrote last to know the file is still intact."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
 def write_atomic(path: Path, data: bytes, *, mode: int = 0o644, sync_dir: bool = True) -> None:
     """Temp file in the same folder, fsync, rename over ``path``.
 

@@ -147,11 +147,10 @@ def enqueue_stored(
 ) -> int:
     """One row per recipient for content already stored (a run approved after it was
     rendered); returns new rows."""
-    batch = messages(
-        identity, recipients=recipients, content_id=content_id, dedupe_prefix=dedupe_prefix,
+    return enqueue_groups(
+        conn, identity, groups={content_id: recipients}, dedupe_prefix=dedupe_prefix,
         kind=kind, now=now, not_before=not_before, extra=extra,
     )  # fmt: skip
-    return enqueue(conn, batch, now=now, domain=identity.message_id_domain)
 
 
 def enqueue_groups(
