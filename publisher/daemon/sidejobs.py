@@ -22,6 +22,7 @@ from publisher.core.httpclient import HttpClient
 from publisher.core.metrics import Metrics
 from publisher.core.schedules import Schedules
 from publisher.digests.approval import settle_deadlines
+from publisher.inbound.sources import InboundSourcesFailed
 from publisher.inbound.sources import poll as poll_inbound
 from publisher.staff import accounts as console_accounts
 from publisher.staff import dashboard as console_dashboard
@@ -128,6 +129,8 @@ class SideJobs:
                 poll_inbound, self.app.settings, self.app.engine, now=self.app.clock.now(),
                 on_outcome=self.metrics.inbound_outcome,
             )  # fmt: skip
+            if report.failed:  # the others were read; the job still counts as failed
+                raise InboundSourcesFailed(report.summary())
             return report.summary()
 
         await self._timed("inbound", work)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from publisher.core.config import Settings
+from publisher.core.errors import PublisherError
 from publisher.core.inboundsettings import ImapInbound, MaildirInbound
 from publisher.inbound import maildir
 from publisher.inbound.effects import Rules
@@ -17,6 +18,11 @@ from publisher.inbound.process import OnOutcome
 from publisher.store.types import Engine
 
 log = logging.getLogger("publisher.inbound")
+
+
+class InboundSourcesFailed(PublisherError):
+    """A mailbox could not be read in a pass (the others were): the inbound job failed, so
+    its failure shows in the job's metric and in `publisher status`, not only in the log."""
 
 
 @dataclass

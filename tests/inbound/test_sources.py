@@ -163,3 +163,15 @@ def test_a_mistyped_maildir_path_fails_loudly_and_is_not_created(
     assert result.exit_code == 1
     assert "missing: failed (NotAMaildir:" in result.output and "no new/ folder" in result.output
     assert not missing.exists()
+
+
+def test_a_mailbox_that_cannot_be_read_fails_the_daemon_job(
+    engine: Engine, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not only a log line: the job's `publisher_job_last_success` gauge (what `status` and
+    alerts read) says the inbound job failed."""
+    sources = [{"kind": "maildir", "name": "typo", "path": str(tmp_path / "nomaildir")}]
+    inbound_env(settings, tmp_path, monkeypatch, INBOUND_SOURCES=json.dumps(sources))
+    table = JobTable(App(settings=load_settings(), clock=FixedClock(NOW)))
+    asyncio.run(table.inbound())
+    assert 'publisher_job_last_success{job="inbound"} 0.0' in table.metrics.render()[0].decode()
