@@ -73,16 +73,18 @@ def _who(click: Click) -> int:
     return sketch.key_hash(f"{click.client}|{click.user_agent}".encode())
 
 
-@dataclass
-class _Recent:
-    """A counted click of one client on one variant, kept for the burst rule."""
-
-    at: float
-    position: int
-    key: ClickKey
-    human: bool
-    who: int = 0  # the client's hash, for the unique-client count
-    row: ReaderClick | None = None  # the reader's record, if one was kept
+# What the recorder keeps between clicks holds only ints, floats, strings, datetimes and
+# tuples of them: objects the cyclic garbage collector does not track (CPython untracks such
+# tuples at their first collection, and never tracks dicts holding only such values). A
+# digest's burst of clicks then adds nothing to the collector's full passes, whose pauses
+# would otherwise grow with the clicks held and stall every request in flight (README
+# "Click analytics → Speed").
+#
+# A counted click of one client on one variant, kept for the burst rule:
+# (POSIX time, run, variant, position, article, hour, human, client hash, reader row or 0).
+_Recent = tuple[float, int, int, int, int, datetime, bool, int, int]
+# A reader's own click, as ReaderClick's fields, until the flush makes the rows.
+_ReaderRow = tuple[int, int, int, int, datetime, datetime | None]
 
 
 class ClickRecorder:
@@ -114,7 +116,8 @@ class ClickRecorder:
         self._seen: dict[int, float] = {}
         self._seen_before: dict[int, float] = {}
         self._generation = 0.0
-        self._recent: dict[int, list[_Recent]] = {}
+        # hash of one message's links (_group) → its recent clicks, for the burst rule.
+        self._recent: dict[int, tuple[_Recent, ...]] = {}
         self._recent_generation = 0.0
         # hash((address, article)) → people's clicks this hour, in two generations (the
         # older one is kept when a flood of addresses fills this one); dropped at the hour.
@@ -128,7 +131,9 @@ class ClickRecorder:
         # Per run, the clients with human clicks since the last flush (and how many): they
         # go into the run's sketch at the flush, unless a burst took their clicks back.
         self._clients: dict[int, dict[int, int]] = {}
-        self._readers: list[ReaderClick] = []
+        self._readers: dict[int, _ReaderRow] = {}  # by row number, in click order
+        self._row_number = 0
+        self._hour: tuple[int, datetime] = (-1, datetime.min)
         self._lock = threading.Lock()
         self.stats = ClickStats()
 
@@ -153,31 +158,39 @@ class ClickRecorder:
         now = at.timestamp()
         reason = self.classify(click)
         run, variant, position, article = click.target
-        hour = at.replace(minute=0, second=0, microsecond=0)
+        hour = self._hour_of(at, now)
         with self._lock:
             if self._repeat(hash((click.target, click.client, click.user_agent)), now):
                 self.stats.repeats += 1
                 return Verdict("machine" if reason else "human", reason, counted=False)
-            entry = None
+            group = 0
             if reason is None and position > 0:
-                reason, entry = self._burst(click, now, hour)
+                group = self._group(click)
+                reason = self._burst(group, click.target, now, hour, at)
             if reason is None and not self._under_cap(click, now):
-                reason = "ip-cap"
-                if entry is not None:  # still one of the message's links for the burst rule
-                    entry.human, entry = False, None
+                reason = "ip-cap"  # still one of the message's links for the burst rule
             kind: ClickKind = "machine" if reason else "human"
-            key: ClickKey = (run, variant, position, article, kind, reason or "", hour)
-            due = self._buffer.add(key, at)
+            due = self._buffer.add((run, variant, position, article, kind, reason or "", hour), at)
+            who = row = 0
             if reason is None:
                 self.stats.human += 1
-                row = self._count_human(click, run, at)
-                if entry is not None:
-                    entry.row = row
+                who, row = self._count_human(click, run, at)
             else:
                 self.stats.machine += 1
+            if group and reason != "burst":  # a burst's click was remembered by _burst
+                entry = (now, run, variant, position, article, hour, reason is None, who, row)
+                self._recent[group] = (*self._recent.get(group, ()), entry)
         if due and self._auto_flush:
             self.flush()
         return Verdict(kind, reason)
+
+    def _hour_of(self, at: datetime, now: float) -> datetime:
+        """The clock hour of ``at`` (UTC): one object per hour, shared by the keys."""
+        number, found = self._hour
+        if int(now // 3600) != number:
+            found = at.replace(minute=0, second=0, microsecond=0)
+            self._hour = (int(now // 3600), found)
+        return found
 
     def _repeat(self, key: int, now: float) -> bool:
         # A new generation every window, or sooner when a flood of new clients fills this
@@ -211,67 +224,78 @@ class ClickRecorder:
         self._caps[key] = taken + 1
         return True
 
+    def _group(self, click: Click) -> int:
+        """One message's links: with a per-reader link, whatever addresses they come from (a
+        scanner may open each link from another machine); otherwise one client's."""
+        run, variant, _position, _article = click.target
+        if click.reader:
+            return hash((run, variant, click.reader)) or 1
+        return hash((run, variant, click.client, click.user_agent)) or 1
+
     def _burst(
-        self, click: Click, now: float, hour: datetime
-    ) -> tuple[MachineReason | None, _Recent | None]:
+        self, group: int, target: Target, now: float, hour: datetime, at: datetime
+    ) -> MachineReason | None:
         """The burst rule (locked): too many links of one variant from one client, quickly.
 
-        Returns the reason (or None) and, for a click still taken for a person's, its entry."""
-        if now - self._recent_generation >= 4 * self._burst_seconds:
+        A burst's click is remembered here; the caller remembers a click it lets through."""
+        if (
+            now - self._recent_generation >= 4 * self._burst_seconds
+            or len(self._recent) >= MAX_SEEN
+        ):
             self._recent, self._recent_generation = {}, now  # older clicks cannot burst now
-        run, variant, position, article = click.target
-        # One message's links: with a per-reader link, whatever addresses they come from (a
-        # scanner may open each link from another machine); otherwise one client's.
-        group = hash(
-            (run, variant, click.reader)
-            if click.reader
-            else (run, variant, click.client, click.user_agent)
-        )
-        recent = [r for r in self._recent.get(group, []) if now - r.at <= self._burst_seconds]
-        key: ClickKey = (run, variant, position, article, "human", "", hour)
-        if len({r.position for r in recent} | {position}) < self._burst_links:
-            entry = _Recent(now, position, key, human=True, who=_who(click))
-            recent.append(entry)
+        run, variant, position, article = target
+        recent = tuple(r for r in self._recent.get(group, ()) if now - r[0] <= self._burst_seconds)
+        if len({r[3] for r in recent} | {position}) < self._burst_links:
             self._recent[group] = recent
-            return None, entry
+            return None
+        moved = []
         for r in recent:
-            if r.human:  # an earlier click of the burst: a machine's after all
-                run_, variant_, pos_, article_, _k, _r, hour_ = r.key
-                self._buffer.add(r.key, click.at, -1)
-                self._buffer.add((run_, variant_, pos_, article_, "machine", "burst", hour_),
-                                 click.at)  # fmt: skip
-                r.human = False
+            if r[6]:  # an earlier click of the burst: a machine's after all
+                _at, run_, variant_, pos_, article_, hour_, _human, who, row = r
+                self._buffer.add((run_, variant_, pos_, article_, "human", "", hour_), at, -1)
+                self._buffer.add((run_, variant_, pos_, article_, "machine", "burst", hour_), at)
                 self.stats.moved_to_machine += 1
-                self._uncount(run, r)
-        recent.append(_Recent(now, position, key, human=False))
-        self._recent[group] = recent
-        return "burst", None
+                self._uncount(run, who, row)
+                r = (*r[:6], False, 0, 0)
+            moved.append(r)
+        moved.append((now, run, variant, position, article, hour, False, 0, 0))
+        self._recent[group] = tuple(moved)
+        return "burst"
 
-    def _count_human(self, click: Click, run: int, at: datetime) -> ReaderClick | None:
+    def _count_human(self, click: Click, run: int, at: datetime) -> tuple[int, int]:
+        """Count a person's click in the run's unique clients (and, per reader, keep the
+        reader's row); returns the client's hash and the row's number (0: none)."""
         clients = self._clients.setdefault(run, {})
         who = _who(click)
         clients[who] = clients.get(who, 0) + 1
         if self._per_reader and click.reader is not None and click.target[3] > 0:
             _run, _variant, position, article = click.target
-            row = ReaderClick(click.reader, run, position, article, at, click.reader_issued)
-            self._readers.append(row)
-            return row
-        return None
+            self._row_number += 1
+            self._readers[self._row_number] = (
+                click.reader,
+                run,
+                position,
+                article,
+                at,
+                click.reader_issued,
+            )
+            return who, self._row_number
+        return who, 0
 
-    def _uncount(self, run: int, r: _Recent) -> None:
+    def _uncount(self, run: int, who: int, row: int) -> None:
         """Take back what a click later found part of a burst added (if not yet written)."""
         clients = self._clients.get(run, {})
-        if clients.get(r.who, 0) > 0:
-            clients[r.who] -= 1
-        if r.row is not None:
-            self._readers = [x for x in self._readers if x is not r.row]
+        if clients.get(who, 0) > 0:
+            clients[who] -= 1
+        if row:
+            self._readers.pop(row, None)
 
     def flush(self) -> int:
         """Write what is buffered in one transaction; returns the clicks stored (net)."""
         with self._lock:
             counts, buffered = self._buffer.take()
             clients, self._clients = self._clients, {}
-            readers, self._readers = self._readers, []
+            readers, self._readers = self._readers, {}
         if not counts and not clients:
             return 0
         sketches: dict[int, bytearray] = {}
@@ -285,7 +309,7 @@ class ClickRecorder:
             if kind == "human" and article > 0:
                 views[(article, hour)] = views.get((article, hour), 0) + n
         batch = ClickBatch(
-            clicks=counts, email_views=views, readers=readers,
+            clicks=counts, email_views=views, readers=[ReaderClick(*r) for r in readers.values()],
             sketches={run: bytes(r) for run, r in sketches.items()},
         )  # fmt: skip
         try:
@@ -297,7 +321,7 @@ class ClickRecorder:
                     mine = self._clients.setdefault(run, {})
                     for who, n in seen.items():
                         mine[who] = mine.get(who, 0) + n
-                self._readers[:0] = readers
+                self._readers = {**readers, **self._readers}
             raise
         self.stats.stored += stored
         return stored
