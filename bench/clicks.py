@@ -15,6 +15,8 @@ of this machine at this moment, printed so a run on a busy machine can be read.
 Each request comes from a new reader (X-Forwarded-For from a trusted proxy, as behind nginx,
 with one of 200 browser User-Agents) on one of 20 links, so every click is counted.
 The store is written as shipped: every ``views_flush_seconds`` (10 s) or 20,000 waiting clicks.
+Both app servers take the daemon's garbage-collector policy (daemon/gcpolicy.py) after
+start-up, as ``publisher run`` does.
 Target: batched ≥ 5,000 req/s with p99 ≤ 10 ms.
 """
 
@@ -107,6 +109,7 @@ def serve(mode: str, tmp: Path) -> None:
     from publisher.analytics.counting import ClickRecorder
     from publisher.analytics.redirects import LinkTargets
     from publisher.analytics.scanners import Scanners
+    from publisher.daemon import gcpolicy
     from publisher.web.app import create_app
     from publisher.web.clicks import ClickState
     from publisher.web.context import WebContext
@@ -120,6 +123,8 @@ def serve(mode: str, tmp: Path) -> None:
     sock.bind(("127.0.0.1", 0))
     print(sock.getsockname()[1], flush=True)
     app: Any = bare_redirect if mode == "bare" else create_app(settings, context=ctx)
+    if mode != "bare":  # both app servers, as `publisher run` does once the app is built
+        gcpolicy.settle()
     config = uvicorn.Config(app, log_level="warning", access_log=False,
                             lifespan="off" if mode == "bare" else "on")  # fmt: skip
     uvicorn.Server(config).run(sockets=[sock])

@@ -23,6 +23,7 @@ from publisher.store.types import Engine
 TTL_SECONDS = 60.0
 MAX_ARTICLES = 20_000
 MAX_TOKEN = 200  # a click token is about 50 characters
+Stored = tuple[str, str]  # an article's url and status, as stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,37 +33,41 @@ class Destination:
 
 
 class LinkTargets:
-    """Article id → (url, status), cached; ``get`` returns None for an unknown article."""
+    """Article id → (url, status), cached; None for an unknown article.
+
+    The cache holds floats and strings only (an unknown article's url and status are ""):
+    objects the garbage collector never walks, however many articles are clicked."""
 
     def __init__(self, engine: Engine, *, ttl: float = TTL_SECONDS) -> None:
         self._engine = engine
         self._ttl = ttl
-        self._cache: OrderedDict[int, tuple[float, store_clicks.ArticleInfo | None]] = OrderedDict()
+        self._cache: OrderedDict[int, tuple[float, str, str]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def cached(self, article_id: int) -> tuple[bool, store_clicks.ArticleInfo | None]:
-        """(found in the cache, the article): no query."""
+    def cached(self, article_id: int) -> tuple[bool, Stored | None]:
+        """(found in the cache, the article's url and status): no query."""
         hit = self._cache.get(article_id)
         if hit is None or hit[0] < time.monotonic():
             return False, None
-        return True, hit[1]
+        return True, (hit[1], hit[2]) if hit[2] else None
 
-    def load(self, article_id: int) -> store_clicks.ArticleInfo | None:
+    def load(self, article_id: int) -> Stored | None:
         """Read the article from the store (call it off the event loop) and cache it."""
         with self._engine.connect() as conn:
             info = store_clicks.article_info(conn, article_id)
+        found = (info.url, info.status) if info is not None else None
         with self._lock:
-            self._cache[article_id] = (time.monotonic() + self._ttl, info)
+            self._cache[article_id] = (time.monotonic() + self._ttl, *(found or ("", "")))
             while len(self._cache) > MAX_ARTICLES:
                 self._cache.popitem(last=False)
-        return info
+        return found
 
 
-def destination(info: store_clicks.ArticleInfo | None, settings: Settings) -> Destination:
+def destination(stored: Stored | None, settings: Settings) -> Destination:
     """The article's stored URL; a retracted or deleted article goes to the notice page."""
-    if info is None or info.status != "published":
+    if stored is None or stored[1] != "published":
         return Destination(settings.retracted_notice_url or settings.site_url, retracted=True)
-    return Destination(info.url, retracted=False)
+    return Destination(stored[0], retracted=False)
 
 
 def _end_of(day: int) -> datetime:

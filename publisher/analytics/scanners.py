@@ -9,7 +9,8 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,10 +21,18 @@ SHIPPED = Path(__file__).with_name("scanners.txt")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-@dataclass(frozen=True, eq=False)  # hashed by identity: the caches below key on it
+@dataclass(frozen=True, eq=False)
 class Scanners:
     agents: re.Pattern[str] | None
     networks: tuple[Network, ...]
+    # Per list, caches keyed by the string alone (a key holding this object would be one
+    # more object per User-Agent for the garbage collector to walk: counting.py).
+    _agent: Callable[[str], bool] = field(init=False, repr=False)
+    _v6: Callable[[str], bool] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_agent", lru_cache(maxsize=8192)(self._agent_is_machine))
+        object.__setattr__(self, "_v6", lru_cache(maxsize=8192)(self._v6_is_scanner))
 
     @classmethod
     def load(cls, path: Path | None = None) -> Scanners:
@@ -73,35 +82,27 @@ class Scanners:
         return found
 
     def agent_is_machine(self, user_agent: str) -> bool:
-        return _agent(self, user_agent)
+        return self._agent(user_agent)  # user agents repeat a lot
 
     def address_is_scanner(self, address: str) -> bool:
-        return _address(self, address)
-
-
-@lru_cache(maxsize=8192)  # user agents repeat a lot
-def _agent(scanners: Scanners, user_agent: str) -> bool:
-    if is_bot(user_agent):
-        return True
-    return scanners.agents is not None and scanners.agents.search(user_agent) is not None
-
-
-def _address(scanners: Scanners, address: str) -> bool:
-    if not scanners.networks:
-        return False
-    if ":" not in address:  # IPv4, the common case: integer compares, no parsing objects
-        try:
-            number = int.from_bytes(socket.inet_aton(address), "big")
-        except OSError:
+        if not self.networks:
             return False
-        return any(number & mask == net for net, mask in scanners.v4)
-    return _v6(scanners, address)
+        if ":" not in address:  # IPv4, the common case: integer compares, no parsing objects
+            try:
+                number = int.from_bytes(socket.inet_aton(address), "big")
+            except OSError:
+                return False
+            return any(number & mask == net for net, mask in self.v4)
+        return self._v6(address)
 
+    def _agent_is_machine(self, user_agent: str) -> bool:
+        if is_bot(user_agent):
+            return True
+        return self.agents is not None and self.agents.search(user_agent) is not None
 
-@lru_cache(maxsize=8192)
-def _v6(scanners: Scanners, address: str) -> bool:
-    try:
-        ip = ipaddress.ip_address(address.split("/")[0])
-    except ValueError:
-        return False
-    return any(ip in n for n in scanners.networks if n.version == ip.version)
+    def _v6_is_scanner(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address.split("/")[0])
+        except ValueError:
+            return False
+        return any(ip in n for n in self.networks if n.version == ip.version)

@@ -54,10 +54,12 @@ def run(
 
 
 async def serve(app: App, role: Role) -> int:
+    from publisher.daemon import gcpolicy
     from publisher.daemon.jobtable import compose
 
     s = app.settings
     daemon = compose(app, role)
+    gcpolicy.settle()  # everything is built: keep it out of the collector's passes
     # The listeners' addresses are logged once they are bound ("web listening on …").
     log.info(
         "publisher %s (role %s, database %s)",
