@@ -75,10 +75,10 @@ def _who(click: Click) -> int:
 
 # What the recorder keeps between clicks holds only ints, floats, strings, datetimes and
 # tuples of them: objects the cyclic garbage collector does not track (CPython untracks such
-# tuples at their first collection, and never tracks dicts holding only such values). A
+# a tuple when a collection first looks at it; a table of them is one object to walk). A
 # digest's burst of clicks then adds nothing to the collector's full passes, whose pauses
 # would otherwise grow with the clicks held and stall every request in flight (README
-# "Click analytics → Speed").
+# "Click analytics → Speed"; tests/analytics/test_gc_footprint.py).
 #
 # A counted click of one client on one variant, kept for the burst rule:
 # (POSIX time, run, variant, position, article, hour, human, client hash, reader row or 0).
