@@ -212,3 +212,21 @@ def test_max_items_caps_and_links_the_rest(engine: Engine, settings: Settings) -
     assert "사이트에서 4건 더 보기" in text and "사이트에서 4건 더 보기" in _text(msg, "html")
     listed = text.split("== 많이 본 뉴스 ==")[0]
     assert listed.count("\n* ") == 20
+
+
+def test_already_shows_the_window_that_ran_after_a_manual_run(
+    engine: Engine, settings: Settings
+) -> None:
+    """A scheduled run, then an operator's `--now` run, then the scheduler fires again: the
+    answer names the scheduled run's own window, not one that ends before it starts."""
+    load_store(engine)
+    add_subscriber(engine, "lee@example.kr")
+    sch = schedules()
+    first = pipeline.run_digest(engine, settings, sch, "morning", now=NOW)
+    later = NOW + timedelta(hours=2)
+    manual = pipeline.run_digest(engine, settings, sch, "morning", now=later, manual=True)
+    again = pipeline.run_digest(engine, settings, sch, "morning", now=later + timedelta(minutes=1))
+    assert manual.status != "already" and first.window is not None
+    assert again.status == "already" and again.run_id == first.run_id
+    assert again.window is not None and again.window.start < again.window.end
+    assert (again.window.start, again.window.end) == (first.window.start, first.window.end)
