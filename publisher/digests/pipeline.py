@@ -392,8 +392,14 @@ def send_test(
         list_info=identity.list_info(digest.name, digest.id),
     )  # fmt: skip
     key = f"test:{digest.id}:{now.isoformat()}:{to}"
-    recipient = store_subscribers.Recipient(id=0, email=to, name="", sections=(), language=None)
     with engine.begin() as conn:
+        # A subscriber's own copy carries their working links; another address's links name
+        # no reader (id 0) and say so when followed.
+        known = store_subscribers.get_by_email(conn, to)
+        recipient = store_subscribers.Recipient(
+            id=known.id if known else 0, email=to, name=known.name if known else "",
+            sections=(), language=None,
+        )  # fmt: skip
         return fanout.store_and_enqueue(
             conn, identity, body=body, content_key=key, recipients=[recipient],
             dedupe_prefix=f"{key}:", kind="test", now=now,
