@@ -27,6 +27,8 @@ def register(root: typer.Typer) -> None:
 def _line(name: str, a: Applied) -> str:
     if a.duplicate:
         return f"{name}: already processed ({a.outcome})"
+    if a.claimed is not None:
+        return f"{name}: {a.outcome} (unverified, not acted on; kept) claims {a.claimed}"
     what = a.outcome + (
         " (unmatched, kept)" if a.keep_unmatched and a.outcome != "unmatched" else ""
     )

@@ -40,10 +40,13 @@ def status(
     if not states:
         console.print("no webhook endpoints configured (setting `webhooks`)")
         return
-    table = Table("endpoint", "pending", "delivered", "failing since", "disabled", "last error")
+    table = Table(
+        "endpoint", "pending", "delivered", "failed in a row", "failing since", "disabled",
+        "last error",
+    )  # fmt: skip
     for s in states:
         table.add_row(
-            s.name, str(s.pending), str(s.delivered),
+            s.name, str(s.pending), str(s.delivered), str(s.failures),
             s.failing_since.isoformat() if s.failing_since else "-",
             s.disabled_at.isoformat() if s.disabled_at else "no",
             s.last_error or "-",

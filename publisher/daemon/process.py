@@ -171,6 +171,9 @@ class Daemon:
         except ValueError as exc:
             log.error("SIGHUP: schedules.yaml is invalid, keeping the old schedule:\n%s", exc)
             return
+        except OSError as exc:  # unreadable: a signal handler's exception would only be logged
+            log.error("SIGHUP: cannot read schedules.yaml, keeping the old schedule: %s", exc)
+            return
         self.schedules = fresh
         if self.schedules_here:
             self.scheduler.set_jobs(self._guarded(specs))

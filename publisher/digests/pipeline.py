@@ -271,10 +271,16 @@ def enqueue_approved(
 
 
 def _already(conn: Connection, digest_id: str, w: selection.Window) -> RunResult:
+    """The run that has this key, with the window it ran for: the plan's own window can start
+    after its end (a later manual run moved the start on), which is not a window to show."""
     row = digest_runs.get_run(conn, digest_id, w.end)
+    if row is None:  # a manual run ended after this scheduled one would have
+        return RunResult("already", digest_id, None, note=f"runs already sent up to {w.start}")
+    ran = selection.Window(digest_id=digest_id, start=row.window_start, end=row.window_end,
+                           due=row.due_at)  # fmt: skip
     return RunResult(
-        "already", digest_id, w, row.id if row else None, items=row.item_count if row else 0,
-        recipients=row.recipient_count if row else 0, note="this run key has already run",
+        "already", digest_id, ran, row.id, items=row.item_count,
+        recipients=row.recipient_count, note="this run key has already run",
     )  # fmt: skip
 
 
@@ -386,8 +392,14 @@ def send_test(
         list_info=identity.list_info(digest.name, digest.id),
     )  # fmt: skip
     key = f"test:{digest.id}:{now.isoformat()}:{to}"
-    recipient = store_subscribers.Recipient(id=0, email=to, name="", sections=(), language=None)
     with engine.begin() as conn:
+        # A subscriber's own copy carries their working links; another address's links name
+        # no reader (id 0) and say so when followed.
+        known = store_subscribers.get_by_email(conn, to)
+        recipient = store_subscribers.Recipient(
+            id=known.id if known else 0, email=to, name=known.name if known else "",
+            sections=(), language=None,
+        )  # fmt: skip
         return fanout.store_and_enqueue(
             conn, identity, body=body, content_key=key, recipients=[recipient],
             dedupe_prefix=f"{key}:", kind="test", now=now,

@@ -66,6 +66,8 @@ class Applied:
     address: str | None = None
     suppressed: bool = False
     detail: str = ""
+    # An address the report claims, shown to the operator but never acted on (no VERP token).
+    claimed: str | None = None
 
     @property
     def keep_unmatched(self) -> bool:
@@ -167,7 +169,7 @@ def _unverified(
               "no VERP token]")  # fmt: skip
     store.record(conn, key=key, source=source, now=now, outcome=verdict.outcome,
                  row=found.row, unverified=True, detail=detail, defer=defer)  # fmt: skip
-    return Applied(verdict.outcome, detail=detail)
+    return Applied(verdict.outcome, detail=detail, claimed=found.row.recipient)
 
 
 def _effect(

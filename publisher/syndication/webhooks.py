@@ -114,8 +114,11 @@ def _deliver(
                 continue
             retry = now + backoff(d.attempts + 1)
             streak = store_webhooks.failed(conn, d.id, error=error, retry_at=retry, now=now)
-            log.warning("webhook %s: %s (attempt %d); retry at %s", endpoint.name, error,
-                        d.attempts + 1, retry.isoformat())  # fmt: skip
+            # The streak is the endpoint's: each run retries whichever event is due first, so
+            # one event's own attempt count alone reads "attempt 1" over and over.
+            log.warning("webhook %s: %s (%d failed in a row, this event's attempt %d); "
+                        "retry at %s", endpoint.name, error, streak, d.attempts + 1,
+                        retry.isoformat())  # fmt: skip
             if streak >= limit:
                 store_webhooks.disable(conn, endpoint.name, now=now)
                 log.error(

@@ -56,6 +56,11 @@ def test_jobs_fire_reload_keeps_old_on_error_and_stop_is_clean(
         sched.write_text("digests:\n - {id: a, name: A, cron: 'bad'}\n", "utf-8")
         daemon.reload()
         kept = set(daemon.scheduler.next_runs())
+        sched.rename(tmp_path / "aside.yaml")
+        sched.mkdir()  # unreadable as a file: IsADirectoryError, an OSError
+        daemon.reload()
+        kept &= set(daemon.scheduler.next_runs())
+        sched.rmdir()
         sched.write_text(
             "digests:\n - {id: a, name: A, cron: '0 7 * * *'}\n - {id: b, name: B, at: '08:00'}\n",
             "utf-8",

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
+from publisher.core import tokens
 from publisher.core.config import Settings
 from publisher.digests import pipeline
+from publisher.messages import fanout
 from publisher.messages.enqueue import fill as personalise
 from publisher.store import digest_runs
 from publisher.store import subscribers as store_subscribers
@@ -212,3 +214,42 @@ def test_max_items_caps_and_links_the_rest(engine: Engine, settings: Settings) -
     assert "사이트에서 4건 더 보기" in text and "사이트에서 4건 더 보기" in _text(msg, "html")
     listed = text.split("== 많이 본 뉴스 ==")[0]
     assert listed.count("\n* ") == 20
+
+
+def test_already_shows_the_window_that_ran_after_a_manual_run(
+    engine: Engine, settings: Settings
+) -> None:
+    """A scheduled run, then an operator's `--now` run, then the scheduler fires again: the
+    answer names the scheduled run's own window, not one that ends before it starts."""
+    load_store(engine)
+    add_subscriber(engine, "lee@example.kr")
+    sch = schedules()
+    first = pipeline.run_digest(engine, settings, sch, "morning", now=NOW)
+    later = NOW + timedelta(hours=2)
+    manual = pipeline.run_digest(engine, settings, sch, "morning", now=later, manual=True)
+    again = pipeline.run_digest(engine, settings, sch, "morning", now=later + timedelta(minutes=1))
+    assert manual.status != "already" and first.window is not None
+    assert again.status == "already" and again.run_id == first.run_id
+    assert again.window is not None and again.window.start < again.window.end
+    assert (again.window.start, again.window.end) == (first.window.start, first.window.end)
+
+
+def test_a_test_copy_to_a_subscriber_carries_their_working_links(
+    engine: Engine, settings: Settings
+) -> None:
+    """An editor who reads the list tests a digest on their own address: the copy's
+    unsubscribe and preferences links are theirs, not dead links naming reader 0."""
+    load_store(engine)
+    add_subscriber(engine, "editor@example.kr", name="편집자")
+    sch = schedules()
+    assert pipeline.send_test(engine, settings, sch, "morning", to="Editor@Example.kr", now=NOW)
+    assert pipeline.send_test(engine, settings, sch, "morning", to="desk@example.kr", now=NOW)
+    with engine.connect() as conn:
+        editor_id = store_subscribers.get_by_email(conn, "editor@example.kr")
+    assert editor_id is not None
+    secret = fanout.Identity.from_settings(settings).secret
+    named = {}
+    for row in _rows(engine):
+        url = json.loads(row.substitutions)["%%UNSUBSCRIBE_URL%%"]
+        named[row.recipient] = tokens.read(secret, "unsubscribe", url.rsplit("/", 1)[1], now=NOW)
+    assert named == {"Editor@Example.kr": (editor_id.id,), "desk@example.kr": (0,)}

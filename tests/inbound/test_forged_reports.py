@@ -64,7 +64,7 @@ def test_forged_complaint_by_address_changes_nothing_and_is_kept(
     minji = rows[0].recipient
     for n in range(4):  # the attacker's repeats, each with a new Message-ID
         out = _stdin(mailkit.arf(STRANGER_TO, minji, message_id="<x@y>", mid=f"<f{n}@evil>"))
-        assert "complaint (unmatched, kept)" in out, out
+        assert f"complaint (unverified, not acted on; kept) claims {minji}" in out, out
     assert status_of(engine, minji) == "confirmed"
     assert suppressed(engine) == {}
     assert _held(engine) == []
@@ -79,13 +79,13 @@ def test_made_up_dsn_by_address_or_our_message_id_suppresses_nobody(
 ) -> None:
     junho = rows[1]
     out = _stdin(mailkit.postfix_dsn(STRANGER_TO, junho.recipient, mid="<d1@evil>"))
-    assert "hard_bounce (unmatched, kept)" in out, out
+    assert f"hard_bounce (unverified, not acted on; kept) claims {junho.recipient}" in out
     guessed = mailkit.postfix_dsn(STRANGER_TO, junho.recipient, message_id=junho.message_id,
                                   mid="<d2@evil>")  # fmt: skip
-    assert "hard_bounce (unmatched, kept)" in _stdin(guessed)
+    assert "hard_bounce (unverified, not acted on; kept)" in _stdin(guessed)
     soft = mailkit.postfix_dsn(STRANGER_TO, junho.recipient, status="4.2.2", action="delayed",
                                mid="<d3@evil>")  # fmt: skip
-    assert "soft_bounce (unmatched, kept)" in _stdin(soft)
+    assert "soft_bounce (unverified, not acted on; kept)" in _stdin(soft)
     assert suppressed(engine) == {}
     assert status_of(engine, junho.recipient) == "confirmed"
     assert _status()["unverified"] == 3

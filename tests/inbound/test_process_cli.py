@@ -66,7 +66,8 @@ def test_bounce_without_envelope_matched_by_message_id_is_only_kept(
     # Our Message-IDs are a hash of a guessable key: anyone could write this bounce.
     r = rows[2]
     dsn = mailkit.exim_bounce(r.recipient, message_id=r.message_id)
-    assert "hard_bounce (unmatched, kept)" in _process(tmp_path, "exim.eml", dsn)
+    shown = _process(tmp_path, "exim.eml", dsn)
+    assert f"hard_bounce (unverified, not acted on; kept) claims {r.recipient}" in shown
     assert suppressed(engine) == {}
     assert len(list((tmp_path / "unmatched" / "new").iterdir())) == 1
 

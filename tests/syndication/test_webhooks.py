@@ -131,6 +131,8 @@ def test_a_long_failure_streak_disables_the_endpoint(
             _run(s, engine, now + timedelta(seconds=offset))
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and "webhook partner disabled" in errors[0].getMessage()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [w.split("(")[1].split(" failed")[0] for w in warnings] == ["1", "2", "3"]
     assert _run(s, engine, now + timedelta(seconds=240)).delivered == 0
     assert len(hook.requests) == 3  # disabled: nothing more is sent
     write_articles(engine, sample_articles()[1:2], now=now)  # events still queue meanwhile
@@ -143,6 +145,7 @@ def test_a_long_failure_streak_disables_the_endpoint(
     assert row["failing_since"] and "HTTP 502" in row["last_error"]
     table = CliRunner().invoke(app, ["webhooks", "status"], env={**env, "COLUMNS": "200"})
     assert "partner" in table.output and "HTTP 502" in table.output
+    assert "failed in a row" in table.output and " 3 " in table.output
     unknown = CliRunner().invoke(app, ["webhooks", "enable", "nope"], env=env)
     assert unknown.exit_code == 2 and "no endpoint named 'nope'" in unknown.output
     enabled = CliRunner().invoke(app, ["webhooks", "enable", "partner"], env=env)
