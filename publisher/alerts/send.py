@@ -14,6 +14,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from publisher.analytics.links import alert_run
+from publisher.analytics.tracking import Tracking
 from publisher.consent import advertising as ads
 from publisher.consent.reconfirm import without_lapsed
 from publisher.core.config import Settings
@@ -23,6 +25,7 @@ from publisher.messages import enqueue, fanout, mime
 from publisher.render.templates import Links, RenderedEmail, with_subject
 from publisher.store import alerts as store_alerts
 from publisher.store import articles as store_articles
+from publisher.store import clicks as store_clicks
 from publisher.store import digest_runs
 from publisher.store.alerts import AlertRow
 from publisher.store.subscribers import Recipient
@@ -89,11 +92,15 @@ def _rules(settings: Settings) -> ads.Rules | None:
     return ads.Rules.from_settings(settings) if settings.alerts_advertising else None
 
 
-def _compose(settings: Settings, identity: fanout.Identity, article: Article, now: datetime
-             ) -> tuple[RenderedEmail, bytes]:  # fmt: skip
-    """Render, inline and compose once: the per-reader links stay placeholders."""
+def _compose(
+    settings: Settings, identity: fanout.Identity, article: Article, now: datetime,
+    tracking: Tracking | None = None,
+) -> tuple[RenderedEmail, bytes]:  # fmt: skip
+    """Render, inline and compose once: the per-reader links stay placeholders. With
+    ``tracking`` (a sent alert, not a preview or a test copy) the article link is tracked."""
     links = Links(view_in_browser=article.url, **fanout.personal_links())
-    rendered = fanout.renderer_for(settings).alert(article=article, links=links)
+    track = tracking.render_args(1) if tracking is not None else {}
+    rendered = fanout.renderer_for(settings).alert(article=article, links=links, **track)
     rules = _rules(settings)
     if rules is not None:  # "(광고)", the sender and the 수신거부 notice
         rendered = rules.apply(rendered, mime.UNSUBSCRIBE_URL)
@@ -140,7 +147,9 @@ def send(
                 f"{settings.alerts_per_day} alerts went out on {day} already "
                 "(alerts_per_day): none more today"
             )
-        rendered, body = _compose(settings, identity, article, now)
+        tracking = Tracking.start(conn, settings, identity.secret, run_id=alert_run(alert_id),
+                                  now=now)  # fmt: skip
+        rendered, body = _compose(settings, identity, article, now, tracking)
         people = _recipients(conn, settings)
         prefix = f"alert:{alert_id}:"
         rules = _rules(settings)
@@ -148,6 +157,7 @@ def send(
             conn, identity, body=body, content_key=prefix, recipients=people,
             dedupe_prefix=prefix, kind="alert", now=now,
             not_before=rules.hold_until(now) if rules is not None else None,
+            extra=tracking.extra,
         )  # fmt: skip
         store_alerts.finish(conn, alert_id, subject=rendered.subject, recipient_count=len(people))
     log.info("alert %d: article %s to %d readers (%s)", alert_id, article_id, enqueued, by)
@@ -220,8 +230,14 @@ def remaining_today(engine: Engine, settings: Settings, *, now: datetime) -> int
 
 def history_with_counts(
     engine: Engine, *, limit: int = 50
-) -> list[tuple[AlertRow, dict[str, int]]]:
-    """Alerts, newest first, each with its outbox rows per status."""
+) -> list[tuple[AlertRow, dict[str, int], dict[str, int]]]:
+    """Alerts, newest first, each with its outbox rows per status and its link clicks per
+    kind (``human``, ``machine``; analytics counts them under ``alert_run(id)``)."""
     with engine.connect() as conn:
         rows = store_alerts.history(conn, limit=limit)
-        return [(a, digest_runs.outbox_counts(conn, f"alert:{a.id}:")) for a in rows]
+        clicks = store_clicks.clicks_per_run(conn, [alert_run(a.id) for a in rows])
+        return [
+            (a, digest_runs.outbox_counts(conn, f"alert:{a.id}:"),
+             {"human": 0, "machine": 0} | clicks.get(alert_run(a.id), {}))
+            for a in rows
+        ]  # fmt: skip

@@ -217,7 +217,7 @@ class ClickRecorder:
         elif len(self._caps) >= MAX_SEEN:  # bounded: an address is forgotten after two fills
             self._caps_before, self._caps = self._caps, {}
         run, _variant, _position, article = click.target
-        key = hash((click.client, article or -run))  # the open pixel: per run
+        key = hash((click.client, article, 0 if article else run))  # the open pixel: per run
         taken = self._caps.get(key, 0)
         if taken + self._caps_before.get(key, 0) >= self._per_ip_hour:
             return False

@@ -72,16 +72,17 @@ def history(
     limit: Annotated[int, typer.Option(min=1, help="At most this many alerts.")] = 20,
 ) -> None:
     """Alerts, newest first, tab-separated: id, time (UTC), day, status, slot, article,
-    recipients, sent, queued, who, subject."""
+    recipients, sent, queued, clicks (people), machine clicks, who, subject."""
     from publisher.alerts import send
 
     with open_app() as app:
         rows = send.history_with_counts(app.engine, limit=limit)
-    say("alert\ttime\tday\tstatus\tslot\tarticle\trecipients\tsent\tqueued\tby\tsubject")
-    for a, c in rows:
+    say("alert\ttime\tday\tstatus\tslot\tarticle\trecipients\tsent\tqueued\tclicks\t"
+        "machine clicks\tby\tsubject")  # fmt: skip
+    for a, c, clicks in rows:
         queued = sum(n for s, n in c.items() if s not in ("sent", "failed", "expired"))
         say(f"{a.id}\t{a.created_at:%Y-%m-%d %H:%M}\t{a.local_day}\t{a.status}\t{a.slot or ''}\t"
             f"{a.article_id}\t{a.recipient_count}\t{c.get('sent', 0)}\t{queued}\t"
-            f"{a.requested_by}\t{a.subject}")  # fmt: skip
+            f"{clicks['human']}\t{clicks['machine']}\t{a.requested_by}\t{a.subject}")  # fmt: skip
     if not rows:
         say("no alerts yet")

@@ -126,7 +126,7 @@ def test(
     at: Annotated[str | None, typer.Option("--at", help="Pretend it is this time.")] = None,
 ) -> None:
     """Enqueue one "[TEST]" copy (kind test) of the all-sections variant."""
-    from publisher.digests import pipeline
+    from publisher.digests import testcopy
 
     try:
         address = normalise(to)
@@ -136,7 +136,7 @@ def test(
         schedules = _schedules(app, digest_id)
         try:
             # Rendered as of --at, enqueued now: a future --at must not hold the copy back.
-            n = pipeline.send_test(app.engine, app.settings, schedules, digest_id, to=address,
+            n = testcopy.send_test(app.engine, app.settings, schedules, digest_id, to=address,
                                now=app.clock.now(), at=_at(app, at))  # fmt: skip
         except PublisherError as exc:
             raise fail(str(exc)) from None

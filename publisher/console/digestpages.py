@@ -14,7 +14,7 @@ from publisher.core.errors import PublisherError
 from publisher.core.schedules import Digest, Schedules
 from publisher.daemon.scheduler import next_fire_times, trigger_for
 from publisher.daemon.status import describe
-from publisher.digests import approval, holds, pipeline
+from publisher.digests import approval, holds, pipeline, testcopy
 from publisher.digests.runs import run_archive, run_history
 from publisher.intake.articles import list_sections
 from publisher.web.context import WebContext, context_of
@@ -110,7 +110,7 @@ async def send_test(
     ctx = context_of(request)
     d = _digest(ctx, digest_id)
     try:
-        n = await ctx.write(pipeline.send_test, ctx.engine, ctx.settings, schedules_of(ctx),
+        n = await ctx.write(testcopy.send_test, ctx.engine, ctx.settings, schedules_of(ctx),
                             d.id, to=op.email, now=ctx.now())  # fmt: skip
     except PublisherError as exc:
         return back(f"{BASE}/digests/{d.id}", str(exc))

@@ -23,6 +23,7 @@ CONSOLE_STRINGS: dict[str, dict[str, str]] = {
         "rolled_up": "집계 시각", "schedule": "일정", "next": "다음", "history": "실행 기록",
         "window": "기간", "status": "상태", "items": "기사", "recipients": "수신자",
         "sent": "발송", "failed": "실패", "waiting": "대기", "subject": "제목",
+        "alert_clicks": "클릭(사람)",
         "archive": "보관본", "preview": "미리보기", "sections": "섹션", "all_sections":
         "전체 섹션", "desktop": "데스크톱", "phone": "휴대폰", "send_test": "나에게 테스트 발송",
         "send_now": "지금 발송", "send_now_confirm": "지금 구독자 전체에게 발송합니다. 계속할까요?",
@@ -84,6 +85,7 @@ CONSOLE_STRINGS: dict[str, dict[str, str]] = {
         "rolled_up": "Counted at", "schedule": "Schedule", "next": "Next", "history": "Runs",
         "window": "Window", "status": "Status", "items": "Items", "recipients": "Recipients",
         "sent": "Sent", "failed": "Failed", "waiting": "Waiting", "subject": "Subject",
+        "alert_clicks": "Clicks (people)",
         "archive": "Archive", "preview": "Preview", "sections": "Sections",
         "all_sections": "All sections", "desktop": "Desktop", "phone": "Phone",
         "send_test": "Send a test to me", "send_now": "Send now",

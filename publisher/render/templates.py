@@ -238,15 +238,21 @@ class Renderer:
         html, text = self._page("article", values)
         return RenderedEmail(subject=subj, html=html, text=text, preheader=article.summary[:90])
 
-    def alert(self, *, article: Article, links: Links) -> RenderedEmail:
+    def alert(
+        self, *, article: Article, links: Links, link_for: Callable[[int, int], str] | None = None,
+        open_pixel: str = "", per_reader_note: bool = False,
+    ) -> RenderedEmail:  # fmt: skip
         """A breaking-news alert (속보): one article, to the readers who opted in. Rendered
-        and inlined once per alert; ``links`` carry the per-recipient placeholders."""
+        and inlined once per alert; ``links`` carry the per-recipient placeholders; the
+        tracking arguments are DigestInput's (analytics/tracking.py), the article at 1."""
         t = MAIL_STRINGS[self.language]
         subj = f"[{t['alert_label']}] {article.title}"
         preheader = article.summary[:90]
         values: dict[str, Any] = {
-            "subject": subj, "preheader": preheader, "item": self._item(article, None),
+            "subject": subj, "preheader": preheader,
+            "item": self._item(article, None, _hrefs(link_for)(article)),
             "preferences_url": links.preferences, "unsubscribe_url": links.unsubscribe,
+            "open_pixel": open_pixel, "per_reader_note": per_reader_note,
         }  # fmt: skip
         html, text = self._page("alert", values)
         return RenderedEmail(subject=subj, html=html, text=text, preheader=preheader)

@@ -220,6 +220,20 @@ def link_counts(conn: Connection, run_id: int) -> list[LinkCount]:
             conn.execute(q)]  # fmt: skip
 
 
+def clicks_per_run(conn: Connection, run_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Link clicks (not opens) per run and kind (``human``, ``machine``), all hours summed."""
+    c = click_counts.c
+    q = (
+        select(c.run_id, c.kind, func.sum(c.count))
+        .where(c.run_id.in_(list(run_ids)), c.position > 0)
+        .group_by(c.run_id, c.kind)
+    )
+    found: dict[int, dict[str, int]] = {}
+    for run_id, kind, n in conn.execute(q):
+        found.setdefault(int(run_id), {})[str(kind)] = int(n)
+    return found
+
+
 def sketch(conn: Connection, run_id: int) -> bytes | None:
     found = conn.execute(
         select(click_sketches.c.registers).where(click_sketches.c.run_id == run_id)

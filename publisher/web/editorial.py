@@ -153,7 +153,7 @@ def alert_routes(r: APIRouter) -> None:
         rows = alerts.history_with_counts(ctx.engine, limit=limit)
         left = alerts.remaining_today(ctx.engine, ctx.settings, now=ctx.now())
         return {"remaining_today": left, "alerts": [
-            {**run_json(a), "outbox": counts} for a, counts in rows
+            {**run_json(a), "outbox": counts, "clicks": clicks} for a, counts, clicks in rows
         ]}  # fmt: skip
 
 

@@ -30,7 +30,9 @@ def my_data(ctx: WebContext, subscriber_id: int) -> dict[str, Any]:
     return {
         "click_tracking": "off" if click_opted_out(ctx.engine, subscriber_id) else "on",
         "clicks": [
-            {"at": c.at.isoformat(), "run": c.run_id, "position": c.position,
+            # An alert's clicks are kept under a negative run id (analytics/links.py).
+            {"at": c.at.isoformat(), "mail": "digest" if c.run_id > 0 else "alert",
+             "run" if c.run_id > 0 else "alert": abs(c.run_id), "position": c.position,
              "article": c.article_title, "url": c.article_url}
             for c in my_clicks(ctx.engine, subscriber_id)
         ],

@@ -38,7 +38,9 @@ def test_preview_send_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert unknown.exit_code == 1 and "no article 'nope'" in unknown.output
     hist = runner.invoke(app, ["alerts", "history"])
     line = hist.output.splitlines()[1].split("\t")
-    assert line[3:8] == ["sent", "1", "a0001", "1", "0"] and line[9] == "편집국"
+    assert line[3:8] == ["sent", "1", "a0001", "1", "0"] and line[11] == "편집국"
+    assert hist.output.splitlines()[0].split("\t")[9:11] == ["clicks", "machine clicks"]
+    assert line[9:11] == ["0", "0"]
 
 
 def test_a_test_copy_is_not_the_alert(engine: Engine, settings: Settings) -> None:

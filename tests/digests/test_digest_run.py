@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 
 from publisher.core import tokens
 from publisher.core.config import Settings
-from publisher.digests import pipeline
+from publisher.digests import pipeline, testcopy
 from publisher.messages import fanout
 from publisher.messages.enqueue import fill as personalise
 from publisher.store import digest_runs
@@ -242,8 +242,8 @@ def test_a_test_copy_to_a_subscriber_carries_their_working_links(
     load_store(engine)
     add_subscriber(engine, "editor@example.kr", name="편집자")
     sch = schedules()
-    assert pipeline.send_test(engine, settings, sch, "morning", to="Editor@Example.kr", now=NOW)
-    assert pipeline.send_test(engine, settings, sch, "morning", to="desk@example.kr", now=NOW)
+    assert testcopy.send_test(engine, settings, sch, "morning", to="Editor@Example.kr", now=NOW)
+    assert testcopy.send_test(engine, settings, sch, "morning", to="desk@example.kr", now=NOW)
     with engine.connect() as conn:
         editor_id = store_subscribers.get_by_email(conn, "editor@example.kr")
     assert editor_id is not None
