@@ -37,6 +37,9 @@ from publisher.store.clicks import ClickBatch, ClickKey, ReaderClick
 from publisher.store.types import Engine
 
 MAX_SEEN = 500_000  # (link, client) pairs per generation: about 50 MB
+# Clicks kept per message for the burst rule: enough to see ``burst_links`` links, and a
+# flood on one message (a per-reader link from rotating User-Agents) costs O(1) per click.
+MAX_GROUP = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +119,10 @@ class ClickRecorder:
         self._seen: dict[int, float] = {}
         self._seen_before: dict[int, float] = {}
         self._generation = 0.0
-        # hash of one message's links (_group) → its recent clicks, for the burst rule.
+        # hash of one message's links (_group) → its recent clicks, for the burst rule, in
+        # two generations of 4 × burst_seconds: a burst across a new generation is still seen.
         self._recent: dict[int, tuple[_Recent, ...]] = {}
+        self._recent_before: dict[int, tuple[_Recent, ...]] = {}
         self._recent_generation = 0.0
         # hash((address, article)) → people's clicks this hour, in two generations (the
         # older one is kept when a flood of addresses fills this one); dropped at the hour.
@@ -132,6 +137,11 @@ class ClickRecorder:
         # go into the run's sketch at the flush, unless a burst took their clicks back.
         self._clients: dict[int, dict[int, int]] = {}
         self._readers: dict[int, _ReaderRow] = {}  # by row number, in click order
+        # Reader rows handed to a flush, for a burst seen after it (two generations, with
+        # _recent's): those rows are deleted by the next flush (_forget).
+        self._written: dict[int, _ReaderRow] = {}
+        self._written_before: dict[int, _ReaderRow] = {}
+        self._forget: list[tuple[int, _ReaderRow]] = []
         self._row_number = 0
         self._hour: tuple[int, datetime] = (-1, datetime.min)
         self._lock = threading.Lock()
@@ -160,7 +170,9 @@ class ClickRecorder:
         run, variant, position, article = click.target
         hour = self._hour_of(at, now)
         with self._lock:
-            if self._repeat(hash((click.target, click.client, click.user_agent)), now):
+            # A HEAD or a prefetch has its own slot: the browser's real click that follows
+            # it is a read, not a repeat of the machine's request.
+            if self._repeat(hash((click.target, click.client, click.user_agent, reason)), now):
                 self.stats.repeats += 1
                 return Verdict("machine" if reason else "human", reason, counted=False)
             group = 0
@@ -179,7 +191,7 @@ class ClickRecorder:
                 self.stats.machine += 1
             if group and reason != "burst":  # a burst's click was remembered by _burst
                 entry = (now, run, variant, position, article, hour, reason is None, who, row)
-                self._recent[group] = (*self._recent.get(group, ()), entry)
+                self._recent[group] = (*self._recent.get(group, ())[-MAX_GROUP:], entry)
         if due and self._auto_flush:
             self.flush()
         return Verdict(kind, reason)
@@ -242,9 +254,14 @@ class ClickRecorder:
             now - self._recent_generation >= 4 * self._burst_seconds
             or len(self._recent) >= MAX_SEEN
         ):
-            self._recent, self._recent_generation = {}, now  # older clicks cannot burst now
+            self._recent_before, self._recent = self._recent, {}
+            self._written_before, self._written = self._written, {}
+            self._recent_generation = now
         run, variant, position, article = target
-        recent = tuple(r for r in self._recent.get(group, ()) if now - r[0] <= self._burst_seconds)
+        kept = self._recent.get(group)
+        if kept is None:  # carried over from the last generation on first use
+            kept = self._recent_before.get(group, ())
+        recent = tuple(r for r in kept[-MAX_GROUP:] if now - r[0] <= self._burst_seconds)
         if len({r[3] for r in recent} | {position}) < self._burst_links:
             self._recent[group] = recent
             return None
@@ -259,7 +276,7 @@ class ClickRecorder:
                 r = (*r[:6], False, 0, 0)
             moved.append(r)
         moved.append((now, run, variant, position, article, hour, False, 0, 0))
-        self._recent[group] = tuple(moved)
+        self._recent[group] = tuple(moved[-MAX_GROUP:])
         return "burst"
 
     def _count_human(self, click: Click, run: int, at: datetime) -> tuple[int, int]:
@@ -283,12 +300,17 @@ class ClickRecorder:
         return who, 0
 
     def _uncount(self, run: int, who: int, row: int) -> None:
-        """Take back what a click later found part of a burst added (if not yet written)."""
+        """Take back what a click later found part of a burst added: a reader row not yet
+        written is dropped, one already handed to a flush is deleted by the next. (The
+        unique-client sketch cannot take a client back once written: an estimate.)"""
         clients = self._clients.get(run, {})
         if clients.get(who, 0) > 0:
             clients[who] -= 1
-        if row:
-            self._readers.pop(row, None)
+        if not row or self._readers.pop(row, None) is not None:
+            return
+        written = self._written.pop(row, None) or self._written_before.pop(row, None)
+        if written is not None:
+            self._forget.append((row, written))
 
     def flush(self) -> int:
         """Write what is buffered in one transaction; returns the clicks stored (net)."""
@@ -296,7 +318,9 @@ class ClickRecorder:
             counts, buffered = self._buffer.take()
             clients, self._clients = self._clients, {}
             readers, self._readers = self._readers, {}
-        if not counts and not clients:
+            forget, self._forget = self._forget, []
+            self._written.update(readers)
+        if not counts and not clients and not forget:
             return 0
         sketches: dict[int, bytearray] = {}
         for run, seen in clients.items():
@@ -311,6 +335,7 @@ class ClickRecorder:
         batch = ClickBatch(
             clicks=counts, email_views=views, readers=[ReaderClick(*r) for r in readers.values()],
             sketches={run: bytes(r) for run, r in sketches.items()},
+            forget=[ReaderClick(*r) for _n, r in forget],
         )  # fmt: skip
         try:
             stored = store_clicks.write_batch(self._engine, batch, sketch.merge)
@@ -322,6 +347,9 @@ class ClickRecorder:
                     for who, n in seen.items():
                         mine[who] = mine.get(who, 0) + n
                 self._readers = {**readers, **self._readers}
+                self._forget = forget + self._forget
+                for number, _row in self._forget:  # taken back meanwhile: never to be written
+                    self._readers.pop(number, None)
             raise
         self.stats.stored += stored
         return stored

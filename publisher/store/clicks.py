@@ -76,6 +76,7 @@ class ClickBatch:
     email_views: Mapping[tuple[int, datetime], int]  # (article id, hour) → human clicks
     sketches: Mapping[int, bytes]  # run id → registers to merge in
     readers: Sequence[ReaderClick] = ()
+    forget: Sequence[ReaderClick] = ()  # rows written earlier, found part of a burst since
 
 
 def write_batch(engine: Engine, batch: ClickBatch, merge: Merge) -> int:
@@ -90,9 +91,21 @@ def write_batch(engine: Engine, batch: ClickBatch, merge: Merge) -> int:
                 rows = [vars_of(r) for r in held_clicks(conn, batch.readers)]
                 if rows:
                     conn.execute(reader_clicks.insert(), rows)
+            _forget_clicks(conn, batch.forget)
     except OperationalError as exc:
         raise StoreError(f"database_url: cannot write: {str(exc.orig).strip()}") from None
     return sum(batch.clicks.values())
+
+
+def _forget_clicks(conn: Connection, clicks: Sequence[ReaderClick]) -> None:
+    """Delete reader rows written before a burst showed they were a machine's (held_clicks
+    maps each to the row it was written as)."""
+    rc = reader_clicks.c
+    for r in held_clicks(conn, clicks) if clicks else ():
+        conn.execute(delete(reader_clicks).where(
+            rc.subscriber_id == r.subscriber_id, rc.run_id == r.run_id,
+            rc.position == r.position, rc.article_id == r.article_id, rc.at == r.at,
+        ))  # fmt: skip
 
 
 def held_clicks(conn: Connection, readers: Sequence[ReaderClick]) -> list[ReaderClick]:
