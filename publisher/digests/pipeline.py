@@ -185,7 +185,8 @@ def _enqueue_run(
         )  # fmt: skip
 
     done = streamed.fan_out(grouper, streamed.readers(conn, digest), content_for=content_for,
-                            send=None if hold else send)  # fmt: skip
+                            send=None if hold else send,
+                            overlap=streamed.overlaps(conn))  # fmt: skip
     variants, recipients, enqueued = done.variants, done.recipients, done.enqueued
     full = selection.select_for(
         sections=None, articles=articles, ranked=ranked, order=order, digest=digest
@@ -261,7 +262,7 @@ def enqueue_approved(
         )  # fmt: skip
 
     done = streamed.fan_out(grouper, streamed.readers(conn, digest), content_for=content_for,
-                            send=send)  # fmt: skip
+                            send=send, overlap=streamed.overlaps(conn))  # fmt: skip
     enqueued, recipients = done.enqueued, done.recipients
     runs.record_sent(
         conn, digest_id=digest.id, run_id=run.id, subject=run.subject or "",

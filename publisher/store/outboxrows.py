@@ -40,13 +40,18 @@ _LOAD_TABLE = "outbox_load"
 
 def insert_rows(conn: Connection, rows: Sequence[NewRow], *, now: datetime) -> int:
     """Insert outbox rows created at ``now``; an existing dedupe_key is skipped. Returns how
-    many were new. Runs in the caller's transaction."""
+    many were new. Runs in the caller's transaction, on its driver connection only (never
+    on ``conn`` itself), so a second thread may write a batch while the caller reads: psycopg
+    connections are thread-safe (streamed.fan_out's overlap)."""
     if not rows:
         return 0
     stamp = _stamper(conn)
+    driver = conn.connection.driver_connection
+    assert driver is not None
     if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM:
-        return _copy(conn, rows, stamp, now=stamp(now))
-    return _executemany(conn, rows, stamp, now=stamp(now))
+        return _copy(driver, rows, stamp, now=stamp(now))
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return _executemany(driver, mark, rows, stamp, now=stamp(now))
 
 
 def _stamper(conn: Connection) -> Callable[[datetime], Any]:
@@ -65,26 +70,28 @@ def _stamper(conn: Connection) -> Callable[[datetime], Any]:
 
 
 def _executemany(
-    conn: Connection, rows: Sequence[NewRow], stamp: Callable[[datetime], Any], *, now: Any
+    driver: Any, mark: str, rows: Sequence[NewRow], stamp: Callable[[datetime], Any], *, now: Any
 ) -> int:
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     columns = ", ".join(_ROW_COLUMNS + _SHARED_COLUMNS)
     values = ", ".join([mark] * len(_ROW_COLUMNS) + ["'queued'", "0", mark, mark])
     sql = f"INSERT INTO outbox ({columns}) VALUES ({values}) ON CONFLICT (dedupe_key) DO NOTHING"
     params = [(*r[:6], stamp(r[6]), stamp(r[7]), now, now) for r in rows]
-    # The drivers count an executemany's changes across its rows (sqlite3 sums
-    # sqlite3_changes, psycopg its rowcounts); a skipped duplicate changes nothing.
-    return int(conn.exec_driver_sql(sql, params).rowcount)
+    cur = driver.cursor()
+    try:
+        # The drivers count an executemany's changes across its rows (sqlite3 sums
+        # sqlite3_changes, psycopg its rowcounts); a skipped duplicate changes nothing.
+        cur.executemany(sql, params)
+        return int(cur.rowcount)
+    finally:
+        cur.close()
 
 
 def _copy(
-    conn: Connection, rows: Sequence[NewRow], stamp: Callable[[datetime], Any], *, now: Any
+    driver: Any, rows: Sequence[NewRow], stamp: Callable[[datetime], Any], *, now: Any
 ) -> int:
     """COPY into a temporary table (dropped at commit or rollback), then one INSERT … SELECT
     in the given order (``n``), so ids follow the batch as executemany's would."""
     columns = ", ".join(_ROW_COLUMNS)
-    driver = conn.connection.driver_connection
-    assert driver is not None
     with driver.cursor() as cur:
         cur.execute(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {_LOAD_TABLE} (n integer, dedupe_key text,"
