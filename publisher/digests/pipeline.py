@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -178,8 +178,8 @@ def _enqueue_run(
         return _store_variant(conn, renderer, identity, digest, w, run_id, v, queued, rules,
                               tracking.render_args(number))  # fmt: skip
 
-    def send(groups: dict[int, list[Recipient]]) -> int:
-        return fanout.enqueue_groups(
+    def send(groups: dict[int, list[Recipient]]) -> Callable[[], int]:
+        return fanout.prepare_groups(
             conn, identity, groups=groups, dedupe_prefix=prefix, kind="digest", now=queued,
             not_before=_hold_until(rules, queued), extra=tracking.extra,
         )  # fmt: skip
@@ -255,8 +255,8 @@ def enqueue_approved(
                                  tracking.render_args(run.variant_count + number))  # fmt: skip
         return cid
 
-    def send(groups: dict[int, list[Recipient]]) -> int:
-        return fanout.enqueue_groups(
+    def send(groups: dict[int, list[Recipient]]) -> Callable[[], int]:
+        return fanout.prepare_groups(
             conn, identity, groups=groups, dedupe_prefix=prefix, kind="digest", now=now,
             not_before=_hold_until(rules, now), extra=tracking.extra,
         )  # fmt: skip

@@ -20,7 +20,9 @@ from publisher.store.types import Connection
 BATCH = 2000  # rows per enqueue: enough to amortise a statement, small next to the list
 
 ContentFor = Callable[[Variant, int], int]  # (variant, its number from 1) → stored content id
-Send = Callable[[dict[int, list[Recipient]]], int]  # content id → readers; new outbox rows
+# content id → readers: builds the batch's rows and returns the call that writes them (→ new
+# outbox rows), so that the write may run on another thread while the next batch is built.
+Send = Callable[[dict[int, list[Recipient]]], Callable[[], int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +62,11 @@ def fan_out(
     """Give every reader their variant's row; ``send`` None only counts (a run kept for
     approval renders its variants and queues nothing).
 
-    ``overlap``: each batch is sent on one worker thread while the next is read and grouped,
-    so the database's time hides behind Python's. One batch at most is in flight, and the
-    next waits for it, so batches are written in order and a failure surfaces at the next
-    hand-over; nothing returns (or raises) before the worker is idle, so the caller's
-    transaction never ends under a running write.
+    ``overlap``: each batch's rows are built here, then written on one worker thread while
+    the next batch is read and built, so the database's time hides behind Python's. One
+    write at most is in flight, and the next waits for it, so batches are written in order
+    and a failure surfaces at the next hand-over; nothing returns (or raises) before the
+    worker is idle, so the caller's transaction never ends under a running write.
     """
     with ThreadPoolExecutor(1, thread_name_prefix="fan-out") if overlap else nullcontext() as pool:
         out = Sender(send, pool)
@@ -111,11 +113,12 @@ class Sender:
         if self._send is None or not self._pending:
             return
         groups, self._pending, self._waiting = self._pending, {}, 0
+        write = self._send(groups)
         if self._pool is None:
-            self.enqueued += self._send(groups)
+            self.enqueued += write()
             return
         self._collect()
-        self._flight = self._pool.submit(self._send, groups)
+        self._flight = self._pool.submit(write)
 
     def _collect(self) -> None:
         if self._flight is not None:

@@ -28,6 +28,7 @@ from publisher.core.vocab import OutboxKind, OutboxStatus, SuppressionReason, Su
 from publisher.store import outbox as store_outbox
 from publisher.store import outboxrows as store_outboxrows
 from publisher.store import suppressions as store_suppressions
+from publisher.store.outboxrows import NewRow
 from publisher.store.types import Connection
 
 MESSAGE_ID_PLACEHOLDER = "%%MESSAGE_ID%%"
@@ -91,12 +92,33 @@ def enqueue_batch(
 ) -> int:
     """``enqueue`` for rows of one kind and one timing (a digest run's batch): the same rows,
     without a NewMessage per reader, and what they share is computed once."""
+    made = batch_rows(
+        rows, kind=kind, expires_in=expires_in, not_before=not_before, now=now, domain=domain
+    )
+    return write_rows(conn, made, now=now)
+
+
+def batch_rows(
+    rows: Iterable[Addressed],
+    *,
+    kind: OutboxKind,
+    expires_in: timedelta,
+    not_before: datetime | None,
+    now: datetime,
+    domain: str,
+) -> list[NewRow]:
+    """``enqueue_batch``'s rows, built without touching the database (a streamed run builds
+    the next batch while the last one is written)."""
     start, expires = _timing(not_before, expires_in, now)
-    out = [
+    return [
         (key, kind, recipient, cid, _encode_json(subs), message_id_for(key, domain), start, expires)
         for key, recipient, cid, subs in rows
     ]
-    return store_outboxrows.insert_rows(conn, out, now=now)
+
+
+def write_rows(conn: Connection, rows: Sequence[NewRow], *, now: datetime) -> int:
+    """Rows built by ``batch_rows``, written in the caller's transaction; returns new rows."""
+    return store_outboxrows.insert_rows(conn, rows, now=now)
 
 
 def _timing(

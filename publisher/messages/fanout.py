@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from publisher.core import tokens
 from publisher.core.addresses import domain_of, to_ascii
@@ -17,7 +18,7 @@ from publisher.core.errors import InputError
 from publisher.core.tokens import DEMO_SECRET
 from publisher.core.vocab import OutboxKind
 from publisher.messages import mime
-from publisher.messages.enqueue import KINDS, enqueue_batch, expiry_for, store_content
+from publisher.messages.enqueue import KINDS, batch_rows, expiry_for, store_content, write_rows
 from publisher.render.linebudget import check_values
 from publisher.render.templates import Renderer
 from publisher.store.subscribers import Recipient
@@ -148,6 +149,26 @@ def enqueue_groups(
 ) -> int:
     """``enqueue_stored`` for several stored contents at once (content id → its readers), in
     one statement: a streamed run's batch spans every variant; returns new rows."""
+    return prepare_groups(
+        conn, identity, groups=groups, dedupe_prefix=dedupe_prefix, kind=kind, now=now,
+        not_before=not_before, extra=extra,
+    )()  # fmt: skip
+
+
+def prepare_groups(
+    conn: Connection,
+    identity: Identity,
+    *,
+    groups: Mapping[int, Sequence[Recipient]],
+    dedupe_prefix: str,
+    kind: OutboxKind,
+    now: datetime,
+    not_before: datetime | None = None,
+    extra: Callable[[Recipient], dict[str, str]] | None = None,
+) -> Callable[[], int]:
+    """``enqueue_groups`` in two steps: the rows are built (tokens signed, values checked)
+    now, and the returned call writes them, returning new rows, possibly on another thread
+    while the caller builds the next batch (streamed.fan_out's overlap)."""
     values = identity.personaliser(now)
     rows = [
         (f"{dedupe_prefix}{r.id}", to_ascii(r.email), content_id,
@@ -155,10 +176,11 @@ def enqueue_groups(
         for content_id, recipients in groups.items()
         for r in recipients
     ]  # fmt: skip
-    return enqueue_batch(
-        conn, rows, kind=kind, expires_in=identity.expiries[kind], not_before=not_before,
-        now=now, domain=identity.message_id_domain,
+    made = batch_rows(
+        rows, kind=kind, expires_in=identity.expiries[kind], not_before=not_before, now=now,
+        domain=identity.message_id_domain,
     )  # fmt: skip
+    return partial(write_rows, conn, made, now=now)
 
 
 def renderer_for(settings: Settings) -> Renderer:

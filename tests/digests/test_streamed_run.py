@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -68,22 +69,27 @@ def test_a_failure_after_some_batches_leaves_no_row_and_no_run(
     load_store(any_engine)
     _readers(any_engine)
     monkeypatch.setattr(streamed, "BATCH", 3)
-    real = fanout.enqueue_groups
+    real = fanout.prepare_groups
     calls = []
 
-    def failing(*args: object, **kw: object) -> int:
-        calls.append(1)
-        if len(calls) == 3:  # two batches are written in the run's transaction by now
-            raise RuntimeError("disk full")
-        return real(*args, **kw)  # type: ignore[arg-type]
+    def failing(*args: object, **kw: object) -> Callable[[], int]:
+        write = real(*args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(fanout, "enqueue_groups", failing)
+        def fails() -> int:
+            calls.append(1)
+            if len(calls) == 3:  # two batches are written in the run's transaction by now
+                raise RuntimeError("disk full")
+            return write()
+
+        return fails
+
+    monkeypatch.setattr(fanout, "prepare_groups", failing)
     with pytest.raises(RuntimeError, match="disk full"):
         pipeline.run_digest(any_engine, settings, schedules(), "morning", now=NOW)
     assert _rows(any_engine) == []
     with any_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(digest_runs)).scalar_one() == 0
-    monkeypatch.setattr(fanout, "enqueue_groups", real)
+    monkeypatch.setattr(fanout, "prepare_groups", real)
     result = pipeline.run_digest(any_engine, settings, schedules(), "morning", now=NOW)
     assert (result.status, result.enqueued) == ("enqueued", 14)
 
@@ -123,12 +129,16 @@ def test_overlapped_batches_go_in_order_on_one_worker_and_a_failure_surfaces() -
     time; a batch's error reaches the run at the next hand-over, and no later batch is sent."""
     sent: list[tuple[list[int], str]] = []
 
-    def send(groups: dict[int, list[Recipient]]) -> int:
+    def send(groups: dict[int, list[Recipient]]) -> Callable[[], int]:
         ids = [r.id for rs in groups.values() for r in rs]
-        sent.append((ids, threading.current_thread().name))
-        if len(sent) == 3:
-            raise RuntimeError("connection lost")
-        return len(ids)
+
+        def write() -> int:
+            sent.append((ids, threading.current_thread().name))
+            if len(sent) == 3:
+                raise RuntimeError("connection lost")
+            return len(ids)
+
+        return write
 
     readers = [Recipient(i, f"r{i}@example.kr", "", (), None) for i in range(10)]
     with ThreadPoolExecutor(1, thread_name_prefix="fan-out") as pool:
