@@ -17,7 +17,7 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, get_args
@@ -119,6 +119,13 @@ def batch_rows(
 def write_rows(conn: Connection, rows: Sequence[NewRow], *, now: datetime) -> int:
     """Rows built by ``batch_rows``, written in the caller's transaction; returns new rows."""
     return store_outboxrows.insert_rows(conn, rows, now=now)
+
+
+def prepare_write(conn: Connection, rows: Sequence[NewRow], *, now: datetime) -> Callable[[], int]:
+    """``write_rows`` in two steps: the statement's data is formatted now; the returned call
+    writes it (→ new rows) and touches only the driver connection, so it may run on another
+    thread (store/outboxrows.prepare)."""
+    return store_outboxrows.prepare(conn, rows, now=now)
 
 
 def _timing(

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 
 from publisher.core import tokens
 from publisher.core.addresses import domain_of, to_ascii
@@ -18,7 +17,7 @@ from publisher.core.errors import InputError
 from publisher.core.tokens import DEMO_SECRET
 from publisher.core.vocab import OutboxKind
 from publisher.messages import mime
-from publisher.messages.enqueue import KINDS, batch_rows, expiry_for, store_content, write_rows
+from publisher.messages.enqueue import KINDS, batch_rows, expiry_for, prepare_write, store_content
 from publisher.render.linebudget import check_values
 from publisher.render.templates import Renderer
 from publisher.store.subscribers import Recipient
@@ -180,7 +179,7 @@ def prepare_groups(
         rows, kind=kind, expires_in=identity.expiries[kind], not_before=not_before, now=now,
         domain=identity.message_id_domain,
     )  # fmt: skip
-    return partial(write_rows, conn, made, now=now)
+    return prepare_write(conn, made, now=now)
 
 
 def renderer_for(settings: Settings) -> Renderer:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection
@@ -40,18 +41,30 @@ _LOAD_TABLE = "outbox_load"
 
 def insert_rows(conn: Connection, rows: Sequence[NewRow], *, now: datetime) -> int:
     """Insert outbox rows created at ``now``; an existing dedupe_key is skipped. Returns how
-    many were new. Runs in the caller's transaction, on its driver connection only (never
-    on ``conn`` itself), so a second thread may write a batch while the caller reads: psycopg
-    connections are thread-safe (streamed.fan_out's overlap)."""
+    many were new. Runs in the caller's transaction."""
+    return prepare(conn, rows, now=now)()
+
+
+def prepare(conn: Connection, rows: Sequence[NewRow], *, now: datetime) -> Callable[[], int]:
+    """``insert_rows`` in two steps: the statement's data is formatted now, and the returned
+    call writes it (→ new rows) on the driver connection only, never on ``conn`` itself, so
+    it may run on a second thread while this one builds the next batch: psycopg connections
+    are thread-safe (streamed.fan_out's overlap on PostgreSQL)."""
     if not rows:
-        return 0
+        return lambda: 0
     stamp = _stamper(conn)
     driver = conn.connection.driver_connection
     assert driver is not None
     if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM:
-        return _copy(driver, rows, stamp, now=stamp(now))
+        payload = _copy_text(rows, stamp)
+        return partial(_copy, driver, payload, now=stamp(now))
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    return _executemany(driver, mark, rows, stamp, now=stamp(now))
+    columns = ", ".join(_ROW_COLUMNS + _SHARED_COLUMNS)
+    values = ", ".join([mark] * len(_ROW_COLUMNS) + ["'queued'", "0", mark, mark])
+    sql = f"INSERT INTO outbox ({columns}) VALUES ({values}) ON CONFLICT (dedupe_key) DO NOTHING"
+    at = stamp(now)
+    params = [(*r[:6], stamp(r[6]), stamp(r[7]), at, at) for r in rows]
+    return partial(_executemany, driver, sql, params)
 
 
 def _stamper(conn: Connection) -> Callable[[datetime], Any]:
@@ -69,13 +82,7 @@ def _stamper(conn: Connection) -> Callable[[datetime], Any]:
     return stamp
 
 
-def _executemany(
-    driver: Any, mark: str, rows: Sequence[NewRow], stamp: Callable[[datetime], Any], *, now: Any
-) -> int:
-    columns = ", ".join(_ROW_COLUMNS + _SHARED_COLUMNS)
-    values = ", ".join([mark] * len(_ROW_COLUMNS) + ["'queued'", "0", mark, mark])
-    sql = f"INSERT INTO outbox ({columns}) VALUES ({values}) ON CONFLICT (dedupe_key) DO NOTHING"
-    params = [(*r[:6], stamp(r[6]), stamp(r[7]), now, now) for r in rows]
+def _executemany(driver: Any, sql: str, params: list[tuple[Any, ...]]) -> int:
     cur = driver.cursor()
     try:
         # The drivers count an executemany's changes across its rows (sqlite3 sums
@@ -86,9 +93,35 @@ def _executemany(
         cur.close()
 
 
-def _copy(
-    driver: Any, rows: Sequence[NewRow], stamp: Callable[[datetime], Any], *, now: Any
-) -> int:
+# COPY's text format: fields split by tabs, rows by newlines, a backslash escapes.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+_COPY_TABS = 8  # nine fields
+
+
+def _copy_text(rows: Sequence[NewRow], stamp: Callable[[datetime], Any]) -> bytes:
+    """The rows as COPY text, numbered in order. Formatted by hand, on the run's thread: the
+    common row needs no escaping (checked per row: a value with a tab, a line break or a
+    backslash, such as a JSON escape, takes the escaping path)."""
+    text: dict[datetime, str] = {}
+
+    def when(value: datetime) -> str:
+        found = text.get(value)
+        if found is None:
+            found = text[value] = str(stamp(value))  # naive UTC, ISO: what timestamp reads
+        return found
+
+    lines = []
+    for n, (key, kind, recipient, cid, subs, mid, start, expires) in enumerate(rows):
+        times = f"{when(start)}\t{when(expires)}"
+        line = f"{n}\t{key}\t{kind}\t{recipient}\t{cid}\t{subs}\t{mid}\t{times}\n"
+        if line.count("\t") != _COPY_TABS or "\\" in line or "\r" in line or line.count("\n") != 1:
+            fields = (key, kind, recipient, str(cid), subs, mid, when(start), when(expires))
+            line = "\t".join([str(n), *(f.translate(_COPY_ESCAPES) for f in fields)]) + "\n"
+        lines.append(line)
+    return "".join(lines).encode("utf-8")
+
+
+def _copy(driver: Any, payload: bytes, *, now: Any) -> int:
     """COPY into a temporary table (dropped at commit or rollback), then one INSERT … SELECT
     in the given order (``n``), so ids follow the batch as executemany's would."""
     columns = ", ".join(_ROW_COLUMNS)
@@ -100,8 +133,7 @@ def _copy(
             " ON COMMIT DROP"
         )
         with cur.copy(f"COPY {_LOAD_TABLE} (n, {columns}) FROM STDIN") as copy:
-            for n, r in enumerate(rows):
-                copy.write_row((n, *r[:6], stamp(r[6]), stamp(r[7])))
+            copy.write(payload)
         cur.execute(
             f"INSERT INTO outbox ({columns}, {', '.join(_SHARED_COLUMNS)})"
             f" SELECT {columns}, 'queued', 0, %s, %s FROM {_LOAD_TABLE} ORDER BY n"
