@@ -52,6 +52,11 @@ def prepare(conn: Connection, rows: Sequence[NewRow], *, now: datetime) -> Calla
     are thread-safe (streamed.fan_out's overlap on PostgreSQL)."""
     if not rows:
         return lambda: 0
+    if not conn.in_transaction():
+        # What any statement through SQLAlchemy does first (autobegin): the driver-level
+        # writes below then belong to the caller's transaction, committed or rolled back
+        # with it, never left in one SQLAlchemy does not know of.
+        conn.begin()
     stamp = _stamper(conn)
     driver = conn.connection.driver_connection
     assert driver is not None

@@ -135,3 +135,25 @@ def test_enqueue_keeps_each_message_s_own_kind_and_timing(any_engine: Engine) ->
     assert json.loads(digest.substitutions) == {}
     assert digest.message_id == message_id_for("digest:1:1", "example.kr")
     assert (digest.status, digest.attempts, digest.created_at) == ("queued", 0, NOW)
+
+
+@pytest.mark.parametrize("size", [1, outboxrows.COPY_FROM + 1])
+def test_bulk_rows_belong_to_the_caller_s_transaction(any_engine: Engine, size: int) -> None:
+    """Written on the driver connection, the rows still commit and roll back with the
+    caller's transaction, also when they are its first statement (SQLAlchemy's autobegin)."""
+    cid = _content(any_engine)
+    rows = _batch(cid, range(size))
+    with any_engine.connect() as conn:
+        enqueue_batch(
+            conn, rows, kind="digest", expires_in=timedelta(hours=1), not_before=None,
+            now=NOW, domain="example.kr",
+        )  # fmt: skip
+        conn.rollback()
+    assert _keys(any_engine) == []
+    with any_engine.connect() as conn:
+        enqueue_batch(
+            conn, rows, kind="digest", expires_in=timedelta(hours=1), not_before=None,
+            now=NOW, domain="example.kr",
+        )  # fmt: skip
+        conn.commit()
+    assert len(_keys(any_engine)) == size
