@@ -7,12 +7,16 @@ by anyone holding the link.
 from __future__ import annotations
 
 import base64
+import binascii
+import hashlib
 import hmac
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Literal
 
 from itsdangerous import BadSignature, SignatureExpired, Signer, TimestampSigner
+from itsdangerous.encoding import base64_encode, int_to_bytes
 
 from publisher.core.errors import PublisherError
 
@@ -84,8 +88,69 @@ def _signer(secret: str, purpose: str, timestamp: int) -> TimestampSigner:
 def make(secret: str, purpose: Purpose, ids: tuple[int, ...], *, now: datetime) -> str:
     if not secret:
         raise TokenError("no secret_key configured")
-    payload = "-".join(str(int(i)) for i in ids)
-    return _signer(secret, purpose, int(now.timestamp())).sign(payload).decode("ascii")
+    payload = str(int(ids[0])) if len(ids) == 1 else "-".join(str(int(i)) for i in ids)
+    timestamp = int(now.timestamp())
+    minter = _minter(secret, purpose, timestamp)
+    if minter is None:
+        return _signer(secret, purpose, timestamp).sign(payload).decode("ascii")
+    return minter.sign(payload)
+
+
+def signer(secret: str, purpose: Purpose, *, now: datetime) -> Callable[[int], str]:
+    """``make`` for one id, bound to a purpose and a time: a run's many tokens of one kind."""
+    if not secret:
+        raise TokenError("no secret_key configured")
+    minter = _minter(secret, purpose, int(now.timestamp()))
+    if minter is None:
+        return lambda ident: make(secret, purpose, (ident,), now=now)
+    sign = minter.sign
+    return lambda ident: sign(str(int(ident)))
+
+
+# --- the signing hot path: a digest run signs two or three links per reader ---
+#
+# itsdangerous's TimestampSigner.sign is pure Python per token (an hmac.HMAC object, key
+# checks, two base64 passes): a quarter of a million-reader run's CPU. Its token is
+# ``payload.TIMESTAMP.SIGNATURE``, SIGNATURE being the unpadded URL-safe base64 of
+# HMAC-SHA1(key, "payload.TIMESTAMP") with the key itsdangerous derives from the secret and
+# the purpose's salt. _Minter computes the same HMAC (RFC 2104) from SHA-1 states with the
+# padded key already absorbed, copied per token: 1.4 µs where OpenSSL's one-shot
+# ``hmac.digest`` takes 3 µs (its per-call context set-up) and itsdangerous 6 µs. Verifying
+# stays itsdangerous's (read_issued), and readers' mailed links are the same bytes.
+
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_PROBES = ("1234567", "0", "9-8-7-6")
+
+
+class _Minter:
+    def __init__(self, key: bytes, timestamp: int) -> None:
+        block = hashlib.sha1().block_size
+        if len(key) > block:
+            key = hashlib.sha1(key).digest()
+        key = key.ljust(block, b"\0")
+        self._inner = hashlib.sha1(bytes(b ^ 0x36 for b in key))
+        self._outer = hashlib.sha1(bytes(b ^ 0x5C for b in key))
+        self._tail = "." + base64_encode(int_to_bytes(timestamp)).decode("ascii")
+
+    def sign(self, payload: str) -> str:
+        head = payload + self._tail
+        inner = self._inner.copy()
+        inner.update(head.encode("ascii"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        mac = binascii.b2a_base64(outer.digest(), newline=False).translate(_URLSAFE)
+        return f"{head}.{mac.rstrip(b'=').decode('ascii')}"
+
+
+@lru_cache(maxsize=64)
+def _minter(secret: str, purpose: str, timestamp: int) -> _Minter | None:
+    """The fast signer of this run's tokens, or None to sign with itsdangerous: its tokens
+    must equal itsdangerous's own for a few probes, so a change of its defaults (digest, key
+    derivation, separator) falls back instead of mailing links that would not verify."""
+    signer = _signer(secret, purpose, timestamp)
+    minter = _Minter(signer.derive_key(), timestamp)
+    same = all(minter.sign(p) == signer.sign(p).decode("ascii") for p in _PROBES)
+    return minter if same else None
 
 
 def read(secret: str, purpose: Purpose, token: str, *, now: datetime) -> tuple[int, ...]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -178,14 +178,15 @@ def _enqueue_run(
         return _store_variant(conn, renderer, identity, digest, w, run_id, v, queued, rules,
                               tracking.render_args(number))  # fmt: skip
 
-    def send(groups: dict[int, list[Recipient]]) -> int:
-        return fanout.enqueue_groups(
+    def send(groups: dict[int, list[Recipient]]) -> Callable[[], int]:
+        return fanout.prepare_groups(
             conn, identity, groups=groups, dedupe_prefix=prefix, kind="digest", now=queued,
             not_before=_hold_until(rules, queued), extra=tracking.extra,
         )  # fmt: skip
 
     done = streamed.fan_out(grouper, streamed.readers(conn, digest), content_for=content_for,
-                            send=None if hold else send)  # fmt: skip
+                            send=None if hold else send,
+                            overlap=streamed.overlaps(conn))  # fmt: skip
     variants, recipients, enqueued = done.variants, done.recipients, done.enqueued
     full = selection.select_for(
         sections=None, articles=articles, ranked=ranked, order=order, digest=digest
@@ -254,14 +255,14 @@ def enqueue_approved(
                                  tracking.render_args(run.variant_count + number))  # fmt: skip
         return cid
 
-    def send(groups: dict[int, list[Recipient]]) -> int:
-        return fanout.enqueue_groups(
+    def send(groups: dict[int, list[Recipient]]) -> Callable[[], int]:
+        return fanout.prepare_groups(
             conn, identity, groups=groups, dedupe_prefix=prefix, kind="digest", now=now,
             not_before=_hold_until(rules, now), extra=tracking.extra,
         )  # fmt: skip
 
     done = streamed.fan_out(grouper, streamed.readers(conn, digest), content_for=content_for,
-                            send=send)  # fmt: skip
+                            send=send, overlap=streamed.overlaps(conn))  # fmt: skip
     enqueued, recipients = done.enqueued, done.recipients
     runs.record_sent(
         conn, digest_id=digest.id, run_id=run.id, subject=run.subject or "",

@@ -100,11 +100,12 @@ class Variant:
     sections: tuple[str, ...] | None  # None: every section (and articles without one)
     selection: Selection
     recipients: list[Recipient] = field(default_factory=list)
+    # Its stored content's key part; computed once, as a run asks it once per reader.
+    key: str = field(init=False)
 
-    @property
-    def key(self) -> str:
+    def __post_init__(self) -> None:
         raw = "*" if self.sections is None else ",".join(self.sections)
-        return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
+        self.key = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
 
 
 def new_articles(conn: Connection, digest: Digest, window: Window) -> list[Article]:

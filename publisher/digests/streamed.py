@@ -6,6 +6,8 @@ the run's one transaction. Nothing holds the list, so memory stays flat at a mil
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from publisher.core.schedules import Digest
@@ -18,7 +20,9 @@ from publisher.store.types import Connection
 BATCH = 2000  # rows per enqueue: enough to amortise a statement, small next to the list
 
 ContentFor = Callable[[Variant, int], int]  # (variant, its number from 1) → stored content id
-Send = Callable[[dict[int, list[Recipient]]], int]  # content id → readers; new outbox rows
+# content id → readers: builds the batch's rows and returns the call that writes them (→ new
+# outbox rows), so that the write may run on another thread while the next batch is built.
+Send = Callable[[dict[int, list[Recipient]]], Callable[[], int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,14 @@ def readers(conn: Connection, digest: Digest) -> Iterator[Recipient]:
     return (p for p in people if p.id not in lapsed)
 
 
+def overlaps(conn: Connection) -> bool:
+    """Whether a batch may be written on a second thread while the next is read: psycopg's
+    connections are thread-safe (one lock per connection, released while the server works);
+    Python's sqlite3 shares one connection between threads only by its own leave, so SQLite
+    stays on one thread."""
+    return conn.dialect.name == "postgresql"
+
+
 def fan_out(
     grouper: Grouper,
     people: Iterator[Recipient],
@@ -45,36 +57,70 @@ def fan_out(
     content_for: ContentFor,
     send: Send | None,
     batch: int | None = None,
+    overlap: bool = False,
 ) -> FannedOut:
     """Give every reader their variant's row; ``send`` None only counts (a run kept for
-    approval renders its variants and queues nothing)."""
-    batch = batch or BATCH
-    contents: dict[str, int] = {}
-    pending: dict[int, list[Recipient]] = {}
-    recipients = enqueued = waiting = 0
-    for r in people:
-        variant = grouper.variant_for(r)
-        if variant is None:
-            continue
-        recipients += 1
-        cid = contents.get(variant.key)
-        if cid is None:
-            cid = contents[variant.key] = content_for(variant, len(contents) + 1)
-        if send is None:
-            continue
-        pending.setdefault(cid, []).append(r)
-        waiting += 1
-        if waiting >= batch:
-            enqueued += _flush(pending, send)
-            waiting = 0
-    if send is not None:
-        enqueued += _flush(pending, send)
+    approval renders its variants and queues nothing).
+
+    ``overlap``: each batch's rows are built here, then written on one worker thread while
+    the next batch is read and built, so the database's time hides behind Python's. One
+    write at most is in flight, and the next waits for it, so batches are written in order
+    and a failure surfaces at the next hand-over; nothing returns (or raises) before the
+    worker is idle, so the caller's transaction never ends under a running write.
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix="fan-out") if overlap else nullcontext() as pool:
+        out = Sender(send, pool)
+        contents: dict[str, int] = {}
+        recipients = 0
+        for r in people:
+            variant = grouper.variant_for(r)
+            if variant is None:
+                continue
+            recipients += 1
+            cid = contents.get(variant.key)
+            if cid is None:
+                cid = contents[variant.key] = content_for(variant, len(contents) + 1)
+            out.add(cid, r, batch or BATCH)
+        enqueued = out.finish()
     return FannedOut(grouper.variants, recipients, enqueued, grouper.skipped)
 
 
-def _flush(pending: dict[int, list[Recipient]], send: Send) -> int:
-    """One statement per batch, whatever the variants: per variant, a batch of 2,000 spread
-    over 93 variants made ~21-row statements, and the statements' overhead dominated."""
-    enqueued = send(pending) if pending else 0
-    pending.clear()
-    return enqueued
+class Sender:
+    """Readers pending by content id, handed to ``send`` a batch at a time. One statement
+    per batch, whatever the variants: per variant, a batch of 2,000 spread over 93 variants
+    made ~21-row statements, and the statements' overhead dominated."""
+
+    def __init__(self, send: Send | None, pool: Executor | None) -> None:
+        self._send, self._pool = send, pool
+        self._pending: dict[int, list[Recipient]] = {}
+        self._waiting = self.enqueued = 0
+        self._flight: Future[int] | None = None
+
+    def add(self, content_id: int, reader: Recipient, batch: int) -> None:
+        if self._send is None:
+            return
+        self._pending.setdefault(content_id, []).append(reader)
+        self._waiting += 1
+        if self._waiting >= batch:
+            self._flush()
+
+    def finish(self) -> int:
+        self._flush()
+        self._collect()
+        return self.enqueued
+
+    def _flush(self) -> None:
+        if self._send is None or not self._pending:
+            return
+        groups, self._pending, self._waiting = self._pending, {}, 0
+        write = self._send(groups)
+        if self._pool is None:
+            self.enqueued += write()
+            return
+        self._collect()
+        self._flight = self._pool.submit(write)
+
+    def _collect(self) -> None:
+        if self._flight is not None:
+            flight, self._flight = self._flight, None
+            self.enqueued += flight.result()

@@ -17,7 +17,7 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, get_args
@@ -26,7 +26,9 @@ from publisher.core.config import Settings
 from publisher.core.errors import PublisherError
 from publisher.core.vocab import OutboxKind, OutboxStatus, SuppressionReason, SuppressionScope
 from publisher.store import outbox as store_outbox
+from publisher.store import outboxrows as store_outboxrows
 from publisher.store import suppressions as store_suppressions
+from publisher.store.outboxrows import NewRow
 from publisher.store.types import Connection
 
 MESSAGE_ID_PLACEHOLDER = "%%MESSAGE_ID%%"
@@ -57,33 +59,81 @@ def store_content(
     return store_outbox.put_content(conn, key=key, kind=kind, body=body, now=now)
 
 
+# json.dumps(value, ensure_ascii=False) builds a JSONEncoder per call; this is the same
+# encoder, built once (a million rows a run).
+_encode_json = json.JSONEncoder(ensure_ascii=False).encode
+
+Addressed = tuple[str, str, int, Mapping[str, str]]
+"""One reader's row of a batch: (dedupe key, recipient, content id, substitutions)."""
+
+
 def enqueue(conn: Connection, messages: Iterable[NewMessage], *, now: datetime, domain: str) -> int:
     """Write rows in the caller's transaction; existing dedupe keys are left alone.
 
     Returns the number of new rows.
     """
     rows = [
-        {
-            **_timing(m, now),
-            "dedupe_key": m.dedupe_key,
-            "kind": m.kind,
-            "recipient": m.recipient,
-            "content_id": m.content_id,
-            "substitutions": m.substitutions,
-            "status": "queued",
-            "attempts": 0,
-            "message_id": message_id_for(m.dedupe_key, domain),
-            "created_at": now,
-            "updated_at": now,
-        }
+        (m.dedupe_key, m.kind, m.recipient, m.content_id, _encode_json(m.substitutions),
+         message_id_for(m.dedupe_key, domain), *_timing(m.not_before, m.expires_in, now))
         for m in messages
+    ]  # fmt: skip
+    return store_outboxrows.insert_rows(conn, rows, now=now)
+
+
+def enqueue_batch(
+    conn: Connection,
+    rows: Iterable[Addressed],
+    *,
+    kind: OutboxKind,
+    expires_in: timedelta,
+    not_before: datetime | None,
+    now: datetime,
+    domain: str,
+) -> int:
+    """``enqueue`` for rows of one kind and one timing (a digest run's batch): the same rows,
+    without a NewMessage per reader, and what they share is computed once."""
+    made = batch_rows(
+        rows, kind=kind, expires_in=expires_in, not_before=not_before, now=now, domain=domain
+    )
+    return write_rows(conn, made, now=now)
+
+
+def batch_rows(
+    rows: Iterable[Addressed],
+    *,
+    kind: OutboxKind,
+    expires_in: timedelta,
+    not_before: datetime | None,
+    now: datetime,
+    domain: str,
+) -> list[NewRow]:
+    """``enqueue_batch``'s rows, built without touching the database (a streamed run builds
+    the next batch while the last one is written)."""
+    start, expires = _timing(not_before, expires_in, now)
+    return [
+        (key, kind, recipient, cid, _encode_json(subs), message_id_for(key, domain), start, expires)
+        for key, recipient, cid, subs in rows
     ]
-    return store_outbox.insert_rows(conn, rows)
 
 
-def _timing(m: NewMessage, now: datetime) -> dict[str, datetime]:
-    start = now if m.not_before is None or m.not_before <= now else m.not_before
-    return {"next_attempt_at": start, "expires_at": start + m.expires_in}
+def write_rows(conn: Connection, rows: Sequence[NewRow], *, now: datetime) -> int:
+    """Rows built by ``batch_rows``, written in the caller's transaction; returns new rows."""
+    return store_outboxrows.insert_rows(conn, rows, now=now)
+
+
+def prepare_write(conn: Connection, rows: Sequence[NewRow], *, now: datetime) -> Callable[[], int]:
+    """``write_rows`` in two steps: the statement's data is formatted now; the returned call
+    writes it (→ new rows) and touches only the driver connection, so it may run on another
+    thread (store/outboxrows.prepare)."""
+    return store_outboxrows.prepare(conn, rows, now=now)
+
+
+def _timing(
+    not_before: datetime | None, expires_in: timedelta, now: datetime
+) -> tuple[datetime, datetime]:
+    """(next attempt, expiry): a held row waits until ``not_before``; its expiry runs from then."""
+    start = now if not_before is None or not_before <= now else not_before
+    return start, start + expires_in
 
 
 # --- the drain's side: claim with a lease, then mark ---

@@ -17,7 +17,7 @@ from publisher.core.errors import InputError
 from publisher.core.tokens import DEMO_SECRET
 from publisher.core.vocab import OutboxKind
 from publisher.messages import mime
-from publisher.messages.enqueue import KINDS, NewMessage, enqueue, expiry_for, store_content
+from publisher.messages.enqueue import KINDS, batch_rows, expiry_for, prepare_write, store_content
 from publisher.render.linebudget import check_values
 from publisher.render.templates import Renderer
 from publisher.store.subscribers import Recipient
@@ -64,52 +64,34 @@ class Identity:
         self, *, subscriber_id: int, name: str, email: str, now: datetime
     ) -> dict[str, str]:
         """Per-recipient values in wire form; a different unsubscribe token per recipient."""
-        unsub = tokens.make(self.secret, "unsubscribe", (subscriber_id,), now=now)
-        prefs = tokens.make(self.secret, "preferences", (subscriber_id,), now=now)
-        values = {
-            mime.TO: mime.address(name, email),
-            mime.UNSUBSCRIBE_URL: f"{self.base_url}/u/{unsub}",
-            # Tokens are URL-safe already; only the space needs escaping.
-            mime.UNSUBSCRIBE_MAILTO: f"{self.unsubscribe_mailto}?subject=unsubscribe%20{unsub}",
-            mime.PREFERENCES_URL: f"{self.base_url}/preferences/{prefs}",
-        }
-        # Each fits its placeholder's line budget (render/linebudget.py), or no row is written.
-        check_values(values)
+        return self.personaliser(now)(subscriber_id, name, email)
+
+    def personaliser(self, now: datetime) -> Callable[[int, str, str], dict[str, str]]:
+        """``substitutions`` for many readers at one time, its signers bound once: (subscriber
+        id, name, email) → values."""
+        unsubscribe = tokens.signer(self.secret, "unsubscribe", now=now)
+        preferences = tokens.signer(self.secret, "preferences", now=now)
+        base, mailto = self.base_url, self.unsubscribe_mailto
+
+        def values(subscriber_id: int, name: str, email: str) -> dict[str, str]:
+            unsub = unsubscribe(subscriber_id)
+            found = {
+                mime.TO: mime.address(name, email),
+                mime.UNSUBSCRIBE_URL: f"{base}/u/{unsub}",
+                # Tokens are URL-safe already; only the space needs escaping.
+                mime.UNSUBSCRIBE_MAILTO: f"{mailto}?subject=unsubscribe%20{unsub}",
+                mime.PREFERENCES_URL: f"{base}/preferences/{preferences(subscriber_id)}",
+            }
+            # Each fits its placeholder's line budget (render/linebudget.py), or no row is written.
+            check_values(found)
+            return found
+
         return values
 
 
 def personal_links() -> dict[str, str]:
     """What the renderer puts where per-recipient links go."""
     return {"preferences": mime.PREFERENCES_URL, "unsubscribe": mime.UNSUBSCRIBE_URL}
-
-
-def messages(
-    identity: Identity,
-    *,
-    recipients: Sequence[Recipient],
-    content_id: int,
-    dedupe_prefix: str,
-    kind: OutboxKind,
-    now: datetime,
-    not_before: datetime | None = None,
-    extra: Callable[[Recipient], dict[str, str]] | None = None,
-) -> list[NewMessage]:
-    """``extra``: more per-recipient values (e.g. analytics' reader part of tracked links)."""
-    return [
-        NewMessage(
-            dedupe_key=f"{dedupe_prefix}{r.id}",
-            kind=kind,
-            recipient=to_ascii(r.email),
-            content_id=content_id,
-            substitutions=identity.substitutions(
-                subscriber_id=r.id, name=r.name, email=r.email, now=now
-            )
-            | (extra(r) if extra else {}),
-            expires_in=identity.expiries[kind],
-            not_before=not_before,
-        )
-        for r in recipients
-    ]
 
 
 def store_and_enqueue(
@@ -166,21 +148,38 @@ def enqueue_groups(
 ) -> int:
     """``enqueue_stored`` for several stored contents at once (content id → its readers), in
     one statement: a streamed run's batch spans every variant; returns new rows."""
-    batch = [
-        m
+    return prepare_groups(
+        conn, identity, groups=groups, dedupe_prefix=dedupe_prefix, kind=kind, now=now,
+        not_before=not_before, extra=extra,
+    )()  # fmt: skip
+
+
+def prepare_groups(
+    conn: Connection,
+    identity: Identity,
+    *,
+    groups: Mapping[int, Sequence[Recipient]],
+    dedupe_prefix: str,
+    kind: OutboxKind,
+    now: datetime,
+    not_before: datetime | None = None,
+    extra: Callable[[Recipient], dict[str, str]] | None = None,
+) -> Callable[[], int]:
+    """``enqueue_groups`` in two steps: the rows are built (tokens signed, values checked)
+    now, and the returned call writes them, returning new rows, possibly on another thread
+    while the caller builds the next batch (streamed.fan_out's overlap)."""
+    values = identity.personaliser(now)
+    rows = [
+        (f"{dedupe_prefix}{r.id}", to_ascii(r.email), content_id,
+         values(r.id, r.name, r.email) | extra(r) if extra else values(r.id, r.name, r.email))
         for content_id, recipients in groups.items()
-        for m in messages(
-            identity,
-            recipients=recipients,
-            content_id=content_id,
-            dedupe_prefix=dedupe_prefix,
-            kind=kind,
-            now=now,
-            not_before=not_before,
-            extra=extra,
-        )
-    ]
-    return enqueue(conn, batch, now=now, domain=identity.message_id_domain)
+        for r in recipients
+    ]  # fmt: skip
+    made = batch_rows(
+        rows, kind=kind, expires_in=identity.expiries[kind], not_before=not_before, now=now,
+        domain=identity.message_id_domain,
+    )  # fmt: skip
+    return prepare_write(conn, made, now=now)
 
 
 def renderer_for(settings: Settings) -> Renderer:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -34,24 +33,6 @@ def get_content(conn: Connection, content_id: int) -> bytes:
     return bytes(
         conn.execute(select(contents.c.body).where(contents.c.id == content_id)).scalar_one()
     )
-
-
-def insert_rows(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert outbox rows; an existing dedupe_key is skipped. Returns how many were new."""
-    inserted = 0
-    # One statement with executemany parameters: SQLAlchemy batches it ("insertmanyvalues")
-    # with a cached compiled form. A .values(list) statement is recompiled per chunk, which
-    # cost ~12 s for 50,000 rows.
-    stmt = dialect_insert(conn)(outbox).on_conflict_do_nothing(index_elements=[outbox.c.dedupe_key])
-    # RETURNING, because rowcount is -1 for this statement on psycopg.
-    stmt = stmt.returning(outbox.c.id)
-    for start in range(0, len(rows), _CHUNK):
-        chunk = [
-            {**r, "substitutions": json.dumps(r["substitutions"], ensure_ascii=False)}
-            for r in rows[start : start + _CHUNK]
-        ]
-        inserted += len(conn.execute(stmt, chunk).all())
-    return inserted
 
 
 # --- claiming and marking (the drain) ---
