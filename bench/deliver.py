@@ -103,9 +103,11 @@ def purge_step(name: str, url: str, rows: int) -> None:
     claimer.join()
     if done.returncode != 0:
         sys.exit(f"outbox purge failed: {done.stderr[-2000:]}")
-    print(f"  {name:<10} purge      {seconds:6.1f} s  ({done.stdout.strip()}); "
-          f"{len(waits)} claims meanwhile, longest {1000 * max(waits, default=0):.0f} ms "
-          f"(target ≤ 30 s, claims not blocked)")
+    print(
+        f"  {name:<10} purge      {seconds:6.1f} s  ({done.stdout.strip()}); "
+        f"{len(waits)} claims meanwhile, longest {1000 * max(waits, default=0):.0f} ms "
+        f"(target ≤ 30 s, claims not blocked)"
+    )
 
 
 def one_run(run: int, names: list[str], server: Any, sink: kit.Sink, args: argparse.Namespace,

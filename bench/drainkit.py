@@ -147,7 +147,9 @@ class Sink:
         out = subprocess.run(
             ["grep", "-a", "^X-Rcpt-Args: ", str(self.dump)], capture_output=True, text=True
         )
-        found = Counter(line[len("X-Rcpt-Args: <") :].split(">")[0] for line in out.stdout.split("\n") if line)
+        found = Counter(
+            line[len("X-Rcpt-Args: <") :].split(">")[0] for line in out.stdout.split("\n") if line
+        )
         self.dump.unlink()
         return found
 
@@ -179,14 +181,26 @@ def sqlite_url(workdir: Path, name: str) -> str:
 # --- the measured drain, in its own process ---
 
 
-def run_child(url: str, port: int, *, rate: float = 0, profile: str = "", rows: int = 0) -> dict[str, Any]:
+def run_child(
+    url: str, port: int, *, rate: float = 0, profile: str = "", rows: int = 0
+) -> dict[str, Any]:
     """Drain ``url`` to the sink on ``port`` in a child process; its JSON report."""
     proc = start_child(url, port, rate=rate, profile=profile, rows=rows)
     return finish_child(proc)
 
 
-def start_child(url: str, port: int, *, rate: float = 0, profile: str = "", rows: int = 0) -> subprocess.Popen[str]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), url, str(port), str(rate), profile, str(rows)]
+def start_child(
+    url: str, port: int, *, rate: float = 0, profile: str = "", rows: int = 0
+) -> subprocess.Popen[str]:
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        url,
+        str(port),
+        str(rate),
+        profile,
+        str(rows),
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
