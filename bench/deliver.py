@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import drainkit as kit  # noqa: E402
+import drainkit as kit
 
 
 async def baseline(port: int, rows: int) -> float:
@@ -96,8 +96,8 @@ def purge_step(name: str, url: str, rows: int) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
     env.update(PYTHONPATH=str(kit.ROOT), PUBLISHER_DEMO="true", PUBLISHER_DATABASE_URL=url)
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "publisher", "outbox", "purge",
-                           "--older-than", "1s"], env=env, capture_output=True, text=True)  # fmt: skip
+    cmd = [sys.executable, "-m", "publisher", "outbox", "purge", "--older-than", "1s"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
     stop.set()
     claimer.join()

@@ -8,6 +8,7 @@ and peak RSS are its own, against Postfix's smtp-sink started here (never postfi
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import resource
@@ -245,7 +246,7 @@ def drain_child(url: str, port: int, rate: float, profile: str, rows: int) -> No
         report = asyncio.run(drain.run(until_empty=True))
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     marks = [t0, *stamps]
-    per_step = [step / (b - a) for a, b in zip(marks, marks[1:], strict=False)]
+    per_step = [step / (b - a) for a, b in itertools.pairwise(marks)]
     print(json.dumps({"sent": report.sent, "seconds": elapsed, "cpu": cpu,
                       "rss_mb": peak_rss_mb(), "per_100k": per_step}))  # fmt: skip
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,10 +47,30 @@ def requeue_failed(
         return store_outbox.requeue_failed(conn, kind=kind, now=now, expires_at=expires_at)
 
 
-def purge(engine: Engine, *, before: datetime) -> tuple[int, int]:
-    """Delete finished rows older than `before` and unused contents: (rows, contents)."""
+def purge(
+    engine: Engine,
+    *,
+    before: datetime,
+    batch: int = store_outbox.PURGE_BATCH,
+    on_batch: Callable[[int], None] | None = None,
+) -> tuple[int, int]:
+    """Delete finished rows older than `before` and unused contents: (rows, contents).
+
+    One transaction per ``batch`` rows, so a purge of a million rows never holds the
+    database's write lock (SQLite) for long: drains claim and mark between batches.
+    ``on_batch`` gets the rows deleted so far after each commit.
+    """
+    rows, after = 0, 0
+    while after is not None:
+        with engine.begin() as conn:
+            deleted, after = store_outbox.purge_batch(
+                conn, before=before, after_id=after, limit=batch
+            )
+        rows += deleted
+        if on_batch is not None and deleted:
+            on_batch(rows)
     with engine.begin() as conn:
-        return store_outbox.purge(conn, before=before)
+        return rows, store_outbox.purge_contents(conn, before=before)
 
 
 def queued_count(engine: Engine) -> int:

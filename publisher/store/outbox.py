@@ -356,16 +356,50 @@ def requeue_failed(
     return total
 
 
-def purge(conn: Connection, *, before: datetime) -> tuple[int, int]:
-    """Delete finished rows last touched before ``before``, then contents nobody points at."""
-    rows = conn.execute(
-        delete(outbox).where(outbox.c.status.in_(_FINAL), outbox.c.updated_at < before)
-    ).rowcount
+PURGE_BATCH = 5000
+
+
+def purge_batch(
+    conn: Connection, *, before: datetime, after_id: int, limit: int = PURGE_BATCH
+) -> tuple[int, int | None]:
+    """Delete up to ``limit`` finished rows last touched before ``before``, the first ones
+    with an id above ``after_id``. Returns (rows deleted, the id to continue after, or None
+    when no finished row is left to look at).
+
+    Walks the primary key: each batch starts where the last one stopped, so a purge reads
+    the table once however many batches it takes, and never touches live rows.
+    """
+    q = (
+        select(outbox.c.id)
+        .where(outbox.c.id > after_id, outbox.c.status.in_(_FINAL), outbox.c.updated_at < before)
+        .order_by(outbox.c.id)
+        .limit(limit)
+    )
+    ids = [int(i) for i in conn.execute(q).scalars()]
+    if not ids:
+        return 0, None
+    deleted = int(conn.execute(delete(outbox).where(_among(conn, outbox.c.id, ids))).rowcount)
+    return deleted, (ids[-1] if len(ids) == limit else None)
+
+
+def purge_contents(conn: Connection, *, before: datetime) -> int:
+    """Delete contents created before ``before`` that no outbox row points at."""
     used = select(outbox.c.content_id).distinct()
-    orphans = conn.execute(
-        delete(contents).where(contents.c.created_at < before, contents.c.id.not_in(used))
-    ).rowcount
-    return rows, orphans
+    return int(
+        conn.execute(
+            delete(contents).where(contents.c.created_at < before, contents.c.id.not_in(used))
+        ).rowcount
+    )
+
+
+def purge(conn: Connection, *, before: datetime) -> tuple[int, int]:
+    """Delete finished rows last touched before ``before``, then contents nobody points at,
+    all in the caller's transaction (outboxstatus.purge commits batch by batch instead)."""
+    rows, after = 0, 0
+    while after is not None:
+        deleted, after = purge_batch(conn, before=before, after_id=after)
+        rows += deleted
+    return rows, purge_contents(conn, before=before)
 
 
 # --- cancelling what waits for a reader who is gone (helper cli, issue 12.7) ---
