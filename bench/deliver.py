@@ -117,11 +117,15 @@ def one_run(run: int, names: list[str], server: Any, sink: kit.Sink, args: argpa
         url = database_url(name, server, workdir, run)
         filled = kit.fill(url, args.rows)
         profile = args.profile if args.profile and name == names[0] and run == 0 else ""
+        db_cpu = kit.server_cpu(server if name == "postgresql" else None)
         got = kit.run_child(url, sink.port, profile=profile, rows=args.rows)
+        db_cpu = kit.server_cpu(server if name == "postgresql" else None) - db_cpu
         got["rate"] = got["sent"] / got["seconds"]
         out[name] = got
+        sent = max(got["sent"], 1)
+        server_part = f" + server {1000 * db_cpu / sent:.3f}" if db_cpu else ""
         print(f"  {name:<10} drain  {got['rate']:8.0f} msg/s  ({got['sent']} rows, "
-              f"{1000 * got['cpu'] / max(got['sent'], 1):.3f} ms CPU/msg, peak RSS "
+              f"{1000 * got['cpu'] / sent:.3f}{server_part} ms CPU/msg, peak RSS "
               f"{got['rss_mb']:.0f} MB; filled in {filled:.1f} s)")  # fmt: skip
         if got["per_100k"]:
             rates = got["per_100k"]

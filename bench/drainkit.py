@@ -175,6 +175,26 @@ def postgres() -> Iterator[Any]:
         server.stop()
 
 
+def server_cpu(server: Any) -> float:
+    """CPU seconds used so far by a PostgreSQL server (postmaster and its backends), from
+    /proc: the database's share of a drain's cost, which the drain's own CPU leaves out."""
+    if server is None:
+        return 0.0
+    master = (server.dir / "data" / "postmaster.pid").read_text().split()[0]
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == master:  # its own, and its backends' that have ended
+            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        elif fields[1] == master:  # a backend still running
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def sqlite_url(workdir: Path, name: str) -> str:
     return f"sqlite:///{workdir / name}"
 
