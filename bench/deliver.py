@@ -133,6 +133,9 @@ def one_run(run: int, names: list[str], server: Any, sink: kit.Sink, args: argpa
                   + f"  (last/first {rates[-1] / rates[0]:.2f}, target ≥ 0.90)")  # fmt: skip
         if args.purge and run == args.runs - 1:
             purge_step(name, url, args.rows)
+    if args.no_source:
+        out["source"] = float("nan")
+        return out
     out["source"] = smtp_source(sink.port, args.rows)
     print(f"  smtp-source -d -s 8   {out['source']:8.0f} msg/s")
     return out
@@ -163,6 +166,7 @@ def main() -> None:
     parser.add_argument("--databases", default="", help="sqlite,postgresql (default: both, "
                         "PostgreSQL when its binaries exist)")  # fmt: skip
     parser.add_argument("--purge", action="store_true", help="then purge the sent rows")
+    parser.add_argument("--no-source", action="store_true", help="skip smtp-source (1M runs)")
     parser.add_argument("--profile", default="", help="cProfile the first drain to this file")
     args = parser.parse_args()
     if not kit.have_postfix_tools():
