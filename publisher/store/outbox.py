@@ -359,27 +359,26 @@ def requeue_failed(
 PURGE_BATCH = 5000
 
 
-def purge_batch(
-    conn: Connection, *, before: datetime, after_id: int, limit: int = PURGE_BATCH
-) -> tuple[int, int | None]:
-    """Delete up to ``limit`` finished rows last touched before ``before``, the first ones
-    with an id above ``after_id``. Returns (rows deleted, the id to continue after, or None
-    when no finished row is left to look at).
+def last_id(conn: Connection) -> int:
+    """The highest outbox id (0 when empty): where a purge stops."""
+    return int(conn.execute(select(func.max(outbox.c.id))).scalar() or 0)
 
-    Walks the primary key: each batch starts where the last one stopped, so a purge reads
-    the table once however many batches it takes, and never touches live rows.
+
+def purge_batch(conn: Connection, *, before: datetime, after_id: int, span: int) -> int:
+    """Delete the finished rows last touched before ``before`` among ids ``after_id + 1`` to
+    ``after_id + span``; returns how many.
+
+    A range of the primary key, one statement: a purge walks the table once, in order, and
+    each batch costs the same however many rows are left (a query for "the next n finished
+    rows" would read the status index past the ones already deleted, and sort).
     """
-    q = (
-        select(outbox.c.id)
-        .where(outbox.c.id > after_id, outbox.c.status.in_(_FINAL), outbox.c.updated_at < before)
-        .order_by(outbox.c.id)
-        .limit(limit)
+    stmt = delete(outbox).where(
+        outbox.c.id > after_id,
+        outbox.c.id <= after_id + span,
+        outbox.c.status.in_(_FINAL),
+        outbox.c.updated_at < before,
     )
-    ids = [int(i) for i in conn.execute(q).scalars()]
-    if not ids:
-        return 0, None
-    deleted = int(conn.execute(delete(outbox).where(_among(conn, outbox.c.id, ids))).rowcount)
-    return deleted, (ids[-1] if len(ids) == limit else None)
+    return int(conn.execute(stmt).rowcount)
 
 
 def purge_contents(conn: Connection, *, before: datetime) -> int:
@@ -395,10 +394,9 @@ def purge_contents(conn: Connection, *, before: datetime) -> int:
 def purge(conn: Connection, *, before: datetime) -> tuple[int, int]:
     """Delete finished rows last touched before ``before``, then contents nobody points at,
     all in the caller's transaction (outboxstatus.purge commits batch by batch instead)."""
-    rows, after = 0, 0
-    while after is not None:
-        deleted, after = purge_batch(conn, before=before, after_id=after)
-        rows += deleted
+    top, rows = last_id(conn), 0
+    for after in range(0, top, PURGE_BATCH):
+        rows += purge_batch(conn, before=before, after_id=after, span=PURGE_BATCH)
     return rows, purge_contents(conn, before=before)
 
 
