@@ -15,6 +15,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    literal_column,
     or_,
     select,
     update,
@@ -94,13 +95,20 @@ _CLAIMED_COLUMNS = (
 )
 
 
-def _due_ranges(owner: str, now: datetime) -> list[ColumnElement[bool]]:
-    """Lapsed leases of other drains, then due deferred rows, then due queued rows."""
+def _is(status: OutboxStatus) -> ColumnElement[bool]:
+    """``status = '<status>'`` written inline: a partial index (migration 0018) serves only a
+    query with its very predicate on SQLite, and a bound parameter would not match it."""
+    return outbox.c.status == literal_column(f"'{status}'")
+
+
+def _due_ranges(owner: str, now: datetime) -> list[tuple[ColumnElement[bool], Any]]:
+    """(condition, order) of each claim range: lapsed leases of other drains (by lease end),
+    then due deferred rows, then due queued rows (by due time), each on its partial index."""
     not_mine = or_(outbox.c.lease_owner.is_(None), outbox.c.lease_owner != owner)
     return [
-        and_(outbox.c.status == "sending", outbox.c.lease_until < now, not_mine),
-        and_(outbox.c.status == "deferred", outbox.c.next_attempt_at <= now),
-        and_(outbox.c.status == "queued", outbox.c.next_attempt_at <= now),
+        (and_(_is("sending"), outbox.c.lease_until < now, not_mine), outbox.c.lease_until),
+        (and_(_is("deferred"), outbox.c.next_attempt_at <= now), outbox.c.next_attempt_at),
+        (and_(_is("queued"), outbox.c.next_attempt_at <= now), outbox.c.next_attempt_at),
     ]
 
 
@@ -119,7 +127,8 @@ def claim(
     One ``UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING`` per range: a single round trip,
     no id list sent back and forth. PostgreSQL: the inner select locks its rows FOR UPDATE
     SKIP LOCKED, so concurrent drains never take the same row. SQLite has one writer.
-    One indexed range per status (status, next_attempt_at), never a scan past sent rows.
+    One range per status, each on its partial index (migration 0018), never a scan past sent
+    rows or, on PostgreSQL, past the dead versions of rows already claimed.
     A drain never gets back a row it already holds, even when that lease ran out: the row
     is still in its memory and would go out twice.
     """
@@ -134,15 +143,10 @@ def claim(
         "updated_at": now,
     }
     rows: list[dict[str, Any]] = []
-    for cond in _due_ranges(owner, now):
+    for cond, order in _due_ranges(owner, now):
         if len(rows) >= limit:
             break
-        due = (
-            select(outbox.c.id)
-            .where(cond)
-            .order_by(outbox.c.status, outbox.c.next_attempt_at)
-            .limit(limit - len(rows))
-        )
+        due = select(outbox.c.id).where(cond).order_by(order).limit(limit - len(rows))
         if pg:
             due = due.with_for_update(skip_locked=True)
         stmt = (
