@@ -59,7 +59,7 @@ def purge(
 
     One transaction per ``batch`` ids, so a purge of a million rows never holds the write
     lock for long: drains claim and mark between batches. SQLite's lock is not fair (a
-    waiting writer polls), so there each batch is followed by a pause of a quarter of its
+    waiting writer polls), so there each batch is followed by a pause of an eighth of its
     own time, a window the others' next try falls into. ``on_batch`` gets the rows deleted
     so far after each commit that deleted some.
     """
@@ -75,7 +75,7 @@ def purge(
         if on_batch is not None and deleted:
             on_batch(rows)
         if yielding:
-            time.sleep((time.monotonic() - started) / 4)
+            time.sleep((time.monotonic() - started) / 8)
     with engine.begin() as conn:
         return rows, store_outbox.purge_contents(conn, before=before)
 
