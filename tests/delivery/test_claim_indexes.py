@@ -33,7 +33,7 @@ def _alembic(engine: Engine, action: str, revision: str) -> None:
 
 def test_migration_adds_the_partial_indexes_and_matches_the_schema(any_engine: Engine) -> None:
     assert current_revision(any_engine) is not None
-    assert PARTIAL <= _indexes(any_engine)
+    assert _indexes(any_engine) >= PARTIAL
     with any_engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert not [d for d in diff if "outbox" in repr(d)]
@@ -50,8 +50,8 @@ def test_claim_reads_its_ranges_on_the_partial_indexes(
         sql = str(q.compile(any_engine, compile_kwargs={"literal_binds": True}))
         with any_engine.connect() as conn:
             if any_engine.dialect.name == "sqlite":
-                rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}").all()
-                plans.append(" ".join(str(r[-1]) for r in rows))
+                found = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}").all()
+                plans.append(" ".join(str(r[-1]) for r in found))
             else:
                 conn.execute(text("SET enable_seqscan = off"))  # a tiny table: force the choice
                 plans.append(" ".join(str(r[0]) for r in conn.exec_driver_sql(f"EXPLAIN {sql}")))
@@ -60,10 +60,10 @@ def test_claim_reads_its_ranges_on_the_partial_indexes(
     assert "ix_outbox_queued_due" in plans[2]
     # And a claim still takes due rows, in order.
     with any_engine.begin() as conn:
-        rows = store_outbox.claim(
+        claimed = store_outbox.claim(
             conn, owner="me", now=now, lease_until=now + timedelta(minutes=5), limit=12
         )
-    assert [r["id"] for r in rows] == list(range(1, 13))
+    assert [r["id"] for r in claimed] == list(range(1, 13))
     assert statuses(any_engine) == {"sending": 12, "queued": 18}
 
 
@@ -71,4 +71,4 @@ def test_downgrade_drops_them_and_upgrade_brings_them_back(any_engine: Engine) -
     _alembic(any_engine, "downgrade", "0017")
     assert not PARTIAL & _indexes(any_engine)
     _alembic(any_engine, "upgrade", "head")
-    assert PARTIAL <= _indexes(any_engine)
+    assert _indexes(any_engine) >= PARTIAL
