@@ -9,6 +9,7 @@ from datetime import datetime
 
 from publisher.core.vocab import OutboxKind
 from publisher.store import outbox as store_outbox
+from publisher.store import outboxpurge as store_purge
 from publisher.store.stats import outbox_depth as _outbox_depth
 from publisher.store.types import Engine
 
@@ -52,7 +53,7 @@ def purge(
     engine: Engine,
     *,
     before: datetime,
-    batch: int = store_outbox.PURGE_BATCH,
+    batch: int = store_purge.PURGE_BATCH,
     on_batch: Callable[[int], None] | None = None,
 ) -> tuple[int, int]:
     """Delete finished rows older than `before` and unused contents: (rows, contents).
@@ -64,20 +65,20 @@ def purge(
     so far after each commit that deleted some.
     """
     with engine.connect() as conn:
-        top = store_outbox.last_id(conn)
+        top = store_purge.last_id(conn)
     rows = 0
     yielding = engine.dialect.name == "sqlite"
     for after in range(0, top, batch):
         started = time.monotonic()
         with engine.begin() as conn:
-            deleted = store_outbox.purge_batch(conn, before=before, after_id=after, span=batch)
+            deleted = store_purge.purge_batch(conn, before=before, after_id=after, span=batch)
         rows += deleted
         if on_batch is not None and deleted:
             on_batch(rows)
         if yielding:
             time.sleep((time.monotonic() - started) / 8)
     with engine.begin() as conn:
-        return rows, store_outbox.purge_contents(conn, before=before)
+        return rows, store_purge.purge_contents(conn, before=before)
 
 
 def queued_count(engine: Engine) -> int:
