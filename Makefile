@@ -29,9 +29,10 @@ test: lint pytest
 demo: $(STAMP)
 	$(BIN)/publisher demo
 
-# Each prints its figures beside its baseline; see bench/README.md.
+# Each prints its figures beside its baseline; see bench/README.md. deliver and scaledrain
+# also run on PostgreSQL when its binaries are under /usr/lib/postgresql (and say so if not).
 bench: $(STAMP)
-	for b in intake feeds deliver digest web daemon console; do $(BIN)/python bench/$$b.py || exit 1; done
+	for b in intake feeds deliver scaledrain digest web daemon console; do $(BIN)/python bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,105 +1,44 @@
-"""Delivery speed against Postfix's smtp-sink: our drain vs smtp-source vs plain aiosmtplib.
+"""Delivery speed against Postfix's smtp-sink: our drain on SQLite and PostgreSQL, beside
+smtp-source and plain aiosmtplib, in one run.
 
-    PYTHONPATH=. python bench/deliver.py [--rows 100000] [--baseline-rows 20000]
+    PYTHONPATH=. python bench/deliver.py [--rows 100000] [--runs 3]
+        [--databases sqlite,postgresql] [--purge] [--profile drain.prof]
 
-Our figure is end to end: claim → personalise → send (8 pipelined connections) → mark sent,
-on a real SQLite outbox. The drain runs in a child process so its peak RSS is its own.
-This script (for the baseline) is the only place besides publisher/delivery/mailer.py that
-imports aiosmtplib.
+Our figure is end to end: claim → personalise (a ~36.5 KB digest, 30 per-reader values) →
+send (8 pipelined connections) → mark sent, on a real outbox, in a child process
+(bench/drainkit.py) so that its CPU and peak RSS are its own. Each run fills a fresh outbox
+per database, drains it, then times ``smtp-source -d -s 8`` with the same size to the same
+sink; the ratios are per run and their median. With 200,000 rows or more each drain prints
+its rate per 100,000 (the sustained target: the last within 10 % of the first). ``--purge``
+then deletes the sent rows with ``publisher outbox purge`` while another connection keeps
+claiming, and says how long the claims waited. PostgreSQL is started from Debian's binaries
+(tests/pgserver.py); without them, only SQLite runs, and the script says so.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import resource
-import shutil
-import socket
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-SINK = "/usr/sbin/smtp-sink"
-SOURCE = "/usr/sbin/smtp-source"
-POOL = 8
-SIZE = 30_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def body() -> bytes:
-    """A ~30 KB digest-like message with per-recipient placeholders."""
-    head = (
-        b"From: =?utf-8?b?7ZWc67mb7J2867O0?= <news@news.example.kr>\r\nTo: %%TO%%\r\n"
-        b"Subject: =?utf-8?b?7Jik64qY7J2YIOuJtOyKpA==?=\r\nMessage-ID: %%MESSAGE_ID%%\r\n"
-        b"List-Unsubscribe: <%%UNSUBSCRIBE_URL%%>\r\nMIME-Version: 1.0\r\n"
-        b"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
-    )
-    line = "<p>오늘의 주요 뉴스: 정부, 내년 예산안 발표 %%NAME%%님</p>\r\n".encode()
-    text = head + line * 10
-    filler = b"<p>" + b"x" * 70 + b"</p>\r\n"
-    while len(text) < SIZE - 200:
-        text += filler
-    return text + b'<a href="%%UNSUBSCRIBE_URL%%">unsubscribe</a>\r\n'
-
-
-def fill(db: str, rows: int) -> None:
-    from publisher.core.clock import SystemClock
-    from publisher.messages.enqueue import NewMessage, enqueue, store_content
-    from publisher.store.db import make_engine
-    from publisher.store.migrate import upgrade
-
-    engine = make_engine(db)
-    upgrade(engine)
-    now = SystemClock().now()
-    with engine.begin() as conn:
-        cid = store_content(conn, key="bench:v1", kind="digest", body=body(), now=now)
-        for start in range(0, rows, 5000):
-            enqueue(conn, (
-                NewMessage(dedupe_key=f"digest:bench:subscriber:{i}", kind="digest",
-                           recipient=f"reader{i}@example.kr", content_id=cid,
-                           substitutions={"%%TO%%": f"reader{i}@example.kr",
-                                          "%%NAME%%": f"독자{i}",
-                                          "%%UNSUBSCRIBE_URL%%": f"https://news.example.kr/u/t{i:08d}"})
-                for i in range(start, min(rows, start + 5000))
-            ), now=now, domain="news.example.kr")  # fmt: skip
-    engine.dispose()
-
-
-def drain_child(db: str, port: int) -> None:
-    """Child process: drain the outbox; print rate, CPU and peak RSS as JSON."""
-    from publisher.core.clock import SystemClock
-    from publisher.delivery.drain import DeliverConfig, Drain
-    from publisher.delivery.mailer import Mailer
-    from publisher.store.db import make_engine
-
-    engine = make_engine(db)
-    config = DeliverConfig(
-        sender="bounces@news.example.kr", pool_size=POOL, rate=0, mark_batch=200,
-        lease=timedelta(minutes=15),
-    )  # fmt: skip
-    drain = Drain(engine, Mailer(f"smtp://127.0.0.1:{port}", pool_size=POOL), SystemClock(),
-                  config=config)  # fmt: skip
-    cpu0, t0 = time.process_time(), time.perf_counter()
-    report = asyncio.run(drain.run(until_empty=True))
-    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"sent": report.sent, "seconds": elapsed, "cpu": cpu, "rss_mb": rss_mb}))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import drainkit as kit
 
 
 async def baseline(port: int, rows: int) -> float:
+    """Plain aiosmtplib: 8 clients, one message at a time each, no database."""
     import aiosmtplib
 
-    message = body()
-    clients = [aiosmtplib.SMTP(hostname="127.0.0.1", port=port) for _ in range(POOL)]
+    message = kit.body()
+    clients = [aiosmtplib.SMTP(hostname="127.0.0.1", port=port) for _ in range(kit.POOL)]
     await asyncio.gather(*(c.connect() for c in clients))
 
     async def run(client: aiosmtplib.SMTP, share: int) -> None:
@@ -107,8 +46,8 @@ async def baseline(port: int, rows: int) -> float:
             await client.sendmail("bounces@news.example.kr", [f"r{i}@example.kr"], message)
 
     t0 = time.perf_counter()
-    await asyncio.gather(*(run(c, rows // POOL) for c in clients))
-    rate = (rows // POOL * POOL) / (time.perf_counter() - t0)
+    await asyncio.gather(*(run(c, rows // kit.POOL) for c in clients))
+    rate = (rows // kit.POOL * kit.POOL) / (time.perf_counter() - t0)
     for c in clients:
         c.close()
     return rate
@@ -116,53 +55,137 @@ async def baseline(port: int, rows: int) -> float:
 
 def smtp_source(port: int, rows: int) -> float:
     t0 = time.perf_counter()
-    cmd = [SOURCE, "-d", "-s", str(POOL), "-l", str(SIZE), "-m", str(rows), f"127.0.0.1:{port}"]
+    cmd = [kit.SOURCE, "-d", "-s", str(kit.POOL), "-l", str(kit.SIZE), "-m", str(rows),
+           f"127.0.0.1:{port}"]  # fmt: skip
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return rows / (time.perf_counter() - t0)
+
+
+def database_url(name: str, server: Any, workdir: Path, run: int) -> str:
+    if name == "postgresql":
+        return str(server.new_database())
+    return kit.sqlite_url(workdir, f"bench{run}.db")
+
+
+def claims_during(url: str, stop: threading.Event, waits: list[float]) -> None:
+    """Claim (and hand back) a few queued rows every 20 ms until ``stop``; record each wait."""
+    from publisher.core.clock import SystemClock
+    from publisher.store import outbox as store_outbox
+    from publisher.store.db import make_engine
+
+    engine, clock = make_engine(url), SystemClock()
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        with engine.begin() as conn:
+            now = clock.now()
+            rows = store_outbox.claim(conn, owner="bench-claimer", now=now, lease_until=now,
+                                      limit=10)  # fmt: skip
+            store_outbox.release(conn, [r["id"] for r in rows], now=now)
+        waits.append(time.perf_counter() - t0)
+        stop.wait(0.02)
+    engine.dispose()
+
+
+def purge_step(name: str, url: str, rows: int) -> None:
+    """``outbox purge`` of the sent rows while claims go on; prints time and claim waits."""
+    kit.fill(url, 2000, start=rows)  # live rows for the claimer
+    time.sleep(1.1)  # the sent rows are then older than --older-than 1s
+    stop, waits = threading.Event(), list[float]()
+    claimer = threading.Thread(target=claims_during, args=(url, stop, waits))
+    claimer.start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISHER_")}
+    env.update(PYTHONPATH=str(kit.ROOT), PUBLISHER_DEMO="true", PUBLISHER_DATABASE_URL=url)
+    t0 = time.perf_counter()
+    cmd = [sys.executable, "-m", "publisher", "outbox", "purge", "--older-than", "1s"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    stop.set()
+    claimer.join()
+    if done.returncode != 0:
+        sys.exit(f"outbox purge failed: {done.stderr[-2000:]}")
+    print(
+        f"  {name:<10} purge      {seconds:6.1f} s  ({done.stdout.strip()}); "
+        f"{len(waits)} claims meanwhile, longest {1000 * max(waits, default=0):.0f} ms "
+        f"(target ≤ 30 s, claims not blocked)"
+    )
+
+
+def one_run(run: int, names: list[str], server: Any, sink: kit.Sink, args: argparse.Namespace,
+            workdir: Path) -> dict[str, Any]:  # fmt: skip
+    out: dict[str, Any] = {}
+    for name in names:
+        url = database_url(name, server, workdir, run)
+        filled = kit.fill(url, args.rows)
+        profile = args.profile if args.profile and name == names[0] and run == 0 else ""
+        db_cpu = kit.server_cpu(server if name == "postgresql" else None)
+        got = kit.run_child(url, sink.port, profile=profile, rows=args.rows)
+        db_cpu = kit.server_cpu(server if name == "postgresql" else None) - db_cpu
+        got["rate"] = got["sent"] / got["seconds"]
+        out[name] = got
+        sent = max(got["sent"], 1)
+        server_part = f" + server {1000 * db_cpu / sent:.3f}" if db_cpu else ""
+        print(f"  {name:<10} drain  {got['rate']:8.0f} msg/s  ({got['sent']} rows, "
+              f"{1000 * got['cpu'] / sent:.3f}{server_part} ms CPU/msg, peak RSS "
+              f"{got['rss_mb']:.0f} MB; filled in {filled:.1f} s)")  # fmt: skip
+        if got["per_100k"]:
+            rates = got["per_100k"]
+            print(f"  {name:<10} per 100k " + " ".join(f"{r:.0f}" for r in rates)
+                  + f"  (last/first {rates[-1] / rates[0]:.2f}, target ≥ 0.90)")  # fmt: skip
+        if args.purge and run == args.runs - 1:
+            purge_step(name, url, args.rows)
+    if args.no_source:
+        out["source"] = float("nan")
+        return out
+    out["source"] = smtp_source(sink.port, args.rows)
+    print(f"  smtp-source -d -s 8   {out['source']:8.0f} msg/s")
+    return out
+
+
+def summary(runs: list[dict[str, Any]], names: list[str], base: float) -> None:
+    print(f"message size          {len(kit.body())} bytes, {kit.POOL} connections, "
+          f"{len(runs)} run(s)")  # fmt: skip
+    for name in names:
+        rates = [r[name]["rate"] for r in runs]
+        ratios = [r[name]["rate"] / r["source"] for r in runs]
+        print(f"{name:<10} drain      {statistics.median(rates):8.0f} msg/s median; to "
+              f"smtp-source " + " ".join(f"{x:.2f}" for x in ratios)
+              + f", median {statistics.median(ratios):.2f} (target ≥ 1.0 on SQLite)")  # fmt: skip
+    print(f"smtp-source           {statistics.median(r['source'] for r in runs):8.0f} msg/s median")
+    print(f"plain aiosmtplib x8   {base:8.0f} msg/s")
+    if {"sqlite", "postgresql"} <= set(names):
+        ratios = [r["postgresql"]["rate"] / r["sqlite"]["rate"] for r in runs]
+        print("postgresql/sqlite     " + " ".join(f"{x:.2f}" for x in ratios)
+              + f", median {statistics.median(ratios):.2f} (target ≥ 0.90)")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--baseline-rows", type=int, default=20_000)
-    parser.add_argument("--child", nargs=2, metavar=("DB", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument("--databases", default="", help="sqlite,postgresql (default: both, "
+                        "PostgreSQL when its binaries exist)")  # fmt: skip
+    parser.add_argument("--purge", action="store_true", help="then purge the sent rows")
+    parser.add_argument("--no-source", action="store_true", help="skip smtp-source (1M runs)")
+    parser.add_argument("--profile", default="", help="cProfile the first drain to this file")
     args = parser.parse_args()
-    if args.child:
-        drain_child(args.child[0], int(args.child[1]))
-        return
-    if not (shutil.which(SINK) and shutil.which(SOURCE)):
+    if not kit.have_postfix_tools():
         sys.exit("smtp-sink/smtp-source not found: apt-get install postfix (don't start it)")
-    port = free_port()
-    sink = subprocess.Popen(
-        [SINK, "-u", "root", f"127.0.0.1:{port}", "1000"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        time.sleep(0.3)
-        with tempfile.TemporaryDirectory() as tmp:
-            db = f"sqlite:///{Path(tmp) / 'bench.db'}"
-            t0 = time.perf_counter()
-            fill(db, args.rows)
-            print(f"enqueued {args.rows} rows in {time.perf_counter() - t0:.1f} s")
-            out = subprocess.run(
-                [sys.executable, __file__, "--child", db, str(port)],
-                check=True, capture_output=True, text=True,
-            )  # fmt: skip
-            ours = json.loads(out.stdout.strip().splitlines()[-1])
-        source = smtp_source(port, args.rows)
-        base = asyncio.run(baseline(port, args.baseline_rows))
-    finally:
-        sink.terminate()
-        sink.wait()
-    rate = ours["sent"] / ours["seconds"]
-    print(f"message size          {len(body())} bytes, {POOL} connections")
-    print(f"publisher drain       {rate:8.0f} msg/s  ({ours['sent']} rows, "
-          f"{1000 * ours['cpu'] / max(ours['sent'], 1):.3f} ms CPU/msg, "
-          f"peak RSS {ours['rss_mb']:.0f} MB)")  # fmt: skip
-    print(f"smtp-source -d -s 8   {source:8.0f} msg/s  ({args.rows} messages)")
-    print(f"plain aiosmtplib x8   {base:8.0f} msg/s  ({args.baseline_rows} messages)")
-    print(f"ratio to smtp-source  {rate / source:8.2f}  (target ≥ 1.0)")
-    print(f"ratio to aiosmtplib   {rate / base:8.2f}")
+    names = [n for n in (args.databases or "sqlite,postgresql").split(",") if n]
+    with tempfile.TemporaryDirectory() as tmp, kit.postgres() as server:
+        if server is None and "postgresql" in names:
+            print("PostgreSQL binaries not found under /usr/lib/postgresql: SQLite only")
+            names.remove("postgresql")
+        sink = kit.Sink()
+        try:
+            runs = []
+            for run in range(args.runs):
+                print(f"run {run + 1}:")
+                runs.append(one_run(run, names, server, sink, args, Path(tmp)))
+            base = asyncio.run(baseline(sink.port, args.baseline_rows))
+        finally:
+            sink.stop()
+    summary(runs, names, base)
 
 
 if __name__ == "__main__":

@@ -30,8 +30,8 @@ from publisher.digests.selection import latest_due
 from publisher.feeds.build import FeedBuilder
 from publisher.feeds.publish import published_articles, run_feeds
 from publisher.intake.polling import run_collect
+from publisher.messages import outboxstatus
 from publisher.store import cleanup, stats
-from publisher.store import outbox as store_outbox
 from publisher.store import webhooks as store_webhooks
 from publisher.syndication.run import EVERY as SYNDICATION_EVERY
 from publisher.syndication.run import configured as syndication_configured
@@ -126,9 +126,10 @@ class JobTable(SideJobs):
             now = self.app.clock.now()
 
             def run() -> str:
+                # Batch by batch, each its own commit: the drains keep claiming meanwhile.
+                rows, _ = outboxstatus.purge(self.app.engine, before=now - OUTBOX_TTL)
                 with self.app.engine.begin() as conn:
                     pending = cleanup.purge_pending_subscribers(conn, before=now - PENDING_TTL)
-                    rows, _ = store_outbox.purge(conn, before=now - OUTBOX_TTL)
                     folded = cleanup.rollup_views(conn, before=now - VIEWS_HOURLY_TTL)
                     hooks = store_webhooks.purge_delivered(conn, before=now - OUTBOX_TTL)
                 return (

@@ -49,10 +49,12 @@ class Personaliser:
             self.add(item.content_id, self._load(item.content_id))
             variant = self._variants[item.content_id]
         subs = item.substitutions
-        fast = all(k in variant.wire.names or _PLACEHOLDER.fullmatch(k) for k in subs)
+        names = variant.wire.names
+        fast = subs.keys() <= names or all(k in names or _PLACEHOLDER.fullmatch(k) for k in subs)
         # Values spliced into prepared (dot-stuffed) bytes must not start a line: no line
         # breaks and no leading dot. Anything else goes the slow way and is stuffed whole.
-        plain = not any(v[:1] == "." or "\r" in v or "\n" in v for v in subs.values())
+        joined = "\0".join(subs.values())
+        plain = not ("\r" in joined or "\n" in joined or any(v[:1] == "." for v in subs.values()))
         if fast and plain and self.transform is None:
             return variant.wire.fill(item)
         message = enqueue.personalise(variant.raw, item)

@@ -193,19 +193,28 @@ class Wire(asyncio.Protocol):
         self.reads += 1
         buf = self._buf
         buf += data
-        pos = 0
-        while (end := buf.find(b"\n", pos)) >= 0:
-            line = bytes(buf[pos:end]).rstrip(b"\r").decode("utf-8", "replace")
-            pos = end + 1
-            self._lines.append(line[4:])
-            if len(line) < 4 or line[3] != "-":
-                code = int(line[:3]) if line[:3].isdigit() else 0
+        end = buf.rfind(b"\n")
+        if end < 0:
+            return
+        complete = bytes(buf[: end + 1])
+        del buf[: end + 1]
+        # A pipelined stream brings several replies per read (the last message's 250 and the
+        # next envelope's three): one split, and a single-line reply is never joined.
+        for raw in complete.split(b"\n")[:-1]:
+            line = raw.rstrip(b"\r").decode("utf-8", "replace")
+            if len(line) >= 4 and line[3] == "-":
+                self._lines.append(line[4:])
+                continue
+            code = int(line[:3]) if line[:3].isdigit() else 0
+            if self._lines:
+                self._lines.append(line[4:])
                 text = "\n".join(self._lines).strip()
-                self._replies.append(Reply(code, text))
                 self._lines = []
-                if code == 421 and self.closing is None:  # RFC 5321 4.2.2: it will hang up
-                    self.closing = f"421 {text}"[:500]
-        del buf[:pos]
+            else:
+                text = line[4:].strip()
+            self._replies.append(Reply(code, text))
+            if code == 421 and self.closing is None:  # RFC 5321 4.2.2: it will hang up
+                self.closing = f"421 {text}"[:500]
         self._wake()
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -324,19 +324,29 @@ class Template:
 
     def __init__(self, body: bytes) -> None:
         self.parts = _PLACEHOLDER.split(body)
-        self.names = {p.decode("ascii") for p in self.parts[1::2]}
+        # Where each placeholder stands, by name: a digest repeats a few names many times
+        # (a reader's part of every tracked link), so a fill looks each value up once.
+        self.slots: dict[str, list[int]] = {}
+        for i in range(1, len(self.parts), 2):
+            self.slots.setdefault(self.parts[i].decode("ascii"), []).append(i)
+        self.names = set(self.slots)
 
     def fill(self, item: Claimed) -> bytes:
-        values: dict[str, bytes] = {MESSAGE_ID_PLACEHOLDER: item.message_id.encode()}
-        for name, value in item.substitutions.items():
-            if "\r" in value or "\n" in value:
-                raise SubstitutionError(f"substitution {name}: value contains a line break")
-            values[name] = value.encode("utf-8")
         parts = self.parts[:]
-        for i in range(1, len(parts), 2):
-            found = values.get(parts[i].decode("ascii"))
-            if found is not None:
-                parts[i] = found
+        subs = item.substitutions
+        for name, where in self.slots.items():
+            if name == MESSAGE_ID_PLACEHOLDER:
+                value = item.message_id
+            else:
+                found = subs.get(name)
+                if found is None:
+                    continue
+                if "\r" in found or "\n" in found:
+                    raise SubstitutionError(f"substitution {name}: value contains a line break")
+                value = found
+            data = value.encode("utf-8")
+            for i in where:
+                parts[i] = data
         return b"".join(parts)
 
 

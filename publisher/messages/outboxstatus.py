@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from publisher.core.vocab import OutboxKind
 from publisher.store import outbox as store_outbox
+from publisher.store import outboxpurge as store_purge
 from publisher.store.stats import outbox_depth as _outbox_depth
 from publisher.store.types import Engine
 
@@ -46,10 +49,36 @@ def requeue_failed(
         return store_outbox.requeue_failed(conn, kind=kind, now=now, expires_at=expires_at)
 
 
-def purge(engine: Engine, *, before: datetime) -> tuple[int, int]:
-    """Delete finished rows older than `before` and unused contents: (rows, contents)."""
+def purge(
+    engine: Engine,
+    *,
+    before: datetime,
+    batch: int = store_purge.PURGE_BATCH,
+    on_batch: Callable[[int], None] | None = None,
+) -> tuple[int, int]:
+    """Delete finished rows older than `before` and unused contents: (rows, contents).
+
+    One transaction per ``batch`` ids, so a purge of a million rows never holds the write
+    lock for long: drains claim and mark between batches. SQLite's lock is not fair (a
+    waiting writer polls), so there each batch is followed by a pause of an eighth of its
+    own time, a window the others' next try falls into. ``on_batch`` gets the rows deleted
+    so far after each commit that deleted some.
+    """
+    with engine.connect() as conn:
+        top = store_purge.last_id(conn)
+    rows = 0
+    yielding = engine.dialect.name == "sqlite"
+    for after in range(0, top, batch):
+        started = time.monotonic()
+        with engine.begin() as conn:
+            deleted = store_purge.purge_batch(conn, before=before, after_id=after, span=batch)
+        rows += deleted
+        if on_batch is not None and deleted:
+            on_batch(rows)
+        if yielding:
+            time.sleep((time.monotonic() - started) / 8)
     with engine.begin() as conn:
-        return store_outbox.purge(conn, before=before)
+        return rows, store_purge.purge_contents(conn, before=before)
 
 
 def queued_count(engine: Engine) -> int:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 from sqlalchemy.engine.default import DefaultExecutionContext
 
@@ -267,3 +268,13 @@ __all__ = [
     "metadata",
     "syndicationschema",
 ]
+
+# --- the drain's claim ranges (issue 19, migration 0018) ---
+# Partial indexes on the live statuses only: the claim's ranges stay small as sent rows (and,
+# on PostgreSQL, dead row versions) pile up. Their predicates are literal, as in the claim.
+for _name, _column, _where in (
+    ("ix_outbox_queued_due", outbox.c.next_attempt_at, "status = 'queued'"),
+    ("ix_outbox_deferred_due", outbox.c.next_attempt_at, "status = 'deferred'"),
+    ("ix_outbox_leases", outbox.c.lease_until, "status = 'sending'"),
+):
+    Index(_name, outbox.c.status, _column, sqlite_where=text(_where), postgresql_where=text(_where))

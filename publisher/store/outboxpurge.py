@@ -1,0 +1,53 @@
+"""Purging the outbox: finished rows in batches of the primary key, then unused contents."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, func, select
+
+from publisher.store.outbox import FINAL
+from publisher.store.schema import contents, outbox
+
+PURGE_BATCH = 5000
+
+
+def last_id(conn: Connection) -> int:
+    """The highest outbox id (0 when empty): where a purge stops."""
+    return int(conn.execute(select(func.max(outbox.c.id))).scalar() or 0)
+
+
+def purge_batch(conn: Connection, *, before: datetime, after_id: int, span: int) -> int:
+    """Delete the finished rows last touched before ``before`` among ids ``after_id + 1`` to
+    ``after_id + span``; returns how many.
+
+    A range of the primary key, one statement: a purge walks the table once, in order, and
+    each batch costs the same however many rows are left (a query for "the next n finished
+    rows" would read the status index past the ones already deleted, and sort).
+    """
+    stmt = delete(outbox).where(
+        outbox.c.id > after_id,
+        outbox.c.id <= after_id + span,
+        outbox.c.status.in_(FINAL),
+        outbox.c.updated_at < before,
+    )
+    return int(conn.execute(stmt).rowcount)
+
+
+def purge_contents(conn: Connection, *, before: datetime) -> int:
+    """Delete contents created before ``before`` that no outbox row points at."""
+    used = select(outbox.c.content_id).distinct()
+    return int(
+        conn.execute(
+            delete(contents).where(contents.c.created_at < before, contents.c.id.not_in(used))
+        ).rowcount
+    )
+
+
+def purge(conn: Connection, *, before: datetime) -> tuple[int, int]:
+    """Delete finished rows last touched before ``before``, then contents nobody points at,
+    all in the caller's transaction (outboxstatus.purge commits batch by batch instead)."""
+    top, rows = last_id(conn), 0
+    for after in range(0, top, PURGE_BATCH):
+        rows += purge_batch(conn, before=before, after_id=after, span=PURGE_BATCH)
+    return rows, purge_contents(conn, before=before)

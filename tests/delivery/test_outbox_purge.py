@@ -1,0 +1,80 @@
+"""`outbox purge` deletes in batches, each its own commit: drains keep claiming meanwhile."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Engine, event, update
+
+from publisher.core.clock import FixedClock
+from publisher.messages import outboxstatus
+from publisher.messages.enqueue import claim
+from publisher.store.db import make_engine
+from publisher.store.schema import outbox
+from tests.outboxkit import fill, statuses
+
+
+def _finish(engine: Engine, clock: FixedClock, sent: int, failed: int) -> None:
+    """The first ``sent`` rows sent and the next ``failed`` failed, a week ago."""
+    old = clock.now() - timedelta(days=7)
+    with engine.begin() as conn:
+        conn.execute(
+            update(outbox).where(outbox.c.id <= sent).values(status="sent", updated_at=old)
+        )
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.id > sent, outbox.c.id <= sent + failed)
+            .values(status="failed", updated_at=old)
+        )
+
+
+def _impatient(url: str) -> Engine:
+    """An engine that gives up at once on a locked SQLite database (no busy wait)."""
+    eng = make_engine(url)
+    if eng.dialect.name == "sqlite":
+
+        @event.listens_for(eng, "connect")
+        def no_wait(dbapi_conn: object, _record: object) -> None:
+            dbapi_conn.execute("PRAGMA busy_timeout=0")  # type: ignore[attr-defined]
+
+    return eng
+
+
+def test_purge_commits_each_batch_so_a_claim_gets_through(
+    any_engine: Engine, clock: FixedClock
+) -> None:
+    fill(any_engine, clock, 260)
+    _finish(any_engine, clock, sent=230, failed=10)  # 20 rows stay queued
+    other = _impatient(any_engine.url.render_as_string(hide_password=False))
+    claimed: list[int] = []
+    seen: list[int] = []
+
+    def between_batches(done: int) -> None:
+        seen.append(done)
+        # Another drain claims while the purge is under way: it would fail at once
+        # ("database is locked") if the purge still held its write transaction.
+        with other.begin() as conn:
+            items, _ = claim(conn, owner=f"other{done}", now=clock.now(),
+                             lease=timedelta(minutes=5), limit=2)  # fmt: skip
+        claimed.extend(i.id for i in items)
+
+    rows, _contents = outboxstatus.purge(
+        any_engine, before=clock.now() - timedelta(days=1), batch=100, on_batch=between_batches
+    )
+    other.dispose()
+    assert rows == 240
+    assert seen == [100, 200, 240]
+    assert len(claimed) == 6  # a claim between every two batches, each one served
+    assert statuses(any_engine) == {"queued": 14, "sending": 6}
+
+
+def test_purge_keeps_recent_and_live_rows(any_engine: Engine, clock: FixedClock) -> None:
+    fill(any_engine, clock, 30)
+    _finish(any_engine, clock, sent=10, failed=0)
+    with any_engine.begin() as conn:  # sent today: kept
+        conn.execute(
+            update(outbox).where(outbox.c.id > 25).values(status="sent", updated_at=clock.now())
+        )
+    rows, _ = outboxstatus.purge(any_engine, before=clock.now() - timedelta(days=1), batch=3)
+    assert rows == 10
+    assert statuses(any_engine) == {"queued": 15, "sent": 5}
