@@ -72,15 +72,19 @@ def fan_out(
         out = Sender(send, pool)
         contents: dict[str, int] = {}
         recipients = 0
-        for r in people:
-            variant = grouper.variant_for(r)
-            if variant is None:
-                continue
-            recipients += 1
-            cid = contents.get(variant.key)
-            if cid is None:
-                cid = contents[variant.key] = content_for(variant, len(contents) + 1)
-            out.add(cid, r, batch or BATCH)
+        try:
+            for r in people:
+                variant = grouper.variant_for(r)
+                if variant is None:
+                    continue
+                recipients += 1
+                cid = contents.get(variant.key)
+                if cid is None:
+                    cid = contents[variant.key] = content_for(variant, len(contents) + 1)
+                out.add(cid, r, batch or BATCH)
+        except Exception as exc:
+            out.raise_flight_error(exc)
+            raise
         enqueued = out.finish()
     return FannedOut(grouper.variants, recipients, enqueued, grouper.skipped)
 
@@ -119,6 +123,18 @@ class Sender:
             return
         self._collect()
         self._flight = self._pool.submit(write)
+
+    def raise_flight_error(self, exc: Exception) -> None:
+        """The run's thread failed while a write was in flight: if that write failed, its
+        error is the cause (on PostgreSQL the run's next statement then only reads "current
+        transaction is aborted"), so it is raised, with the run's error as its context."""
+        flight, self._flight = self._flight, None
+        if flight is None:
+            return
+        try:
+            flight.result()
+        except Exception as cause:
+            raise cause from exc
 
     def _collect(self) -> None:
         if self._flight is not None:

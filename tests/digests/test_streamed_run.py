@@ -10,6 +10,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -153,3 +154,34 @@ def test_overlapped_batches_go_in_order_on_one_worker_and_a_failure_surfaces() -
                 out.add(0, r, 2)
             out.finish()
     assert len(sent) == 3  # nothing after the failed batch
+
+
+def test_a_failed_write_is_the_error_the_run_reports_not_what_followed_it() -> None:
+    """On PostgreSQL a batch's failed write aborts the transaction, and the run's own next
+    statement then fails with "current transaction is aborted": the run must report the
+    write's error, the one that says what went wrong (review)."""
+    failed = threading.Event()
+
+    def send(groups: dict[int, list[Recipient]]) -> Callable[[], int]:
+        def write() -> int:
+            failed.set()
+            raise RuntimeError("division by zero")  # what the database said of the batch
+
+        return write
+
+    class OneVariantPerPair:
+        variants, skipped = 2, 0
+
+        def variant_for(self, r: Recipient) -> SimpleNamespace:
+            return SimpleNamespace(key=str(r.id // 2))
+
+    def content_for(variant: object, number: int) -> int:
+        if number > 1:  # the run's next statement, once the batch's write has failed
+            assert failed.wait(30)
+            raise RuntimeError("current transaction is aborted")
+        return 1
+
+    readers = [Recipient(i, f"r{i}@example.kr", "", (), None) for i in range(4)]
+    with pytest.raises(RuntimeError, match="division by zero"):
+        streamed.fan_out(OneVariantPerPair(), iter(readers), content_for=content_for,  # type: ignore[arg-type]
+                         send=send, batch=2, overlap=True)  # fmt: skip
