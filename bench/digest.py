@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,9 @@ from publisher.store.db import make_engine  # noqa: E402
 from publisher.store.migrate import upgrade  # noqa: E402
 from publisher.store.schema import contents, outbox  # noqa: E402
 from tests.pgserver import PgServer, pg_bin  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from drainkit import peak_rss_mb  # noqa: E402  (one home for the child's own peak RSS)
 
 DUE = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
 NOW = DUE + timedelta(seconds=30)
@@ -132,18 +134,6 @@ def people(rnd: random.Random, start: int, stop: int) -> list[dict[str, object]]
             }
         )
     return out
-
-
-def peak_rss_mb() -> float:
-    """This process's own peak RSS. Not ru_maxrss: Linux carries the parent's high-water mark
-    across fork and exec into it, so a child of a big parent would report the parent's."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def child(url: str) -> None:
