@@ -83,5 +83,9 @@ def purge(
     except ParseError as exc:
         raise fail(f"--older-than: {exc}") from None
     with open_app() as pub:
-        rows, contents = outboxstatus.purge(pub.engine, before=pub.clock.now() - age)
+        try:
+            before = pub.clock.now() - age
+        except OverflowError:
+            raise fail(f"--older-than: {older_than} reaches before the year 1") from None
+        rows, contents = outboxstatus.purge(pub.engine, before=before)
     console.print(f"purged {rows} row(s) and {contents} unused content(s)")

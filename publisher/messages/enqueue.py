@@ -370,7 +370,9 @@ def fill(template: bytes, substitutions: Mapping[str, str], message_id: str) -> 
     for name, value in substitutions.items():
         if ("\r" in value or "\n" in value) and name.encode() in head:
             raise SubstitutionError(f"substitution {name}: header value contains a line break")
-    values = {MESSAGE_ID_PLACEHOLDER: message_id, **substitutions}
+    # The row's Message-ID always: it is what the outbox records and inbound mail is matched
+    # by, and Template.fill (the drain's fast path) does the same.
+    values = {**substitutions, MESSAGE_ID_PLACEHOLDER: message_id}
 
     # One pass: a value is never searched again, so a placeholder a reader typed into a value
     # (a share note, an imported name) stays literal text instead of being filled in turn.

@@ -58,20 +58,27 @@ def purge(
 ) -> tuple[int, int]:
     """Delete finished rows older than `before` and unused contents: (rows, contents).
 
-    One transaction per ``batch`` ids, so a purge of a million rows never holds the write
-    lock for long: drains claim and mark between batches. SQLite's lock is not fair (a
-    waiting writer polls), so there each batch is followed by a pause of an eighth of its
-    own time, a window the others' next try falls into. ``on_batch`` gets the rows deleted
-    so far after each commit that deleted some.
+    One transaction per ``batch`` rows (a range of ids holding that many), so a purge of a
+    million rows never holds the write lock for long: drains claim and mark between batches.
+    SQLite's lock is not fair (a waiting writer polls), so there each batch is followed by a
+    pause of an eighth of its own time, a window the others' next try falls into.
+    ``on_batch`` gets the rows deleted so far after each commit that deleted some.
     """
     with engine.connect() as conn:
         top = store_purge.last_id(conn)
-    rows = 0
+    rows = after = 0
     yielding = engine.dialect.name == "sqlite"
-    for after in range(0, top, batch):
+    while True:
         started = time.monotonic()
+        # Read apart from the write: on SQLite a transaction that reads, then writes, fails
+        # at once (not after busy_timeout) when another writer committed in between.
+        with engine.connect() as conn:
+            end = store_purge.range_end(conn, after_id=after, span=batch, last=top)
+        if end is None:
+            break
         with engine.begin() as conn:
-            deleted = store_purge.purge_batch(conn, before=before, after_id=after, span=batch)
+            deleted = store_purge.purge_batch(conn, before=before, after_id=after, span=end - after)
+        after = end
         rows += deleted
         if on_batch is not None and deleted:
             on_batch(rows)

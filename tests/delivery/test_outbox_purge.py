@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import Engine, event, update
+import pytest
+from sqlalchemy import Connection, Engine, event, update
+from typer.testing import CliRunner
 
+from publisher.cli import app
 from publisher.core.clock import FixedClock
 from publisher.messages import outboxstatus
 from publisher.messages.enqueue import claim
+from publisher.store import outboxpurge as store_purge
 from publisher.store.db import make_engine
 from publisher.store.schema import outbox
 from tests.outboxkit import fill, statuses
@@ -78,3 +83,34 @@ def test_purge_keeps_recent_and_live_rows(any_engine: Engine, clock: FixedClock)
     rows, _ = outboxstatus.purge(any_engine, before=clock.now() - timedelta(days=1), batch=3)
     assert rows == 10
     assert statuses(any_engine) == {"queued": 15, "sent": 5}
+
+
+def test_purge_walks_the_rows_there_are_not_the_ids_ever_used(
+    any_engine: Engine, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A site's ids climb by its list size every day: a purge that stepped through the ids
+    from 0 would commit thousands of empty batches a night, more every year (review)."""
+    fill(any_engine, clock, 5)
+    with any_engine.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.id == 5).values(id=20_000_000))
+    _finish(any_engine, clock, sent=3, failed=0)
+    with any_engine.begin() as conn:  # the high row finished too
+        conn.execute(update(outbox).where(outbox.c.id == 20_000_000).values(
+            status="sent", updated_at=clock.now() - timedelta(days=7)))  # fmt: skip
+    batches: list[tuple[int, int]] = []
+    real = store_purge.purge_batch
+
+    def counted(conn: Connection, *, before: datetime, after_id: int, span: int) -> int:
+        batches.append((after_id, span))
+        return real(conn, before=before, after_id=after_id, span=span)
+
+    monkeypatch.setattr(store_purge, "purge_batch", counted)
+    rows, _ = outboxstatus.purge(any_engine, before=clock.now() - timedelta(days=1), batch=2)
+    assert rows == 4 and len(batches) == 3  # five rows, two a batch: not 10 million batches
+    assert statuses(any_engine) == {"queued": 1}
+
+
+def test_purge_of_an_age_before_the_year_1_is_a_clear_error(tmp_path: Path) -> None:
+    env = {"PUBLISHER_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"}
+    result = CliRunner().invoke(app, ["outbox", "purge", "--older-than", "99999999d"], env=env)
+    assert result.exit_code == 2 and "--older-than" in result.output, result.output
