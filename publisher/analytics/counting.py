@@ -23,9 +23,11 @@ own clicks.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 
 from publisher.analytics import sketch
 from publisher.analytics.links import Target
@@ -36,7 +38,10 @@ from publisher.store import clicks as store_clicks
 from publisher.store.clicks import ClickBatch, ClickKey, ReaderClick
 from publisher.store.types import Engine
 
+log = logging.getLogger(__name__)
+
 MAX_SEEN = 500_000  # (link, client) pairs per generation: about 50 MB
+MAX_HELD = 500_000  # reader rows, and unique clients, kept for a store that is down
 # Clicks kept per message for the burst rule: enough to see ``burst_links`` links, and a
 # flood on one message (a per-reader link from rotating User-Agents) costs O(1) per click.
 MAX_GROUP = 64
@@ -312,6 +317,19 @@ class ClickRecorder:
         if written is not None:
             self._forget.append((row, written))
 
+    def _bound_held(self) -> None:
+        """While the store is down, what waits for it stays bounded (locked): the oldest
+        reader rows and the unique-client sets go first, each loss logged at ERROR; the
+        counts themselves are per link and hour, bounded already."""
+        over = len(self._readers) - MAX_HELD
+        if over > 0:
+            for number in list(islice(self._readers, over)):
+                del self._readers[number]
+            log.error("clicks: the store is down; %d readers' clicks dropped from memory", over)
+        if sum(len(seen) for seen in self._clients.values()) > MAX_HELD:
+            self._clients = {}
+            log.error("clicks: the store is down; unique clients since then dropped from memory")
+
     def flush(self) -> int:
         """Write what is buffered in one transaction; returns the clicks stored (net)."""
         with self._lock:
@@ -350,6 +368,7 @@ class ClickRecorder:
                 self._forget = forget + self._forget
                 for number, _row in self._forget:  # taken back meanwhile: never to be written
                     self._readers.pop(number, None)
+                self._bound_held()
             raise
         self.stats.stored += stored
         return stored

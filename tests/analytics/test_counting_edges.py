@@ -4,6 +4,7 @@ per-reader links, and a flood on one reader's message."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -11,11 +12,14 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import Engine, func, select
 
+from publisher.analytics import counting
 from publisher.analytics.counting import MAX_GROUP, Click, ClickRecorder
 from publisher.analytics.scanners import Scanners
 from publisher.core.clock import FixedClock
 from publisher.core.config import Settings
+from publisher.store import clicks as store_clicks
 from publisher.store.clickschema import reader_clicks
+from publisher.store.db import StoreError
 from tests.analytics.clickkit import READERS, ClickWeb, counts, open_clicks
 from tests.webkit import web_settings
 
@@ -97,3 +101,28 @@ def test_a_flood_on_one_readers_message_keeps_a_bounded_group(engine: Engine) ->
                               at=start + timedelta(milliseconds=i)))  # fmt: skip
     assert max(len(g) for g in recorder._recent.values()) <= MAX_GROUP + 1
     assert recorder.stats.human <= 2  # the third link made it a burst
+
+
+def test_while_the_store_is_down_held_clicks_stay_bounded(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Flushes that fail keep what they took for the next try; reader rows and unique
+    clients are per click, so they are capped (oldest first, at ERROR); counts are kept."""
+    monkeypatch.setattr(counting, "MAX_HELD", 10)
+    recorder = ClickRecorder(engine, Scanners.load(), per_reader=True, auto_flush=False)
+    start = datetime(2026, 11, 24, 9, tzinfo=UTC)
+    for i in range(30):
+        recorder.record(Click(target=(1, 1, 1, 10), client=f"198.51.100.{i}", user_agent="UA",
+                              reader=i + 1, at=start + timedelta(seconds=10 * i)))  # fmt: skip
+    real = store_clicks.write_batch
+
+    def down(*args: object, **kwargs: object) -> int:
+        raise StoreError("database_url: cannot write: disk I/O error")
+
+    monkeypatch.setattr(store_clicks, "write_batch", down)
+    with pytest.raises(StoreError):
+        recorder.flush()
+    assert len(recorder._readers) == 10 and recorder._clients == {}
+    assert any(r.levelno == logging.ERROR and "dropped" in r.getMessage() for r in caplog.records)
+    monkeypatch.setattr(store_clicks, "write_batch", real)
+    assert recorder.flush() == 30  # every click still counted
