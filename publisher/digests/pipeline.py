@@ -178,12 +178,7 @@ def _enqueue_run(
         return _store_variant(conn, renderer, identity, digest, w, run_id, v, queued, rules,
                               tracking.render_args(number))  # fmt: skip
 
-    def send(groups: dict[int, list[Recipient]]) -> Callable[[], int]:
-        return fanout.prepare_groups(
-            conn, identity, groups=groups, dedupe_prefix=prefix, kind="digest", now=queued,
-            not_before=_hold_until(rules, queued), extra=tracking.extra,
-        )  # fmt: skip
-
+    send = _sender(conn, identity, prefix, rules, tracking, queued)
     done = streamed.fan_out(grouper, streamed.readers(conn, digest), content_for=content_for,
                             send=None if hold else send,
                             overlap=streamed.overlaps(conn))  # fmt: skip
@@ -255,12 +250,7 @@ def enqueue_approved(
                                  tracking.render_args(run.variant_count + number))  # fmt: skip
         return cid
 
-    def send(groups: dict[int, list[Recipient]]) -> Callable[[], int]:
-        return fanout.prepare_groups(
-            conn, identity, groups=groups, dedupe_prefix=prefix, kind="digest", now=now,
-            not_before=_hold_until(rules, now), extra=tracking.extra,
-        )  # fmt: skip
-
+    send = _sender(conn, identity, prefix, rules, tracking, now)
     done = streamed.fan_out(grouper, streamed.readers(conn, digest), content_for=content_for,
                             send=send, overlap=streamed.overlaps(conn))  # fmt: skip
     enqueued, recipients = done.enqueued, done.recipients
@@ -269,6 +259,26 @@ def enqueue_approved(
         recipients=recipients, items=len(articles), now=now,
     )  # fmt: skip
     return enqueued, recipients
+
+
+def _sender(
+    conn: Connection,
+    identity: fanout.Identity,
+    prefix: str,
+    rules: ads.Rules | None,
+    tracking: Tracking,
+    now: datetime,
+) -> streamed.Send:
+    """A run's batches of readers → their outbox rows, built now and written by the call
+    returned (streamed.fan_out may run it on its worker)."""
+
+    def send(groups: dict[int, list[Recipient]]) -> Callable[[], int]:
+        return fanout.prepare_groups(
+            conn, identity, groups=groups, dedupe_prefix=prefix, kind="digest", now=now,
+            not_before=_hold_until(rules, now), extra=tracking.extra,
+        )  # fmt: skip
+
+    return send
 
 
 def _already(conn: Connection, digest_id: str, w: selection.Window) -> RunResult:

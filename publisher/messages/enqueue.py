@@ -80,24 +80,6 @@ def enqueue(conn: Connection, messages: Iterable[NewMessage], *, now: datetime, 
     return store_outboxrows.insert_rows(conn, rows, now=now)
 
 
-def enqueue_batch(
-    conn: Connection,
-    rows: Iterable[Addressed],
-    *,
-    kind: OutboxKind,
-    expires_in: timedelta,
-    not_before: datetime | None,
-    now: datetime,
-    domain: str,
-) -> int:
-    """``enqueue`` for rows of one kind and one timing (a digest run's batch): the same rows,
-    without a NewMessage per reader, and what they share is computed once."""
-    made = batch_rows(
-        rows, kind=kind, expires_in=expires_in, not_before=not_before, now=now, domain=domain
-    )
-    return write_rows(conn, made, now=now)
-
-
 def batch_rows(
     rows: Iterable[Addressed],
     *,
@@ -107,7 +89,9 @@ def batch_rows(
     now: datetime,
     domain: str,
 ) -> list[NewRow]:
-    """``enqueue_batch``'s rows, built without touching the database (a streamed run builds
+    """``enqueue``'s rows for readers of one kind and one timing (a digest run's batch),
+    without a NewMessage per reader, what they share computed once, and built without
+    touching the database (a streamed run builds
     the next batch while the last one is written)."""
     start, expires = _timing(not_before, expires_in, now)
     return [

@@ -109,48 +109,9 @@ def store_and_enqueue(
 ) -> int:
     """Store one variant's bytes once and give each recipient a row; returns new rows."""
     cid = store_content(conn, key=content_key, kind=kind, body=body, now=now)
-    return enqueue_stored(
-        conn, identity, content_id=cid, recipients=recipients, dedupe_prefix=dedupe_prefix,
-        kind=kind, now=now, not_before=not_before, extra=extra,
-    )  # fmt: skip
-
-
-def enqueue_stored(
-    conn: Connection,
-    identity: Identity,
-    *,
-    content_id: int,
-    recipients: list[Recipient],
-    dedupe_prefix: str,
-    kind: OutboxKind,
-    now: datetime,
-    not_before: datetime | None = None,
-    extra: Callable[[Recipient], dict[str, str]] | None = None,
-) -> int:
-    """One row per recipient for content already stored (a run approved after it was
-    rendered); returns new rows."""
-    return enqueue_groups(
-        conn, identity, groups={content_id: recipients}, dedupe_prefix=dedupe_prefix,
-        kind=kind, now=now, not_before=not_before, extra=extra,
-    )  # fmt: skip
-
-
-def enqueue_groups(
-    conn: Connection,
-    identity: Identity,
-    *,
-    groups: Mapping[int, Sequence[Recipient]],
-    dedupe_prefix: str,
-    kind: OutboxKind,
-    now: datetime,
-    not_before: datetime | None = None,
-    extra: Callable[[Recipient], dict[str, str]] | None = None,
-) -> int:
-    """``enqueue_stored`` for several stored contents at once (content id → its readers), in
-    one statement: a streamed run's batch spans every variant; returns new rows."""
     return prepare_groups(
-        conn, identity, groups=groups, dedupe_prefix=dedupe_prefix, kind=kind, now=now,
-        not_before=not_before, extra=extra,
+        conn, identity, groups={cid: recipients}, dedupe_prefix=dedupe_prefix, kind=kind,
+        now=now, not_before=not_before, extra=extra,
     )()  # fmt: skip
 
 
@@ -165,7 +126,8 @@ def prepare_groups(
     not_before: datetime | None = None,
     extra: Callable[[Recipient], dict[str, str]] | None = None,
 ) -> Callable[[], int]:
-    """``enqueue_groups`` in two steps: the rows are built (tokens signed, values checked)
+    """One row per reader of each stored content (content id → its readers), in one
+    statement, in two steps: the rows are built (tokens signed, values checked)
     now, and the returned call writes them, returning new rows, possibly on another thread
     while the caller builds the next batch (streamed.fan_out's overlap)."""
     values = identity.personaliser(now)

@@ -8,9 +8,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Connection, Engine, select, text
 
-from publisher.messages.enqueue import NewMessage, enqueue, enqueue_batch, message_id_for
+from publisher.messages.enqueue import NewMessage, batch_rows, enqueue, message_id_for, write_rows
 from publisher.store import outbox as store_outbox
 from publisher.store import outboxrows
 from publisher.store.db import dialect_insert
@@ -33,12 +33,18 @@ def _batch(content_id: int, keys: range | list[int]) -> list[tuple[str, str, int
     return [(f"digest:7:{k}", f"reader{k}@example.kr", content_id, SUBS) for k in keys]
 
 
+def _write(conn: Connection, rows: list[tuple[str, str, int, dict[str, str]]],
+           hours: int = 1) -> int:  # fmt: skip
+    """A digest batch as a run writes it: rows built, then written in the caller's
+    transaction."""
+    made = batch_rows(rows, kind="digest", expires_in=timedelta(hours=hours), not_before=None,
+                      now=NOW, domain="example.kr")  # fmt: skip
+    return write_rows(conn, made, now=NOW)
+
+
 def _put(engine: Engine, rows: list[tuple[str, str, int, dict[str, str]]]) -> int:
     with engine.begin() as conn:
-        return enqueue_batch(
-            conn, rows, kind="digest", expires_in=timedelta(hours=24), not_before=None,
-            now=NOW, domain="example.kr",
-        )  # fmt: skip
+        return _write(conn, rows, hours=24)
 
 
 def _keys(engine: Engine) -> list[str]:
@@ -91,10 +97,7 @@ def test_a_rolled_back_copy_leaves_nothing_and_the_next_transaction_copies(
     cid = _content(any_engine)
     size = outboxrows.COPY_FROM + 1
     with pytest.raises(RuntimeError), any_engine.begin() as conn:
-        enqueue_batch(
-            conn, _batch(cid, range(size)), kind="digest", expires_in=timedelta(hours=1),
-            not_before=None, now=NOW, domain="example.kr",
-        )  # fmt: skip
+        _write(conn, _batch(cid, range(size)))
         raise RuntimeError("the run failed after its first batch")
     assert _keys(any_engine) == []
     assert _put(any_engine, _batch(cid, range(size))) == size
@@ -102,10 +105,7 @@ def test_a_rolled_back_copy_leaves_nothing_and_the_next_transaction_copies(
     with any_engine.begin() as conn:
         for start in (size, 2 * size):
             rows = _batch(cid, range(start, start + size))
-            assert enqueue_batch(
-                conn, rows, kind="digest", expires_in=timedelta(hours=1), not_before=None,
-                now=NOW, domain="example.kr",
-            ) == size  # fmt: skip
+            assert _write(conn, rows) == size
     assert len(_keys(any_engine)) == 3 * size
 
 
@@ -144,16 +144,10 @@ def test_bulk_rows_belong_to_the_caller_s_transaction(any_engine: Engine, size: 
     cid = _content(any_engine)
     rows = _batch(cid, range(size))
     with any_engine.connect() as conn:
-        enqueue_batch(
-            conn, rows, kind="digest", expires_in=timedelta(hours=1), not_before=None,
-            now=NOW, domain="example.kr",
-        )  # fmt: skip
+        _write(conn, rows)
         conn.rollback()
     assert _keys(any_engine) == []
     with any_engine.connect() as conn:
-        enqueue_batch(
-            conn, rows, kind="digest", expires_in=timedelta(hours=1), not_before=None,
-            now=NOW, domain="example.kr",
-        )  # fmt: skip
+        _write(conn, rows)
         conn.commit()
     assert len(_keys(any_engine)) == size
