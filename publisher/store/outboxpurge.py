@@ -49,7 +49,10 @@ def purge_batch(conn: Connection, *, before: datetime, after_id: int, span: int)
     stmt = delete(outbox).where(
         outbox.c.id > after_id,
         outbox.c.id <= after_id + span,
-        outbox.c.status.in_(FINAL),
+        # ``status || ''``, not ``status``: SQLite's planner (no statistics) otherwise takes
+        # the status index over the id range and, in every batch, walks all the finished rows
+        # left in the table: a purge grew with the square of the rows (a million: 34 s).
+        outbox.c.status.concat("").in_(FINAL),
         outbox.c.updated_at < before,
     )
     return int(conn.execute(stmt).rowcount)
