@@ -80,7 +80,7 @@ def claims_during(url: str, stop: threading.Event, waits: list[float]) -> None:
             now = clock.now()
             rows = store_outbox.claim(conn, owner="bench-claimer", now=now, lease_until=now,
                                       limit=10)  # fmt: skip
-            store_outbox.release(conn, [r["id"] for r in rows], now=now)
+            store_outbox.release(conn, [r.id for r in rows], now=now)
         waits.append(time.perf_counter() - t0)
         stop.wait(0.02)
     engine.dispose()

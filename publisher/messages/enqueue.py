@@ -185,29 +185,22 @@ def claim(
         conn, owner=owner, now=now, lease_until=now + lease, limit=limit, host=host,
         process=process,
     )  # fmt: skip
-    expired = [r["id"] for r in rows if r["expires_at"] <= now]
+    expired = [r.id for r in rows if r.expires_at <= now]
     if expired:
         store_outbox.set_final(conn, expired, status="expired", now=now)
-    live = [r for r in rows if r["expires_at"] > now]
-    listed = store_outbox.suppressions_for(conn, [r["recipient"] for r in live])
-    gone = [r["id"] for r in live if blocks(r["kind"], listed.get(r["recipient"].lower(), set()))]
+    live = [r for r in rows if r.expires_at > now]
+    listed = store_outbox.suppressions_for(conn, [r.recipient for r in live])
+    gone = [r.id for r in live if blocks(r.kind, listed.get(r.recipient.lower(), set()))]
     stopped = set(gone)
     if gone:
         store_outbox.set_final(conn, gone, status="suppressed", now=now, reply="suppressed")
+    loads = json.loads
     claimed = [
-        Claimed(
-            id=r["id"],
-            kind=r["kind"],
-            recipient=r["recipient"],
-            content_id=r["content_id"],
-            substitutions=json.loads(r["substitutions"] or "{}"),
-            message_id=r["message_id"],
-            attempts=r["attempts"],
-            expires_at=r["expires_at"],
-        )
+        Claimed(r.id, r.kind, r.recipient, r.content_id, loads(r.substitutions or "{}"),
+                r.message_id, r.attempts, r.expires_at)
         for r in live
-        if r["id"] not in stopped
-    ]
+        if r.id not in stopped
+    ]  # fmt: skip
     return claimed, len(expired) + len(gone)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -67,6 +67,19 @@ _CLAIMABLE: tuple[OutboxStatus, ...] = ("queued", "deferred")
 FINAL: tuple[OutboxStatus, ...] = ("sent", "failed", "suppressed", "expired")
 
 
+class ClaimedRow(NamedTuple):
+    """A leased row as the claim returns it: a plain tuple (no per-row dict), in this order."""
+
+    id: int
+    kind: OutboxKind
+    recipient: str
+    content_id: int
+    substitutions: str | None  # JSON {placeholder: value}
+    message_id: str
+    attempts: int
+    expires_at: datetime
+
+
 _CLAIMED_COLUMNS = (
     outbox.c.id,
     outbox.c.kind,
@@ -105,7 +118,7 @@ def claim(
     limit: int,
     host: str | None = None,
     process: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[ClaimedRow]:
     """Lease up to ``limit`` due rows (and other drains' rows whose lease ran out) to ``owner``.
 
     One ``UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING`` per range: a single round trip,
@@ -126,7 +139,7 @@ def claim(
         "attempts": outbox.c.attempts + 1,
         "updated_at": now,
     }
-    rows: list[dict[str, Any]] = []
+    rows: list[ClaimedRow] = []
     for cond, order in _due_ranges(owner, now):
         if len(rows) >= limit:
             break
@@ -139,8 +152,8 @@ def claim(
             .values(**values)
             .returning(*_CLAIMED_COLUMNS)
         )
-        rows.extend(r._asdict() for r in conn.execute(stmt))
-    rows.sort(key=lambda r: r["id"])
+        rows.extend(map(ClaimedRow._make, conn.execute(stmt)))
+    rows.sort()  # by id: a tuple sorts on its first field, and ids are unique
     return rows
 
 

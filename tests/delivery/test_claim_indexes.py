@@ -63,7 +63,7 @@ def test_claim_reads_its_ranges_on_the_partial_indexes(
         claimed = store_outbox.claim(
             conn, owner="me", now=now, lease_until=now + timedelta(minutes=5), limit=12
         )
-    assert [r["id"] for r in claimed] == list(range(1, 13))
+    assert [r.id for r in claimed] == list(range(1, 13))
     assert statuses(any_engine) == {"sending": 12, "queued": 18}
 
 
