@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -11,26 +9,19 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Select,
-    String,
-    Text,
-    Update,
     and_,
-    any_,
     bindparam,
     func,
-    literal_column,
-    or_,
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from publisher.core.addresses import canonical
 from publisher.core.vocab import OutboxKind, OutboxStatus, SuppressionScope
-from publisher.store.db import UTCDateTime, dialect_insert
-from publisher.store.schema import contents, outbox, suppressions
+from publisher.store import outboxsql as sql
+from publisher.store.db import dialect_insert
+from publisher.store.schema import contents, outbox
 
 _CHUNK = 1000
 
@@ -56,28 +47,6 @@ def get_content(conn: Connection, content_id: int) -> bytes:
 # --- claiming and marking (the drain) ---
 
 
-def _among(conn: Connection, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
-    """``column IN values`` as one parameter. An IN list of hundreds of parameters is a new
-    statement text each time, which SQLAlchemy coerces, renders and the driver parses again
-    (on PostgreSQL a third of the drain's database time, on SQLite a fifth). PostgreSQL: one
-    array (``= ANY(%s)``); SQLite: one JSON array read by ``json_each``."""
-    pg = conn.dialect.name == "postgresql"
-    return _among_param(pg, column, None, _list_param(pg, values))
-
-
-def _among_param(pg: bool, column: Any, name: str | None, value: Any = None) -> ColumnElement[bool]:
-    """``_among`` with the list as the bound parameter ``name`` (see ``_list_param``)."""
-    if pg:
-        return column == any_(bindparam(name, value, type_=ARRAY(column.type)))  # type: ignore[no-any-return]
-    listed = func.json_each(bindparam(name, value, type_=Text))
-    return column.in_(select(literal_column("value")).select_from(listed).scalar_subquery())  # type: ignore[no-any-return]
-
-
-def _list_param(pg: bool, values: Sequence[Any]) -> Any:
-    """A list as ``_among_param`` binds it: PostgreSQL an array, SQLite a JSON text."""
-    return list(values) if pg else json.dumps(list(values))
-
-
 _CLAIMABLE: tuple[OutboxStatus, ...] = ("queued", "deferred")
 FINAL: tuple[OutboxStatus, ...] = ("sent", "failed", "suppressed", "expired")
 
@@ -93,35 +62,6 @@ class ClaimedRow(NamedTuple):
     message_id: str
     attempts: int
     expires_at: datetime
-
-
-_CLAIMED_COLUMNS = (
-    outbox.c.id,
-    outbox.c.kind,
-    outbox.c.recipient,
-    outbox.c.content_id,
-    outbox.c.substitutions,
-    outbox.c.message_id,
-    outbox.c.attempts,
-    outbox.c.expires_at,
-)
-
-
-def _is(status: OutboxStatus) -> ColumnElement[bool]:
-    """``status = '<status>'`` written inline: a partial index (migration 0018) serves only a
-    query with its very predicate on SQLite, and a bound parameter would not match it."""
-    return outbox.c.status == literal_column(f"'{status}'")
-
-
-def _due_ranges(owner: Any, now: Any) -> list[tuple[ColumnElement[bool], Any]]:
-    """(condition, order) of each claim range: lapsed leases of other drains (by lease end),
-    then due deferred rows, then due queued rows (by due time), each on its partial index."""
-    not_mine = or_(outbox.c.lease_owner.is_(None), outbox.c.lease_owner != owner)
-    return [
-        (and_(_is("sending"), outbox.c.lease_until < now, not_mine), outbox.c.lease_until),
-        (and_(_is("deferred"), outbox.c.next_attempt_at <= now), outbox.c.next_attempt_at),
-        (and_(_is("queued"), outbox.c.next_attempt_at <= now), outbox.c.next_attempt_at),
-    ]
 
 
 def claim(
@@ -148,43 +88,13 @@ def claim(
         "owner": owner, "now": now, "lease_until": lease_until, "host": host, "process": process,
     }  # fmt: skip
     rows: list[ClaimedRow] = []
-    for stmt in _claim_statements(conn.dialect.name == "postgresql"):
+    for stmt in sql.claim_statements(conn.dialect.name == "postgresql"):
         if len(rows) >= limit:
             break
         found = conn.execute(stmt, {**params, "limit": limit - len(rows)})
         rows.extend(map(ClaimedRow._make, found))
     rows.sort()  # by id: a tuple sorts on its first field, and ids are unique
     return rows
-
-
-@functools.cache
-def _claim_statements(pg: bool) -> tuple[Update, ...]:
-    """The claim's statements, one per range, built once with bound parameters: a statement
-    built per call costs SQLAlchemy a new cache key each time (a tenth of the drain's
-    database thread)."""
-    now = bindparam("now", type_=UTCDateTime())
-    owner = bindparam("owner", type_=String())
-    values = {
-        "status": "sending",
-        "lease_owner": owner,
-        "lease_until": bindparam("lease_until", type_=UTCDateTime()),
-        "lease_host": bindparam("host", type_=String()),
-        "lease_process": bindparam("process", type_=String()),
-        "attempts": outbox.c.attempts + 1,
-        "updated_at": now,
-    }
-    statements = []
-    for cond, order in _due_ranges(owner, now):
-        due = select(outbox.c.id).where(cond).order_by(order).limit(bindparam("limit"))
-        if pg:
-            due = due.with_for_update(skip_locked=True)
-        statements.append(
-            update(outbox)
-            .where(outbox.c.id.in_(due.scalar_subquery()))
-            .values(**values)
-            .returning(*_CLAIMED_COLUMNS)
-        )
-    return tuple(statements)
 
 
 def renew(
@@ -197,7 +107,7 @@ def renew(
         stmt = (
             update(outbox)
             .where(
-                _among(conn, outbox.c.id, chunk),
+                sql.among(conn, outbox.c.id, chunk),
                 outbox.c.lease_owner == owner,
                 outbox.c.status == "sending",
             )
@@ -240,19 +150,12 @@ def suppressions_for(
     wanted = sorted(set(keys.values()))
     by_key: dict[str, set[tuple[SuppressionScope, str]]] = {}
     pg = conn.dialect.name == "postgresql"
-    q = _suppressions_statement(pg)
+    q = sql.suppressions_statement(pg)
     for start in range(0, len(wanted), _CHUNK):
-        chunk = _list_param(pg, wanted[start : start + _CHUNK])
+        chunk = sql.list_param(pg, wanted[start : start + _CHUNK])
         for email, scope, reason in conn.execute(q, {"emails": chunk}):
             by_key.setdefault(str(email), set()).add((scope, str(reason)))
     return {e.lower(): by_key[k] for e, k in keys.items() if k in by_key}
-
-
-@functools.cache
-def _suppressions_statement(pg: bool) -> Select[tuple[str, str, str]]:
-    """``suppressions_for``'s statement, built once (see ``_claim_statements``)."""
-    cols = (suppressions.c.email, suppressions.c.scope, suppressions.c.reason)
-    return select(*cols).where(_among_param(pg, suppressions.c.email, "emails"))
 
 
 def set_final(
@@ -266,35 +169,13 @@ def set_final(
 ) -> int:
     """Move leased rows to a final status. With ``owner``, only rows still leased to it."""
     pg = conn.dialect.name == "postgresql"
-    stmt = _final_statement(pg, status, reply is not None, owner is not None)
+    stmt = sql.final_statement(pg, status, reply is not None, owner is not None)
     params: dict[str, Any] = {"now": now, "reply": reply, "owner": owner}
     done = 0
     for start in range(0, len(ids), _CHUNK):
-        params["ids"] = _list_param(pg, ids[start : start + _CHUNK])
+        params["ids"] = sql.list_param(pg, ids[start : start + _CHUNK])
         done += conn.execute(stmt, params).rowcount
     return done
-
-
-@functools.cache
-def _final_statement(pg: bool, status: OutboxStatus, reply: bool, owner: bool) -> Update:
-    """``set_final``'s statement, built once per shape (see ``_claim_statements``)."""
-    now = bindparam("now", type_=UTCDateTime())
-    cond: ColumnElement[bool] = _among_param(pg, outbox.c.id, "ids")
-    if owner:
-        cond = and_(cond, outbox.c.lease_owner == bindparam("owner", type_=String()))
-    values: dict[str, Any] = {
-        "status": status,
-        "lease_until": None,
-        "lease_owner": None,
-        "lease_host": None,
-        "lease_process": None,
-        "updated_at": now,
-    }
-    if reply:
-        values["last_reply"] = bindparam("reply", type_=Text())
-    if status == "sent":
-        values["sent_at"] = now
-    return update(outbox).where(cond).values(**values)
 
 
 def defer(
@@ -325,7 +206,7 @@ def release(
     for start in range(0, len(ids), _CHUNK):
         chunk = list(ids[start : start + _CHUNK])
         cond: ColumnElement[bool] = and_(
-            _among(conn, outbox.c.id, chunk), outbox.c.status == "sending"
+            sql.among(conn, outbox.c.id, chunk), outbox.c.status == "sending"
         )
         if owner is not None:
             cond = and_(cond, outbox.c.lease_owner == owner)

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, inspect, select, text
 
 from publisher.core.clock import FixedClock
 from publisher.store import outbox as store_outbox
+from publisher.store import outboxsql
 from publisher.store.migrate import MIGRATIONS, current_revision
 from publisher.store.schema import metadata, outbox
 from tests.outboxkit import fill, statuses
@@ -45,7 +46,7 @@ def test_claim_reads_its_ranges_on_the_partial_indexes(
     fill(any_engine, clock, 30)
     now = clock.now()
     plans: list[str] = []
-    for cond, order in store_outbox._due_ranges("me", now):
+    for cond, order in outboxsql.due_ranges("me", now):
         q = select(outbox.c.id).where(cond).order_by(order).limit(10)
         sql = str(q.compile(any_engine, compile_kwargs={"literal_binds": True}))
         with any_engine.connect() as conn:
