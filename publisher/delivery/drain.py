@@ -362,7 +362,7 @@ class Drain:
         nxt = self._queue._queue[0]  # type: ignore[attr-defined]
         if nxt is None or nxt.id in self._revoked:
             return None
-        if not self._permits.take_now(nxt.domain):
+        if not (self._permits.open or self._permits.take_now(nxt.domain)):
             return None
         item = self._queue.get_nowait()
         assert item is not None

@@ -193,6 +193,11 @@ class Wire(asyncio.Protocol):
             return [replies.popleft()]
         return [replies.popleft() for _ in range(n)]
 
+    def take(self, n: int) -> list[Reply] | None:
+        """``n`` replies if they are all here already, else None (then ``read``)."""
+        replies = self._replies
+        return [replies.popleft() for _ in range(n)] if len(replies) >= n else None
+
     def _arm(self, loop: asyncio.AbstractEventLoop, at: float) -> None:
         if self._timer is not None:
             self._timer.cancel()
@@ -257,7 +262,9 @@ class Transaction:
             if self.ahead != (sender, recipient):
                 raise ConnectionBroken("pipelined envelope does not match the message")
             self.ahead = None
-            m, r, d = await self.wire.read(3, self.command_timeout)
+            # Usually already here (they came with the last message's 250): no await then.
+            got = self.wire.take(3)
+            m, r, d = got if got is not None else await self.wire.read(3, self.command_timeout)
         elif refused := refuse_address(sender, recipient):
             return refused
         elif self.pipelining:

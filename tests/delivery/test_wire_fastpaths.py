@@ -1,8 +1,9 @@
 """The drain's per-message shortcuts give what the plain paths give (issue 19).
 
 Replies a relay repeats are parsed once per connection, a connection has one reply timer
-instead of one per read, a template picks every slot's value at once, and the next envelope
-is pipelined only once its addresses are known to be safe.
+instead of one per read, a template looks for line breaks once per message, the next envelope
+is pipelined only once its addresses are known to be safe, and with no limits at all no
+permit is worked out.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 import pytest
 
 from publisher.delivery.personalise import Personaliser
+from publisher.delivery.ratelimit import Limit, Permits
 from publisher.delivery.smtpwire import (
     ConnectionBroken,
     Failed,
@@ -146,3 +148,29 @@ async def test_an_unsafe_next_address_is_not_pipelined() -> None:
     assert isinstance(refused, Failed) and refused.reply.startswith("501 5.1.3")
     wire.data_received(b"250 Ok\r\n250 Ok\r\n354 go\r\n250 queued\r\n")
     assert await tx.send("s@x.kr", "c@x.kr", b"hi\r\n") == Sent("250 queued")
+
+
+async def test_a_pipelined_envelope_is_answered_from_the_buffer_or_awaited() -> None:
+    wire, transport = Wire(), _Transport()
+    wire.transport = transport
+    tx = Transaction(wire, pipelining=True, eightbit=False, command_timeout=5, data_timeout=5)
+    wire.data_received(
+        b"250 Ok\r\n250 Ok\r\n354 go\r\n250 queued\r\n250 Ok\r\n250 Ok\r\n354 go\r\n"
+    )
+    second, third = ("s@x.kr", "b@x.kr"), ("s@x.kr", "c@x.kr")
+    assert await tx.send("s@x.kr", "a@x.kr", b"hi\r\n", then=second) == Sent("250 queued")
+    assert transport.written.endswith(b".\r\nMAIL FROM:<s@x.kr>\r\nRCPT TO:<b@x.kr>\r\nDATA\r\n")
+    wire.data_received(b"250 queued 2\r\n")  # its envelope's replies are buffered already
+    assert await tx.send(*second, b"hi\r\n", then=third) == Sent("250 queued 2")
+    sending = asyncio.ensure_future(tx.send(*third, b"hi\r\n"))
+    await asyncio.sleep(0)  # now waiting for the envelope's replies
+    assert not sending.done()
+    wire.data_received(b"250 Ok\r\n250 Ok\r\n354 go\r\n250 queued 3\r\n")
+    assert await sending == Sent("250 queued 3")
+    assert tx.ahead is None
+
+
+async def test_permits_are_open_only_without_rate_and_domain_limits() -> None:
+    assert Permits(0, {}).open
+    assert not Permits(10, {}).open
+    assert not Permits(0, {"example.kr": Limit(rate=1, connections=1)}).open
