@@ -35,7 +35,7 @@ from publisher.delivery.marks import Marks
 from publisher.delivery.personalise import Personaliser
 from publisher.delivery.ports import DrainOutbox, RelayUnavailable, Session, Transport
 from publisher.delivery.ratelimit import Permits
-from publisher.delivery.replies import STOP_REASON, ReplyWatch
+from publisher.delivery.replies import STOP_REASON, ReplyWatch, outcome_name
 from publisher.delivery.smtpwire import Failed, Outcome, RetryAt, Sent
 from publisher.messages import enqueue
 from publisher.store.types import Engine
@@ -85,6 +85,7 @@ class Drain:
         self._db = DbThread(self.report, self._stopping)
         self._marks = Marks(self.ledger, self._db, config.mark_batch)
         self._hungry = asyncio.Event()  # the workers' queue ran low: feed it
+        self._low_water = 2 * config.pool_size
         self._recorded = 0  # outcomes so far, for the feeding rate
         self._fed = (0.0, 0, 0.0)  # (loop time, outcomes, messages/s) at the last feed
         self._deferrals = DeferralLog(clock, log)
@@ -157,23 +158,22 @@ class Drain:
             await self.mailer.close()
             self._db.shutdown()
 
-    # --- claiming ---
-
     async def _claimer(self, until_empty: bool) -> None:
-        batch = self._batch_size()
+        per_5s = int(self.config.rate * 5) if self.config.rate > 0 else 500
+        batch = max(self._low_water, min(500, per_5s))
         try:
             await self._db.retry(self.ledger.free_dead, abandon_on_stop=True)
         except Abandoned:
             return
         while not self._stopping.is_set():
-            hungry = self._queue.qsize() < self._low_water()
+            hungry = self._queue.qsize() < self._low_water
             if hungry and self._pending:
                 await self._feed()
                 continue
             if len(self._pending) >= batch // 2:  # enough claimed ahead: wait for the workers
                 self._hungry.clear()
-                if self._queue.qsize() >= self._low_water():
-                    await self._wait_hungry(1.0)
+                if self._queue.qsize() >= self._low_water:
+                    await wait_for(self._hungry, 1.0)
                 continue
             skipped = self.report.skipped
             try:
@@ -190,8 +190,8 @@ class Drain:
                 continue
             if self._pending:  # nothing more due: feed what is claimed as the workers need it
                 self._hungry.clear()
-                if self._queue.qsize() >= self._low_water():
-                    await self._wait_hungry(1.0)
+                if self._queue.qsize() >= self._low_water:
+                    await wait_for(self._hungry, 1.0)
                 continue
             if until_empty and self._queue.empty() and not self._inflight:
                 await self._marks.flush()
@@ -199,11 +199,8 @@ class Drain:
             # Nothing to claim: commit the marks held below the batch size, or a forever drain
             # would keep its last sent rows `sending` until their lease ran out (and resend them).
             await self._marks.flush()
-            await self._wait_stop(0.05 if until_empty else 1.0)
+            await wait_for(self._stopping, 0.05 if until_empty else 1.0)
         # Stopping: rows not yet started go back at once (in _finish).
-
-    def _low_water(self) -> int:
-        return 2 * self.config.pool_size
 
     def _chunk_size(self) -> int:
         """About half a second of sending: the suppression list is read again at least that
@@ -213,10 +210,7 @@ class Drain:
         if at and now > at:
             rate = 0.7 * rate + 0.3 * (self._recorded - recorded) / (now - at)
         self._fed = (now, self._recorded, rate)
-        return max(self._low_water(), min(500, int(rate / 2)))
-
-    async def _wait_hungry(self, seconds: float) -> None:
-        await wait_for(self._hungry, seconds)
+        return max(self._low_water, min(500, int(rate / 2)))
 
     async def _feed(self) -> None:
         """Hand the next few claimed rows to the workers, after one more suppression lookup."""
@@ -233,13 +227,6 @@ class Drain:
             return
         for item in kept:
             self._queue.put_nowait(item)
-
-    def _batch_size(self) -> int:
-        per_5s = int(self.config.rate * 5) if self.config.rate > 0 else 500
-        return max(self.config.pool_size * 2, min(500, per_5s))
-
-    async def _wait_stop(self, seconds: float) -> None:
-        await wait_for(self._stopping, seconds)
 
     async def _renewer(self) -> None:
         """Keep the leases of held rows alive, and free dead drains' rows as they appear."""
@@ -259,6 +246,8 @@ class Drain:
         session: Session | None = None
         item = await self._next()
         permitted = False  # item's rate/domain permits were taken when it was prefetched
+        sender = self.config.envelope_sender
+        envelope: tuple[str, str] | None = None  # item's, when it was pipelined
         try:
             while item is not None:
                 self._inflight[item.id] = item
@@ -267,29 +256,35 @@ class Drain:
                     if slot is not None:  # stopped while waiting for a permit: not sent,
                         slot.release()  # left in _inflight for run() to release
                     break
-                data = await self._message(item, slot)
-                if data is not None and session is not None and not await self._usable(session):
-                    self.mailer.release(session)
-                    session = None
-                if data is not None and session is None:
-                    session = await self._connect(item, slot)
+                try:
+                    data: bytes | None = self.personalise(item)
+                except ValueError as exc:  # DkimError too
+                    data = None
+                    await self._unmade(item, slot, exc)
+                # A session with a pipelined envelope out is in use: no idle check is due.
+                if data is not None and not (session and session.busy and session.healthy):
+                    session = await self._ready(session, item, slot)
                 if data is None or session is None:  # recorded, postponed, or stopping
-                    item, permitted = await self._next(), False
+                    item, permitted, envelope = await self._next(), False, None
                     continue
                 nxt = self._prefetch() if session.pipelining else None
-                sender = self.config.envelope_sender
                 then = (sender(nxt.id), nxt.recipient) if nxt is not None else None
                 self._on_wire.add(item.id)
                 try:
-                    outcome = await session.send(sender(item.id), item.recipient, data, then)
+                    outcome = await session.send(
+                        envelope[0] if envelope else sender(item.id), item.recipient, data, then
+                    )
                 finally:
                     if slot is not None:
                         slot.release()
-                await self._record(item, outcome)
+                if self._note(item, outcome):
+                    await self._marks.commit_if_full()
+                if self.on_progress is not None:
+                    self.on_progress(self.report)
                 if nxt is not None:
-                    item, permitted = nxt, True
+                    item, permitted, envelope = nxt, True, then
                 else:
-                    item, permitted = await self._next(), False
+                    item, permitted, envelope = await self._next(), False, None
         except Exception:
             # A bug: stop cleanly (the rows are released), then raise.
             log.exception("delivery worker failed; stopping")
@@ -299,28 +294,29 @@ class Drain:
             if session is not None:
                 self.mailer.release(session)
 
-    async def _message(self, item: enqueue.Claimed, slot: asyncio.Semaphore | None) -> bytes | None:
-        """The item's message as sent, or None (its slot released) when it cannot be made:
-        the item is failed, or, when DKIM signing fails, the run stops (left to release)."""
-        try:
-            return self.personalise(item)
-        except DkimError as exc:
+    async def _unmade(
+        self, item: enqueue.Claimed, slot: asyncio.Semaphore | None, exc: ValueError
+    ) -> None:
+        """No message for the item: DKIM failing stops the run (the item left to release);
+        any other ValueError fails the item. Its slot is released."""
+        if slot is not None:
+            slot.release()
+        if isinstance(exc, DkimError):
             # Every message would fail the same way: stop, release, say why.
-            if slot is not None:
-                slot.release()
             self._give_up(f"DKIM signing failed, nothing can be sent: {exc}")
-        except ValueError as exc:
-            if slot is not None:
-                slot.release()
+        else:
             await self._record(item, Failed(f"554 5.6.0 {exc}"))
-        return None
 
-    async def _usable(self, session: Session) -> bool:
-        """Whether the worker's session can take the next message (an idle one is checked:
-        the server may have hung up)."""
-        if not session.busy and not await session.check():
-            return False
-        return session.healthy
+    async def _ready(
+        self, session: Session | None, item: enqueue.Claimed, slot: asyncio.Semaphore | None
+    ) -> Session | None:
+        """The worker's session if it can take the next message (an idle one is checked: the
+        server may have hung up), else a new one (``_connect``)."""
+        if session is not None:
+            if (session.busy or await session.check()) and session.healthy:
+                return session
+            self.mailer.release(session)
+        return await self._connect(item, slot)
 
     async def _connect(
         self, item: enqueue.Claimed, slot: asyncio.Semaphore | None
@@ -353,7 +349,7 @@ class Drain:
         """The next item, or None once stopping (untaken items are released, not sent)."""
         while not self._stopping.is_set():
             item = await self._queue.get()
-            if self._queue.qsize() < self._low_water():
+            if self._queue.qsize() < self._low_water:
                 self._hungry.set()
             if item is None or item.id not in self._revoked:
                 return item
@@ -366,21 +362,27 @@ class Drain:
         nxt = self._queue._queue[0]  # type: ignore[attr-defined]
         if nxt is None or nxt.id in self._revoked:
             return None
-        if not self._permits.take_now(nxt.domain):
+        if not (self._permits.open or self._permits.take_now(nxt.domain)):
             return None
         item = self._queue.get_nowait()
         assert item is not None
-        if self._queue.qsize() < self._low_water():
+        if self._queue.qsize() < self._low_water:
             self._hungry.set()
         self._inflight[item.id] = item
         return item
 
-    # --- recording outcomes ---
-
     async def _record(self, item: enqueue.Claimed, outcome: Outcome) -> None:
+        if self._note(item, outcome):
+            await self._marks.commit_if_full()
+        if self.on_progress is not None:
+            self.on_progress(self.report)
+
+    def _note(self, item: enqueue.Claimed, outcome: Outcome) -> bool:
+        """Count and hold one outcome; True when the held marks make a batch to commit."""
         self._recorded += 1
         outcome, retaken = self._replies.same_bounces(item, outcome)
-        self._marks.retake(retaken)
+        if retaken:
+            self._marks.retake(retaken)
         self._inflight.pop(item.id, None)
         self._on_wire.discard(item.id)
         if isinstance(outcome, Sent):
@@ -392,9 +394,6 @@ class Drain:
                 # A refused return path is said once, by the pause line, not per message.
                 self._deferrals.note(outcome.reply)
         if self.on_message is not None:
-            name = "sent" if isinstance(outcome, Sent) else type(outcome).__name__.lower()
-            self.on_message("deferred" if name == "retryat" else name, item.kind, item.recipient)
+            self.on_message(outcome_name(outcome), item.kind, item.recipient)
         self._replies.judge(outcome)
-        await self._marks.commit_if_full()
-        if self.on_progress is not None:
-            self.on_progress(self.report)
+        return self._marks.full

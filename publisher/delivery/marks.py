@@ -9,6 +9,7 @@ filling): with the messages on the wire, that is the drain's ``duplicate_bound``
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Set as AbstractSet
 
 from publisher.delivery.dbthread import Abandoned, DbThread
 from publisher.delivery.ports import DrainOutbox
@@ -24,7 +25,7 @@ class Marks:
         self._lock = asyncio.Lock()
         self._committing: asyncio.Future[None] | None = None
 
-    def retake(self, ids: set[int]) -> None:
+    def retake(self, ids: AbstractSet[int]) -> None:
         """Held failures of ``ids`` become "return path refused": no attempt used, nobody
         suppressed (they were not written down yet)."""
         if ids:
@@ -33,8 +34,12 @@ class Marks:
                 for i, o in self.others
             ]
 
+    @property
+    def full(self) -> bool:
+        return len(self.sent) + len(self.others) >= self._batch
+
     async def commit_if_full(self) -> None:
-        if len(self.sent) + len(self.others) >= self._batch:
+        if self.full:
             # Commit in the background so this connection keeps sending; wait only if the
             # previous batch is still committing (so at most two batches are unrecorded).
             if self._committing is not None:

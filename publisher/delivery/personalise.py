@@ -53,10 +53,11 @@ class Personaliser:
         fast = subs.keys() <= names or all(k in names or _PLACEHOLDER.fullmatch(k) for k in subs)
         # Values spliced into prepared (dot-stuffed) bytes must not start a line: no line
         # breaks and no leading dot. Anything else goes the slow way and is stuffed whole.
+        # (A NUL-dot inside a value is taken for a leading dot: that row merely goes slowly.)
         joined = "\0".join(subs.values())
-        plain = not ("\r" in joined or "\n" in joined or any(v[:1] == "." for v in subs.values()))
+        plain = not ("\r" in joined or "\n" in joined or joined[:1] == "." or "\0." in joined)
         if fast and plain and self.transform is None:
-            return variant.wire.fill(item)
+            return variant.wire.fill(item, joined)
         message = enqueue.personalise(variant.raw, item)
         if self.transform is not None:
             message = self.transform(message)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 
 from publisher.delivery.drainstore import DeliverConfig, Report
 from publisher.delivery.smtpwire import Failed, Outcome, RetryAt, Sent
@@ -21,6 +22,18 @@ log = logging.getLogger("publisher.delivery.drain")
 # Report; `publisher deliver` prints it as its one last line and drops these records.
 STOP_REASON = {"stop_reason": True}
 _BREAKER_WINDOW = 50
+_NONE: frozenset[int] = frozenset()  # no ids retaken (one object, not a set per reply)
+
+
+def outcome_name(outcome: Outcome) -> str:
+    """sent, deferred or failed (for on_message, e.g. metrics)."""
+    return (
+        "sent"
+        if isinstance(outcome, Sent)
+        else "failed"
+        if isinstance(outcome, Failed)
+        else "deferred"
+    )
 
 
 class ReplyWatch:
@@ -30,7 +43,7 @@ class ReplyWatch:
         self._bounces: dict[str, int] = {}  # the current run of identical hard bounces
         self._bounce_text = ""
 
-    def same_bounces(self, item: Claimed, outcome: Outcome) -> tuple[Outcome, set[int]]:
+    def same_bounces(self, item: Claimed, outcome: Outcome) -> tuple[Outcome, AbstractSet[int]]:
         """Watch for one hard-bounce text repeated for many recipients; past the limit, pause
         and take back the suppressions not yet written down (and any that follow).
 
@@ -43,16 +56,16 @@ class ReplyWatch:
         """
         if isinstance(outcome, Sent):
             self._bounces.clear()
-            return outcome, set()
+            return outcome, _NONE
         if not (isinstance(outcome, Failed) and outcome.hard_bounce):
-            return outcome, set()
+            return outcome, _NONE
         if self.report.same_bounces is not None:
-            return RetryAt(outcome.reply, sender=True), set()  # no attempt used, nobody suppressed
+            return RetryAt(outcome.reply, sender=True), _NONE  # no attempt used, nobody suppressed
         if outcome.reply != self._bounce_text:
             self._bounce_text, self._bounces = outcome.reply, {}
         self._bounces[item.recipient.lower()] = item.id
         if len(self._bounces) <= self.config.same_bounce_limit:
-            return outcome, set()
+            return outcome, _NONE
         self.report.same_bounces = self.report.paused = outcome.reply
         log.error(
             "%d hard bounces in a row with the same reply, for different recipients: this "

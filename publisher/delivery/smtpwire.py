@@ -11,11 +11,26 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from publisher.core.errors import PublisherError
 from publisher.core.vocab import SmtpStage
+from publisher.delivery.outcomes import (
+    Failed,
+    Outcome,
+    RetryAt,
+    Sent,
+    classify,
+    names_recipient,
+    names_sender,
+)
+
+# The outcomes live in delivery/outcomes.py; they are named here too, where callers met them.
+__all__ = [
+    "ConnectionBroken", "Failed", "Outcome", "Reply", "RetryAt", "Sent", "Transaction", "Wire",
+    "classify", "names_recipient", "names_sender", "prepare", "refuse_address", "unstuff",
+]  # fmt: skip
 
 
 class Reply(NamedTuple):
@@ -26,116 +41,7 @@ class Reply(NamedTuple):
     text: str
 
 
-# --- outcomes: what the drain needs to know about one message ---
-
-
-@dataclass(frozen=True, slots=True)
-class Sent:
-    reply: str
-
-
-@dataclass(frozen=True, slots=True)
-class RetryAt:
-    """Temporary: try again later. ``policy`` marks reputation/policy refusals (x.7.x);
-    ``sender`` marks a refusal of our envelope sender (the return path), which says nothing
-    about the recipient: the run pauses, nobody is failed or suppressed."""
-
-    reply: str
-    policy: bool = False
-    sender: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Failed:
-    """Permanent. ``hard_bounce``: the address does not exist, so suppress it."""
-
-    reply: str
-    hard_bounce: bool = False
-
-
-Outcome = Sent | RetryAt | Failed
-
 _UNSAFE = re.compile(r"[\r\n<>\s]")
-_ENHANCED = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})\b")
-
-
-# x.1.7 (bad sender mailbox syntax) and x.1.8 (bad sender system address) describe the
-# sender wherever they come (RFC 3463).
-_SENDER_DETAILS = {"7", "8"}
-
-# Words with which a relay says the refusal is about the envelope sender, not the recipient
-# (Postfix: "Sender address rejected", Exim: "sender verify failed").
-_SENDER_WORDS = re.compile(r"\b(sender|return[- ]path)\b", re.I)
-# Postfix's own prefix for a recipient refusal wins over any later mention of a sender.
-_RECIPIENT_REJECTED = re.compile(r"\brecipient address rejected\b", re.I)
-# Words that name the recipient's mailbox. Checked only after the sender words: Postfix's
-# reject_unlisted_sender says "Sender address rejected: User unknown in local recipient table".
-_RECIPIENT_WORDS = re.compile(
-    r"\b(recipient|no such (user|mailbox|address)|user unknown|unknown user|mailbox"
-    r"|does not exist|doesn't exist|not found|invalid address)\b",
-    re.I,
-)
-
-
-def names_sender(text: str, *, sender: str = "", recipient: str = "") -> bool:
-    """Does the reply text say the refusal is about our envelope sender (the return path)?
-
-    Either in words ("Sender address rejected") or by quoting the sender's address (and not
-    the recipient's: a reply quoting both is read as being about the recipient)."""
-    if _RECIPIENT_REJECTED.search(text):
-        return False
-    if _SENDER_WORDS.search(text):
-        return True
-    low = text.lower()
-    return bool(sender) and sender.lower() in low and not (recipient and recipient.lower() in low)
-
-
-def names_recipient(text: str, *, recipient: str = "") -> bool:
-    """Does the reply text clearly point at the recipient's mailbox?"""
-    return bool(_RECIPIENT_WORDS.search(text)) or bool(
-        recipient and recipient.lower() in text.lower()
-    )
-
-
-def classify(
-    code: int, text: str, *, stage: SmtpStage, sender: str = "", recipient: str = ""
-) -> Outcome:
-    """One SMTP reply → outcome, by the stage (mail, rcpt or data), the enhanced code and,
-    where the code is ambiguous, the reply text (``sender``/``recipient``: the envelope).
-
-    A refusal at MAIL FROM, an x.1.7/x.1.8 anywhere, or an x.1.x (or a bare 5xx to RCPT)
-    whose text names our sender (Postfix rejects the sender at RCPT TO by default, with "550 5.1.0
-    <sender>: Sender address rejected: …") is about our return path, never about the
-    recipient: it must not fail or suppress anyone (one such reply would otherwise wipe a
-    whole list), so it is a ``sender`` retry that pauses the run. An x.1.0 ("other address
-    status") suppresses only when its text clearly names the recipient; otherwise it is
-    retried like a temporary refusal.
-    """
-    reply = f"{code} {text}".strip()[:500]
-    if 200 <= code < 300:
-        return Sent(reply)
-    m = _ENHANCED.match(text)
-    klass, subject, detail = m.groups() if m else ("", "", "")
-    if subject == "7" and klass in ("4", "5"):
-        return RetryAt(reply, policy=True)
-    if subject == "1" and detail in _SENDER_DETAILS and klass in ("4", "5"):
-        return RetryAt(reply, sender=True)
-    if stage == "mail" and code >= 500 and code != 552:
-        return RetryAt(reply, sender=True)
-    about_address = subject == "1" or (not m and stage == "rcpt" and code >= 500)
-    if about_address and names_sender(text, sender=sender, recipient=recipient):
-        return RetryAt(reply, sender=True)
-    if code == 552 or 400 <= code < 500:  # 552: mailbox full, often temporary in practice
-        return RetryAt(reply)
-    if klass == "5" and subject == "1":
-        if detail == "0" and not names_recipient(text, recipient=recipient):
-            return RetryAt(reply)  # ambiguous: nobody is blamed, the row is tried again later
-        return Failed(reply, hard_bounce=True)
-    if stage == "rcpt" and code == 550:
-        return Failed(reply, hard_bounce=True)
-    if code >= 500:
-        return Failed(reply)
-    return RetryAt(reply)
 
 
 def refuse_address(sender: str, recipient: str) -> Failed | None:
@@ -160,13 +66,14 @@ def unstuff(data: bytes) -> bytes:
     return data[1:] if data.startswith(b"..") else data
 
 
-def _expire(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError())
-
-
 class ConnectionBroken(PublisherError):
     """The connection dropped or a reply timed out; the session must be discarded."""
+
+
+# Single-line replies already parsed, by their raw line: a relay repeats the same few lines
+# ("250 2.1.0 Ok", "354 End data …") for every message, so most lines cost one dict lookup.
+# Bounded: replies that differ every time (queue ids) simply stop being remembered.
+_KNOWN_MAX = 32
 
 
 class Wire(asyncio.Protocol):
@@ -177,9 +84,15 @@ class Wire(asyncio.Protocol):
         self._buf = bytearray()
         self._lines: list[str] = []
         self._replies: deque[Reply] = deque()
+        self._known: dict[bytes, Reply] = {}
         self._waiter: asyncio.Future[None] | None = None
         self._want = 0
         self._lost: str | None = None
+        # One timer per connection, not one per read: a read moves the deadline; the timer,
+        # when it fires, either expires the waiting read or re-arms itself for the deadline.
+        self._deadline = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
         self.closing: str | None = None  # a 421 reply: the server is closing this session
         self.reads = 0  # data_received calls; tests use it to see the grouping
 
@@ -191,37 +104,51 @@ class Wire(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.reads += 1
-        buf = self._buf
-        buf += data
-        end = buf.rfind(b"\n")
-        if end < 0:
-            return
-        complete = bytes(buf[: end + 1])
-        del buf[: end + 1]
+        if self._buf or not data.endswith(b"\n"):
+            buf = self._buf
+            buf += data
+            end = buf.rfind(b"\n")
+            if end < 0:
+                return
+            data = bytes(buf[: end + 1])
+            del buf[: end + 1]
         # A pipelined stream brings several replies per read (the last message's 250 and the
-        # next envelope's three): one split, and a single-line reply is never joined.
-        for raw in complete.split(b"\n")[:-1]:
-            line = raw.rstrip(b"\r").decode("utf-8", "replace")
-            if len(line) >= 4 and line[3] == "-":
-                self._lines.append(line[4:])
-                continue
-            code = int(line[:3]) if line[:3].isdigit() else 0
-            if self._lines:
-                self._lines.append(line[4:])
-                text = "\n".join(self._lines).strip()
-                self._lines = []
+        # next envelope's three): one split, and a known line is one lookup.
+        known, replies = self._known, self._replies
+        for raw in data.split(b"\n")[:-1]:
+            reply = known.get(raw)
+            if reply is None or self._lines:
+                self._parse(raw)
             else:
-                text = line[4:].strip()
-            self._replies.append(Reply(code, text))
-            if code == 421 and self.closing is None:  # RFC 5321 4.2.2: it will hang up
-                self.closing = f"421 {text}"[:500]
-        self._wake()
+                replies.append(reply)
+        w = self._waiter
+        if w is not None and len(replies) >= self._want and not w.done():
+            w.set_result(None)
+
+    def _parse(self, raw: bytes) -> None:
+        line = raw.rstrip(b"\r").decode("utf-8", "replace")
+        if len(line) >= 4 and line[3] == "-":
+            self._lines.append(line[4:])
+            return
+        code = int(line[:3]) if line[:3].isdigit() else 0
+        if self._lines:
+            self._lines.append(line[4:])
+            reply = Reply(code, "\n".join(self._lines).strip())
+            self._lines = []
+        else:
+            reply = Reply(code, line[4:].strip())
+            if code != 421 and len(self._known) < _KNOWN_MAX:
+                self._known[raw] = reply
+        self._replies.append(reply)
+        if code == 421 and self.closing is None:  # RFC 5321 4.2.2: it will hang up
+            self.closing = f"421 {reply.text}"[:500]
 
     def connection_lost(self, exc: Exception | None) -> None:
         # After a 421 the relay's own words say why; "connection closed" would hide them.
         lost = f"connection lost: {exc}" if exc else "connection closed by server"
         self._lost = self.closing or lost
         self.transport = None
+        self._disarm()
         self._wake()
 
     def eof_received(self) -> bool:
@@ -244,26 +171,58 @@ class Wire(asyncio.Protocol):
         self.transport.writelines(chunks)
 
     async def read(self, n: int, timeout: float) -> list[Reply]:
-        if len(self._replies) < n:
+        replies = self._replies
+        if len(replies) < n:
             if self._lost:
                 raise ConnectionBroken(self._lost)
             self._want = n
             loop = asyncio.get_running_loop()
+            self._deadline = deadline = loop.time() + timeout
+            if self._timer is None or self._timer_at > deadline:
+                self._arm(loop, deadline)
             waiter = self._waiter = loop.create_future()
-            # A bare timer handle: asyncio.timeout() costs several times more per reply.
-            timer = loop.call_later(timeout, _expire, waiter)
             try:
                 await waiter
             except TimeoutError:
                 raise ConnectionBroken(f"timeout after {timeout:g} s") from None
             finally:
-                timer.cancel()
                 self._waiter = None
-            if len(self._replies) < n:
+            if len(replies) < n:
                 raise ConnectionBroken(self._lost or "connection closed")
-        return [self._replies.popleft() for _ in range(n)]
+        if n == 1:
+            return [replies.popleft()]
+        return [replies.popleft() for _ in range(n)]
+
+    def take(self, n: int) -> list[Reply] | None:
+        """``n`` replies if they are all here already, else None (then ``read``)."""
+        replies = self._replies
+        return [replies.popleft() for _ in range(n)] if len(replies) >= n else None
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, at: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = at
+        self._timer = loop.call_at(at, self._expire)
+
+    def _expire(self) -> None:
+        """The timer fired: the read waiting now times out if its deadline is this one;
+        a later deadline (the read was re-armed by a newer read) gets the timer again."""
+        self._timer = None
+        w = self._waiter
+        if w is None or w.done():
+            return  # nobody waits: the next read arms the timer again
+        if self._deadline <= self._timer_at:
+            w.set_exception(TimeoutError())
+        else:
+            self._arm(w.get_loop(), self._deadline)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def close(self) -> None:
+        self._disarm()
         if self.transport is not None and not self.transport.is_closing():
             try:
                 self.transport.write(b"QUIT\r\n")
@@ -288,6 +247,8 @@ class Transaction:
     data_timeout: float
     dirty: bool = False  # a transaction ended in an error before DATA: RSET first
     ahead: tuple[str, str] | None = None  # envelope already written for the next message
+    # The last final 2xx reply and its outcome: a relay's "250 Ok" is one object (Wire).
+    _accepted: tuple[Reply | None, Outcome] = field(default=(None, Sent("")), init=False)
 
     def _envelope(self, sender: str, recipient: str) -> bytes:
         body = " BODY=8BITMIME" if self.eightbit else ""
@@ -297,20 +258,21 @@ class Transaction:
         self, sender: str, recipient: str, data: bytes, then: tuple[str, str] | None = None
     ) -> Outcome:
         """``data`` is prepared (CRLF, dot-stuffed, CRLF-terminated)."""
-        if refused := refuse_address(sender, recipient):
+        if self.ahead is not None:  # checked by refuse_address before it was written
+            if self.ahead != (sender, recipient):
+                raise ConnectionBroken("pipelined envelope does not match the message")
+            self.ahead = None
+            # Usually already here (they came with the last message's 250): no await then.
+            got = self.wire.take(3)
+            m, r, d = got if got is not None else await self.wire.read(3, self.command_timeout)
+        elif refused := refuse_address(sender, recipient):
             return refused
-        if self.pipelining:
-            if self.ahead is not None:
-                if self.ahead != (sender, recipient):
-                    raise ConnectionBroken("pipelined envelope does not match the message")
-                self.ahead = None
-                m, r, d = await self.wire.read(3, self.command_timeout)
-            else:
-                rset = b"RSET\r\n" if self.dirty else b""
-                self.dirty = False
-                self.wire.write(rset + self._envelope(sender, recipient))
-                replies = await self.wire.read(4 if rset else 3, self.command_timeout)
-                m, r, d = replies[-3:]
+        elif self.pipelining:
+            rset = b"RSET\r\n" if self.dirty else b""
+            self.dirty = False
+            self.wire.write(rset + self._envelope(sender, recipient))
+            replies = await self.wire.read(4 if rset else 3, self.command_timeout)
+            m, r, d = replies[-3:]
         else:
             if self.dirty:
                 self.dirty = False
@@ -335,13 +297,19 @@ class Transaction:
             await self.wire.read(1, self.command_timeout)
             stage: SmtpStage = "mail" if m.code >= 300 else "rcpt"
             return self._refused(m if m.code >= 300 else r, stage, sender, recipient)
-        if then is not None and self.pipelining:
+        # An unsafe next address is not pipelined: its own send() refuses it, unwritten.
+        if then is not None and self.pipelining and refuse_address(*then) is None:
             self.wire.write(data, b".\r\n", self._envelope(*then))
             self.ahead = then
         else:
             self.wire.write(data, b".\r\n")
         final = (await self.wire.read(1, self.data_timeout))[0]
-        return classify(final.code, final.text, stage="data", sender=sender, recipient=recipient)
+        if final is self._accepted[0]:  # the same reply object as last time (Wire._known)
+            return self._accepted[1]
+        outcome = classify(final.code, final.text, stage="data", sender=sender, recipient=recipient)
+        if isinstance(outcome, Sent):  # says nothing about the envelope: reusable
+            self._accepted = (final, outcome)
+        return outcome
 
     async def _step(self, command: bytes) -> Reply:
         self.wire.write(command)

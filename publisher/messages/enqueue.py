@@ -303,27 +303,33 @@ class Template:
         self.parts = _PLACEHOLDER.split(body)
         # Where each placeholder stands, by name: a digest repeats a few names many times
         # (a reader's part of every tracked link), so a fill looks each value up once.
-        self.slots: dict[str, list[int]] = {}
+        slots: dict[str, list[int]] = {}
         for i in range(1, len(self.parts), 2):
-            self.slots.setdefault(self.parts[i].decode("ascii"), []).append(i)
-        self.names = set(self.slots)
+            slots.setdefault(self.parts[i].decode("ascii"), []).append(i)
+        self.names = set(slots)
+        self._message_id = tuple(slots.pop(MESSAGE_ID_PLACEHOLDER, ()))
+        self._slots = [(name, tuple(where)) for name, where in slots.items()]
 
-    def fill(self, item: Claimed) -> bytes:
-        parts = self.parts[:]
+    def fill(self, item: Claimed, joined: str | None = None) -> bytes:
+        """``joined``: the row's substitution values joined by NUL, if the caller has it."""
         subs = item.substitutions
-        for name, where in self.slots.items():
-            if name == MESSAGE_ID_PLACEHOLDER:
-                value = item.message_id
-            else:
-                found = subs.get(name)
-                if found is None:
-                    continue
-                if "\r" in found or "\n" in found:
+        if joined is None:
+            joined = "\0".join(subs.values())
+        if "\r" in joined or "\n" in joined:  # one look at every value; then which one
+            for name, _ in self._slots:
+                if "\r" in subs.get(name, "") or "\n" in subs.get(name, ""):
                     raise SubstitutionError(f"substitution {name}: value contains a line break")
-                value = found
-            data = value.encode("utf-8")
-            for i in where:
-                parts[i] = data
+        parts = self.parts[:]
+        message_id = item.message_id.encode("utf-8")
+        for i in self._message_id:
+            parts[i] = message_id
+        get = subs.get
+        for name, where in self._slots:
+            value = get(name)
+            if value is not None:
+                data = value.encode("utf-8")
+                for i in where:
+                    parts[i] = data
         return b"".join(parts)
 
 
