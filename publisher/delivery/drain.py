@@ -2,11 +2,10 @@
 
 At-least-once, with at most ``duplicate_bound = 2 × mark_batch + pool_size`` messages sent
 twice after a crash (marks.py). Held rows keep their lease while they wait (renewed every
-third of ``lease_duration``), and a drain is never handed a row it already holds. Just before
-rows are handed to the workers the suppression list is read again (one query per small
-batch). Database errors are retried with backoff (dbthread.py): the drain waits, it does not
-die. Replies that speak for every message pause the run (replies.py). The drain knows its
-store and its transport only through the Protocols of ports.py.
+third of ``lease_duration``); a drain is never handed a row it already holds. Rows reach the
+workers after one more suppression lookup. Database errors are retried with backoff
+(dbthread.py): the drain waits, it does not die. Replies that speak for every message pause
+the run (replies.py). The drain knows its store and transport only through ports.py.
 """
 
 from __future__ import annotations
@@ -69,8 +68,7 @@ class Drain:
                 holder or this_holder(),
             )  # fmt: skip
         self.engine, self.mailer, self.clock, self.config = engine, mailer, clock, config
-        self.on_progress = on_progress
-        self.on_message = on_message  # (outcome, kind, recipient), e.g. for metrics
+        self.on_progress, self.on_message = on_progress, on_message  # (outcome, kind, to)
         self.ledger: DrainOutbox = store
         self.owner, self.report = self.ledger.owner, self.ledger.report
         self.personalise = Personaliser(self.ledger.content, transform=transform)
@@ -85,7 +83,7 @@ class Drain:
         self._db = DbThread(self.report, self._stopping)
         self._marks = Marks(self.ledger, self._db, config.mark_batch)
         self._hungry = asyncio.Event()  # the workers' queue ran low: feed it
-        self._low_water = 2 * config.pool_size
+        self._floor = self._low_water = 2 * config.pool_size  # queued items: feed below
         self._recorded = 0  # outcomes so far, for the feeding rate
         self._fed = (0.0, 0, 0.0)  # (loop time, outcomes, messages/s) at the last feed
         self._deferrals = DeferralLog(clock, log)
@@ -210,7 +208,10 @@ class Drain:
         if at and now > at:
             rate = 0.7 * rate + 0.3 * (self._recorded - recorded) / (now - at)
         self._fed = (now, self._recorded, rate)
-        return max(self._low_water, min(500, int(rate / 2)))
+        size = max(self._floor, min(500, int(rate / 2)))
+        # Feed at a quarter left: the lookup may wait behind a claim on the database thread.
+        self._low_water = max(self._floor, size // 4)
+        return size
 
     async def _feed(self) -> None:
         """Hand the next few claimed rows to the workers, after one more suppression lookup."""
