@@ -127,6 +127,10 @@ def one_run(run: int, names: list[str], server: Any, sink: kit.Sink, args: argpa
         print(f"  {name:<10} drain  {got['rate']:8.0f} msg/s  ({got['sent']} rows, "
               f"{1000 * got['cpu'] / sent:.3f}{server_part} ms CPU/msg, peak RSS "
               f"{got['rss_mb']:.0f} MB; filled in {filled:.1f} s)")  # fmt: skip
+        if got.get("threads"):
+            per = {k: 1e6 * v / sent for k, v in got["threads"].items()}
+            print(f"  {name:<10} CPU per message: event loop {per['loop']:.0f} µs, database "
+                  f"thread {per['db']:.0f} µs")  # fmt: skip
         if got["per_100k"]:
             rates = got["per_100k"]
             print(f"  {name:<10} per 100k " + " ".join(f"{r:.0f}" for r in rates)

@@ -248,10 +248,13 @@ def drain_child(url: str, port: int, rate: float, profile: str, rows: int) -> No
     )  # fmt: skip
     step = 100_000 if rows >= 200_000 else 0
     stamps: list[float] = []
+    threads: dict[str, float] = {}
 
     def progress(report: Report) -> None:
         if step and report.sent >= (len(stamps) + 1) * step:
             stamps.append(time.perf_counter())
+        if report.sent % 2000 == 0:  # before the database thread ends with the run
+            threads.update(thread_cpu())
 
     drain = Drain(engine, Mailer(f"smtp://127.0.0.1:{port}", pool_size=POOL), SystemClock(),
                   config=config, on_progress=progress)  # fmt: skip
@@ -268,7 +271,26 @@ def drain_child(url: str, port: int, rate: float, profile: str, rows: int) -> No
     marks = [t0, *stamps]
     per_step = [step / (b - a) for a, b in itertools.pairwise(marks)]
     print(json.dumps({"sent": report.sent, "seconds": elapsed, "cpu": cpu,
-                      "rss_mb": peak_rss_mb(), "per_100k": per_step}))  # fmt: skip
+                      "rss_mb": peak_rss_mb(), "per_100k": per_step,
+                      "threads": threads}))  # fmt: skip
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds (user + system) of this process's event loop (the main thread) and of the
+    busiest other thread (the drain's database thread), from /proc."""
+    tick, me, others = os.sysconf("SC_CLK_TCK"), str(os.getpid()), [0.0]
+    loop = 0.0
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if task.name == me:
+            loop = used
+        else:
+            others.append(used)
+    return {"loop": loop, "db": max(others)}
 
 
 if __name__ == "__main__":
