@@ -69,6 +69,10 @@ def step(server: Any, sinks: list[kit.Sink], rows: int, rate: float) -> dict[str
         "wall": wall,
         "statuses": statuses(url),
         "each": [round(r["sent"] / r["seconds"]) for r in reports],
+        # Event loop and database thread apart: contention on claims or marks would show in
+        # the database thread's share, an oversubscribed machine in the loop's.
+        "loop": sum(r["threads"].get("loop", 0) for r in reports) / max(sent, 1),
+        "db": sum(r["threads"].get("db", 0) for r in reports) / max(sent, 1),
     }
     out["twice"], out["missing"], out["per_sink"] = tally(sinks, rows)
     return out
@@ -118,6 +122,9 @@ def report(rate: float, one: dict[str, Any], two: dict[str, Any], one_u: dict[st
           f"{1000 * two_u['cpu_per_msg']:.3f} ms CPU/msg (each {two_u['each']}/s)")  # fmt: skip
     print(f"  CPU per message, pair / one  {two_u['cpu_per_msg'] / one_u['cpu_per_msg']:8.2f}  "
           f"(target ≤ 1.10)")  # fmt: skip
+    for part, name in (("db", "database thread (claims, marks)"), ("loop", "event loop")):
+        print(f"    {name}: {1e6 * one_u[part]:.0f} µs → {1e6 * two_u[part]:.0f} µs per message, "
+              f"pair / one {two_u[part] / max(one_u[part], 1e-9):.2f}")  # fmt: skip
     print(f"  sent twice {two_u['twice']}, missing {two_u['missing']}, outbox {two_u['statuses']}")
 
 
