@@ -139,12 +139,9 @@ class Drain:
                     "(the relay may have accepted them)", len(unanswered),
                 )  # fmt: skip
                 await self._db.retry(self.ledger.unanswered, unanswered, deadline=deadline)
+            queued = [self._queue.get_nowait() for _ in range(self._queue.qsize())]
             leftovers = [k for k in self._inflight if k not in self._on_wire]
-            leftovers += [i.id for i in self._pending]
-            while not self._queue.empty():
-                item = self._queue.get_nowait()
-                if item is not None:
-                    leftovers.append(item.id)
+            leftovers += [i.id for i in [*self._pending, *queued] if i is not None]
             if leftovers:
                 await self._db.retry(self.ledger.release, leftovers, deadline=deadline)
         except Abandoned as exc:
@@ -262,6 +259,9 @@ class Drain:
                 except ValueError as exc:  # DkimError too
                     data = None
                     await self._unmade(item, slot, exc)
+                    if session is not None and session.busy:  # the relay awaits its body:
+                        self.mailer.release(session)  # closed (a busy one is never pooled)
+                        session = None
                 # A session with a pipelined envelope out is in use: no idle check is due.
                 if data is not None and not (session and session.busy and session.healthy):
                     session = await self._ready(session, item, slot)

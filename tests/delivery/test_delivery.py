@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import json
 import ssl
 from collections.abc import Callable
 from datetime import timedelta
@@ -10,10 +11,11 @@ from pathlib import Path
 
 import pytest
 import trustme
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from publisher.core.clock import FixedClock
 from publisher.delivery.drain import Drain
+from publisher.store.schema import outbox
 from tests.outboxkit import fill, statuses, suppressed
 from tests.smtpserver import SmtpServer
 
@@ -360,3 +362,19 @@ def _throwaway_tls() -> tuple[ssl.SSLContext, ssl.SSLContext]:
     client_ctx = ssl.create_default_context()
     ca.configure_trust(client_ctx)
     return server_ctx, client_ctx
+
+
+async def test_a_message_that_cannot_be_made_does_not_cost_the_next_one(
+    engine: Engine, clock: FixedClock, smtpd: SmtpServer, make_drain: Callable[..., Drain]
+) -> None:
+    # Its envelope was pipelined behind the message before it, so the relay waits for its
+    # body; the message after it must not be sent into that transaction (or be deferred).
+    fill(engine, clock, 8)
+    bad = json.dumps({"%%TO%%": "user3@example.kr\r\nBcc: victim@example.kr"})  # a header
+    with engine.begin() as conn:
+        conn.execute(update(outbox).where(outbox.c.id == 4).values(substitutions=bad))
+    report = await make_drain(smtpd.url, pool=1).run()
+    assert statuses(engine) == {"sent": 7, "failed": 1}
+    assert report.sent == 7 and report.deferred == 0
+    assert "user3@example.kr" not in smtpd.record.recipients()
+    assert all(b"victim" not in data for _rcpt, data in smtpd.record.messages)
