@@ -88,3 +88,27 @@ def test_set_final_chunks_and_keeps_or_sets_the_reply(
     assert {rows[i] for i in ids[:1500]} == {"451 earlier"}  # reply=None: left as it was
     assert {rows[i] for i in ids[1500:]} == {"550 no"}
     assert sent_at is not None
+
+
+def test_purge_deletes_only_old_finished_rows_whatever_their_age(
+    any_engine: Engine, clock: FixedClock
+) -> None:
+    from publisher.messages import outboxstatus
+
+    live = ("queued", "sending", "deferred")
+    final = ("sent", "failed", "suppressed", "expired")
+    fill(any_engine, clock, 70)
+    old, cutoff = clock.now() - timedelta(days=30), clock.now() - timedelta(days=7)
+    with any_engine.begin() as conn:
+        for i, status in enumerate((*live, *final) * 10):
+            when = old if i % 2 else cutoff  # at the cutoff itself: kept
+            conn.execute(
+                update(outbox).where(outbox.c.id == i + 1).values(status=status, updated_at=when)
+            )
+    rows, _ = outboxstatus.purge(any_engine, before=cutoff, batch=4)
+    with any_engine.connect() as conn:
+        left = conn.execute(select(outbox.c.status, outbox.c.updated_at)).all()
+    assert rows == 20  # the old half of the 40 finished rows
+    assert sorted(s for s, _ in left).count("queued") == 10
+    assert {s for s, _ in left} == {*live, *final}
+    assert all(s in live or u == cutoff for s, u in left)
