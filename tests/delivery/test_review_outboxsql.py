@@ -112,3 +112,21 @@ def test_purge_deletes_only_old_finished_rows_whatever_their_age(
     assert sorted(s for s, _ in left).count("queued") == 10
     assert {s for s, _ in left} == {*live, *final}
     assert all(s in live or u == cutoff for s, u in left)
+
+
+def test_renew_and_release_take_lists_over_a_chunk(any_engine: Engine, clock: FixedClock) -> None:
+    fill(any_engine, clock, 2100)
+    with any_engine.begin() as conn:
+        items, _ = claim(conn, owner="d1", now=clock.now(), lease=timedelta(minutes=5), limit=3000)
+    ids = [i.id for i in items]
+    later = clock.now() + timedelta(hours=1)
+    with any_engine.begin() as conn:
+        renewed = store_outbox.renew(conn, ids, owner="d1", lease_until=later, now=clock.now())
+        assert renewed == set(ids)
+        assert (
+            store_outbox.renew(conn, ids, owner="d2", lease_until=later, now=clock.now()) == set()
+        )
+        store_outbox.release(conn, ids[:1200], now=clock.now(), owner="d1")
+    with any_engine.connect() as conn:
+        queued = conn.execute(select(outbox.c.id).where(outbox.c.status == "queued")).scalars()
+        assert sorted(queued) == ids[:1200]
