@@ -266,6 +266,9 @@ class Drain:
                 if data is not None and not (session and session.busy and session.healthy):
                     session = await self._ready(session, item, slot)
                 if data is None or session is None:  # recorded, postponed, or stopping
+                    if session is not None and session.busy:  # item's envelope is out on it:
+                        self.mailer.release(session)  # closed, never used for another message
+                        session = None
                     item, permitted, envelope = await self._next(), False, None
                     continue
                 nxt = self._prefetch() if session.pipelining else None
@@ -302,8 +305,7 @@ class Drain:
         any other ValueError fails the item. Its slot is released."""
         if slot is not None:
             slot.release()
-        if isinstance(exc, DkimError):
-            # Every message would fail the same way: stop, release, say why.
+        if isinstance(exc, DkimError):  # every message would fail the same way: stop, say why
             self._give_up(f"DKIM signing failed, nothing can be sent: {exc}")
         else:
             await self._record(item, Failed(f"554 5.6.0 {exc}"))
@@ -311,8 +313,7 @@ class Drain:
     async def _ready(
         self, session: Session | None, item: enqueue.Claimed, slot: asyncio.Semaphore | None
     ) -> Session | None:
-        """The worker's session if it can take the next message (an idle one is checked: the
-        server may have hung up), else a new one (``_connect``)."""
+        """The worker's session if it can go on (an idle one is checked), else a new one."""
         if session is not None:
             if (session.busy or await session.check()) and session.healthy:
                 return session
@@ -391,8 +392,7 @@ class Drain:
             self.report.sent += 1
         else:
             self._marks.others.append((item, outcome))
-            if isinstance(outcome, RetryAt) and not outcome.sender:
-                # A refused return path is said once, by the pause line, not per message.
+            if isinstance(outcome, RetryAt) and not outcome.sender:  # (sender: the pause says)
                 self._deferrals.note(outcome.reply)
         if self.on_message is not None:
             self.on_message(outcome_name(outcome), item.kind, item.recipient)

@@ -56,6 +56,8 @@ class Personaliser:
         # (A NUL-dot inside a value is taken for a leading dot: that row merely goes slowly.)
         joined = "\0".join(subs.values())
         plain = not ("\r" in joined or "\n" in joined or joined[:1] == "." or "\0." in joined)
+        if plain and variant.wire.dot_risk and "" in subs.values():  # see Template.dot_risk
+            plain = False
         if fast and plain and self.transform is None:
             return variant.wire.fill(item, joined)
         message = enqueue.personalise(variant.raw, item)

@@ -75,6 +75,15 @@ class ConnectionBroken(PublisherError):
 # Bounded: replies that differ every time (queue ids) simply stop being remembered.
 _KNOWN_MAX = 32
 
+# A reply line is at most 512 octets (RFC 5321 4.5.3.1.5), a multi-line reply here a few lines,
+# and a pipelined session waits for a handful of replies. A relay that sends far more (a line
+# without end, endless continuation lines, replies nobody asked for) is dropped at once rather
+# than let our memory grow with what it sends until a timeout runs out.
+_LINE_MAX = 16384
+_LINES_MAX = 100
+_REPLIES_MAX = 64
+_TOO_MUCH = "the relay sent more than SMTP replies can be: connection dropped"
+
 
 class Wire(asyncio.Protocol):
     """Reply parser over a transport: every complete reply in the buffer is kept."""
@@ -104,11 +113,15 @@ class Wire(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.reads += 1
+        if self._lost is not None:  # dropped (``_overflow``): nothing more is read
+            return
         if self._buf or not data.endswith(b"\n"):
             buf = self._buf
             buf += data
             end = buf.rfind(b"\n")
             if end < 0:
+                if len(buf) > _LINE_MAX:
+                    self._overflow()
                 return
             data = bytes(buf[: end + 1])
             del buf[: end + 1]
@@ -121,11 +134,17 @@ class Wire(asyncio.Protocol):
                 self._parse(raw)
             else:
                 replies.append(reply)
+        if len(replies) > _REPLIES_MAX or len(self._buf) > _LINE_MAX or self._lost is not None:
+            self._overflow()
+            return
         w = self._waiter
         if w is not None and len(replies) >= self._want and not w.done():
             w.set_result(None)
 
     def _parse(self, raw: bytes) -> None:
+        if len(raw) > _LINE_MAX or len(self._lines) >= _LINES_MAX:
+            self._lost = _TOO_MUCH  # data_received drops the connection after this read
+            return
         line = raw.rstrip(b"\r").decode("utf-8", "replace")
         if len(line) >= 4 and line[3] == "-":
             self._lines.append(line[4:])
@@ -143,10 +162,19 @@ class Wire(asyncio.Protocol):
         if code == 421 and self.closing is None:  # RFC 5321 4.2.2: it will hang up
             self.closing = f"421 {reply.text}"[:500]
 
+    def _overflow(self) -> None:
+        """The relay sent too much (``_LINE_MAX``…): drop the connection, fail the read."""
+        self._buf.clear()
+        self._lines, self._lost = [], self._lost or _TOO_MUCH
+        self._replies.clear()
+        if self.transport is not None:
+            self.transport.abort()
+        self._wake()
+
     def connection_lost(self, exc: Exception | None) -> None:
         # After a 421 the relay's own words say why; "connection closed" would hide them.
         lost = f"connection lost: {exc}" if exc else "connection closed by server"
-        self._lost = self.closing or lost
+        self._lost = self._lost or self.closing or lost
         self.transport = None
         self._disarm()
         self._wake()

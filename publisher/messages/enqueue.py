@@ -307,6 +307,15 @@ class Template:
         for i in range(1, len(self.parts), 2):
             slots.setdefault(self.parts[i].decode("ascii"), []).append(i)
         self.names = set(slots)
+        # A placeholder that starts a line and is followed by a dot or by another placeholder:
+        # an empty value there leaves what follows leading the line, and a dot there unstuffed
+        # (``.<CRLF>`` ends the message early). The drain fills such rows the slow way.
+        parts = self.parts
+        self.dot_risk = any(
+            (parts[i - 1].endswith(b"\n") or (i == 1 and not parts[0]))
+            and parts[i + 1][:1] in (b".", b"")
+            for i in range(1, len(parts), 2)
+        )
         self._message_id = tuple(slots.pop(MESSAGE_ID_PLACEHOLDER, ()))
         self._slots = [(name, tuple(where)) for name, where in slots.items()]
 
