@@ -259,9 +259,6 @@ class Drain:
                 except ValueError as exc:  # DkimError too
                     data = None
                     await self._unmade(item, slot, exc)
-                    if session is not None and session.busy:  # the relay awaits its body:
-                        self.mailer.release(session)  # closed (a busy one is never pooled)
-                        session = None
                 # A session with a pipelined envelope out is in use: no idle check is due.
                 if data is not None and not (session and session.busy and session.healthy):
                     session = await self._ready(session, item, slot)
