@@ -198,14 +198,14 @@ class Drain:
         # Stopping: rows not yet started go back at once (in _finish).
 
     def _chunk_size(self) -> int:
-        """About half a second of sending: the suppression list is read again at least that
-        often for rows about to go, and the lookups stay few at thousands of messages/s."""
+        """0.4 s of sending, fed again with a quarter left: a row goes at most about half a
+        second after its suppression lookup, and the lookups stay few at thousands/s."""
         at, recorded, rate = self._fed
         now = asyncio.get_running_loop().time()
         if at and now > at:
             rate = 0.7 * rate + 0.3 * (self._recorded - recorded) / (now - at)
         self._fed = (now, self._recorded, rate)
-        size = max(self._floor, min(500, int(rate / 2)))
+        size = max(self._floor, min(500, int(rate * 0.4)))
         # Feed at a quarter left: the lookup may wait behind a claim on the database thread.
         self._low_water = max(self._floor, size // 4)
         return size
