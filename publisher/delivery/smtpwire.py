@@ -51,10 +51,19 @@ def refuse_address(sender: str, recipient: str) -> Failed | None:
     return None
 
 
+_BARE = re.compile(rb"\r(?!\n)|(?<!\r)\n")
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
 def prepare(body: bytes) -> bytes:
-    """Message bytes as they go after DATA: CRLF line endings, dot-stuffed, CRLF at the end."""
-    if re.search(rb"(?<!\r)\n", body):
-        body = re.sub(rb"\r?\n", b"\r\n", body)
+    """Message bytes as they go after DATA: CRLF line endings, dot-stuffed, CRLF at the end.
+
+    A bare LF or a bare CR becomes CRLF too: some servers take ``<CR>.<CR><LF>`` or
+    ``<LF>.<CR><LF>`` for the end of the data, and a value holding one must not end the
+    message early or smuggle a second one in (a line that starts with a dot is stuffed).
+    """
+    if _BARE.search(body):
+        body = _LINE_END.sub(b"\r\n", body)
     if not body.endswith(b"\r\n"):
         body += b"\r\n"
     body = body.replace(b"\r\n.", b"\r\n..")
