@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select
 
 from publisher.core.clock import Clock
 from publisher.core.vocab import OutboxKind
-from publisher.messages.enqueue import NewMessage, enqueue, store_content
+from publisher.messages.enqueue import Claimed, NewMessage, enqueue, store_content
 from publisher.store.schema import outbox, suppressions
 
 BODY = (
@@ -55,3 +55,12 @@ def suppressed(engine: Engine) -> list[tuple[str, str]]:
     with engine.connect() as conn:
         q = select(suppressions.c.email, suppressions.c.reason)
         return [(e, r) for e, r in conn.execute(q)]
+
+
+def claimed_item(**subs: str) -> Claimed:
+    """One leased digest row with these substitutions, for personalising without a store."""
+    return Claimed(
+        id=1, kind="digest", recipient="a@b.kr", content_id=1, substitutions=subs,
+        message_id="<m1@news.example.kr>", attempts=1,
+        expires_at=datetime(2026, 11, 24, tzinfo=UTC),
+    )  # fmt: skip

@@ -70,11 +70,15 @@ def _workload(recorder: ClickRecorder, start: int, n: int) -> None:
         recorder.record(Click((1, 1, 3, 3), "192.0.2.9", f"Mozilla/5.0 ({i})", at=at))
 
 
-def test_the_counting_tables_hold_nothing_the_collector_walks() -> None:
-    recorder = ClickRecorder(
+def _recorder() -> ClickRecorder:
+    return ClickRecorder(
         make_engine("sqlite://"), Scanners.load(), auto_flush=False, per_reader=True,
         per_ip_hour=5,
     )  # fmt: skip
+
+
+def test_the_counting_tables_hold_nothing_the_collector_walks() -> None:
+    recorder = _recorder()
     _workload(recorder, 0, 2000)
     stats = recorder.stats
     assert stats.moved_to_machine > 0 and stats.machine > stats.moved_to_machine
@@ -83,10 +87,7 @@ def test_the_counting_tables_hold_nothing_the_collector_walks() -> None:
 
 
 def test_more_clicks_leave_no_more_tracked_objects() -> None:
-    recorder = ClickRecorder(
-        make_engine("sqlite://"), Scanners.load(), auto_flush=False, per_reader=True,
-        per_ip_hour=5,
-    )  # fmt: skip
+    recorder = _recorder()
     _workload(recorder, 0, 500)
     gc.collect()
     gc.collect()

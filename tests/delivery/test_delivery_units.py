@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from publisher.core.vocab import SmtpStage
 from publisher.delivery.smtpwire import Failed, RetryAt, Sent, classify, prepare, unstuff
-from publisher.messages.enqueue import Claimed, Template, backoff, personalise
+from publisher.messages.enqueue import Template, backoff, personalise
+from tests.outboxkit import claimed_item
 
 
 @pytest.mark.parametrize(
@@ -109,22 +110,14 @@ def test_prepare_normalises_and_dot_stuffs_once() -> None:
     assert unstuff(data) == b".first\r\nSubject: x\r\n\r\n.dot\r\n..two\r\nend\r\n"
 
 
-def _item(**subs: str) -> Claimed:
-    return Claimed(
-        id=1, kind="digest", recipient="a@b.kr", content_id=1, substitutions=subs,
-        message_id="<m1@news.example.kr>", attempts=1,
-        expires_at=datetime(2026, 11, 24, tzinfo=UTC),
-    )  # fmt: skip
-
-
 def test_template_splice_matches_plain_substitution() -> None:
     body = b"To: %%TO%%\r\nMessage-ID: %%MESSAGE_ID%%\r\n\r\n%%NAME%% %%NAME%% %%UNKNOWN%%\r\n"
-    item = _item(**{"%%TO%%": "a@b.kr", "%%NAME%%": "독자"})
+    item = claimed_item(**{"%%TO%%": "a@b.kr", "%%NAME%%": "독자"})
     assert Template(body).fill(item) == personalise(body, item)
     assert Template(body).fill(item).startswith(b"To: a@b.kr\r\nMessage-ID: <m1@news.example.kr>")
 
 
 def test_line_break_in_a_value_is_refused() -> None:
-    item = _item(**{"%%TO%%": "a@b.kr\r\nBcc: x@y.kr"})
+    item = claimed_item(**{"%%TO%%": "a@b.kr\r\nBcc: x@y.kr"})
     with pytest.raises(ValueError, match="%%TO%%"):
         Template(b"To: %%TO%%\r\n").fill(item)

@@ -9,21 +9,12 @@ reads the rest of the message as SMTP commands.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from publisher.delivery.personalise import Personaliser
 from publisher.delivery.smtpwire import prepare
-from publisher.messages.enqueue import Claimed, personalise
-
-
-def _item(**subs: str) -> Claimed:
-    return Claimed(
-        id=1, kind="digest", recipient="a@b.kr", content_id=1, substitutions=subs,
-        message_id="<m1@news.example.kr>", attempts=1,
-        expires_at=datetime(2026, 11, 24, tzinfo=UTC),
-    )  # fmt: skip
+from publisher.messages.enqueue import personalise
+from tests.outboxkit import claimed_item
 
 
 @pytest.mark.parametrize(
@@ -39,7 +30,7 @@ def test_an_empty_value_at_a_line_start_before_a_dot_is_stuffed(
 ) -> None:
     make = Personaliser(lambda cid: body)
     make.add(1, body)
-    item = _item(**{"%%TO%%": "a@b.kr", **subs})
+    item = claimed_item(**{"%%TO%%": "a@b.kr", **subs})
     data = make(item)
     assert data == prepare(personalise(body, item))
     assert not any(line.startswith(b".") and not line.startswith(b"..")
@@ -50,5 +41,5 @@ def test_placeholders_not_at_a_line_start_keep_the_fast_path() -> None:
     body = b"To: %%TO%%\r\n\r\nHello %%NAME%%.\r\n%%LINK%%\r\n"
     make = Personaliser(lambda cid: body)
     make.add(1, body)
-    item = _item(**{"%%TO%%": "a@b.kr", "%%NAME%%": "", "%%LINK%%": ""})
+    item = claimed_item(**{"%%TO%%": "a@b.kr", "%%NAME%%": "", "%%LINK%%": ""})
     assert make(item) == prepare(personalise(body, item))
