@@ -184,15 +184,22 @@ def server_cpu(server: Any) -> float:
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
+        if not (fields := stat_fields(stat)):
             continue
         if stat.parent.name == master:  # its own, and its backends' that have ended
             total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
         elif fields[1] == master:  # a backend still running
             total += int(fields[11]) + int(fields[12])
     return total / tick
+
+
+def stat_fields(stat: Path) -> list[str]:
+    """The fields of a /proc stat file after the command name (``fields[11]`` is utime);
+    empty when the process or thread ended meanwhile."""
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
 
 
 def sqlite_url(workdir: Path, name: str) -> str:
@@ -281,9 +288,7 @@ def thread_cpu() -> dict[str, float]:
     tick, me, others = os.sysconf("SC_CLK_TCK"), str(os.getpid()), [0.0]
     loop = 0.0
     for task in Path("/proc/self/task").iterdir():
-        try:
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the thread ended meanwhile
+        if not (fields := stat_fields(task / "stat")):
             continue
         used = (int(fields[11]) + int(fields[12])) / tick
         if task.name == me:
