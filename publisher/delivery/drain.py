@@ -29,6 +29,7 @@ from publisher.delivery.drainstore import (
     Report,
     StoreUnavailable,
 )
+from publisher.delivery.feedpace import FeedPace
 from publisher.delivery.leaseholder import Holder, this_holder
 from publisher.delivery.marks import Marks
 from publisher.delivery.personalise import Personaliser
@@ -83,9 +84,8 @@ class Drain:
         self._db = DbThread(self.report, self._stopping)
         self._marks = Marks(self.ledger, self._db, config.mark_batch)
         self._hungry = asyncio.Event()  # the workers' queue ran low: feed it
-        self._floor = self._low_water = 2 * config.pool_size  # queued items: feed below
-        self._recorded = 0  # outcomes so far, for the feeding rate
-        self._fed = (0.0, 0, 0.0)  # (loop time, outcomes, messages/s) at the last feed
+        self._pace = FeedPace(config)
+        self._held = 0  # items taken by a worker, still waiting for their rate permits
         self._deferrals = DeferralLog(clock, log)
 
     def stop(self) -> None:
@@ -155,19 +155,19 @@ class Drain:
 
     async def _claimer(self, until_empty: bool) -> None:
         per_5s = int(self.config.rate * 5) if self.config.rate > 0 else 500
-        batch = max(self._low_water, min(500, per_5s))
+        batch = max(self._pace.low_water, min(500, per_5s))
         try:
             await self._db.retry(self.ledger.free_dead, abandon_on_stop=True)
         except Abandoned:
             return
         while not self._stopping.is_set():
-            hungry = self._queue.qsize() < self._low_water
+            hungry = self._waiting() < self._pace.low_water
             if hungry and self._pending:
                 await self._feed()
                 continue
             if len(self._pending) >= batch // 2:  # enough claimed ahead: wait for the workers
                 self._hungry.clear()
-                if self._queue.qsize() >= self._low_water:
+                if self._waiting() >= self._pace.low_water:
                     await wait_for(self._hungry, 1.0)
                 continue
             skipped = self.report.skipped
@@ -185,7 +185,7 @@ class Drain:
                 continue
             if self._pending:  # nothing more due: feed what is claimed as the workers need it
                 self._hungry.clear()
-                if self._queue.qsize() >= self._low_water:
+                if self._waiting() >= self._pace.low_water:
                     await wait_for(self._hungry, 1.0)
                 continue
             if until_empty and self._queue.empty() and not self._inflight:
@@ -197,23 +197,10 @@ class Drain:
             await wait_for(self._stopping, 0.05 if until_empty else 1.0)
         # Stopping: rows not yet started go back at once (in _finish).
 
-    def _chunk_size(self) -> int:
-        """0.4 s of sending, fed again with a quarter left: a row goes at most about half a
-        second after its suppression lookup, and the lookups stay few at thousands/s."""
-        at, recorded, rate = self._fed
-        now = asyncio.get_running_loop().time()
-        if at and now > at:
-            rate = 0.7 * rate + 0.3 * (self._recorded - recorded) / (now - at)
-        self._fed = (now, self._recorded, rate)
-        size = max(self._floor, min(500, int(rate * 0.4)))
-        # Feed at a quarter left: the lookup may wait behind a claim on the database thread.
-        self._low_water = max(self._floor, size // 4)
-        return size
-
     async def _feed(self) -> None:
         """Hand the next few claimed rows to the workers, after one more suppression lookup."""
         chunk: list[enqueue.Claimed] = []
-        size = self._chunk_size()
+        size = self._pace.chunk_size(asyncio.get_running_loop().time())
         while self._pending and len(chunk) < size:
             item = self._pending.popleft()
             if item.id not in self._revoked:
@@ -249,7 +236,7 @@ class Drain:
         try:
             while item is not None:
                 self._inflight[item.id] = item
-                slot = None if permitted else await self._permits.take(item.domain)
+                slot = None if permitted else await self._permit(item)
                 if self._stopping.is_set() and not permitted:
                     if slot is not None:  # stopped while waiting for a permit: not sent,
                         slot.release()  # left in _inflight for run() to release
@@ -338,6 +325,22 @@ class Drain:
                 slot.release()
         return session
 
+    async def _permit(self, item: enqueue.Claimed) -> asyncio.Semaphore | None:
+        """The item's rate and domain permits; meanwhile it counts as waiting (feedpace.py)."""
+        if self._permits.open:
+            return None
+        self._held += 1
+        try:
+            return await self._permits.take(item.domain)
+        finally:
+            self._held -= 1
+            if self._waiting() < self._pace.low_water:
+                self._hungry.set()
+
+    def _waiting(self) -> int:
+        """Re-checked items not yet sending: queued, or held by a worker for a permit."""
+        return self._queue.qsize() + self._held
+
     def _give_up(self, reason: str) -> None:
         if self.report.error is None:
             self.report.error = reason
@@ -348,7 +351,7 @@ class Drain:
         """The next item, or None once stopping (untaken items are released, not sent)."""
         while not self._stopping.is_set():
             item = await self._queue.get()
-            if self._queue.qsize() < self._low_water:
+            if self._waiting() < self._pace.low_water:
                 self._hungry.set()
             if item is None or item.id not in self._revoked:
                 return item
@@ -365,7 +368,7 @@ class Drain:
             return None
         item = self._queue.get_nowait()
         assert item is not None
-        if self._queue.qsize() < self._low_water:
+        if self._waiting() < self._pace.low_water:
             self._hungry.set()
         self._inflight[item.id] = item
         return item
@@ -378,7 +381,7 @@ class Drain:
 
     def _note(self, item: enqueue.Claimed, outcome: Outcome) -> bool:
         """Count and hold one outcome; True when the held marks make a batch to commit."""
-        self._recorded += 1
+        self._pace.recorded += 1
         outcome, retaken = self._replies.same_bounces(item, outcome)
         if retaken:
             self._marks.retake(retaken)
