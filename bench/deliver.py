@@ -2,7 +2,7 @@
 smtp-source and plain aiosmtplib, in one run.
 
     PYTHONPATH=. python bench/deliver.py [--rows 100000] [--runs 3]
-        [--databases sqlite,postgresql] [--purge] [--profile drain.prof]
+        [--databases sqlite,postgresql] [--purge] [--profile drain.prof] [--stalls]
 
 Our figure is end to end: claim → personalise (a ~36.5 KB digest, 30 per-reader values) →
 send (8 pipelined connections) → mark sent, on a real outbox, in a child process
@@ -11,8 +11,10 @@ per database, drains it, then times ``smtp-source -d -s 8`` with the same size t
 sink; the ratios are per run and their median. With 200,000 rows or more each drain prints
 its rate per 100,000 (the sustained target: the last within 10 % of the first). ``--purge``
 then deletes the sent rows with ``publisher outbox purge`` while another connection keeps
-claiming, and says how long the claims waited. PostgreSQL is started from Debian's binaries
-(tests/pgserver.py); without them, only SQLite runs, and the script says so.
+claiming, and says how long the claims waited. ``--stalls`` prints how long the drain's
+event loop stalled (over 2 ms) and which database calls ran meanwhile (bench/stalls.py).
+PostgreSQL is started from Debian's binaries (tests/pgserver.py); without them, only SQLite
+runs, and the script says so.
 """
 
 from __future__ import annotations
@@ -127,6 +129,8 @@ def one_run(run: int, names: list[str], server: Any, sink: kit.Sink, args: argpa
         print(f"  {name:<10} drain  {got['rate']:8.0f} msg/s  ({got['sent']} rows, "
               f"{1000 * got['cpu'] / sent:.3f}{server_part} ms CPU/msg, peak RSS "
               f"{got['rss_mb']:.0f} MB; filled in {filled:.1f} s)")  # fmt: skip
+        if got.get("stalls"):
+            print(f"  {name:<10} {got['stalls']}")
         if got.get("threads"):
             per = {k: 1e6 * v / sent for k, v in got["threads"].items()}
             print(f"  {name:<10} CPU per message: event loop {per['loop']:.0f} µs, database "
@@ -172,7 +176,11 @@ def main() -> None:
     parser.add_argument("--purge", action="store_true", help="then purge the sent rows")
     parser.add_argument("--no-source", action="store_true", help="skip smtp-source (1M runs)")
     parser.add_argument("--profile", default="", help="cProfile the first drain to this file")
+    parser.add_argument("--stalls", action="store_true",
+                        help="trace the drain's event-loop stalls (bench/stalls.py)")  # fmt: skip
     args = parser.parse_args()
+    if args.stalls:
+        os.environ["DRAINKIT_STALLS"] = "1"  # read by the drain child
     if not kit.have_postfix_tools():
         sys.exit("smtp-sink/smtp-source not found: apt-get install postfix (don't start it)")
     names = [n for n in (args.databases or "sqlite,postgresql").split(",") if n]

@@ -263,6 +263,14 @@ def drain_child(url: str, port: int, rate: float, profile: str, rows: int) -> No
         if report.sent % 2000 == 0:  # before the database thread ends with the run
             threads.update(thread_cpu())
 
+    tracer = None
+    if os.environ.get("DRAINKIT_STALLS"):
+        from stalls import StallTracer
+
+        from publisher.delivery.drainstore import DrainStore
+
+        tracer = StallTracer()
+        tracer.wrap_store(DrainStore)
     drain = Drain(engine, Mailer(f"smtp://127.0.0.1:{port}", pool_size=POOL), SystemClock(),
                   config=config, on_progress=progress)  # fmt: skip
     cpu0, t0, base = time.process_time(), time.perf_counter(), thread_cpu()
@@ -272,6 +280,8 @@ def drain_child(url: str, port: int, rate: float, profile: str, rows: int) -> No
         prof = cProfile.Profile()
         report = prof.runcall(asyncio.run, drain.run(until_empty=True))
         prof.dump_stats(profile)
+    elif tracer is not None:
+        report = asyncio.run(tracer.run(drain.run(until_empty=True)))
     else:
         report = asyncio.run(drain.run(until_empty=True))
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
@@ -279,7 +289,8 @@ def drain_child(url: str, port: int, rate: float, profile: str, rows: int) -> No
     per_step = [step / (b - a) for a, b in itertools.pairwise(marks)]
     print(json.dumps({"sent": report.sent, "seconds": elapsed, "cpu": cpu,
                       "rss_mb": peak_rss_mb(), "per_100k": per_step,
-                      "threads": {k: v - base[k] for k, v in threads.items()}}))  # fmt: skip
+                      "threads": {k: v - base[k] for k, v in threads.items()},
+                      "stalls": tracer.summary(elapsed) if tracer else ""}))  # fmt: skip
 
 
 def thread_cpu() -> dict[str, float]:
