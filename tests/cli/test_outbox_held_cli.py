@@ -19,6 +19,7 @@ from publisher.core.config import load_settings
 from publisher.messages.enqueue import NewMessage, enqueue, store_content
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
+from tests.conftest import ROOT
 from tests.outboxkit import BODY
 
 runner = CliRunner()
@@ -33,6 +34,8 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("PUBLISHER_DATABASE_URL", db)
     monkeypatch.setenv("PUBLISHER_SMTP_URL", f"maildir://{tmp_path / 'mail'}")
     monkeypatch.setenv("PUBLISHER_DEMO", "true")
+    monkeypatch.setenv("PUBLISHER_OPS_PORT", "0")  # `publisher status` asks no daemon
+    monkeypatch.setenv("PUBLISHER_SCHEDULES_FILE", str(ROOT / "schedules.yaml"))
     engine = make_engine(db)
     upgrade(engine)
     held_until = Rules.from_settings(load_settings()).hold_until(NIGHT)
@@ -76,3 +79,15 @@ def test_once_the_window_opens_nothing_is_held(env: str, monkeypatch: pytest.Mon
     assert "held for quiet hours" not in result.output
     doc = json.loads(runner.invoke(app, ["outbox", "status", "--json"]).stdout)
     assert doc["queued_due"] == 5 and doc["held"] == {"count": 0, "until": None, "earliest": None}
+
+
+def test_publisher_status_shows_the_held_rows_too(env: str) -> None:
+    result = runner.invoke(app, ["status", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["outbox"]["queued"] == 5
+    assert doc["held_for_quiet_hours"] == 3 and doc["held_until"] == "2026-11-29T23:00:00Z"
+    table = runner.invoke(app, ["status"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    [row] = [line for line in table.output.splitlines() if "held for quiet hours" in line]
+    assert "3 until 2026-11-30 08:00" in row  # in the site's time zone (Asia/Seoul)
