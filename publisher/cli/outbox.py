@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -26,12 +27,32 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _held_line(queued: int, held: outboxstatus.Held, tz: ZoneInfo) -> str | None:
+    """How the queued rows split into due now and held through the quiet hours (in the zone
+    of quiet_hours, the window the operator set); None when none is held."""
+    if not held.count or held.until is None:
+        return None
+
+    def local(at: datetime) -> str:
+        return at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+    until = local(held.until)
+    if held.earliest is not None and local(held.earliest) != until:
+        until = f"{local(held.earliest)} … {until}"
+    return (
+        f"  of the queued: {max(0, queued - held.count)} due now, {held.count} held for quiet hours"
+        f" until {until} ({tz.key})"
+    )
+
+
 @app.command("status")
 def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-    """Counts per status and kind, the oldest queued, the next retry, top deferral reasons."""
+    """Counts per status and kind, the queued rows held for quiet hours and until when, the
+    oldest queued, the next retry, top deferral reasons."""
     with open_app() as pub:
-        found = outboxstatus.outbox_status(pub.engine)
-    rows, oldest = found.rows, found.oldest_queued
+        found = outboxstatus.outbox_status(pub.engine, now=pub.clock.now())
+        tz = ZoneInfo(pub.settings.quiet_hours_timezone)
+    rows, oldest, held = found.rows, found.oldest_queued, found.held
     retry, reasons = found.next_retry, found.top_deferral_reasons
     per_status: dict[str, int] = {s: 0 for s in STATUSES}
     by_kind: dict[str, dict[str, int]] = {}
@@ -41,12 +62,16 @@ def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable 
     if as_json:
         doc: dict[str, Any] = dict(per_status)
         doc.update(
+            queued_due=max(0, per_status["queued"] - held.count),
+            held={"count": held.count, "until": _iso(held.until), "earliest": _iso(held.earliest)},
             by_kind=by_kind, oldest_queued=_iso(oldest), next_retry=_iso(retry),
             top_deferral_reasons=[{"reply": r, "count": c} for r, c in reasons],
         )  # fmt: skip
         typer.echo(json.dumps(doc, ensure_ascii=False, indent=2))
         return
     console.print("  ".join(f"{s}: {n}" for s, n in per_status.items()), highlight=False)
+    if (line := _held_line(per_status["queued"], held, tz)) is not None:
+        console.print(line, highlight=False, markup=False)
     for kind, counts in sorted(by_kind.items()):
         line = ", ".join(f"{s} {n}" for s, n in sorted(counts.items()))
         console.print(f"  {kind}: {line}", highlight=False, markup=False)

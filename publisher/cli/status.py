@@ -90,6 +90,11 @@ def tables(report: Status, tz: tzinfo) -> list[Table | str]:
         age = max(0, int((report.now - report.oldest_queued).total_seconds()))
         oldest = f"{age} s ago"
     outbox.add_row("oldest queued", oldest)
+    if report.held_for_quiet_hours:  # counted in queued, but not due before the window ends
+        outbox.add_row(
+            "held for quiet hours",
+            f"{report.held_for_quiet_hours} until {_at(report.held_until, tz)}",
+        )
     runs = Table("digest", "run", "window end", "status", "items", "recipients",
                  "sent/failed/queued", title="Last digest runs")  # fmt: skip
     for r in report.runs:

@@ -3,8 +3,9 @@
 A daily job mails each confirmed reader whose advertising consent is older than
 ``reconfirm_after`` a message with a signed link; without an answer ``reconfirm_grace``
 later, advertising mail stops to them (editorial digests go on). Every step is a consent
-log row. The mail goes out as kind ``digest``: every suppression stops it, so a reader who
-unsubscribed meanwhile is not asked.
+log row. The mail goes out as its own outbox kind ``reconfirm`` (expiry ``expiry_reconfirm``,
+counted apart in ``outbox status``): unlike a confirmation, every suppression stops it, so a
+reader who unsubscribed or bounced meanwhile is not asked.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def run(engine: Engine, settings: Settings, *, now: datetime) -> Outcome:
             if not due:
                 break
             cid = store_content(
-                conn, key=f"reconfirm:{now.isoformat()}:{asked}", kind="digest", body=body,
+                conn, key=f"reconfirm:{now.isoformat()}:{asked}", kind="reconfirm", body=body,
                 now=now,
             )  # fmt: skip
             batch = []
@@ -102,8 +103,8 @@ def _ask(
     token = tokens.make(identity.secret, "reconfirm", (sid,), now=now)
     values[RECONFIRM_URL] = f"{identity.base_url}/reconfirm/{token}"
     return NewMessage(
-        dedupe_key=f"reconfirm:{sid}:{now:%Y%m%d}", kind="digest", recipient=to_ascii(email),
-        content_id=content_id, substitutions=values, expires_in=identity.expiries["confirm"],
+        dedupe_key=f"reconfirm:{sid}:{now:%Y%m%d}", kind="reconfirm", recipient=to_ascii(email),
+        content_id=content_id, substitutions=values, expires_in=identity.expiries["reconfirm"],
     )  # fmt: skip
 
 

@@ -64,7 +64,7 @@ async def outbox(request: Request, op: Operator = Depends(require("viewer"))) ->
     domain = p.get("domain", "")[:253]
     rows = await run(lookups.outbox_rows, ctx.engine, status=status, kind=kind,
                      domain=domain)  # fmt: skip
-    glance = await run(lookups.outbox_glance, ctx.engine)
+    glance = await run(lookups.outbox_glance, ctx.engine, now=ctx.now())
     return render(
         request, op, "outbox", rows=rows, glance=glance, chosen=status or "",
         kind=kind or "", domain=domain, statuses=STATUSES, kinds=KINDS,

@@ -29,6 +29,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from publisher.core import tomlplacement
 from publisher.core.alertsettings import AlertSettings
 from publisher.core.analyticssettings import AnalyticsSettings
 from publisher.core.consentsettings import ConsentSettings
@@ -65,6 +66,18 @@ class ConfigError(PublisherError):
         super().__init__("\n".join(problems))
         self.problems = problems
         self.schedules_file = schedules_file  # where to check schedules.yaml all the same
+
+
+class MisplacedSettingError(ConfigError):
+    """A ConfigError whose problems include top-level settings written after a ``[[...]]``
+    header of the TOML file (so TOML put them in that table): ``misplaced`` lists (table,
+    key), e.g. ("inbound_sources[0]", "smtp_url")."""
+
+    def __init__(
+        self, problems: list[str], *, misplaced: list[tuple[str, str]], schedules_file: Path
+    ) -> None:
+        super().__init__(problems, schedules_file=schedules_file)
+        self.misplaced = misplaced
 
 
 def local_base_url(host: object, port: object) -> str | None:
@@ -303,6 +316,8 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
             problems.append(f"{toml_path}: not valid TOML: {exc}")
             toml_ok = False
     known = set(Settings.model_fields)
+    astray = tomlplacement.misplaced(toml, known)
+    problems += [tomlplacement.problem(toml_name, table, key) for table, key in astray]
     env_problems, env_readable = _environment_problems(known)
     problems.extend(env_problems)
     settings: Settings | None = None
@@ -317,11 +332,18 @@ def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
                 in_env = ENV_PREFIX + top.upper() in os.environ or top not in toml
                 where = ENV_PREFIX + top.upper() if top in known and in_env else toml_name
                 msg = err["msg"]
+                path = _key_path(tuple(err["loc"]))
                 if err["type"] == "extra_forbidden":
+                    if path in {f"{table}.{key}" for table, key in astray}:
+                        continue  # said above, with what happened
                     msg = "unknown setting" if len(err["loc"]) == 1 else "unknown key"
-                problems.append(f"{where}: {_key_path(tuple(err['loc']))}: {msg}")
+                problems.append(f"{where}: {path}: {msg}")
         finally:
             _READ_TOML.reset(token)
+    if astray:
+        raise MisplacedSettingError(
+            problems, misplaced=astray, schedules_file=_schedules_file(toml)
+        )
     if problems or settings is None:
         raise ConfigError(problems, schedules_file=_schedules_file(toml))
     return settings

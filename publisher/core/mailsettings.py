@@ -49,6 +49,9 @@ class DeliverySettings(BaseModel):
     expiry_confirm: Duration = duration_field("3d", "A confirmation not delivered by then expires.")
     expiry_share: Duration = duration_field("1d", "A shared article not delivered by then expires.")
     expiry_test: Duration = duration_field("1h", "A test send not delivered by then expires.")
+    expiry_reconfirm: Duration = duration_field(
+        "3d", "A reconfirmation of advertising consent not delivered by then expires."
+    )
     backoff_min: Duration = duration_field("1m", "First retry delay after a temporary failure.")
     backoff_max: Duration = duration_field("4h", "Longest retry delay (the delay grows ×4).")
     circuit_breaker_threshold: int = Field(

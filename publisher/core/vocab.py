@@ -13,8 +13,10 @@ _Word = TypeVar("_Word", bound=str)
 # An outbox row's life: queued → sending → sent | deferred (→ sending …) | failed |
 # suppressed | expired. Kept in this order: it is the order status tables show.
 OutboxStatus = Literal["queued", "sending", "sent", "deferred", "failed", "suppressed", "expired"]
-# What produced an outbox row (it decides its expiry and how it is counted).
-OutboxKind = Literal["digest", "confirm", "share", "test", "alert"]
+# What produced an outbox row (it decides its expiry and how it is counted). reconfirm: the
+# two-yearly ask to keep advertising consent (consent/reconfirm.py); unlike confirm, every
+# suppression stops it.
+OutboxKind = Literal["digest", "confirm", "share", "test", "alert", "reconfirm"]
 
 # What a digest run row records (store/digest_runs.py).
 # awaiting_approval: rendered, nothing enqueued until an editor approves (digests/approval.py);

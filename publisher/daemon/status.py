@@ -95,6 +95,9 @@ class Status:
     problems: list[str] = field(default_factory=list)
     outbox: dict[str, int] = field(default_factory=dict)
     oldest_queued: datetime | None = None
+    # Of the queued: held through the quiet hours (not due before held_until, the last release).
+    held_for_quiet_hours: int = 0
+    held_until: datetime | None = None
     runs: list[RunRow] = field(default_factory=list)
     sources: list[SourceRow] = field(default_factory=list)
     suppressions: dict[str, int] = field(default_factory=dict)
@@ -163,6 +166,8 @@ def gather(
         states = store_sources.all_states(conn)
         out.outbox = stats.outbox_depth(conn)
         out.oldest_queued = stats.oldest_queued(conn)
+        held = stats.held_queued(conn, now=now)
+        out.held_for_quiet_hours, out.held_until = held.count, held.until
         out.suppressions = stats.suppression_counts(conn)
         out.sources = _source_rows(settings, states)
         if schedules is None:

@@ -235,7 +235,7 @@ def expiry_for(settings: Settings, kind: OutboxKind) -> timedelta:
     expiries: dict[OutboxKind, timedelta] = {
         "digest": settings.expiry_digest, "confirm": settings.expiry_confirm,
         "share": settings.expiry_share, "test": settings.expiry_test,
-        "alert": settings.alert_expiry,
+        "alert": settings.alert_expiry, "reconfirm": settings.expiry_reconfirm,
     }  # fmt: skip
     return expiries[kind]
 

@@ -10,6 +10,8 @@ from datetime import datetime
 from publisher.core.vocab import OutboxKind
 from publisher.store import outbox as store_outbox
 from publisher.store import outboxpurge as store_purge
+from publisher.store.stats import Held as Held  # what OutboxSummary.held is, for the CLI
+from publisher.store.stats import held_queued
 from publisher.store.stats import outbox_depth as _outbox_depth
 from publisher.store.types import Engine
 
@@ -22,15 +24,17 @@ def outbox_depth(engine: Engine) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class OutboxSummary:
-    """Rows per (status, kind), the oldest queued, the next retry, top deferral reasons."""
+    """Rows per (status, kind), the oldest queued, the next retry, top deferral reasons, and
+    the queued rows held for a later time (the quiet hours) rather than due now."""
 
     rows: list[tuple[str, str, int]]
     oldest_queued: datetime | None
     next_retry: datetime | None
     top_deferral_reasons: list[tuple[str, int]]
+    held: Held
 
 
-def outbox_status(engine: Engine) -> OutboxSummary:
+def outbox_status(engine: Engine, *, now: datetime) -> OutboxSummary:
     """The outbox at a glance, read in one connection."""
     with engine.connect() as conn:
         return OutboxSummary(
@@ -38,6 +42,7 @@ def outbox_status(engine: Engine) -> OutboxSummary:
             oldest_queued=store_outbox.oldest_queued(conn),
             next_retry=store_outbox.next_retry(conn),
             top_deferral_reasons=store_outbox.top_deferral_reasons(conn),
+            held=held_queued(conn, now=now),
         )
 
 

@@ -8,10 +8,11 @@ from datetime import datetime
 
 from publisher.core.addresses import AddressError, canonical, to_ascii
 from publisher.core.models import Subscriber
-from publisher.store import consoleviews
+from publisher.store import consoleviews, stats
 from publisher.store import outbox as store_outbox
 from publisher.store import subscribers as store_subscribers
 from publisher.store.consoleviews import ArticleLine, Found, Message
+from publisher.store.stats import Held
 from publisher.store.types import Engine
 
 __all__ = ["ArticleLine", "Found", "Message", "OutboxGlance", "Reader", "find", "reader"]
@@ -77,20 +78,23 @@ def outbox_rows(
 @dataclass(frozen=True, slots=True)
 class OutboxGlance:
     """The outbox without counting its millions of finished rows: what waits, per status
-    (an index range), the oldest, the next retry, and why messages are deferred."""
+    (an index range), the oldest, the next retry, why messages are deferred, and the queued
+    rows held for the quiet hours (not due before a later time)."""
 
     waiting: dict[str, int]
     oldest: datetime | None
     next_retry: datetime | None
     reasons: list[tuple[str, int]]
+    held: Held
 
 
-def outbox_glance(engine: Engine) -> OutboxGlance:
+def outbox_glance(engine: Engine, *, now: datetime) -> OutboxGlance:
     with engine.connect() as conn:
         depth, oldest = consoleviews.waiting(conn)
         return OutboxGlance(
-            depth, oldest, store_outbox.next_retry(conn), store_outbox.top_deferral_reasons(conn)
-        )
+            depth, oldest, store_outbox.next_retry(conn), store_outbox.top_deferral_reasons(conn),
+            stats.held_queued(conn, now=now),
+        )  # fmt: skip
 
 
 def suppressions(engine: Engine, prefix: str, *, limit: int = 200) -> list[object]:

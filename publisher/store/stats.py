@@ -3,13 +3,36 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
 from publisher.store.outbox import oldest_queued, status_counts
-from publisher.store.schema import suppressions
+from publisher.store.schema import outbox, suppressions
 
-__all__ = ["oldest_queued", "outbox_depth", "suppression_counts"]
+__all__ = ["Held", "held_queued", "oldest_queued", "outbox_depth", "suppression_counts"]
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """Queued rows whose first attempt is still ahead: how many, the first and last release."""
+
+    count: int
+    earliest: datetime | None
+    until: datetime | None
+
+
+def held_queued(conn: Connection, *, now: datetime) -> Held:
+    """Queued rows not due before a later time. Only a hold writes a queued row's next attempt
+    ahead of its creation (advertising queued in the quiet hours, messages/enqueue._timing);
+    retries are ``deferred``. An index range over the queued rows ahead of ``now``."""
+    at = outbox.c.next_attempt_at
+    q = select(func.count(), func.min(at), func.max(at)).where(
+        outbox.c.status == "queued", at > now
+    )
+    n, first, last = conn.execute(q).one()
+    return Held(int(n), first, last)
 
 
 def outbox_depth(conn: Connection) -> dict[str, int]:

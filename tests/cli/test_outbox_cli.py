@@ -99,3 +99,18 @@ def test_max_seconds_stops_a_slow_drain_cleanly(env: str, monkeypatch: pytest.Mo
     assert "sending" not in counts
     sent = counts.get("sent", 0)
     assert sent < 5 and counts["queued"] == 5 - sent
+
+
+def test_reconfirmations_are_counted_and_retried_as_their_own_kind(env: str) -> None:
+    engine = make_engine(env)
+    fill(engine, SystemClock(), 2, kind="reconfirm")
+    doc = json.loads(runner.invoke(app, ["outbox", "status", "--json"]).stdout)
+    assert doc["by_kind"] == {"digest": {"queued": 5}, "reconfirm": {"queued": 2}}
+    text = runner.invoke(app, ["outbox", "status"]).output
+    assert "  reconfirm: queued 2" in text.splitlines()
+    with engine.begin() as conn:
+        conn.execute(update(outbox).values(status="failed"))
+    result = runner.invoke(app, ["outbox", "retry", "--failed", "--kind", "reconfirm"])
+    assert result.exit_code == 0 and "2 failed" in result.output, result.output
+    assert statuses(engine) == {"failed": 5, "queued": 2}
+    engine.dispose()

@@ -14,6 +14,9 @@ from publisher.consent import history, reconfirm
 from publisher.core.clock import FixedClock
 from publisher.core.config import Settings
 from publisher.digests import pipeline
+from publisher.messages import enqueue
+from publisher.store import outbox as store_outbox
+from publisher.store import suppressions
 from tests.consent.adkit import ad_schedules, ad_settings
 from tests.digestkit import NOW, add_subscriber, load_store
 from tests.webkit import Web, link_in, message_of, open_web, outbox_rows, web_settings
@@ -42,8 +45,9 @@ async def test_old_consent_is_asked_and_without_answer_advertising_stops(web: We
     done = reconfirm.run(engine, s, now=ASKED)
     assert done == reconfirm.Outcome(asked=2, lapsed=0)
     assert reconfirm.run(engine, s, now=ASKED + timedelta(days=1)).asked == 0  # asked once
-    asks = {r["recipient"]: r for r in outbox_rows(engine, "digest")}
+    asks = {r["recipient"]: r for r in outbox_rows(engine, "reconfirm")}
     assert set(asks) == {"silent@example.kr", "answers@example.kr"}
+    assert outbox_rows(engine, "digest") == []  # its own kind, not counted as a digest
     mail = message_of(engine, asks["answers@example.kr"])
     assert "정보통신망법" in mail and "/u/" in mail  # why, and the way out
     # One reader answers by the signed link (a GET only asks; the POST answers).
@@ -84,9 +88,42 @@ async def test_the_daemon_job_asks_with_the_injected_clock(
     app.__dict__["engine"] = engine  # the test's store
     runtime = JobTable(app)
     await runtime.reconfirm()
-    assert outbox_rows(engine, "digest") == [] and not runtime.deliver_tick.is_set()
+    assert outbox_rows(engine) == [] and not runtime.deliver_tick.is_set()
     clock.set(LONG_AGO + timedelta(days=731))
     await runtime.reconfirm()
-    [row] = outbox_rows(engine, "digest")
+    [row] = outbox_rows(engine)
+    assert row["kind"] == "reconfirm"
     assert row["recipient"] == "old@example.kr" and runtime.deliver_tick.is_set()
     assert "/reconfirm/" in message_of(engine, row)
+
+
+def test_the_mail_is_its_own_kind_with_its_own_expiry(settings: Settings, engine: Engine) -> None:
+    s = settings.model_copy(update={"expiry_reconfirm": timedelta(days=5)})
+    add_subscriber(engine, "old@example.kr", now=LONG_AGO)
+    assert reconfirm.run(engine, s, now=ASKED).asked == 1
+    [row] = outbox_rows(engine)
+    assert row["kind"] == "reconfirm"
+    assert row["expires_at"] - row["created_at"] == timedelta(days=5)
+    with engine.connect() as conn:
+        kinds = {k for _s, k, _n in store_outbox.status_counts(conn)}
+    assert kinds == {"reconfirm"}  # what `outbox status` counts it as
+
+
+def test_no_reconfirmation_reaches_a_reader_who_left_or_bounced_meanwhile(
+    settings: Settings, engine: Engine
+) -> None:
+    for who in ("left", "bounced", "stays"):
+        add_subscriber(engine, f"{who}@example.kr", now=LONG_AGO)
+    assert reconfirm.run(engine, settings, now=ASKED).asked == 3
+    # Queued, then (before the drain) one reader unsubscribes and another hard-bounces. A
+    # confirmation passes the reader's own unsubscribe; a reconfirmation must not.
+    with engine.begin() as conn:
+        suppressions.add(conn, ["left@example.kr"], reason="unsubscribed", now=ASKED)
+        suppressions.add(conn, ["bounced@example.kr"], reason="hard_bounce", now=ASKED)
+        live, set_aside = enqueue.claim(
+            conn, owner="t", now=ASKED, lease=timedelta(minutes=5), limit=10
+        )
+    assert [(c.kind, c.recipient) for c in live] == [("reconfirm", "stays@example.kr")]
+    assert set_aside == 2
+    assert enqueue.blocks("reconfirm", {("all", "unsubscribed")})
+    assert not enqueue.blocks("confirm", {("all", "unsubscribed")})

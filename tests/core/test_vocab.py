@@ -10,7 +10,11 @@ from publisher.readers import subscribers
 
 
 def test_runtime_lists_are_the_literals() -> None:
-    assert enqueue.KINDS == get_args(OutboxKind) == ("digest", "confirm", "share", "test", "alert")
+    assert (
+        enqueue.KINDS
+        == get_args(OutboxKind)
+        == ("digest", "confirm", "share", "test", "alert", "reconfirm")
+    )
     assert get_args(OutboxStatus) == enqueue.STATUSES
     assert get_args(SubscriberStatus) == subscribers.ALL_STATUSES
     assert set(subscribers.STATUSES) < set(subscribers.ALL_STATUSES)
