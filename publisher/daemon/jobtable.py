@@ -65,8 +65,9 @@ class JobTable(SideJobs):
 
     # -- metrics ---------------------------------------------------------------
     def outbox_snapshot(self) -> tuple[dict[str, int], Any, Any]:
+        now = self.app.clock.now()
         with self.app.engine.connect() as conn:
-            return stats.outbox_depth(conn), stats.oldest_queued(conn), self.app.clock.now()
+            return stats.outbox_depth(conn), stats.oldest_queued(conn, due_by=now), now
 
     # -- the jobs ----------------------------------------------------------------
     async def feeds(self) -> None:

@@ -232,8 +232,13 @@ def status_counts(conn: Connection) -> list[tuple[str, str, int]]:
     return [(str(s), str(k), int(n)) for s, k, n in conn.execute(q)]
 
 
-def oldest_queued(conn: Connection) -> datetime | None:
+def oldest_queued(conn: Connection, *, due_by: datetime | None = None) -> datetime | None:
+    """When the oldest queued or deferred message was made; with ``due_by``, only among those
+    due by then (the alerting gauge: rows held for the quiet hours or waiting for a retry
+    are not late, and would make the age grow all night)."""
     q = select(func.min(outbox.c.created_at)).where(outbox.c.status.in_(_CLAIMABLE))
+    if due_by is not None:
+        q = q.where(outbox.c.next_attempt_at <= due_by)
     value: datetime | None = conn.execute(q).scalar()
     return value
 
