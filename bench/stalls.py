@@ -25,15 +25,19 @@ class StallTracer:
         self.lags: list[tuple[float, float]] = []  # (lateness, woke at)
 
     def wrap_store(self, store_class: type) -> None:
-        """Time every call of the drain's store side (they run on its database thread)."""
+        """Time every call of the drain's store side (they run on its database thread), and
+        within a claim its ``UPDATE … RETURNING`` statements (``claim SQL``)."""
+        from publisher.store import outbox
+
         for name in CALLS:
             setattr(store_class, name, self._timed(getattr(store_class, name), name))
+        outbox.claim = self._timed(outbox.claim, "claim SQL")
 
     def _timed(self, fn: Callable[..., Any], name: str) -> Callable[..., Any]:
-        def timed(*args: Any) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
             t0 = time.perf_counter()
             try:
-                return fn(*args)
+                return fn(*args, **kwargs)
             finally:
                 self.calls.append((t0, time.perf_counter(), name))
 
