@@ -48,6 +48,11 @@ class MoveReport:
     kept: int = 0  # readers who had unsubscribed here: an old list never re-subscribes them
     pending: list[str] = field(default_factory=list)  # addresses left pending
 
+    @property
+    def rows(self) -> int:
+        """Rows the file holds (0: a header line only)."""
+        return sum(self.fates.values())
+
     def lines(self) -> list[str]:
         out = [f"{self.fates[f]} {MEANS[f]}" for f in FATES if self.fates[f]]
         out += [f"source status {s!r}: {n}" for s, n in sorted(self.statuses.items())]

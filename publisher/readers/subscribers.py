@@ -106,6 +106,21 @@ def _check_suffix(path: Path) -> None:
         raise InputError(str(path), "use a .csv or .jsonl file")
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
+def is_blank(path: Path) -> bool:
+    """Whether the file holds nothing but white space (after a byte-order mark): not even a
+    header line. Read in chunks: a huge file of blanks costs no memory."""
+    with path.open("rb") as fh:
+        chunk = fh.read(64 * 1024).removeprefix(_BOM)
+        while chunk:
+            if chunk.strip():
+                return False
+            chunk = fh.read(64 * 1024)
+    return True
+
+
 def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
     """(line number, record) from a .csv (header row) or .jsonl file."""
     _check_suffix(path)
