@@ -28,9 +28,37 @@ def _dry_run_csv(file: Path) -> None:
             say(f"would reject {file}:{row}")
             continue
         counts[row.status] = counts.get(row.status, 0) + 1
+    if not counts and not rejected:
+        say(no_rows(file, dry_run=True))
+        return
     for status, n in sorted(counts.items()):
         say(f"would import {n} {status}")
     say(f"would reject {rejected}; nothing was written (--dry-run)")
+
+
+def no_rows(file: Path, *, dry_run: bool) -> str:
+    """A file with nothing to import: what it holds, and that nothing was done."""
+    held = "a header line but no subscriber rows" if file.suffix.lower() == ".csv" else "no records"
+    done = "nothing was written (--dry-run)" if dry_run else "nothing was imported"
+    return f"no rows to import: {file} has {held}; {done}"
+
+
+def refuse_blank(file: Path) -> None:
+    """An empty .csv (a failed or cut-off export, most likely) is refused in plain words,
+    rather than as a header without an email column. A .jsonl has no header: an empty one
+    simply has no rows (see ``no_rows``)."""
+    if file.suffix.lower() != ".csv":
+        return
+    try:
+        blank = use.is_blank(file)
+    except OSError:
+        return  # the import reports it with its own message
+    if blank:
+        raise fail(
+            f"{file} is empty (not even a header line); nothing was imported. A CSV import "
+            "starts with a header line naming its columns, then one row per subscriber",
+            code=1,
+        )
 
 
 def refuse_other_tools(file: Path) -> None:
@@ -53,7 +81,11 @@ def import_from(file: Path, tool: ImportSource, *, send_confirmation: bool, dry_
             if tool == "csv":
                 _dry_run_csv(file)
                 return
-            for line in moving.check(file, tool).lines():
+            checked = moving.check(file, tool)
+            if not checked.rows:
+                say(no_rows(file, dry_run=True))
+                return
+            for line in checked.lines():
                 say(f"would import {line}")
             say("nothing was written (--dry-run)")
             return
@@ -80,6 +112,9 @@ def _move(file: Path, tool: ImportSource, *, send_confirmation: bool) -> None:
         if send_confirmation and report.pending:
             asked = use.ask_to_confirm(app.engine, app.settings, report.pending,
                                        now=app.clock.now())  # fmt: skip
+    if not report.rows:
+        say(no_rows(file, dry_run=False))
+        return
     for line in report.lines():
         say(f"imported {line}")
     say_pending(len(report.pending), asked)

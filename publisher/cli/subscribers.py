@@ -60,6 +60,7 @@ def import_(
         moving_cli.refuse_other_tools(file)
     if tool is None:
         raise fail(f"--from: must be one of {', '.join(IMPORT_SOURCES)}, got {source!r}")
+    moving_cli.refuse_blank(file)
     if tool != "csv" or dry_run:
         moving_cli.import_from(file, tool, send_confirmation=send_confirmation, dry_run=dry_run)
         return
@@ -79,6 +80,9 @@ def import_(
         if send_confirmation and report.pending:
             asked = use.ask_to_confirm(app.engine, app.settings, report.pending,
                                        now=app.clock.now())  # fmt: skip
+    if not (report.added + report.updated + report.unchanged + len(report.errors)):
+        say(moving_cli.no_rows(file, dry_run=False))
+        return
     for err in report.errors:
         console.print(Text.assemble(("rejected", "red"), f" {file}:{err}"), highlight=False)
     say(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "

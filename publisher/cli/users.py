@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Annotated
 
 import typer
 
 from publisher.app import App
 from publisher.cli.common import fail, open_app, say
-from publisher.core.errors import InputError
-from publisher.core.timeparse import parse_rfc3339
+from publisher.core.errors import InputError, ParseError
+from publisher.core.timeparse import parse_duration, parse_rfc3339
 from publisher.staff import accounts, audit
 
 users_app = typer.Typer(help="Console operators: invite, list, remove.", no_args_is_help=True)
@@ -78,17 +79,78 @@ def remove(email: str) -> None:
     say(f"removed {email}")
 
 
+# What --since takes; the help and every refusal name the same forms.
+SINCE_FORMS = (
+    "a date (2026-11-01: from midnight in the site timezone), a date and time "
+    "(2026-11-01T09:00 or 2026-11-01 09:00:00 in the site timezone, or with an offset: "
+    "2026-11-01T00:00:00Z, 2026-11-01T09:00+09:00) or a time back from now (30m, 24h, 7d)"
+)
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_NO_SECONDS = re.compile(r"^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2})([Zz]|[+-]\d{2}:\d{2})?$")
+_AGO = re.compile(r"^\d+\s*[smhdw]$")
+
+
+def parse_since(text: str, tz: tzinfo, now: datetime) -> datetime:
+    """--since as an operator types it (``SINCE_FORMS``); ParseError says what is wrong."""
+    value = text.strip()
+    if not value:
+        raise ParseError("empty")
+    if _AGO.match(value):
+        try:
+            return now - parse_duration(value)
+        except ParseError:
+            raise ParseError("duration must be positive") from None
+    if _DATE.match(value):
+        return parse_rfc3339(f"{value}T00:00:00", tz)
+    m = _NO_SECONDS.match(value)
+    if m:
+        value = f"{m.group(1)}:00{m.group(2) or ''}"
+    elif not value[:1].isdigit() or "-" not in value:
+        raise ParseError("not a date, a date and time, or a time back from now")
+    try:
+        return parse_rfc3339(value, tz)
+    except ParseError as exc:
+        if str(exc).startswith("not an RFC 3339"):
+            raise ParseError("not a date, a date and time, or a time back from now") from None
+        raise
+
+
+def _since(app: App, since: str) -> datetime:
+    """The start of the export, or one line naming the accepted forms (exit 2)."""
+    now = app.clock.now()
+    try:
+        start = parse_since(since, app.settings.tz, now)
+    except ParseError as exc:
+        where = f"the site timezone is {app.settings.timezone}"
+        raise fail(f"--since {since!r}: {exc}. Use {SINCE_FORMS}; {where}") from None
+    if start > now:
+        local = now.astimezone(app.settings.tz)
+        raise fail(
+            f"--since {since!r}: that is in the future (now {local:%Y-%m-%d %H:%M %Z}), so no "
+            "entry could match; give a past date or time"
+        )
+    return start
+
+
 @audit_app.command("export")
 def export(
-    since: Annotated[str | None, typer.Option(help="Only entries from this time.")] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(metavar="TIME", help=f"Only entries at or after TIME: {SINCE_FORMS}."),
+    ] = None,
 ) -> None:
     """Print the audit log as JSON Lines, oldest first."""
     with open_app() as app:
-        start = None
-        if since is not None:
-            try:
-                start = parse_rfc3339(since, app.settings.tz)
-            except ValueError as exc:
-                raise fail(f"--since: {exc}") from None
+        start = None if since is None else _since(app, since)
+        n = 0
         for line in audit.export_lines(app.engine, since=start):
             sys.stdout.write(line)
+            n += 1
+        if not n:  # said on stderr: stdout stays JSON Lines (none) for whoever reads it
+            typer.echo(_nothing(start, app.settings.tz), err=True)
+
+
+def _nothing(start: datetime | None, tz: tzinfo) -> str:
+    if start is None:
+        return "the audit log is empty"
+    return f"no audit log entries since {start.astimezone(tz):%Y-%m-%d %H:%M:%S %Z}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -63,6 +64,33 @@ def record(
             )
         ],
     )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One row an import would write, as the evidence it carries: the event, the source's
+    date (None: the source gave none) and the detail that names the evidence."""
+
+    event: ConsentEvent
+    at: datetime | None
+    evidence: Mapping[str, Any]
+
+
+def _holds(entry: store.Entry, channel: ConsentChannel, fact: Fact) -> bool:
+    detail = entry.detail or {}
+    return (
+        entry.event == fact.event
+        and entry.channel == channel
+        and (fact.at is None or entry.at == fact.at)
+        and all(detail.get(k) == v for k, v in fact.evidence.items())
+    )
+
+
+def logged(conn: Connection, act: Act, email: str, facts: Sequence[Fact]) -> bool:
+    """Whether the address's log already holds every one of ``facts`` from ``act``'s channel:
+    the same file imported again brings no new proof, and must not add rows to the log."""
+    rows = store.history(conn, address_hash(act.secret, email))
+    return all(any(_holds(r, act.channel, f) for r in rows) for f in facts)
 
 
 def consented(conn: Connection, subscriber_id: int, *, at: datetime) -> None:

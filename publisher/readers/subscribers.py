@@ -106,6 +106,21 @@ def _check_suffix(path: Path) -> None:
         raise InputError(str(path), "use a .csv or .jsonl file")
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
+def is_blank(path: Path) -> bool:
+    """Whether the file holds nothing but white space (after a byte-order mark): not even a
+    header line. Read in chunks: a huge file of blanks costs no memory."""
+    with path.open("rb") as fh:
+        chunk = fh.read(64 * 1024).removeprefix(_BOM)
+        while chunk:
+            if chunk.strip():
+                return False
+            chunk = fh.read(64 * 1024)
+    return True
+
+
 def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
     """(line number, record) from a .csv (header row) or .jsonl file."""
     _check_suffix(path)
@@ -144,10 +159,19 @@ def _upsert(conn: Connection, row: Row, *, now: datetime) -> store.Outcome:
     return outcome
 
 
-def _logged(conn: Connection, row: Row, outcome: store.Outcome, act: Act, now: datetime) -> None:
+def _consent_of(who: Subscriber | Row) -> tuple[str, tuple[str, ...], str]:
+    """What a reader consented to: their status, their sections, how often. Their name is
+    not consent: a re-import that only corrects it changes the row, not the log."""
+    return who.status, tuple(sorted(who.sections)), who.frequency
+
+
+def _logged(conn: Connection, row: Row, old: Subscriber | None, act: Act, now: datetime) -> None:
     """An import or an operator's add is logged as what it is: "imported" (or "subscribed"
-    by hand), and "confirmed" only when the row says the reader had confirmed."""
-    if outcome == "unchanged":
+    by hand), and "confirmed" only when the row says the reader had confirmed.
+
+    Only a change of consent is logged: the same file imported again (or a row whose only
+    change is the name) adds no row, and leaves advertising consent as it was."""
+    if old is not None and _consent_of(old) == _consent_of(row):
         return
     who = store.get_by_email(conn, row.email)
     assert who is not None
@@ -155,17 +179,13 @@ def _logged(conn: Connection, row: Row, outcome: store.Outcome, act: Act, now: d
     detail = {"status": row.status, "sections": list(row.sections), "frequency": row.frequency}
     record(conn, act, email=who.email, subscriber_id=who.id, event=event, now=now,
            advertising=row.status == "confirmed", detail=detail)  # fmt: skip
-    if row.status == "confirmed":
+    if row.status == "confirmed" and (old is None or old.status != "confirmed"):
+        # A new confirmation; new sections for a confirmed reader do not renew (or restore,
+        # after it lapsed) their consent to advertising.
         consented(conn, who.id, at=now)
 
 
 def _import_row(conn: Connection, row: Row, *, now: datetime, act: Act) -> store.Outcome:
-    outcome = _import_row_unlogged(conn, row, now=now)
-    _logged(conn, row, outcome, act, now)
-    return outcome
-
-
-def _import_row_unlogged(conn: Connection, row: Row, *, now: datetime) -> store.Outcome:
     old = store.get_by_email(conn, row.email)
     if old is not None and old.status == "unsubscribed":
         # An old list must not re-subscribe someone who opted out: they are left as they are.
@@ -174,7 +194,9 @@ def _import_row_unlogged(conn: Connection, row: Row, *, now: datetime) -> store.
         # Nor take back consent already given ("pending" is also the default of a file
         # without a status column): a confirmed reader stays confirmed.
         row = dataclasses.replace(row, status="confirmed")
-    return _upsert(conn, row, now=now)
+    outcome = _upsert(conn, row, now=now)
+    _logged(conn, row, old, act, now)
+    return outcome
 
 
 def import_file(engine: Engine, path: Path, *, now: datetime, act: Act) -> ImportReport:
@@ -229,7 +251,7 @@ def add_or_update(
             kept = Row(0, old.email, old.name, old.sections, old.frequency, old.status)
             row = dataclasses.replace(kept, **{k: getattr(row, k) for k in _EDITABLE if k in given})
         outcome = _upsert(conn, row, now=now)
-        _logged(conn, row, outcome, act, now)
+        _logged(conn, row, old, act, now)
         return outcome
 
 
