@@ -22,7 +22,13 @@ from publisher.core.addresses import AddressError, normalise, to_ascii
 from publisher.core.config import Settings
 from publisher.core.errors import InputError
 from publisher.core.models import Subscriber
-from publisher.core.vocab import ConsentEvent, SubscriberFrequency, SubscriberStatus, pick
+from publisher.core.vocab import (
+    ConsentEvent,
+    OutboxKind,
+    SubscriberFrequency,
+    SubscriberStatus,
+    pick,
+)
 from publisher.intake.records import check_utf8
 from publisher.store import outbox as store_outbox
 from publisher.store import pending as store_pending
@@ -255,10 +261,10 @@ def add_or_update(
         return outcome
 
 
-# What a removed reader was sent as a subscriber; shares come from other readers and are
-# stopped by the suppression list instead.
-# What a removed reader must not get any more: everything addressed to them as a reader.
-SUBSCRIBER_KINDS = ("digest", "confirm", "alert")
+# What a removed reader must not get any more: every kind addressed to them as a reader.
+# Shares come from other readers (the suppression list stops them) and test copies go to
+# staff. Derived from the vocabulary, so that a new kind is not left queued (reconfirm was).
+SUBSCRIBER_KINDS = tuple(k for k in get_args(OutboxKind) if k not in ("share", "test"))
 
 
 def remove(engine: Engine, email: str, *, now: datetime, act: Act) -> int | None:

@@ -127,3 +127,21 @@ def test_no_reconfirmation_reaches_a_reader_who_left_or_bounced_meanwhile(
     assert set_aside == 2
     assert enqueue.blocks("reconfirm", {("all", "unsubscribed")})
     assert not enqueue.blocks("confirm", {("all", "unsubscribed")})
+
+
+def test_removing_a_reader_cancels_their_queued_reconfirmation(
+    engine: Engine, settings: Settings
+) -> None:
+    from publisher.consent.record import act_of
+    from publisher.readers import subscribers
+
+    s = ad_settings(settings)
+    add_subscriber(engine, "gone@example.kr", now=LONG_AGO)
+    add_subscriber(engine, "stays@example.kr", now=LONG_AGO)
+    assert reconfirm.run(engine, s, now=ASKED).asked == 2
+
+    cancelled = subscribers.remove(engine, "gone@example.kr", now=ASKED, act=act_of(s, "cli"))
+
+    assert cancelled == 1  # before: 0, the reconfirmation stayed queued for a removed reader
+    status = {r["recipient"]: r["status"] for r in outbox_rows(engine, "reconfirm")}
+    assert status["gone@example.kr"] != "queued" and status["stays@example.kr"] == "queued"
