@@ -93,6 +93,11 @@ def logged(conn: Connection, act: Act, email: str, facts: Sequence[Fact]) -> boo
     return all(any(_holds(r, act.channel, f) for r in rows) for f in facts)
 
 
+def has_lapsed(conn: Connection, subscriber_id: int) -> bool:
+    """Whether the reader's advertising consent lapsed (reconfirmation unanswered)."""
+    return store.has_lapsed(conn, subscriber_id)
+
+
 def consented(conn: Connection, subscriber_id: int, *, at: datetime) -> None:
     """Advertising consent is (re)given at ``at`` (a confirmation, a reconfirmation)."""
     store.set_consented(conn, subscriber_id, at=at)

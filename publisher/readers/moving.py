@@ -117,7 +117,9 @@ def _apply(conn: Connection, inc: Incoming, source: str, *, act: Act, now: datet
         # (perhaps asked for again or lapsed since) stays as it is.
         return
     _log(conn, act, inc, source, sid=sid, now=now)
-    if inc.fate == "confirmed" and sid is not None:
+    if inc.fate == "confirmed" and sid is not None and (old is None or old.status != "confirmed"):
+        # Only a new confirmation gives advertising consent: new evidence about a reader who
+        # is confirmed here already must not renew it, nor restore it after it lapsed.
         consented(conn, sid, at=inc.confirmed_at or now)
 
 

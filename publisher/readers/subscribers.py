@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO, get_args
 
-from publisher.consent.record import Act, consented, record
+from publisher.consent.record import Act, consented, has_lapsed, record
 from publisher.core.addresses import AddressError, normalise, to_ascii
 from publisher.core.config import Settings
 from publisher.core.errors import InputError
@@ -183,9 +183,13 @@ def _logged(conn: Connection, row: Row, old: Subscriber | None, act: Act, now: d
     assert who is not None
     event: ConsentEvent = "imported" if act.channel == "import" else "subscribed"
     detail = {"status": row.status, "sections": list(row.sections), "frequency": row.frequency}
+    confirms = row.status == "confirmed" and (old is None or old.status != "confirmed")
+    # The row says advertising consent holds only when it gives it now, or it still holds: new
+    # sections for a reader whose consent lapsed do not give it back.
+    advertising = confirms or (row.status == "confirmed" and not has_lapsed(conn, who.id))
     record(conn, act, email=who.email, subscriber_id=who.id, event=event, now=now,
-           advertising=row.status == "confirmed", detail=detail)  # fmt: skip
-    if row.status == "confirmed" and (old is None or old.status != "confirmed"):
+           advertising=advertising, detail=detail)  # fmt: skip
+    if confirms:
         # A new confirmation; new sections for a confirmed reader do not renew (or restore,
         # after it lapsed) their consent to advertising.
         consented(conn, who.id, at=now)

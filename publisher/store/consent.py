@@ -171,6 +171,15 @@ def mark_lapsed(conn: Connection, ids: Sequence[int], *, now: datetime) -> None:
         )
 
 
+def has_lapsed(conn: Connection, subscriber_id: int) -> bool:
+    """Whether this reader's advertising consent lapsed (and was not given again since)."""
+    q = select(advertising_consent.c.subscriber_id).where(
+        advertising_consent.c.subscriber_id == subscriber_id,
+        advertising_consent.c.lapsed_at.is_not(None),
+    )
+    return conn.execute(q).first() is not None
+
+
 def lapsed_ids(conn: Connection) -> set[int]:
     """Readers advertising mail must not reach (their consent lapsed)."""
     q = select(advertising_consent.c.subscriber_id).where(

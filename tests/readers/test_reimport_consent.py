@@ -200,3 +200,28 @@ def test_a_reimport_does_not_renew_lapsed_advertising_consent(db: Engine, tmp_pa
     assert _lapsed(db) != [None]
     _import(_csv(tmp_path, "minsu.kim@example.kr,Minsu K.,,daily,confirmed"))
     assert _lapsed(db) != [None]
+
+
+def test_new_evidence_from_a_tool_does_not_restore_lapsed_advertising_consent(
+    db: Engine, tmp_path: Path
+) -> None:
+    """Another export of the same reader with a later confirmation date is logged (it is new
+    evidence), but only our own reconfirmation gives advertising consent back once it lapsed."""
+    _import("--from", "mailchimp", str(EXPORTS / "mailchimp_subscribed.csv"))
+    _lapse(db, "minsu.kim@example.kr")
+    later = (EXPORTS / "mailchimp_subscribed.csv").read_text(encoding="utf-8")
+    later = later.replace('"2021-03-02 01:17:40",203', '"2021-03-02 01:17:41",203')
+    (tmp_path / "mc_later.csv").write_text(later, encoding="utf-8")
+    _import("--from", "mailchimp", str(tmp_path / "mc_later.csv"))
+    assert None not in _lapsed(db)  # before: the lapse was wiped, consent backdated to 2021
+
+
+def test_a_section_change_after_a_lapse_is_not_logged_as_advertising_consent(
+    db: Engine, tmp_path: Path
+) -> None:
+    _import("--from", "mailchimp", str(EXPORTS / "mailchimp_subscribed.csv"))
+    _lapse(db, "minsu.kim@example.kr")
+    _import(_csv(tmp_path, "minsu.kim@example.kr,Minsu,politics,daily,confirmed"))
+    last = [r for r in consent_log() if r["email"] == "minsu.kim@example.kr"][-1]
+    assert last["event"] == "imported" and last["advertising"] is False
+    assert None not in _lapsed(db)
