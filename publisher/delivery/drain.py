@@ -85,7 +85,6 @@ class Drain:
         self._marks = Marks(self.ledger, self._db, config.mark_batch)
         self._hungry = asyncio.Event()  # the workers' queue ran low: feed it
         self._pace = FeedPace(config)
-        self._held = 0  # items taken by a worker, still waiting for their rate permits
         self._deferrals = DeferralLog(clock, log)
 
     def stop(self) -> None:
@@ -161,13 +160,13 @@ class Drain:
         except Abandoned:
             return
         while not self._stopping.is_set():
-            hungry = self._waiting() < self._pace.low_water
+            hungry = self._pace.low(self._queue.qsize())
             if hungry and self._pending:
                 await self._feed()
                 continue
             if len(self._pending) >= batch // 2:  # enough claimed ahead: wait for the workers
                 self._hungry.clear()
-                if self._waiting() >= self._pace.low_water:
+                if not self._pace.low(self._queue.qsize()):
                     await wait_for(self._hungry, 1.0)
                 continue
             skipped = self.report.skipped
@@ -185,7 +184,7 @@ class Drain:
                 continue
             if self._pending:  # nothing more due: feed what is claimed as the workers need it
                 self._hungry.clear()
-                if self._waiting() >= self._pace.low_water:
+                if not self._pace.low(self._queue.qsize()):
                     await wait_for(self._hungry, 1.0)
                 continue
             if until_empty and self._queue.empty() and not self._inflight:
@@ -326,20 +325,19 @@ class Drain:
         return session
 
     async def _permit(self, item: enqueue.Claimed) -> asyncio.Semaphore | None:
-        """The item's rate and domain permits; meanwhile it counts as waiting (feedpace.py)."""
+        """Domain, then rate permits; only a wait for the drain's rate counts as waiting
+        (feedpace.py): rows held by a slow domain must not stop the feeding of the rest."""
         if self._permits.open:
             return None
-        self._held += 1
+        slot = await self._permits.take_domain(item.domain)
+        self._pace.held += 1
         try:
-            return await self._permits.take(item.domain)
+            await self._permits.take_rate()
         finally:
-            self._held -= 1
-            if self._waiting() < self._pace.low_water:
+            self._pace.held -= 1
+            if self._pace.low(self._queue.qsize()):
                 self._hungry.set()
-
-    def _waiting(self) -> int:
-        """Re-checked items not yet sending: queued, or held by a worker for a permit."""
-        return self._queue.qsize() + self._held
+        return slot
 
     def _give_up(self, reason: str) -> None:
         if self.report.error is None:
@@ -351,7 +349,7 @@ class Drain:
         """The next item, or None once stopping (untaken items are released, not sent)."""
         while not self._stopping.is_set():
             item = await self._queue.get()
-            if self._waiting() < self._pace.low_water:
+            if self._pace.low(self._queue.qsize()):
                 self._hungry.set()
             if item is None or item.id not in self._revoked:
                 return item
@@ -368,7 +366,7 @@ class Drain:
             return None
         item = self._queue.get_nowait()
         assert item is not None
-        if self._waiting() < self._pace.low_water:
+        if self._pace.low(self._queue.qsize()):
             self._hungry.set()
         self._inflight[item.id] = item
         return item

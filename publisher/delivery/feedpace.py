@@ -29,7 +29,13 @@ class FeedPace:
         self.floor = self.low_water = queue_floor(config)  # waiting items: feed below
         self._cap = config.rate if config.rate > 0 else math.inf  # a burst is not the rate
         self.recorded = 0  # outcomes so far
+        self.held = 0  # items taken by a worker, waiting for a token of the drain's rate
         self._fed = (0.0, 0, 0.0)  # (loop time, outcomes, messages/s) at the last feed
+
+    def low(self, queued: int) -> bool:
+        """Whether the re-checked items not yet sending (queued, or held by a worker for the
+        drain's rate) ran low: time to feed more."""
+        return queued + self.held < self.low_water
 
     def chunk_size(self, now: float) -> int:
         """0.4 s of sending, fed again with a quarter left: a row goes at most about half a

@@ -81,14 +81,23 @@ class Permits:
     async def take(self, domain: str) -> asyncio.Semaphore | None:
         """Wait for the permits of one message to ``domain``; returns its slot (to release
         once the message is sent), None where the domain has no connection cap."""
+        slot = await self.take_domain(domain)
+        await self.take_rate()
+        return slot
+
+    async def take_domain(self, domain: str) -> asyncio.Semaphore | None:
+        """The domain's part of ``take``: its connection slot, then its rate token."""
         slot = self._domains.slots(domain)
         if slot is not None:
             await slot.acquire()
         bucket = self._domains.bucket(domain)
         if bucket is not None:
             await bucket.take()
-        await self._bucket.take()
         return slot
+
+    async def take_rate(self) -> None:
+        """The global part of ``take``: a token of the whole drain's rate."""
+        await self._bucket.take()
 
     def take_now(self, domain: str) -> bool:
         """Take the permits of a message that may go with no wait (no domain limit)."""
