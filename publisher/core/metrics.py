@@ -45,7 +45,7 @@ class _OutboxCollector(Collector):
         age = 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
         yield GaugeMetricFamily(
             "publisher_outbox_oldest_queued_age_seconds",
-            "Age of the oldest queued or deferred message due now (held ones are not late)",
+            "How long the longest-waiting due message (queued or deferred) has been due",
             value=age,
         )
 

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Connection,
     and_,
     bindparam,
+    case,
     func,
     select,
     update,
@@ -233,12 +234,15 @@ def status_counts(conn: Connection) -> list[tuple[str, str, int]]:
 
 
 def oldest_queued(conn: Connection, *, due_by: datetime | None = None) -> datetime | None:
-    """When the oldest queued or deferred message was made; with ``due_by``, only among those
-    due by then (the alerting gauge: rows held for the quiet hours or waiting for a retry
-    are not late, and would make the age grow all night)."""
-    q = select(func.min(outbox.c.created_at)).where(outbox.c.status.in_(_CLAIMABLE))
-    if due_by is not None:
-        q = q.where(outbox.c.next_attempt_at <= due_by)
+    """When the oldest queued or deferred message was made; with ``due_by``, since when the
+    longest-waiting message due by then has been due (the alerting gauge: rows held for the
+    quiet hours or waiting for a retry are not late until their time comes)."""
+    if due_by is None:
+        q = select(func.min(outbox.c.created_at)).where(outbox.c.status.in_(_CLAIMABLE))
+    else:
+        made, due = outbox.c.created_at, outbox.c.next_attempt_at
+        since = case((due > made, due), else_=made)
+        q = select(func.min(since)).where(outbox.c.status.in_(_CLAIMABLE), due <= due_by)
     value: datetime | None = conn.execute(q).scalar()
     return value
 
