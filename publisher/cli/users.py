@@ -85,9 +85,9 @@ SINCE_FORMS = (
     "(2026-11-01T09:00 or 2026-11-01 09:00:00 in the site timezone, or with an offset: "
     "2026-11-01T00:00:00Z, 2026-11-01T09:00+09:00) or a time back from now (30m, 24h, 7d)"
 )
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_NO_SECONDS = re.compile(r"^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2})([Zz]|[+-]\d{2}:\d{2})?$")
-_AGO = re.compile(r"^\d+\s*[smhdw]$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+_NO_SECONDS = re.compile(r"^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2})([Zz]|[+-]\d{2}:\d{2})?$", re.ASCII)
+_AGO = re.compile(r"^\d+\s*[smhdw]$", re.ASCII)
 
 
 def parse_since(text: str, tz: tzinfo, now: datetime) -> datetime:
@@ -98,8 +98,10 @@ def parse_since(text: str, tz: tzinfo, now: datetime) -> datetime:
     if _AGO.match(value):
         try:
             return now - parse_duration(value)
-        except ParseError:
-            raise ParseError("duration must be positive") from None
+        except ParseError as exc:
+            raise ParseError(str(exc).partition(":")[0]) from None
+        except OverflowError:  # before the year 1
+            raise ParseError("too far back") from None
     if _DATE.match(value):
         return parse_rfc3339(f"{value}T00:00:00", tz)
     m = _NO_SECONDS.match(value)

@@ -18,6 +18,9 @@ MIN_YEAR = 1900
 MAX_YEAR = 2100
 
 
+_LONGEST = 100 * 366 * 86400  # a longer one is a typo (and past timedelta's range, a crash)
+
+
 def parse_duration(text: str) -> timedelta:
     """Parse "90s", "30m", "24h", "7d" or "2w"."""
     m = _DURATION.match(text)
@@ -26,6 +29,8 @@ def parse_duration(text: str) -> timedelta:
     seconds = int(m.group(1)) * _UNITS[m.group(2)]
     if seconds <= 0:
         raise ParseError(f"duration must be positive: {text!r}")
+    if seconds > _LONGEST:
+        raise ParseError(f"duration too long: {text!r} (at most 100 years)")
     return timedelta(seconds=seconds)
 
 

@@ -24,13 +24,14 @@ class Held:
 
 
 def held_queued(conn: Connection, *, now: datetime) -> Held:
-    """Queued rows not due before a later time. Only a hold writes a queued row's next attempt
-    ahead of its creation (advertising queued in the quiet hours, messages/enqueue._timing);
-    retries are ``deferred``. An index range over the queued rows ahead of ``now``."""
+    """Queued rows held for a later time: advertising queued in the quiet hours
+    (messages/enqueue._timing). Retries are ``deferred``; a row postponed while the relay
+    could not be reached is queued ahead too, but carries the relay's reply. An index range
+    over the queued rows ahead of ``now``."""
     at = outbox.c.next_attempt_at
     q = select(func.count(), func.min(at), func.max(at)).where(
-        outbox.c.status == "queued", at > now
-    )
+        outbox.c.status == "queued", at > now, outbox.c.last_reply.is_(None)
+    )  # a queued row with a reply was postponed (the relay could not be reached): no hold
     n, first, last = conn.execute(q).one()
     return Held(int(n), first, last)
 

@@ -87,6 +87,9 @@ def test_a_time_back_from_now(env: None) -> None:
         ("01/11/2026", "'01/11/2026': not a date, a date and time, or a time back from now"),
         ("1800-01-01", "'1800-01-01': year 1800 is out of range 1900-2100"),
         ("0d", "'0d': duration must be positive"),
+        ("999999d", "'999999d': duration too long"),  # before: OverflowError, a traceback
+        ("99999999999d", "'99999999999d': duration too long"),
+        ("١٢h", "'١٢h': not a date, a date and time, or a time back from now"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_the_forms(env: None, since: str, why: str) -> None:

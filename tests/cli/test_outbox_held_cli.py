@@ -91,3 +91,22 @@ def test_publisher_status_shows_the_held_rows_too(env: str) -> None:
     assert table.exit_code == 0, table.output
     [row] = [line for line in table.output.splitlines() if "held for quiet hours" in line]
     assert "3 until 2026-11-30 08:00" in row  # in the site's time zone (Asia/Seoul)
+
+
+def test_a_row_postponed_while_the_relay_is_down_is_not_held_for_quiet_hours(env: str) -> None:
+    from publisher.messages.enqueue import claim, postpone
+
+    engine = make_engine(env)
+    with engine.begin() as conn:
+        [item, *_] = [
+            i
+            for i in claim(conn, owner="d", now=NIGHT, lease=timedelta(minutes=5), limit=5)[0]
+            if i.kind == "confirm"
+        ]
+        reply = "421 4.4.1 cannot connect to relay.example.kr:25"
+        postpone(conn, item, reply=reply, now=NIGHT, at=NIGHT + timedelta(minutes=3))
+    engine.dispose()
+    doc = json.loads(runner.invoke(app, ["outbox", "status", "--json"]).stdout)
+    # It stays queued with no attempt used (see the relay-down tests), but it is no hold:
+    # before, it was shown as one more row "held for quiet hours" (until 22:33).
+    assert doc["queued"] == 4 and doc["held"]["count"] == 3  # (the other confirm is sending)
