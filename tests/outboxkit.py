@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select
 
 from publisher.core.clock import Clock
 from publisher.core.vocab import OutboxKind
 from publisher.messages.enqueue import Claimed, NewMessage, enqueue, store_content
+from publisher.store.db import make_engine
+from publisher.store.migrate import upgrade
 from publisher.store.schema import outbox, suppressions
 
 BODY = (
@@ -20,6 +24,18 @@ BODY = (
     + b"x" * 900
     + b"\r\nUnsubscribe: %%UNSUBSCRIBE_URL%%\r\n"
 )
+
+
+def demo_cli_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, Engine]:
+    """A migrated SQLite store and the environment a CLI test of the outbox runs in (demo
+    settings, mail to a Maildir): the store's URL and an engine on it (dispose it after)."""
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    monkeypatch.setenv("PUBLISHER_DATABASE_URL", db)
+    monkeypatch.setenv("PUBLISHER_SMTP_URL", f"maildir://{tmp_path / 'mail'}")
+    monkeypatch.setenv("PUBLISHER_DEMO", "true")
+    engine = make_engine(db)
+    upgrade(engine)
+    return db, engine
 
 
 def fill(

@@ -14,22 +14,16 @@ from typer.testing import CliRunner
 from publisher.cli import app
 from publisher.core.clock import SystemClock
 from publisher.store.db import make_engine
-from publisher.store.migrate import upgrade
 from publisher.store.schema import outbox
-from tests.outboxkit import fill, statuses
+from tests.outboxkit import demo_cli_store, fill, statuses
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    db = f"sqlite:///{tmp_path / 'p.db'}"
-    monkeypatch.setenv("PUBLISHER_DATABASE_URL", db)
-    monkeypatch.setenv("PUBLISHER_SMTP_URL", f"maildir://{tmp_path / 'mail'}")
-    monkeypatch.setenv("PUBLISHER_DEMO", "true")
+    db, engine = demo_cli_store(tmp_path, monkeypatch)
     monkeypatch.setenv("PUBLISHER_DELIVERY_RATE", "0")
-    engine = make_engine(db)
-    upgrade(engine)
     fill(engine, SystemClock(), 5)
     engine.dispose()
     return db

@@ -18,9 +18,8 @@ from publisher.core.clock import FixedClock
 from publisher.core.config import load_settings
 from publisher.messages.enqueue import NewMessage, enqueue, store_content
 from publisher.store.db import make_engine
-from publisher.store.migrate import upgrade
 from tests.conftest import ROOT
-from tests.outboxkit import BODY
+from tests.outboxkit import BODY, demo_cli_store
 
 runner = CliRunner()
 # 22:30 in Seoul: inside the default quiet hours (21:00-08:00), which end at 08:00 tomorrow.
@@ -30,14 +29,9 @@ OPENS = "2026-11-30T08:00:00+09:00"
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    db = f"sqlite:///{tmp_path / 'p.db'}"
-    monkeypatch.setenv("PUBLISHER_DATABASE_URL", db)
-    monkeypatch.setenv("PUBLISHER_SMTP_URL", f"maildir://{tmp_path / 'mail'}")
-    monkeypatch.setenv("PUBLISHER_DEMO", "true")
+    db, engine = demo_cli_store(tmp_path, monkeypatch)
     monkeypatch.setenv("PUBLISHER_OPS_PORT", "0")  # `publisher status` asks no daemon
     monkeypatch.setenv("PUBLISHER_SCHEDULES_FILE", str(ROOT / "schedules.yaml"))
-    engine = make_engine(db)
-    upgrade(engine)
     held_until = Rules.from_settings(load_settings()).hold_until(NIGHT)
     assert held_until is not None and held_until.isoformat() == OPENS
     with engine.begin() as conn:
