@@ -3,6 +3,7 @@ smtp-source and plain aiosmtplib, in one run.
 
     PYTHONPATH=. python bench/deliver.py [--rows 100000] [--runs 3]
         [--databases sqlite,postgresql] [--purge] [--profile drain.prof] [--stalls]
+        [--memory-claims]
 
 Our figure is end to end: claim → personalise (a ~36.5 KB digest, 30 per-reader values) →
 send (8 pipelined connections) → mark sent, on a real outbox, in a child process
@@ -13,6 +14,8 @@ its rate per 100,000 (the sustained target: the last within 10 % of the first). 
 then deletes the sent rows with ``publisher outbox purge`` while another connection keeps
 claiming, and says how long the claims waited. ``--stalls`` prints how long the drain's
 event loop stalled (over 2 ms) and which database calls ran meanwhile (bench/stalls.py).
+``--memory-claims`` (a diagnostic) claims every row before the drain's clock starts and
+runs the drain with no database work (bench/memclaims.py): its ceiling on this machine.
 PostgreSQL is started from Debian's binaries (tests/pgserver.py); without them, only SQLite
 runs, and the script says so.
 """
@@ -178,9 +181,13 @@ def main() -> None:
     parser.add_argument("--profile", default="", help="cProfile the first drain to this file")
     parser.add_argument("--stalls", action="store_true",
                         help="trace the drain's event-loop stalls (bench/stalls.py)")  # fmt: skip
+    parser.add_argument("--memory-claims", action="store_true",
+                        help="diagnostic: no database work when draining")  # fmt: skip
     args = parser.parse_args()
     if args.stalls:
         os.environ["DRAINKIT_STALLS"] = "1"  # read by the drain child
+    if args.memory_claims:
+        os.environ["DRAINKIT_MEMORY_CLAIMS"] = "1"
     if not kit.have_postfix_tools():
         sys.exit("smtp-sink/smtp-source not found: apt-get install postfix (don't start it)")
     names = [n for n in (args.databases or "sqlite,postgresql").split(",") if n]

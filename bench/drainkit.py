@@ -271,8 +271,13 @@ def drain_child(url: str, port: int, rate: float, profile: str, rows: int) -> No
 
         tracer = StallTracer()
         tracer.wrap_store(DrainStore)
+    store = None
+    if os.environ.get("DRAINKIT_MEMORY_CLAIMS"):  # every row claimed before the clock starts
+        from memclaims import memory_store
+
+        store = memory_store(engine, SystemClock(), config)
     drain = Drain(engine, Mailer(f"smtp://127.0.0.1:{port}", pool_size=POOL), SystemClock(),
-                  config=config, on_progress=progress)  # fmt: skip
+                  config=config, on_progress=progress, store=store)  # fmt: skip
     cpu0, t0, base = time.process_time(), time.perf_counter(), thread_cpu()
     if profile:
         import cProfile
