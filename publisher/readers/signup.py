@@ -304,8 +304,9 @@ def change_choice(
         store_subscribers.set_choice(
             conn, who.id, sections=sections, frequency=_frequency(frequency)
         )
-        detail = {"sections": sorted(set(sections)), "frequency": frequency}
-        _log(conn, act or Act("form", secret), who, "changed", now, detail)
+        if not _same_choice(who, sections, frequency, alerts):
+            detail = {"sections": sorted(set(sections)), "frequency": frequency}
+            _log(conn, act or Act("form", secret), who, "changed", now, detail)
         if alerts is not None:
             store_alerts.set_alerts(conn, who.id, alerts)
 
@@ -315,17 +316,30 @@ def update_choice(
     now: datetime, act: Act, alerts: bool | None = None,
 ) -> None:  # fmt: skip
     with engine.begin() as conn:
+        before = store_subscribers.subscriber_by_id(conn, subscriber_id, issued=None)
         store_subscribers.set_choice(
             conn, subscriber_id, sections=sections, frequency=_frequency(frequency)
         )
         if alerts is not None:
             store_alerts.set_alerts(conn, subscriber_id, alerts)
         who = store_subscribers.subscriber_by_id(conn, subscriber_id, issued=None)
-        if who is not None:
+        if who is not None and not (before and _same_choice(before, sections, frequency, alerts)):
             detail: dict[str, Any] = {"sections": sorted(set(sections)), "frequency": frequency}
             if alerts is not None:  # the alert opt-in is a consent of its own: logged with it
                 detail["alerts"] = alerts
             _log(conn, act, who, "changed", now, detail)
+
+
+def _same_choice(
+    who: Subscriber, sections: Sequence[str], frequency: str, alerts: bool | None
+) -> bool:
+    """Whether a save leaves the reader's choice as it was: then it is no consent event, and
+    the log (which a legal team reads) gets no row."""
+    return (
+        sorted(set(who.sections)) == sorted(set(sections))
+        and who.frequency == _frequency(frequency)
+        and (alerts is None or who.alerts == alerts)
+    )
 
 
 def set_alerts(engine: Engine, subscriber_id: int, *, on: bool) -> None:

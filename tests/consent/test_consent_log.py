@@ -70,6 +70,22 @@ async def test_my_data_shows_the_consent_history(web: Web) -> None:
     assert consent[2]["detail"] == {"sections": ["economy"], "frequency": "weekly"}
 
 
+async def test_saving_the_same_choice_again_adds_no_consent_row(web: Web) -> None:
+    """Only a change of choice is a consent event: a reader who saves the preferences page
+    without changing anything (or twice) leaves the log as it was."""
+    path = await _signed_up(web)
+    same = {"sections": ["politics"], "frequency": "daily"}
+    assert (await web.client.post(path, data=same)).status_code == 200
+    other = {"sections": ["economy"], "frequency": "weekly"}
+    for _ in range(2):
+        assert (await web.client.post(path, data=other)).status_code == 200
+    consent = (await _my_data(web, path))["consent"]
+    assert isinstance(consent, list)
+    events = [c["event"] for c in consent]
+    # Before: a "changed" row for every save, three here.
+    assert events == ["subscribed", "confirmed", "changed"]
+
+
 async def test_history_survives_unsubscribe_and_deletion_keeps_only_the_proof(web: Web) -> None:
     path = await _signed_up(web)
     assert (await web.client.post(path, data={"action": "unsubscribe"})).status_code == 200
