@@ -34,6 +34,7 @@ from publisher.store import outbox as store_outbox
 from publisher.store import pending as store_pending
 from publisher.store import ratecounters
 from publisher.store import subscribers as store
+from publisher.store.suppressions import reasons as suppressions_of
 from publisher.store.types import Connection, Engine
 
 COLUMNS = ("email", "name", "sections", "frequency", "status")
@@ -223,12 +224,23 @@ def import_file(engine: Engine, path: Path, *, now: datetime, act: Act) -> Impor
             report.errors.append(row)
             continue
         with engine.begin() as conn:
+            if (deleted := _deleted(conn, line, row)) is not None:
+                report.errors.append(deleted)
+                continue
             outcome = _import_row(conn, row, now=now, act=act)
             who = store.get_by_email(conn, row.email)
         setattr(report, outcome, getattr(report, outcome) + 1)
         if who is not None and who.status == "pending":
             report.pending.append(who.email)
     return report
+
+
+def _deleted(conn: Connection, line: int, row: Row) -> RowError | None:
+    """A reader whose data was deleted (their request, or `subscribers remove`) comes back by
+    signing up again, never with a list."""
+    if store.get_by_email(conn, row.email) or "deleted" not in suppressions_of(conn, row.email):
+        return None
+    return RowError(line, "email", "their data was deleted; only a new sign-up adds them")
 
 
 def _valid(raw: Mapping[str, Any]) -> Row:
@@ -265,9 +277,8 @@ def add_or_update(
         return outcome
 
 
-# What a removed reader must not get any more: every kind addressed to them as a reader.
-# Shares come from other readers (the suppression list stops them) and test copies go to
-# staff. Derived from the vocabulary, so that a new kind is not left queued (reconfirm was).
+# What a removed reader must not get any more: every kind addressed to them as a reader (not
+# shares, from other readers, nor test copies, to staff). Derived, so no kind is forgotten.
 SUBSCRIBER_KINDS = tuple(k for k in get_args(OutboxKind) if k not in ("share", "test"))
 
 

@@ -225,3 +225,21 @@ def test_a_section_change_after_a_lapse_is_not_logged_as_advertising_consent(
     last = [r for r in consent_log() if r["email"] == "minsu.kim@example.kr"][-1]
     assert last["event"] == "imported" and last["advertising"] is False
     assert None not in _lapsed(db)
+
+
+def test_a_list_does_not_bring_back_a_reader_whose_data_was_deleted(
+    db: Engine, tmp_path: Path
+) -> None:
+    """After `subscribers remove` (or the reader's own "delete my data"), an old list with
+    their row is refused for that row, with the reason; the others are imported."""
+    listed = _csv(
+        tmp_path, "gone@example.kr,G,,daily,confirmed", "kept@example.kr,K,,daily,confirmed"
+    )
+    _import(listed)
+    result = runner.invoke(app, ["subscribers", "remove", "gone@example.kr"])
+    assert result.exit_code == 0, result.output
+    out = _import(listed, code=1)
+    assert "line 2: email: their data was deleted; only a new sign-up adds them" in out
+    with db.connect() as conn:
+        emails = set(conn.execute(select(subscribers.c.email)).scalars())
+    assert emails == {"kept@example.kr"}  # before: gone@example.kr was back, as confirmed
