@@ -203,7 +203,9 @@ def claim(
     return claimed, len(expired) + len(gone)
 
 
-def _suppressed(conn: Connection, rows: Sequence[store_outbox.ClaimedRow]) -> set[int]:
+def _suppressed(
+    conn: Connection, rows: Sequence[store_outbox.ClaimedRow] | Sequence[Claimed]
+) -> set[int]:
     """The ids of the rows whose recipient's suppressions stop their kind (usually none)."""
     listed = store_outbox.suppressions_for(conn, [r.recipient for r in rows])
     if not listed:
@@ -218,16 +220,13 @@ def recheck(
     who unsubscribed after the claim is not mailed. Blocked rows become ``suppressed``."""
     if not items:
         return []
-    listed = store_outbox.suppressions_for(conn, [i.recipient for i in items])
-    if not listed:
+    gone = _suppressed(conn, items)
+    if not gone:
         return list(items)
-    gone = [i.id for i in items if blocks(i.kind, listed.get(i.recipient.lower(), set()))]
-    if gone:
-        store_outbox.set_final(
-            conn, gone, status="suppressed", now=now, reply="suppressed", owner=owner
-        )
-    stopped = set(gone)
-    return [i for i in items if i.id not in stopped]
+    store_outbox.set_final(
+        conn, list(gone), status="suppressed", now=now, reply="suppressed", owner=owner
+    )
+    return [i for i in items if i.id not in gone]
 
 
 def expiry_for(settings: Settings, kind: OutboxKind) -> timedelta:

@@ -34,7 +34,6 @@ from publisher.store import outbox as store_outbox
 from publisher.store import pending as store_pending
 from publisher.store import ratecounters
 from publisher.store import subscribers as store
-from publisher.store.suppressions import reasons as suppressions_of
 from publisher.store.types import Connection, Engine
 
 COLUMNS = ("email", "name", "sections", "frequency", "status")
@@ -238,7 +237,8 @@ def import_file(engine: Engine, path: Path, *, now: datetime, act: Act) -> Impor
 def _deleted(conn: Connection, line: int, row: Row) -> RowError | None:
     """A reader whose data was deleted (their request, or `subscribers remove`) comes back by
     signing up again, never with a list."""
-    if store.get_by_email(conn, row.email) or "deleted" not in suppressions_of(conn, row.email):
+    listed = store_outbox.suppressions_for(conn, [row.email]).get(row.email.lower(), set())
+    if store.get_by_email(conn, row.email) or ("all", "deleted") not in listed:
         return None
     return RowError(line, "email", "their data was deleted; only a new sign-up adds them")
 

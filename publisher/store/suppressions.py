@@ -83,14 +83,6 @@ def is_suppressed(conn: Connection, email: str, scope: SuppressionScope) -> bool
     return found is not None
 
 
-def reasons(conn: Connection, email: str) -> set[str]:
-    """The reasons of the address's entries of scope ``all`` (empty when it has none)."""
-    q = select(suppressions.c.reason).where(
-        suppressions.c.email == canonical(email), suppressions.c.scope == "all"
-    )
-    return {str(r) for (r,) in conn.execute(q)}
-
-
 def unsuppress(conn: Connection, email: str, *, reasons: Sequence[SuppressionReason]) -> None:
     """Lift the reader's own entries ("unsubscribed", "deleted") when they confirm again;
     bounces and complaints stay."""
