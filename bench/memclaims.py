@@ -7,11 +7,15 @@ difference, on this machine.
 
 from __future__ import annotations
 
-from typing import Any
+import random
+import uuid
 
-from publisher.delivery.drainstore import DrainStore, Report
+from publisher.core.clock import Clock
+from publisher.delivery.drainstore import DeliverConfig, DrainStore, Report
+from publisher.delivery.leaseholder import this_holder
 from publisher.delivery.smtpwire import Outcome
 from publisher.messages.enqueue import Claimed
+from publisher.store.types import Engine
 
 
 class MemoryClaims:
@@ -58,14 +62,8 @@ class MemoryClaims:
         return 0
 
 
-def memory_store(engine: Any, clock: Any, config: Any) -> MemoryClaims:
+def memory_store(engine: Engine, clock: Clock, config: DeliverConfig) -> MemoryClaims:
     """Claim every row of ``engine``'s outbox now; the store the drain then runs on."""
-    import random
-    import uuid
-
-    from publisher.delivery.leaseholder import this_holder
-
-    real = DrainStore(
-        engine, clock, config, uuid.uuid4().hex[:16], Report(), random.Random(), this_holder()
-    )
+    owner = uuid.uuid4().hex[:16]
+    real = DrainStore(engine, clock, config, owner, Report(), random.Random(), this_holder())
     return MemoryClaims(real)

@@ -111,14 +111,19 @@ def _drain(
     return Drain(engine, mailer, clock, config=config)
 
 
+async def _all_sent(engine: Engine, clock: FixedClock, relay: Relay, n: int) -> None:
+    """Drain ``n`` queued rows through the relay: every one sent, once, and marked so."""
+    fill(engine, clock, n)
+    report = await asyncio.wait_for(_drain(engine, clock, relay.port).run(), 60)
+    assert statuses(engine) == {"sent": n}, report
+    assert report.sent == n and len(relay.received) == n
+
+
 async def test_replies_a_byte_at_a_time_with_a_queue_id_each(
     engine: Engine, clock: FixedClock, relay: Relay
 ) -> None:
     relay.bytewise = True
-    fill(engine, clock, 40)  # 40 distinct final replies: more than the wire remembers
-    report = await asyncio.wait_for(_drain(engine, clock, relay.port).run(), 60)
-    assert report.sent == 40 and statuses(engine) == {"sent": 40}
-    assert len(relay.received) == 40
+    await _all_sent(engine, clock, relay, 40)  # 40 distinct final replies: more than remembered
 
 
 async def test_a_multiline_final_reply_ending_in_a_known_line(
@@ -128,21 +133,15 @@ async def test_a_multiline_final_reply_ending_in_a_known_line(
     relay.final = lambda n: (
         b"250-2.0.0 queued as Q%d\r\n250 2.0.0 Ok\r\n" % n if n % 2 else b"250 2.0.0 Ok\r\n"
     )
-    fill(engine, clock, 12)
-    report = await asyncio.wait_for(_drain(engine, clock, relay.port).run(), 60)
-    assert report.sent == 12 and statuses(engine) == {"sent": 12}
-    assert len(relay.received) == 12
+    await _all_sent(engine, clock, relay, 12)
 
 
 async def test_a_421_in_the_middle_of_a_pipelined_stream(
     engine: Engine, clock: FixedClock, relay: Relay
 ) -> None:
     relay.after = lambda n: "421" if n == 2 else None  # after the third message: 421, hang up
-    fill(engine, clock, 8)
-    report = await asyncio.wait_for(_drain(engine, clock, relay.port).run(), 60)
     # The pipelined envelope got the 421, not a message: nobody is failed, every row is sent.
-    assert statuses(engine) == {"sent": 8}, report
-    assert len(relay.received) == 8
+    await _all_sent(engine, clock, relay, 8)
 
 
 async def test_silence_after_an_accepted_message_times_out_on_the_command_timeout(
