@@ -3,7 +3,7 @@ smtp-source and plain aiosmtplib, in one run.
 
     PYTHONPATH=. python bench/deliver.py [--rows 100000] [--runs 3]
         [--databases sqlite,postgresql] [--purge] [--profile drain.prof] [--stalls]
-        [--memory-claims]
+        [--memory-claims] [--db-priority background|normal]
 
 Our figure is end to end: claim → personalise (a ~36.5 KB digest, 30 per-reader values) →
 send (8 pipelined connections) → mark sent, on a real outbox, in a child process
@@ -16,6 +16,8 @@ claiming, and says how long the claims waited. ``--stalls`` prints how long the 
 event loop stalled (over 2 ms) and which database calls ran meanwhile (bench/stalls.py).
 ``--memory-claims`` (a diagnostic) claims every row before the drain's clock starts and
 runs the drain with no database work (bench/memclaims.py): its ceiling on this machine.
+``--db-priority`` sets the drains' database thread as the setting ``db_thread_priority``
+does (default background, as the setting's): ``normal`` shows what the idle class gains.
 PostgreSQL is started from Debian's binaries (tests/pgserver.py); without them, only SQLite
 runs, and the script says so.
 """
@@ -183,7 +185,11 @@ def main() -> None:
                         help="trace the drain's event-loop stalls (bench/stalls.py)")  # fmt: skip
     parser.add_argument("--memory-claims", action="store_true",
                         help="diagnostic: no database work when draining")  # fmt: skip
+    parser.add_argument("--db-priority", choices=("background", "normal"), default="background",
+                        help="the setting db_thread_priority for the drains (its default: "
+                        "background)")  # fmt: skip
     args = parser.parse_args()
+    os.environ["DRAINKIT_DB_PRIORITY"] = args.db_priority  # read by the drain child
     if args.stalls:
         os.environ["DRAINKIT_STALLS"] = "1"  # read by the drain child
     if args.memory_claims:

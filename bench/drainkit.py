@@ -244,14 +244,19 @@ def finish_child(proc: subprocess.Popen[str]) -> dict[str, Any]:
 def drain_child(url: str, port: int, rate: float, profile: str, rows: int) -> None:
     """Child: drain the outbox until empty; print rate, CPU, peak RSS and per-100k marks."""
     from publisher.core.clock import SystemClock
+    from publisher.core.vocab import DbPriority
     from publisher.delivery.drain import DeliverConfig, Drain, Report
     from publisher.delivery.mailer import Mailer
     from publisher.store.db import make_engine
 
     engine = make_engine(url)
+    # The database thread's priority as the setting db_thread_priority gives it by default.
+    priority: DbPriority = "normal"
+    if os.environ.get("DRAINKIT_DB_PRIORITY", "background") == "background":
+        priority = "background"
     config = DeliverConfig(
         sender="bounces@news.example.kr", pool_size=POOL, rate=rate, mark_batch=200,
-        lease=timedelta(minutes=15),
+        lease=timedelta(minutes=15), db_priority=priority,
     )  # fmt: skip
     step = 100_000 if rows >= 200_000 else 0
     stamps: list[float] = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from publisher.core.fieldchecks import Duration, duration_field
+from publisher.core.vocab import DbPriority
 
 
 class DomainLimit(BaseModel):
@@ -64,6 +65,11 @@ class DeliverySettings(BaseModel):
     )
     mark_batch_size: int = Field(
         default=50, ge=1, le=1000, description="Sent marks committed together (duplicate bound)."
+    )
+    db_thread_priority: DbPriority = Field(
+        default="background",
+        description="The drain's database thread: background (Linux SCHED_IDLE, yields the "
+        "CPU to sending and to a relay on the same machine; normal while it starves) or normal.",
     )
     shutdown_grace: Duration = duration_field(
         "30s", "On SIGTERM, how long in-flight messages may finish before being released."

@@ -13,6 +13,8 @@ _Word = TypeVar("_Word", bound=str)
 # An outbox row's life: queued → sending → sent | deferred (→ sending …) | failed |
 # suppressed | expired. Kept in this order: it is the order status tables show.
 OutboxStatus = Literal["queued", "sending", "sent", "deferred", "failed", "suppressed", "expired"]
+# The drain's database thread: background yields the CPU to sending (delivery/dbpriority.py).
+DbPriority = Literal["background", "normal"]
 # What produced an outbox row (it decides its expiry and how it is counted). reconfirm: the
 # two-yearly ask to keep advertising consent (consent/reconfirm.py); unlike confirm, every
 # suppression stops it.

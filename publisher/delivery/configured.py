@@ -57,6 +57,7 @@ def build_drain(
         backoff_max=settings.backoff_max,
         breaker_threshold=settings.circuit_breaker_threshold,
         grace=settings.shutdown_grace,
+        db_priority=settings.db_thread_priority,
     )
     return Drain(
         engine, mailer, clock, config=config, transform=transform, on_progress=on_progress,

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from publisher.core.vocab import DbPriority
+from publisher.delivery.dbpriority import Governor, LinuxSched, SchedPort
 from publisher.delivery.drainstore import Report, StoreUnavailable
 
 log = logging.getLogger("publisher.delivery.drain")
@@ -25,14 +27,42 @@ class Abandoned(Exception):
 
 
 class DbThread:
-    def __init__(self, report: Report, stopping: asyncio.Event) -> None:
+    def __init__(
+        self,
+        report: Report,
+        stopping: asyncio.Event,
+        priority: DbPriority = "normal",
+        sched: SchedPort | None = None,
+    ) -> None:
         self.report = report
         self._stopping = stopping
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="outbox-db")
+        self._governor = Governor(sched or LinuxSched(), priority)
+        self._previous: ThreadPoolExecutor | None = None
+        self._thread = self._new_thread(None, lower=priority == "background")
         self._warned = 0.0
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+        loop = asyncio.get_running_loop()
+        lower = self._governor.new_thread_wanted(loop.time())
+        if lower is not None:
+            self._governor.moving(loop.time(), lower=lower)
+            self._previous = self._thread
+            self._thread = self._new_thread(self._previous, lower=lower)
+        return await loop.run_in_executor(self._thread, fn, *args)
+
+    def _new_thread(
+        self, previous: ThreadPoolExecutor | None, *, lower: bool
+    ) -> ThreadPoolExecutor:
+        """A one-thread executor; it starts once the previous one has done its queued calls
+        (the call that follows a move starts it at once), so store calls stay one at a time
+        and in order across the move."""
+
+        def start() -> None:
+            if previous is not None:
+                previous.shutdown(wait=True)
+            self._governor.thread_started(lower)
+
+        return ThreadPoolExecutor(1, thread_name_prefix="outbox-db", initializer=start)
 
     async def retry(
         self,
@@ -72,7 +102,9 @@ class DbThread:
             log.error("database unavailable, delivery waits and retries: %s", first_line(exc))
 
     def shutdown(self) -> None:
-        self._thread.shutdown(wait=True)
+        for thread in (self._previous, self._thread):
+            if thread is not None:
+                thread.shutdown(wait=True)
 
 
 async def wait_for(event: asyncio.Event, seconds: float) -> None:

@@ -81,7 +81,7 @@ class Drain:
         self._revoked: set[int] = set()  # leases lost (taken over): never send these
         self._stopping = asyncio.Event()
         self._replies = ReplyWatch(config, self.report, self.stop)
-        self._db = DbThread(self.report, self._stopping)
+        self._db = DbThread(self.report, self._stopping, config.db_priority)
         self._marks = Marks(self.ledger, self._db, config.mark_batch)
         self._hungry = asyncio.Event()  # the workers' queue ran low: feed it
         self._pace = FeedPace(config)

@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from publisher.core import verp
 from publisher.core.clock import Clock
+from publisher.core.vocab import DbPriority
 from publisher.delivery.leaseholder import Holder, is_alive
 from publisher.delivery.ratelimit import Limit
 from publisher.delivery.smtpwire import Failed, Outcome, RetryAt
@@ -57,6 +58,9 @@ class DeliverConfig:
     # VERP: with a secret, each message's envelope sender is sender's LOCAL+TOKEN@DOMAIN,
     # the token a short signed outbox row id (core/verp.py); empty: ``sender`` as it is.
     verp_secret: str = ""
+    # The database thread's CPU priority (delivery/dbpriority.py); the setting's default is
+    # background, this one normal so that tests and tools choose it on purpose.
+    db_priority: DbPriority = "normal"
 
     def envelope_sender(self, outbox_id: int) -> str:
         """MAIL FROM of one row: a few microseconds (one HMAC), computed as it is sent."""

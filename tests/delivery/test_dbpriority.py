@@ -1,0 +1,145 @@
+"""The drain's database thread at background priority (db_thread_priority), and its way back
+to normal priority when it starves for CPU."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+
+import pytest
+
+from publisher.core.vocab import DbPriority
+from publisher.delivery import dbpriority
+from publisher.delivery.dbpriority import HOLD_FIRST, WINDOW, Governor, LinuxSched
+from publisher.delivery.dbthread import DbThread
+from publisher.delivery.drainstore import Report
+
+linux_only = pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="no SCHED_IDLE here")
+
+
+class FakeSched:
+    """Lowers nothing; reports the run-queue wait the test sets."""
+
+    def __init__(self, *, supported: bool = True) -> None:
+        self.supported = supported
+        self.wait = 0.0
+        self.lowered = 0
+
+    def lower_this_thread(self) -> bool:
+        self.lowered += 1
+        return self.supported
+
+    def waited(self, tid: int) -> float | None:
+        return self.wait
+
+
+def started(governor: Governor, *, lower: bool = True) -> Governor:
+    governor.thread_started(lower)
+    return governor
+
+
+def test_a_thread_that_waits_for_a_cpu_most_of_a_window_moves_to_normal_then_back() -> None:
+    sched = FakeSched()
+    gov = started(Governor(sched, "background"))
+    assert gov.background and sched.lowered == 1
+    assert gov.new_thread_wanted(100.0) is None  # the first look only takes a sample
+    sched.wait = 0.5 * WINDOW
+    assert gov.new_thread_wanted(100.0 + WINDOW) is None  # waited half the window: fine
+    sched.wait += 0.9 * WINDOW
+    assert gov.new_thread_wanted(100.0 + 2 * WINDOW) is False  # starving: to normal
+    gov.moving(104.0, lower=False)
+    started(gov, lower=False)
+    assert not gov.background
+    assert gov.new_thread_wanted(104.0 + HOLD_FIRST - 1) is None  # held at normal
+    assert gov.new_thread_wanted(104.0 + HOLD_FIRST) is True  # then background again
+    gov.moving(104.0 + HOLD_FIRST, lower=True)
+    started(gov)
+    assert gov.background
+
+
+def test_each_starving_doubles_the_time_held_at_normal() -> None:
+    sched = FakeSched()
+    gov = started(Governor(sched, "background"))
+    holds = []
+    now = 0.0
+    for _ in range(3):
+        gov.new_thread_wanted(now)
+        sched.wait += WINDOW
+        now += WINDOW
+        assert gov.new_thread_wanted(now) is False
+        gov.moving(now, lower=False)
+        started(gov, lower=False)
+        back = now + 1
+        while gov.new_thread_wanted(back) is None:
+            back += 1
+        holds.append(back - now)
+        gov.moving(back, lower=True)
+        started(gov)
+        now = back
+    assert holds == [HOLD_FIRST, 2 * HOLD_FIRST, 4 * HOLD_FIRST]
+
+
+def test_normal_priority_and_systems_without_the_idle_class_never_move() -> None:
+    sched = FakeSched()
+    normal = started(Governor(sched, "normal"), lower=False)
+    unsupported = started(Governor(FakeSched(supported=False), "background"))
+    assert sched.lowered == 0 and not unsupported.background
+    for gov in (normal, unsupported):
+        for now in (0.0, 10 * WINDOW, 1000.0):
+            sched.wait += 100
+            assert gov.new_thread_wanted(now) is None
+
+
+@linux_only
+@pytest.mark.asyncio
+async def test_the_database_thread_runs_in_the_idle_class_at_background() -> None:
+    cases: list[tuple[DbPriority, int]] = [
+        ("background", os.SCHED_IDLE),
+        ("normal", os.SCHED_OTHER),
+    ]
+    for priority, policy in cases:
+        db = DbThread(Report(), asyncio.Event(), priority)
+        try:
+            assert await db.call(os.sched_getscheduler, 0) == policy
+        finally:
+            db.shutdown()
+
+
+class Starving(LinuxSched):
+    """Really lowers the thread, and says it waited a minute for a CPU at each look."""
+
+    def __init__(self) -> None:
+        self.wait = 0.0
+
+    def waited(self, tid: int) -> float | None:
+        self.wait += 60.0
+        return self.wait
+
+
+@linux_only
+@pytest.mark.asyncio
+async def test_a_starving_thread_hands_its_work_on_in_order_one_call_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(dbpriority, "WINDOW", 0.0)  # look at every call
+    db = DbThread(Report(), asyncio.Event(), "background", Starving())
+    seen: list[tuple[int, int, int]] = []  # (call number, thread, policy)
+    busy = threading.Lock()
+
+    def work(n: int) -> None:
+        assert busy.acquire(blocking=False), "two store calls at once"
+        try:
+            seen.append((n, threading.get_native_id(), os.sched_getscheduler(0)))
+        finally:
+            busy.release()
+
+    try:
+        await db.call(work, 0)  # takes the first sample
+        await asyncio.gather(*(db.call(work, n) for n in range(1, 20)))
+    finally:
+        db.shutdown()
+    assert [n for n, _, _ in seen] == list(range(20))
+    assert seen[0][2] == os.SCHED_IDLE
+    assert seen[-1][2] == os.SCHED_OTHER  # moved to a thread at normal priority
+    assert len({tid for _, tid, _ in seen}) == 2
