@@ -16,8 +16,8 @@ claiming, and says how long the claims waited. ``--stalls`` prints how long the 
 event loop stalled (over 2 ms) and which database calls ran meanwhile (bench/stalls.py).
 ``--memory-claims`` (a diagnostic) claims every row before the drain's clock starts and
 runs the drain with no database work (bench/memclaims.py): its ceiling on this machine.
-``--db-priority`` sets the drains' database thread as the setting ``db_thread_priority``
-does (default background, as the setting's): ``normal`` shows what the idle class gains.
+``--db-priority background`` runs the drains' database thread as the setting
+``db_thread_priority = "background"`` does (default: normal, as the setting's).
 PostgreSQL is started from Debian's binaries (tests/pgserver.py); without them, only SQLite
 runs, and the script says so.
 """
@@ -185,9 +185,9 @@ def main() -> None:
                         help="trace the drain's event-loop stalls (bench/stalls.py)")  # fmt: skip
     parser.add_argument("--memory-claims", action="store_true",
                         help="diagnostic: no database work when draining")  # fmt: skip
-    parser.add_argument("--db-priority", choices=("background", "normal"), default="background",
+    parser.add_argument("--db-priority", choices=("background", "normal"), default="normal",
                         help="the setting db_thread_priority for the drains (its default: "
-                        "background)")  # fmt: skip
+                        "normal)")  # fmt: skip
     args = parser.parse_args()
     os.environ["DRAINKIT_DB_PRIORITY"] = args.db_priority  # read by the drain child
     if args.stalls:

@@ -250,9 +250,9 @@ def drain_child(url: str, port: int, rate: float, profile: str, rows: int) -> No
     from publisher.store.db import make_engine
 
     engine = make_engine(url)
-    # The database thread's priority as the setting db_thread_priority gives it by default.
+    # The database thread's priority: the setting db_thread_priority (default normal).
     priority: DbPriority = "normal"
-    if os.environ.get("DRAINKIT_DB_PRIORITY", "background") == "background":
+    if os.environ.get("DRAINKIT_DB_PRIORITY") == "background":
         priority = "background"
     config = DeliverConfig(
         sender="bounces@news.example.kr", pool_size=POOL, rate=rate, mark_batch=200,
@@ -305,18 +305,13 @@ def drain_child(url: str, port: int, rate: float, profile: str, rows: int) -> No
 
 def thread_cpu() -> dict[str, float]:
     """CPU seconds (user + system) of this process's event loop (the main thread) and of the
-    busiest other thread (the drain's database thread), from /proc."""
-    tick, me, others = os.sysconf("SC_CLK_TCK"), str(os.getpid()), [0.0]
-    loop = 0.0
-    for task in Path("/proc/self/task").iterdir():
-        if not (fields := stat_fields(task / "stat")):
-            continue
-        used = (int(fields[11]) + int(fields[12])) / tick
-        if task.name == me:
-            loop = used
-        else:
-            others.append(used)
-    return {"loop": loop, "db": max(others)}
+    rest of the process: the drain's database thread, whose work may move to a new thread at
+    background priority (delivery/dbpriority.py; the process total keeps an ended thread's
+    CPU, /proc/self/task forgets it). From /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    fields = stat_fields(Path(f"/proc/self/task/{os.getpid()}/stat"))
+    loop = (int(fields[11]) + int(fields[12])) / tick if fields else 0.0
+    return {"loop": loop, "db": time.process_time() - loop}
 
 
 if __name__ == "__main__":

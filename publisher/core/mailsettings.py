@@ -67,9 +67,9 @@ class DeliverySettings(BaseModel):
         default=50, ge=1, le=1000, description="Sent marks committed together (duplicate bound)."
     )
     db_thread_priority: DbPriority = Field(
-        default="background",
-        description="The drain's database thread: background (Linux SCHED_IDLE, yields the "
-        "CPU to sending and to a relay on the same machine; normal while it starves) or normal.",
+        default="normal",
+        description="The drain's database thread: normal, or background (Linux SCHED_IDLE: "
+        "yields the CPU to sending and to a relay on the same machine; normal while it starves).",
     )
     shutdown_grace: Duration = duration_field(
         "30s", "On SIGTERM, how long in-flight messages may finish before being released."

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from publisher.core.vocab import DbPriority
+from publisher.delivery import dbpriority
 from publisher.delivery.dbpriority import Governor, LinuxSched, SchedPort
+from publisher.delivery.dbworkers import DbWorkers
 from publisher.delivery.drainstore import Report, StoreUnavailable
 
 log = logging.getLogger("publisher.delivery.drain")
@@ -37,32 +38,24 @@ class DbThread:
         self.report = report
         self._stopping = stopping
         self._governor = Governor(sched or LinuxSched(), priority)
-        self._previous: ThreadPoolExecutor | None = None
-        self._thread = self._new_thread(None, lower=priority == "background")
+        self._workers = DbWorkers(self._governor.thread_started)
+        self._workers.start(lower=priority == "background")
+        self._timer: asyncio.TimerHandle | None = None
         self._warned = 0.0
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._timer is None and self._governor.wanted == "background":
+            self._govern()
+        return await self._workers.call(fn, *args)
+
+    def _govern(self) -> None:
+        """Look at the thread's CPU waits every WINDOW seconds, on the loop: a look does not
+        wait for a store call, and every queued call moves with the work."""
         loop = asyncio.get_running_loop()
         lower = self._governor.new_thread_wanted(loop.time())
-        if lower is not None:
-            self._governor.moving(loop.time(), lower=lower)
-            self._previous = self._thread
-            self._thread = self._new_thread(self._previous, lower=lower)
-        return await loop.run_in_executor(self._thread, fn, *args)
-
-    def _new_thread(
-        self, previous: ThreadPoolExecutor | None, *, lower: bool
-    ) -> ThreadPoolExecutor:
-        """A one-thread executor; it starts once the previous one has done its queued calls
-        (the call that follows a move starts it at once), so store calls stay one at a time
-        and in order across the move."""
-
-        def start() -> None:
-            if previous is not None:
-                previous.shutdown(wait=True)
-            self._governor.thread_started(lower)
-
-        return ThreadPoolExecutor(1, thread_name_prefix="outbox-db", initializer=start)
+        if lower is not None and self._workers.start(lower=lower):
+            self._governor.moved(loop.time(), lower=lower)
+        self._timer = loop.call_later(dbpriority.WINDOW, self._govern)
 
     async def retry(
         self,
@@ -102,9 +95,9 @@ class DbThread:
             log.error("database unavailable, delivery waits and retries: %s", first_line(exc))
 
     def shutdown(self) -> None:
-        for thread in (self._previous, self._thread):
-            if thread is not None:
-                thread.shutdown(wait=True)
+        if self._timer is not None:
+            self._timer.cancel()
+        self._workers.shutdown()
 
 
 async def wait_for(event: asyncio.Event, seconds: float) -> None:

@@ -58,8 +58,7 @@ class DeliverConfig:
     # VERP: with a secret, each message's envelope sender is sender's LOCAL+TOKEN@DOMAIN,
     # the token a short signed outbox row id (core/verp.py); empty: ``sender`` as it is.
     verp_secret: str = ""
-    # The database thread's CPU priority (delivery/dbpriority.py); the setting's default is
-    # background, this one normal so that tests and tools choose it on purpose.
+    # The database thread's CPU priority (delivery/dbpriority.py), as db_thread_priority.
     db_priority: DbPriority = "normal"
 
     def envelope_sender(self, outbox_id: int) -> str:

@@ -8,9 +8,13 @@ import os
 import threading
 
 import pytest
+from sqlalchemy import Engine
 
+from publisher.core.clock import FixedClock
+from publisher.core.config import Settings
 from publisher.core.vocab import DbPriority
 from publisher.delivery import dbpriority
+from publisher.delivery.configured import build_drain
 from publisher.delivery.dbpriority import HOLD_FIRST, WINDOW, Governor, LinuxSched
 from publisher.delivery.dbthread import DbThread
 from publisher.delivery.drainstore import Report
@@ -21,8 +25,8 @@ linux_only = pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="no SCHED_
 class FakeSched:
     """Lowers nothing; reports the run-queue wait the test sets."""
 
-    def __init__(self, *, supported: bool = True) -> None:
-        self.supported = supported
+    def __init__(self, *, supported: bool = True, readable: bool = True) -> None:
+        self.supported, self.readable = supported, readable
         self.wait = 0.0
         self.lowered = 0
 
@@ -31,7 +35,7 @@ class FakeSched:
         return self.supported
 
     def waited(self, tid: int) -> float | None:
-        return self.wait
+        return self.wait if self.readable else None
 
 
 def started(governor: Governor, *, lower: bool = True) -> Governor:
@@ -48,12 +52,12 @@ def test_a_thread_that_waits_for_a_cpu_most_of_a_window_moves_to_normal_then_bac
     assert gov.new_thread_wanted(100.0 + WINDOW) is None  # waited half the window: fine
     sched.wait += 0.9 * WINDOW
     assert gov.new_thread_wanted(100.0 + 2 * WINDOW) is False  # starving: to normal
-    gov.moving(104.0, lower=False)
+    gov.moved(104.0, lower=False)
     started(gov, lower=False)
     assert not gov.background
     assert gov.new_thread_wanted(104.0 + HOLD_FIRST - 1) is None  # held at normal
     assert gov.new_thread_wanted(104.0 + HOLD_FIRST) is True  # then background again
-    gov.moving(104.0 + HOLD_FIRST, lower=True)
+    gov.moved(104.0 + HOLD_FIRST, lower=True)
     started(gov)
     assert gov.background
 
@@ -68,13 +72,13 @@ def test_each_starving_doubles_the_time_held_at_normal() -> None:
         sched.wait += WINDOW
         now += WINDOW
         assert gov.new_thread_wanted(now) is False
-        gov.moving(now, lower=False)
+        gov.moved(now, lower=False)
         started(gov, lower=False)
         back = now + 1
         while gov.new_thread_wanted(back) is None:
             back += 1
         holds.append(back - now)
-        gov.moving(back, lower=True)
+        gov.moved(back, lower=True)
         started(gov)
         now = back
     assert holds == [HOLD_FIRST, 2 * HOLD_FIRST, 4 * HOLD_FIRST]
@@ -89,6 +93,12 @@ def test_normal_priority_and_systems_without_the_idle_class_never_move() -> None
         for now in (0.0, 10 * WINDOW, 1000.0):
             sched.wait += 100
             assert gov.new_thread_wanted(now) is None
+
+
+def test_a_thread_whose_waits_cannot_be_read_is_never_lowered() -> None:
+    sched = FakeSched(readable=False)
+    gov = started(Governor(sched, "background"))
+    assert not gov.background and sched.lowered == 0
 
 
 @linux_only
@@ -119,27 +129,49 @@ class Starving(LinuxSched):
 
 @linux_only
 @pytest.mark.asyncio
-async def test_a_starving_thread_hands_its_work_on_in_order_one_call_at_a_time(
+async def test_a_starving_thread_hands_its_queued_calls_on_in_order_one_at_a_time(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(dbpriority, "WINDOW", 0.0)  # look at every call
+    monkeypatch.setattr(dbpriority, "WINDOW", 0.01)  # look every 10 ms (the loop's clock)
     db = DbThread(Report(), asyncio.Event(), "background", Starving())
     seen: list[tuple[int, int, int]] = []  # (call number, thread, policy)
     busy = threading.Lock()
+    release = threading.Event()
 
     def work(n: int) -> None:
         assert busy.acquire(blocking=False), "two store calls at once"
         try:
             seen.append((n, threading.get_native_id(), os.sched_getscheduler(0)))
+            if n == 0:  # still running on the starving thread when the work moves
+                assert release.wait(10)
         finally:
             busy.release()
 
+    governor = db._governor
     try:
-        await db.call(work, 0)  # takes the first sample
-        await asyncio.gather(*(db.call(work, n) for n in range(1, 20)))
+        calls = [asyncio.ensure_future(db.call(work, n)) for n in range(12)]
+        async with asyncio.timeout(10):  # polling for conditions, not timing anything
+            while not seen:  # call 0 runs on the first thread, in the idle class
+                await asyncio.sleep(0.01)
+            while governor.background:  # until the work moved to a normal thread
+                await asyncio.sleep(0.01)
+        release.set()
+        await asyncio.gather(*calls)
     finally:
+        release.set()
         db.shutdown()
-    assert [n for n, _, _ in seen] == list(range(20))
+    assert [n for n, _, _ in seen] == list(range(12))
     assert seen[0][2] == os.SCHED_IDLE
-    assert seen[-1][2] == os.SCHED_OTHER  # moved to a thread at normal priority
-    assert len({tid for _, tid, _ in seen}) == 2
+    assert {policy for _, _, policy in seen[1:]} == {os.SCHED_OTHER}  # all moved on
+    assert seen[0][1] != seen[1][1]
+
+
+def test_the_configured_drain_takes_the_setting_normal_by_default(
+    settings: Settings, engine: Engine, clock: FixedClock
+) -> None:
+    assert settings.db_thread_priority == "normal"
+    priorities: list[DbPriority] = ["background", "normal"]
+    for priority in priorities:
+        chosen = settings.model_copy(update={"db_thread_priority": priority})
+        drain = build_drain(chosen, engine, clock)
+        assert drain.config.db_priority == priority
