@@ -8,15 +8,14 @@ retried with backoff, logged at most every 10 s: the drain waits, it does not di
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from publisher.core.vocab import DbPriority
 from publisher.delivery import dbpriority
 from publisher.delivery.dbpriority import Governor, LinuxSched, SchedPort
+from publisher.delivery.dbworkers import DbWorkers
 from publisher.delivery.drainstore import Report, StoreUnavailable
 
 log = logging.getLogger("publisher.delivery.drain")
@@ -39,42 +38,24 @@ class DbThread:
         self.report = report
         self._stopping = stopping
         self._governor = Governor(sched or LinuxSched(), priority)
-        self._previous: ThreadPoolExecutor | None = None
-        self._thread = self._new_thread(None, lower=priority == "background")
+        self._workers = DbWorkers(self._governor.thread_started)
+        self._workers.start(lower=priority == "background")
         self._timer: asyncio.TimerHandle | None = None
         self._warned = 0.0
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
         if self._timer is None and self._governor.wanted == "background":
-            self._timer = loop.call_later(dbpriority.WINDOW, self._govern)
-        return await loop.run_in_executor(self._thread, fn, *args)
+            self._govern()
+        return await self._workers.call(fn, *args)
 
     def _govern(self) -> None:
-        """Every WINDOW seconds, on the loop (a look does not wait for a store call): move
-        the work to a new thread when the governor says so."""
+        """Look at the thread's CPU waits every WINDOW seconds, on the loop: a look does not
+        wait for a store call, and every queued call moves with the work."""
         loop = asyncio.get_running_loop()
         lower = self._governor.new_thread_wanted(loop.time())
-        if lower is not None:
-            self._previous = self._thread
-            self._thread = self._new_thread(self._previous, lower=lower)
+        if lower is not None and self._workers.start(lower=lower):
             self._governor.moved(loop.time(), lower=lower)
         self._timer = loop.call_later(dbpriority.WINDOW, self._govern)
-
-    def _new_thread(
-        self, previous: ThreadPoolExecutor | None, *, lower: bool
-    ) -> ThreadPoolExecutor:
-        """A one-thread executor. Its thread starts with the next call and first waits for
-        the previous executor's queued calls (they finish there, at its priority), so store
-        calls stay one at a time and in order across a move."""
-
-        def start() -> None:
-            if previous is not None:
-                previous.shutdown(wait=True)
-            with contextlib.suppress(Exception):  # a priority not set is no failure
-                self._governor.thread_started(lower)
-
-        return ThreadPoolExecutor(1, thread_name_prefix="outbox-db", initializer=start)
 
     async def retry(
         self,
@@ -116,9 +97,7 @@ class DbThread:
     def shutdown(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        for thread in (self._previous, self._thread):
-            if thread is not None:
-                thread.shutdown(wait=True)
+        self._workers.shutdown()
 
 
 async def wait_for(event: asyncio.Event, seconds: float) -> None:

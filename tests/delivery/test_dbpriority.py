@@ -148,19 +148,18 @@ async def test_a_starving_thread_hands_the_work_on_in_order_one_call_at_a_time(
             busy.release()
 
     try:
-        first = asyncio.ensure_future(db.call(work, 0))
+        calls = [asyncio.ensure_future(db.call(work, n)) for n in range(12)]
         async with asyncio.timeout(10):  # polling for the move, not timing anything
             while "normal priority for" not in caplog.text:
                 await asyncio.sleep(0.01)
-        later = [asyncio.ensure_future(db.call(work, n)) for n in range(1, 12)]
-        await asyncio.sleep(0.05)  # room for a wrong thread to start call 1 early
         release.set()
-        await asyncio.gather(first, *later)
+        await asyncio.gather(*calls)
     finally:
         release.set()
         db.shutdown()
     assert [n for n, _, _ in seen] == list(range(12))
     assert seen[0][2] == os.SCHED_IDLE
+    # Calls 1–11 were queued on the starving thread before the move: they moved with it.
     assert {policy for _, _, policy in seen[1:]} == {os.SCHED_OTHER}
     assert len({tid for _, tid, _ in seen}) == 2
 
