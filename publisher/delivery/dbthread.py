@@ -39,7 +39,8 @@ class DbThread:
         self._stopping = stopping
         self._governor = Governor(sched or LinuxSched(), priority)
         self._workers = DbWorkers(self._governor.thread_started)
-        self._workers.start(lower=priority == "background")
+        if not self._workers.start(lower=priority == "background"):
+            raise RuntimeError("cannot start the drain's database thread")
         self._timer: asyncio.TimerHandle | None = None
         self._warned = 0.0
 

@@ -173,3 +173,24 @@ def test_the_configured_drain_takes_the_setting_normal_by_default(
         chosen = settings.model_copy(update={"db_thread_priority": priority})
         drain = build_drain(chosen, engine, clock)
         assert drain.config.db_priority == priority
+
+
+@pytest.mark.asyncio
+async def test_a_thread_that_cannot_start_leaves_the_work_where_it_is(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db = DbThread(Report(), asyncio.Event(), "normal")
+    first = await db.call(threading.get_native_id)
+
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    try:
+        assert not db._workers.start(lower=False)  # a move that cannot happen
+        assert await db.call(threading.get_native_id) == first
+        with pytest.raises(RuntimeError, match="cannot start the drain's database thread"):
+            DbThread(Report(), asyncio.Event(), "normal")
+    finally:
+        monkeypatch.undo()
+        db.shutdown()
