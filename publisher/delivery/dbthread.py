@@ -53,10 +53,16 @@ class DbThread:
         """Look at the thread's CPU waits every WINDOW seconds, on the loop: a look does not
         wait for a store call, and every queued call moves with the work."""
         loop = asyncio.get_running_loop()
-        lower = self._governor.new_thread_wanted(loop.time())
-        if lower is not None and self._workers.start(lower=lower):
-            self._governor.moved(loop.time(), lower=lower)
+        # Rescheduled first: a look that fails must not end the looks (a thread left
+        # starving at idle priority would stall the drain without a word).
         self._timer = loop.call_later(dbpriority.WINDOW, self._govern)
+        lower = self._governor.new_thread_wanted(loop.time())
+        if lower is None:
+            return
+        if self._workers.start(lower=lower):
+            self._governor.moved(loop.time(), lower=lower)
+        else:
+            log.error("cannot start a new database thread: the drain's work stays where it is")
 
     async def retry(
         self,

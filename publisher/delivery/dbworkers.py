@@ -8,7 +8,7 @@ thread, the call running on the old one finishes there first, and the old thread
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -16,6 +16,7 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger("publisher.delivery.drain")
 
 
 class DbWorkers:
@@ -66,8 +67,10 @@ class DbWorkers:
             thread.join()
 
     def _work(self, lower: bool) -> None:
-        with contextlib.suppress(Exception):  # a priority that cannot be set is no failure
+        try:
             self._on_start(lower)
+        except Exception:  # a priority that cannot be set does not stop the store calls
+            log.exception("the drain's database thread keeps its priority")
         me = threading.current_thread()
         while (job := self._next(me)) is not None:
             future, fn, args = job
