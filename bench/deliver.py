@@ -3,7 +3,7 @@ smtp-source and plain aiosmtplib, in one run.
 
     PYTHONPATH=. python bench/deliver.py [--rows 100000] [--runs 3]
         [--databases sqlite,postgresql] [--purge] [--profile drain.prof] [--stalls]
-        [--memory-claims] [--db-priority background|normal]
+        [--memory-claims] [--db-priority background|normal] [--relay-core]
 
 Our figure is end to end: claim → personalise (a ~36.5 KB digest, 30 per-reader values) →
 send (8 pipelined connections) → mark sent, on a real outbox, in a child process
@@ -18,6 +18,11 @@ event loop stalled (over 2 ms) and which database calls ran meanwhile (bench/sta
 runs the drain with no database work (bench/memclaims.py): its ceiling on this machine.
 ``--db-priority background`` runs the drains' database thread as the setting
 ``db_thread_priority = "background"`` does (default: normal, as the setting's).
+Beside each rate it prints how busy the relay was, and how long it waited for a CPU:
+smtp-sink is one process, and under smtp-source it uses a whole core, so the ratio to
+smtp-source is about the share of that core the drain leaves it. ``--relay-core`` gives the
+relay CPU 0 to itself and puts the drains, the databases and smtp-source on the other CPUs,
+as if the relay ran on a machine of its own.
 PostgreSQL is started from Debian's binaries (tests/pgserver.py); without them, only SQLite
 runs, and the script says so.
 """
@@ -60,12 +65,20 @@ async def baseline(port: int, rows: int) -> float:
     return rate
 
 
-def smtp_source(port: int, rows: int) -> float:
-    t0 = time.perf_counter()
+def smtp_source(sink: kit.Sink, rows: int) -> tuple[float, str]:
+    """smtp-source's rate, and how busy the relay was meanwhile."""
     cmd = [kit.SOURCE, "-d", "-s", str(kit.POOL), "-l", str(kit.SIZE), "-m", str(rows),
-           f"127.0.0.1:{port}"]  # fmt: skip
+           f"127.0.0.1:{sink.port}"]  # fmt: skip
+    before, t0 = sink.times(), time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return rows / (time.perf_counter() - t0)
+    seconds = time.perf_counter() - t0
+    return rows / seconds, relay_busy(before, sink.times(), seconds)
+
+
+def relay_busy(before: tuple[float, float], after: tuple[float, float], seconds: float) -> str:
+    """The relay's shares of a phase: running, and runnable but waiting for a CPU."""
+    run, wait = ((b - a) / seconds for a, b in zip(before, after, strict=True))
+    return f"relay busy {100 * run:.0f} %, waiting for a CPU {100 * wait:.0f} %"
 
 
 def database_url(name: str, server: Any, workdir: Path, run: int) -> str:
@@ -125,15 +138,17 @@ def one_run(run: int, names: list[str], server: Any, sink: kit.Sink, args: argpa
         filled = kit.fill(url, args.rows)
         profile = args.profile if args.profile and name == names[0] and run == 0 else ""
         db_cpu = kit.server_cpu(server if name == "postgresql" else None)
+        sink_times = sink.times()
         got = kit.run_child(url, sink.port, profile=profile, rows=args.rows)
         db_cpu = kit.server_cpu(server if name == "postgresql" else None) - db_cpu
         got["rate"] = got["sent"] / got["seconds"]
+        busy = relay_busy(sink_times, sink.times(), got["seconds"])
         out[name] = got
         sent = max(got["sent"], 1)
         server_part = f" + server {1000 * db_cpu / sent:.3f}" if db_cpu else ""
         print(f"  {name:<10} drain  {got['rate']:8.0f} msg/s  ({got['sent']} rows, "
               f"{1000 * got['cpu'] / sent:.3f}{server_part} ms CPU/msg, peak RSS "
-              f"{got['rss_mb']:.0f} MB; filled in {filled:.1f} s)")  # fmt: skip
+              f"{got['rss_mb']:.0f} MB; filled in {filled:.1f} s); {busy}")  # fmt: skip
         if got.get("stalls"):
             print(f"  {name:<10} {got['stalls']}")
         if got.get("threads"):
@@ -149,8 +164,8 @@ def one_run(run: int, names: list[str], server: Any, sink: kit.Sink, args: argpa
     if args.no_source:
         out["source"] = float("nan")
         return out
-    out["source"] = smtp_source(sink.port, args.rows)
-    print(f"  smtp-source -d -s 8   {out['source']:8.0f} msg/s")
+    out["source"], busy = smtp_source(sink, args.rows)
+    print(f"  smtp-source -d -s 8   {out['source']:8.0f} msg/s  ({busy})")
     return out
 
 
@@ -188,7 +203,16 @@ def main() -> None:
     parser.add_argument("--db-priority", choices=("background", "normal"), default="normal",
                         help="the setting db_thread_priority for the drains (its default: "
                         "normal)")  # fmt: skip
+    parser.add_argument("--relay-core", action="store_true",
+                        help="the relay (smtp-sink) alone on CPU 0, everything else on the "
+                        "other CPUs, as if it ran on its own machine")  # fmt: skip
     args = parser.parse_args()
+    if args.relay_core:
+        if len(os.sched_getaffinity(0)) < 2:
+            sys.exit("--relay-core needs two CPUs or more")
+        os.environ["DRAINKIT_RELAY_CORE"] = "1"  # read by bench/drainkit.py (the sink)
+        # This process and all it starts (drains, PostgreSQL, smtp-source) inherit the mask.
+        os.sched_setaffinity(0, set(os.sched_getaffinity(0)) - {0})
     os.environ["DRAINKIT_DB_PRIORITY"] = args.db_priority  # read by the drain child
     if args.stalls:
         os.environ["DRAINKIT_STALLS"] = "1"  # read by the drain child
