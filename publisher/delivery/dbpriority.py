@@ -88,6 +88,7 @@ class Governor:
     _since: tuple[float, float, int] | None = field(default=None, init=False)
     _hold: float = field(default=HOLD_FIRST, init=False)
     _normal_until: float = field(default=0.0, init=False)
+    _back_at: float = field(default=0.0, init=False)  # the last move back to background
     share: float = field(default=0.0, init=False)  # of the last window spent waiting
     window: float = field(default=0.0, init=False)
 
@@ -98,6 +99,12 @@ class Governor:
         readable = self.port.waited(tid) is not None
         self.background = lower and readable and self.port.lower_this_thread()
         self.tid = tid
+        if lower and not self.background:  # the operator asked for it: say it did not take
+            log.warning(
+                "db_thread_priority = background has no effect here: %s",
+                "the system refuses the idle class" if readable
+                else "the thread's CPU waits cannot be read (/proc)",
+            )  # fmt: skip
 
     def new_thread_wanted(self, now: float) -> bool | None:
         """None to stay; else move the work to a new thread, at background if True."""
@@ -108,11 +115,15 @@ class Governor:
         return False if self._starving(now) else None
 
     def moved(self, now: float, *, lower: bool) -> None:
-        """The work moved to a new thread; off background (starving), hold normal a while."""
+        """The work moved to a new thread; off background (starving), hold normal a while.
+        The hold doubles with each starving spell, and starts again from HOLD_FIRST after
+        HOLD_MAX at background without one."""
         if lower:
-            self._normal_until = 0.0
+            self._normal_until, self._back_at = 0.0, now
             log.info("the drain's database thread is back at background priority")
             return
+        if self._back_at and now - self._back_at >= HOLD_MAX:
+            self._hold = HOLD_FIRST
         self._normal_until = now + self._hold
         log.warning(
             "the drain's database thread waited for a CPU %.0f%% of the last %.1f s at "

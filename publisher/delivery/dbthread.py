@@ -39,14 +39,17 @@ class DbThread:
         self._stopping = stopping
         self._governor = Governor(sched or LinuxSched(), priority)
         self._workers = DbWorkers(self._governor.thread_started)
-        if not self._workers.start(lower=priority == "background"):
-            raise RuntimeError("cannot start the drain's database thread")
         self._timer: asyncio.TimerHandle | None = None
         self._warned = 0.0
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._timer is None and self._governor.wanted == "background":
-            self._govern()
+        # The thread starts with the first call: a drain built and never run (the daemon
+        # builds one per tick, and drops it while the relay is down) leaves no thread behind.
+        if not self._workers.started:
+            if not self._workers.start(lower=self._governor.wanted == "background"):
+                raise RuntimeError("cannot start the drain's database thread")
+            if self._governor.wanted == "background":
+                self._govern()
         return await self._workers.call(fn, *args)
 
     def _govern(self) -> None:
@@ -101,10 +104,23 @@ class DbThread:
             self._warned = now
             log.error("database unavailable, delivery waits and retries: %s", first_line(exc))
 
-    def shutdown(self) -> None:
+    async def aclose(self, limit: float) -> None:
+        """Let the queued calls finish and the thread end, waiting ``limit`` seconds at most
+        off the event loop (a call stuck on a locked database must not freeze the web app
+        beside the drain). The governor keeps looking meanwhile: a starving thread still
+        moves. A thread still in a store call after that is left behind, and said so."""
+        try:
+            ended = await asyncio.to_thread(self._workers.shutdown, limit)
+        except RuntimeError:  # no thread to wait from (a pids limit): do not wait at all
+            ended = self._workers.shutdown(0)
         if self._timer is not None:
             self._timer.cancel()
-        self._workers.shutdown()
+        if not ended:
+            log.error(
+                "the drain's database thread is still in a store call after %g s at stop: "
+                "left behind (its rows stay leased to this drain until the lease ends)",
+                limit,
+            )
 
 
 async def wait_for(event: asyncio.Event, seconds: float) -> None:

@@ -150,7 +150,7 @@ class Drain:
         finally:
             self._deferrals.flush()
             await self.mailer.close()
-            self._db.shutdown()
+            await self._db.aclose(max(deadline - asyncio.get_running_loop().time(), 1.0))
 
     async def _claimer(self, until_empty: bool) -> None:
         per_5s = int(self.config.rate * 5) if self.config.rate > 0 else 500

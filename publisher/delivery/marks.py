@@ -43,7 +43,10 @@ class Marks:
             # Commit in the background so this connection keeps sending; wait only if the
             # previous batch is still committing (so at most two batches are unrecorded).
             if self._committing is not None:
-                await self._committing
+                # Shielded: a worker cancelled here must not cancel the commit, whose call
+                # may already be running on the database thread (it would commit anyway, and
+                # the batch, put back as unwritten, would be applied a second time).
+                await asyncio.shield(self._committing)
             self._committing = asyncio.ensure_future(self.flush())
 
     async def settle(self) -> None:

@@ -84,6 +84,40 @@ def test_each_starving_doubles_the_time_held_at_normal() -> None:
     assert holds == [HOLD_FIRST, 2 * HOLD_FIRST, 4 * HOLD_FIRST]
 
 
+def test_the_hold_starts_again_after_a_long_calm_at_background() -> None:
+    sched = FakeSched()
+    gov = started(Governor(sched, "background"))
+
+    def starve(at: float) -> float:
+        gov.new_thread_wanted(at)
+        sched.wait += WINDOW
+        assert gov.new_thread_wanted(at + WINDOW) is False
+        gov.moved(at + WINDOW, lower=False)
+        started(gov, lower=False)
+        back = at + WINDOW
+        while gov.new_thread_wanted(back) is None:
+            back += 1
+        gov.moved(back, lower=True)
+        started(gov)
+        return back - at - WINDOW  # how long it was held at normal
+
+    assert starve(0.0) == HOLD_FIRST
+    assert starve(100.0) == 2 * HOLD_FIRST  # soon after: doubled
+    assert starve(100.0 + dbpriority.HOLD_MAX + 100) == HOLD_FIRST  # after a long calm
+
+
+def test_background_that_cannot_take_effect_is_said(caplog: pytest.LogCaptureFixture) -> None:
+    started(Governor(FakeSched(supported=False), "background"))
+    started(Governor(FakeSched(readable=False), "background"))
+    started(Governor(FakeSched(), "normal"), lower=False)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        "db_thread_priority = background has no effect here: the system refuses the idle class",
+        "db_thread_priority = background has no effect here: the thread's CPU waits cannot be "
+        "read (/proc)",
+    ]
+
+
 def test_normal_priority_and_systems_without_the_idle_class_never_move() -> None:
     sched = FakeSched()
     normal = started(Governor(sched, "normal"), lower=False)
@@ -113,7 +147,7 @@ async def test_the_database_thread_runs_in_the_idle_class_at_background() -> Non
         try:
             assert await db.call(os.sched_getscheduler, 0) == policy
         finally:
-            db.shutdown()
+            await db.aclose(5)
 
 
 class Starving(LinuxSched):
@@ -156,7 +190,7 @@ async def test_a_starving_thread_hands_the_work_on_in_order_one_call_at_a_time(
         await asyncio.gather(*calls)
     finally:
         release.set()
-        db.shutdown()
+        await db.aclose(5)
     assert [n for n, _, _ in seen] == list(range(12))
     assert seen[0][2] == os.SCHED_IDLE
     # Calls 1–11 were queued on the starving thread before the move: they moved with it.
@@ -190,7 +224,7 @@ async def test_a_thread_that_cannot_start_leaves_the_work_where_it_is(
         assert not db._workers.start(lower=False)  # a move that cannot happen
         assert await db.call(threading.get_native_id) == first
         with pytest.raises(RuntimeError, match="cannot start the drain's database thread"):
-            DbThread(Report(), asyncio.Event(), "normal")
+            await DbThread(Report(), asyncio.Event(), "normal").call(int)
     finally:
         monkeypatch.undo()
-        db.shutdown()
+        await db.aclose(5)
