@@ -5,7 +5,8 @@ the relay runs on the same machine, each burst takes the core that the event loo
 relay was about to wake on, the eight connections run dry and the relay idles. At
 ``background`` the thread runs under Linux's ``SCHED_IDLE``: a thread that wakes to send
 or to relay takes the core at once, and the bookkeeping runs in the time left over
-(+8–11 % drain rate beside Postfix on two cores, bench/deliver.py).
+(SQLite drain median 1.03× smtp-source against 0.89× at normal priority, beside
+Postfix's smtp-sink on two cores: bench/deliver.py).
 
 The danger is starvation: on a machine with no CPU to spare an idle-class thread barely
 runs, and the drain would stop. So the ``Governor`` watches how long the thread waits for a
@@ -13,7 +14,8 @@ CPU (``/proc``'s schedstat, every ``WINDOW`` seconds on the event loop); past ``
 of a window it moves the work to a new thread at normal priority (a thread cannot leave
 ``SCHED_IDLE`` without ``CAP_SYS_NICE`` or an ``RLIMIT_NICE``, which daemons seldom have),
 and tries background again after a hold that doubles each time it starves (10 s up to
-5 min). Where the waits cannot be read, the thread is never lowered.
+5 min; from 10 s again after 5 min at background without starving). Where the waits
+cannot be read, the thread is never lowered.
 
 The cost, and why ``normal`` is the setting's default: while the idle-class thread holds
 the GIL and the CPU is saturated by others, the event loop (sending, the web app) waits for
@@ -93,7 +95,7 @@ class Governor:
     window: float = field(default=0.0, init=False)
 
     def thread_started(self, lower: bool) -> None:
-        """Run on each new database thread (the executor's initializer) before its work."""
+        """Run first on each new database thread (dbworkers.DbWorkers), before its calls."""
         tid = threading.get_native_id()
         # No safety net without the waits: then the thread is not lowered at all.
         readable = self.port.waited(tid) is not None
