@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
+from publisher.core.vocab import OutboxStatus
+from publisher.store.outboxsql import FINAL, LIVE, is_status
 from publisher.store.schema import (
     articles,
     digest_runs,
@@ -18,7 +20,7 @@ from publisher.store.schema import (
 )
 
 # Statuses of messages still on their way (the outbox's depth).
-WAITING = ("queued", "sending", "deferred")
+WAITING: tuple[OutboxStatus, ...] = LIVE
 HIGH = "\U0010ffff"  # sorts after every character: prefix ranges use the index
 
 
@@ -106,7 +108,7 @@ def outbox_rows(
     """Newest first; a domain filter reads backwards until it has ``limit`` rows."""
     q = select(*_MESSAGE_COLS).order_by(outbox.c.id.desc()).limit(limit)
     if status:
-        q = q.where(outbox.c.status == status)
+        q = q.where(_status_is(status))
     if kind:
         q = q.where(outbox.c.kind == kind)
     if domain:
@@ -114,21 +116,31 @@ def outbox_rows(
     return [_message(r) for r in conn.execute(q)]
 
 
+def _status_is(status: str) -> Any:
+    """A known status other than ``sent`` goes through its partial index; ``sent`` rows are
+    most of the table, and newest first is the primary key read backwards. Anything else is
+    a bound value (it matches nothing): never SQL text from a request."""
+    if status in LIVE or (status in FINAL and status != "sent"):
+        return is_status(status)
+    return outbox.c.status == status
+
+
 def waiting(conn: Connection) -> tuple[dict[str, int], datetime | None]:
-    """Messages on their way per status, and the oldest one's creation: an index range over
-    the waiting rows only, never the sent millions."""
-    q = (
-        select(outbox.c.status, func.count())
-        .where(outbox.c.status.in_(WAITING))
-        .group_by(outbox.c.status)
-    )
-    depth = {str(s): int(n) for s, n in conn.execute(q)}
+    """Messages on their way per status, and the oldest one's creation: a range of each
+    waiting status's partial index, never the sent millions."""
+    depth: dict[str, int] = {}
+    firsts: list[int] = []
+    for status in WAITING:
+        n, first = conn.execute(
+            select(func.count(), func.min(outbox.c.id)).where(is_status(status))
+        ).one()
+        if n:
+            depth[status] = int(n)
+            firsts.append(int(first))
     if not depth:
         return depth, None
-    # Ids grow with creation, so the oldest waiting row is the smallest id: read from the
-    # (status, next_attempt_at) index alone, then one row's created_at.
-    q = select(func.min(outbox.c.id)).where(outbox.c.status.in_(WAITING))
-    first = conn.execute(q).scalar()
+    # Ids grow with creation, so the oldest waiting row is the smallest id.
+    first = min(firsts)
     value: datetime | None = conn.execute(
         select(outbox.c.created_at).where(outbox.c.id == first)
     ).scalar()

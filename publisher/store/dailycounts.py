@@ -14,11 +14,10 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, insert, select
 
 from publisher.store.consoleschema import daily_counts, rollup_marks
+from publisher.store.outboxsql import is_ended
 from publisher.store.schema import outbox, subscribers, suppressions
 
 MARK = "daily"
-# Outbox statuses that end a message's life: each is counted once, on the day it ended.
-FINAL = ("sent", "failed", "suppressed", "expired")
 Key = tuple[str, str, str]  # (day, metric, key)
 
 
@@ -47,7 +46,8 @@ def _gather(conn: Connection, since: datetime, tz: tzinfo) -> Counter[Key]:
     h = _hour(conn, outbox.c.updated_at)
     q = (
         select(h, outbox.c.kind, outbox.c.status, func.count())
-        .where(outbox.c.updated_at >= since, outbox.c.status.in_(FINAL))
+        # The ended rows only (each counted once, on the day it ended), on their index.
+        .where(is_ended(), outbox.c.updated_at >= since)
         .group_by(h, outbox.c.kind, outbox.c.status)
     )
     _fold(conn, counts, q, tz, "messages", lambda r: f"{r[1]}:{r[2]}")

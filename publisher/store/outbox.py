@@ -49,7 +49,7 @@ def get_content(conn: Connection, content_id: int) -> bytes:
 
 
 _CLAIMABLE: tuple[OutboxStatus, ...] = ("queued", "deferred")
-FINAL: tuple[OutboxStatus, ...] = ("sent", "failed", "suppressed", "expired")
+FINAL = sql.FINAL
 
 
 class ClaimedRow(NamedTuple):
@@ -123,7 +123,7 @@ def lease_holders(conn: Connection, *, host: str) -> list[tuple[str, str]]:
     """(owner, process) of every drain on ``host`` holding rows in ``sending``."""
     q = (
         select(outbox.c.lease_owner, outbox.c.lease_process)
-        .where(outbox.c.status == "sending", outbox.c.lease_host == host)
+        .where(sql.is_status("sending"), outbox.c.lease_host == host)
         .distinct()
     )
     return [(str(o), str(p)) for o, p in conn.execute(q) if o is not None and p is not None]
@@ -133,7 +133,7 @@ def expire_leases(conn: Connection, owners: Sequence[str], *, now: datetime) -> 
     """End the leases of these (dead) drains now: their rows are claimable at once."""
     stmt = (
         update(outbox)
-        .where(outbox.c.status == "sending", outbox.c.lease_owner.in_(list(owners)))
+        .where(sql.is_status("sending"), outbox.c.lease_owner.in_(list(owners)))
         .values(lease_until=now)
     )
     return int(conn.execute(stmt).rowcount)
@@ -237,18 +237,22 @@ def oldest_queued(conn: Connection, *, due_by: datetime | None = None) -> dateti
     """When the oldest queued or deferred message was made; with ``due_by``, since when the
     longest-waiting message due by then has been due (the alerting gauge: rows held for the
     quiet hours or waiting for a retry are not late until their time comes)."""
-    if due_by is None:
-        q = select(func.min(outbox.c.created_at)).where(outbox.c.status.in_(_CLAIMABLE))
-    else:
-        made, due = outbox.c.created_at, outbox.c.next_attempt_at
-        since = case((due > made, due), else_=made)
-        q = select(func.min(since)).where(outbox.c.status.in_(_CLAIMABLE), due <= due_by)
-    value: datetime | None = conn.execute(q).scalar()
-    return value
+    made, due = outbox.c.created_at, outbox.c.next_attempt_at
+    found: list[datetime] = []
+    for status in _CLAIMABLE:  # one status a query, each on its partial index
+        if due_by is None:
+            q = select(func.min(made)).where(sql.is_status(status))
+        else:
+            since = case((due > made, due), else_=made)
+            q = select(func.min(since)).where(sql.is_status(status), due <= due_by)
+        value: datetime | None = conn.execute(q).scalar()
+        if value is not None:
+            found.append(value)
+    return min(found, default=None)
 
 
 def next_retry(conn: Connection) -> datetime | None:
-    q = select(func.min(outbox.c.next_attempt_at)).where(outbox.c.status == "deferred")
+    q = select(func.min(outbox.c.next_attempt_at)).where(sql.is_status("deferred"))
     value: datetime | None = conn.execute(q).scalar()
     return value
 
@@ -257,7 +261,7 @@ def top_deferral_reasons(conn: Connection, limit: int = 5) -> list[tuple[str, in
     n = func.count().label("n")
     q = (
         select(outbox.c.last_reply, n)
-        .where(outbox.c.status == "deferred")
+        .where(sql.is_status("deferred"))
         .group_by(outbox.c.last_reply)
         .order_by(n.desc())
         .limit(limit)
@@ -275,12 +279,12 @@ def requeue_failed(
     """Failed rows back to the queue, with a fresh expiry per kind; returns how many."""
     total = 0
     kinds = [kind] if kind else [str(k) for k in conn.execute(
-        select(outbox.c.kind).where(outbox.c.status == "failed").distinct()
+        select(outbox.c.kind).where(sql.is_status("failed")).distinct()
     ).scalars()]  # fmt: skip
     for k in kinds:
         stmt = (
             update(outbox)
-            .where(outbox.c.status == "failed", outbox.c.kind == k)
+            .where(sql.is_status("failed"), outbox.c.kind == k)
             .values(
                 status="queued",
                 attempts=0,
@@ -308,16 +312,19 @@ def cancel_queued(
     wanted = sorted({r.lower() for r in recipients})
     if not wanted:
         return 0
-    stmt = (
-        update(outbox)
-        .where(
-            outbox.c.status.in_(_CLAIMABLE),
-            outbox.c.kind.in_(list(kinds)),
-            func.lower(outbox.c.recipient).in_(wanted),
+    done = 0
+    for status in _CLAIMABLE:  # one status a statement, each on its partial index
+        stmt = (
+            update(outbox)
+            .where(
+                sql.is_status(status),
+                outbox.c.kind.in_(list(kinds)),
+                func.lower(outbox.c.recipient).in_(wanted),
+            )
+            .values(status="suppressed", last_reply=reason, updated_at=now)
         )
-        .values(status="suppressed", last_reply=reason, updated_at=now)
-    )
-    return int(conn.execute(stmt).rowcount or 0)
+        done += int(conn.execute(stmt).rowcount or 0)
+    return done
 
 
 _CONTENT_ID = select(contents.c.id).where(contents.c.key == bindparam("key"))

@@ -69,10 +69,25 @@ CLAIMED_COLUMNS = (
 )
 
 
+# The statuses that end a message's life, in the order of the ended rows' index predicate
+# (schema.ENDED_WHERE, migration 0019).
+FINAL: tuple[OutboxStatus, ...] = ("sent", "failed", "suppressed", "expired")
+LIVE: tuple[OutboxStatus, ...] = ("queued", "sending", "deferred")
+
+
 def is_status(status: OutboxStatus) -> ColumnElement[bool]:
-    """``status = '<status>'`` written inline: a partial index (migration 0018) serves only a
-    query with its very predicate on SQLite, and a bound parameter would not match it."""
-    return outbox.c.status == literal_column(f"'{status}'")
+    """``status = '<status>'`` written inline: a partial index (migrations 0018, 0019) serves
+    a query only when the planner can see the predicate holds, and a generic plan (PostgreSQL
+    prepares a statement after its fifth run) cannot see a bound value.
+    An ended status also carries the ended rows' predicate (``is_ended``), which SQLite does
+    not infer from the equality."""
+    equal = outbox.c.status == literal_column(f"'{status}'")
+    return and_(is_ended(), equal) if status in FINAL else equal
+
+
+def is_ended() -> ColumnElement[bool]:
+    """The ended rows' index predicate, term for term (``status IN ('sent', …)``)."""
+    return outbox.c.status.in_([literal_column(f"'{s}'") for s in FINAL])
 
 
 def due_ranges(owner: Any, now: Any) -> list[tuple[ColumnElement[bool], Any]]:

@@ -172,7 +172,6 @@ outbox = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
     Column("sent_at", UTCDateTime(), nullable=True),
-    Index("ix_outbox_status_next", "status", "next_attempt_at"),
     Index("ix_outbox_content", "content_id"),
 )
 
@@ -269,12 +268,16 @@ __all__ = [
     "syndicationschema",
 ]
 
-# --- the drain's claim ranges (issue 19, migration 0018) ---
-# Partial indexes on the live statuses only: the claim's ranges stay small as sent rows (and,
-# on PostgreSQL, dead row versions) pile up. Their predicates are literal, as in the claim.
+# --- the outbox's status indexes (issue 19, migrations 0018 and 0019) ---
+# Partial indexes only, one per live status and one for the ended ones: the claim's ranges stay
+# small as sent rows (and, on PostgreSQL, dead row versions) pile up, and a claim or a mark
+# writes as few index entries as it can. Predicates are literal, as the queries write them
+# (store/outboxsql.py): SQLite uses a partial index only for a query with the same term.
+ENDED_WHERE = "status IN ('sent', 'failed', 'suppressed', 'expired')"
 for _name, _column, _where in (
     ("ix_outbox_queued_due", outbox.c.next_attempt_at, "status = 'queued'"),
     ("ix_outbox_deferred_due", outbox.c.next_attempt_at, "status = 'deferred'"),
     ("ix_outbox_leases", outbox.c.lease_until, "status = 'sending'"),
+    ("ix_outbox_ended", outbox.c.updated_at, ENDED_WHERE),
 ):
     Index(_name, outbox.c.status, _column, sqlite_where=text(_where), postgresql_where=text(_where))

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, func, select
 
 from publisher.store.outbox import oldest_queued, status_counts
+from publisher.store.outboxsql import is_status
 from publisher.store.schema import outbox, suppressions
 
 __all__ = ["Held", "held_queued", "oldest_queued", "outbox_depth", "suppression_counts"]
@@ -30,7 +31,7 @@ def held_queued(conn: Connection, *, now: datetime) -> Held:
     over the queued rows ahead of ``now``."""
     at = outbox.c.next_attempt_at
     q = select(func.count(), func.min(at), func.max(at)).where(
-        outbox.c.status == "queued", at > now, outbox.c.last_reply.is_(None)
+        is_status("queued"), at > now, outbox.c.last_reply.is_(None)
     )  # a queued row with a reply was postponed (the relay could not be reached): no hold
     n, first, last = conn.execute(q).one()
     return Held(int(n), first, last)

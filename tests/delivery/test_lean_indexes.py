@@ -1,0 +1,102 @@
+"""Migration 0019: no outbox index that every claim and mark rewrites, and every query on a
+status reads its status's partial index, never the whole outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, inspect
+
+from publisher.core.clock import FixedClock
+from publisher.store import consoleviews, dailycounts, stats
+from publisher.store import outbox as store_outbox
+from publisher.store.db import make_engine
+from publisher.store.migrate import upgrade
+from tests.delivery.test_claim_indexes import _alembic
+from tests.outboxkit import fill, statuses
+
+GONE = {"ix_outbox_status_next", "ix_outbox_updated_at"}
+PARTIAL = ("ix_outbox_queued_due", "ix_outbox_deferred_due", "ix_outbox_leases", "ix_outbox_ended")
+
+
+def _indexes(engine: Engine) -> set[str]:
+    return {str(i["name"]) for i in inspect(engine).get_indexes("outbox")}
+
+
+def test_the_rewritten_indexes_are_gone_and_come_back_on_downgrade(any_engine: Engine) -> None:
+    assert "ix_outbox_ended" in _indexes(any_engine)
+    assert not GONE & _indexes(any_engine)
+    _alembic(any_engine, "downgrade", "0018")
+    assert _indexes(any_engine) >= GONE
+    assert "ix_outbox_ended" not in _indexes(any_engine)
+    _alembic(any_engine, "upgrade", "head")
+    assert "ix_outbox_ended" in _indexes(any_engine)
+    assert not GONE & _indexes(any_engine)
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def _status_queries(engine: Engine, clock: FixedClock) -> list[tuple[str, Any]]:
+    """Every statement on the outbox that the status readers and the operator's commands run."""
+    seen: list[tuple[str, Any]] = []
+
+    def grab(_c: Any, _cur: Any, stmt: str, params: Any, _ctx: Any, _many: bool) -> None:
+        seen.append((stmt, params))
+
+    now = clock.now()
+    event.listen(engine, "before_cursor_execute", grab)
+    with engine.begin() as c:
+        store_outbox.requeue_failed(c, kind=None, now=now, expires_at={"digest": now})
+        store_outbox.next_retry(c)
+        store_outbox.top_deferral_reasons(c)
+        store_outbox.lease_holders(c, host="h")
+        store_outbox.expire_leases(c, ["gone"], now=now)
+        store_outbox.oldest_queued(c)
+        store_outbox.oldest_queued(c, due_by=now)
+        store_outbox.cancel_queued(c, ["a@b.kr"], kinds=["digest"], now=now, reason="x")
+        consoleviews.waiting(c)
+        consoleviews.outbox_rows(c, status="failed", kind=None, domain=None, limit=5)
+        dailycounts.rollup(c, now=now, tz=UTC)
+        stats.held_queued(c, now=now)
+    event.remove(engine, "before_cursor_execute", grab)
+    return [(s, p) for s, p in seen if "outbox" in s]
+
+
+def test_queries_on_a_status_read_its_partial_index(
+    sqlite_store: Engine, clock: FixedClock
+) -> None:
+    fill(sqlite_store, clock, 30)
+    with sqlite_store.begin() as c:  # one failed row, so that requeue-failed updates it
+        now = clock.now()
+        ids = [r.id for r in store_outbox.claim(
+            c, owner="me", now=now, lease_until=now + timedelta(minutes=5), limit=1
+        )]  # fmt: skip
+        store_outbox.set_final(c, ids, status="failed", now=now, reply="550 no")
+    queries = _status_queries(sqlite_store, clock)
+    assert len(queries) >= 15
+    with sqlite_store.connect() as c:
+        for stmt, params in queries:
+            plan = " / ".join(
+                str(r[-1]) for r in c.exec_driver_sql(f"EXPLAIN QUERY PLAN {stmt}", params)
+            )
+            assert "SCAN outbox" not in plan, (stmt, plan)
+            assert any(name in plan for name in (*PARTIAL, "PRIMARY KEY")), (stmt, plan)
+    assert statuses(sqlite_store) == {"queued": 30}  # and requeue-failed did its work
+
+
+def test_a_status_from_a_request_is_never_sql(any_engine: Engine, clock: FixedClock) -> None:
+    fill(any_engine, clock, 3)
+    with any_engine.connect() as c:
+        for status in ("queued", "sent", "nonsense", "queued' OR '1'='1"):
+            rows = consoleviews.outbox_rows(c, status=status, kind=None, domain=None, limit=10)
+            assert len(rows) == (3 if status == "queued" else 0)
