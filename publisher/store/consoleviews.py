@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, false, func, select
 
 from publisher.core.vocab import OutboxStatus
 from publisher.store.outboxsql import FINAL, LIVE, is_status
@@ -119,10 +119,10 @@ def outbox_rows(
 def _status_is(status: str) -> Any:
     """A known status other than ``sent`` goes through its partial index; ``sent`` rows are
     most of the table, and newest first is the primary key read backwards. Anything else is
-    a bound value (it matches nothing): never SQL text from a request."""
+    nothing, without reading a row: never SQL text from a request."""
     if status in LIVE or (status in FINAL and status != "sent"):
         return is_status(status)
-    return outbox.c.status == status
+    return outbox.c.status == status if status == "sent" else false()
 
 
 def waiting(conn: Connection) -> tuple[dict[str, int], datetime | None]:

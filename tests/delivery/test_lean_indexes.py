@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, inspect
+from sqlalchemy import Engine, event, inspect, text
 
 from publisher.core.clock import FixedClock
 from publisher.store import consoleviews, dailycounts, stats
@@ -100,3 +100,31 @@ def test_a_status_from_a_request_is_never_sql(any_engine: Engine, clock: FixedCl
         for status in ("queued", "sent", "nonsense", "queued' OR '1'='1"):
             rows = consoleviews.outbox_rows(c, status=status, kind=None, domain=None, limit=10)
             assert len(rows) == (3 if status == "queued" else 0)
+
+
+def _plan(engine: Engine, query: Any) -> str:
+    sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            return " / ".join(str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+        conn.execute(text("SET enable_seqscan = off"))  # a tiny table: force the choice
+        return " / ".join(str(r[0]) for r in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+
+
+def test_the_rollup_reads_each_ended_status_by_time(any_engine: Engine, clock: FixedClock) -> None:
+    """One range per ended status: a single ``IN`` query let PostgreSQL drop the status term
+    (implied by the index's predicate) and scan the outbox instead of a time range."""
+    fill(any_engine, clock, 30)
+    since = clock.now() - timedelta(days=1)
+    with any_engine.connect() as conn:
+        queries = dailycounts.ended_queries(conn, since)
+    assert len(queries) == 4
+    for query in queries:
+        plan = _plan(any_engine, query)
+        assert "ix_outbox_ended" in plan, plan
+        if any_engine.dialect.name == "sqlite":
+            assert "updated_at>?" in plan, plan
+        else:
+            # A range of the index: the status leads the condition, then the time.
+            cond = [p for p in plan.split(" / ") if "Index Cond" in p]
+            assert cond and "status" in cond[0] and "updated_at >=" in cond[0], plan
