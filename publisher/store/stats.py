@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
-from publisher.store.outbox import oldest_queued, status_counts
-from publisher.store.outboxsql import is_status
+from publisher.store.outbox import oldest_queued
+from publisher.store.outboxsql import FINAL, LIVE, is_status
 from publisher.store.schema import outbox, suppressions
 
 __all__ = ["Held", "held_queued", "oldest_queued", "outbox_depth", "suppression_counts"]
@@ -38,10 +37,15 @@ def held_queued(conn: Connection, *, now: datetime) -> Held:
 
 
 def outbox_depth(conn: Connection) -> dict[str, int]:
-    depth: Counter[str] = Counter()
-    for status, _kind, n in status_counts(conn):
-        depth[status] += n
-    return dict(depth)
+    """Rows per status (those with any), each status counted on its own partial index: every
+    /metrics scrape asks. The scan grouped by status and kind it replaced read the whole
+    table: at a million rows 268–796 ms a scrape, these counts 52–71 ms (bench/depth.py)."""
+    depth: dict[str, int] = {}
+    for status in (*LIVE, *FINAL):
+        n = int(conn.execute(select(func.count()).where(is_status(status))).scalar() or 0)
+        if n:
+            depth[status] = n
+    return depth
 
 
 def suppression_counts(conn: Connection) -> dict[str, int]:

@@ -68,6 +68,7 @@ def _status_queries(engine: Engine, clock: FixedClock) -> list[tuple[str, Any]]:
         consoleviews.outbox_rows(c, status="failed", kind=None, domain=None, limit=5)
         dailycounts.rollup(c, now=now, tz=UTC)
         stats.held_queued(c, now=now)
+        stats.outbox_depth(c)  # every /metrics scrape
     event.remove(engine, "before_cursor_execute", grab)
     return [(s, p) for s, p in seen if "outbox" in s]
 
