@@ -1,7 +1,11 @@
-"""What a /metrics scrape costs the database at a million outbox rows: the outbox's depth by
-status (store/stats.outbox_depth, one count per status on its partial index) beside the one
-scan grouped by status and kind it replaced (store/outbox.status_counts, which `publisher
-outbox status` still uses for its per-kind table), in one run.
+"""What a /metrics scrape and `publisher status` cost the database at a million outbox rows,
+each beside the query it replaced, in one run:
+- the outbox's depth by status (store/stats.outbox_depth, one count per status on its partial
+  index) beside the scan grouped by status and kind (store/outbox.status_counts, which
+  `publisher outbox status` still uses for its per-kind table);
+- one digest run's counts by status (store/digest_runs.outbox_counts, through the run's
+  contents), as `publisher status` asks for each run it lists, beside a LIKE on the dedupe
+  key alone (the old query). The run is 10,000 rows among the million.
 
     PYTHONPATH=. python bench/depth.py [--rows 1000000]
 
@@ -36,7 +40,7 @@ def best_ms(call: Callable[[], Any]) -> float:
 def measure(name: str, url: str, rows: int) -> None:
     from sqlalchemy import text
 
-    from publisher.store import outbox, stats
+    from publisher.store import digest_runs, outbox, stats
     from publisher.store.db import make_engine
 
     kit.fill(url, rows)
@@ -48,13 +52,52 @@ def measure(name: str, url: str, rows: int) -> None:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(
                 text("VACUUM ANALYZE outbox")
             )
+    one_run(engine)
     with engine.connect() as conn:
         now = best_ms(lambda: stats.outbox_depth(conn))
         scan = best_ms(lambda: outbox.status_counts(conn))
         depth = stats.outbox_depth(conn)
+        run_now = best_ms(lambda: digest_runs.outbox_counts(conn, RUN))
+        run_like = best_ms(lambda: conn.execute(LIKE_ONLY).all())
+        counts = digest_runs.outbox_counts(conn, RUN)
     engine.dispose()
     print(f"{name:10s} depth by status {now:7.1f} ms; one scan by status and kind {scan:7.1f} ms; "
           f"ratio {now / scan:.2f}  {depth}")  # fmt: skip
+    print(f"{name:10s} a run's counts {run_now:8.1f} ms; a LIKE on the dedupe key {run_like:8.1f} "
+          f"ms; ratio {run_now / run_like:.2f}  {counts}")  # fmt: skip
+
+
+RUN = "digest:morning:7:"
+
+
+def one_run(engine: Any) -> None:
+    """10,000 rows of one digest run, on its two variants' contents, as the fan-out makes."""
+    from publisher.core.clock import SystemClock
+    from publisher.messages.enqueue import NewMessage, enqueue, store_content
+
+    now = SystemClock().now()
+    with engine.begin() as conn:
+        for variant, readers in (("all", range(0, 6000)), ("politics", range(6000, 10000))):
+            cid = store_content(conn, key=f"{RUN}{variant}", kind="digest", body=kit.body(),
+                                now=now)  # fmt: skip
+            enqueue(conn, (NewMessage(dedupe_key=f"{RUN}{r}", kind="digest",
+                                      recipient=f"run{r}@example.kr", content_id=cid)
+                           for r in readers), now=now, domain="example.kr")  # fmt: skip
+
+
+def _like_only() -> Any:
+    from sqlalchemy import func, select
+
+    from publisher.store.schema import outbox
+
+    return (
+        select(outbox.c.status, func.count())
+        .where(outbox.c.dedupe_key.like(f"{RUN}%", escape="\\"))
+        .group_by(outbox.c.status)
+    )
+
+
+LIKE_ONLY = _like_only()
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from publisher.store.clickschema import (
 from publisher.store.db import StoreError, dialect_insert
 from publisher.store.digest_runs import RunRow
 from publisher.store.digest_runs import _row as run_from_row
+from publisher.store.outboxsql import of_prefix
 from publisher.store.schema import (
     articles,
     digest_runs,
@@ -264,13 +265,12 @@ def run_suppressions(conn: Connection, dedupe_prefix: str, since: datetime) -> d
     """Recipients of a run suppressed since it was queued, by reason (hard_bounce, complaint…).
 
     Matched on the lower-cased address, as the suppression list keys most addresses."""
-    pattern = dedupe_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     q = (
         select(suppressions.c.reason, func.count(func.distinct(outbox.c.recipient)))
         .select_from(
             outbox.join(suppressions, suppressions.c.email == func.lower(outbox.c.recipient))
         )
-        .where(outbox.c.dedupe_key.like(pattern, escape="\\"), suppressions.c.created_at >= since)
+        .where(of_prefix(dedupe_prefix), suppressions.c.created_at >= since)
         .group_by(suppressions.c.reason)
     )
     return {str(r): int(n) for r, n in conn.execute(q)}

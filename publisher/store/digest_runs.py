@@ -10,6 +10,7 @@ from sqlalchemy import Connection, func, select, update
 
 from publisher.core.vocab import RunStatus
 from publisher.store.db import dialect_insert
+from publisher.store.outboxsql import of_prefix
 from publisher.store.schema import contents, digest_runs, outbox
 
 # Statuses after which the next window starts at this run's end.
@@ -127,11 +128,11 @@ def dedupe_prefix(digest_id: str, run_id: int) -> str:
 
 
 def outbox_counts(conn: Connection, dedupe_prefix: str) -> dict[str, int]:
-    """Outbox rows by status whose dedupe key starts with ``dedupe_prefix``."""
-    pattern = dedupe_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    """Outbox rows by status whose dedupe key starts with ``dedupe_prefix``: the run's rows
+    only, through its contents (``outboxsql.of_prefix``)."""
     q = (
         select(outbox.c.status, func.count())
-        .where(outbox.c.dedupe_key.like(pattern, escape="\\"))
+        .where(of_prefix(dedupe_prefix))
         .group_by(outbox.c.status)
     )
     return {str(s): int(n) for s, n in conn.execute(q)}

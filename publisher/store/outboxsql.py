@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from publisher.core.vocab import OutboxStatus
 from publisher.store.db import UTCDateTime
-from publisher.store.schema import outbox, suppressions
+from publisher.store.schema import contents, outbox, suppressions
 
 
 def among(conn: Connection, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
@@ -67,6 +67,20 @@ CLAIMED_COLUMNS = (
     outbox.c.attempts,
     outbox.c.expires_at,
 )
+
+
+def of_prefix(prefix: str) -> ColumnElement[bool]:
+    """Rows whose dedupe key starts with ``prefix`` (a digest run's, an alert's), found
+    through their contents: a run stores its variants under keys that start with the same
+    prefix, and the content index finds their rows. A LIKE on the dedupe key alone read the
+    whole outbox (SQLite's LIKE ignores case, so no index serves it), once per run listed.
+    The dedupe key still decides."""
+    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    stored = select(contents.c.id).where(contents.c.key.like(pattern, escape="\\"))
+    return and_(
+        outbox.c.content_id.in_(stored.scalar_subquery()),
+        outbox.c.dedupe_key.like(pattern, escape="\\"),
+    )
 
 
 # The statuses that end a message's life, in the order of the ended rows' index predicate

@@ -39,7 +39,7 @@ def held_queued(conn: Connection, *, now: datetime) -> Held:
 def outbox_depth(conn: Connection) -> dict[str, int]:
     """Rows per status (those with any), each status counted on its own partial index: every
     /metrics scrape asks. The scan grouped by status and kind it replaced read the whole
-    table: at a million rows 268–796 ms a scrape, these counts 52–71 ms (bench/depth.py)."""
+    table: at a million rows 267–804 ms a scrape, these counts 52–71 ms (bench/depth.py)."""
     depth: dict[str, int] = {}
     for status in (*LIVE, *FINAL):
         n = int(conn.execute(select(func.count()).where(is_status(status))).scalar() or 0)
