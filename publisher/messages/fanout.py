@@ -127,9 +127,11 @@ def prepare_groups(
     extra: Callable[[Recipient], dict[str, str]] | None = None,
 ) -> Callable[[], int]:
     """One row per reader of each stored content (content id → its readers), in one
-    statement, in two steps: the rows are built (tokens signed, values checked)
-    now, and the returned call writes them, returning new rows, possibly on another thread
-    while the caller builds the next batch (streamed.fan_out's overlap)."""
+    statement, in two steps: the rows are built (tokens signed, values checked) now, and the
+    returned call writes them, returning new rows, possibly on another thread while the
+    caller builds the next batch (streamed.fan_out's overlap). Each content's key must start
+    with ``dedupe_prefix``: a run's counts find its rows through its contents
+    (store/outboxsql.of_prefix)."""
     values = identity.personaliser(now)
     rows = [
         (f"{dedupe_prefix}{r.id}", to_ascii(r.email), content_id,

@@ -123,13 +123,14 @@ def list_runs(conn: Connection, digest_id: str, *, limit: int = 50) -> list[RunR
 
 
 def dedupe_prefix(digest_id: str, run_id: int) -> str:
-    """What every outbox dedupe key of one run starts with."""
+    """What every outbox dedupe key of one run starts with, and every key of the contents its
+    rows point at (``outbox_counts`` finds a run's rows through them)."""
     return f"digest:{digest_id}:{run_id}:"
 
 
 def outbox_counts(conn: Connection, dedupe_prefix: str) -> dict[str, int]:
-    """Outbox rows by status whose dedupe key starts with ``dedupe_prefix``: the run's rows
-    only, through its contents (``outboxsql.of_prefix``)."""
+    """A run's outbox rows by status: rows whose dedupe key starts with ``dedupe_prefix``, on
+    contents whose key starts with it too, as every run stores them (``outboxsql.of_prefix``)."""
     q = (
         select(outbox.c.status, func.count())
         .where(of_prefix(dedupe_prefix))

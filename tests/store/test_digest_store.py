@@ -68,8 +68,10 @@ def test_recipients_and_outbox_counts(any_engine: Engine) -> None:
     assert [(r.email, r.sections) for r in got] == [("r0@example.kr", ())]
     with any_engine.begin() as conn:
         cid = store_content(conn, key="digest:morning:1:v", kind="digest", body=b"x", now=T)
+        cid10 = store_content(conn, key="digest:morning:10:v", kind="digest", body=b"x", now=T)
         msgs = [
             NewMessage(f"digest:morning:1:{i}", "digest", f"r{i}@example.kr", cid) for i in range(3)
-        ] + [NewMessage("digest:morning:10:1", "digest", "r1@example.kr", cid)]
+        ] + [NewMessage("digest:morning:10:1", "digest", "r1@example.kr", cid10)]
         assert enqueue(conn, msgs, now=T, domain="example.kr") == 4
         assert digest_runs.outbox_counts(conn, "digest:morning:1:") == {"queued": 3}
+        assert digest_runs.outbox_counts(conn, "digest:morning:10:") == {"queued": 1}
