@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
 )
 
 from publisher.store.db import UTCDateTime
@@ -78,8 +79,9 @@ rollup_marks = Table(
 )
 
 # Lookups the console makes: a reader's messages, name search. (Recent changes to the outbox
-# go through the ended rows' partial index, schema.py, since migration 0019.)
-Index("ix_outbox_recipient", outbox.c.recipient)
+# go through the ended rows' partial index, schema.py, since migration 0019.) Addresses are
+# compared case-insensitively, here and in the inbound and unsubscribe lookups (0020).
+Index("ix_outbox_recipient_lower", func.lower(outbox.c.recipient))
 Index("ix_subscribers_name", subscribers.c.name)
 Index("ix_subscribers_confirmed_at", subscribers.c.confirmed_at)
 Index("ix_subscribers_unsubscribed_at", subscribers.c.unsubscribed_at)

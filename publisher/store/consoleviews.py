@@ -95,7 +95,7 @@ _MESSAGE_COLS = (
 def messages_to(conn: Connection, addresses: list[str], *, limit: int) -> list[Message]:
     q = (
         select(*_MESSAGE_COLS)
-        .where(outbox.c.recipient.in_(addresses))
+        .where(func.lower(outbox.c.recipient).in_(sorted({a.lower() for a in addresses})))
         .order_by(outbox.c.id.desc())
         .limit(limit)
     )

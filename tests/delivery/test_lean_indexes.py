@@ -1,5 +1,6 @@
 """Migration 0019: no outbox index that every claim and mark rewrites, and every query on a
-status reads its status's partial index, never the whole outbox."""
+status reads its status's partial index, never the whole outbox. Migration 0020: lookups by
+address read the index on ``lower(recipient)``."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, inspect, text
+from sqlalchemy import Engine, event, text
 
 from publisher.core.clock import FixedClock
-from publisher.store import consoleviews, dailycounts, stats
+from publisher.store import consoleviews, dailycounts, inbound, stats
 from publisher.store import outbox as store_outbox
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
@@ -21,10 +22,19 @@ from tests.outboxkit import fill, statuses
 
 GONE = {"ix_outbox_status_next", "ix_outbox_updated_at"}
 PARTIAL = ("ix_outbox_queued_due", "ix_outbox_deferred_due", "ix_outbox_leases", "ix_outbox_ended")
+BY_ADDRESS = "ix_outbox_recipient_lower"
 
 
 def _indexes(engine: Engine) -> set[str]:
-    return {str(i["name"]) for i in inspect(engine).get_indexes("outbox")}
+    """The outbox's index names, expression indexes too (SQLAlchemy's inspector skips those
+    on SQLite)."""
+    sql = (
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox'"
+        if engine.dialect.name == "sqlite"
+        else "SELECT indexname FROM pg_indexes WHERE tablename = 'outbox'"
+    )
+    with engine.connect() as conn:
+        return {str(n) for (n,) in conn.exec_driver_sql(sql)}
 
 
 def test_the_rewritten_indexes_are_gone_and_come_back_on_downgrade(any_engine: Engine) -> None:
@@ -69,6 +79,8 @@ def _status_queries(engine: Engine, clock: FixedClock) -> list[tuple[str, Any]]:
         dailycounts.rollup(c, now=now, tz=UTC)
         stats.held_queued(c, now=now)
         stats.outbox_depth(c)  # every /metrics scrape
+        consoleviews.messages_to(c, ["R1@Example.kr"], limit=5)  # the console's reader page
+        inbound.last_sent_to(c, ["R1@Example.kr"])  # an inbound report matched by address
     event.remove(engine, "before_cursor_execute", grab)
     return [(s, p) for s, p in seen if "outbox" in s]
 
@@ -91,7 +103,9 @@ def test_queries_on_a_status_read_its_partial_index(
                 str(r[-1]) for r in c.exec_driver_sql(f"EXPLAIN QUERY PLAN {stmt}", params)
             )
             assert "SCAN outbox" not in plan, (stmt, plan)
-            assert any(name in plan for name in (*PARTIAL, "PRIMARY KEY")), (stmt, plan)
+            assert any(name in plan for name in (*PARTIAL, BY_ADDRESS, "PRIMARY KEY")), plan
+            if "recipient" in stmt.split("WHERE")[-1]:
+                assert BY_ADDRESS in plan, (stmt, plan)
     assert statuses(sqlite_store) == {"queued": 30}  # and requeue-failed did its work
 
 
@@ -129,3 +143,16 @@ def test_the_rollup_reads_each_ended_status_by_time(any_engine: Engine, clock: F
             # A range of the index: the status leads the condition, then the time.
             cond = [p for p in plan.split(" / ") if "Index Cond" in p]
             assert cond and "status" in cond[0] and "updated_at >=" in cond[0], plan
+
+
+def test_0020_swaps_the_recipient_index_and_back(any_engine: Engine, clock: FixedClock) -> None:
+    assert BY_ADDRESS in _indexes(any_engine)
+    assert "ix_outbox_recipient" not in _indexes(any_engine)
+    fill(any_engine, clock, 3)
+    with any_engine.connect() as c:  # the console finds a reader's mail whatever the case
+        assert len(consoleviews.messages_to(c, ["USER1@EXAMPLE.KR"], limit=5)) == 1
+    _alembic(any_engine, "downgrade", "0019")
+    assert "ix_outbox_recipient" in _indexes(any_engine)
+    assert BY_ADDRESS not in _indexes(any_engine)
+    _alembic(any_engine, "upgrade", "head")
+    assert BY_ADDRESS in _indexes(any_engine)
