@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -19,9 +18,6 @@ from publisher.store.schema import metadata, outbox
 from tests.outboxkit import fill, statuses
 
 PARTIAL = {"ix_outbox_queued_due", "ix_outbox_deferred_due", "ix_outbox_leases"}
-# SQLAlchemy cannot reflect, nor Alembic compare, an expression index (0020's on
-# lower(recipient)), and both say so.
-pytestmark = pytest.mark.filterwarnings("ignore:.*expression-based index")
 
 
 def _indexes(engine: Engine) -> set[str]:
