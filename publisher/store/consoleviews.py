@@ -93,6 +93,9 @@ _MESSAGE_COLS = (
 
 
 def messages_to(conn: Connection, addresses: list[str], *, limit: int) -> list[Message]:
+    """A reader's messages, newest first, on the index of ``lower(recipient)`` (0020).
+    Recipients are stored ASCII (addresses.to_ascii), where Python's and the databases'
+    ``lower`` agree."""
     q = (
         select(*_MESSAGE_COLS)
         .where(func.lower(outbox.c.recipient).in_(sorted({a.lower() for a in addresses})))

@@ -148,6 +148,16 @@ def test_the_rollup_reads_each_ended_status_by_time(any_engine: Engine, clock: F
 def test_0020_swaps_the_recipient_index_and_back(any_engine: Engine, clock: FixedClock) -> None:
     assert BY_ADDRESS in _indexes(any_engine)
     assert "ix_outbox_recipient" not in _indexes(any_engine)
+    # Neither SQLAlchemy nor Alembic compares an expression index on SQLite: read its SQL.
+    sql = (
+        f"SELECT sql FROM sqlite_master WHERE name = '{BY_ADDRESS}'"
+        if any_engine.dialect.name == "sqlite"
+        else f"SELECT indexdef FROM pg_indexes WHERE indexname = '{BY_ADDRESS}'"
+    )
+    with any_engine.connect() as c:
+        made = str(c.exec_driver_sql(sql).scalar())
+    # SQLite keeps the statement as written; PostgreSQL writes lower((recipient)::text).
+    assert "lower(recipient)" in made or "lower((recipient)::text)" in made, made
     fill(any_engine, clock, 3)
     with any_engine.connect() as c:  # the console finds a reader's mail whatever the case
         assert len(consoleviews.messages_to(c, ["USER1@EXAMPLE.KR"], limit=5)) == 1
