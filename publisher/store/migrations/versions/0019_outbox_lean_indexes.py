@@ -2,8 +2,9 @@
 
 Every message is written twice, by its claim and by its mark. On SQLite each write touches
 the indexes whose columns change; ``ix_outbox_status_next`` and ``ix_outbox_updated_at``
-changed on both (a delete and an insert each), and made a batch of marks twice as dear (18 µs
-a row against 8 µs without them, bench in the README). On PostgreSQL an update that changes
+changed on both (a delete and an insert each): a batch of marks cost 18 µs a row with them and
+8 µs without (a scratch run; bench/claimmark.py times claims and marks together, beside the
+indexes as they were before this migration). On PostgreSQL an update that changes
 an indexed column writes a new entry into every index whose predicate the row meets, so each
 index less is one entry less per write. The partial indexes of 0018 serve the live statuses;
 this one serves the ended ones (the dashboard's rollup by ``updated_at``, ``outbox
@@ -24,8 +25,8 @@ down_revision = "0018"
 branch_labels = None
 depends_on = None
 
-# The predicate as the queries write it (store/outboxsql.py ENDED): SQLite uses a partial
-# index only for a query that carries the very same term.
+# The predicate as the queries write it (store/outboxsql.py is_ended): SQLite uses this
+# partial index only for a query that carries the very same term.
 ENDED_WHERE = "status IN ('sent', 'failed', 'suppressed', 'expired')"
 DROPPED = {
     "ix_outbox_status_next": ["status", "next_attempt_at"],

@@ -2,9 +2,10 @@
 
 Three lookups compare addresses case-insensitively: cancelling what waits for a reader who
 unsubscribed (every unsubscribe), the inbound fallback that matches a report by address,
-and the console's messages to a reader. The plain index on ``recipient`` served none of
-them (the first two read ``lower(recipient)``): at a million rows each read the whole queue
-or the whole outbox. One index for another: a claim or a mark writes no more entries.
+and the console's messages to a reader. The plain index on ``recipient`` served only the
+last (an exact match); the first two read ``lower(recipient)``, and at a million rows each
+read the whole queue or the whole outbox. One index for another: a claim or a mark writes
+no more entries.
 
 Revision ID: 0020
 Revises: 0019
