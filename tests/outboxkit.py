@@ -80,3 +80,29 @@ def claimed_item(**subs: str) -> Claimed:
         message_id="<m1@news.example.kr>", attempts=1,
         expires_at=datetime(2026, 11, 24, tzinfo=UTC),
     )  # fmt: skip
+
+
+def migrate_to(engine: Engine, action: str, revision: str) -> None:
+    """``alembic upgrade|downgrade <revision>`` on ``engine``, as the migration tests step."""
+    from alembic import command
+    from alembic.config import Config
+
+    from publisher.store.migrate import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        getattr(command, action)(cfg, revision)
+
+
+def outbox_indexes(engine: Engine) -> set[str]:
+    """The outbox's index names, expression indexes too (SQLAlchemy's inspector skips those
+    on SQLite)."""
+    sql = (
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox'"
+        if engine.dialect.name == "sqlite"
+        else "SELECT indexname FROM pg_indexes WHERE tablename = 'outbox'"
+    )
+    with engine.connect() as conn:
+        return {str(n) for (n,) in conn.exec_driver_sql(sql)}

@@ -4,37 +4,23 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import Engine, select, text
 
 from publisher.core.clock import FixedClock
 from publisher.store import outbox as store_outbox
 from publisher.store import outboxsql
-from publisher.store.migrate import MIGRATIONS, current_revision
+from publisher.store.migrate import current_revision
 from publisher.store.schema import metadata, outbox
-from tests.outboxkit import fill, statuses
+from tests.outboxkit import fill, migrate_to, outbox_indexes, statuses
 
 PARTIAL = {"ix_outbox_queued_due", "ix_outbox_deferred_due", "ix_outbox_leases"}
 
 
-def _indexes(engine: Engine) -> set[str]:
-    return {str(i["name"]) for i in inspect(engine).get_indexes("outbox")}
-
-
-def _alembic(engine: Engine, action: str, revision: str) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        getattr(command, action)(cfg, revision)
-
-
 def test_migration_adds_the_partial_indexes_and_matches_the_schema(any_engine: Engine) -> None:
     assert current_revision(any_engine) is not None
-    assert _indexes(any_engine) >= PARTIAL
+    assert outbox_indexes(any_engine) >= PARTIAL
     with any_engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert not [d for d in diff if "outbox" in repr(d)]
@@ -69,7 +55,7 @@ def test_claim_reads_its_ranges_on_the_partial_indexes(
 
 
 def test_downgrade_drops_them_and_upgrade_brings_them_back(any_engine: Engine) -> None:
-    _alembic(any_engine, "downgrade", "0017")
-    assert not PARTIAL & _indexes(any_engine)
-    _alembic(any_engine, "upgrade", "head")
-    assert _indexes(any_engine) >= PARTIAL
+    migrate_to(any_engine, "downgrade", "0017")
+    assert not PARTIAL & outbox_indexes(any_engine)
+    migrate_to(any_engine, "upgrade", "head")
+    assert outbox_indexes(any_engine) >= PARTIAL

@@ -17,35 +17,22 @@ from publisher.store import consoleviews, dailycounts, inbound, stats
 from publisher.store import outbox as store_outbox
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
-from tests.delivery.test_claim_indexes import _alembic
-from tests.outboxkit import fill, statuses
+from tests.outboxkit import fill, migrate_to, outbox_indexes, statuses
 
 GONE = {"ix_outbox_status_next", "ix_outbox_updated_at"}
 PARTIAL = ("ix_outbox_queued_due", "ix_outbox_deferred_due", "ix_outbox_leases", "ix_outbox_ended")
 BY_ADDRESS = "ix_outbox_recipient_lower"
 
 
-def _indexes(engine: Engine) -> set[str]:
-    """The outbox's index names, expression indexes too (SQLAlchemy's inspector skips those
-    on SQLite)."""
-    sql = (
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox'"
-        if engine.dialect.name == "sqlite"
-        else "SELECT indexname FROM pg_indexes WHERE tablename = 'outbox'"
-    )
-    with engine.connect() as conn:
-        return {str(n) for (n,) in conn.exec_driver_sql(sql)}
-
-
 def test_the_rewritten_indexes_are_gone_and_come_back_on_downgrade(any_engine: Engine) -> None:
-    assert "ix_outbox_ended" in _indexes(any_engine)
-    assert not GONE & _indexes(any_engine)
-    _alembic(any_engine, "downgrade", "0018")
-    assert _indexes(any_engine) >= GONE
-    assert "ix_outbox_ended" not in _indexes(any_engine)
-    _alembic(any_engine, "upgrade", "head")
-    assert "ix_outbox_ended" in _indexes(any_engine)
-    assert not GONE & _indexes(any_engine)
+    assert "ix_outbox_ended" in outbox_indexes(any_engine)
+    assert not GONE & outbox_indexes(any_engine)
+    migrate_to(any_engine, "downgrade", "0018")
+    assert outbox_indexes(any_engine) >= GONE
+    assert "ix_outbox_ended" not in outbox_indexes(any_engine)
+    migrate_to(any_engine, "upgrade", "head")
+    assert "ix_outbox_ended" in outbox_indexes(any_engine)
+    assert not GONE & outbox_indexes(any_engine)
 
 
 @pytest.fixture
@@ -146,8 +133,8 @@ def test_the_rollup_reads_each_ended_status_by_time(any_engine: Engine, clock: F
 
 
 def test_0020_swaps_the_recipient_index_and_back(any_engine: Engine, clock: FixedClock) -> None:
-    assert BY_ADDRESS in _indexes(any_engine)
-    assert "ix_outbox_recipient" not in _indexes(any_engine)
+    assert BY_ADDRESS in outbox_indexes(any_engine)
+    assert "ix_outbox_recipient" not in outbox_indexes(any_engine)
     # Neither SQLAlchemy nor Alembic compares an expression index on SQLite: read its SQL.
     sql = (
         f"SELECT sql FROM sqlite_master WHERE name = '{BY_ADDRESS}'"
@@ -161,8 +148,8 @@ def test_0020_swaps_the_recipient_index_and_back(any_engine: Engine, clock: Fixe
     fill(any_engine, clock, 3)
     with any_engine.connect() as c:  # the console finds a reader's mail whatever the case
         assert len(consoleviews.messages_to(c, ["USER1@EXAMPLE.KR"], limit=5)) == 1
-    _alembic(any_engine, "downgrade", "0019")
-    assert "ix_outbox_recipient" in _indexes(any_engine)
-    assert BY_ADDRESS not in _indexes(any_engine)
-    _alembic(any_engine, "upgrade", "head")
-    assert BY_ADDRESS in _indexes(any_engine)
+    migrate_to(any_engine, "downgrade", "0019")
+    assert "ix_outbox_recipient" in outbox_indexes(any_engine)
+    assert BY_ADDRESS not in outbox_indexes(any_engine)
+    migrate_to(any_engine, "upgrade", "head")
+    assert BY_ADDRESS in outbox_indexes(any_engine)
