@@ -8,7 +8,11 @@ each beside the query it replaced, in one run:
   key alone (the old query). The run is 10,000 rows among the million;
 - the lookups by address that every unsubscribe (cancelling what still waits for the reader)
   and every inbound report matched by address make, with the index on ``lower(recipient)``
-  (migration 0020) beside the plain recipient index it replaced.
+  (migration 0020) beside the plain recipient index it replaced;
+- the lookups by Message-ID that an inbound report or a sending service's event makes
+  (migration 0021): a copy sent since (its row's id in it: the primary key) and one of the
+  run's rows stored as before 0021 (the partial index of those alone), beside the plain
+  comparison of the column that each made before (no index: the whole outbox).
 
     PYTHONPATH=. python bench/depth.py [--rows 1000000]
 
@@ -68,7 +72,10 @@ def measure(name: str, url: str, rows: int) -> None:
         conn.execute(text("CREATE INDEX ix_outbox_recipient ON outbox (recipient)"))
         by_address_before = best_ms(lambda: address_lookups(conn))
         conn.rollback()
+        by_id, by_id_before = message_id_lookups(conn, rows)
     engine.dispose()
+    print(f"{name:10s} by Message-ID {by_id:10.2f} ms; the column compared {by_id_before:8.1f} ms; "
+          f"ratio {by_id / by_id_before:.4f}")  # fmt: skip
     print(f"{name:10s} by address {by_address:12.1f} ms; with the plain recipient index "
           f"{by_address_before:8.1f} ms; ratio {by_address / by_address_before:.2f}")  # fmt: skip
     print(f"{name:10s} depth by status {now:7.1f} ms; one scan by status and kind {scan:7.1f} ms; "
@@ -93,10 +100,36 @@ def address_lookups(conn: Any) -> None:
     inbound.last_sent_to(conn, nobody)
 
 
+def message_id_lookups(conn: Any, last: int) -> tuple[float, float]:
+    """A copy sent since 0021 and one stored before it, each looked up as a report quoting
+    it is, then by the column alone (the query before 0021), in ms."""
+    from sqlalchemy import select
+
+    from publisher.core import messageids
+    from publisher.store import inbound
+    from publisher.store.schema import outbox
+
+    row = select(outbox.c.id, outbox.c.message_id)
+    newest = conn.execute(row.where(outbox.c.id == last)).one()  # the fill's last row
+    old = conn.execute(row.where(outbox.c.dedupe_key == f"{RUN}5000")).one()
+    mids = {newest.id: messageids.sent(newest.message_id, newest.id), old.id: old.message_id}
+    assert all(inbound.outbox_by_message_id(conn, m).id == i for i, m in mids.items())  # type: ignore[union-attr]
+    now = best_ms(lambda: [inbound.outbox_by_message_id(conn, m) for m in mids.values()])
+    # Both rows are among the last written: the scan reads about the whole outbox, as it did
+    # for every Message-ID that was not ours.
+    by_column = [select(outbox.c.id).where(outbox.c.message_id == m)
+                 for m in (newest.message_id, old.message_id)]  # fmt: skip
+    before = best_ms(lambda: [conn.execute(q).first() for q in by_column])
+    return now, before
+
+
 def one_run(engine: Any) -> None:
     """10,000 rows of one digest run, on its two variants' contents, as the fan-out makes."""
+    from sqlalchemy import bindparam, select, update
+
     from publisher.core.clock import SystemClock
     from publisher.messages.enqueue import NewMessage, enqueue, store_content
+    from publisher.store.schema import outbox
 
     now = SystemClock().now()
     with engine.begin() as conn:
@@ -106,6 +139,11 @@ def one_run(engine: Any) -> None:
             enqueue(conn, (NewMessage(dedupe_key=f"{RUN}{r}", kind="digest",
                                       recipient=f"run{r}@example.kr", content_id=cid)
                            for r in readers), now=now, domain="example.kr")  # fmt: skip
+        # The run's rows as stored before migration 0021: "<" + 32 hex digits + "@…".
+        ours = select(outbox.c.id, outbox.c.message_id).where(outbox.c.dedupe_key.like(f"{RUN}%"))
+        old = [{"i": i, "m": m.replace(".0@", "@")} for i, m in conn.execute(ours)]
+        by_id = update(outbox).where(outbox.c.id == bindparam("i"))
+        conn.execute(by_id.values(message_id=bindparam("m")), old)
 
 
 def _like_only() -> Any:

@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from publisher.core import tokens, verp  # noqa: E402
+from publisher.core import messageids, tokens, verp  # noqa: E402
 from publisher.core.config import Settings  # noqa: E402
 from publisher.inbound import maildir  # noqa: E402
 from publisher.inbound.effects import Rules  # noqa: E402
@@ -73,7 +73,8 @@ def build_store(db: Path, readers: int) -> list[tuple[int, int, str, str]]:
             "JOIN subscribers s ON s.email = o.recipient ORDER BY o.id"
         ).all()
     engine.dispose()
-    return [(int(a), int(b), str(c), str(d)) for a, b, c, d in ids]
+    # The Message-ID as the reader's copy carried it (core/messageids.py).
+    return [(int(a), int(b), str(c), messageids.sent(str(d), int(a))) for a, b, c, d in ids]
 
 
 def message(kind: str, n: int, row: tuple[int, int, str, str]) -> bytes:

@@ -35,6 +35,7 @@ from soakrelay import FaultRelay, Faults
 from soaktally import HIDDEN_REPLY, Row, Tally, count
 from sqlalchemy import Engine, select
 
+from publisher.core import messageids
 from publisher.core.clock import SystemClock
 from publisher.messages.enqueue import NewMessage, enqueue, store_content
 from publisher.store import outbox as store_outbox
@@ -120,8 +121,9 @@ def pending(engine: Engine) -> int | None:
 
 def final_state(engine: Engine) -> tuple[list[Row], list[str]]:
     with engine.connect() as conn:
-        q = select(outbox.c.recipient, outbox.c.message_id, outbox.c.status)
-        rows = [Row(r, m, s) for r, m, s in conn.execute(q)]
+        q = select(outbox.c.id, outbox.c.recipient, outbox.c.message_id, outbox.c.status)
+        # The Message-ID each row is sent with: its stored value with its id put in.
+        rows = [Row(r, messageids.sent(m, i), s) for i, r, m, s in conn.execute(q)]
         emails = [e for (e,) in conn.execute(select(suppressions.c.email))]
     return rows, emails
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, select
 
-from publisher.core import tokens
+from publisher.core import messageids, tokens
 from publisher.core.config import Settings
 from publisher.digests import pipeline
 from publisher.messages import fanout, mime
@@ -30,7 +30,8 @@ def digest_messages(engine: Engine, settings: Settings) -> dict[str, bytes]:
                 select(contents.c.body).where(contents.c.id == row.content_id)
             ).scalar_one()
             subs = json.loads(row.substitutions)
-            out[row.recipient] = fill_message(bytes(body), subs, row.message_id)
+            mid = messageids.sent(row.message_id, row.id)
+            out[row.recipient] = fill_message(bytes(body), subs, mid)
     return out
 
 

@@ -8,12 +8,12 @@ Contract shared by every producer (digests, confirmations, shares, test sends):
 - Each recipient gets one row (``enqueue``) with its substitutions, ``{"%%TO%%": "…"}``.
   Values must already be in their wire form (RFC 2047 encoded where they sit in headers).
 - ``%%MESSAGE_ID%%`` is always filled in from the row's ``message_id``, which is derived
-  from the dedupe key, so a retry carries the same Message-ID.
+  from the dedupe key, with the row's id put in at the claim (core/messageids.py), so a
+  retry carries the same Message-ID and a report that quotes it finds the row by key.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import re
@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, NamedTuple, get_args
 
+from publisher.core import messageids
 from publisher.core.config import Settings
 from publisher.core.errors import PublisherError
 from publisher.core.vocab import OutboxKind, OutboxStatus, SuppressionReason, SuppressionScope
@@ -49,8 +50,8 @@ class NewMessage:
 
 
 def message_id_for(dedupe_key: str, domain: str) -> str:
-    digest = hashlib.sha256(dedupe_key.encode("utf-8")).hexdigest()[:32]
-    return f"<{digest}@{domain}>"
+    """The Message-ID a row stores (core/messageids.py: the drain puts the row's id in)."""
+    return messageids.stored(dedupe_key, domain)
 
 
 def store_content(
@@ -193,10 +194,10 @@ def claim(
     gone = _suppressed(conn, live)
     if gone:
         store_outbox.set_final(conn, list(gone), status="suppressed", now=now, reply="suppressed")
-    loads, make = json.loads, Claimed._make
+    loads, make, sent_id = json.loads, Claimed._make, messageids.sent
     claimed = [
         make((r.id, r.kind, r.recipient, r.content_id, loads(r.substitutions or "{}"),
-              r.message_id, r.attempts, r.expires_at))
+              sent_id(r.message_id, r.id), r.attempts, r.expires_at))
         for r in live
         if r.id not in gone
     ]  # fmt: skip

@@ -11,12 +11,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, distinct, func, select, update
+from sqlalchemy import Connection, bindparam, distinct, func, select, text, update
 
+from publisher.core import messageids
 from publisher.core.addresses import canonical
 from publisher.core.vocab import InboundOutcome
 from publisher.store.inboundschema import inbound_messages
-from publisher.store.schema import digest_runs, outbox, subscribers, suppressions
+from publisher.store.schema import (
+    PRE_0021_MESSAGE_ID,
+    digest_runs,
+    outbox,
+    subscribers,
+    suppressions,
+)
 
 # inbound_messages.matched: 0 names none of our messages; 1 named one by its VERP token (or a
 # signed webhook), and acted; 2 named one only by an address or a Message-ID anyone could
@@ -47,7 +54,10 @@ def _sent(r: Any) -> SentRow | None:
 
 
 _BY_ID = _ROW.where(outbox.c.id == bindparam("id"))
-_BY_MESSAGE_ID = _ROW.where(outbox.c.message_id == bindparam("mid"))
+_BY_SENT_ID = _ROW.where(outbox.c.id == bindparam("id"), outbox.c.message_id == bindparam("mid"))
+# A row from before 0021, through the partial index that holds those alone (its predicate
+# literal, as SQLite needs to use it).
+_BY_OLD_ID = _ROW.where(text(PRE_0021_MESSAGE_ID), outbox.c.message_id == bindparam("mid"))
 
 
 def outbox_row(conn: Connection, outbox_id: int) -> SentRow | None:
@@ -55,7 +65,13 @@ def outbox_row(conn: Connection, outbox_id: int) -> SentRow | None:
 
 
 def outbox_by_message_id(conn: Connection, message_id: str) -> SentRow | None:
-    return _sent(conn.execute(_BY_MESSAGE_ID, {"mid": message_id}).first())
+    """The row our Message-ID names: one index lookup, or none for another shape."""
+    named = messageids.named(message_id)
+    if named is None:
+        return None
+    if named.row_id is None:
+        return _sent(conn.execute(_BY_OLD_ID, {"mid": named.stored}).first())
+    return _sent(conn.execute(_BY_SENT_ID, {"id": named.row_id, "mid": named.stored}).first())
 
 
 def last_sent_to(conn: Connection, addresses: Sequence[str]) -> SentRow | None:

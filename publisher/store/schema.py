@@ -281,3 +281,17 @@ for _name, _column, _where in (
     ("ix_outbox_ended", outbox.c.updated_at, ENDED_WHERE),
 ):
     Index(_name, outbox.c.status, _column, sqlite_where=text(_where), postgresql_where=text(_where))
+
+# --- rows stored before migration 0021, by Message-ID (issue 19) ---
+# Since 0021 a Message-ID names its row by id (core/messageids.py). The rows stored before it
+# hold "<" + 32 hex digits + "@…": this partial index holds those alone, so a report about
+# one of them is an index lookup, and no row stored since writes an entry in it (a claim or
+# a mark neither: on PostgreSQL a row version enters a partial index only when it meets the
+# predicate). It shrinks to nothing as those rows are purged.
+PRE_0021_MESSAGE_ID = "message_id LIKE '<" + "_" * 32 + "@%'"
+Index(
+    "ix_outbox_message_id_old",
+    outbox.c.message_id,
+    sqlite_where=text(PRE_0021_MESSAGE_ID),
+    postgresql_where=text(PRE_0021_MESSAGE_ID),
+)

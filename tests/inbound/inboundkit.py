@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, update
 
-from publisher.core import verp
+from publisher.core import messageids, verp
 from publisher.core.config import Settings
 from publisher.digests import pipeline
 from publisher.store.schema import outbox, subscribers, suppressions
@@ -43,7 +43,8 @@ def sent_digest(engine: Engine, settings: Settings, n: int) -> list[SentRow]:
     for r in rows:
         subs = json.loads(r.substitutions) if isinstance(r.substitutions, str) else r.substitutions
         url = next(v for k, v in subs.items() if "UNSUBSCRIBE_URL" in k)
-        out.append(SentRow(r.id, r.recipient, verp.address(BOUNCES, SECRET, r.id), r.message_id,
+        mid = messageids.sent(r.message_id, r.id)  # as the reader's copy carried it
+        out.append(SentRow(r.id, r.recipient, verp.address(BOUNCES, SECRET, r.id), mid,
                            url.rstrip("/").rpartition("/")[2]))  # fmt: skip
     return out
 
