@@ -42,6 +42,7 @@ from publisher.render.templates import Renderer
 from publisher.store import alerts as store_alerts
 from publisher.store import events as store_events
 from publisher.store import outbox as store_outbox
+from publisher.store import pending as store_pending
 from publisher.store import ratecounters
 from publisher.store import subscribers as store_subscribers
 from publisher.store import suppressions as store_suppressions
@@ -180,6 +181,8 @@ def _enqueue_confirm(
         expires_in=identity.expiries["confirm"],
     )  # fmt: skip
     enqueue(conn, [msg], now=now, domain=identity.message_id_domain)
+    # Asked: an imported pending row is forgotten once its ask goes unanswered (store/pending).
+    store_pending.mark_asked(conn, who.id, now=now)
 
 
 class Gone(tokens.TokenError):

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from publisher.store.schema import outbox, subscribers
+from publisher.store.schema import subscribers
 
 SIGNUP = "signup"
 IMPORT = "import"
@@ -33,13 +33,14 @@ def mark_imported(conn: Connection, emails: Sequence[str]) -> None:
 
 
 def mark_asked(conn: Connection, subscriber_id: int, *, now: datetime) -> None:
+    """A confirmation was queued for this row (by an import or the form)."""
     conn.execute(
         update(subscribers).where(subscribers.c.id == subscriber_id).values(confirm_asked_at=now)
     )
 
 
 def unasked(conn: Connection, emails: Sequence[str]) -> list[str]:
-    """Those of ``emails`` that are pending and were never asked by an import."""
+    """Those of ``emails`` that are pending and were never asked (by an import or the form)."""
     found: list[str] = []
     for start in range(0, len(emails), _CHUNK):
         q = select(subscribers.c.email).where(
@@ -54,22 +55,15 @@ def unasked(conn: Connection, emails: Sequence[str]) -> list[str]:
 def expired(before: datetime) -> ColumnElement[bool]:
     """Pending rows that were asked to confirm before ``before`` and never answered.
 
-    An imported row counts as asked when an import sent it a confirmation, or when a
-    confirmation was queued for it otherwise (the reader used the sign-up form).
+    An imported row counts as asked from the last confirmation queued for it, by an import
+    or by the sign-up form (``mark_asked``). Until migration 0022 the form's ask was found by
+    comparing the reader's address with the outbox's recipients: a read of the whole outbox
+    each night, and blind to a reader whose domain is an IDN (the outbox holds its punycode).
     """
-    asked_by_mail = select(outbox.c.recipient).where(
-        outbox.c.kind == "confirm", outbox.c.created_at < before
-    )
     return and_(
         subscribers.c.status == "pending",
         or_(
             and_(subscribers.c.origin != IMPORT, subscribers.c.created_at < before),
-            and_(
-                subscribers.c.origin == IMPORT,
-                or_(
-                    subscribers.c.confirm_asked_at < before,
-                    subscribers.c.email.in_(asked_by_mail),
-                ),
-            ),
+            and_(subscribers.c.origin == IMPORT, subscribers.c.confirm_asked_at < before),
         ),
     )

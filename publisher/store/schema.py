@@ -98,7 +98,8 @@ subscribers = Table(
     # nobody was asked until an operator sends confirmations). Cleanup purges unanswered
     # sign-ups, never imported rows that were not asked.
     Column("origin", String(16), nullable=False, default="signup", server_default="signup"),
-    Column("confirm_asked_at", UTCDateTime(), nullable=True),  # last confirmation an import sent
+    # The last confirmation queued for a pending row, by an import or the form (0022).
+    Column("confirm_asked_at", UTCDateTime(), nullable=True),
     # Migration 0013: 1 = the reader opted in to breaking-news alerts (default off).
     Column("alerts", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_subscribers_status_frequency", "status", "frequency"),
