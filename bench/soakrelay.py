@@ -13,7 +13,8 @@ Each message draws at most one fault, at random, with the probabilities in ``Fau
 and every recipient in ``Faults.unknown`` is refused with ``550 5.1.1`` at RCPT.
 
 Every kept message is recorded as an ``Accepted``: recipient, Message-ID (the outbox row's
-identity: ``outbox.message_id_for(dedupe_key)``), wall-clock time, and the fault that followed.
+identity: ``core/messageids.sent``, from its dedupe key and id), wall-clock time, and the
+fault that followed.
 """
 
 from __future__ import annotations

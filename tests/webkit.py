@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, select
 
+from publisher.core import messageids
 from publisher.core.clock import FixedClock
 from publisher.core.config import Settings
 from publisher.messages.enqueue import fill as fill_message
@@ -66,7 +67,8 @@ def message_of(engine: Engine, row: dict[str, Any]) -> str:
             select(contents.c.body).where(contents.c.id == row["content_id"])
         ).scalar_one()
     subs = json.loads(row["substitutions"])
-    return fill_message(bytes(body), subs, row["message_id"]).decode("utf-8")
+    mid = messageids.sent(row["message_id"], row["id"])
+    return fill_message(bytes(body), subs, mid).decode("utf-8")
 
 
 def link_in(message: str, path: str) -> str:

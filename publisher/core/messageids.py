@@ -24,7 +24,11 @@ from typing import NamedTuple
 
 # The id stands in the stored value at [33:35] (after "<" and the 32 hex digits).
 _UNSENT = ".0@"
-_SHAPE = re.compile(r"<([0-9a-f]{32})(?:\.([1-9][0-9]{0,17}))?@([^<>@\s]{1,253})>")
+# The domain is ours, in its ASCII form (messages/fanout.py: the From address's, punycode).
+# Anything else in it (a NUL, which PostgreSQL refuses in text) names no message of ours.
+_SHAPE = re.compile(r"<([0-9a-f]{32})(?:\.([1-9][0-9]{0,9}))?@([A-Za-z0-9.-]{1,253})>")
+# outbox.id is a 32-bit INTEGER: a larger id names no row (and PostgreSQL would refuse it).
+MAX_ROW_ID = 2**31 - 1
 
 
 class Named(NamedTuple):
@@ -57,4 +61,6 @@ def named(message_id: str) -> Named | None:
     digest, row_id, domain = found.groups()
     if row_id is None:
         return Named(None, f"<{digest}@{domain}>")
+    if int(row_id) > MAX_ROW_ID:
+        return None
     return Named(int(row_id), f"<{digest}{_UNSENT}{domain}>")

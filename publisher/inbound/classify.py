@@ -9,7 +9,7 @@ unmatched.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import Message
 
 from publisher.core.vocab import InboundOutcome
@@ -33,6 +33,23 @@ class Verdict:
     # The report is signed by the service that sent our message (a webhook): the addresses
     # it names are trusted. Mail we receive is never vouched for (match.py).
     vouched: bool = False
+
+    def clean(self) -> Verdict:
+        """Without NUL: an address or Message-ID that holds one is nobody's and is dropped,
+        other text loses it. PostgreSQL refuses NUL in text, and a stranger's mail (or a
+        webhook's JSON ``\\u0000``) failing on it stopped the whole mailbox pass with it."""
+        texts = (*self.reported, *self.envelope, *self.message_ids, self.token or "", self.detail)
+        if not any("\0" in t for t in texts):
+            return self
+        return replace(
+            self, reported=_whole(self.reported), envelope=_whole(self.envelope),
+            message_ids=_whole(self.message_ids), detail=self.detail.replace("\0", ""),
+            token=self.token.replace("\0", "") if self.token else self.token,
+        )  # fmt: skip
+
+
+def _whole(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v for v in values if "\0" not in v)
 
 
 def _envelope(msg: Message, extra: tuple[str, ...]) -> tuple[str, ...]:

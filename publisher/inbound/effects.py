@@ -98,10 +98,16 @@ def prefetch(conn: Connection, rules: Rules, items: Sequence[tuple[Verdict, str]
     return Batch(store.seen_many(conn, [k for _v, k in items]), store.outbox_rows(conn, ids))
 
 
+def _clean(key: str) -> str:
+    """A record key without NUL (a webhook's event id is the sender's text): see Verdict.clean."""
+    return key.replace("\0", "")
+
+
 def apply_many(
     conn: Connection, rules: Rules, items: Sequence[tuple[Verdict, str]], *, source: str,
     now: datetime,
 ) -> list[Applied]:  # fmt: skip
+    items = [(v.clean(), _clean(k)) for v, k in items]
     batch = prefetch(conn, rules, items)
     done = [apply(conn, rules, v, key=k, source=source, now=now, batch=batch) for v, k in items]
     store.record_many(conn, batch.pending)
@@ -112,6 +118,7 @@ def apply(
     conn: Connection, rules: Rules, verdict: Verdict, *, key: str, source: str, now: datetime,
     batch: Batch | None = None,
 ) -> Applied:  # fmt: skip
+    verdict, key = verdict.clean(), _clean(key)
     before = batch.seen.get(key) if batch is not None else store.seen(conn, key)
     if before is not None:
         return Applied(before[0], before[1], duplicate=True)

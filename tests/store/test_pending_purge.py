@@ -84,18 +84,23 @@ def test_an_imported_reader_asked_through_the_form_is_forgotten_when_it_goes_una
 def test_0022_marks_the_imported_rows_the_form_asked_before(any_engine: Engine) -> None:
     migrate_to(any_engine, "downgrade", "0021")
     with any_engine.begin() as conn:
-        ids = {
-            email: _pending(conn, email, "import", 400, None)
-            for email in ("minji@한국.kr", "reused@x.kr", "never@x.kr")
-        }
+        ids = {  # email: days ago an import asked (None: never)
+            email: _pending(conn, email, "import", 400, asked)
+            for email, asked in (("minji@한국.kr", None), ("reused@x.kr", None),
+                                 ("never@x.kr", None), ("import-then-form@x.kr", 9),
+                                 ("form-then-import@x.kr", 1))
+        }  # fmt: skip
         cid = conn.execute(
             insert(contents).values(key="c", kind="confirm", body=b"x", created_at=_days(9))
         ).inserted_primary_key
         assert cid is not None
         for n, (sid, recipient, days) in enumerate([
-            (ids["minji@한국.kr"], "minji@xn--3e0b707e.kr", 9),
-            (ids["minji@한국.kr"], "minji@xn--3e0b707e.kr", 5),  # asked again: the newest counts
+            (ids["minji@한국.kr"], "minji@xn--3e0b707e.kr", 5),
+            (ids["minji@한국.kr"], "minji@xn--3e0b707e.kr", 2),  # asked again: the last counts
+            (ids["minji@한국.kr"], "Minji@XN--3E0B707E.kr", 6),  # whatever the order and case
             (ids["reused@x.kr"], "somebody.else@x.kr", 3),  # the id of a row deleted since
+            (ids["import-then-form@x.kr"], "import-then-form@x.kr", 4),
+            (ids["form-then-import@x.kr"], "form-then-import@x.kr", 4),
         ]):  # fmt: skip
             conn.execute(
                 insert(outbox).values(
@@ -109,7 +114,10 @@ def test_0022_marks_the_imported_rows_the_form_asked_before(any_engine: Engine) 
     with any_engine.connect() as conn:
         q = select(subscribers.c.email, subscribers.c.confirm_asked_at)
         asked = {str(e): a for e, a in conn.execute(q)}
-    assert asked == {"minji@한국.kr": _days(5), "reused@x.kr": None, "never@x.kr": None}
+    assert asked == {
+        "minji@한국.kr": _days(2), "reused@x.kr": None, "never@x.kr": None,
+        "import-then-form@x.kr": _days(4), "form-then-import@x.kr": _days(1),
+    }  # fmt: skip
 
 
 @contextmanager

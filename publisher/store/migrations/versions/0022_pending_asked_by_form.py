@@ -4,9 +4,11 @@ Since this revision the form marks the row asked when it queues a confirmation, 
 import's ask always did (``subscribers.confirm_asked_at``), and the nightly cleanup reads
 that column alone. Before, it found the form's ask by comparing the reader's address with
 the outbox's recipients: a read of the whole outbox, blind to a reader whose domain is an
-IDN (the outbox holds its punycode), whose row was then kept past its time. This fills the
-column for the rows asked that way before: the newest confirmation whose dedupe key names
-the row's id (``confirm:ID:…``) and whose recipient is the row's address.
+IDN (the outbox holds its punycode), whose row was then kept past its time. This sets the
+column of the pending imported rows asked that way before to their last ask: the newest
+confirmation whose dedupe key names the row's id (``confirm:ID:…``) and whose recipient is
+the row's address, when it is later than an import's ask (or there was none). The outbox's
+confirmations are streamed, so memory grows with the pending imported rows alone.
 
 Revision ID: 0022
 Revises: 0021
@@ -46,27 +48,42 @@ _outbox = sa.table(
 def upgrade() -> None:
     conn = op.get_bind()
     s = _subscribers.c
-    unasked = sa.select(s.id, s.email).where(
-        s.status == "pending", s.origin == "import", s.confirm_asked_at.is_(None)
+    imported = sa.select(s.id, s.email, s.confirm_asked_at).where(
+        s.status == "pending", s.origin == "import"
     )
-    waiting = {int(i): canonical(str(e)) for i, e in conn.execute(unasked)}
+    waiting: dict[int, str] = {}
+    asked: dict[int, datetime | None] = {}
+    for sid, email, at in conn.execute(imported):
+        waiting[int(sid)], asked[int(sid)] = canonical(str(email)), at
     if not waiting:
         return
-    asked: dict[int, datetime] = {}
-    confirms = sa.select(_outbox.c.dedupe_key, _outbox.c.recipient, _outbox.c.created_at)
-    for key, recipient, at in conn.execute(confirms.where(_outbox.c.kind == "confirm")):
-        parts = str(key).split(":")
-        if len(parts) < 2 or parts[0] != "confirm" or not parts[1].isdigit():
+    later: dict[int, datetime] = {}
+    confirms = (
+        sa.select(_outbox.c.dedupe_key, _outbox.c.recipient, _outbox.c.created_at)
+        .where(_outbox.c.kind == "confirm")
+        .execution_options(stream_results=True, yield_per=2000)
+    )
+    for key, recipient, at in conn.execute(confirms):
+        sid = _subscriber_id(str(key))
+        if sid is None or waiting.get(sid) != canonical(str(recipient)):
             continue
-        sid = int(parts[1])
-        if waiting.get(sid) == canonical(str(recipient)):
-            asked[sid] = max(at, asked.get(sid, at))
-    mark = sa.update(_subscribers).where(s.id == sa.bindparam("sid"))
-    if asked:
+        before = later.get(sid) or asked[sid]
+        if before is None or at > before:
+            later[sid] = at
+    if later:
+        mark = sa.update(_subscribers).where(s.id == sa.bindparam("sid"))
         conn.execute(
             mark.values(confirm_asked_at=sa.bindparam("at")),
-            [{"sid": sid, "at": at} for sid, at in asked.items()],
+            [{"sid": sid, "at": at} for sid, at in later.items()],
         )
+
+
+def _subscriber_id(dedupe_key: str) -> int | None:
+    """The subscriber a confirmation's key names: ``confirm:ID:NONCE`` (or ``confirm:ID``)."""
+    parts = dedupe_key.split(":")
+    if len(parts) < 2 or parts[0] != "confirm" or not parts[1].isdigit():
+        return None
+    return int(parts[1])
 
 
 def downgrade() -> None:
