@@ -98,6 +98,7 @@ def create_app(
         limit_for=guards.body_limits(settings.max_body_bytes, settings.webhook_max_bytes),
         language=settings.language,
     )  # fmt: skip
+    app.add_middleware(guards.NoNulInUrl, language=settings.language)
     # Tracked digest links are answered before everything above (web/clicks.py).
     if clicks_router in routers:
         app.add_middleware(FastClicks)

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from publisher.alerts import send as alerts
 from publisher.alerts.send import AlertRow
 from publisher.core.errors import InputError
+from publisher.core.storable import INT4_MAX
 from publisher.core.vocab import RunStatus, pick
 from publisher.digests import approval
 from publisher.digests.runs import RunRow
@@ -22,7 +23,7 @@ from publisher.web.bodies import read_json, read_object
 from publisher.web.context import WebContext, context_of
 from publisher.web.errors import ApiError
 
-_RUN_ID = Path(ge=1, le=2**53, description="a digest run's id")
+_RUN_ID = Path(ge=1, le=INT4_MAX, description="a digest run's id")
 STATES: tuple[RunStatus, ...] = get_args(RunStatus)
 # The held run's HTML is shown, never run: no script, no form, no plugin, no navigation.
 PREVIEW_CSP = "sandbox; default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'"

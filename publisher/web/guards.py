@@ -1,4 +1,5 @@
-"""ASGI middleware that guards every route before it runs: body size, and same-origin forms.
+"""ASGI middleware that guards every route before it runs: a NUL in the URL, body size, and
+same-origin forms.
 
 Both are pure ASGI (no request object, no body read), so a refused request costs a few
 microseconds and no memory, whatever the client sends after its headers.
@@ -108,6 +109,34 @@ class BodyLimit:
             response = error_response(413, "too_large", f"request body over {limit} bytes",
                                       headers={"Connection": "close"})  # fmt: skip
         await response(scope, receive, send)
+
+
+class NoNulInUrl:
+    """400 for a request whose path or query string holds a NUL (%00). No id, token, slug or
+    search term contains one, and PostgreSQL refuses it as a query parameter (a DataError, so a
+    500 on every route that looks one up), so it is refused before any route sees it."""
+
+    def __init__(self, app: ASGIApp, *, language: str = "ko") -> None:
+        self.app = app
+        self.language = language
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _nul_in_url(scope):
+            path: str = scope["path"]
+            response: Response
+            if not path.startswith("/api/") and plainpages.wants_html(Headers(scope=scope)):
+                response = plainpages.page(self.language, "bad_address", status=400)
+            else:
+                response = error_response(400, "bad_request", "the URL holds a NUL (%00)")
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _nul_in_url(scope: Scope) -> bool:
+    # The path arrives decoded; the query string as sent (its %00 is decoded per parameter).
+    query = bytes(scope.get("query_string", b""))
+    return "\0" in scope["path"] or b"%00" in query or b"\0" in query
 
 
 DEFAULT_PORTS = {"http": 80, "https": 443}

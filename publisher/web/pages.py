@@ -17,6 +17,7 @@ from starlette.background import BackgroundTask
 
 from publisher.core import tokens
 from publisher.core.config import Settings
+from publisher.core.storable import INT4_MAX
 from publisher.digests.runs import run_archive
 from publisher.intake.articles import list_sections
 from publisher.readers import formcheck, signup
@@ -251,7 +252,8 @@ def router(_settings: Settings) -> APIRouter:
     @r.get("/archive/{digest_id}/{run_id}")
     def archive(request: Request, digest_id: str, run_id: int) -> Response:
         ctx = context_of(request)
-        found = run_archive(ctx.engine, digest_id, run_id)
+        # An id no run can have (past 32 bits: PostgreSQL would refuse the lookup) names none.
+        found = run_archive(ctx.engine, digest_id, run_id) if 0 < run_id <= INT4_MAX else None
         if found is None:
             return message(ctx, request, "bad_link_title", "bad_link", status=404)
         return HTMLResponse(found[1], headers={"Cache-Control": "public, max-age=300"})

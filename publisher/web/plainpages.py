@@ -1,5 +1,6 @@
 """Small self-contained HTML pages the app answers outside the reader templates: the landing
-page at /, "not found" for browsers, and "sent from another site" (web/guards.py).
+page at /, "not found" for browsers, and "sent from another site", "too large" and "bad
+address" (web/guards.py).
 
 They must render even when templates_dir is broken, so they are plain strings, escaped here.
 """
@@ -33,6 +34,8 @@ TEXT: dict[str, dict[str, str]] = {
         "페이지를 직접 열어 다시 보내 주세요.",
         "too_large_title": "보낸 내용이 너무 깁니다",
         "too_large": "양식에 입력한 내용이 너무 깁니다. 줄여서 다시 보내 주세요.",
+        "bad_address_title": "잘못된 주소입니다",
+        "bad_address": "주소에 쓸 수 없는 문자가 들어 있습니다. 링크를 다시 확인해 주세요.",
     },
     "en": {
         "home_title": "{site} newsletter",
@@ -46,6 +49,8 @@ TEXT: dict[str, dict[str, str]] = {
         "send it again.",
         "too_large_title": "Too much to send",
         "too_large": "What was sent with this form is too long. Shorten it and send it again.",
+        "bad_address_title": "Bad address",
+        "bad_address": "This address holds a character no page address can. Check the link.",
     },
 }
 

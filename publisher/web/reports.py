@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from publisher.analytics.report import run_report
 from publisher.core.config import Settings
 from publisher.core.errors import InputError
+from publisher.core.storable import INT4_MAX
 from publisher.web.api import require_key
 from publisher.web.context import context_of
 from publisher.web.errors import ApiError
@@ -23,7 +24,7 @@ def router(_settings: Settings) -> APIRouter:
         responses={401: {"description": "missing or wrong API key"},
                    404: {"description": "no such run"}},
     )  # fmt: skip
-    async def report(request: Request, run_id: int = Path(ge=1, le=2**63 - 1)) -> dict[str, Any]:
+    async def report(request: Request, run_id: int = Path(ge=1, le=INT4_MAX)) -> dict[str, Any]:
         """Clicks per article, position and section (human and machine apart), the unique-click
         estimate, opens (when tracked; unreliable) and the run's delivery, bounces and
         complaints."""
