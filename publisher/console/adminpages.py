@@ -11,14 +11,14 @@ from fastapi.responses import Response, StreamingResponse
 
 from publisher.console.kit import BASE, Operator, audit, back, form, render, require, run
 from publisher.core.errors import InputError
+from publisher.core.storable import row_id
 from publisher.staff import accounts
 from publisher.staff import audit as audit_log
 from publisher.web.context import context_of
 
 
 async def audit_page(request: Request, op: Operator = Depends(require("admin"))) -> Response:
-    before = request.query_params.get("before", "")
-    before_id = int(before) if before.isdigit() and len(before) < 18 else None
+    before_id = row_id(request.query_params.get("before", ""))  # anything else: the newest
     rows = await run(audit_log.recent, context_of(request).engine, limit=100, before_id=before_id)
     return render(request, op, "audit", rows=rows)
 

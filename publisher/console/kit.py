@@ -27,6 +27,7 @@ from fastapi import HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from publisher.console.strings import CONSOLE_STRINGS
+from publisher.core.storable import INT4_MAX, has_nul
 from publisher.core.vocab import ConsoleRole
 from publisher.render.templates import WebPages
 from publisher.staff import accounts
@@ -34,8 +35,9 @@ from publisher.staff import audit as audit_log
 from publisher.web.context import WebContext, context_of
 
 T = TypeVar("T")
-# A row id in a path: anything else (too big for the database, negative) is a 422.
-RowId = Annotated[int, Path(ge=1, le=2**62)]
+# A row id in a path: anything else (past an id column's 32 bits, negative) is a 422 (a 400
+# page for a browser), never a lookup PostgreSQL refuses.
+RowId = Annotated[int, Path(ge=1, le=INT4_MAX)]
 COOKIE = "publisher_console"
 LANG_COOKIE = "publisher_console_lang"
 PRE_COOKIE = "publisher_console_pre"  # the sign-in form's CSRF (before any session)
@@ -123,11 +125,16 @@ LIST_FIELDS = frozenset({"sections"})
 
 
 async def form(request: Request) -> dict[str, Any]:
-    """The form's fields (``sections`` as a list); parsed once per request."""
+    """The form's fields (``sections`` as a list); parsed once per request.
+
+    A field holding a NUL is refused (400) here, for every console form: no address, reason,
+    slug or password has one, and PostgreSQL refuses it in a lookup or a row (a 500)."""
     data = await request.form()
     out: dict[str, Any] = {}
     for key in data:
         values = [v for v in data.getlist(key) if isinstance(v, str)]
+        if has_nul(key, *values):
+            raise HTTPException(400, f"{key}: holds a NUL character")
         out[key] = values if key in LIST_FIELDS else (values[0] if values else "")
     return out
 

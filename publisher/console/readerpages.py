@@ -62,6 +62,11 @@ async def choice(
     frequency = str(fields.get("frequency", who.frequency))
     if frequency not in ctx.frequencies():
         raise HTTPException(400, "frequency: not one of the schedules' frequencies")
+    # Only the site's sections, as the reader's own form: a made-up slug is stored as a
+    # choice (and one past its 64 characters is refused by PostgreSQL, a 500).
+    known = {s.slug for s in await run(list_sections, ctx.engine)}
+    if any(s not in known for s in sections):
+        raise HTTPException(400, "sections: not one of the site's sections")
     await ctx.write(signup.update_choice, ctx.engine, sid, sections=sections,
                     frequency=frequency, now=ctx.now(), act=_act(ctx))  # fmt: skip
     await audit(request, op.email, "subscriber.choice", who.email,
