@@ -22,6 +22,7 @@ from publisher.core.addresses import AddressError, normalise, to_ascii
 from publisher.core.config import Settings
 from publisher.core.errors import InputError
 from publisher.core.models import Subscriber
+from publisher.core.storable import has_nul
 from publisher.core.vocab import (
     ConsentEvent,
     OutboxKind,
@@ -42,6 +43,7 @@ STATUSES: tuple[SubscriberStatus, ...] = ("pending", "confirmed")  # what an imp
 ALL_STATUSES: tuple[SubscriberStatus, ...] = get_args(SubscriberStatus)  # what one may have
 _EDITABLE = ("name", "sections", "frequency", "status")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+MAX_SLUG = 64  # subscriptions.section is String(64), as an article's section (intake/validate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,9 @@ def validate(line: int, raw: dict[str, Any]) -> Row | RowError:
     unknown = sorted(set(raw) - set(COLUMNS))
     if unknown:
         return RowError(line, unknown[0], "unknown column")
+    nul = _nul_field(raw)
+    if nul is not None:  # PostgreSQL refuses it in a lookup or a row (SQLite takes it)
+        return RowError(line, nul, "holds a NUL character")
     email = str(raw.get("email") or "").strip()
     if not email:
         return RowError(line, "email", "missing")
@@ -91,8 +96,8 @@ def validate(line: int, raw: dict[str, Any]) -> Row | RowError:
     if not isinstance(sections_raw, list):
         return RowError(line, "sections", "must be ;-separated slugs or a list")
     for s in sections_raw:
-        if not isinstance(s, str) or not _SLUG.match(s):
-            return RowError(line, "sections", f"not a section slug: {s!r}")
+        if not isinstance(s, str) or not _SLUG.match(s) or len(s) > MAX_SLUG:
+            return RowError(line, "sections", f"not a section slug: {s[:80]!r}")
     asked = str(raw.get("frequency") or "daily").strip()
     frequency = pick(asked, FREQUENCIES)
     if frequency is None:
@@ -105,6 +110,15 @@ def validate(line: int, raw: dict[str, Any]) -> Row | RowError:
     if len(name) > 200 or any(c in name for c in "\r\n"):
         return RowError(line, "name", "at most 200 characters on one line")
     return Row(line, email, name, tuple(sorted(set(sections_raw))), frequency, status)
+
+
+def _nul_field(raw: Mapping[str, Any]) -> str | None:
+    """The first column whose text (or a list item's: JSON sections) holds a NUL."""
+    for key, value in raw.items():
+        items = value if isinstance(value, list) else [value]
+        if has_nul(*(v for v in items if isinstance(v, str))):
+            return key
+    return None
 
 
 def _check_suffix(path: Path) -> None:

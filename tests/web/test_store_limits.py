@@ -3,14 +3,17 @@ its column) is a 4xx from the app on both stores, never a 500 or half a change."
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 import pytest_asyncio
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from publisher.core.clock import FixedClock
 from publisher.core.config import Settings
+from publisher.store.schema import subscribers
 from tests.webkit import API_KEY, Web, open_web, web_settings
 
 pytestmark = pytest.mark.asyncio
@@ -65,3 +68,63 @@ async def test_an_archive_id_past_32_bits_is_not_found(web: Web) -> None:
     for run in (HUGE, PAST_INT4, "0", "-1"):
         r = await web.client.get(f"/archive/morning/{run}")
         assert r.status_code == 404, (run, r.text)
+
+
+async def _post_json(web: Web, path: str, body: object) -> httpx.Response:
+    headers = {**KEY, "Content-Type": "application/json"}
+    return await web.client.post(path, headers=headers, content=json.dumps(body))
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/alerts", {"article_id": "a0001\u0000"}, "article_id"),
+        ("/api/alerts", {"article_id": "a0001", "by": "desk\u0000"}, "by"),
+        (f"/api/runs/{2**31 - 1}/approve", {"by": "desk\u0000"}, "by"),
+        (f"/api/runs/{2**31 - 1}/reject", {"by": "\u0000"}, "by"),
+    ],
+)  # fmt: skip
+async def test_a_nul_in_an_editorial_body_is_a_422(
+    web: Web, path: str, body: object, field: str
+) -> None:
+    r = await _post_json(web, path, body)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"email": "a@example.kr", "name": "김\u0000민수"}, "name"),
+        ({"email": "a@example.kr", "sections": ["politics", "x\u0000"]}, "sections"),
+        ({"email": "a@example.kr", "sections": "x" * 65}, "sections"),
+        ({"email": "a@example.kr", "sections": ["a" * 100]}, "sections"),
+        ({"email": "a@example.kr", "frequency": "daily\u0000"}, "frequency"),
+    ],
+)  # fmt: skip
+async def test_a_subscriber_the_store_cannot_hold_is_a_422(
+    web: Web, body: dict[str, object], field: str
+) -> None:
+    r = await _post_json(web, "/api/subscribers", body)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == field
+    with web.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(subscribers)).scalar_one() == 0
+
+
+async def test_a_csv_import_names_the_rows_the_store_cannot_hold(web: Web) -> None:
+    body = (
+        "email,name,sections\n"
+        "nul@example.kr,김\x00민수,\n"
+        f"long@example.kr,,{'x' * 65}\n"
+        "ok@example.kr,김민수,politics\n"
+    )
+    headers = {**KEY, "Content-Type": "text/csv"}
+    r = await web.client.post("/api/subscribers", headers=headers, content=body.encode())
+    assert r.status_code == 200, r.text
+    found = r.json()
+    assert found["added"] == 1
+    assert [(e["line"], e["field"]) for e in found["errors"]] == [(2, "name"), (3, "sections")]
+    with web.engine.connect() as conn:
+        emails = conn.execute(select(subscribers.c.email)).scalars().all()
+    assert emails == ["ok@example.kr"]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, TextIO
+from typing import Any, Literal, TextIO
 
 from publisher.core.addresses import AddressError, normalise
 from publisher.core.errors import PublisherError
+from publisher.core.storable import has_nul
 
 # What an exported row becomes here:
 # confirmed   the tool recorded a confirmation (double opt-in): a confirmed subscriber
@@ -55,11 +56,20 @@ def rows(fh: TextIO, *, needs: Sequence[str], tool: str) -> Iterator[tuple[int, 
         for rec in reader:
             if None in rec:
                 raise FormatError(reader.line_num, "(row)", "more fields than the header names")
+            _no_nul(reader.line_num, rec)
             yield reader.line_num, {k: (v or "").strip() for k, v in rec.items() if k is not None}
     except csv.Error as exc:
         raise FormatError(reader.line_num or 1, "(row)", f"not CSV: {exc}") from None
     finally:
         csv.field_size_limit(before)
+
+
+def _no_nul(line: int, rec: Mapping[Any, Any]) -> None:
+    """A cell holding a NUL (a broken export) ends the import here: PostgreSQL refuses it in
+    a lookup, a name or the consent log, mid-transaction (SQLite takes it)."""
+    for key, value in rec.items():
+        if isinstance(value, str) and has_nul(value):
+            raise FormatError(line, str(key), "holds a NUL character")
 
 
 def address(line: int, field: str, value: str) -> str:

@@ -1,0 +1,66 @@
+"""Files and arguments PostgreSQL would refuse (a NUL, an id past 32 bits, a slug longer than
+its column) are named errors of the CLI on both stores, and leave nothing half written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
+
+from publisher.cli import app
+from publisher.store.consentschema import consent_log
+from publisher.store.schema import subscribers
+from tests.digestkit import cli_store
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(any_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """The CLI's environment (cli_store) pointed at ``any_engine``'s database."""
+    cli_store(tmp_path, monkeypatch)
+    monkeypatch.setenv("PUBLISHER_DATABASE_URL", any_engine.url.render_as_string(False))
+    return any_engine
+
+
+def _count(engine: Engine, table: object) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("tool", "body", "where"),
+    [
+        ("mailchimp", '"Email Address","First Name"\nok@example.kr,Min\nb@example.kr,Ji\x00\n',
+         "line 3: First Name: holds a NUL character"),
+        ("mailchimp", '"Email Address",Status\nok@example.kr,subscribed\nb@example.kr,sub\x00\n',
+         "line 3: Status: holds a NUL character"),
+        ("ghost", "email,name,subscribed_to_emails\nok@example.kr,A\x00,true\n",
+         "line 2: name: holds a NUL character"),
+    ],
+)  # fmt: skip
+def test_an_export_with_a_nul_is_refused_whole(
+    db: Engine, tmp_path: Path, tool: str, body: str, where: str
+) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(body, encoding="utf-8")
+    result = runner.invoke(app, ["subscribers", "import", "--from", tool, str(bad)])
+    assert result.exit_code == 1, result.output
+    assert where in result.output and "nothing was imported" in result.output
+    assert _count(db, subscribers) == 0 and _count(db, consent_log) == 0
+
+
+def test_a_plain_import_skips_rows_the_store_cannot_hold(db: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "readers.csv"
+    path.write_text(
+        "email,name,sections\nnul@example.kr,A\x00,\n"
+        f"long@example.kr,,{'x' * 65}\nok@example.kr,B,politics\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["subscribers", "import", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "line 2: name: holds a NUL character" in result.output
+    assert "line 3: sections: not a section slug" in result.output
+    assert _count(db, subscribers) == 1
