@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from publisher.cli import app
 from publisher.store.consentschema import consent_log
 from publisher.store.schema import subscribers
-from tests.digestkit import cli_store
+from tests.digestkit import cli_store, load_store
 
 runner = CliRunner()
 
@@ -64,3 +64,17 @@ def test_a_plain_import_skips_rows_the_store_cannot_hold(db: Engine, tmp_path: P
     assert "line 2: name: holds a NUL character" in result.output
     assert "line 3: sections: not a section slug" in result.output
     assert _count(db, subscribers) == 1
+
+
+def test_a_view_count_with_a_nul_is_a_rejected_record(db: Engine, tmp_path: Path) -> None:
+    load_store(db)
+    path = tmp_path / "views.jsonl"
+    path.write_text(
+        '{"article_id": "a0001\\u0000", "count": 5, "at": "2026-11-23T08:00:00+09:00"}\n'
+        '{"article_id": "a0001", "count": 7, "at": "2026-11-23T08:00:00+09:00"}\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["views", "import", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "line 1: article_id: holds a NUL character" in result.output
+    assert "imported 1 records (7 views), rejected 1" in result.output

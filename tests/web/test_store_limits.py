@@ -128,3 +128,15 @@ async def test_a_csv_import_names_the_rows_the_store_cannot_hold(web: Web) -> No
     with web.engine.connect() as conn:
         emails = conn.execute(select(subscribers.c.email)).scalars().all()
     assert emails == ["ok@example.kr"]
+
+
+async def test_a_view_with_a_nul_is_refused_and_the_buffer_still_flushes(web: Web) -> None:
+    for body in ({"article_id": "a0001\u0000", "visitor": "v1"},
+                 {"article_id": "a0001", "visitor": "v\u0000"}):  # fmt: skip
+        r = await web.client.post("/api/views", content=json.dumps(body))
+        assert r.status_code == 422, r.text
+    r = await web.client.post("/api/views", content=json.dumps({"article_id": "a0001",
+                                                                "visitor": "v2"}))  # fmt: skip
+    assert r.status_code == 204
+    assert await web.ctx.flush_views() == 1
+    assert web.ctx.recorder.buffered == 0
