@@ -14,6 +14,7 @@ from publisher.cli.common import fail, open_app, require_signing_key, say
 from publisher.core.addresses import AddressError, normalise
 from publisher.core.errors import ParseError, PublisherError, ScheduleError
 from publisher.core.schedules import Schedules
+from publisher.core.storable import INT4_MAX
 from publisher.core.timeparse import parse_rfc3339
 from publisher.digests import holds as digest_holds
 from publisher.digests.feedback import run_feedback
@@ -286,7 +287,7 @@ def pending() -> None:
 
 @digest_app.command("approve")
 def approve(
-    run_id: Annotated[int, typer.Argument(metavar="RUN_ID")],
+    run_id: Annotated[int, typer.Argument(metavar="RUN_ID", min=1, max=INT4_MAX)],
     by: Annotated[str | None, typer.Option("--by", help="Who approves (history).")] = None,
 ) -> None:
     """Approve a run awaiting approval: it is queued now, to the readers of now."""
@@ -309,7 +310,7 @@ def approve(
 
 @digest_app.command("reject")
 def reject(
-    run_id: Annotated[int, typer.Argument(metavar="RUN_ID")],
+    run_id: Annotated[int, typer.Argument(metavar="RUN_ID", min=1, max=INT4_MAX)],
     by: Annotated[str | None, typer.Option("--by", help="Who rejects (history).")] = None,
 ) -> None:
     """Reject (hold) a run awaiting approval: nothing of it is ever sent."""
@@ -325,7 +326,9 @@ def reject(
 
 @digest_app.command("report")
 def report(
-    run_id: Annotated[int, typer.Argument(metavar="RUN", help="The run id (digest history).")],
+    run_id: Annotated[
+        int, typer.Argument(metavar="RUN", min=1, max=INT4_MAX, help="The run id (digest history).")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
 ) -> None:
     """A run's clicks (human and machine apart) per article, position and section, and its

@@ -19,7 +19,16 @@ def register(root: typer.Typer) -> None:
     root.add_typer(app, name="suppressions")
 
 
-_ADDR = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+# No NUL either: PostgreSQL refuses it in the whole import's transaction (SQLite stores it).
+_ADDR = re.compile(r"^[^@\s<>\"\0]+@[^@\s<>\"\0]+\.[^@\s<>\"\0]+$")
+MAX_REASON = 32  # suppressions.reason is String(32)
+
+
+def _reason(value: str | None) -> str | None:
+    """--reason: a word of at most 32 characters (what the column holds on PostgreSQL)."""
+    if value is not None and (not value.strip() or len(value) > MAX_REASON or "\0" in value):
+        raise typer.BadParameter(f"1 to {MAX_REASON} characters, got {len(value)}")
+    return value
 
 
 def _check(addresses: list[str], where: str = "EMAIL") -> list[str]:
@@ -63,7 +72,7 @@ def list_(
 @app.command("add")
 def add(
     emails: list[str] = typer.Argument(..., help="Addresses to suppress."),
-    reason: str = typer.Option("manual", "--reason"),
+    reason: str = typer.Option("manual", "--reason", callback=_reason),
 ) -> None:
     """Never mail these addresses again (until removed)."""
     checked = _check(emails)
@@ -85,7 +94,7 @@ def remove(email: str = typer.Argument(..., help="Address to allow again.")) -> 
 @app.command("import")
 def import_(
     path: Path = typer.Argument(..., help="One address per line (or CSV, address first)."),
-    reason: str = typer.Option("imported", "--reason"),
+    reason: str = typer.Option("imported", "--reason", callback=_reason),
 ) -> None:
     """Import a list; any bad line rejects the whole file (nothing is written)."""
     lines = _read_lines(path)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from publisher.cli import app
 from publisher.store.consentschema import consent_log
-from publisher.store.schema import subscribers
+from publisher.store.schema import subscribers, suppressions
 from tests.digestkit import cli_store, load_store
 
 runner = CliRunner()
@@ -78,3 +78,29 @@ def test_a_view_count_with_a_nul_is_a_rejected_record(db: Engine, tmp_path: Path
     assert result.exit_code == 1, result.output
     assert "line 1: article_id: holds a NUL character" in result.output
     assert "imported 1 records (7 views), rejected 1" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["digest", "approve", str(2**31)], ["digest", "reject", "99999999999"],
+        ["digest", "report", str(2**31)], ["articles", "list", "--limit", "9" * 20],
+        ["suppressions", "add", "a@example.kr", "--reason", "x" * 33],
+    ],
+)  # fmt: skip
+def test_numbers_and_words_past_their_columns_are_usage_errors(db: Engine, args: list[str]) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "Invalid value" in result.output and "database error" not in result.output
+
+
+def test_a_suppression_file_with_a_nul_is_refused_whole(db: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "blocked.txt"
+    path.write_text("ok@example.kr\nbad\x00@example.kr\n", encoding="utf-8")
+    result = runner.invoke(app, ["suppressions", "import", str(path)])
+    assert result.exit_code == 1, result.output
+    assert f"{path}:2: not an email address" in result.output
+    assert _count(db, suppressions) == 0
+    path.write_text("ok@example.kr\n", encoding="utf-8")
+    result = runner.invoke(app, ["suppressions", "import", str(path), "--reason", "y" * 40])
+    assert result.exit_code == 2 and _count(db, suppressions) == 0
