@@ -135,6 +135,9 @@ def router(_settings: Settings) -> APIRouter:
     ) -> dict[str, Any]:  # fmt: skip
         """Published articles, newest first; `since` filters on the update time."""
         ctx = context_of(request)
+        # Year 1 or 9999 overflows once moved to UTC (an OverflowError, a 500 on both stores).
+        if since is not None and not 1900 <= since.year <= 2100:
+            raise ApiError(422, "the year must be 1900-2100", field="since")
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=ctx.settings.tz)
         found = articles_uc.latest_articles(ctx.engine, limit=limit, section=section, since=since)

@@ -140,3 +140,12 @@ async def test_a_view_with_a_nul_is_refused_and_the_buffer_still_flushes(web: We
     assert r.status_code == 204
     assert await web.ctx.flush_views() == 1
     assert web.ctx.recorder.buffered == 0
+
+
+async def test_a_since_that_overflows_in_utc_is_a_422(web: Web) -> None:
+    for since in ("0001-01-01T00:00:00", "9999-12-31T23:59:59-12:00"):
+        r = await web.client.get("/api/articles", params={"since": since}, headers=KEY)
+        assert r.status_code == 422, (since, r.text)
+        assert r.json()["error"]["field"] == "since"
+    r = await web.client.get("/api/articles", params={"since": "2026-11-01"}, headers=KEY)
+    assert r.status_code == 200
