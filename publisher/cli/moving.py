@@ -8,7 +8,7 @@ from publisher.cli.common import fail, open_app, require_signing_key, say
 from publisher.consent.record import act_of
 from publisher.core.errors import InputError
 from publisher.core.vocab import ImportSource
-from publisher.intake.records import NotUtf8
+from publisher.intake.records import NotUtf8, is_blank
 from publisher.readers import moving
 from publisher.readers import subscribers as use
 from publisher.readers.importformats import FormatError, recognise
@@ -50,7 +50,7 @@ def refuse_blank(file: Path) -> None:
     if file.suffix.lower() != ".csv":
         return
     try:
-        blank = use.is_blank(file)
+        blank = is_blank(file)
     except OSError:
         return  # the import reports it with its own message
     if blank:

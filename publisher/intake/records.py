@@ -281,3 +281,15 @@ def _csv_rows(reader: Any, header: list[str]) -> Iterator[Record]:
             yield Record(start, error=f"has {len(row)} fields; the header has {len(header)}")
         else:
             yield Record(start, {h: c for h, c in zip(header, row, strict=True) if c != ""})
+
+
+def is_blank(path: Path) -> bool:
+    """Whether the file holds nothing but white space (after a byte-order mark): not even a
+    header line. Read in chunks: a huge file of blanks costs no memory."""
+    with path.open("rb") as fh:
+        chunk = fh.read(64 * 1024).removeprefix(_BOM)
+        while chunk:
+            if chunk.strip():
+                return False
+            chunk = fh.read(64 * 1024)
+    return True

@@ -22,7 +22,7 @@ from publisher.core.addresses import AddressError, normalise, to_ascii
 from publisher.core.config import Settings
 from publisher.core.errors import InputError
 from publisher.core.models import Subscriber
-from publisher.core.storable import has_nul
+from publisher.core.storable import nul_key
 from publisher.core.vocab import (
     ConsentEvent,
     OutboxKind,
@@ -42,8 +42,7 @@ FREQUENCIES: tuple[SubscriberFrequency, ...] = get_args(SubscriberFrequency)
 STATUSES: tuple[SubscriberStatus, ...] = ("pending", "confirmed")  # what an import or add may set
 ALL_STATUSES: tuple[SubscriberStatus, ...] = get_args(SubscriberStatus)  # what one may have
 _EDITABLE = ("name", "sections", "frequency", "status")
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-MAX_SLUG = 64  # subscriptions.section is String(64), as an article's section (intake/validate)
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")  # subscriptions.section is String(64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +79,8 @@ def validate(line: int, raw: dict[str, Any]) -> Row | RowError:
     unknown = sorted(set(raw) - set(COLUMNS))
     if unknown:
         return RowError(line, unknown[0], "unknown column")
-    nul = _nul_field(raw)
-    if nul is not None:  # PostgreSQL refuses it in a lookup or a row (SQLite takes it)
-        return RowError(line, nul, "holds a NUL character")
+    if (nul := nul_key(raw)) is not None:  # PostgreSQL refuses a NUL (SQLite stores it)
+        return RowError(line, str(nul), "holds a NUL character")
     email = str(raw.get("email") or "").strip()
     if not email:
         return RowError(line, "email", "missing")
@@ -96,7 +94,7 @@ def validate(line: int, raw: dict[str, Any]) -> Row | RowError:
     if not isinstance(sections_raw, list):
         return RowError(line, "sections", "must be ;-separated slugs or a list")
     for s in sections_raw:
-        if not isinstance(s, str) or not _SLUG.match(s) or len(s) > MAX_SLUG:
+        if not isinstance(s, str) or not _SLUG.match(s):
             return RowError(line, "sections", f"not a section slug: {s[:80]!r}")
     asked = str(raw.get("frequency") or "daily").strip()
     frequency = pick(asked, FREQUENCIES)
@@ -112,33 +110,9 @@ def validate(line: int, raw: dict[str, Any]) -> Row | RowError:
     return Row(line, email, name, tuple(sorted(set(sections_raw))), frequency, status)
 
 
-def _nul_field(raw: Mapping[str, Any]) -> str | None:
-    """The first column whose text (or a list item's: JSON sections) holds a NUL."""
-    for key, value in raw.items():
-        items = value if isinstance(value, list) else [value]
-        if has_nul(*(v for v in items if isinstance(v, str))):
-            return key
-    return None
-
-
 def _check_suffix(path: Path) -> None:
     if path.suffix.lower() not in (".csv", ".jsonl", ".ndjson"):
         raise InputError(str(path), "use a .csv or .jsonl file")
-
-
-_BOM = b"\xef\xbb\xbf"
-
-
-def is_blank(path: Path) -> bool:
-    """Whether the file holds nothing but white space (after a byte-order mark): not even a
-    header line. Read in chunks: a huge file of blanks costs no memory."""
-    with path.open("rb") as fh:
-        chunk = fh.read(64 * 1024).removeprefix(_BOM)
-        while chunk:
-            if chunk.strip():
-                return False
-            chunk = fh.read(64 * 1024)
-    return True
 
 
 def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | RowError]]:

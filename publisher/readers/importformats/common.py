@@ -10,7 +10,7 @@ from typing import Any, Literal, TextIO
 
 from publisher.core.addresses import AddressError, normalise
 from publisher.core.errors import PublisherError
-from publisher.core.storable import has_nul
+from publisher.core.storable import nul_key
 
 # What an exported row becomes here:
 # confirmed   the tool recorded a confirmation (double opt-in): a confirmed subscriber
@@ -67,9 +67,9 @@ def rows(fh: TextIO, *, needs: Sequence[str], tool: str) -> Iterator[tuple[int, 
 def _no_nul(line: int, rec: Mapping[Any, Any]) -> None:
     """A cell holding a NUL (a broken export) ends the import here: PostgreSQL refuses it in
     a lookup, a name or the consent log, mid-transaction (SQLite takes it)."""
-    for key, value in rec.items():
-        if isinstance(value, str) and has_nul(value):
-            raise FormatError(line, str(key), "holds a NUL character")
+    key = nul_key(rec)
+    if key is not None:
+        raise FormatError(line, str(key), "holds a NUL character")
 
 
 def address(line: int, field: str, value: str) -> str:
