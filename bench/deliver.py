@@ -4,6 +4,7 @@ smtp-source and plain aiosmtplib, in one run.
     PYTHONPATH=. python bench/deliver.py [--rows 100000] [--runs 3]
         [--databases sqlite,postgresql] [--purge] [--profile drain.prof] [--stalls]
         [--memory-claims] [--db-priority background|normal] [--relay-core]
+        [--event-loop uvloop|asyncio]
 
 Our figure is end to end: claim → personalise (a ~36.5 KB digest, 30 per-reader values) →
 send (8 pipelined connections) → mark sent, on a real outbox, in a child process
@@ -17,7 +18,9 @@ event loop stalled (over 2 ms) and which database calls ran meanwhile (bench/sta
 ``--memory-claims`` (a diagnostic) claims every row before the drain's clock starts and
 runs the drain with no database work (bench/memclaims.py): its ceiling on this machine.
 ``--db-priority background`` runs the drains' database thread as the setting
-``db_thread_priority = "background"`` does (default: normal, as the setting's).
+``db_thread_priority = "background"`` does (default: normal, as the setting's), and
+``--event-loop asyncio`` runs them on asyncio's own loop (default: uvloop, as the setting
+``event_loop``'s).
 Beside each rate it prints how busy the relay was, and how long it waited for a CPU:
 smtp-sink is one process, and under smtp-source it uses a whole core, so the ratio to
 smtp-source is about the share of that core the drain leaves it. ``--relay-core`` gives the
@@ -203,10 +206,13 @@ def main() -> None:
     parser.add_argument("--db-priority", choices=("background", "normal"), default="normal",
                         help="the setting db_thread_priority for the drains (its default: "
                         "normal)")  # fmt: skip
+    parser.add_argument("--event-loop", choices=("uvloop", "asyncio"), default="uvloop",
+                        help="the setting event_loop for the drains (default: uvloop)")  # fmt: skip
     parser.add_argument("--relay-core", action="store_true",
                         help="the relay (smtp-sink) alone on CPU 0, everything else on the "
                         "other CPUs, as if it ran on its own machine")  # fmt: skip
     args = parser.parse_args()
+    os.environ["DRAINKIT_EVENT_LOOP"] = args.event_loop  # read by the drain child
     if args.relay_core:
         if len(os.sched_getaffinity(0)) < 2:
             sys.exit("--relay-core needs two CPUs or more")

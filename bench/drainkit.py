@@ -7,7 +7,6 @@ and peak RSS are its own, against Postfix's smtp-sink started here (never postfi
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import os
@@ -261,8 +260,9 @@ def finish_child(proc: subprocess.Popen[str]) -> dict[str, Any]:
 
 def drain_child(url: str, port: int, rate: float, profile: str, rows: int) -> None:
     """Child: drain the outbox until empty; print rate, CPU, peak RSS and per-100k marks."""
+    from publisher.core import eventloop
     from publisher.core.clock import SystemClock
-    from publisher.core.vocab import DbPriority
+    from publisher.core.vocab import DbPriority, EventLoop
     from publisher.delivery.drain import DeliverConfig, Drain, Report
     from publisher.delivery.mailer import Mailer
     from publisher.store.db import make_engine
@@ -301,17 +301,19 @@ def drain_child(url: str, port: int, rate: float, profile: str, rows: int) -> No
         store = memory_store(engine, SystemClock(), config)
     drain = Drain(engine, Mailer(f"smtp://127.0.0.1:{port}", pool_size=POOL), SystemClock(),
                   config=config, on_progress=progress, store=store)  # fmt: skip
+    # The setting event_loop's value (its default: uvloop), from the bench's --event-loop.
+    loop: EventLoop = "asyncio" if os.environ.get("DRAINKIT_EVENT_LOOP") == "asyncio" else "uvloop"
     cpu0, t0, base = time.process_time(), time.perf_counter(), thread_cpu()
     if profile:
         import cProfile
 
         prof = cProfile.Profile()
-        report = prof.runcall(asyncio.run, drain.run(until_empty=True))
+        report = prof.runcall(eventloop.run, drain.run(until_empty=True), loop)
         prof.dump_stats(profile)
     elif tracer is not None:
-        report = asyncio.run(tracer.run(drain.run(until_empty=True)))
+        report = eventloop.run(tracer.run(drain.run(until_empty=True)), loop)
     else:
-        report = asyncio.run(drain.run(until_empty=True))
+        report = eventloop.run(drain.run(until_empty=True), loop)
     elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     marks = [t0, *stamps]
     per_step = [step / (b - a) for a, b in itertools.pairwise(marks)]

@@ -15,6 +15,7 @@ the one, i.e. no contention on claims or marks). Needs the PostgreSQL binaries
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -82,8 +83,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=2000)
     parser.add_argument("--seconds", type=float, default=10, help="of a capped drain's work")
+    parser.add_argument("--event-loop", choices=("uvloop", "asyncio"), default="uvloop",
+                        help="the setting event_loop for the drains (default: uvloop)")  # fmt: skip
     parser.add_argument("--unpaced-rows", type=int, default=30_000, help="per drain")
     args = parser.parse_args()
+    os.environ["DRAINKIT_EVENT_LOOP"] = args.event_loop  # read by the drain child
     if not kit.have_postfix_tools():
         sys.exit("smtp-sink not found: apt-get install postfix (don't start it)")
     capped_rows = int(args.rate * args.seconds)

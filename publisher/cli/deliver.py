@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from publisher.cli.common import console, fail, open_app
+from publisher.core import eventloop
 from publisher.delivery.configured import build_drain
 from publisher.delivery.dkimsign import DkimError
 from publisher.delivery.drain import STOP_REASON, Drain, Report
@@ -59,7 +60,8 @@ def _deliver(*, until_empty: bool, max_seconds: float | None) -> None:
             pub.settings, pub.engine, pub.clock, transform=transform, on_progress=tick
         )
         with progress:
-            report = asyncio.run(_run(drain, until_empty=until_empty, max_seconds=max_seconds))
+            running = _run(drain, until_empty=until_empty, max_seconds=max_seconds)
+            report = eventloop.run(running, pub.settings.event_loop)
     console.print(
         f"sent {report.sent}, deferred {report.deferred}, failed {report.failed}, "
         f"expired {report.expired}, skipped {report.skipped} (suppressed/expired at claim), "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from typing import TYPE_CHECKING, Annotated
@@ -12,6 +11,7 @@ import typer
 from publisher.app import App
 from publisher.cli.common import fail, open_app
 from publisher.cli.core import all_problems
+from publisher.core import eventloop
 from publisher.core.logs import setup_logging
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def run(
     if problems:
         raise fail(problems)
     with open_app() as app:
-        code = asyncio.run(serve(app, role))  # type: ignore[arg-type]
+        code = eventloop.run(serve(app, role), app.settings.event_loop)  # type: ignore[arg-type]
     raise typer.Exit(code)
 
 
@@ -62,8 +62,9 @@ async def serve(app: App, role: Role) -> int:
     gcpolicy.settle()  # everything is built: keep it out of the collector's passes
     # The listeners' addresses are logged once they are bound ("web listening on …").
     log.info(
-        "publisher %s (role %s, database %s)",
+        "publisher %s (role %s, database %s, event loop %s)",
         "demo starting" if s.demo else "starting", role, _safe_url(s.database_url),
+        eventloop.running(),
     )  # fmt: skip
     return await daemon.run()
 

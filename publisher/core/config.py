@@ -48,6 +48,7 @@ from publisher.core.sourcesettings import (
     SourceSettings,
 )
 from publisher.core.syndicationsettings import SyndicationSettings
+from publisher.core.vocab import EventLoop
 from publisher.core.websettings import WebApiSettings
 
 __all__ = [
@@ -156,6 +157,11 @@ class DaemonSettings(BaseModel):
         gt=0,
         le=60,
         description="How often an instance tries to take, or checks it holds, the scheduler lock.",
+    )
+    event_loop: EventLoop = Field(
+        default="uvloop",
+        description="The event loop of `publisher run` and `publisher deliver`: uvloop (less "
+        "CPU per message), or asyncio's own.",
     )
 
 

@@ -15,6 +15,7 @@ _Word = TypeVar("_Word", bound=str)
 OutboxStatus = Literal["queued", "sending", "sent", "deferred", "failed", "suppressed", "expired"]
 # The drain's database thread: background yields the CPU to sending (delivery/dbpriority.py).
 DbPriority = Literal["background", "normal"]
+EventLoop = Literal["uvloop", "asyncio"]
 # What produced an outbox row (it decides its expiry and how it is counted). reconfirm: the
 # two-yearly ask to keep advertising consent (consent/reconfirm.py); unlike confirm, every
 # suppression stops it.
