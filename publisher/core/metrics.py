@@ -14,6 +14,7 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
+    ProcessCollector,
     generate_latest,
 )
 from prometheus_client.core import GaugeMetricFamily
@@ -54,6 +55,10 @@ class Metrics:
     def __init__(self, snapshot: Snapshot | None = None) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        # process_open_fds against process_max_fds, memory, CPU: on uvloop a connection
+        # accepted with no descriptor left is closed by libuv with no log line of ours
+        # (core/eventloop.py), so the descriptors are watched here.
+        ProcessCollector(registry=r)
         self.messages = Counter(
             "publisher_messages", "Messages by outcome, kind and recipient domain",
             ["outcome", "kind", "domain"], registry=r,
