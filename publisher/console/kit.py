@@ -27,7 +27,7 @@ from fastapi import HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from publisher.console.strings import CONSOLE_STRINGS
-from publisher.core.storable import INT4_MAX, has_nul
+from publisher.core.storable import INT4_MAX, unstorable
 from publisher.core.vocab import ConsoleRole
 from publisher.render.templates import WebPages
 from publisher.staff import accounts
@@ -127,14 +127,15 @@ LIST_FIELDS = frozenset({"sections"})
 async def form(request: Request) -> dict[str, Any]:
     """The form's fields (``sections`` as a list); parsed once per request.
 
-    A field holding a NUL is refused (400) here, for every console form: no address, reason,
-    slug or password has one, and PostgreSQL refuses it in a lookup or a row (a 500)."""
+    A field holding a NUL or a lone surrogate is refused (400) here, for every console form:
+    no address, reason, slug or password has one, and the store refuses it in a lookup or a row
+    (a 500: PostgreSQL a NUL, both a surrogate, which has no UTF-8 form)."""
     data = await request.form()
     out: dict[str, Any] = {}
     for key in data:
         values = [v for v in data.getlist(key) if isinstance(v, str)]
-        if has_nul(key, *values):
-            raise HTTPException(400, f"{key}: holds a NUL character")
+        if (why := unstorable(key, *values)) is not None:
+            raise HTTPException(400, f"{key if not unstorable(key) else 'a field'}: {why}")
         out[key] = values if key in LIST_FIELDS else (values[0] if values else "")
     return out
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from publisher.core.errors import ParseError
 from publisher.core.models import RankedArticle
-from publisher.core.storable import has_nul
+from publisher.core.storable import unstorable
 from publisher.core.timeparse import hour_floor, parse_rfc3339
 from publisher.intake.batch import Problem
 from publisher.intake.records import Record
@@ -40,8 +40,8 @@ def _parse(value: dict[str, Any], tz: tzinfo) -> tuple[str, int, datetime] | lis
         article_id = str(article_id)
     if not isinstance(article_id, str) or not article_id.strip():
         problems.append(Problem(0, "article_id", "is required (a non-empty string)"))
-    elif has_nul(article_id):  # PostgreSQL would refuse the whole batch's lookup
-        problems.append(Problem(0, "article_id", "holds a NUL character"))
+    elif (why := unstorable(article_id)) is not None:  # it would fail the batch's lookup
+        problems.append(Problem(0, "article_id", why))
     count = value.get("count")
     if isinstance(count, str) and count.strip().isdigit():
         count = int(count)

@@ -22,7 +22,7 @@ from publisher.core.addresses import AddressError, normalise, to_ascii
 from publisher.core.config import Settings
 from publisher.core.errors import InputError
 from publisher.core.models import Subscriber
-from publisher.core.storable import nul_key
+from publisher.core.storable import unstorable_key
 from publisher.core.vocab import (
     ConsentEvent,
     OutboxKind,
@@ -76,11 +76,13 @@ class ImportReport:
 
 def validate(line: int, raw: dict[str, Any]) -> Row | RowError:
     """One record → a clean row, or the first problem with its field."""
+    # First: a NUL (PostgreSQL) or a lone surrogate (both stores) fails the row's writes, and
+    # a surrogate echoed in an error below fails the answer or the terminal's print too.
+    if (bad := unstorable_key(raw)) is not None:
+        return RowError(line, *bad)
     unknown = sorted(set(raw) - set(COLUMNS))
     if unknown:
         return RowError(line, unknown[0], "unknown column")
-    if (nul := nul_key(raw)) is not None:  # PostgreSQL refuses a NUL (SQLite stores it)
-        return RowError(line, str(nul), "holds a NUL character")
     email = str(raw.get("email") or "").strip()
     if not email:
         return RowError(line, "email", "missing")

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from publisher.alerts import send as alerts
 from publisher.alerts.send import AlertRow
 from publisher.core.errors import InputError
-from publisher.core.storable import INT4_MAX, has_nul
+from publisher.core.storable import INT4_MAX, unstorable
 from publisher.core.vocab import RunStatus, pick
 from publisher.digests import approval
 from publisher.digests.runs import RunRow
@@ -57,7 +57,7 @@ async def _by(request: Request) -> str:
     by = body.get("by") if isinstance(body, dict) else None
     if by is None:
         return "api"
-    if not isinstance(by, str) or not by.strip() or len(by) > approval.MAX_NAME or has_nul(by):
+    if not isinstance(by, str) or not by.strip() or len(by) > approval.MAX_NAME or unstorable(by):
         raise ApiError(422, f"a name of 1 to {approval.MAX_NAME} characters", field="by")
     return f"api:{by.strip()}"
 
@@ -133,11 +133,14 @@ def alert_routes(r: APIRouter) -> None:
         ctx = context_of(request)
         body = await read_object(request)
         article_id = body.get("article_id")
-        # A NUL is no id, nor a name, and PostgreSQL refuses it as a parameter (a 500).
-        if not isinstance(article_id, str) or not 0 < len(article_id) <= 200 or has_nul(article_id):
+        # A NUL or a lone surrogate is no id, nor a name, and the store refuses it as a
+        # parameter (a 500): PostgreSQL a NUL, both a text with no UTF-8 form.
+        if not isinstance(article_id, str) or not 0 < len(article_id) <= 200:
             raise ApiError(422, "the id of an article (1 to 200 characters)", field="article_id")
+        if (why := unstorable(article_id)) is not None:
+            raise ApiError(422, why, field="article_id")
         by = body.get("by", "")
-        if not isinstance(by, str) or len(by) > approval.MAX_NAME or has_nul(by):
+        if not isinstance(by, str) or len(by) > approval.MAX_NAME or unstorable(by):
             raise ApiError(422, f"a name of at most {approval.MAX_NAME} characters", field="by")
         who = f"api:{by.strip()}" if by.strip() else "api"
         try:

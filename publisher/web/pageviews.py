@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from publisher.core.config import Settings
 from publisher.core.errors import ParseError
-from publisher.core.storable import has_nul
+from publisher.core.storable import unstorable
 from publisher.core.timeparse import parse_duration
 from publisher.intake.pageviews import most_viewed
 from publisher.web.bodies import read_object
@@ -98,10 +98,13 @@ def router(_settings: Settings) -> APIRouter:
         data = await read_object(request, any_type=True)
         for key in ("article_id", "visitor"):
             value = data.get(key)
-            # A NUL would be buffered, and then PostgreSQL refuses the whole flush, again at
-            # every retry: no view of any reader would be stored until a restart.
-            if not isinstance(value, str) or not 0 < len(value) <= 200 or has_nul(value):
+            if not isinstance(value, str) or not 0 < len(value) <= 200:
                 raise ApiError(422, "a string of 1-200 characters is required", field=key)
+            # A NUL (PostgreSQL) or a lone surrogate (both stores: no UTF-8 form) would be
+            # buffered, and then fail the whole flush, again at every retry: no view of any
+            # reader would be stored until a restart.
+            if (why := unstorable(value)) is not None:
+                raise ApiError(422, why, field=key)
         _record(ctx, request, data["article_id"], data["visitor"])
         return Response(status_code=204)
 

@@ -104,3 +104,34 @@ def test_a_suppression_file_with_a_nul_is_refused_whole(db: Engine, tmp_path: Pa
     path.write_text("ok@example.kr\n", encoding="utf-8")
     result = runner.invoke(app, ["suppressions", "import", str(path), "--reason", "y" * 40])
     assert result.exit_code == 2 and _count(db, suppressions) == 0
+
+
+def test_a_jsonl_import_names_rows_with_a_lone_surrogate(db: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "readers.jsonl"
+    path.write_text(
+        '{"email": "s@example.kr", "name": "Kim\\ud800"}\n'
+        '{"email": "k@example.kr", "nick\\udc00": "x"}\n'
+        '{"email": "ok@example.kr", "name": "Kim", "sections": ["politics"]}\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["subscribers", "import", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "line 1: name: holds a lone surrogate (U+D800)" in result.output
+    assert "line 2: (key): holds a lone surrogate (U+DC00)" in result.output
+    assert _count(db, subscribers) == 1
+
+
+def test_a_view_count_with_a_lone_surrogate_is_a_rejected_record(
+    db: Engine, tmp_path: Path
+) -> None:
+    load_store(db)
+    path = tmp_path / "views.jsonl"
+    path.write_text(
+        '{"article_id": "a0001\\ud800", "count": 5, "at": "2026-11-23T08:00:00+09:00"}\n'
+        '{"article_id": "a0001", "count": 7, "at": "2026-11-23T08:00:00+09:00"}\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["views", "import", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "line 1: article_id: holds a lone surrogate (U+D800)" in result.output
+    assert "imported 1 records (7 views), rejected 1" in result.output

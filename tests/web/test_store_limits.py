@@ -149,3 +149,57 @@ async def test_a_since_that_overflows_in_utc_is_a_422(web: Web) -> None:
         assert r.json()["error"]["field"] == "since"
     r = await web.client.get("/api/articles", params={"since": "2026-11-01"}, headers=KEY)
     assert r.status_code == 200
+
+
+# A lone surrogate ("\ud800" in JSON) has no UTF-8 form: both stores' drivers fail to encode it.
+LONE = "\ud800"
+
+
+async def test_a_view_with_a_lone_surrogate_is_refused_and_the_buffer_still_flushes(
+    web: Web,
+) -> None:
+    for body in ({"article_id": f"a0001{LONE}", "visitor": "v1"},
+                 {"article_id": "a0001", "visitor": f"v{LONE}"}):  # fmt: skip
+        r = await web.client.post("/api/views", content=json.dumps(body))
+        assert r.status_code == 422, r.text
+        assert "surrogate" in r.json()["error"]["message"]
+    r = await web.client.post("/api/views", content=json.dumps({"article_id": "a0001",
+                                                                "visitor": "v2"}))  # fmt: skip
+    assert r.status_code == 204
+    assert await web.ctx.flush_views() == 1
+    assert web.ctx.recorder.buffered == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/alerts", {"article_id": f"a0001{LONE}"}, "article_id"),
+        ("/api/alerts", {"article_id": "a0001", "by": f"desk{LONE}"}, "by"),
+        (f"/api/runs/{2**31 - 1}/approve", {"by": f"desk{LONE}"}, "by"),
+    ],
+)  # fmt: skip
+async def test_a_lone_surrogate_in_an_editorial_body_is_a_422(
+    web: Web, path: str, body: object, field: str
+) -> None:
+    r = await _post_json(web, path, body)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"email": "a@example.kr", "name": f"Kim{LONE}"}, "name"),
+        ({"email": f"a{LONE}@example.kr"}, "email"),
+        ({"email": "a@example.kr", "sections": ["politics", f"x{LONE}"]}, "sections"),
+        ({"email": "a@example.kr", f"nick{LONE}": "x"}, "(key)"),
+    ],
+)  # fmt: skip
+async def test_a_subscriber_with_a_lone_surrogate_is_a_422(
+    web: Web, body: dict[str, object], field: str
+) -> None:
+    r = await _post_json(web, "/api/subscribers", body)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == field
+    with web.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(subscribers)).scalar_one() == 0

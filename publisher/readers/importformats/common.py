@@ -10,7 +10,7 @@ from typing import Any, Literal, TextIO
 
 from publisher.core.addresses import AddressError, normalise
 from publisher.core.errors import PublisherError
-from publisher.core.storable import nul_key
+from publisher.core.storable import unstorable_key
 
 # What an exported row becomes here:
 # confirmed   the tool recorded a confirmation (double opt-in): a confirmed subscriber
@@ -65,11 +65,12 @@ def rows(fh: TextIO, *, needs: Sequence[str], tool: str) -> Iterator[tuple[int, 
 
 
 def _no_nul(line: int, rec: Mapping[Any, Any]) -> None:
-    """A cell holding a NUL (a broken export) ends the import here: PostgreSQL refuses it in
-    a lookup, a name or the consent log, mid-transaction (SQLite takes it)."""
-    key = nul_key(rec)
-    if key is not None:
-        raise FormatError(line, str(key), "holds a NUL character")
+    """A cell holding a NUL or a lone surrogate (a broken export) ends the import here: the
+    store refuses it in a lookup, a name or the consent log, mid-transaction (PostgreSQL a
+    NUL, both a surrogate; SQLite takes a NUL)."""
+    bad = unstorable_key(rec)
+    if bad is not None:
+        raise FormatError(line, *bad)
 
 
 def address(line: int, field: str, value: str) -> str:
