@@ -96,7 +96,9 @@ def validate(line: int, raw: dict[str, Any]) -> Row | RowError:
     if not isinstance(sections_raw, list):
         return RowError(line, "sections", "must be ;-separated slugs or a list")
     for s in sections_raw:
-        if not isinstance(s, str) or not _SLUG.match(s):
+        if not isinstance(s, str):  # JSON's [1] or [null]: no slug, and no s[:80] either
+            return RowError(line, "sections", f"not a section slug: {s!r:.80}")
+        if not _SLUG.match(s):
             return RowError(line, "sections", f"not a section slug: {s[:80]!r}")
     asked = str(raw.get("frequency") or "daily").strip()
     frequency = pick(asked, FREQUENCIES)

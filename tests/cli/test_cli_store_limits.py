@@ -135,3 +135,20 @@ def test_a_view_count_with_a_lone_surrogate_is_a_rejected_record(
     assert result.exit_code == 1, result.output
     assert "line 1: article_id: holds a lone surrogate (U+D800)" in result.output
     assert "imported 1 records (7 views), rejected 1" in result.output
+
+
+def test_a_jsonl_import_names_rows_whose_sections_are_not_strings(
+    db: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "readers.jsonl"
+    path.write_text(
+        '{"email": "n@example.kr", "sections": [1]}\n'
+        '{"email": "z@example.kr", "sections": ["politics", null]}\n'
+        '{"email": "ok@example.kr", "sections": ["politics"]}\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["subscribers", "import", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "line 1: sections: not a section slug: 1" in result.output
+    assert "line 2: sections: not a section slug: None" in result.output
+    assert _count(db, subscribers) == 1

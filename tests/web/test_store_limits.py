@@ -193,9 +193,12 @@ async def test_a_lone_surrogate_in_an_editorial_body_is_a_422(
         ({"email": f"a{LONE}@example.kr"}, "email"),
         ({"email": "a@example.kr", "sections": ["politics", f"x{LONE}"]}, "sections"),
         ({"email": "a@example.kr", f"nick{LONE}": "x"}, "(key)"),
+        ({"email": "a@example.kr", "sections": [1]}, "sections"),
+        ({"email": "a@example.kr", "sections": [None]}, "sections"),
+        ({"email": "a@example.kr", "sections": ["politics", {"a": 1}]}, "sections"),
     ],
 )  # fmt: skip
-async def test_a_subscriber_with_a_lone_surrogate_is_a_422(
+async def test_a_subscriber_with_a_lone_surrogate_or_a_non_string_section_is_a_422(
     web: Web, body: dict[str, object], field: str
 ) -> None:
     r = await _post_json(web, "/api/subscribers", body)
