@@ -27,11 +27,12 @@ from fastapi import HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from publisher.console.strings import CONSOLE_STRINGS
-from publisher.core.storable import INT4_MAX, unstorable
+from publisher.core.storable import INT4_MAX
 from publisher.core.vocab import ConsoleRole
 from publisher.render.templates import WebPages
 from publisher.staff import accounts
 from publisher.staff import audit as audit_log
+from publisher.web.bodies import read_form
 from publisher.web.context import WebContext, context_of
 
 T = TypeVar("T")
@@ -125,17 +126,12 @@ LIST_FIELDS = frozenset({"sections"})
 
 
 async def form(request: Request) -> dict[str, Any]:
-    """The form's fields (``sections`` as a list); parsed once per request.
-
-    A field holding a NUL or a lone surrogate is refused (400) here, for every console form:
-    no address, reason, slug or password has one, and the store refuses it in a lookup or a row
-    (a 500: PostgreSQL a NUL, both a surrogate, which has no UTF-8 form)."""
-    data = await request.form()
+    """The form's fields (``sections`` as a list); parsed once per request. A NUL or a lone
+    surrogate in any field, or a multipart body not in UTF-8, is a 400 (bodies.read_form)."""
+    data = await read_form(request)
     out: dict[str, Any] = {}
     for key in data:
         values = [v for v in data.getlist(key) if isinstance(v, str)]
-        if (why := unstorable(key, *values)) is not None:
-            raise HTTPException(400, f"{key if not unstorable(key) else 'a field'}: {why}")
         out[key] = values if key in LIST_FIELDS else (values[0] if values else "")
     return out
 

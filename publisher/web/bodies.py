@@ -1,4 +1,5 @@
-"""The one reader of JSON request bodies: every route that takes JSON reads it here.
+"""The one reader of JSON request bodies: every route that takes JSON reads it here; and of
+form bodies (read_form), for the reader pages and the console alike.
 
 Routes call it inside the handler, after their dependencies (the API key) have run, so an
 unauthenticated client never gets its body read. Anything that is not a JSON value nested at
@@ -7,12 +8,16 @@ most MAX_DEPTH deep is a 400 in the API's error shape: never a RecursionError's 
 
 from __future__ import annotations
 
+import codecs
 import json
 from email.message import Message
 from typing import Any
 
-from fastapi import Request
+from fastapi import HTTPException, Request
+from python_multipart.multipart import parse_options_header
+from starlette.datastructures import FormData
 
+from publisher.core.storable import unstorable
 from publisher.web.errors import ApiError
 
 MAX_DEPTH = 32  # an article is 2 levels deep, a batch 3; nothing legitimate nests further
@@ -82,3 +87,33 @@ async def read_object(request: Request, *, any_type: bool = False) -> dict[str, 
     if not isinstance(found, dict):
         raise ApiError(422, "body must be a JSON object")
     return found
+
+
+def _foreign_charset(content_type: str | None) -> bool:
+    """Whether a multipart body names a charset other than UTF-8. Starlette decodes its fields
+    with whatever codec the client names (unicode_escape makes "\\ud800" a lone surrogate,
+    utf-7 too), read here with the very parser it uses. No browser sends one: our forms are
+    accept-charset="utf-8" and a browser's multipart Content-Type carries no charset."""
+    media, params = parse_options_header(content_type or "")
+    charset = params.get(b"charset")
+    if media != b"multipart/form-data" or charset is None:
+        return False
+    try:
+        return codecs.lookup(charset.decode("latin-1")).name != "utf-8"
+    except LookupError:
+        return True  # Starlette would fall back to latin-1
+
+
+async def read_form(request: Request) -> FormData:
+    """The form of an urlencoded or multipart body. A 400 (HTTPException: the console answers
+    it with its page) for a multipart body in another charset than UTF-8, and for a field
+    whose name or value holds a NUL or a lone surrogate: no address, name, slug, note or
+    password has one, and the store refuses them in a lookup or a row (PostgreSQL a NUL,
+    both a surrogate, which has no UTF-8 form), a 500 where a route passed them on."""
+    if _foreign_charset(request.headers.get("content-type")):
+        raise HTTPException(400, "a multipart form must be UTF-8 (charset=utf-8, or none)")
+    form = await request.form()
+    for key, value in form.multi_items():
+        if (why := unstorable(key, value if isinstance(value, str) else None)) is not None:
+            raise HTTPException(400, f"{key if not unstorable(key) else 'a field name'}: {why}")
+    return form

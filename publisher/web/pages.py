@@ -22,6 +22,7 @@ from publisher.digests.runs import run_archive
 from publisher.intake.articles import list_sections
 from publisher.readers import formcheck, signup
 from publisher.readers.sharing import hash_ip
+from publisher.web.bodies import read_form
 from publisher.web.consentpages import web_act
 from publisher.web.context import WebContext, context_of
 
@@ -62,9 +63,10 @@ async def form_of(request: Request) -> dict[str, Any]:
     """Fields of an urlencoded or multipart body: lists for repeated names, strings else.
 
     The body is read whole first, whatever its Content-Type says: a chunked body over the
-    form cap is then a 413 (guards.BodyLimit), never a form quietly parsed as empty."""
+    form cap is then a 413 (guards.BodyLimit), never a form quietly parsed as empty. What no
+    store can hold is a 400 (bodies.read_form)."""
     await request.body()  # cached: form() parses these bytes
-    form = await request.form()
+    form = await read_form(request)
     out: dict[str, Any] = {}
     for key in form:
         values = [v for v in form.getlist(key) if isinstance(v, str)]

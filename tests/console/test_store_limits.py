@@ -109,3 +109,22 @@ async def test_signing_in_with_a_nul_in_the_address_is_a_400(console: Console) -
                                             "password": "x"})  # fmt: skip
     assert r.status_code == 400
     await c.aclose()
+
+
+async def test_a_lone_surrogate_or_a_foreign_charset_in_a_form_is_a_400(console: Console) -> None:
+    c = console.client
+    token = await signed_in(c, "admin")
+    for path, field in (("/admin/suppressions", "reason"), ("/admin/digests/morning/hold",
+                                                              "reason")):  # fmt: skip
+        form = {"csrf": token, "email": "ok@example.kr", field: "x\\ud800"}
+        parts = "".join(f'--B\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+                        for k, v in form.items())  # fmt: skip
+        body = (parts + "--B--\r\n").encode("ascii")
+        for charset in ("unicode_escape", "utf-8"):
+            media = f"multipart/form-data; boundary=B; charset={charset}"
+            r = await c.post(path, headers={"Content-Type": media}, content=body)
+            if charset == "utf-8":  # read as typed: a backslash, no surrogate
+                assert r.status_code == 303, (path, r.status_code)
+            else:
+                assert r.status_code == 400, (path, r.status_code, r.text)
+    assert [e for e in audited(console.engine, "suppression.add") if "\ud800" in str(e)] == []

@@ -206,3 +206,34 @@ async def test_a_subscriber_with_a_lone_surrogate_or_a_non_string_section_is_a_4
     assert r.json()["error"]["field"] == field
     with web.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(subscribers)).scalar_one() == 0
+
+
+def _multipart(charset: str | None, **fields: str) -> tuple[dict[str, str], bytes]:
+    """A multipart form as a hostile client writes it: the fields' bytes as given (ASCII)."""
+    parts = [f'--B\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+             for k, v in fields.items()]  # fmt: skip
+    media = "multipart/form-data; boundary=B" + (f"; charset={charset}" if charset else "")
+    return {"Content-Type": media}, ("".join(parts) + "--B--\r\n").encode("ascii")
+
+
+@pytest.mark.parametrize(
+    ("charset", "name"),
+    # unicode_escape turns the typed "\ud800" into a lone surrogate, utf-7 "+2AA-" too.
+    [("unicode_escape", "Kim\\ud800"), ("utf-7", "Kim+2AA-"), ("latin-1", "Kim"),
+     ("no-such-codec", "Kim")],
+)  # fmt: skip
+async def test_a_multipart_form_not_in_utf8_is_a_400(web: Web, charset: str, name: str) -> None:
+    headers, body = _multipart(charset, email="kim@example.kr", name=name)
+    r = await web.client.post("/subscribe", headers=headers, content=body)
+    assert r.status_code == 400, r.text
+    with web.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(subscribers)).scalar_one() == 0
+
+
+async def test_a_multipart_form_in_utf8_is_read(web: Web) -> None:
+    for charset in (None, "UTF-8", "utf8"):
+        headers, body = _multipart(charset, email="kim@example.kr", name="Kim")
+        r = await web.client.post("/subscribe", headers=headers, content=body)
+        assert r.status_code == 200, (charset, r.text)
+    with web.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(subscribers)).scalar_one() == 1
