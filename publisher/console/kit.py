@@ -15,7 +15,6 @@ to a role below ``role``, and refuses a POST whose ``csrf`` field does not match
 from __future__ import annotations
 
 import asyncio
-import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -28,6 +27,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from publisher.console.strings import CONSOLE_STRINGS
 from publisher.core.storable import INT4_MAX
+from publisher.core.tokens import same_text
 from publisher.core.vocab import ConsoleRole
 from publisher.render.templates import WebPages
 from publisher.staff import accounts
@@ -168,7 +168,7 @@ def require(role: ConsoleRole) -> Callable[[Request], Awaitable[Operator]]:
             raise HTTPException(303, "sign in first", {"Location": _signin_location(request)})
         if request.method == "POST":
             sent = (await form(request)).get("csrf", "")
-            if not isinstance(sent, str) or not hmac.compare_digest(sent, op.csrf):
+            if not isinstance(sent, str) or not same_text(sent, op.csrf):
                 raise HTTPException(403, "the form's CSRF token is missing or wrong")
         if not op.can(role):
             raise HTTPException(403, f"this needs the {role} role")

@@ -9,7 +9,6 @@ a new session id: a cookie planted before it is never promoted (no session fixat
 
 from __future__ import annotations
 
-import hmac
 import secrets
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -27,6 +26,7 @@ from publisher.console.kit import (
     set_cookie,
 )
 from publisher.core.errors import InputError
+from publisher.core.tokens import same_text
 from publisher.staff import accounts
 from publisher.staff.accounts import Throttled, UserRow
 from publisher.web.context import WebContext, context_of
@@ -49,7 +49,7 @@ def _with_pre(request: Request, name: str, status: int = 200, **values: object) 
 async def _check_pre(request: Request) -> dict[str, object]:
     fields = await form(request)
     sent, kept = str(fields.get("csrf", "")), request.cookies.get(PRE_COOKIE, "")
-    if not kept or not hmac.compare_digest(sent, kept):
+    if not kept or not same_text(sent, kept):  # both from the client: any text
         raise HTTPException(403, "the form's CSRF token is missing or wrong")
     return fields
 

@@ -210,6 +210,14 @@ def _base36(number: int) -> str:
             return out
 
 
+def same_text(given: str, expected: str) -> bool:
+    """hmac.compare_digest for a token or MAC sent from outside (a form field, a cookie, a
+    path, a JSON body): on str it raises TypeError (a 500) for any non-ASCII character, which
+    all of those can hold, so the UTF-8 bytes (a lone surrogate too) are compared instead."""
+    encode = "utf-8", "surrogatepass"
+    return hmac.compare_digest(given.encode(*encode), expected.encode(*encode))
+
+
 def _short_mac(secret: str, purpose: ShortPurpose, head: str) -> str:
     mac = _short_key(secret, purpose).copy()
     mac.update(head.encode("ascii"))
@@ -232,6 +240,6 @@ def read_short(secret: str, purpose: ShortPurpose, token: str) -> int:
     head, _, mac = token.strip().lower().partition("-")
     if not secret or not head or len(head) > 13 or not head.isalnum() or not head.isascii():
         raise TokenError(f"not a valid {purpose} token")
-    if not hmac.compare_digest(mac, _short_mac(secret, purpose, head)):
+    if not same_text(mac, _short_mac(secret, purpose, head)):
         raise TokenError(f"not a valid {purpose} token")
     return int(head, 36)

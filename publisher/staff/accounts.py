@@ -223,7 +223,10 @@ def start_session(engine: Engine, secret: str, user: UserRow, *, now: datetime) 
 
 def _sid(secret: str, cookie: str) -> str | None:
     sid, _, mac = cookie.partition(".")
-    if not sid or len(cookie) > 200 or not hmac.compare_digest(mac, _mac(secret, sid)):
+    # A cookie is any Latin-1 text: _mac encodes the id as ASCII, compare_digest takes no other.
+    if not sid or len(cookie) > 200 or not cookie.isascii():
+        return None
+    if not hmac.compare_digest(mac, _mac(secret, sid)):
         return None
     return sid
 

@@ -128,3 +128,27 @@ async def test_a_lone_surrogate_or_a_foreign_charset_in_a_form_is_a_400(console:
             else:
                 assert r.status_code == 400, (path, r.status_code, r.text)
     assert [e for e in audited(console.engine, "suppression.add") if "\ud800" in str(e)] == []
+
+
+async def test_a_csrf_token_or_session_cookie_with_non_ascii_text_is_refused(
+    console: Console,
+) -> None:
+    # hmac.compare_digest raises TypeError on a non-ASCII str: these were 500s.
+    c = console.new_client()
+    page = await c.get("/admin/signin")
+    assert re.search(r'name="csrf" value="([^"]+)"', page.text)
+    for sent in ("%C3%A9", "%ED%95%9C"):  # é, 한
+        r = await c.post("/admin/signin", content=f"csrf={sent}&email=a%40example.kr&password=x",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+        assert r.status_code == 403, (sent, r.status_code)
+    await c.aclose()
+    c = console.client
+    await signed_in(c, "admin")
+    r = await c.post("/admin/digests/morning/hold", data={"csrf": "é", "reason": "x"})
+    assert r.status_code == 403
+    assert audited(console.engine, "digest.hold") == []
+    stranger = console.new_client()
+    cookie = "publisher_console=\xe9x.\xe9".encode("latin-1")  # a cookie is any Latin-1 text
+    r = await stranger.get("/admin/", headers={b"Cookie": cookie})
+    assert r.status_code == 303 and "/admin/signin" in r.headers["location"]
+    await stranger.aclose()

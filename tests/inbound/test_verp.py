@@ -62,3 +62,14 @@ def test_without_bounce_address_the_return_path_or_from_address_is_the_base(
     assert bounce_base(settings) == "news@news.example.kr"
     s = settings.model_copy(update={"delivery_return_path": "rp@news.example.kr"})
     assert bounce_base(s) == "rp@news.example.kr"
+
+
+def test_a_token_whose_mac_is_not_ascii_names_nothing() -> None:
+    # A bounce's recipient is any text (SMTPUTF8, a decoded header): compare_digest raised
+    # TypeError on a non-ASCII MAC instead of calling the token forged.
+    good = verp.address("bounces@news.example.kr", SECRET, 42)
+    local, _, domain = good.rpartition("@")
+    head = local.rpartition("+")[2].partition("-")[0]
+    for mac in ("é" * 13, "한", "\ud800"):
+        assert verp.outbox_id(f"bounces+{head}-{mac}@{domain}", SECRET) is None
+    assert verp.outbox_id(good, SECRET) == 42

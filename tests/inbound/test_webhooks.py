@@ -323,3 +323,16 @@ async def test_mailgun_signature_used_once(hooks: Hooks) -> None:
     with hooks.engine.connect() as conn:
         tokens = conn.execute(select(webhook_tokens.c.token)).scalars().all()
     assert tokens == ["x" * 50]
+
+
+@pytest.mark.asyncio
+async def test_a_mailgun_signature_or_token_with_non_ascii_text_is_a_401(hooks: Hooks) -> None:
+    """compare_digest raised TypeError on a non-ASCII str, and a lone surrogate failed the
+    encode of what is signed: both were 500s from an unauthenticated request."""
+    stamp = str(int(NOW.timestamp()))
+    data = {"id": "mg-x", "event": "complained", "recipient": hooks.rows[6].recipient}
+    for sig in ({"timestamp": stamp, "token": "t" * 50, "signature": "é" * 64},
+                {"timestamp": stamp, "token": "t\ud800" * 10, "signature": "0" * 64}):  # fmt: skip
+        body = json.dumps({"signature": sig, "event-data": data}).encode()
+        resp = await hooks.client.post("/hooks/mailgun", content=body)
+        assert resp.status_code == 401, resp.text

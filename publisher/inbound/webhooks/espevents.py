@@ -21,6 +21,7 @@ from typing import Any
 
 from publisher.core.errors import PublisherError
 from publisher.core.timeparse import parse_rfc3339
+from publisher.core.tokens import same_text
 from publisher.core.vocab import InboundOutcome
 from publisher.inbound.webhooks.events import (
     BadPayload,
@@ -118,8 +119,10 @@ def mailgun(
     if not isinstance(sig, dict):
         raise BadSignature("signature missing")
     stamp, token, given = (str(sig.get(k, "")) for k in ("timestamp", "token", "signature"))
-    wanted = hmac.new(key.encode("utf-8"), (stamp + token).encode("utf-8"), hashlib.sha256)
-    if not token or len(token) > 200 or not hmac.compare_digest(wanted.hexdigest(), given.lower()):
+    # The body's strings are any JSON text, a lone surrogate included: neither may raise.
+    signed = (stamp + token).encode("utf-8", "surrogatepass")
+    wanted = hmac.new(key.encode("utf-8"), signed, hashlib.sha256)
+    if not token or len(token) > 200 or not same_text(wanted.hexdigest(), given.lower()):
         raise BadSignature("signature does not verify")
     signed_at = epoch(stamp)
     within(signed_at, now, tolerance)
