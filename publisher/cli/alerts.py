@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from publisher.cli.common import fail, open_app, require_signing_key, say
+from publisher.cli.common import fail, limit_option, open_app, require_signing_key, say
 from publisher.core.errors import PublisherError
 
 alerts_app = typer.Typer(help="Breaking-news alerts (속보) to readers who opted in.",
@@ -69,7 +69,7 @@ def send_cmd(
 
 @alerts_app.command("history")
 def history(
-    limit: Annotated[int, typer.Option(min=1, help="At most this many alerts.")] = 20,
+    limit: Annotated[int, limit_option("At most this many alerts.")] = 20,
 ) -> None:
     """Alerts, newest first, tab-separated: id, time (UTC), day, status, slot, article,
     recipients, sent, queued, clicks (people), machine clicks, who, subject."""

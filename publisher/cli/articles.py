@@ -10,8 +10,7 @@ from typing import Annotated, BinaryIO, Literal
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from publisher.cli.common import console, err_console, fail, open_app
-from publisher.core.storable import INT4_MAX
+from publisher.cli.common import console, err_console, fail, limit_option, open_app
 from publisher.intake import articles as articles_uc
 from publisher.intake.batch import Problem, import_articles
 from publisher.intake.records import FileError, detect_format, read_items
@@ -94,7 +93,7 @@ def import_(
 @app.command("list")
 def list_(
     section: Annotated[str | None, typer.Option(help="Only this section (slug).")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=INT4_MAX, help="How many, newest first.")] = 20,
+    limit: Annotated[int, limit_option("How many, newest first.")] = 20,
     retracted: Annotated[bool, typer.Option("--retracted", help="Include retracted ones.")] = False,
 ) -> None:
     """List the newest articles: published time (site timezone), id, section, title."""

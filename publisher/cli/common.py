@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -14,6 +15,7 @@ from rich.text import Text
 from publisher.app import App
 from publisher.core.config import ConfigError, load_settings
 from publisher.core.errors import PublisherError
+from publisher.core.storable import INT4_MAX
 from publisher.store.db import StoreError, failure_line
 
 console = Console(soft_wrap=True)
@@ -25,6 +27,13 @@ def fail(lines: list[str] | str, code: int = 2) -> typer.Exit:
         # Messages quote user and config text ("pattern '^[a-z0-9]…'"): never parse them as markup.
         err_console.print(Text.assemble(("error:", "red"), f" {line}"), highlight=False)
     return typer.Exit(code)
+
+
+def limit_option(help: str) -> Any:
+    """Every --limit: a count from 1 to 2**31-1, a usage error past it. It ends in a LIMIT,
+    which PostgreSQL refuses past 64 bits ("bigint out of range") and SQLite's driver too
+    (OverflowError): a database error or a traceback instead of a word on the option."""
+    return typer.Option(min=1, max=INT4_MAX, help=help)
 
 
 # What a failed command kept, unless the command says more precisely.

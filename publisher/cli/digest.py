@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from publisher.app import App
-from publisher.cli.common import fail, open_app, require_signing_key, say
+from publisher.cli.common import fail, limit_option, open_app, require_signing_key, say
 from publisher.core.addresses import AddressError, normalise
 from publisher.core.errors import ParseError, PublisherError, ScheduleError
 from publisher.core.schedules import Schedules
@@ -186,7 +186,7 @@ def run(
 @digest_app.command("history")
 def history(
     digest_id: Annotated[str, typer.Argument(metavar="ID")],
-    limit: Annotated[int, typer.Option(min=1, help="At most this many runs.")] = 20,
+    limit: Annotated[int, limit_option("At most this many runs.")] = 20,
 ) -> None:
     """Past runs: window, items, recipients, sent, failed."""
     with open_app() as app:

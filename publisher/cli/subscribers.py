@@ -10,7 +10,14 @@ import typer
 from rich.text import Text
 
 from publisher.cli import moving as moving_cli
-from publisher.cli.common import console, fail, open_app, require_signing_key, say
+from publisher.cli.common import (
+    console,
+    fail,
+    limit_option,
+    open_app,
+    require_signing_key,
+    say,
+)
 from publisher.consent import history as consent_history
 from publisher.consent.record import act_of, site_key
 from publisher.core.errors import InputError
@@ -152,7 +159,7 @@ def remove(email: str) -> None:
 @subscribers_app.command("list")
 def list_(
     status: Annotated[str | None, typer.Option(help="pending, confirmed or unsubscribed.")] = None,
-    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
+    limit: Annotated[int, limit_option("At most this many.")] = 50,
 ) -> None:
     """Subscribers with their frequency, status and sections."""
     chosen = pick(status, use.ALL_STATUSES)

@@ -9,7 +9,7 @@ import typer
 from rich.cells import cell_len
 
 from publisher.cli.articles import file_progress, print_problems
-from publisher.cli.common import console, fail, open_app
+from publisher.cli.common import console, fail, limit_option, open_app
 from publisher.core.errors import ParseError
 from publisher.core.timeparse import parse_duration
 from publisher.intake.pageviews import import_view_counts, most_viewed
@@ -39,7 +39,7 @@ def import_(
 @app.command("top")
 def top(
     window: Annotated[str, typer.Option(help="How far back: e.g. 24h, 7d, 90m.")] = "24h",
-    limit: Annotated[int, typer.Option(min=1, help="How many articles.")] = 5,
+    limit: Annotated[int, limit_option("How many articles.")] = 5,
     section: Annotated[str | None, typer.Option(help="Only this section (slug).")] = None,
 ) -> None:
     """Print the most viewed articles (많이 본 뉴스): rank, id, title, views."""

@@ -86,6 +86,9 @@ def test_a_view_count_with_a_nul_is_a_rejected_record(db: Engine, tmp_path: Path
         ["digest", "approve", str(2**31)], ["digest", "reject", "99999999999"],
         ["digest", "report", str(2**31)], ["articles", "list", "--limit", "9" * 20],
         ["suppressions", "add", "a@example.kr", "--reason", "x" * 33],
+        ["alerts", "history", "--limit", "9" * 20], ["digest", "history", "morning", "--limit",
+        "9" * 20], ["subscribers", "list", "--limit", "9" * 20], ["views", "top", "--limit",
+        str(2**31)],
     ],
 )  # fmt: skip
 def test_numbers_and_words_past_their_columns_are_usage_errors(db: Engine, args: list[str]) -> None:
