@@ -9,6 +9,8 @@ from pathlib import Path
 import typer
 
 from publisher.cli.common import console, fail, open_app
+from publisher.core.addresses import canonical
+from publisher.core.storable import unstorable
 from publisher.intake.records import NotUtf8, check_utf8
 from publisher.readers import suppressions
 
@@ -22,6 +24,17 @@ def register(root: typer.Typer) -> None:
 # No NUL either: PostgreSQL refuses it in the whole import's transaction (SQLite stores it).
 _ADDR = re.compile(r"^[^@\s<>\"\0]+@[^@\s<>\"\0]+\.[^@\s<>\"\0]+$")
 MAX_REASON = 32  # suppressions.reason is String(32)
+MAX_ADDRESS = 320  # suppressions.email is String(320): PostgreSQL refuses a longer one
+
+
+def _problem(value: str) -> str | None:
+    """Why ``value`` cannot be suppressed, or None. The length is the stored (canonical)
+    form's: lower-casing can lengthen a few letters ("İ" → "i̇")."""
+    if not _ADDR.match(value) or unstorable(value):
+        return "not an email address"
+    if len(canonical(value)) > MAX_ADDRESS:
+        return f"longer than {MAX_ADDRESS} characters"
+    return None
 
 
 def _reason(value: str | None) -> str | None:
@@ -32,9 +45,9 @@ def _reason(value: str | None) -> str | None:
 
 
 def _check(addresses: list[str], where: str = "EMAIL") -> list[str]:
-    bad = [a for a in addresses if not _ADDR.match(a.strip())]
+    bad = [(a, why) for a in addresses if (why := _problem(a.strip())) is not None]
     if bad:
-        raise fail([f"{where}: not an email address: {a!r}" for a in bad], 1)
+        raise fail([f"{where}: {why}: {a[:80]!r}" for a, why in bad], 1)
     return [a.strip() for a in addresses]
 
 
@@ -104,10 +117,10 @@ def import_(
         value = line.split(",")[0].strip().strip('"')
         if not value or value.startswith("#") or value.lower() == "email":
             continue
-        if _ADDR.match(value):
+        if (why := _problem(value)) is None:
             addresses.append(value)
         else:
-            problems.append(f"{path}:{number}: not an email address: {value!r}")
+            problems.append(f"{path}:{number}: {why}: {value[:80]!r}")
     if problems:
         raise fail(problems, 1)
     with open_app() as pub:

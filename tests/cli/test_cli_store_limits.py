@@ -155,3 +155,21 @@ def test_a_jsonl_import_names_rows_whose_sections_are_not_strings(
     assert "line 1: sections: not a section slug: 1" in result.output
     assert "line 2: sections: not a section slug: None" in result.output
     assert _count(db, subscribers) == 1
+
+
+def test_a_suppression_address_past_its_column_is_refused(db: Engine, tmp_path: Path) -> None:
+    long = "a" * 300 + "@" + "b" * 20 + ".kr"  # 324 characters: suppressions.email is 320
+    result = runner.invoke(app, ["suppressions", "add", "ok@example.kr", long])
+    assert result.exit_code == 1, result.output
+    assert "EMAIL: longer than 320 characters" in result.output
+    assert "database error" not in result.output
+    path = tmp_path / "blocked.txt"
+    path.write_text(f"ok@example.kr\n{long}\n", encoding="utf-8")
+    result = runner.invoke(app, ["suppressions", "import", str(path)])
+    assert result.exit_code == 1, result.output
+    assert f"{path}:2: longer than 320 characters" in result.output
+    assert _count(db, suppressions) == 0
+    # An undecodable byte on the command line arrives as a lone surrogate (surrogateescape).
+    result = runner.invoke(app, ["suppressions", "add", "a\udcff@example.kr"])
+    assert result.exit_code == 1 and "not an email address" in result.output
+    assert _count(db, suppressions) == 0
