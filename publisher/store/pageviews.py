@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, Subquery, desc, func, literal, select, union_all
+from sqlalchemy import Connection, Engine, Subquery, case, desc, func, literal, select, union_all
 from sqlalchemy.exc import OperationalError
 
 from publisher.core.models import RankedArticle
+from publisher.core.storable import INT4_MAX
 from publisher.core.timeparse import hour_floor
 from publisher.store.articles import article_from_row, select_articles
 from publisher.store.clickschema import source_view_buckets
@@ -36,16 +37,24 @@ def resolve_ids(conn: Connection, external_ids: Iterable[str]) -> dict[str, int]
 def add_view_counts(conn: Connection, counts: Mapping[tuple[int, datetime], int]) -> int:
     """Add counts to (article id, hour) buckets; one statement, executed for all rows.
 
-    Returns rows touched.
+    Returns rows touched. A bucket's count stops at INT4_MAX (view_buckets.count is an
+    Integer): summed past it, PostgreSQL refused the statement ("integer out of range") and
+    SQLite stored a number PostgreSQL cannot hold. Counts add up from several places (an
+    import's records, a re-import, the nightly fold of 24 hours into a day), so only here is
+    every sum seen; over two billion views of one article in one bucket is no real count.
     """
-    rows = [{"article_id": a, "hour": h, "count": n} for (a, h), n in counts.items() if n > 0]
+    rows = [{"article_id": a, "hour": h, "count": min(n, INT4_MAX)}
+            for (a, h), n in counts.items() if n > 0]  # fmt: skip
     if not rows:
         return 0
     insert_fn = dialect_insert(conn)
     stmt = insert_fn(view_buckets)
+    old, new = view_buckets.c.count, stmt.excluded.count
+    # Compared, never added, before the cap: int4 + int4 overflows on PostgreSQL itself.
+    capped = case((old > INT4_MAX - new, INT4_MAX), else_=old + new)
     stmt = stmt.on_conflict_do_update(
         index_elements=[view_buckets.c.article_id, view_buckets.c.hour],
-        set_={"count": view_buckets.c.count + stmt.excluded.count},
+        set_={"count": capped},
     )
     # executemany of one compiled statement: compiling a multi-row VALUES per chunk cost
     # more than the writes themselves.

@@ -173,3 +173,21 @@ def test_a_suppression_address_past_its_column_is_refused(db: Engine, tmp_path: 
     result = runner.invoke(app, ["suppressions", "add", "a\udcff@example.kr"])
     assert result.exit_code == 1 and "not an email address" in result.output
     assert _count(db, suppressions) == 0
+
+
+def test_view_counts_that_sum_past_32_bits_stop_at_the_columns_largest(
+    db: Engine, tmp_path: Path
+) -> None:
+    from publisher.store.schema import view_buckets
+
+    load_store(db)
+    path = tmp_path / "views.jsonl"
+    record = '{"article_id": "a0001", "count": 1000000000, "at": "2026-11-23T08:00:00+09:00"}\n'
+    path.write_text(record * 3, encoding="utf-8")
+    for _ in range(2):  # the second import adds to the stored bucket: capped in the store too
+        result = runner.invoke(app, ["views", "import", str(path)])
+        assert result.exit_code == 0, result.output
+        assert "database error" not in result.output
+    with db.connect() as conn:
+        counts = conn.execute(select(view_buckets.c.count)).scalars().all()
+    assert max(counts) == 2**31 - 1 and counts.count(2**31 - 1) == 1
