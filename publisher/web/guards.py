@@ -114,7 +114,9 @@ class BodyLimit:
 class NoNulInUrl:
     """400 for a request whose path or query string holds a NUL (%00). No id, token, slug or
     search term contains one, and PostgreSQL refuses it as a query parameter (a DataError, so a
-    500 on every route that looks one up), so it is refused before any route sees it."""
+    500 on every route that looks one up), so it is refused before any route sees it. Not
+    before FastClicks (web/app.py), which answers /c/ and /o/ first: a NUL there is a forged
+    token, its 404 page, and nothing is looked up."""
 
     def __init__(self, app: ASGIApp, *, language: str = "ko") -> None:
         self.app = app

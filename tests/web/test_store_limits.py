@@ -237,3 +237,10 @@ async def test_a_multipart_form_in_utf8_is_read(web: Web) -> None:
         assert r.status_code == 200, (charset, r.text)
     with web.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(subscribers)).scalar_one() == 1
+
+
+async def test_a_nul_in_a_click_or_open_link_is_a_forged_link(web: Web) -> None:
+    # FastClicks answers /c/ and /o/ before the NUL guard: a forged token, nothing looked up.
+    for path in ("/c/a%00b", "/o/a%00b.gif"):
+        r = await web.client.get(path)
+        assert r.status_code == 404, (path, r.status_code)
