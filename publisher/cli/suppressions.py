@@ -38,9 +38,10 @@ def _problem(value: str) -> str | None:
 
 
 def _reason(value: str | None) -> str | None:
-    """--reason: a word of at most 32 characters (what the column holds on PostgreSQL)."""
-    if value is not None and (not value.strip() or len(value) > MAX_REASON or "\0" in value):
-        raise typer.BadParameter(f"1 to {MAX_REASON} characters, got {len(value)}")
+    """--reason: a word of at most 32 characters (what the column holds on PostgreSQL), text
+    either store can hold (an undecodable byte on the command line is a lone surrogate)."""
+    if value is not None and (not value.strip() or len(value) > MAX_REASON or unstorable(value)):
+        raise typer.BadParameter(f"1 to {MAX_REASON} characters of text, got {len(value)}")
     return value
 
 

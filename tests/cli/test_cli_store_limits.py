@@ -92,6 +92,8 @@ def test_a_view_count_the_store_cannot_hold_is_a_rejected_record(
         ["digest", "approve", str(2**31)], ["digest", "reject", "99999999999"],
         ["digest", "report", str(2**31)], ["articles", "list", "--limit", "9" * 20],
         ["suppressions", "add", "a@example.kr", "--reason", "x" * 33],
+        ["suppressions", "add", "a@example.kr", "--reason", "x\udcff"],
+        ["suppressions", "add", "a@example.kr", "--reason", "x\u0000"],
         ["alerts", "history", "--limit", "9" * 20], ["digest", "history", "morning", "--limit",
         "9" * 20], ["subscribers", "list", "--limit", "9" * 20], ["views", "top", "--limit",
         str(2**31)],
