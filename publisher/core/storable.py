@@ -35,6 +35,11 @@ def unstorable(*texts: str | None) -> str | None:
     return None
 
 
+def stripped(text: str) -> str:
+    """``text`` without what no store can hold (for free text we keep, such as a detail)."""
+    return _UNSTORABLE.sub("", text)
+
+
 def unstorable_key(record: Mapping[Any, Any]) -> tuple[str, str] | None:
     """The first field of a record (an imported row) whose text, or a list's item, either store
     cannot hold, with the reason (see unstorable). A key that is itself unstorable is named

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, replace
 from email.message import Message
 
+from publisher.core.storable import stripped, unstorable
 from publisher.core.vocab import InboundOutcome
 from publisher.inbound import autoreply, bounces, reports
 from publisher.inbound.message import addresses, first_text, message_id, text
@@ -35,21 +36,22 @@ class Verdict:
     vouched: bool = False
 
     def clean(self) -> Verdict:
-        """Without NUL: an address or Message-ID that holds one is nobody's and is dropped,
-        other text loses it. PostgreSQL refuses NUL in text, and a stranger's mail (or a
-        webhook's JSON ``\\u0000``) failing on it stopped the whole mailbox pass with it."""
-        texts = (*self.reported, *self.envelope, *self.message_ids, self.token or "", self.detail)
-        if not any("\0" in t for t in texts):
+        """Without what no store can hold (core/storable: a NUL, a lone surrogate): an
+        address or Message-ID that holds one is nobody's and is dropped, other text loses
+        it. A stranger's mail (or a webhook's JSON ``\\u0000``) failing on it in the store
+        stopped the whole mailbox pass with it."""
+        texts = (*self.reported, *self.envelope, *self.message_ids, self.token, self.detail)
+        if unstorable(*texts) is None:
             return self
         return replace(
             self, reported=_whole(self.reported), envelope=_whole(self.envelope),
-            message_ids=_whole(self.message_ids), detail=self.detail.replace("\0", ""),
-            token=self.token.replace("\0", "") if self.token else self.token,
+            message_ids=_whole(self.message_ids), detail=stripped(self.detail),
+            token=stripped(self.token) if self.token else self.token,
         )  # fmt: skip
 
 
 def _whole(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(v for v in values if "\0" not in v)
+    return tuple(v for v in values if unstorable(v) is None)
 
 
 def _envelope(msg: Message, extra: tuple[str, ...]) -> tuple[str, ...]:

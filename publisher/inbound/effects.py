@@ -23,6 +23,7 @@ from publisher.consent.record import Act
 from publisher.consent.record import record as record_consent
 from publisher.core import tokens
 from publisher.core.config import Settings
+from publisher.core.storable import stripped
 from publisher.core.vocab import InboundOutcome
 from publisher.digests import holds
 from publisher.inbound.classify import Verdict
@@ -98,16 +99,11 @@ def prefetch(conn: Connection, rules: Rules, items: Sequence[tuple[Verdict, str]
     return Batch(store.seen_many(conn, [k for _v, k in items]), store.outbox_rows(conn, ids))
 
 
-def _clean(key: str) -> str:
-    """A record key without NUL (a webhook's event id is the sender's text): see Verdict.clean."""
-    return key.replace("\0", "")
-
-
 def apply_many(
     conn: Connection, rules: Rules, items: Sequence[tuple[Verdict, str]], *, source: str,
     now: datetime,
 ) -> list[Applied]:  # fmt: skip
-    items = [(v.clean(), _clean(k)) for v, k in items]
+    items = [(v.clean(), stripped(k)) for v, k in items]  # a webhook's event id: its text
     batch = prefetch(conn, rules, items)
     done = [apply(conn, rules, v, key=k, source=source, now=now, batch=batch) for v, k in items]
     store.record_many(conn, batch.pending)
@@ -118,7 +114,7 @@ def apply(
     conn: Connection, rules: Rules, verdict: Verdict, *, key: str, source: str, now: datetime,
     batch: Batch | None = None,
 ) -> Applied:  # fmt: skip
-    verdict, key = verdict.clean(), _clean(key)
+    verdict, key = verdict.clean(), stripped(key)
     before = batch.seen.get(key) if batch is not None else store.seen(conn, key)
     if before is not None:
         return Applied(before[0], before[1], duplicate=True)

@@ -56,7 +56,7 @@ def rows(fh: TextIO, *, needs: Sequence[str], tool: str) -> Iterator[tuple[int, 
         for rec in reader:
             if None in rec:
                 raise FormatError(reader.line_num, "(row)", "more fields than the header names")
-            _no_nul(reader.line_num, rec)
+            _storable_row(reader.line_num, rec)
             yield reader.line_num, {k: (v or "").strip() for k, v in rec.items() if k is not None}
     except csv.Error as exc:
         raise FormatError(reader.line_num or 1, "(row)", f"not CSV: {exc}") from None
@@ -64,7 +64,7 @@ def rows(fh: TextIO, *, needs: Sequence[str], tool: str) -> Iterator[tuple[int, 
         csv.field_size_limit(before)
 
 
-def _no_nul(line: int, rec: Mapping[Any, Any]) -> None:
+def _storable_row(line: int, rec: Mapping[Any, Any]) -> None:
     """A cell holding a NUL or a lone surrogate (a broken export) ends the import here: the
     store refuses it in a lookup, a name or the consent log, mid-transaction (PostgreSQL a
     NUL, both a surrogate; SQLite takes a NUL)."""
