@@ -10,7 +10,6 @@ import http.server
 import json
 import threading
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,63 +21,27 @@ from sqlalchemy import Engine, func, select
 from publisher.core.clock import FixedClock
 from publisher.core.config import Settings
 from publisher.core.httpclient import HttpError
-from publisher.core.metrics import Metrics
 from publisher.inbound.webhooks import ses
 from publisher.inbound.webhooks.events import BadSignature
 from publisher.store.inboundschema import inbound_messages, webhook_tokens
 from publisher.web.app import create_app
 from publisher.web.context import WebContext
-from publisher.web.hooks import FETCHER, ON_OUTCOME, fetch_https
+from publisher.web.hooks import fetch_https
 from tests.digestkit import NOW, schedules
-from tests.inbound.inboundkit import SentRow, sent_digest, status_of, suppressed
+from tests.inbound.hookkit import MAILGUN_KEY, POSTMARK, Hooks, open_hooks
+from tests.inbound.inboundkit import SentRow, status_of, suppressed
 from tests.inbound.signkit import (
     SNS_CERT_URL,
     TOPIC,
-    LoopbackHttps,
-    SendGridKey,
-    SnsSigner,
     mailgun_body,
     ses_notification,
 )
 
-POSTMARK = "postmark:a-long-webhook-password"
-MAILGUN_KEY = "key-mailgun-signing-0123456789"
-
-
-@dataclass
-class Hooks:
-    client: httpx.AsyncClient
-    rows: list[SentRow]
-    engine: Engine
-    sns: SnsSigner
-    https: LoopbackHttps
-    sendgrid: SendGridKey
-    metrics: Metrics
-    clock: FixedClock
-    tolerance: timedelta
-
 
 @pytest_asyncio.fixture
 async def hooks(engine: Engine, settings: Settings, tmp_path: Path) -> AsyncIterator[Hooks]:
-    sns, sendgrid = SnsSigner(tmp_path), SendGridKey()
-    s = settings.model_copy(update={
-        "bounce_address": "bounces@news.example.kr", "ses_topic_arns": [TOPIC],
-        "sendgrid_public_key": sendgrid.public_b64, "postmark_webhook_secret": POSTMARK,
-        "mailgun_signing_key": MAILGUN_KEY,
-    })  # fmt: skip
-    rows = sent_digest(engine, s, 8)
-    https = LoopbackHttps(sns)
-    clock = FixedClock(NOW)
-    ctx = WebContext(s, clock=clock, engine_=engine, schedules_=schedules())
-    ctx.state[FETCHER] = https.fetch
-    metrics = Metrics()
-    ctx.state[ON_OUTCOME] = metrics.inbound_outcome
-    transport = httpx.ASGITransport(app=create_app(s, context=ctx))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield Hooks(client, rows, engine, sns, https, sendgrid, metrics, clock,
-                    s.webhook_tolerance)  # fmt: skip
-    await ctx.close()
-    https.close()
+    async for h in open_hooks(engine, settings, tmp_path):
+        yield h
 
 
 def _records(engine: Engine) -> int:
