@@ -149,7 +149,9 @@ class SendGridKey:
 
 
 def mailgun_body(key: str, event_data: dict[str, Any], stamp: int, token: str) -> bytes:
-    sig = hmac.new(key.encode(), f"{stamp}{token}".encode(), hashlib.sha256).hexdigest()
+    # surrogatepass: as the app encodes what is signed, so a token may hold a lone surrogate
+    signed = f"{stamp}{token}".encode("utf-8", "surrogatepass")
+    sig = hmac.new(key.encode(), signed, hashlib.sha256).hexdigest()
     return json.dumps({
         "signature": {"timestamp": str(stamp), "token": token, "signature": sig},
         "event-data": event_data,

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from publisher.core.errors import PublisherError
+from publisher.core.storable import unstorable
 from publisher.core.timeparse import parse_rfc3339
 from publisher.core.tokens import same_text
 from publisher.core.vocab import InboundOutcome
@@ -126,6 +127,10 @@ def mailgun(
         raise BadSignature("signature does not verify")
     signed_at = epoch(stamp)
     within(signed_at, now, tolerance)
+    # Checked once signed (a stranger's token stays a 401): the token is kept to refuse a
+    # replay, and no store can keep a NUL (PostgreSQL) or a lone surrogate (either).
+    if (why := unstorable(token)) is not None:
+        raise BadPayload(f"the signature's token {why}")
     once = Once("mailgun", token, signed_at, tolerance)
     data = body.get("event-data") if isinstance(body, dict) else None
     if not isinstance(data, dict) or not isinstance(data.get("recipient"), str):

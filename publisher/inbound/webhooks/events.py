@@ -99,6 +99,16 @@ def bracketed(message_id: object) -> str | None:
     return text if text.startswith("<") else f"<{text}>"
 
 
+def record_key(source: str, event: Event) -> str:
+    """The event's idempotency key: a hash of the service's event id and the address. Both are
+    the service's JSON text, where a lone surrogate ("\\ud800") can be: surrogatepass hashes it
+    rather than raising (a 500 for the whole request, every retry); any other text gives the
+    same bytes as plain UTF-8, so keys already stored still match. Verdict.clean then drops
+    such an address, as it does one holding a NUL."""
+    text = f"{source}\0{event.event_id}\0{event.address}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def apply_events(
     engine: Engine, rules: Rules, events: Sequence[Event], *, source: InboundSourceKind,
     now: datetime,
@@ -113,7 +123,7 @@ def apply_events(
         (Verdict(e.outcome, reported=(e.address.lower(),), envelope=e.envelope,
                  message_ids=(e.message_id,) if e.message_id else (), detail=e.detail,
                  vouched=True),
-         hashlib.sha256(f"{source}\0{e.event_id}\0{e.address}".encode()).hexdigest())
+         record_key(source, e))
         for e in events
     ]  # fmt: skip
     with engine.begin() as conn:

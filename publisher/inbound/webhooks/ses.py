@@ -86,7 +86,10 @@ def canonical(doc: dict[str, Any]) -> bytes:
         if not isinstance(value, str):
             raise BadPayload(f"SNS field {name} missing")
         out.append(f"{name}\n{value}\n")
-    return "".join(out).encode("utf-8")
+    # SNS signs UTF-8: a field holding a lone surrogate (JSON's "\\ud800", from anyone, as
+    # this runs before the signature is checked) has none, and surrogatepass gives bytes
+    # whose signature does not verify (a 401) instead of a UnicodeEncodeError (a 500).
+    return "".join(out).encode("utf-8", "surrogatepass")
 
 
 def _cert(url: str, fetch: CertFetcher, cache: dict[str, bytes]) -> bytes:
