@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from publisher.core.config import JsonSource
 from publisher.core.timeparse import parse_rfc3339
 from publisher.intake.records import FileError, Record, read_records
+from publisher.intake.sanitise import strip_illegal
 from publisher.intake.sources.base import (
     PollContext,
     PollResult,
@@ -87,7 +88,10 @@ def _newest(records: Iterator[Record], tz: tzinfo) -> datetime | None:
     for r in records:
         for name in ("updated_at", "published_at"):
             raw = (r.value or {}).get(name)
-            if isinstance(raw, str) and raw.strip():
-                at = parse_rfc3339(raw, tz)
+            # Cleaned as validate cleaned it (a NUL, a lone surrogate): the raw text was a
+            # ParseError that failed the poll after its articles were written.
+            text = strip_illegal(raw).strip() if isinstance(raw, str) else ""
+            if text:
+                at = parse_rfc3339(text, tz)
                 newest = at if newest is None or at > newest else newest
     return newest

@@ -123,3 +123,19 @@ def test_backoff_table(settings: Settings) -> None:
         30, 60, 120, 240, 480, 600, 600
     ]  # fmt: skip
     assert backoff(s, 500) == timedelta(minutes=10)
+
+
+@pytest.mark.parametrize("bad", ["\u0000", "\ud800"], ids=["nul", "surrogate"])
+def test_a_time_intake_cleans_still_moves_the_cursor(
+    settings: Settings, engine: Engine, server: Server, bad: str
+) -> None:
+    """Intake cleans a NUL or a lone surrogate out of a time, as out of any text, and takes the
+    article: the cursor is read from the same cleaned time. From the raw one it failed the
+    whole poll after the articles were written, on every poll, the cursor never moving."""
+    found = [obj(1, updated_at=f"2026-11-23T09:10:00+09:00{bad}")]
+    body = json.dumps(found).encode()  # ASCII: the surrogate as JSON's "\ud800"
+    server.answer("/api", Answer(200, body, {"Content-Type": "application/json"}))
+    s = with_sources(settings, JsonSource(kind="json", name="api", url=server.url("/api")))
+    run = run_collect(s, engine, now=T0)
+    assert run.failed == [] and run.sources[0].added == 1
+    assert state(engine, "api").since_cursor == "2026-11-23T00:10:00Z"
