@@ -94,7 +94,7 @@ def substitutions(i: int) -> dict[str, str]:
 def fill(url: str, rows: int, *, start: int = 0, key: str = "bench:v1") -> float:
     """Enqueue ``rows`` digest rows (recipients reader{start}… ); returns the seconds taken."""
     from publisher.core.clock import SystemClock
-    from publisher.messages.enqueue import NewMessage, enqueue, store_content
+    from publisher.messages.enqueue import NewMessage, after_bulk, enqueue, store_content
     from publisher.store.db import make_engine
     from publisher.store.migrate import upgrade
 
@@ -112,6 +112,7 @@ def fill(url: str, rows: int, *, start: int = 0, key: str = "bench:v1") -> float
                            substitutions=substitutions(i))
                 for i in range(first, min(start + rows, first + 10_000))
             ), now=now, domain="news.example.kr")  # fmt: skip
+    after_bulk(engine, rows)  # as a fan-out does: the claims plan on the queue as it is
     engine.dispose()
     return time.perf_counter() - t0
 

@@ -160,6 +160,7 @@ def send(
             extra=tracking.extra,
         )  # fmt: skip
         store_alerts.finish(conn, alert_id, subject=rendered.subject, recipient_count=len(people))
+    enqueue.after_bulk(engine, enqueued)
     log.info("alert %d: article %s to %d readers (%s)", alert_id, article_id, enqueued, by)
     return AlertSent(alert_id, article_id, rendered.subject, len(people), enqueued, slot)
 

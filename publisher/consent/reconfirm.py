@@ -20,7 +20,7 @@ from publisher.core.addresses import to_ascii
 from publisher.core.config import Settings
 from publisher.core.timeparse import format_duration
 from publisher.messages import fanout, mime
-from publisher.messages.enqueue import NewMessage, enqueue, store_content
+from publisher.messages.enqueue import NewMessage, after_bulk, enqueue, store_content
 from publisher.render.templates import RenderedEmail
 from publisher.store import consent as store
 from publisher.store import subscribers as store_subscribers
@@ -88,6 +88,7 @@ def run(engine: Engine, settings: Settings, *, now: datetime) -> Outcome:
                 record(conn, act, email=email, subscriber_id=sid, event="reconfirm_asked",
                        now=now)  # fmt: skip
             asked += enqueue(conn, batch, now=now, domain=identity.message_id_domain)
+    after_bulk(engine, asked)
     with engine.begin() as conn:
         gone = store.due_for_lapse(conn, asked_before=now - settings.reconfirm_grace)
         store.mark_lapsed(conn, [sid for sid, _ in gone], now=now)

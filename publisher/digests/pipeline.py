@@ -106,6 +106,7 @@ def run_digest(
             digest_runs.finish(conn, run_id, status="too_few", item_count=len(articles), note=note)
             return RunResult("too_few", digest.id, w, run_id, items=len(articles), note=note)
         result = _enqueue_run(conn, settings, identity, digest, w, run_id, articles, queued)
+    enqueue.after_bulk(engine, result.enqueued)
     log.info(
         "digest %s: run %d window (%s, %s]: %d items, %d variants, %d enqueued",
         digest.id, run_id, w.start, w.end, result.items, result.variants, result.enqueued,

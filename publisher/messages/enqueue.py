@@ -15,6 +15,7 @@ Contract shared by every producer (digests, confirmations, shares, test sends):
 from __future__ import annotations
 
 import json
+import logging
 import random
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -29,10 +30,16 @@ from publisher.core.vocab import OutboxKind, OutboxStatus, SuppressionReason, Su
 from publisher.store import outbox as store_outbox
 from publisher.store import outboxrows as store_outboxrows
 from publisher.store import suppressions as store_suppressions
+from publisher.store.db import StoreError
 from publisher.store.outboxrows import NewRow
-from publisher.store.types import Connection
+from publisher.store.types import Connection, Engine
 
 MESSAGE_ID_PLACEHOLDER = "%%MESSAGE_ID%%"
+log = logging.getLogger("publisher.messages.enqueue")
+
+# A write of this many new rows or more refreshes the outbox's planner statistics once it is
+# committed (``after_bulk``): below it, the queue grows too little to turn the claim's plan.
+BULK_ROWS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +86,20 @@ def enqueue(conn: Connection, messages: Iterable[NewMessage], *, now: datetime, 
         for m in messages
     ]  # fmt: skip
     return store_outboxrows.insert_rows(conn, rows, now=now)
+
+
+def after_bulk(engine: Engine, new_rows: int) -> None:
+    """Call after committing ``new_rows`` rows: from ``BULK_ROWS`` on, the outbox's statistics
+    are refreshed (store/outbox.refresh_planner_stats: on PostgreSQL, so that every claim of
+    the send walks its index instead of sorting the whole queue). The rows are committed
+    already: a failure here is logged and the send goes on, with autovacuum's statistics."""
+    if new_rows < BULK_ROWS:
+        return
+    try:
+        if store_outbox.refresh_planner_stats(engine):
+            log.info("outbox statistics refreshed after %d new rows", new_rows)
+    except StoreError as exc:
+        log.warning("outbox statistics not refreshed after %d new rows: %s", new_rows, exc)
 
 
 def batch_rows(

@@ -321,7 +321,7 @@ def ask_to_confirm(
     # Rendering (Jinja2, premailer) only for the imports that send.
     from publisher.core import tokens
     from publisher.messages import fanout, mime
-    from publisher.messages.enqueue import NewMessage, enqueue, store_content
+    from publisher.messages.enqueue import NewMessage, after_bulk, enqueue, store_content
     from publisher.readers import signup
 
     identity = fanout.Identity.from_settings(settings)
@@ -364,6 +364,7 @@ def ask_to_confirm(
                 )  # fmt: skip
                 store_pending.mark_asked(conn, who.id, now=now)
             asked += enqueue(conn, batch, now=now, domain=identity.message_id_domain)
+    after_bulk(engine, asked)
     return Asked(asked=asked, already=len(set(emails)) - len(todo), capped=capped)
 
 
