@@ -100,6 +100,9 @@ def claim(
     return rows
 
 
+ANALYZE_LOCK_WAIT_MS = 5000  # refresh_planner_stats waits this long for the table's lock
+
+
 def refresh_planner_stats(engine: Engine) -> bool:
     """Bring PostgreSQL's statistics of the outbox up to date (``ANALYZE outbox``); True
     where it ran. SQLite keeps none that the claim depends on: nothing to do there.
@@ -115,6 +118,9 @@ def refresh_planner_stats(engine: Engine) -> bool:
         return False
     try:
         with engine.begin() as conn:
+            # ANALYZE waits for a VACUUM of the table (an operator's, or autovacuum's
+            # anti-wraparound pass): the run that called it must not wait with it.
+            conn.execute(text(f"SET LOCAL lock_timeout = '{ANALYZE_LOCK_WAIT_MS}ms'"))
             conn.execute(text("ANALYZE outbox"))
     except SQLAlchemyError as exc:
         raise StoreError(failure_line(exc) or str(exc)) from None

@@ -15,6 +15,7 @@ from publisher.core.clock import FixedClock
 from publisher.core.config import Settings
 from publisher.digests import pipeline
 from publisher.messages import enqueue
+from publisher.store import outbox as store_outbox
 from publisher.store import outboxsql
 from publisher.store.db import make_engine
 from publisher.store.migrate import upgrade
@@ -83,3 +84,15 @@ def test_a_digest_run_refreshes_them_once_its_rows_are_committed(
     result = pipeline.run_digest(pg_engine, settings, schedules(), "morning", now=NOW)
     assert result.enqueued == 14
     assert planned_rows(pg_engine) == 14
+
+
+def test_a_vacuum_in_the_way_is_a_warning_not_a_wait(
+    pg_engine: Engine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(store_outbox, "ANALYZE_LOCK_WAIT_MS", 100)
+    with pg_engine.connect() as other, other.begin():
+        # The lock a VACUUM (or another ANALYZE) of the table holds.
+        other.execute(text("LOCK TABLE outbox IN SHARE UPDATE EXCLUSIVE MODE"))
+        enqueue.after_bulk(pg_engine, enqueue.BULK_ROWS)
+    assert "outbox statistics not refreshed" in caplog.text
+    assert "lock timeout" in caplog.text
