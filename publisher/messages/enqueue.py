@@ -7,6 +7,8 @@ Contract shared by every producer (digests, confirmations, shares, test sends):
   ``%%NAME%%`` where per-recipient values go (e.g. ``%%TO%%``, ``%%UNSUBSCRIBE_URL%%``).
 - Each recipient gets one row (``enqueue``) with its substitutions, ``{"%%TO%%": "…"}``.
   Values must already be in their wire form (RFC 2047 encoded where they sit in headers).
+- Whoever commits ``BULK_ROWS`` new rows or more at once calls ``after_bulk`` next (the
+  outbox's statistics, for the claims of the send on PostgreSQL).
 - ``%%MESSAGE_ID%%`` is always filled in from the row's ``message_id``, which is derived
   from the dedupe key, with the row's id put in at the claim (core/messageids.py), so a
   retry carries the same Message-ID and a report that quotes it finds the row by key.
@@ -90,9 +92,9 @@ def enqueue(conn: Connection, messages: Iterable[NewMessage], *, now: datetime, 
 
 def after_bulk(engine: Engine, new_rows: int) -> None:
     """Call after committing ``new_rows`` rows: from ``BULK_ROWS`` on, the outbox's statistics
-    are refreshed (store/outbox.refresh_planner_stats: on PostgreSQL, so that every claim of
-    the send walks its index instead of sorting the whole queue). The rows are committed
-    already: a failure here is logged and the send goes on, with autovacuum's statistics."""
+    are refreshed (store/outbox.refresh_planner_stats: on PostgreSQL, so that the claims of
+    the send walk their index where the outbox had no statistics yet). The rows are
+    committed already: a failure here is a WARNING, and the send goes on regardless."""
     if new_rows < BULK_ROWS:
         return
     try:

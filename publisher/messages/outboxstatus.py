@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from publisher.core.vocab import OutboxKind
+from publisher.messages.enqueue import after_bulk
 from publisher.store import outbox as store_outbox
 from publisher.store import outboxpurge as store_purge
 from publisher.store.stats import Held as Held  # what OutboxSummary.held is, for the CLI
@@ -51,7 +52,9 @@ def requeue_failed(
 ) -> int:
     """Put failed messages back in the queue; how many."""
     with engine.begin() as conn:
-        return store_outbox.requeue_failed(conn, kind=kind, now=now, expires_at=expires_at)
+        n = store_outbox.requeue_failed(conn, kind=kind, now=now, expires_at=expires_at)
+    after_bulk(engine, n)  # a retry of a whole failed send queues as much as a digest run
+    return n
 
 
 def purge(

@@ -23,7 +23,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from publisher.core.addresses import canonical
 from publisher.core.vocab import OutboxKind, OutboxStatus, SuppressionScope
 from publisher.store import outboxsql as sql
-from publisher.store.db import StoreError, dialect_insert, failure_line
+from publisher.store.db import StoreError, dialect_insert, failure_line, is_postgres
 from publisher.store.schema import contents, outbox
 
 _CHUNK = 1000
@@ -103,23 +103,40 @@ def claim(
 ANALYZE_LOCK_WAIT_MS = 5000  # refresh_planner_stats waits this long for the table's lock
 
 
+def _may_analyze(conn: Connection) -> bool:
+    """Whether this user may ANALYZE the outbox: its owner (a member of the owning role), or
+    from PostgreSQL 17 a role granted MAINTAIN on it. Anyone else gets a WARNING in the
+    server's log and no statistics, which the driver does not pass on: so it is asked first."""
+    allowed = "pg_has_role(c.relowner, 'USAGE')"
+    if (conn.dialect.server_version_info or (0,)) >= (17,):
+        allowed += " OR has_table_privilege(c.oid, 'MAINTAIN')"
+    found = conn.execute(text(f"SELECT {allowed} FROM pg_class c WHERE c.oid = 'outbox'::regclass"))
+    return bool(found.scalar_one())
+
+
 def refresh_planner_stats(engine: Engine) -> bool:
     """Bring PostgreSQL's statistics of the outbox up to date (``ANALYZE outbox``); True
-    where it ran. SQLite keeps none that the claim depends on: nothing to do there.
+    where it ran, False on SQLite, whose claim follows no statistics. StoreError when the
+    database refused, or the user may not analyze the table.
 
-    Why, after a bulk enqueue: the claim's plan follows the statistics. Taken while the
-    outbox held few queued rows (or millions of sent ones and no queued), they say the
-    queued range is a handful of rows, and the planner reads and sorts the whole of it for
-    every claim (a bitmap scan) instead of walking its index to the LIMIT: work that grows
-    with the queue, for each 500 rows claimed. Autovacuum analyzes only after a tenth of the
-    table has changed, so on a large table a fan-out is well under way before it does.
+    Why, after a bulk enqueue: the claim's plan follows the statistics, and where there are
+    none for the outbox (a new install, or a table analyzed while it was empty, whose first
+    large send comes before autovacuum's first look), the planner takes the queued range for
+    a handful of rows and, for every claim of 500, reads and sorts the whole of it (a bitmap
+    scan) instead of walking its index to the LIMIT: work that grows with the queue.
     """
-    if engine.dialect.name != "postgresql":
+    if not is_postgres(engine):
         return False
     try:
         with engine.begin() as conn:
-            # ANALYZE waits for a VACUUM of the table (an operator's, or autovacuum's
-            # anti-wraparound pass): the run that called it must not wait with it.
+            if not _may_analyze(conn):
+                raise StoreError(
+                    "the database user does not own the outbox table, so PostgreSQL would "
+                    "skip ANALYZE (run it as the owner, or GRANT MAINTAIN on PostgreSQL 17+)"
+                )
+            # ANALYZE waits for a VACUUM or another ANALYZE of the table: the run that
+            # called it must not wait with it. (An autovacuum in the way is cancelled by
+            # PostgreSQL after deadlock_timeout, 1 s by default, and redone later.)
             conn.execute(text(f"SET LOCAL lock_timeout = '{ANALYZE_LOCK_WAIT_MS}ms'"))
             conn.execute(text("ANALYZE outbox"))
     except SQLAlchemyError as exc:

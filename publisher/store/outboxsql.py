@@ -132,14 +132,15 @@ def claim_statements(pg: bool) -> tuple[Update, ...]:
     statements = []
     for cond, order in due_ranges(owner, now):
         due = select(outbox.c.id).where(cond).order_by(order).limit(bindparam("limit"))
+        chosen: ColumnElement[bool] = outbox.c.id.in_(due.scalar_subquery())
         if pg:
+            # ``id = ANY(ARRAY(SELECT …))``: the ids are taken (and locked) first, once, then
+            # each row is found by its primary key. As ``IN (SELECT …)`` the planner may
+            # join instead, and on an outbox of tens of thousands of rows chose to read all
+            # of it for a hash join: 11–17 ms a claim of 500 against 8–9 (PostgreSQL 15).
             due = due.with_for_update(skip_locked=True)
-        statements.append(
-            update(outbox)
-            .where(outbox.c.id.in_(due.scalar_subquery()))
-            .values(**values)
-            .returning(*CLAIMED_COLUMNS)
-        )
+            chosen = outbox.c.id == any_(func.array(due.scalar_subquery()))
+        statements.append(update(outbox).where(chosen).values(**values).returning(*CLAIMED_COLUMNS))
     return tuple(statements)
 
 

@@ -7,14 +7,15 @@ measured at 12 index entries read per row claimed against 2 (bench/scaledrain.py
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, text
 
 from publisher.core.clock import FixedClock
 from publisher.core.config import Settings
 from publisher.digests import pipeline
-from publisher.messages import enqueue
+from publisher.messages import enqueue, outboxstatus
 from publisher.store import outbox as store_outbox
 from publisher.store import outboxsql
 from publisher.store.db import make_engine
@@ -37,13 +38,15 @@ def pg_engine(pg_url: str) -> Iterator[Engine]:
 
 
 def claim_plan(engine: Engine, clock: FixedClock) -> str:
-    """PostgreSQL's plan for the claim's queued range, as the drain runs it."""
-    cond, order = outboxsql.due_ranges("drain", clock.now())[2]
-    due = select(outbox.c.id).where(cond).order_by(order).limit(500)
-    sql = str(due.with_for_update(skip_locked=True).compile(
-        engine, compile_kwargs={"literal_binds": True}))  # fmt: skip
+    """PostgreSQL's plan for the statement the drain runs to claim queued rows."""
+    stmt = outboxsql.claim_statements(True)[2]  # the queued range (due_ranges' third)
+    now = clock.now()
     with engine.connect() as conn:
-        return "\n".join(str(r[0]) for r in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+        sql = stmt.compile(dialect=conn.dialect)
+        params = sql.construct_params({"owner": "drain", "now": now, "lease_until": now,
+                                       "host": None, "process": None, "limit": 500})  # fmt: skip
+        found = conn.exec_driver_sql(f"EXPLAIN {sql}", params)
+        return "\n".join(str(r[0]) for r in found)
 
 
 def planned_rows(engine: Engine) -> float:
@@ -61,7 +64,9 @@ def test_after_a_bulk_enqueue_the_claim_walks_its_index(
     enqueue.after_bulk(pg_engine, 30_000)
     plan = claim_plan(pg_engine, clock)
     assert "Index Scan using ix_outbox_queued_due" in plan, plan
-    assert "Sort" not in plan and "Bitmap" not in plan, plan
+    assert "Index Scan using outbox_pkey" in plan, plan  # each claimed row by its id
+    for whole_queue in ("Sort", "Bitmap", "Seq Scan", "Hash"):  # no read of all of it
+        assert whole_queue not in plan, plan
     assert planned_rows(pg_engine) == 30_000
 
 
@@ -96,3 +101,38 @@ def test_a_vacuum_in_the_way_is_a_warning_not_a_wait(
         enqueue.after_bulk(pg_engine, enqueue.BULK_ROWS)
     assert "outbox statistics not refreshed" in caplog.text
     assert "lock timeout" in caplog.text
+
+
+def test_a_user_who_does_not_own_the_table_is_told_so(
+    pg_engine: Engine, pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with pg_engine.begin() as conn:  # what a DBA grants a mailer that does not own the schema
+        conn.execute(text("CREATE ROLE mailer LOGIN"))
+        conn.execute(text("GRANT SELECT, INSERT, UPDATE, DELETE ON outbox TO mailer"))
+    mailer = make_engine(pg_url.replace("postgres@", "mailer@", 1))
+    try:
+        enqueue.after_bulk(mailer, enqueue.BULK_ROWS)
+    finally:
+        mailer.dispose()
+    assert "outbox statistics not refreshed" in caplog.text
+    assert "does not own the outbox table" in caplog.text
+    assert planned_rows(pg_engine) == 0  # as it was: nothing was analyzed
+
+
+def test_a_retry_of_failed_rows_refreshes_them_too(
+    pg_engine: Engine, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(enqueue, "BULK_ROWS", 10)
+    fill(pg_engine, clock, 20)
+    with pg_engine.begin() as conn:
+        conn.execute(outbox.update().values(status="failed"))
+        conn.execute(text("ANALYZE outbox"))  # the statistics of a send that failed
+    later = clock.now()
+    n = outboxstatus.requeue_failed(pg_engine, kind=None, now=later,
+                                    expires_at={"digest": later + timedelta(hours=1)})  # fmt: skip
+    assert n == 20
+    with pg_engine.connect() as conn:
+        queued = conn.execute(text(
+            "SELECT most_common_vals::text FROM pg_stats "
+            "WHERE tablename = 'outbox' AND attname = 'status'")).scalar_one()  # fmt: skip
+    assert "queued" in queued
