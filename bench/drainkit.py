@@ -94,7 +94,8 @@ def substitutions(i: int) -> dict[str, str]:
 def fill(url: str, rows: int, *, start: int = 0, key: str = "bench:v1") -> float:
     """Enqueue ``rows`` digest rows (recipients reader{start}… ); returns the seconds taken."""
     from publisher.core.clock import SystemClock
-    from publisher.messages.enqueue import NewMessage, after_bulk, enqueue, store_content
+    from publisher.messages.bulk import after_bulk
+    from publisher.messages.enqueue import NewMessage, enqueue, store_content
     from publisher.store.db import make_engine
     from publisher.store.migrate import upgrade
 

@@ -21,7 +21,7 @@ from publisher.consent.reconfirm import without_lapsed
 from publisher.core.config import Settings
 from publisher.core.errors import PublisherError
 from publisher.core.models import Article
-from publisher.messages import enqueue, fanout, mime
+from publisher.messages import bulk, enqueue, fanout, mime
 from publisher.render.templates import Links, RenderedEmail, with_subject
 from publisher.store import alerts as store_alerts
 from publisher.store import articles as store_articles
@@ -160,7 +160,7 @@ def send(
             extra=tracking.extra,
         )  # fmt: skip
         store_alerts.finish(conn, alert_id, subject=rendered.subject, recipient_count=len(people))
-    enqueue.after_bulk(engine, enqueued)
+    bulk.after_bulk(engine, enqueued)
     log.info("alert %d: article %s to %d readers (%s)", alert_id, article_id, enqueued, by)
     return AlertSent(alert_id, article_id, rendered.subject, len(people), enqueued, slot)
 

@@ -20,7 +20,8 @@ from publisher.core.addresses import to_ascii
 from publisher.core.config import Settings
 from publisher.core.timeparse import format_duration
 from publisher.messages import fanout, mime
-from publisher.messages.enqueue import NewMessage, after_bulk, enqueue, store_content
+from publisher.messages.bulk import after_bulk
+from publisher.messages.enqueue import NewMessage, enqueue, store_content
 from publisher.render.templates import RenderedEmail
 from publisher.store import consent as store
 from publisher.store import subscribers as store_subscribers

@@ -27,7 +27,7 @@ from publisher.core.errors import PublisherError
 from publisher.core.schedules import Schedules
 from publisher.core.vocab import RunStatus
 from publisher.digests import pipeline
-from publisher.messages import enqueue
+from publisher.messages import bulk
 from publisher.store import digest_runs
 from publisher.store.digest_runs import RunRow
 from publisher.store.types import Connection, Engine
@@ -132,7 +132,7 @@ def approve(
                 f"({run.on_deadline}) decides it, not a late approval"
             )
         decision = _approve_in(conn, settings, schedules, run, by=_name(by), now=now)
-    enqueue.after_bulk(engine, decision.enqueued)
+    bulk.after_bulk(engine, decision.enqueued)
     return decision
 
 
@@ -166,7 +166,7 @@ def settle_deadlines(
                 note += f" (and digest {run.digest_id!r} left the schedules)"
             if digest_runs.decide(conn, run.id, to="skipped", by=DEADLINE, now=now, note=note):
                 done.append(Decision(run.id, run.digest_id, "skipped", DEADLINE, now))
-    enqueue.after_bulk(engine, sum(d.enqueued for d in done))
+    bulk.after_bulk(engine, sum(d.enqueued for d in done))
     return done
 
 

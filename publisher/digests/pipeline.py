@@ -16,7 +16,7 @@ from publisher.core.models import Article, RankedArticle, Section, Selection
 from publisher.core.schedules import Digest, Schedules
 from publisher.core.vocab import RunOutcome, RunStatus
 from publisher.digests import holds, runs, selection, streamed
-from publisher.messages import enqueue, fanout, mime
+from publisher.messages import bulk, enqueue, fanout, mime
 from publisher.render.templates import DigestInput, Links, RenderedEmail, Renderer
 from publisher.store import articles as store_articles
 from publisher.store import digest_runs
@@ -106,7 +106,7 @@ def run_digest(
             digest_runs.finish(conn, run_id, status="too_few", item_count=len(articles), note=note)
             return RunResult("too_few", digest.id, w, run_id, items=len(articles), note=note)
         result = _enqueue_run(conn, settings, identity, digest, w, run_id, articles, queued)
-    enqueue.after_bulk(engine, result.enqueued)
+    bulk.after_bulk(engine, result.enqueued)
     log.info(
         "digest %s: run %d window (%s, %s]: %d items, %d variants, %d enqueued",
         digest.id, run_id, w.start, w.end, result.items, result.variants, result.enqueued,

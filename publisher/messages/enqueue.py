@@ -7,8 +7,8 @@ Contract shared by every producer (digests, confirmations, shares, test sends):
   ``%%NAME%%`` where per-recipient values go (e.g. ``%%TO%%``, ``%%UNSUBSCRIBE_URL%%``).
 - Each recipient gets one row (``enqueue``) with its substitutions, ``{"%%TO%%": "…"}``.
   Values must already be in their wire form (RFC 2047 encoded where they sit in headers).
-- Whoever commits ``BULK_ROWS`` new rows or more at once calls ``after_bulk`` next (the
-  outbox's statistics, for the claims of the send on PostgreSQL).
+- Whoever commits many rows at once calls ``bulk.after_bulk`` next (the outbox's
+  statistics, for the claims of the send on PostgreSQL).
 - ``%%MESSAGE_ID%%`` is always filled in from the row's ``message_id``, which is derived
   from the dedupe key, with the row's id put in at the claim (core/messageids.py), so a
   retry carries the same Message-ID and a report that quotes it finds the row by key.
@@ -17,7 +17,6 @@ Contract shared by every producer (digests, confirmations, shares, test sends):
 from __future__ import annotations
 
 import json
-import logging
 import random
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -32,16 +31,10 @@ from publisher.core.vocab import OutboxKind, OutboxStatus, SuppressionReason, Su
 from publisher.store import outbox as store_outbox
 from publisher.store import outboxrows as store_outboxrows
 from publisher.store import suppressions as store_suppressions
-from publisher.store.db import StoreError
 from publisher.store.outboxrows import NewRow
-from publisher.store.types import Connection, Engine
+from publisher.store.types import Connection
 
 MESSAGE_ID_PLACEHOLDER = "%%MESSAGE_ID%%"
-log = logging.getLogger("publisher.messages.enqueue")
-
-# A write of this many new rows or more refreshes the outbox's planner statistics once it is
-# committed (``after_bulk``): below it, the queue grows too little to turn the claim's plan.
-BULK_ROWS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,20 +81,6 @@ def enqueue(conn: Connection, messages: Iterable[NewMessage], *, now: datetime, 
         for m in messages
     ]  # fmt: skip
     return store_outboxrows.insert_rows(conn, rows, now=now)
-
-
-def after_bulk(engine: Engine, new_rows: int) -> None:
-    """Call after committing ``new_rows`` rows: from ``BULK_ROWS`` on, the outbox's statistics
-    are refreshed (store/outbox.refresh_planner_stats: on PostgreSQL, so that the claims of
-    the send walk their index where the outbox had no statistics yet). The rows are
-    committed already: a failure here is a WARNING, and the send goes on regardless."""
-    if new_rows < BULK_ROWS:
-        return
-    try:
-        if store_outbox.refresh_planner_stats(engine):
-            log.info("outbox statistics refreshed after %d new rows", new_rows)
-    except StoreError as exc:
-        log.warning("outbox statistics not refreshed after %d new rows: %s", new_rows, exc)
 
 
 def batch_rows(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from publisher.core.vocab import OutboxKind
-from publisher.messages.enqueue import after_bulk
+from publisher.messages.bulk import after_bulk
 from publisher.store import outbox as store_outbox
 from publisher.store import outboxpurge as store_purge
 from publisher.store.stats import Held as Held  # what OutboxSummary.held is, for the CLI

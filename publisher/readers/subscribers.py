@@ -321,7 +321,8 @@ def ask_to_confirm(
     # Rendering (Jinja2, premailer) only for the imports that send.
     from publisher.core import tokens
     from publisher.messages import fanout, mime
-    from publisher.messages.enqueue import NewMessage, after_bulk, enqueue, store_content
+    from publisher.messages.bulk import after_bulk
+    from publisher.messages.enqueue import NewMessage, enqueue, store_content
     from publisher.readers import signup
 
     identity = fanout.Identity.from_settings(settings)

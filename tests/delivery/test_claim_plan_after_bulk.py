@@ -1,4 +1,4 @@
-"""After a bulk enqueue the outbox's statistics are refreshed (messages/enqueue.after_bulk), so
+"""After a bulk enqueue the outbox's statistics are refreshed (messages/bulk.after_bulk), so
 that on PostgreSQL each claim of the send walks its partial index to the LIMIT. Statistics
 taken while the outbox held no queued rows made the planner read and sort the whole queue
 for every 500 rows claimed (a bitmap scan, then a sort): work growing with the queue,
@@ -15,7 +15,7 @@ from sqlalchemy import Engine, text
 from publisher.core.clock import FixedClock
 from publisher.core.config import Settings
 from publisher.digests import pipeline
-from publisher.messages import enqueue, outboxstatus
+from publisher.messages import bulk, outboxstatus
 from publisher.store import outbox as store_outbox
 from publisher.store import outboxsql
 from publisher.store.db import make_engine
@@ -61,7 +61,7 @@ def test_after_a_bulk_enqueue_the_claim_walks_its_index(
 ) -> None:
     # 30,000 rows: from about there, PostgreSQL 15 sorts the whole queue on stale statistics.
     fill(pg_engine, clock, 30_000)
-    enqueue.after_bulk(pg_engine, 30_000)
+    bulk.after_bulk(pg_engine, 30_000)
     plan = claim_plan(pg_engine, clock)
     assert "Index Scan using ix_outbox_queued_due" in plan, plan
     assert "Index Scan using outbox_pkey" in plan, plan  # each claimed row by its id
@@ -73,16 +73,16 @@ def test_after_a_bulk_enqueue_the_claim_walks_its_index(
 def test_a_small_enqueue_leaves_the_statistics_alone(
     pg_engine: Engine, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(enqueue, "BULK_ROWS", 1000)
+    monkeypatch.setattr(bulk, "BULK_ROWS", 1000)
     fill(pg_engine, clock, 30)
-    enqueue.after_bulk(pg_engine, 30)  # a sign-up's confirmation, a share: no ANALYZE each
+    bulk.after_bulk(pg_engine, 30)  # a sign-up's confirmation, a share: no ANALYZE each
     assert planned_rows(pg_engine) == 0
 
 
 def test_a_digest_run_refreshes_them_once_its_rows_are_committed(
     pg_engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(enqueue, "BULK_ROWS", 10)
+    monkeypatch.setattr(bulk, "BULK_ROWS", 10)
     load_store(pg_engine)
     for i in range(14):
         add_subscriber(pg_engine, f"reader{i:02d}@example.kr")
@@ -98,7 +98,7 @@ def test_a_vacuum_in_the_way_is_a_warning_not_a_wait(
     with pg_engine.connect() as other, other.begin():
         # The lock a VACUUM (or another ANALYZE) of the table holds.
         other.execute(text("LOCK TABLE outbox IN SHARE UPDATE EXCLUSIVE MODE"))
-        enqueue.after_bulk(pg_engine, enqueue.BULK_ROWS)
+        bulk.after_bulk(pg_engine, bulk.BULK_ROWS)
     assert "outbox statistics not refreshed" in caplog.text
     assert "lock timeout" in caplog.text
 
@@ -111,7 +111,7 @@ def test_a_user_who_does_not_own_the_table_is_told_so(
         conn.execute(text("GRANT SELECT, INSERT, UPDATE, DELETE ON outbox TO mailer"))
     mailer = make_engine(pg_url.replace("postgres@", "mailer@", 1))
     try:
-        enqueue.after_bulk(mailer, enqueue.BULK_ROWS)
+        bulk.after_bulk(mailer, bulk.BULK_ROWS)
     finally:
         mailer.dispose()
     assert "outbox statistics not refreshed" in caplog.text
@@ -122,7 +122,7 @@ def test_a_user_who_does_not_own_the_table_is_told_so(
 def test_a_retry_of_failed_rows_refreshes_them_too(
     pg_engine: Engine, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(enqueue, "BULK_ROWS", 10)
+    monkeypatch.setattr(bulk, "BULK_ROWS", 10)
     fill(pg_engine, clock, 20)
     with pg_engine.begin() as conn:
         conn.execute(outbox.update().values(status="failed"))
