@@ -6,6 +6,7 @@ measured at 12 index entries read per row claimed against 2 (bench/scaledrain.py
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -106,10 +107,11 @@ def test_a_vacuum_in_the_way_is_a_warning_not_a_wait(
 def test_a_user_who_does_not_own_the_table_is_told_so(
     pg_engine: Engine, pg_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    role = f"mailer_{uuid.uuid4().hex[:8]}"  # roles are the whole server's, shared by tests
     with pg_engine.begin() as conn:  # what a DBA grants a mailer that does not own the schema
-        conn.execute(text("CREATE ROLE mailer LOGIN"))
-        conn.execute(text("GRANT SELECT, INSERT, UPDATE, DELETE ON outbox TO mailer"))
-    mailer = make_engine(pg_url.replace("postgres@", "mailer@", 1))
+        conn.execute(text(f"CREATE ROLE {role} LOGIN"))
+        conn.execute(text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON outbox TO {role}"))
+    mailer = make_engine(pg_url.replace("postgres@", f"{role}@", 1))
     try:
         bulk.after_bulk(mailer, bulk.BULK_ROWS)
     finally:
