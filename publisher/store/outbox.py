@@ -79,9 +79,10 @@ def claim(
 ) -> list[ClaimedRow]:
     """Lease up to ``limit`` due rows (and other drains' rows whose lease ran out) to ``owner``.
 
-    One ``UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING`` per range: a single round trip,
-    no id list sent back and forth. PostgreSQL: the inner select locks its rows FOR UPDATE
-    SKIP LOCKED, so concurrent drains never take the same row. SQLite has one writer.
+    One ``UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING`` per range (on PostgreSQL
+    ``id = ANY(ARRAY(SELECT …))``, outboxsql.claim_statements): a single round trip, no id
+    list sent back and forth. PostgreSQL: the inner select locks its rows FOR UPDATE SKIP
+    LOCKED, so concurrent drains never take the same row. SQLite has one writer.
     One range per status, each on its partial index (migration 0018), never a scan past sent
     rows or, on PostgreSQL, past the dead versions of rows already claimed.
     A drain never gets back a row it already holds, even when that lease ran out: the row
@@ -104,10 +105,14 @@ ANALYZE_LOCK_WAIT_MS = 5000  # refresh_planner_stats waits this long for the tab
 
 
 def _may_analyze(conn: Connection) -> bool:
-    """Whether this user may ANALYZE the outbox: its owner (a member of the owning role), or
-    from PostgreSQL 17 a role granted MAINTAIN on it. Anyone else gets a WARNING in the
-    server's log and no statistics, which the driver does not pass on: so it is asked first."""
-    allowed = "pg_has_role(c.relowner, 'USAGE')"
+    """Whether this user may ANALYZE the outbox: the table's owner or the database's (a member
+    of the owning role; a superuser is one of every role), or from PostgreSQL 17 a role
+    granted MAINTAIN on it. Anyone else gets a WARNING notice and no statistics, and the
+    driver drops notices unless asked: so this is asked first."""
+    allowed = (
+        "pg_has_role(c.relowner, 'USAGE') OR pg_has_role((SELECT datdba FROM pg_database"
+        " WHERE datname = current_database()), 'USAGE')"
+    )
     if (conn.dialect.server_version_info or (0,)) >= (17,):
         allowed += " OR has_table_privilege(c.oid, 'MAINTAIN')"
     found = conn.execute(text(f"SELECT {allowed} FROM pg_class c WHERE c.oid = 'outbox'::regclass"))
@@ -131,8 +136,9 @@ def refresh_planner_stats(engine: Engine) -> bool:
         with engine.begin() as conn:
             if not _may_analyze(conn):
                 raise StoreError(
-                    "the database user does not own the outbox table, so PostgreSQL would "
-                    "skip ANALYZE (run it as the owner, or GRANT MAINTAIN on PostgreSQL 17+)"
+                    "the database user owns neither the outbox table nor the database, so "
+                    "PostgreSQL would skip ANALYZE (run it as an owner, or GRANT MAINTAIN on "
+                    "PostgreSQL 17+)"
                 )
             # ANALYZE waits for a VACUUM or another ANALYZE of the table: the run that
             # called it must not wait with it. (An autovacuum in the way is cancelled by

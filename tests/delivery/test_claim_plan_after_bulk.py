@@ -117,7 +117,7 @@ def test_a_user_who_does_not_own_the_table_is_told_so(
     finally:
         mailer.dispose()
     assert "outbox statistics not refreshed" in caplog.text
-    assert "does not own the outbox table" in caplog.text
+    assert "owns neither the outbox table nor the database" in caplog.text
     assert planned_rows(pg_engine) == 0  # as it was: nothing was analyzed
 
 
@@ -138,3 +138,20 @@ def test_a_retry_of_failed_rows_refreshes_them_too(
             "SELECT most_common_vals::text FROM pg_stats "
             "WHERE tablename = 'outbox' AND attname = 'status'")).scalar_one()  # fmt: skip
     assert "queued" in queued
+
+
+def test_the_database_s_owner_may_refresh_them(
+    pg_engine: Engine, pg_url: str, clock: FixedClock
+) -> None:
+    role = f"dba_{uuid.uuid4().hex[:8]}"  # owns the database, not the table
+    database = pg_url.rsplit("/", 1)[1]
+    fill(pg_engine, clock, 30)
+    with pg_engine.begin() as conn:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN"))
+        conn.execute(text(f'ALTER DATABASE "{database}" OWNER TO {role}'))
+    owner = make_engine(pg_url.replace("postgres@", f"{role}@", 1))
+    try:
+        assert store_outbox.refresh_planner_stats(owner)
+    finally:
+        owner.dispose()
+    assert planned_rows(pg_engine) == 30  # analyzed indeed (a refusal is only a notice)
