@@ -1,8 +1,9 @@
 """After a bulk enqueue the outbox's statistics are refreshed (messages/bulk.after_bulk), so
-that on PostgreSQL each claim of the send walks its partial index to the LIMIT. Statistics
-taken while the outbox held no queued rows made the planner read and sort the whole queue
-for every 500 rows claimed (a bitmap scan, then a sort): work growing with the queue,
-measured at 12 index entries read per row claimed against 2 (bench/scaledrain.py)."""
+that on PostgreSQL each claim of the send walks its partial index to the LIMIT. On an outbox
+with no statistics yet (a new install, or one analyzed while empty) the planner read and
+sorted the whole queue for every 500 rows claimed (a bitmap scan, then a sort): work growing
+with the queue, measured at 12 index entries read per row claimed against 2
+(bench/scaledrain.py)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.postgres
 def pg_engine(pg_url: str) -> Iterator[Engine]:
     eng = make_engine(pg_url)
     upgrade(eng)
-    with eng.begin() as conn:  # the statistics of an outbox with nothing queued
+    with eng.begin() as conn:  # the statistics of an empty outbox, as a new install has
         conn.execute(text("ANALYZE outbox"))
     yield eng
     eng.dispose()
